@@ -1,0 +1,211 @@
+// NosanaJob: a Nosana job posted (or adopted) from Kubernetes, its status mirroring the chain.
+import { z } from 'zod';
+import {
+  baseUnits, CEL_DURATION_PATTERN, configMapKeyRef, conditions, intOrString, ipfsCid, nosAmountString,
+  observedGeneration, secretKeyRef, solanaAddress, timestamp,
+} from './common.ts';
+import type { CrdDefinition } from './crd.ts';
+
+export const NOSANA_JOB_PHASES = ['Pending', 'Posting', 'Queued', 'Running', 'Succeeded', 'Failed', 'Stopped'] as const;
+export type NosanaJobPhase = (typeof NOSANA_JOB_PHASES)[number];
+
+// --- spec.definition --------------------------------------------------------------------
+// The API server checks the shape it can (required keys, types, enums) so `kubectl apply`
+// rejects the obvious mistakes; the operator's full job-definition validator is the final
+// word. Fields whose Nosana type is a union (cmd, entrypoint, expose, …) are declared
+// without a type and checked with CEL `type()` tests.
+
+const stringOrStrings = (description: string) =>
+  z.unknown().optional().describe(description).meta({
+    'x-kubernetes-preserve-unknown-fields': true,
+    'x-kubernetes-validations': [{
+      rule: 'type(self) == string || (type(self) == list && self.all(x, type(x) == string))',
+      message: 'must be a string or an array of strings',
+    }],
+  });
+
+const stringMap = (description: string) => z.record(z.string(), z.string()).optional().describe(description);
+
+const containerRunArgs = z.looseObject({
+  image: z.string().min(1).max(1024).optional().describe('Container image to run. Required for container/run ops (global.image is not used by nodes).'),
+  cmd: stringOrStrings('Command: a string runs under /bin/sh -c; an array is passed as the container arguments verbatim.'),
+  entrypoint: stringOrStrings("Overrides the image's entrypoint: a string (one token) or an array."),
+  env: stringMap('Environment variables for the container.'),
+  work_dir: z.string().max(4096).optional().describe('Working directory inside the container.'),
+  gpu: z.boolean().optional().describe('Whether the op needs the GPUs of the node.'),
+  expose: z.unknown().optional().describe('Ports to expose as service URLs: a port number, an object {port, type, health_checks}, a literal, or an array of those.').meta({
+    'x-kubernetes-preserve-unknown-fields': true,
+    'x-kubernetes-validations': [{
+      rule: 'type(self) == int || type(self) == string || type(self) == map || (type(self) == list && self.all(x, type(x) == int || type(x) == string || type(x) == map))',
+      message: 'must be a port number, an exposed-port object, a literal string, or an array of those',
+    }],
+  }),
+  private: z.boolean().optional().describe('Do not publish deterministic service URLs for this op.'),
+  volumes: z.array(z.looseObject({
+    name: z.string().min(1).max(253).describe('Name of a volume created by a container/create-volume op.'),
+    dest: z.string().min(1).max(4096).describe('Mount path inside the container.'),
+  })).max(64).optional().describe('Job volumes to mount.'),
+  resources: z.array(z.unknown().meta({ 'x-kubernetes-preserve-unknown-fields': true })).max(64).optional()
+    .describe('Models and data to download before the op starts (S3, HF, Ollama).'),
+}).describe('Arguments of the op; their shape depends on the op type.');
+
+const operation = z.looseObject({
+  id: z.string().min(1).max(128).describe('Unique id of the op within the job.'),
+  type: z.enum(['container/run', 'container/create-volume']).describe('The op type.'),
+  args: containerRunArgs,
+  results: z.record(z.string(), z.unknown().meta({ 'x-kubernetes-preserve-unknown-fields': true })).optional()
+    .describe('Named regular expressions extracted from the op logs into the result.'),
+  execution: z.looseObject({
+    group: z.string().max(128).optional().describe('Ops of a group run together; groups run in order.'),
+    depends_on: z.array(z.string().max(128)).max(64).optional().describe('Ops of the same group this op waits for.'),
+    stop_if_dependent_stops: z.boolean().optional().describe('Stop this op when an op it depends on stops.'),
+    timeout: z.int().min(1).optional().describe('Seconds the op may run.'),
+  }).optional().describe('Ordering and limits of the op.'),
+}).describe('One operation of the job.').meta({
+  'x-kubernetes-validations': [{
+    rule: "self.type != 'container/run' || has(self.args.image)",
+    message: 'a container/run op needs args.image (global.image is not used by nodes)',
+  }, {
+    rule: "self.type != 'container/create-volume' || has(self.args.name)",
+    message: 'a container/create-volume op needs args.name',
+  }],
+});
+
+export const jobDefinitionShape = z.looseObject({
+  version: z.string().max(16).describe('Job definition format version; "0.1".'),
+  type: z.enum(['container']).describe('Job type; always "container".'),
+  meta: z.looseObject({}).optional().describe('Free-form metadata (trigger, system_requirements, …); nodes ignore it.'),
+  global: z.looseObject({
+    image: z.string().max(1024).optional().describe('Default image (informational: each container/run op must name its own).'),
+    gpu: z.boolean().optional().describe('Default for ops that do not set gpu.'),
+    entrypoint: stringOrStrings('Default entrypoint for ops that do not set one.'),
+    env: stringMap('Environment variables for every op.'),
+    work_dir: z.string().max(4096).optional().describe('Default working directory.'),
+    variables: stringMap('Values for %%global.variables.NAME%% literals.'),
+  }).optional().describe('Defaults for every op.'),
+  ops: z.array(operation).max(64).describe('The operations of the job, in order.'),
+}).describe('The Nosana job definition (the JSON the Nosana CLI posts), inline. It is pinned to public IPFS as is.');
+
+// --- spec -------------------------------------------------------------------------------
+
+export const nosanaJobSpec = z.object({
+  market: z.string().min(1).max(253)
+    .describe('The market to post to: the name of a NosanaMarket in this namespace, or a market address (base58).'),
+  definition: jobDefinitionShape.optional(),
+  definitionFrom: z.object({
+    configMapKeyRef: configMapKeyRef('A ConfigMap key holding the job definition JSON.'),
+  }).optional().describe('Where to read the job definition from, instead of definition.'),
+  timeout: intOrString('How long the job may run: seconds, or a duration such as "30m" or "1h30m". The deposit is price × timeout. Defaults to the market\'s job timeout.').optional(),
+  maxCost: intOrString('The most this job may cost, in NOS (a whole number or a decimal string such as "0.75"). Posting is refused when price × timeout exceeds it.').optional(),
+  walletSecretRef: secretKeyRef('The Secret holding the Solana keypair that pays for the job (a Solana CLI JSON array or base58). Defaults to the market\'s default wallet.', 'keypair').optional(),
+  node: solanaAddress('Post the job to this node only (its address), instead of the market queue.').optional(),
+  deletionPolicy: z.enum(['Cancel', 'Orphan']).default('Cancel')
+    .describe('What deleting this resource does on chain: Cancel delists a queued job or ends a running one (paying for the time used); Orphan leaves the job alone.'),
+  jobAddress: solanaAddress('Adopt this existing on-chain job and mirror it, instead of posting a new one.').optional(),
+  allowPublicCredentials: z.boolean().default(false)
+    .describe('Allow a definition carrying registry, S3 or Hugging Face credentials. Definitions are pinned to public IPFS, so anyone could read them.'),
+}).describe('The job to post and how to pay for it.');
+
+// --- status -----------------------------------------------------------------------------
+
+const opSummary = z.object({
+  id: z.string().max(128).describe('The op id.'),
+  status: z.string().max(32).describe('The op status reported by the node: pending, running, success, failed, stopped, …'),
+  exitCode: z.int().optional().describe('The container exit code.'),
+  startTime: timestamp('When the op started.').optional(),
+  endTime: timestamp('When the op ended.').optional(),
+  results: z.record(z.string(), z.array(z.string().max(4096)).max(32)).optional().describe('Values extracted by the op\'s results expressions.'),
+  logTail: z.string().max(4096).optional().describe('The last lines of the op\'s logs; the full logs are in the ConfigMap <name>-logs.'),
+}).describe('Summary of one op of the finished job.');
+
+const pendingPost = z.object({
+  jobAddress: solanaAddress('The address of the job account the transaction creates.'),
+  runAddress: solanaAddress('The address of the run account, when the job is posted to a specific node.').optional(),
+  signature: z.string().max(128).describe('The transaction signature (base58).'),
+  lastValidBlockHeight: z.int().min(0).describe('The block height after which the transaction can never land.'),
+  transaction: z.string().max(4096).describe('The signed transaction (base64), re-sent unchanged if needed.'),
+  preparedAt: timestamp('When the post was prepared.'),
+}).describe('The post being broadcast, recorded before broadcasting so a crash can never post twice.');
+
+export const nosanaJobStatus = z.object({
+  phase: z.enum(NOSANA_JOB_PHASES).optional().describe('Where the job is: Pending, Posting, Queued, Running, Succeeded, Failed or Stopped.'),
+  conditions: conditions.optional(),
+  observedGeneration: observedGeneration.optional(),
+  marketAddress: solanaAddress('The address of the market the job was posted to.').optional(),
+  jobAddress: solanaAddress('The on-chain job account.').optional(),
+  runAddress: solanaAddress('The on-chain run account while the job runs.').optional(),
+  node: solanaAddress('The node running or having run the job.').optional(),
+  ipfsJob: ipfsCid('The IPFS CID of the pinned job definition.').optional(),
+  ipfsResult: ipfsCid('The IPFS CID of the result document.').optional(),
+  price: nosAmountString('The job price in NOS per second.').optional(),
+  priceBaseUnits: baseUnits('The job price in NOS base units per second.').optional(),
+  cost: nosAmountString('What the job cost (or has cost so far), in NOS.').optional(),
+  costBaseUnits: baseUnits('The cost in NOS base units.').optional(),
+  timeStart: timestamp('When a node started the job.').optional(),
+  timeEnd: timestamp('When the job ended.').optional(),
+  queuePosition: z.int().min(0).optional().describe('Position in the market queue while queued (0 is next).'),
+  serviceUrls: z.array(z.object({
+    op: z.string().max(128).describe('The op exposing the port.'),
+    port: z.int().min(1).max(65535).describe('The exposed container port.'),
+    url: z.string().max(2048).describe('The public URL.'),
+  })).max(64).optional().describe('Service URLs of exposed ports.'),
+  ops: z.array(opSummary).max(64).optional().describe('Per-op results of the finished job.'),
+  pendingPost: pendingPost.optional(),
+}).describe('What the operator observed of the job on chain and on IPFS.');
+
+export type NosanaJobSpec = z.infer<typeof nosanaJobSpec>;
+export type NosanaJobStatus = z.infer<typeof nosanaJobStatus>;
+
+// --- the CRD ----------------------------------------------------------------------------
+
+export const nosanaJobCrd: CrdDefinition = {
+  kind: 'NosanaJob',
+  plural: 'nosanajobs',
+  singular: 'nosanajob',
+  shortNames: ['nj'],
+  description: 'A Nosana GPU job: applying it pins the definition to IPFS and posts the job to a market on Solana; its status mirrors the job until it ends; deleting it cancels the job.',
+  spec: nosanaJobSpec,
+  status: nosanaJobStatus,
+  printerColumns: [
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Market', type: 'string', jsonPath: '.spec.market' },
+    { name: 'Node', type: 'string', jsonPath: '.status.node' },
+    { name: 'Cost', type: 'string', jsonPath: '.status.cost', description: 'NOS' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'Job', type: 'string', jsonPath: '.status.jobAddress', priority: 1 },
+    { name: 'Result', type: 'string', jsonPath: '.status.ipfsResult', priority: 1 },
+  ],
+  specRules: [
+    {
+      rule: 'has(self.definition) != has(self.definitionFrom) || has(self.jobAddress)',
+      message: 'set exactly one of definition and definitionFrom (or jobAddress to adopt an existing job)',
+    },
+    {
+      rule: '!has(self.definition) || !has(self.definitionFrom)',
+      message: 'definition and definitionFrom are mutually exclusive',
+    },
+    {
+      rule: `!has(self.timeout) || (type(self.timeout) == int ? int(self.timeout) > 0 : string(self.timeout).matches('${CEL_DURATION_PATTERN}') && duration(string(self.timeout)) > duration('0s'))`,
+      message: 'timeout must be a positive number of seconds or a duration such as "30m"',
+      fieldPath: '.timeout',
+    },
+    {
+      rule: "!has(self.maxCost) || (type(self.maxCost) == int ? int(self.maxCost) >= 0 : string(self.maxCost).matches('^[0-9]{1,12}(\\\\.[0-9]{1,6})?$'))",
+      message: 'maxCost must be an amount of NOS such as 2 or "0.75" (at most 6 decimals)',
+      fieldPath: '.maxCost',
+    },
+  ],
+  rootRules: [
+    {
+      // Once posted, what was paid for cannot change under the operator's feet.
+      rule: "!has(oldSelf.status) || !has(oldSelf.status.jobAddress) || (self.spec.market == oldSelf.spec.market && has(self.spec.definition) == has(oldSelf.spec.definition) && (!has(self.spec.definition) || self.spec.definition == oldSelf.spec.definition) && has(self.spec.definitionFrom) == has(oldSelf.spec.definitionFrom) && (!has(self.spec.definitionFrom) || self.spec.definitionFrom == oldSelf.spec.definitionFrom))",
+      message: 'market and definition cannot change once the job is posted (status.jobAddress is set)',
+      reason: 'FieldValueForbidden',
+    },
+    {
+      rule: "!has(oldSelf.status) || !has(oldSelf.status.jobAddress) || !has(oldSelf.spec.timeout) || (has(self.spec.timeout) && (type(self.spec.timeout) == int ? duration(string(int(self.spec.timeout)) + 's') : duration(string(self.spec.timeout))) >= (type(oldSelf.spec.timeout) == int ? duration(string(int(oldSelf.spec.timeout)) + 's') : duration(string(oldSelf.spec.timeout))))",
+      message: 'timeout can only grow once the job is posted (the extension is paid on chain)',
+      reason: 'FieldValueForbidden',
+    },
+  ],
+};

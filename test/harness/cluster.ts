@@ -1,0 +1,347 @@
+// A real Kubernetes control plane for tests: etcd, kube-apiserver, kube-controller-manager
+// and kube-scheduler built from Go modules, KWOK playing the kubelets of simulated GPU
+// nodes, and a small on-demand volume provisioner. Everything listens on loopback.
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { controlPlaneBinaries, REPO_ROOT, type ControlPlaneBinaries } from './binaries.ts';
+import { generateClusterPki, type CertificatePair, type ClusterPki } from './pki.ts';
+import { freePorts } from './ports.ts';
+import { Component, startWatchdog, type ComponentSpec } from './processes.ts';
+import { kwokStagesYaml } from './kwok-stages.ts';
+import { waitFor } from './wait.ts';
+import { registerGpuNodes, type GpuNodeOptions } from './gpu-nodes.ts';
+import { HARNESS_STORAGE_CLASS, installStorageClass } from './storage.ts';
+
+export interface ClusterOptions extends Partial<GpuNodeOptions> {
+  /** keep the work directory (logs, audit log) after stop; also via NOSANA_KEEP_CLUSTER=1 */
+  keepWorkDir?: boolean;
+}
+
+/** What a test process needs to use a cluster started by another process. */
+export interface ClusterHandle {
+  workDir: string;
+  kubeconfigPath: string;
+  auditLogPath: string;
+  server: string;
+  version: string;
+  gpuNodes: string[];
+  storageClass: string;
+  kwokLogsDir: string;
+}
+
+export class TestCluster {
+  private components: Component[] = [];
+  private watchdog: { update(): void; cancel(): void } | undefined;
+  private readonly exitHandler = (): void => this.killNow();
+  handle!: ClusterHandle;
+  kubeConfig!: k8s.KubeConfig;
+
+  readonly workDir: string;
+  private readonly options: ClusterOptions;
+
+  private constructor(workDir: string, options: ClusterOptions) {
+    this.workDir = workDir;
+    this.options = options;
+  }
+
+  static async start(options: ClusterOptions = {}): Promise<TestCluster> {
+    const workDir = await mkdtemp(join(tmpdir(), 'nosana-test-cluster-'));
+    const cluster = new TestCluster(workDir, options);
+    try {
+      await cluster.boot(await controlPlaneBinaries());
+    } catch (err) {
+      await cluster.stop({ keepWorkDir: true });
+      throw new Error(`test cluster failed to start (logs in ${workDir}): ${(err as Error).message}`, { cause: err });
+    }
+    return cluster;
+  }
+
+  private async boot(bin: ControlPlaneBinaries): Promise<void> {
+    const started = Date.now();
+    const dirs = {
+      pki: join(this.workDir, 'pki'),
+      logs: join(this.workDir, 'logs'),
+      etcd: join(this.workDir, 'etcd'),
+      config: join(this.workDir, 'config'),
+      kwokLogs: join(this.workDir, 'kwok-logs'),
+    };
+    await Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true })));
+    process.once('exit', this.exitHandler);
+
+    const [pki, [etcdPort, etcdPeerPort, apiPort, kwokPort]] = await Promise.all([generateClusterPki(dirs.pki), freePorts(4)]);
+    const server = `https://127.0.0.1:${apiPort}`;
+    const kubeconfigs = {
+      admin: join(dirs.config, 'admin.kubeconfig'),
+      scheduler: join(dirs.config, 'scheduler.kubeconfig'),
+      controllerManager: join(dirs.config, 'controller-manager.kubeconfig'),
+    };
+    await Promise.all([
+      writeFile(kubeconfigs.admin, kubeconfigYaml(server, pki.caCert, pki.admin, 'admin')),
+      writeFile(kubeconfigs.scheduler, kubeconfigYaml(server, pki.caCert, pki.scheduler, 'system:kube-scheduler')),
+      writeFile(kubeconfigs.controllerManager, kubeconfigYaml(server, pki.caCert, pki.controllerManager, 'system:kube-controller-manager')),
+    ]);
+
+    const etcd = this.launch(dirs.logs, {
+      name: 'etcd',
+      command: bin.etcd,
+      args: [
+        `--data-dir=${dirs.etcd}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
+        // test data is disposable: skip fsync, as envtest does
+        '--unsafe-no-fsync=true',
+        '--log-level=warn',
+      ],
+    });
+    await waitFor(async () => {
+      etcd.assertRunning();
+      const res = await fetch(`http://127.0.0.1:${etcdPort}/health`);
+      return res.ok;
+    }, { what: 'etcd to be healthy', timeoutMs: 30_000 });
+
+    const auditLogPath = join(dirs.logs, 'audit.log');
+    const auditPolicy = join(dirs.config, 'audit-policy.yaml');
+    await writeFile(auditPolicy, AUDIT_POLICY);
+    const apiserver = this.launch(dirs.logs, {
+      name: 'kube-apiserver',
+      command: bin.kubeApiserver,
+      args: [
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        `--tls-cert-file=${pki.apiServer.cert}`,
+        `--tls-private-key-file=${pki.apiServer.key}`,
+        `--client-ca-file=${pki.caCert}`,
+        `--service-account-key-file=${pki.serviceAccountPublicKey}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--authorization-mode=Node,RBAC',
+        '--allow-privileged=true',
+        `--kubelet-client-certificate=${pki.apiServerKubeletClient.cert}`,
+        `--kubelet-client-key=${pki.apiServerKubeletClient.key}`,
+        `--kubelet-certificate-authority=${pki.caCert}`,
+        '--kubelet-preferred-address-types=InternalIP',
+        `--audit-policy-file=${auditPolicy}`,
+        `--audit-log-path=${auditLogPath}`,
+        '--audit-log-format=json',
+        '--audit-log-maxsize=200',
+        '--audit-log-mode=batch',
+        '--audit-log-batch-max-wait=1s',
+        '--audit-log-batch-max-size=100',
+        '--endpoint-reconciler-type=none',
+      ],
+    });
+    const adminTls = { ca: await readFile(pki.caCert), cert: await readFile(pki.admin.cert), key: await readFile(pki.admin.key) };
+    await waitFor(async () => {
+      apiserver.assertRunning();
+      return (await httpsGet(`${server}/readyz`, adminTls)) === 200;
+    }, { what: 'kube-apiserver /readyz', timeoutMs: 60_000, intervalMs: 200 });
+
+    this.kubeConfig = new k8s.KubeConfig();
+    this.kubeConfig.loadFromFile(kubeconfigs.admin);
+
+    const schedulerConfig = join(dirs.config, 'scheduler.yaml');
+    await writeFile(schedulerConfig, schedulerConfigYaml(kubeconfigs.scheduler));
+    this.launch(dirs.logs, {
+      name: 'kube-scheduler',
+      command: bin.kubeScheduler,
+      args: [`--config=${schedulerConfig}`, '--secure-port=0'],
+    });
+    this.launch(dirs.logs, {
+      name: 'kube-controller-manager',
+      command: bin.kubeControllerManager,
+      args: [
+        `--kubeconfig=${kubeconfigs.controllerManager}`,
+        '--secure-port=0',
+        '--leader-elect=false',
+        '--use-service-account-credentials=true',
+        `--service-account-private-key-file=${pki.serviceAccountKey}`,
+        `--root-ca-file=${pki.caCert}`,
+        `--cluster-signing-cert-file=${pki.caCert}`,
+        `--cluster-signing-key-file=${pki.caKey}`,
+        // the harness creates Nodes itself; nothing allocates Pod CIDRs
+        '--allocate-node-cidrs=false',
+      ],
+    });
+
+    await this.applyManifestFile(join(bin.kwokCrdDir, 'kwok.x-k8s.io_logs.yaml'));
+    await this.applyManifestFile(join(bin.kwokCrdDir, 'kwok.x-k8s.io_clusterlogs.yaml'));
+    await waitForCrdsEstablished(this.kubeConfig, ['logs.kwok.x-k8s.io', 'clusterlogs.kwok.x-k8s.io']);
+
+    const kwokConfig = join(dirs.config, 'kwok.yaml');
+    await writeFile(kwokConfig, kwokStagesYaml());
+    this.launch(dirs.logs, {
+      name: 'kwok',
+      command: bin.kwok,
+      args: [
+        `--kubeconfig=${kubeconfigs.admin}`,
+        `--config=${kwokConfig}`,
+        '--manage-all-nodes=false',
+        '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+        '--node-ip=127.0.0.1',
+        `--node-port=${kwokPort}`,
+        `--server-address=127.0.0.1:${kwokPort}`,
+        `--tls-cert-file=${pki.kubelet.cert}`,
+        `--tls-private-key-file=${pki.kubelet.key}`,
+        '--enable-crds=Logs,ClusterLogs',
+        '--cidr=10.244.0.0/16',
+      ],
+    });
+    this.launch(dirs.logs, {
+      name: 'volume-provisioner',
+      command: process.execPath,
+      args: [join(REPO_ROOT, 'test', 'harness', 'local-provisioner.ts'), kubeconfigs.admin],
+    });
+
+    await installStorageClass(this.kubeConfig);
+    const nodeOptions: GpuNodeOptions = {
+      count: this.options.count ?? 4,
+      gpusPerNode: this.options.gpusPerNode ?? 8,
+      gpuProduct: this.options.gpuProduct ?? 'NVIDIA-A100-SXM4-80GB',
+      gpuMemoryMiB: this.options.gpuMemoryMiB ?? 81920,
+    };
+    const gpuNodes = await registerGpuNodes(this.kubeConfig, nodeOptions);
+    await this.waitForNodesReady(gpuNodes);
+
+    const version = await this.kubeConfig.makeApiClient(k8s.VersionApi).getCode();
+    this.handle = {
+      workDir: this.workDir,
+      kubeconfigPath: kubeconfigs.admin,
+      auditLogPath,
+      server,
+      version: version.gitVersion,
+      gpuNodes,
+      storageClass: HARNESS_STORAGE_CLASS,
+      kwokLogsDir: dirs.kwokLogs,
+    };
+    await writeFile(join(this.workDir, 'cluster.json'), JSON.stringify(this.handle, null, 2));
+    if (process.env.NOSANA_TEST_VERBOSE) {
+      console.error(`test cluster ${version.gitVersion} ready in ${Date.now() - started} ms at ${server}`);
+    }
+  }
+
+  private launch(logDir: string, spec: ComponentSpec): Component {
+    const component = new Component(spec, logDir);
+    this.components.push(component);
+    const pids = (): number[] => this.components.flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
+    if (this.watchdog) this.watchdog.update();
+    else this.watchdog = startWatchdog(process.pid, pids);
+    return component;
+  }
+
+  private async applyManifestFile(path: string): Promise<void> {
+    const objects = k8s.loadAllYaml(await readFile(path, 'utf8')) as k8s.KubernetesObject[];
+    const client = k8s.KubernetesObjectApi.makeApiClient(this.kubeConfig);
+    for (const object of objects) {
+      await client.create(object);
+    }
+  }
+
+  private async waitForNodesReady(names: string[]): Promise<void> {
+    const core = this.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    await waitFor(async () => {
+      for (const c of this.components) c.assertRunning();
+      const nodes = await core.listNode();
+      const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return names.every((name) => ready.some((n) => n.metadata?.name === name));
+    }, { what: `nodes ${names.join(', ')} to be Ready`, timeoutMs: 60_000, intervalMs: 200 });
+  }
+
+  /** Fails with the component's log tail when one has died. */
+  assertHealthy(): void {
+    for (const c of this.components) c.assertRunning();
+  }
+
+  componentLog(name: string, lines = 50): string {
+    return this.components.find((c) => c.name === name)?.logTail(lines) ?? '(no such component)';
+  }
+
+  async stop(options: { keepWorkDir?: boolean } = {}): Promise<void> {
+    // stop in reverse start order: clients first, etcd last
+    for (const component of [...this.components].reverse()) await component.stop();
+    this.watchdog?.cancel();
+    process.removeListener('exit', this.exitHandler);
+    const keep = options.keepWorkDir ?? this.options.keepWorkDir ?? process.env.NOSANA_KEEP_CLUSTER === '1';
+    if (!keep) await rm(this.workDir, { recursive: true, force: true });
+  }
+
+  private killNow(): void {
+    for (const component of this.components) component.killNow();
+  }
+}
+
+async function waitForCrdsEstablished(kc: k8s.KubeConfig, names: string[]): Promise<void> {
+  const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  await waitFor(async () => {
+    for (const name of names) {
+      const crd = await api.readCustomResourceDefinition({ name });
+      if (!crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return false;
+    }
+    return true;
+  }, { what: `CRDs ${names.join(', ')} to be Established` });
+}
+
+function httpsGet(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ...tls, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function kubeconfigYaml(server: string, caFile: string, client: CertificatePair, user: string): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: ${server}
+    certificate-authority: ${caFile}
+users:
+- name: ${JSON.stringify(user)}
+  user:
+    client-certificate: ${client.cert}
+    client-key: ${client.key}
+contexts:
+- name: test
+  context:
+    cluster: test
+    user: ${JSON.stringify(user)}
+current-context: test
+`;
+}
+
+function schedulerConfigYaml(kubeconfig: string): string {
+  return `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: ${kubeconfig}
+  qps: 100
+  burst: 200
+leaderElection:
+  leaderElect: false
+`;
+}
+
+// Metadata for every request: enough to derive the RBAC the operator really uses,
+// without request bodies (which would carry Secrets).
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+`;
+
+export type { ClusterPki };
