@@ -15,14 +15,13 @@ export type NosanaJobPhase = (typeof NOSANA_JOB_PHASES)[number];
 // word. Fields whose Nosana type is a union (cmd, entrypoint, expose, …) are declared
 // without a type and checked with CEL `type()` tests.
 
-const stringOrStrings = (description: string) =>
-  z.unknown().optional().describe(description).meta({
-    'x-kubernetes-preserve-unknown-fields': true,
-    'x-kubernetes-validations': [{
-      rule: 'type(self) == string || (type(self) == list && self.all(x, type(x) == string))',
-      message: 'must be a string or an array of strings',
-    }],
-  });
+// Declared without a type: the Nosana format allows several JSON types here. CRD CEL
+// cannot see typeless fields, so their types are checked by the admission policy
+// (admission-policy.ts) instead.
+const anyJson = (description: string) =>
+  z.unknown().optional().describe(description).meta({ 'x-kubernetes-preserve-unknown-fields': true });
+
+const stringOrStrings = (description: string) => anyJson(`${description} A string or an array of strings.`);
 
 const stringMap = (description: string) => z.record(z.string(), z.string()).optional().describe(description);
 
@@ -33,13 +32,7 @@ const containerRunArgs = z.looseObject({
   env: stringMap('Environment variables for the container.'),
   work_dir: z.string().max(4096).optional().describe('Working directory inside the container.'),
   gpu: z.boolean().optional().describe('Whether the op needs the GPUs of the node.'),
-  expose: z.unknown().optional().describe('Ports to expose as service URLs: a port number, an object {port, type, health_checks}, a literal, or an array of those.').meta({
-    'x-kubernetes-preserve-unknown-fields': true,
-    'x-kubernetes-validations': [{
-      rule: 'type(self) == int || type(self) == string || type(self) == map || (type(self) == list && self.all(x, type(x) == int || type(x) == string || type(x) == map))',
-      message: 'must be a port number, an exposed-port object, a literal string, or an array of those',
-    }],
-  }),
+  expose: anyJson('Ports to expose as service URLs: a port number, an object {port, type, health_checks}, a literal, or an array of those.'),
   private: z.boolean().optional().describe('Do not publish deterministic service URLs for this op.'),
   volumes: z.array(z.looseObject({
     name: z.string().min(1).max(253).describe('Name of a volume created by a container/create-volume op.'),
@@ -47,6 +40,7 @@ const containerRunArgs = z.looseObject({
   })).max(64).optional().describe('Job volumes to mount.'),
   resources: z.array(z.unknown().meta({ 'x-kubernetes-preserve-unknown-fields': true })).max(64).optional()
     .describe('Models and data to download before the op starts (S3, HF, Ollama).'),
+  name: z.string().min(1).max(253).optional().describe('For container/create-volume ops: the name of the volume to create.'),
 }).describe('Arguments of the op; their shape depends on the op type.');
 
 const operation = z.looseObject({
@@ -83,7 +77,8 @@ export const jobDefinitionShape = z.looseObject({
     work_dir: z.string().max(4096).optional().describe('Default working directory.'),
     variables: stringMap('Values for %%global.variables.NAME%% literals.'),
   }).optional().describe('Defaults for every op.'),
-  ops: z.array(operation).max(64).describe('The operations of the job, in order.'),
+  ops: z.array(operation).max(64).describe('The operations of the job, in order; op ids are unique.')
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['id'] }),
 }).describe('The Nosana job definition (the JSON the Nosana CLI posts), inline. It is pinned to public IPFS as is.');
 
 // --- spec -------------------------------------------------------------------------------
@@ -195,17 +190,6 @@ export const nosanaJobCrd: CrdDefinition = {
       fieldPath: '.maxCost',
     },
   ],
-  rootRules: [
-    {
-      // Once posted, what was paid for cannot change under the operator's feet.
-      rule: "!has(oldSelf.status) || !has(oldSelf.status.jobAddress) || (self.spec.market == oldSelf.spec.market && has(self.spec.definition) == has(oldSelf.spec.definition) && (!has(self.spec.definition) || self.spec.definition == oldSelf.spec.definition) && has(self.spec.definitionFrom) == has(oldSelf.spec.definitionFrom) && (!has(self.spec.definitionFrom) || self.spec.definitionFrom == oldSelf.spec.definitionFrom))",
-      message: 'market and definition cannot change once the job is posted (status.jobAddress is set)',
-      reason: 'FieldValueForbidden',
-    },
-    {
-      rule: "!has(oldSelf.status) || !has(oldSelf.status.jobAddress) || !has(oldSelf.spec.timeout) || (has(self.spec.timeout) && (type(self.spec.timeout) == int ? duration(string(int(self.spec.timeout)) + 's') : duration(string(self.spec.timeout))) >= (type(oldSelf.spec.timeout) == int ? duration(string(int(oldSelf.spec.timeout)) + 's') : duration(string(oldSelf.spec.timeout))))",
-      message: 'timeout can only grow once the job is posted (the extension is paid on chain)',
-      reason: 'FieldValueForbidden',
-    },
-  ],
+  // Rules about changes after posting live in the admission policy (admission-policy.ts),
+  // which also sees the job-address annotation that survives a restore without status.
 };

@@ -5,7 +5,8 @@
 // zod's JSON Schema output is close; what Kubernetes demands differently is handled here:
 // - `additionalProperties: false` is not allowed (unknown fields are pruned instead);
 // - `additionalProperties: {}` (a loose object) becomes x-kubernetes-preserve-unknown-fields;
-// - int-or-string unions must be exactly anyOf [integer, string]; their value rules move to CEL;
+// - int-or-string unions must be exactly anyOf [integer, string] (a string length bound may
+//   stay on the node); their value rules move to CEL;
 // - zod's safe-integer bounds are noise in `kubectl explain` and dropped;
 // - integers get format int64 as Kubernetes' own types do.
 import { z } from 'zod';
@@ -24,6 +25,9 @@ function normalise(node: JsonSchema): JsonSchema {
   const out: JsonSchema = { ...node };
 
   if (out['x-kubernetes-int-or-string'] === true) {
+    // keep the string branch's length bound: CEL costs are estimated from it
+    const stringBranch = (out.anyOf as JsonSchema[] | undefined)?.find((branch) => branch.type === 'string');
+    if (typeof stringBranch?.maxLength === 'number') out.maxLength = stringBranch.maxLength;
     out.anyOf = [{ type: 'integer' }, { type: 'string' }];
     delete out.type;
   } else if (Array.isArray(out.anyOf)) {

@@ -121,7 +121,7 @@ function unionMessage(issue: Extract<RawIssue, { code: 'invalid_union' }>): stri
   if (issue.discriminator !== undefined) {
     const input: unknown = issue.input;
     const tag = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[issue.discriminator] : undefined;
-    const options = (issue.options ?? []).map((option) => JSON.stringify(option));
+    const options = ((issue.options ?? []) as readonly unknown[]).map((option) => JSON.stringify(option) ?? String(option));
     return expectedGot(alternatives(options), tag);
   }
   // No description was attached: list the kinds the alternatives wanted at their top level.

@@ -2,6 +2,7 @@
 // Also flattens zod's nested union issues into the one alternative the input was aiming for, and
 // sorts problems into the order their paths appear in the document.
 import type { z } from 'zod';
+import { isPlainObject } from './json-values.ts';
 
 export interface DefinitionProblem {
   path: string;
@@ -46,10 +47,6 @@ export function toDefinitionProblem(finding: Finding): DefinitionProblem {
 // ---------------------------------------------------------------------------------------------
 // Walking the input along a path
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The value at `segments`, and whether every step existed. */
 export function lookup(root: unknown, segments: readonly PathSegment[]): { found: boolean; value: unknown } {
   let current = root;
@@ -74,12 +71,16 @@ function toSegment(key: PropertyKey): PathSegment {
 
 type Issue = z.core.$ZodIssue;
 
-/** The alternative failed because the value is of a different kind altogether. */
-function isKindMismatch(issue: Issue): boolean {
+/**
+ * The alternative failed because the value is of a different kind altogether (a string where
+ * an object was wanted). A fractional number for an integer is the right kind, wrongly valued.
+ */
+function isKindMismatch(issue: Issue, value: unknown): boolean {
   if (issue.path.length !== 0) return false;
-  if (issue.code === 'invalid_type' || issue.code === 'invalid_value') return true;
+  if (issue.code === 'invalid_type') return !(issue.expected === 'int' && typeof value === 'number');
+  if (issue.code === 'invalid_value') return true;
   if (issue.code === 'invalid_union' && issue.discriminator === undefined && issue.errors.length > 0) {
-    return issue.errors.every((branch) => branch.some(isKindMismatch));
+    return issue.errors.every((branch) => branch.some((inner) => isKindMismatch(inner, value)));
   }
   return false;
 }
@@ -93,8 +94,9 @@ function isKindMismatch(issue: Issue): boolean {
 function pickIntendedBranch(branches: readonly Issue[][], prefix: readonly PathSegment[], input: unknown): Issue[] | undefined {
   let best: Issue[] | undefined;
   let bestScore: [number, number] = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const value = lookup(input, prefix).value;
   for (const branch of branches) {
-    if (branch.length === 0 || branch.some(isKindMismatch)) continue;
+    if (branch.length === 0 || branch.some((issue) => isKindMismatch(issue, value))) continue;
     const score: [number, number] = [0, 0];
     for (const issue of branch) {
       if (issue.code === 'unrecognized_keys') score[0] += issue.keys.length;

@@ -1,0 +1,81 @@
+// Builds a CustomResourceDefinition manifest from a kind's zod spec and status schemas.
+import type { z } from 'zod';
+import { GROUP, VERSION } from './common.ts';
+import { toStructuralSchema, type JsonSchema } from './structural-schema.ts';
+
+export interface ValidationRule {
+  rule: string;
+  message: string;
+  /** where the error points, relative to the node the rule is on (e.g. ".timeout") */
+  fieldPath?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  jsonPath: string;
+  description?: string;
+  /** 1 = only with `kubectl get -o wide` */
+  priority?: number;
+}
+
+export interface CrdDefinition {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  description: string;
+  spec: z.ZodType;
+  status: z.ZodType;
+  printerColumns: PrinterColumn[];
+  /** CEL rules on .spec */
+  specRules?: ValidationRule[];
+  /** CEL rules on the whole object (may compare spec with the stored status via oldSelf) */
+  rootRules?: ValidationRule[];
+}
+
+export const CATEGORIES = ['nosana'];
+
+export function buildCrd(definition: CrdDefinition): JsonSchema {
+  const spec = toStructuralSchema(definition.spec);
+  if (definition.specRules?.length) spec['x-kubernetes-validations'] = definition.specRules;
+  const root: JsonSchema = {
+    type: 'object',
+    description: definition.description,
+    required: ['spec'],
+    properties: {
+      apiVersion: { type: 'string', description: 'The versioned schema of this object: nosana.io/v1alpha1.' },
+      kind: { type: 'string', description: `The kind of this object: ${definition.kind}.` },
+      metadata: { type: 'object' },
+      spec,
+      status: toStructuralSchema(definition.status),
+    },
+  };
+  if (definition.rootRules?.length) root['x-kubernetes-validations'] = definition.rootRules;
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${definition.plural}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: definition.kind,
+        listKind: `${definition.kind}List`,
+        plural: definition.plural,
+        singular: definition.singular,
+        shortNames: definition.shortNames,
+        categories: CATEGORIES,
+      },
+      scope: 'Namespaced',
+      versions: [{
+        name: VERSION,
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: root },
+        subresources: { status: {} },
+        additionalPrinterColumns: definition.printerColumns,
+      }],
+    },
+  };
+}

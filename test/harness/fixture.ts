@@ -1,0 +1,65 @@
+// How a test file gets a cluster: the one started by the integration suite's global setup
+// (its handle is passed in NOSANA_TEST_CLUSTER), or, when a file runs on its own, a private
+// one that stops when the file's tests end. Each test gets its own namespace.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { after } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { TestCluster, type ClusterHandle } from './cluster.ts';
+import { controlPlaneBinaries, type ControlPlaneBinaries } from './binaries.ts';
+import { waitFor } from './wait.ts';
+
+export const SHARED_CLUSTER_ENV = 'NOSANA_TEST_CLUSTER';
+
+export interface ClusterContext {
+  handle: ClusterHandle;
+  kubeConfig: k8s.KubeConfig;
+  binaries: ControlPlaneBinaries;
+  core: k8s.CoreV1Api;
+  objects: k8s.KubernetesObjectApi;
+  /** Creates a namespace for one test (with its default ServiceAccount) and deletes it afterwards. */
+  freshNamespace(prefix?: string): Promise<string>;
+}
+
+let context: Promise<ClusterContext> | undefined;
+
+export function useCluster(): Promise<ClusterContext> {
+  context ??= connect();
+  return context;
+}
+
+async function connect(): Promise<ClusterContext> {
+  const sharedHandle = process.env[SHARED_CLUSTER_ENV];
+  let handle: ClusterHandle;
+  if (sharedHandle) {
+    handle = JSON.parse(await readFile(sharedHandle, 'utf8')) as ClusterHandle;
+  } else {
+    const cluster = await TestCluster.start();
+    after(() => cluster.stop());
+    handle = cluster.handle;
+  }
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromFile(handle.kubeconfigPath);
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const namespaces: string[] = [];
+  after(async () => {
+    // namespace deletion is asynchronous in Kubernetes; nobody needs to wait for it
+    await Promise.allSettled(namespaces.map((name) => core.deleteNamespace({ name })));
+  });
+  return {
+    handle,
+    kubeConfig,
+    binaries: await controlPlaneBinaries(),
+    core,
+    objects: k8s.KubernetesObjectApi.makeApiClient(kubeConfig),
+    async freshNamespace(prefix = 't') {
+      const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+      await core.createNamespace({ body: { metadata: { name, labels: { 'nosana.io/test': 'true' } } } });
+      namespaces.push(name);
+      // the ServiceAccount admission plugin rejects Pods until the controller made "default"
+      await waitFor(async () => (await core.readNamespacedServiceAccount({ name: 'default', namespace: name })) !== undefined,
+        { what: `ServiceAccount default in ${name}`, timeoutMs: 30_000 });
+      return name;
+    },
+  };
+}
