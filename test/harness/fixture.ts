@@ -22,6 +22,19 @@ export interface ClusterContext {
 }
 
 let context: Promise<ClusterContext> | undefined;
+let privateCluster: TestCluster | undefined;
+const namespacesToDelete: string[] = [];
+
+// Registered when the module loads, so it belongs to the file's root test and runs when
+// every test of the file is done (registered from inside a hook it would run too early).
+after(async () => {
+  const ctx = await context?.catch(() => undefined);
+  if (ctx) {
+    // namespace deletion is asynchronous in Kubernetes; nobody needs to wait for it
+    await Promise.allSettled(namespacesToDelete.map((name) => ctx.core.deleteNamespace({ name })));
+  }
+  await privateCluster?.stop();
+});
 
 export function useCluster(): Promise<ClusterContext> {
   context ??= connect();
@@ -34,18 +47,12 @@ async function connect(): Promise<ClusterContext> {
   if (sharedHandle) {
     handle = JSON.parse(await readFile(sharedHandle, 'utf8')) as ClusterHandle;
   } else {
-    const cluster = await TestCluster.start();
-    after(() => cluster.stop());
-    handle = cluster.handle;
+    privateCluster = await TestCluster.start();
+    handle = privateCluster.handle;
   }
   const kubeConfig = new k8s.KubeConfig();
   kubeConfig.loadFromFile(handle.kubeconfigPath);
   const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-  const namespaces: string[] = [];
-  after(async () => {
-    // namespace deletion is asynchronous in Kubernetes; nobody needs to wait for it
-    await Promise.allSettled(namespaces.map((name) => core.deleteNamespace({ name })));
-  });
   return {
     handle,
     kubeConfig,
@@ -55,7 +62,7 @@ async function connect(): Promise<ClusterContext> {
     async freshNamespace(prefix = 't') {
       const name = `${prefix}-${randomBytes(4).toString('hex')}`;
       await core.createNamespace({ body: { metadata: { name, labels: { 'nosana.io/test': 'true' } } } });
-      namespaces.push(name);
+      namespacesToDelete.push(name);
       // the ServiceAccount admission plugin rejects Pods until the controller made "default"
       await waitFor(async () => (await core.readNamespacedServiceAccount({ name: 'default', namespace: name })) !== undefined,
         { what: `ServiceAccount default in ${name}`, timeoutMs: 30_000 });

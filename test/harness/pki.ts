@@ -3,6 +3,7 @@
 // the audit log see real user names. openssl ships with every Debian machine (the
 // ca-certificates package depends on it); EC P-256 keys keep generation fast.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -60,7 +61,9 @@ async function issue(dir: string, name: string, subject: Subject, caCert: string
   if (subject.altNames?.length) lines.push(`subjectAltName=${subject.altNames.join(',')}`);
   await writeFile(ext, lines.join('\n') + '\n');
   await openssl([
-    'x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial',
+    'x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey,
+    // explicit random serials: -CAcreateserial races when certificates are issued in parallel
+    '-set_serial', `0x${randomBytes(16).toString('hex')}`,
     '-out', cert, '-days', '30', '-sha256', '-extfile', ext,
   ]);
   return { cert, key };

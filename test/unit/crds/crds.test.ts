@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { ALL_CRDS, buildCrd, nosanaJobSpec, nosanaNodeSpec, nosanaMarketSpec } from '../../../src/api/crds/index.ts';
+import { renderManifests } from '../../../src/api/crds/manifests.ts';
+
+const root = resolve(import.meta.dirname, '..', '..', '..');
+
+type Schema = { [key: string]: unknown };
+
+/** Visits every named property of a schema, with its dotted path. */
+function* properties(schema: Schema, path: string): Generator<[string, Schema]> {
+  const props = schema.properties as Record<string, Schema> | undefined;
+  for (const [name, child] of Object.entries(props ?? {})) {
+    yield [`${path}.${name}`, child];
+    yield* properties(child, `${path}.${name}`);
+    if (child.items) yield* properties(child.items as Schema, `${path}.${name}[]`);
+    if (typeof child.additionalProperties === 'object') yield* properties(child.additionalProperties as Schema, `${path}.${name}{}`);
+  }
+}
+
+function openApiSchema(definition: (typeof ALL_CRDS)[number]): Schema {
+  const crd = buildCrd(definition) as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
+  return crd.spec.versions[0]!.schema.openAPIV3Schema;
+}
+
+describe('CRDs', () => {
+  test('crds/ and deploy/admission/ match the TypeScript definitions (run npm run generate)', async () => {
+    for (const [relative, wanted] of renderManifests()) {
+      const current = await readFile(join(root, relative), 'utf8').catch(() => '(missing)');
+      assert.equal(current, wanted, `${relative} is stale: run npm run generate`);
+    }
+  });
+
+  for (const definition of ALL_CRDS) {
+    test(`${definition.kind}: every field is described for kubectl explain`, () => {
+      const undescribed = [...properties(openApiSchema(definition), definition.kind)]
+        .filter(([path, schema]) => !path.endsWith('.metadata') && typeof schema.description !== 'string')
+        .map(([path]) => path);
+      assert.deepEqual(undescribed, []);
+    });
+
+    test(`${definition.kind}: arrays are bounded, keeping CEL costs low`, () => {
+      const unbounded = [...properties(openApiSchema(definition), definition.kind)]
+        .filter(([, schema]) => schema.type === 'array' && typeof schema.maxItems !== 'number')
+        .map(([path]) => path);
+      assert.deepEqual(unbounded, []);
+    });
+
+    test(`${definition.kind}: structural (no additionalProperties: false, typed unless preserving unknown fields)`, () => {
+      for (const [path, schema] of properties(openApiSchema(definition), definition.kind)) {
+        assert.notEqual(schema.additionalProperties, false, path);
+        const typeless = schema.type === undefined;
+        if (typeless) {
+          assert.ok(schema['x-kubernetes-preserve-unknown-fields'] === true || schema['x-kubernetes-int-or-string'] === true, `${path} has no type`);
+        }
+      }
+    });
+
+    test(`${definition.kind}: short name, nosana category, status subresource`, () => {
+      const crd = buildCrd(definition) as { spec: { names: { shortNames: string[]; categories: string[] }; versions: { subresources: unknown }[] } };
+      assert.ok(crd.spec.names.shortNames.length > 0);
+      assert.deepEqual(crd.spec.names.categories, ['nosana']);
+      assert.deepEqual(crd.spec.versions[0]!.subresources, { status: {} });
+    });
+  }
+
+  test('NosanaJob printer columns: phase, market, node, cost, age; wide adds job and result', () => {
+    const columns = openColumns('NosanaJob');
+    assert.deepEqual(columns.filter((c) => !c.priority).map((c) => c.name), ['Phase', 'Market', 'Node', 'Cost', 'Age']);
+    assert.deepEqual(columns.filter((c) => c.priority === 1).map((c) => c.jsonPath), ['.status.jobAddress', '.status.ipfsResult']);
+  });
+
+  test('the zod spec schemas apply the documented defaults', () => {
+    const job = nosanaJobSpec.parse({ market: 'm', definition: { version: '0.1', type: 'container', ops: [] } });
+    assert.equal(job.deletionPolicy, 'Cancel');
+    assert.equal(job.allowPublicCredentials, false);
+    const node = nosanaNodeSpec.parse({ market: 'm', keySecretRef: { name: 'node-key' } });
+    assert.equal(node.gpuResourceName, 'nvidia.com/gpu');
+    assert.equal(node.keySecretRef.key, 'keypair');
+    assert.equal(node.maxConcurrentJobs, 1);
+    const market = nosanaMarketSpec.parse({ slug: 'nvidia-4090' });
+    assert.equal(market.network, 'mainnet');
+    assert.equal(market.refreshInterval, '30s');
+  });
+});
+
+function openColumns(kind: string): { name: string; jsonPath: string; priority?: number }[] {
+  const definition = ALL_CRDS.find((d) => d.kind === kind)!;
+  return definition.printerColumns;
+}
