@@ -1,9 +1,9 @@
 // Free loopback ports: bind to port 0 and let the kernel choose, then release them.
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<import('node:net').Server>((resolve, reject) => {
+    Array.from({ length: count }, () => new Promise<Server>((resolve, reject) => {
       const server = createServer();
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve(server));

@@ -93,7 +93,7 @@ describe('test control plane', () => {
     const ctx = await useCluster();
     const namespace = await ctx.freshNamespace();
     const node = ctx.handle.gpuNodes[0]!;
-    const pinned = (name: string, gpus: number) => gpuPod(name, gpus, { metadata: { name }, spec: { nodeSelector: { 'kubernetes.io/hostname': node } } as k8s.V1PodSpec });
+    const pinned = (name: string, gpus: number) => gpuPod(name, gpus, { metadata: { name }, spec: { nodeSelector: { 'kubernetes.io/hostname': node } } as unknown as k8s.V1PodSpec });
     await ctx.core.createNamespacedPod({ namespace, body: pinned('fills-node', 8) });
     await waitForPhase(ctx, namespace, 'fills-node', 'Running');
     await ctx.core.createNamespacedPod({ namespace, body: pinned('no-room', 1) });

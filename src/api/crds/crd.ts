@@ -20,8 +20,11 @@ export interface PrinterColumn {
   priority?: number;
 }
 
+/** The kinds of the nosana.io group. */
+export type NosanaKind = 'NosanaJob' | 'NosanaMarket' | 'NosanaNode';
+
 export interface CrdDefinition {
-  kind: string;
+  kind: NosanaKind;
   plural: string;
   singular: string;
   shortNames: string[];

@@ -20,15 +20,32 @@ interface LiteralContext {
   variables: Record<string, unknown> | undefined;
 }
 
-/** Calls `visit` for every string inside `value`, without recursion (inputs may nest deeply). */
-function forEachString(value: unknown, path: PathSegment[], visit: (text: string, path: PathSegment[]) => void): void {
-  const pending: { value: unknown; path: PathSegment[] }[] = [{ value, path }];
+interface Visit {
+  key: PathSegment;
+  parent: Visit | undefined;
+}
+
+function pathOf(visit: Visit): PathSegment[] {
+  const reversed: PathSegment[] = [];
+  for (let node: Visit | undefined = visit; node !== undefined; node = node.parent) reversed.push(node.key);
+  return reversed.reverse();
+}
+
+/**
+ * Calls `visit` for every string inside `value`. Iterative, and paths are only built for the
+ * strings that need one: inputs may nest very deeply.
+ */
+function forEachString(value: unknown, path: PathSegment[], visit: (text: string, path: () => PathSegment[]) => void): void {
+  const root: Visit | undefined = path.reduce<Visit | undefined>((parent, key) => ({ key, parent }), undefined);
+  const pending: { value: unknown; node: Visit | undefined }[] = [{ value, node: root }];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const current = next;
-    if (typeof current.value === 'string') visit(current.value, current.path);
-    else if (Array.isArray(current.value)) current.value.forEach((item, index) => pending.push({ value: item, path: [...current.path, index] }));
-    else if (isPlainObject(current.value)) {
-      for (const [key, item] of Object.entries(current.value)) pending.push({ value: item, path: [...current.path, key] });
+    const { value: current, node } = next;
+    if (typeof current === 'string') {
+      visit(current, () => (node === undefined ? [] : pathOf(node)));
+    } else if (Array.isArray(current)) {
+      current.forEach((item, index) => pending.push({ value: item, node: { key: index, parent: node } }));
+    } else if (isPlainObject(current)) {
+      for (const [key, item] of Object.entries(current)) pending.push({ value: item, node: { key, parent: node } });
     }
   }
 }
@@ -90,11 +107,12 @@ export function checkLiteralReferences(root: unknown, views: readonly OpView[]):
   for (const view of views) {
     if (view.args === undefined) continue;
     forEachString(view.args, [...view.path, 'args'], (text, path) => {
+      if (!text.includes('%%')) return;
       for (const match of text.matchAll(EMBEDDED_LITERAL_PATTERN)) {
         const [literal, scope = '', reference = ''] = match;
         const message =
           scope === 'ops' ? checkOpReference(literal, reference, view, context) : checkGlobalReference(literal, reference, context);
-        if (message !== undefined) findings.push({ segments: path, message, severity: 'warning' });
+        if (message !== undefined) findings.push({ segments: path(), message, severity: 'warning' });
       }
     });
   }
