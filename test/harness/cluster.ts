@@ -1,6 +1,7 @@
 // A real Kubernetes control plane for tests: etcd, kube-apiserver, kube-controller-manager
 // and kube-scheduler built from Go modules, KWOK playing the kubelets of simulated GPU
 // nodes, and a small on-demand volume provisioner. Everything listens on loopback.
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -233,7 +234,8 @@ export class TestCluster {
     this.components.push(component);
     const pids = (): number[] => this.components.flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
     if (this.watchdog) this.watchdog.update();
-    else this.watchdog = startWatchdog(process.pid, pids);
+    else this.watchdog = startWatchdog(process.pid, pids, this.workDir);
+    writeFileSync(join(this.workDir, 'pids'), pids().join('\n') + '\n');
     return component;
   }
 
@@ -253,6 +255,11 @@ export class TestCluster {
       const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       return names.every((name) => ready.some((n) => n.metadata?.name === name));
     }, { what: `nodes ${names.join(', ')} to be Ready`, timeoutMs: 60_000, intervalMs: 200 });
+  }
+
+  /** Process ids of the components (also in <workDir>/pids). */
+  pids(): number[] {
+    return this.components.flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
   }
 
   /** Fails with the component's log tail when one has died. */

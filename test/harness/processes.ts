@@ -100,10 +100,11 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * Starts a detached shell that waits for `ownerPid` to disappear and then kills the given
- * process groups. Returns a function that cancels it (used on a clean stop).
+ * Starts a detached shell that waits for `ownerPid` to disappear, then kills the given
+ * process groups and removes `workDir`. `update` re-arms it with the current groups;
+ * `cancel` disarms it (on a clean stop).
  */
-export function startWatchdog(ownerPid: number, groups: () => number[]): { update(): void; cancel(): void } {
+export function startWatchdog(ownerPid: number, groups: () => number[], workDir: string): { update(): void; cancel(): void } {
   let watchdog: ChildProcess | undefined;
   const launch = (): void => {
     watchdog?.kill('SIGKILL');
@@ -112,7 +113,8 @@ export function startWatchdog(ownerPid: number, groups: () => number[]): { updat
       while kill -0 ${ownerPid} 2>/dev/null; do sleep 1; done
       for p in ${pids}; do kill -TERM -- -$p 2>/dev/null; done
       sleep 3
-      for p in ${pids}; do kill -KILL -- -$p 2>/dev/null; done`;
+      for p in ${pids}; do kill -KILL -- -$p 2>/dev/null; done
+      rm -rf '${workDir.replace(/'/g, '')}'`;
     watchdog = spawn('bash', ['-c', script], { stdio: 'ignore', detached: true });
     watchdog.unref();
   };

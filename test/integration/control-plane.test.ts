@@ -28,6 +28,20 @@ async function waitForPhase(ctx: ClusterContext, namespace: string, name: string
   }, { what: `pod ${namespace}/${name} to reach ${phase}`, timeoutMs: 30_000 });
 }
 
+async function emptiestGpuNode(ctx: ClusterContext): Promise<string> {
+  const pods = await ctx.core.listPodForAllNamespaces();
+  const used = new Map<string, number>(ctx.handle.gpuNodes.map((n) => [n, 0]));
+  for (const pod of pods.items) {
+    const node = pod.spec?.nodeName;
+    if (!node || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+    const gpus = pod.spec?.containers.reduce((sum, c) => sum + Number(c.resources?.limits?.[GPU_RESOURCE] ?? 0), 0) ?? 0;
+    used.set(node, (used.get(node) ?? 0) + gpus);
+  }
+  const [node, gpus] = [...used].sort((a, b) => a[1] - b[1])[0]!;
+  assert.equal(gpus, 0, 'every GPU node is partly used by other tests');
+  return node;
+}
+
 describe('test control plane', () => {
   test('serves the Kubernetes version it was built as, with GPU nodes Ready', async () => {
     const ctx = await useCluster();
@@ -92,7 +106,8 @@ describe('test control plane', () => {
   test('GPU bin-packing: a full node takes no more GPU Pods', async () => {
     const ctx = await useCluster();
     const namespace = await ctx.freshNamespace();
-    const node = ctx.handle.gpuNodes[0]!;
+    // other tests' Pods may hold GPUs: use a node nothing else uses
+    const node = await emptiestGpuNode(ctx);
     const pinned = (name: string, gpus: number) => gpuPod(name, gpus, { metadata: { name }, spec: { nodeSelector: { 'kubernetes.io/hostname': node } } as unknown as k8s.V1PodSpec });
     await ctx.core.createNamespacedPod({ namespace, body: pinned('fills-node', 8) });
     await waitForPhase(ctx, namespace, 'fills-node', 'Running');

@@ -146,7 +146,8 @@ export const validDefinition: fc.Arbitrary<Json> = fc
           if (withGroup.depends_on === undefined) delete withGroup.stop_if_dependent_stops;
           return withGroup;
         });
-      const common = fc.record({ execution, results }, { requiredKeys: [] });
+      // The group must be written whenever the plan has one: later ops depend on it.
+      const common = fc.record({ execution, results }, { requiredKeys: plan.group === undefined ? [] : ['execution'] });
       if (plan.isVolume) {
         return common.map((extra): Json => ({ type: 'container/create-volume', id: plan.id, args: { name: `vol-${plan.id}` }, ...extra }));
       }
