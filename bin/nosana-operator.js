@@ -9,5 +9,16 @@ if (!stripsTypes) {
   process.exit(2);
 }
 
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// A reader that quits early (`| head`) closes the pipe: stop quietly instead of with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => process.exit(error.code === 'EPIPE' ? (process.exitCode ?? 0) : 2));
+}
+
+try {
+  const { main } = await import('../src/cli/main.ts');
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  // main() handles its own failures; this is a broken installation (a module that does not load).
+  console.error(`nosana-operator: cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
+}

@@ -21,7 +21,9 @@ const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
 const SIMPLE_ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't']);
 
 function describeChar(char: string | undefined): string {
-  return char === undefined ? 'end of input' : `character ${JSON.stringify(char)}`;
+  if (char === undefined) return 'end of input';
+  if (char === '"') return `character '"'`;
+  return `character ${JSON.stringify(char)}`;
 }
 
 function skipWhitespace(text: string, offset: number): number {

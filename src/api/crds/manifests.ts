@@ -14,9 +14,16 @@ const toYaml = (object: unknown): string => stringify(object, { lineWidth: 0, al
 export function renderManifests(): Map<string, string> {
   const files = new Map<string, string>();
   for (const definition of ALL_CRDS) {
-    files.set(`crds/${definition.plural}.nosana.io.yaml`, HEADER + toYaml(buildCrd(definition)));
+    const crd = HEADER + toYaml(buildCrd(definition));
+    files.set(`crds/${definition.plural}.nosana.io.yaml`, crd);
+    // Helm installs crds/ on first install only and never deletes them (so uninstalling
+    // the chart cannot delete every NosanaJob with its on-chain job)
+    files.set(`charts/nosana-operator/crds/${definition.plural}.nosana.io.yaml`, crd);
   }
-  files.set('deploy/admission/nosanajob-policy.yaml', HEADER + nosanaJobAdmissionPolicy().map(toYaml).join('---\n'));
+  const policy = nosanaJobAdmissionPolicy().map(toYaml).join('---\n');
+  files.set('deploy/admission/nosanajob-policy.yaml', HEADER + policy);
+  files.set('charts/nosana-operator/templates/admission-policy.yaml',
+    `${HEADER}{{- if .Values.admissionPolicy.enabled }}\n${escapeHelm(policy)}{{- end }}\n`);
   for (const definition of ALL_CRDS) {
     files.set(`deploy/argocd/nosana.io/${definition.kind}/health.lua`, argoHealthLua(definition.kind));
   }
@@ -47,4 +54,9 @@ Argo CD needs a health check per kind: \`deploy/argocd/nosana.io/<Kind>/health.l
 A terminal job (Succeeded, Failed, Stopped) is not reconciled any more.
 
 ${sections.join('\n')}`;
+}
+
+/** CEL's `{{` never occurs in the policy today; escape it anyway so Helm cannot template it. */
+function escapeHelm(yaml: string): string {
+  return yaml.replace(/\{\{/g, '{{ "{{" }}');
 }

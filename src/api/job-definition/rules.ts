@@ -26,7 +26,7 @@ export function checkTopLevel(root: unknown): Finding[] {
   const version = stringAt(root, 'version');
   if (version !== undefined && version !== ONLY_VERSION) {
     findings.push(
-      warning(['version'], `version ${JSON.stringify(version)}: "${ONLY_VERSION}" is the only job-definition version; nodes ignore the field, but current Nosana validators reject other values`),
+      warning(['version'], `${JSON.stringify(version)} is not "${ONLY_VERSION}", the only job-definition version; nodes ignore the field, but current Nosana validators reject other values`),
     );
   }
   if (stringAt(objectAt(root, 'global'), 'image') !== undefined) {

@@ -146,7 +146,7 @@ describe('warnings that do not reject', () => {
   test('a version other than "0.1" is accepted with a warning', () => {
     const result = validateJobDefinition({ version: '1.0', type: 'container', ops: [] });
     assert.equal(result.ok, true);
-    assert.match(result.warnings[0]?.message ?? '', /"0\.1" is the only job-definition version/);
+    assert.equal(formatProblem(result.warnings[0] ?? { path: '', message: '' }), 'version: "1.0" is not "0.1", the only job-definition version; nodes ignore the field, but current Nosana validators reject other values');
   });
 
   test('a volume that no create-volume op creates', () => {
