@@ -6,7 +6,7 @@ import { arrayAt, isPlainObject, objectAt, ownProperty } from './json-values.ts'
 import { effectiveGroup, groupOrder, opsById } from './op-views.ts';
 import type { OpView } from './op-views.ts';
 import type { Finding, PathSegment } from './problems.ts';
-import { didYouMean } from './suggestions.ts';
+import { didYouMean, suggester } from './suggestions.ts';
 
 const GLOBAL_KEYS = ['job', 'project', 'host', 'frps_address'];
 /** Known before any op starts (computed when the job is set up). */
@@ -16,6 +16,7 @@ const RUNTIME_OP_KEYS = ['container_ip'];
 
 interface LiteralContext {
   byId: Map<string, OpView>;
+  suggestOpId: (word: string) => string;
   groups: Map<unknown, number>;
   variables: Record<string, unknown> | undefined;
 }
@@ -66,7 +67,7 @@ function checkOpReference(literal: string, reference: string, consumer: OpView, 
   const field = dot === -1 ? '' : reference.slice(dot + 1);
   const producer = context.byId.get(opId);
   if (producer === undefined) {
-    return `${literal} refers to op ${JSON.stringify(opId)}, which does not exist${didYouMean(opId, context.byId.keys())}`;
+    return `${literal} refers to op ${JSON.stringify(opId)}, which does not exist${context.suggestOpId(opId)}`;
   }
   if (STATIC_OP_KEYS.includes(field) || /^endpoint\.\d+$/.test(field)) return undefined;
   const resultKey = field.startsWith('results.') ? field.slice('results.'.length) : undefined;
@@ -98,8 +99,10 @@ function orderingProblem(literal: string, producer: OpView, consumer: OpView, co
 
 export function checkLiteralReferences(root: unknown, views: readonly OpView[]): Finding[] {
   const variables = ownProperty(objectAt(root, 'global'), 'variables');
+  const byId = opsById(views);
   const context: LiteralContext = {
-    byId: opsById(views),
+    byId,
+    suggestOpId: suggester(byId.keys()),
     groups: groupOrder(views),
     variables: isPlainObject(variables) ? variables : undefined,
   };

@@ -6,7 +6,7 @@ import { opsById } from './op-views.ts';
 import type { OpView } from './op-views.ts';
 import { formatPath } from './problems.ts';
 import type { Finding, PathSegment } from './problems.ts';
-import { didYouMean } from './suggestions.ts';
+import { suggester } from './suggestions.ts';
 
 const ONLY_VERSION = '0.1';
 
@@ -90,6 +90,7 @@ interface DependencyEdge {
 export function checkDependencies(views: readonly OpView[]): Finding[] {
   const findings: Finding[] = [];
   const byId = opsById(views);
+  const suggestOpId = suggester(byId.keys());
   const edges: DependencyEdge[] = [];
   for (const view of views) {
     const dependsOn = arrayAt(view.execution, 'depends_on');
@@ -103,7 +104,7 @@ export function checkDependencies(views: readonly OpView[]): Finding[] {
       const path = [...view.path, 'execution', 'depends_on', position];
       const target = byId.get(dependency);
       if (target === undefined) {
-        findings.push(error(path, `unknown op ${JSON.stringify(dependency)}: no op has this id${didYouMean(dependency, byId.keys())}`));
+        findings.push(error(path, `unknown op ${JSON.stringify(dependency)}: no op has this id${suggestOpId(dependency)}`));
       } else if (target === view || (view.id !== undefined && dependency === view.id)) {
         findings.push(error(path, `op ${JSON.stringify(dependency)} cannot depend on itself`));
       } else {
@@ -123,13 +124,25 @@ export function checkDependencies(views: readonly OpView[]): Finding[] {
   return findings;
 }
 
+const MAX_CYCLE_NAMES = 12;
+
+function abbreviatedCycle(names: readonly string[]): string {
+  if (names.length <= MAX_CYCLE_NAMES) return names.join(' → ');
+  const shown = [...names.slice(0, MAX_CYCLE_NAMES / 2), '…', ...names.slice(-MAX_CYCLE_NAMES / 2)];
+  return `${shown.join(' → ')} (${names.length - 1} ops)`;
+}
+
 /**
  * Reports each dependency cycle once, at the depends_on entry that closes it (an iterative
  * depth-first search: a definition may have very many ops).
  */
 function findCycles(views: readonly OpView[], edges: readonly DependencyEdge[]): Finding[] {
   const outgoing = new Map<OpView, DependencyEdge[]>();
-  for (const edge of edges) outgoing.set(edge.from, [...(outgoing.get(edge.from) ?? []), edge]);
+  for (const edge of edges) {
+    const list = outgoing.get(edge.from);
+    if (list === undefined) outgoing.set(edge.from, [edge]);
+    else list.push(edge);
+  }
   const state = new Map<OpView, 'visiting' | 'done'>();
   const findings: Finding[] = [];
   for (const start of views) {
@@ -153,7 +166,7 @@ function findCycles(views: readonly OpView[], edges: readonly DependencyEdge[]):
       } else if (targetState === 'visiting') {
         const loopStart = stack.findIndex((entry) => entry.view === edge.to);
         const names = [...stack.slice(loopStart).map((entry) => entry.view.id ?? '?'), edge.to.id ?? '?'];
-        findings.push(error(edge.path, `dependency cycle: ${names.join(' → ')}`));
+        findings.push(error(edge.path, `dependency cycle: ${abbreviatedCycle(names)}`));
       }
     }
   }

@@ -1,6 +1,8 @@
 // "Did you mean …?" hints for misspelt keys and op ids.
 
 const MAX_SUGGESTION_DISTANCE = 2;
+/** Beyond this many candidates a hint is not worth the time (inputs may list thousands of ops). */
+const MAX_CANDIDATES = 500;
 
 /** Levenshtein distance, with an early exit once every path exceeds `limit`. */
 export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
@@ -28,7 +30,10 @@ export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFIN
 export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = MAX_SUGGESTION_DISTANCE + 1;
+  let examined = 0;
   for (const candidate of candidates) {
+    examined += 1;
+    if (examined > MAX_CANDIDATES) break;
     if (candidate === word) continue;
     const distance =
       candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, candidate, MAX_SUGGESTION_DISTANCE);
@@ -44,4 +49,22 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   const match = closestMatch(word, candidates);
   return match === undefined ? '' : `; did you mean ${JSON.stringify(match)}?`;
+}
+
+/** Past this many distinct words, hints stop: a hostile input must not make validation slow. */
+const MAX_DISTINCT_WORDS = 1000;
+
+/** didYouMean over a fixed candidate list, remembering answers (the same typo tends to repeat). */
+export function suggester(candidates: Iterable<string>): (word: string) => string {
+  const list = [...candidates];
+  const answers = new Map<string, string>();
+  return (word) => {
+    let answer = answers.get(word);
+    if (answer === undefined) {
+      if (answers.size >= MAX_DISTINCT_WORDS) return '';
+      answer = didYouMean(word, list);
+      answers.set(word, answer);
+    }
+    return answer;
+  };
 }
