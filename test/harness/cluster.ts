@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { controlPlaneBinaries, REPO_ROOT, type ControlPlaneBinaries } from './binaries.ts';
-import { generateClusterPki, type CertificatePair, type ClusterPki } from './pki.ts';
+import { generateClusterPki, type CertificatePair } from './pki.ts';
 import { freePorts } from './ports.ts';
 import { Component, startWatchdog, type ComponentSpec } from './processes.ts';
 import { kwokStagesYaml } from './kwok-stages.ts';
@@ -262,15 +262,6 @@ export class TestCluster {
     return this.components.flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
   }
 
-  /** Fails with the component's log tail when one has died. */
-  assertHealthy(): void {
-    for (const c of this.components) c.assertRunning();
-  }
-
-  componentLog(name: string, lines = 50): string {
-    return this.components.find((c) => c.name === name)?.logTail(lines) ?? '(no such component)';
-  }
-
   async stop(options: { keepWorkDir?: boolean } = {}): Promise<void> {
     // stop in reverse start order: clients first, etcd last
     for (const component of [...this.components].reverse()) await component.stop();
@@ -351,4 +342,3 @@ rules:
 - level: Metadata
 `;
 
-export type { ClusterPki };
