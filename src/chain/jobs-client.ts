@@ -1,0 +1,105 @@
+// The port controllers use to reach the Nosana jobs program. Controllers never learn whether the
+// other end is mainnet, devnet or the localnet; the Solana adapter implements it over JSON-RPC.
+import type { Keypair, PublicKey } from '@solana/web3.js';
+import type { JobAccount, MarketAccount, RunAccount } from './accounts.ts';
+import type { NosanaNetwork } from './addresses.ts';
+import type { ParsedProgramError } from './program-errors.ts';
+
+/** Client-side job states; RUNNING is derived (a run account exists), never stored. */
+export type JobStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'STOPPED';
+
+export interface RunView {
+  address: PublicKey;
+  account: RunAccount;
+}
+
+export interface JobView {
+  address: PublicKey;
+  account: JobAccount;
+  status: JobStatus;
+  /** Present while the job runs (and while a claimed stopped job is re-run). */
+  run?: RunView;
+}
+
+export interface MarketView {
+  address: PublicKey;
+  account: MarketAccount;
+}
+
+/** A post prepared and signed but maybe not yet landed. Persist it BEFORE broadcasting. */
+export interface PendingPost {
+  jobAddress: string;
+  runAddress: string;
+  signature: string;
+  /** The post can land only while the cluster's block height is at most this. */
+  lastValidBlockHeight: number;
+  /** The signed wire transaction, base64: re-sending these exact bytes is always harmless. */
+  transaction: string;
+  preparedAt: string;
+}
+
+export type PendingPostOutcome =
+  /** The transaction landed: the job exists (or existed). */
+  | { outcome: 'landed'; slot?: number }
+  /** It may still land: its blockhash has not expired, or it is not yet confirmed. */
+  | { outcome: 'pending' }
+  /** It landed but failed (nothing was created, only the fee was taken); safe to prepare a new post. */
+  | { outcome: 'failed'; error: ParsedProgramError | undefined; detail: string }
+  /** Its blockhash expired and no trace of it exists in the cluster's history: it can never land. */
+  | { outcome: 'never-landed' }
+  /** The RPC cannot say (no transaction history): do not post again. */
+  | { outcome: 'unknown'; reason: string };
+
+export interface PostRequest {
+  wallet: Keypair;
+  market: PublicKey;
+  /** The 32 digest bytes of the definition's CIDv0. */
+  ipfsJob: Uint8Array;
+  timeoutSeconds: bigint;
+  /** Assign directly to a node waiting in the market queue. */
+  node?: PublicKey;
+}
+
+export interface Balances {
+  lamports: bigint;
+  /** NOS base units in the owner's associated NOS account (0 when it does not exist). */
+  nos: bigint;
+}
+
+export interface TransactionResult {
+  signature: string;
+}
+
+export interface JobsClient {
+  readonly network: NosanaNetwork;
+
+  getMarket(address: PublicKey): Promise<MarketView | undefined>;
+  getMarkets(): Promise<MarketView[]>;
+  /** undefined when the account is gone (delisted, recovered or cleaned). */
+  getJob(address: PublicKey): Promise<JobView | undefined>;
+  /** Many jobs at once: getMultipleAccounts in batches, one run query for all that may be running. */
+  getJobs(addresses: readonly PublicKey[]): Promise<Map<string, JobView | undefined>>;
+  getRunsByJob(job: PublicKey): Promise<RunView[]>;
+  getRunsByNode(node: PublicKey): Promise<RunView[]>;
+  getBalances(owner: PublicKey): Promise<Balances>;
+
+  // Create-once posting (see create-once.ts for the protocol).
+  preparePost(request: PostRequest): Promise<PendingPost>;
+  broadcast(pending: PendingPost): Promise<void>;
+  resolvePendingPost(pending: PendingPost): Promise<PendingPostOutcome>;
+
+  // Poster operations; `wallet` must be the job's project (and payer).
+  delist(wallet: Keypair, job: PublicKey): Promise<TransactionResult>;
+  end(wallet: Keypair, job: PublicKey): Promise<TransactionResult>;
+  extend(wallet: Keypair, job: PublicKey, newTimeoutSeconds: bigint): Promise<TransactionResult>;
+  recover(wallet: Keypair, job: PublicKey): Promise<TransactionResult>;
+  clean(wallet: Keypair, job: PublicKey): Promise<TransactionResult>;
+
+  // Node operations; `node` signs and pays.
+  ensureStake(node: Keypair): Promise<TransactionResult | undefined>;
+  work(node: Keypair, market: PublicKey): Promise<TransactionResult & { run: PublicKey }>;
+  leaveQueue(node: Keypair, market: PublicKey): Promise<TransactionResult>;
+  finish(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult>;
+  complete(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult>;
+  quit(node: Keypair, job: PublicKey): Promise<TransactionResult>;
+}

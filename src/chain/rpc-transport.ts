@@ -1,0 +1,151 @@
+// The HTTP transport under web3.js's Connection: per-request timeouts, retries with backoff that
+// honour Retry-After on 429, retries on 5xx and network errors, a request budget (requests per
+// second, shared by everything using the transport) and an observer for metrics.
+//
+// Retrying is safe for every method the project calls: reads are idempotent and
+// sendTransaction re-sends the same signed bytes, which the cluster de-duplicates by signature.
+import { Connection } from '@solana/web3.js';
+import type { Commitment } from '@solana/web3.js';
+
+export interface RpcRequestEvent {
+  /** JSON-RPC method(s) of the request; a batch reports them joined with ",". */
+  method: string;
+  outcome: 'ok' | 'retry' | 'error';
+  /** HTTP status, when there was a response. */
+  status?: number;
+  seconds: number;
+}
+
+export interface RpcTransportOptions {
+  /** Per-attempt timeout. */
+  timeoutMs?: number;
+  /** Attempts after the first one. */
+  maxRetries?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Request budget: at most this many requests per second leave the process (undefined = unlimited). */
+  requestsPerSecond?: number;
+  onRequest?: (event: RpcRequestEvent) => void;
+  /** For tests: the fetch to wrap. */
+  fetch?: typeof fetch;
+}
+
+const DEFAULTS = { timeoutMs: 30_000, maxRetries: 5, baseDelayMs: 250, maxDelayMs: 10_000 };
+
+/** The RPC could not be reached or kept failing; `method` says what was being asked. */
+export class RpcUnavailableError extends Error {
+  readonly method: string;
+  constructor(method: string, detail: string) {
+    super(`RPC ${method} failed: ${detail}`);
+    this.name = 'RpcUnavailableError';
+    this.method = method;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A token bucket refilled continuously; callers wait for a token instead of failing. */
+class RequestBudget {
+  private tokens: number;
+  private last = performance.now();
+  private readonly perSecond: number;
+
+  constructor(perSecond: number) {
+    this.perSecond = perSecond;
+    this.tokens = perSecond;
+  }
+
+  async take(): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await sleep(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000));
+    }
+  }
+}
+
+function methodOf(body: unknown): string {
+  try {
+    const parsed = JSON.parse(String(body)) as { method?: string } | { method?: string }[];
+    return Array.isArray(parsed) ? parsed.map((entry) => entry.method ?? '?').join(',') : parsed.method ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+/** Seconds from a Retry-After header (delta-seconds or HTTP date), capped by the caller. */
+export function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+export function createRpcFetch(options: RpcTransportOptions = {}): typeof fetch {
+  const settings = { ...DEFAULTS, ...options };
+  const inner = options.fetch ?? fetch;
+  const budget = options.requestsPerSecond === undefined ? undefined : new RequestBudget(options.requestsPerSecond);
+  const backoff = (attempt: number): number => {
+    const ceiling = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** attempt);
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  };
+
+  return async (input, init) => {
+    const method = methodOf(init?.body);
+    for (let attempt = 0; ; attempt += 1) {
+      await budget?.take();
+      const started = performance.now();
+      const report = (outcome: RpcRequestEvent['outcome'], status?: number): void =>
+        options.onRequest?.({ method, outcome, ...(status === undefined ? {} : { status }), seconds: (performance.now() - started) / 1000 });
+      const finalAttempt = attempt >= settings.maxRetries;
+      let response: Response;
+      try {
+        response = await inner(input, { ...init, signal: AbortSignal.timeout(settings.timeoutMs) });
+      } catch (error) {
+        const detail = (error as Error).name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : (error as Error).message;
+        if (finalAttempt) {
+          report('error');
+          throw new RpcUnavailableError(method, `${detail} (after ${attempt + 1} attempts)`);
+        }
+        report('retry');
+        await sleep(backoff(attempt));
+        continue;
+      }
+      const retryable = response.status === 429 || response.status >= 500;
+      if (!retryable) {
+        report(response.ok ? 'ok' : 'error', response.status);
+        return response;
+      }
+      if (finalAttempt) {
+        report('error', response.status);
+        return response;
+      }
+      report('retry', response.status);
+      await response.body?.cancel();
+      const wait = response.status === 429 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+      await sleep(Math.min(settings.maxDelayMs, wait ?? backoff(attempt)));
+    }
+  };
+}
+
+export interface ConnectionOptions extends RpcTransportOptions {
+  commitment?: Commitment;
+  /** Websocket URL, when the RPC offers one; the project polls and never depends on it. */
+  wsEndpoint?: string;
+}
+
+export function createConnection(url: string, options: ConnectionOptions = {}): Connection {
+  return new Connection(url, {
+    commitment: options.commitment ?? 'confirmed',
+    fetch: createRpcFetch(options),
+    // Our transport retries 429s itself (honouring Retry-After); web3.js's own retry would double it.
+    disableRetryOnRateLimit: true,
+    ...(options.wsEndpoint === undefined ? {} : { wsEndpoint: options.wsEndpoint }),
+  });
+}

@@ -1,0 +1,273 @@
+// The JobsClient adapter over Solana JSON-RPC (web3.js 1.x Connection + the project's codecs).
+import { Keypair } from '@solana/web3.js';
+import type { Connection, GetProgramAccountsFilter , PublicKey } from '@solana/web3.js';
+import bs58 from 'bs58';
+import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
+import { JOB_STATE, OFFSETS, decodeAccount } from './accounts.ts';
+import type { JobAccount } from './accounts.ts';
+import { nosTokenAccount, stakeAccount } from './addresses.ts';
+import type { NosanaNetwork } from './addresses.ts';
+import { resolvePendingPost, toPendingPost, decodePendingPost } from './create-once.ts';
+import type {
+  Balances, JobStatus, JobView, JobsClient, MarketView, PendingPost, PendingPostOutcome, PostRequest, RunView, TransactionResult,
+} from './jobs-client.ts';
+import {
+  cleanInstructions, completeInstructions, createStakeInstructions, delistInstructions, endInstructions, extendInstructions,
+  finishInstructions, leaveQueueInstructions, postInstructions, quitInstructions, recoverInstructions, workInstructions,
+} from './operations.ts';
+import { TransactionSender } from './transaction-sender.ts';
+import type { SenderOptions } from './transaction-sender.ts';
+
+/** getMultipleAccounts takes at most 100 keys per call. */
+export const MULTIPLE_ACCOUNTS_BATCH = 100;
+
+export interface SolanaJobsClientOptions {
+  connection: Connection;
+  network: NosanaNetwork;
+  sender?: SenderOptions;
+}
+
+function memcmp(offset: number, bytes: Uint8Array): GetProgramAccountsFilter {
+  return { memcmp: { offset, bytes: bs58.encode(bytes) } };
+}
+
+/** Derives the client-side status; a run account means running whatever the stored state says. */
+export function deriveJobStatus(job: JobAccount, hasRun: boolean): JobStatus {
+  if (job.state === JOB_STATE.done) return 'COMPLETED';
+  if (hasRun) return 'RUNNING';
+  return job.state === JOB_STATE.stopped ? 'STOPPED' : 'QUEUED';
+}
+
+export class SolanaJobsClient implements JobsClient {
+  readonly network: NosanaNetwork;
+  readonly connection: Connection;
+  private readonly sender: TransactionSender;
+
+  constructor(options: SolanaJobsClientOptions) {
+    this.network = options.network;
+    this.connection = options.connection;
+    this.sender = new TransactionSender(options.connection, options.sender);
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  async getMarket(address: PublicKey): Promise<MarketView | undefined> {
+    const info = await this.connection.getAccountInfo(address);
+    if (info === null) return undefined;
+    this.requireJobsProgramOwner(address, info.owner);
+    return { address, account: decodeAccount('MarketAccount', info.data) };
+  }
+
+  async getMarkets(): Promise<MarketView[]> {
+    const accounts = await this.connection.getProgramAccounts(this.network.jobsProgram, {
+      filters: [memcmp(0, ACCOUNT_DISCRIMINATORS.MarketAccount)],
+    });
+    return accounts.map(({ pubkey, account }) => ({ address: pubkey, account: decodeAccount('MarketAccount', account.data) }));
+  }
+
+  async getJob(address: PublicKey): Promise<JobView | undefined> {
+    return (await this.getJobs([address])).get(address.toBase58());
+  }
+
+  async getJobs(addresses: readonly PublicKey[]): Promise<Map<string, JobView | undefined>> {
+    const jobs = new Map<string, JobView | undefined>();
+    const unfinished: PublicKey[] = [];
+    for (let start = 0; start < addresses.length; start += MULTIPLE_ACCOUNTS_BATCH) {
+      const batch = addresses.slice(start, start + MULTIPLE_ACCOUNTS_BATCH);
+      const infos = await this.connection.getMultipleAccountsInfo(batch);
+      batch.forEach((address, index) => {
+        const info = infos[index];
+        if (info === null || info === undefined) {
+          jobs.set(address.toBase58(), undefined);
+          return;
+        }
+        this.requireJobsProgramOwner(address, info.owner);
+        const account = decodeAccount('JobAccount', info.data);
+        jobs.set(address.toBase58(), { address, account, status: deriveJobStatus(account, false) });
+        if (account.state !== JOB_STATE.done) unfinished.push(address);
+      });
+    }
+    if (unfinished.length > 0) {
+      for (const run of await this.runsForJobs(unfinished)) {
+        const view = jobs.get(run.account.job.toBase58());
+        if (view !== undefined) {
+          view.run = run;
+          view.status = deriveJobStatus(view.account, true);
+        }
+      }
+    }
+    return jobs;
+  }
+
+  async getRunsByJob(job: PublicKey): Promise<RunView[]> {
+    return this.runs([memcmp(OFFSETS.run.job, job.toBytes())]);
+  }
+
+  async getRunsByNode(node: PublicKey): Promise<RunView[]> {
+    return this.runs([memcmp(OFFSETS.run.node, node.toBytes())]);
+  }
+
+  async getBalances(owner: PublicKey): Promise<Balances> {
+    const [lamports, token] = await Promise.all([
+      this.connection.getBalance(owner),
+      this.connection.getTokenAccountBalance(nosTokenAccount(this.network, owner)).catch(() => undefined),
+    ]);
+    return { lamports: BigInt(lamports), nos: token === undefined ? 0n : BigInt(token.value.amount) };
+  }
+
+  // ---- create-once posting ------------------------------------------------------------------
+
+  async preparePost(request: PostRequest): Promise<PendingPost> {
+    const market = await this.requireMarket(request.market);
+    const job = Keypair.generate();
+    const run = Keypair.generate();
+    const instructions = postInstructions({
+      network: this.network,
+      market: request.market,
+      marketAccount: market.account,
+      job: job.publicKey,
+      run: run.publicKey,
+      payer: request.wallet.publicKey,
+      authority: request.wallet.publicKey,
+      ipfsJob: request.ipfsJob,
+      timeout: request.timeoutSeconds,
+      ...(request.node === undefined ? {} : { node: request.node }),
+    });
+    const signed = await this.sender.build('post', instructions, request.wallet.publicKey, [request.wallet, job, run]);
+    return toPendingPost(signed, job.publicKey, run.publicKey);
+  }
+
+  async broadcast(pending: PendingPost): Promise<void> {
+    await this.sender.send(decodePendingPost(pending));
+  }
+
+  async resolvePendingPost(pending: PendingPost): Promise<PendingPostOutcome> {
+    decodePendingPost(pending);
+    return resolvePendingPost(this.connection, pending);
+  }
+
+  // ---- poster operations --------------------------------------------------------------------
+
+  async delist(wallet: Keypair, job: PublicKey): Promise<TransactionResult> {
+    const view = await this.requireJob(job);
+    const vault = await this.vaultOf(view.account.market);
+    return this.run('delist', delistInstructions(this.network, job, view.account, vault), wallet);
+  }
+
+  async end(wallet: Keypair, job: PublicKey): Promise<TransactionResult> {
+    const view = await this.requireJob(job);
+    if (view.run === undefined) throw new Error(`job ${job.toBase58()} is not running (${view.status}); only a running job can be ended`);
+    const vault = await this.vaultOf(view.account.market);
+    return this.run('end', endInstructions(this.network, job, view.account, view.run.address, view.run.account, vault), wallet);
+  }
+
+  async extend(wallet: Keypair, job: PublicKey, newTimeoutSeconds: bigint): Promise<TransactionResult> {
+    const view = await this.requireJob(job);
+    const vault = await this.vaultOf(view.account.market);
+    return this.run('extend', extendInstructions(this.network, job, view.account, vault, newTimeoutSeconds), wallet);
+  }
+
+  async recover(wallet: Keypair, job: PublicKey): Promise<TransactionResult> {
+    const view = await this.requireJob(job);
+    const vault = await this.vaultOf(view.account.market);
+    return this.run('recover', recoverInstructions(this.network, job, view.account, vault), wallet);
+  }
+
+  async clean(wallet: Keypair, job: PublicKey): Promise<TransactionResult> {
+    const view = await this.requireJob(job);
+    return this.run('clean', cleanInstructions(this.network, job, view.account), wallet);
+  }
+
+  // ---- node operations ----------------------------------------------------------------------
+
+  async ensureStake(node: Keypair): Promise<TransactionResult | undefined> {
+    const stake = stakeAccount(this.network, node.publicKey)[0];
+    if ((await this.connection.getAccountInfo(stake)) !== null) return undefined;
+    return this.run('stake', createStakeInstructions(this.network, node.publicKey), node);
+  }
+
+  async work(node: Keypair, market: PublicKey): Promise<TransactionResult & { run: PublicKey }> {
+    const view = await this.requireMarket(market);
+    const run = Keypair.generate();
+    const instructions = workInstructions({ network: this.network, market, marketAccount: view.account, node: node.publicKey, run: run.publicKey });
+    const signature = await this.sender.execute('work', instructions, node.publicKey, [node, run]);
+    return { signature, run: run.publicKey };
+  }
+
+  async leaveQueue(node: Keypair, market: PublicKey): Promise<TransactionResult> {
+    return this.run('stop', leaveQueueInstructions(this.network, market, node.publicKey), node);
+  }
+
+  async finish(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult> {
+    const view = await this.requireJob(job);
+    const run = this.requireOwnRun(view, node.publicKey);
+    const vault = await this.vaultOf(view.account.market);
+    return this.run('finish', finishInstructions({
+      network: this.network, jobAddress: job, job: view.account, runAddress: run.address, run: run.account, vault, ipfsResult,
+    }), node);
+  }
+
+  async complete(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult> {
+    return this.run('complete', completeInstructions(this.network, job, node.publicKey, ipfsResult), node);
+  }
+
+  async quit(node: Keypair, job: PublicKey): Promise<TransactionResult> {
+    const view = await this.requireJob(job);
+    const run = this.requireOwnRun(view, node.publicKey);
+    return this.run('quit', quitInstructions(this.network, job, run.address, run.account), node);
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private async run(what: string, instructions: Parameters<TransactionSender['execute']>[1], signer: Keypair): Promise<TransactionResult> {
+    return { signature: await this.sender.execute(what, instructions, signer.publicKey, [signer]) };
+  }
+
+  private async runs(filters: GetProgramAccountsFilter[]): Promise<RunView[]> {
+    // Always the discriminator plus a selective filter; never dataSize (allocations exceed Borsh sizes).
+    const accounts = await this.connection.getProgramAccounts(this.network.jobsProgram, {
+      filters: [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount), ...filters],
+    });
+    return accounts.map(({ pubkey, account }) => ({ address: pubkey, account: decodeAccount('RunAccount', account.data) }));
+  }
+
+  /**
+   * Runs for many jobs in one query: every run account of the program, then matched locally. One
+   * call replaces one call per job; the run set is small (only jobs running right now).
+   */
+  private async runsForJobs(jobs: PublicKey[]): Promise<RunView[]> {
+    if (jobs.length === 1 && jobs[0] !== undefined) return this.getRunsByJob(jobs[0]);
+    const wanted = new Set(jobs.map((job) => job.toBase58()));
+    const all = await this.runs([]);
+    return all.filter((run) => wanted.has(run.account.job.toBase58()));
+  }
+
+  private requireJobsProgramOwner(address: PublicKey, owner: PublicKey): void {
+    if (!owner.equals(this.network.jobsProgram)) {
+      throw new Error(`${address.toBase58()} is not a Nosana jobs-program account on ${this.network.name} (owner ${owner.toBase58()})`);
+    }
+  }
+
+  private async requireMarket(address: PublicKey): Promise<MarketView> {
+    const market = await this.getMarket(address);
+    if (market === undefined) throw new Error(`market ${address.toBase58()} does not exist on ${this.network.name}`);
+    return market;
+  }
+
+  private async requireJob(address: PublicKey): Promise<JobView> {
+    const job = await this.getJob(address);
+    if (job === undefined) throw new Error(`job ${address.toBase58()} does not exist on ${this.network.name} (never posted, or closed)`);
+    return job;
+  }
+
+  private requireOwnRun(view: JobView, node: PublicKey): RunView {
+    if (view.run === undefined || !view.run.account.node.equals(node)) {
+      throw new Error(`job ${view.address.toBase58()} has no run for node ${node.toBase58()}`);
+    }
+    return view.run;
+  }
+
+  private async vaultOf(market: PublicKey): Promise<PublicKey> {
+    return (await this.requireMarket(market)).account.vault;
+  }
+}
