@@ -109,7 +109,8 @@ function fromAnchor(value: unknown): unknown {
   if (BN.isBN(value)) return BigInt((value as BN).toString());
   if (value instanceof PublicKey) return value;
   if (Array.isArray(value)) {
-    return value.every((item) => typeof item === 'number') ? Uint8Array.from(value as number[]) : value.map(fromAnchor);
+    // Only the fixed 32-byte hashes are number arrays; an empty array is an empty queue.
+    return value.length > 0 && value.every((item) => typeof item === 'number') ? Uint8Array.from(value as number[]) : value.map(fromAnchor);
   }
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, fromAnchor(inner)]));
@@ -135,10 +136,20 @@ export function decodeAccount<K extends AccountKind>(kind: K, data: Uint8Array):
   if (bytes.length < 8 || !bytes.subarray(0, 8).equals(discriminator)) {
     throw new AccountDecodeError(`not a ${kind}: the first 8 bytes are not its discriminator ${discriminator.toString('hex')}`);
   }
+  if (kind === 'MarketAccount') requireWholeQueue(bytes);
   try {
     return fromAnchor(coderFor(kind).types.decode(kind, bytes.subarray(8))) as KindTypes[K];
   } catch (error) {
     throw new AccountDecodeError(`${kind} data of ${bytes.length} bytes is truncated or malformed: ${(error as Error).message}`);
+  }
+}
+
+// Borsh reads past the end of a buffer as zero keys instead of failing, so a market's queue
+// length is checked against the bytes actually present.
+function requireWholeQueue(bytes: Buffer): void {
+  const { queueLength, queue } = OFFSETS.market;
+  if (bytes.length < queue || queue + 32 * bytes.readUInt32LE(queueLength) > bytes.length) {
+    throw new AccountDecodeError(`MarketAccount data of ${bytes.length} bytes is truncated: its queue runs past the end`);
   }
 }
 
@@ -150,12 +161,20 @@ export function encodeAccount<K extends AccountKind>(kind: K, value: KindTypes[K
   if (kind === 'MarketAccount' && (value as MarketAccount).queue.length > MARKET_QUEUE_CAPACITY) {
     throw new AccountDecodeError(`a market queue holds at most ${MARKET_QUEUE_CAPACITY} entries`);
   }
-  const fields = coderFor(kind).types.encode(kind, toAnchor(value));
+  // Anchor's coder encodes into a fixed 1000-byte scratch buffer, too small for a long market
+  // queue; the queue is the last field, so it is encoded with an empty queue and written after.
+  const queue = kind === 'MarketAccount' ? (value as MarketAccount).queue : [];
+  const encodable = kind === 'MarketAccount' ? { ...(value as MarketAccount), queue: [] } : value;
+  const fields = coderFor(kind).types.encode(kind, toAnchor(encodable));
   const size = ACCOUNT_SIZES[kind];
   if (fields.length + 8 > size) throw new AccountDecodeError(`${kind} encodes to ${fields.length + 8} bytes, over its ${size}-byte allocation`);
   const allocated = Buffer.alloc(size);
   ACCOUNT_DISCRIMINATORS[kind].copy(allocated);
   fields.copy(allocated, 8);
+  if (kind === 'MarketAccount') {
+    allocated.writeUInt32LE(queue.length, OFFSETS.market.queueLength);
+    queue.forEach((key, index) => key.toBuffer().copy(allocated, OFFSETS.market.queue + 32 * index));
+  }
   return allocated;
 }
 

@@ -16,6 +16,12 @@ interface AccountSlot {
   name: string;
   writable?: boolean;
   signer?: boolean;
+  /**
+   * A typed account the program writes back (Anchor's `Account<…>`). Anchor 1.0 refuses one
+   * pubkey in two such writable slots; payer (`UncheckedAccount`) and authority (`Signer`) slots,
+   * and slots marked `dup`, may repeat a key.
+   */
+  exclusive?: boolean;
 }
 
 interface InstructionSpec {
@@ -26,72 +32,74 @@ interface InstructionSpec {
 const W = { writable: true } as const;
 const S = { signer: true } as const;
 const WS = { writable: true, signer: true } as const;
+const WX = { writable: true, exclusive: true } as const;
+const WSX = { writable: true, signer: true, exclusive: true } as const;
 const HASH32: FieldType = { array: ['u8', 32] };
 
 /** Every instruction the project builds, accounts in on-wire order (PROTOCOL.md §4). */
 export const JOBS_INSTRUCTIONS = {
   list: {
     accounts: [
-      { name: 'job', ...WS }, { name: 'market', ...W }, { name: 'run', ...WS }, { name: 'user', ...W },
-      { name: 'vault', ...W }, { name: 'payer', ...WS }, { name: 'rewardsReflection', ...W },
-      { name: 'rewardsVault', ...W }, { name: 'authority', ...S }, { name: 'rewardsProgram' },
+      { name: 'job', ...WSX }, { name: 'market', ...WX }, { name: 'run', ...WS }, { name: 'user', ...WX },
+      { name: 'vault', ...WX }, { name: 'payer', ...WS }, { name: 'rewardsReflection', ...WX },
+      { name: 'rewardsVault', ...WX }, { name: 'authority', ...S }, { name: 'rewardsProgram' },
       { name: 'tokenProgram' }, { name: 'systemProgram' },
     ],
     args: [{ name: 'ipfsJob', type: HASH32 }, { name: 'timeout', type: 'i64' }],
   },
   assign: {
     accounts: [
-      { name: 'job', ...WS }, { name: 'market', ...W }, { name: 'run', ...WS }, { name: 'node' },
-      { name: 'user', ...W }, { name: 'vault', ...W }, { name: 'payer', ...WS },
-      { name: 'rewardsReflection', ...W }, { name: 'rewardsVault', ...W }, { name: 'authority', ...S },
+      { name: 'job', ...WSX }, { name: 'market', ...WX }, { name: 'run', ...WSX }, { name: 'node' },
+      { name: 'user', ...WX }, { name: 'vault', ...WX }, { name: 'payer', ...WS },
+      { name: 'rewardsReflection', ...WX }, { name: 'rewardsVault', ...WX }, { name: 'authority', ...S },
       { name: 'rewardsProgram' }, { name: 'tokenProgram' }, { name: 'systemProgram' },
     ],
     args: [{ name: 'ipfsJob', type: HASH32 }, { name: 'timeout', type: 'i64' }],
   },
   delist: {
     accounts: [
-      { name: 'job', ...W }, { name: 'market', ...W }, { name: 'deposit', ...W }, { name: 'payer', ...W },
-      { name: 'vault', ...W }, { name: 'tokenProgram' }, { name: 'authority', ...WS },
+      { name: 'job', ...WX }, { name: 'market', ...WX }, { name: 'deposit', ...WX }, { name: 'payer', ...W },
+      { name: 'vault', ...WX }, { name: 'tokenProgram' }, { name: 'authority', ...WS },
     ],
     args: [],
   },
   extend: {
     accounts: [
-      { name: 'job', ...W }, { name: 'market' }, { name: 'user', ...W }, { name: 'vault', ...W },
-      { name: 'rewardsReflection', ...W }, { name: 'rewardsVault', ...W }, { name: 'authority', ...S },
+      { name: 'job', ...WX }, { name: 'market' }, { name: 'user', ...WX }, { name: 'vault', ...WX },
+      { name: 'rewardsReflection', ...WX }, { name: 'rewardsVault', ...WX }, { name: 'authority', ...S },
       { name: 'payer', ...S }, { name: 'rewardsProgram' }, { name: 'tokenProgram' },
     ],
     args: [{ name: 'timeout', type: 'i64' }],
   },
   end: {
     accounts: [
-      { name: 'job', ...W }, { name: 'market' }, { name: 'run', ...W }, { name: 'deposit', ...W },
-      { name: 'user', ...W }, { name: 'vault', ...W }, { name: 'payer', ...W }, { name: 'authority', ...WS },
+      { name: 'job', ...WX }, { name: 'market' }, { name: 'run', ...WX }, { name: 'deposit', ...W },
+      { name: 'user', ...WX }, { name: 'vault', ...WX }, { name: 'payer', ...W }, { name: 'authority', ...WS },
       { name: 'tokenProgram' },
     ],
     args: [],
   },
   recover: {
     accounts: [
-      { name: 'job', ...W }, { name: 'market' }, { name: 'vault', ...W }, { name: 'user', ...W },
+      { name: 'job', ...WX }, { name: 'market' }, { name: 'vault', ...WX }, { name: 'user', ...WX },
       { name: 'payer', ...W }, { name: 'authority', ...S }, { name: 'tokenProgram' },
     ],
     args: [],
   },
   work: {
     accounts: [
-      { name: 'run', ...WS }, { name: 'market', ...W }, { name: 'payer', ...WS }, { name: 'stake' },
+      { name: 'run', ...WS }, { name: 'market', ...WX }, { name: 'payer', ...WS }, { name: 'stake' },
       { name: 'nft' }, { name: 'metadata' }, { name: 'authority', ...S }, { name: 'systemProgram' },
     ],
     args: [],
   },
   stop: {
-    accounts: [{ name: 'market', ...W }, { name: 'node' }, { name: 'authority', ...S }],
+    accounts: [{ name: 'market', ...WX }, { name: 'node' }, { name: 'authority', ...S }],
     args: [],
   },
   claim: {
     accounts: [
-      { name: 'job', ...W }, { name: 'run', ...WS }, { name: 'market' }, { name: 'stake' }, { name: 'nft' },
+      { name: 'job', ...WX }, { name: 'run', ...WSX }, { name: 'market' }, { name: 'stake' }, { name: 'nft' },
       { name: 'metadata' }, { name: 'payer', ...WS }, { name: 'authority', ...S }, { name: 'systemProgram' },
     ],
     args: [],
@@ -99,27 +107,27 @@ export const JOBS_INSTRUCTIONS = {
   finish: {
     // The program's real order: payerRun before payerJob and no `project` (published IDLs are stale).
     accounts: [
-      { name: 'job', ...W }, { name: 'run', ...W }, { name: 'market' }, { name: 'vault', ...W },
-      { name: 'deposit', ...W }, { name: 'user', ...W }, { name: 'payerRun', ...W },
+      { name: 'job', ...WX }, { name: 'run', ...WX }, { name: 'market' }, { name: 'vault', ...WX },
+      { name: 'deposit', ...W }, { name: 'user', ...WX }, { name: 'payerRun', ...W },
       { name: 'payerJob', ...W }, { name: 'authority', ...S }, { name: 'tokenProgram' },
     ],
     args: [{ name: 'ipfsResult', type: HASH32 }],
   },
   complete: {
-    accounts: [{ name: 'job', ...W }, { name: 'authority', ...S }],
+    accounts: [{ name: 'job', ...WX }, { name: 'authority', ...S }],
     args: [{ name: 'ipfsResult', type: HASH32 }],
   },
   quit: {
-    accounts: [{ name: 'job', ...W }, { name: 'run', ...W }, { name: 'payer', ...W }, { name: 'authority', ...S }],
+    accounts: [{ name: 'job', ...WX }, { name: 'run', ...WX }, { name: 'payer', ...W }, { name: 'authority', ...S }],
     args: [],
   },
   clean: {
-    accounts: [{ name: 'job', ...W }, { name: 'market' }, { name: 'payer', ...W }],
+    accounts: [{ name: 'job', ...WX }, { name: 'market' }, { name: 'payer', ...W }],
     args: [],
   },
   open: {
     accounts: [
-      { name: 'mint' }, { name: 'market', ...WS }, { name: 'vault', ...W }, { name: 'authority', ...WS },
+      { name: 'mint' }, { name: 'market', ...WSX }, { name: 'vault', ...WX }, { name: 'authority', ...WS },
       { name: 'accessKey' }, { name: 'rent' }, { name: 'systemProgram' }, { name: 'tokenProgram' },
     ],
     args: [
@@ -128,7 +136,7 @@ export const JOBS_INSTRUCTIONS = {
     ],
   },
   update: {
-    accounts: [{ name: 'market', ...W }, { name: 'accessKey' }, { name: 'authority', ...S }],
+    accounts: [{ name: 'market', ...WX }, { name: 'accessKey' }, { name: 'authority', ...S }],
     // Argument order differs from `open`: timeout comes last.
     args: [
       { name: 'jobExpiration', type: 'i64' }, { name: 'jobPrice', type: 'u64' }, { name: 'jobType', type: 'u8' },
@@ -137,7 +145,7 @@ export const JOBS_INSTRUCTIONS = {
   },
   close: {
     accounts: [
-      { name: 'market', ...W }, { name: 'vault', ...W }, { name: 'user', ...W }, { name: 'authority', ...S },
+      { name: 'market', ...WX }, { name: 'vault', ...WX }, { name: 'user', ...WX }, { name: 'authority', ...S },
       { name: 'tokenProgram' },
     ],
     args: [],

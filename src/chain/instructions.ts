@@ -16,16 +16,6 @@ export type InstructionArgs<N extends keyof Specs> = {
   [A in Specs[N]['args'][number] as A['name']]: ArgValue<A['type']>;
 };
 
-/**
- * Slots the program marks `dup`: they may repeat another writable account. Anchor 1.0 rejects
- * any other pubkey appearing in two writable slots, so the builder refuses it up front rather
- * than paying a fee for a transaction that must fail.
- */
-const DUPLICATE_ALLOWED: Partial<Record<JobsInstructionName, readonly string[]>> = {
-  finish: ['deposit'],
-  end: ['deposit'],
-};
-
 const instructionCoders = new Map<string, BorshInstructionCoder>();
 
 function coderFor(kind: 'jobs' | 'stake'): BorshInstructionCoder {
@@ -52,7 +42,7 @@ function build<N extends keyof Specs>(
   args: InstructionArgs<N>,
 ): TransactionInstruction {
   const spec = (kind === 'jobs' ? JOBS_INSTRUCTIONS : STAKE_INSTRUCTIONS)[name as never] as {
-    accounts: readonly { name: string; writable?: boolean; signer?: boolean }[];
+    accounts: readonly { name: string; writable?: boolean; signer?: boolean; exclusive?: boolean }[];
     args: readonly { name: string }[];
   };
   const given = accounts as Record<string, PublicKey | undefined>;
@@ -61,11 +51,12 @@ function build<N extends keyof Specs>(
     if (pubkey === undefined) throw new Error(`${String(name)}: account "${slot.name}" is required`);
     return { pubkey, isWritable: slot.writable === true, isSigner: slot.signer === true };
   });
-  const allowed = DUPLICATE_ALLOWED[name as JobsInstructionName] ?? [];
+  // Anchor 1.0 refuses one pubkey in two exclusive slots; refuse it here rather than pay a fee
+  // for a transaction that must fail.
   const writableSeen = new Map<string, string>();
   for (const [index, key] of keys.entries()) {
     const slotName = spec.accounts[index]?.name ?? '';
-    if (!key.isWritable || allowed.includes(slotName)) continue;
+    if (spec.accounts[index]?.exclusive !== true) continue;
     const previous = writableSeen.get(key.pubkey.toBase58());
     if (previous !== undefined) {
       throw new Error(`${String(name)}: "${previous}" and "${slotName}" are the same account; the program rejects one account in two writable slots`);

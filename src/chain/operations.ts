@@ -168,9 +168,9 @@ export function workInstructions(params: WorkParams): TransactionInstruction[] {
   ];
 }
 
-/** `stop`: leave a market's queue. */
-export function leaveQueueInstructions(network: NosanaNetwork, market: PublicKey, node: PublicKey): TransactionInstruction[] {
-  return [jobsInstruction(network, 'stop', { market, node, authority: node }, {})];
+/** `stop`: take a node out of a market's queue; signed by the node itself or the market's authority. */
+export function leaveQueueInstructions(network: NosanaNetwork, market: PublicKey, node: PublicKey, authority: PublicKey = node): TransactionInstruction[] {
+  return [jobsInstruction(network, 'stop', { market, node, authority }, {})];
 }
 
 export interface FinishParams {

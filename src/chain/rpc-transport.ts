@@ -49,16 +49,20 @@ class RequestBudget {
   private tokens: number;
   private last = performance.now();
   private readonly perSecond: number;
+  private readonly capacity: number;
 
   constructor(perSecond: number) {
+    if (!(perSecond > 0)) throw new Error(`the RPC request budget must be a positive number of requests per second, got ${perSecond}`);
     this.perSecond = perSecond;
-    this.tokens = perSecond;
+    // A bucket must hold at least one whole token, or a budget below 1/s would never release one.
+    this.capacity = Math.max(1, perSecond);
+    this.tokens = this.capacity;
   }
 
   async take(): Promise<void> {
     for (;;) {
       const now = performance.now();
-      this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
       this.last = now;
       if (this.tokens >= 1) {
         this.tokens -= 1;
@@ -104,10 +108,16 @@ export function createRpcFetch(options: RpcTransportOptions = {}): typeof fetch 
       const report = (outcome: RpcRequestEvent['outcome'], status?: number): void =>
         options.onRequest?.({ method, outcome, ...(status === undefined ? {} : { status }), seconds: (performance.now() - started) / 1000 });
       const finalAttempt = attempt >= settings.maxRetries;
+      const timeout = AbortSignal.timeout(settings.timeoutMs);
+      const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
       let response: Response;
       try {
-        response = await inner(input, { ...init, signal: AbortSignal.timeout(settings.timeoutMs) });
+        // The body is read inside the attempt so a stalled body times out and is retried like a
+        // stalled connection, instead of failing later in the caller.
+        const raw = await inner(input, { ...init, signal });
+        response = new Response(await raw.arrayBuffer(), { status: raw.status, statusText: raw.statusText, headers: raw.headers });
       } catch (error) {
+        if (init?.signal?.aborted === true) throw error;
         const detail = (error as Error).name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : (error as Error).message;
         if (finalAttempt) {
           report('error');
@@ -127,7 +137,6 @@ export function createRpcFetch(options: RpcTransportOptions = {}): typeof fetch 
         return response;
       }
       report('retry', response.status);
-      await response.body?.cancel();
       const wait = response.status === 429 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
       await sleep(Math.min(settings.maxDelayMs, wait ?? backoff(attempt)));
     }

@@ -17,6 +17,8 @@ export interface SlotSpec {
   name: string;
   writable?: boolean;
   signer?: boolean;
+  /** Anchor 1.0: a typed account that may not share its key with another exclusive slot. */
+  exclusive?: boolean;
 }
 
 /** One instruction being executed: its accounts by slot name, and the program's error table. */
@@ -37,6 +39,7 @@ export class AnchorInstruction {
       if (slot.signer === true && !account.isSigner) throw this.failure('ConstraintSigner', slot.name);
       if (slot.writable === true && !account.isWritable) throw this.failure('ConstraintMut', slot.name);
     }
+    this.requireDistinct(slots.filter((slot) => slot.exclusive === true).map((slot) => slot.name));
   }
 
   /** A ProgramFailure with the program's (or Anchor's) number for `name`. */
@@ -57,7 +60,7 @@ export class AnchorInstruction {
   }
 
   /** Anchor 1.0 refuses one pubkey in two mutable typed-account slots. */
-  requireDistinct(slots: readonly string[]): void {
+  private requireDistinct(slots: readonly string[]): void {
     const seen = new Map<string, string>();
     for (const slot of slots) {
       const key = this.key(slot).toBase58();

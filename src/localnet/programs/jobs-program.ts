@@ -157,7 +157,6 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
   },
 
   list(ix, args, program) {
-    ix.requireDistinct(['job', 'market', 'run', 'user', 'vault', 'rewardsVault']);
     const market = ix.load('market', 'MarketAccount');
     const run = ix.ctx.get(ix.key('run'));
     ix.require(run === undefined || (run.lamports === 0n && run.data.length === 0), 'LamportsNonNull', 'run');
@@ -178,7 +177,6 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
   },
 
   assign(ix, args, program) {
-    ix.requireDistinct(['job', 'market', 'run', 'user', 'vault', 'rewardsVault']);
     const market = ix.load('market', 'MarketAccount');
     ix.require(market.queueType === QUEUE_TYPE.node, 'MarketInWrongState', 'market');
     ix.require(removeFromQueue(market, ix.key('node')), 'NodeQueueDoesNotMatch', 'node');
@@ -189,7 +187,6 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
   },
 
   delist(ix) {
-    ix.requireDistinct(['job', 'market', 'deposit', 'vault']);
     const job = ix.load('job', 'JobAccount');
     ix.require(job.state === JOB_STATE.queued, 'JobInWrongState', 'job');
     ix.require(ix.key('authority').equals(job.project), 'JobInvalidProject', 'authority');
@@ -205,7 +202,6 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
   },
 
   extend(ix, args) {
-    ix.requireDistinct(['job', 'user', 'vault', 'rewardsVault']);
     const job = ix.load('job', 'JobAccount');
     ix.require(job.state === JOB_STATE.queued, 'JobInWrongState', 'job');
     ix.require(ix.key('authority').equals(job.project), 'JobInvalidProject', 'authority');
@@ -222,7 +218,6 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
   },
 
   end(ix, _args, program) {
-    ix.requireDistinct(['job', 'run', 'user', 'vault']);
     const job = ix.load('job', 'JobAccount');
     ix.require(ix.key('authority').equals(job.project), 'JobInvalidProject', 'authority');
     const run = loadJobRun(ix);
@@ -235,7 +230,6 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
   },
 
   recover(ix) {
-    ix.requireDistinct(['job', 'vault', 'user']);
     const job = ix.load('job', 'JobAccount');
     ix.require(job.state === JOB_STATE.stopped, 'JobInWrongState', 'job');
     ix.require(ix.key('authority').equals(job.project), 'JobInvalidProject', 'authority');
@@ -281,7 +275,6 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
   },
 
   finish(ix, args) {
-    ix.requireDistinct(['job', 'run', 'vault', 'user']);
     const result = args.ipfsResult as Uint8Array;
     ix.require(result.some((byte) => byte !== 0), 'JobResultNull');
     const job = ix.load('job', 'JobAccount');
