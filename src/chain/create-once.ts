@@ -74,7 +74,7 @@ export async function resolvePendingPost(connection: Connection, pending: Pendin
   }
   // Slots are never below block heights, so a history starting at or before this height covers
   // every block the post could have landed in.
-  if (firstAvailable > pending.lastValidBlockHeight - LANDING_WINDOW_BLOCKS) {
+  if (firstAvailable > Math.max(0, pending.lastValidBlockHeight - LANDING_WINDOW_BLOCKS)) {
     return { outcome: 'unknown', reason: `the RPC's history starts at slot ${firstAvailable}, after the post could have landed` };
   }
   // The status cache could have caught it between our two looks; look once more, now final.

@@ -2,6 +2,7 @@
 // and an exit code, never as a stack trace.
 import { EXIT_OK, EXIT_USAGE, processIo } from './io.ts';
 import type { CommandIo } from './io.ts';
+import { LOCALNET_SUMMARY, runLocalnet } from './localnet.ts';
 import { VALIDATE_SUMMARY, runValidate } from './validate.ts';
 
 interface Subcommand {
@@ -11,6 +12,7 @@ interface Subcommand {
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   validate: { summary: VALIDATE_SUMMARY, run: runValidate },
+  localnet: { summary: LOCALNET_SUMMARY, run: runLocalnet },
 };
 
 export function usage(): string {

@@ -105,13 +105,15 @@ export class AnchorInstruction {
       throw this.failure('ConstraintRaw', slot);
     }
     const space = ACCOUNT_SIZES[kind];
+    // A keypair account signed the transaction; a PDA (a stake account) is signed for by this program.
+    const pdaSigners = this.slots.get(slot)?.isSigner === true ? [] : [pubkey];
     this.invoke(SystemProgram.createAccount({
       fromPubkey: this.key(payerSlot),
       newAccountPubkey: pubkey,
       lamports: Number(this.ctx.rentExemptMinimum(space)),
       space,
       programId: this.ctx.programId,
-    }));
+    }), pdaSigners);
     this.store(slot, kind, value);
   }
 

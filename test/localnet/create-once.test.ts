@@ -1,0 +1,128 @@
+// Create-once posting against the localnet, with its fault knobs: a post is prepared (signed,
+// with its last valid block height) before it is sent, and every later look resolves it as
+// landed / pending / never-landed / unknown without ever posting twice.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { PublicKey } from '@solana/web3.js';
+import { nosTokenAccount } from '../../src/chain/addresses.ts';
+import { jobDeposit } from '../../src/chain/money.ts';
+import type { PendingPost, PendingPostOutcome } from '../../src/chain/jobs-client.ts';
+import type { SolanaJobsClient } from '../../src/chain/solana-jobs-client.ts';
+import { LOCALNET } from '../../src/localnet/localnet.ts';
+import { DEFINITION_CID_BYTES, tokenBalance, useLocalnet } from './support.ts';
+
+const PRICE = 10n;
+const TIMEOUT = 100n;
+// Short slots and blockhash lifetime: a dropped post expires in about a second instead of a minute.
+const CHAIN = { slotMs: 40, blockhashLifetime: 20, finalizeAfterSlots: 2 };
+
+async function resolveUntil(client: SolanaJobsClient, pending: PendingPost, wanted: PendingPostOutcome['outcome'], seen: Set<string>): Promise<PendingPostOutcome> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const resolution = await client.resolvePendingPost(pending);
+    seen.add(resolution.outcome);
+    if (resolution.outcome === wanted) return resolution;
+    if (Date.now() > deadline) assert.fail(`the post never resolved as ${wanted}; last: ${JSON.stringify(resolution)}`);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+  }
+}
+
+describe('create-once posting', () => {
+  const getLocalnet = useLocalnet({ market: { price: PRICE }, chain: CHAIN });
+
+  test('the same signed post broadcast three times creates exactly one job', async () => {
+    const localnet = getLocalnet();
+    const client = localnet.jobsClient();
+    const connection = localnet.connection();
+    const before = await tokenBalance(connection, nosTokenAccount(LOCALNET, localnet.poster.publicKey));
+    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    await client.broadcast(pending);
+    await client.broadcast(pending);
+    await resolveUntil(client, pending, 'landed', new Set());
+    await client.broadcast(pending);
+
+    const job = new PublicKey(pending.jobAddress);
+    assert.equal((await client.getJob(job))?.status, 'QUEUED');
+    const market = (await client.getMarket(localnet.market))!.account;
+    assert.equal(market.queue.filter((entry) => entry.equals(job)).length, 1);
+    assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, localnet.poster.publicKey)), before - jobDeposit(PRICE, TIMEOUT));
+    const history = await connection.getSignaturesForAddress(job);
+    assert.deepEqual(history.map((entry) => entry.signature), [pending.signature]);
+    await client.delist(localnet.poster, job);
+  });
+
+  test('a dropped post resolves as pending, then never-landed once its blockhash has expired', async () => {
+    const localnet = getLocalnet();
+    const client = localnet.jobsClient();
+    const connection = localnet.connection();
+    const before = await tokenBalance(connection, nosTokenAccount(LOCALNET, localnet.poster.publicKey));
+    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    localnet.chain.faults.dropRate = 1;
+    try {
+      await client.broadcast(pending);
+    } finally {
+      localnet.chain.faults.dropRate = 0;
+    }
+    const seen = new Set<string>();
+    await resolveUntil(client, pending, 'never-landed', seen);
+    assert.ok(seen.has('pending'), 'before expiry the post is reported pending, not never-landed');
+    assert.equal(await connection.getAccountInfo(new PublicKey(pending.jobAddress)), null);
+    assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, localnet.poster.publicKey)), before);
+    // The expired bytes can no longer land, whatever happens to them later.
+    await client.broadcast(pending).catch(() => undefined);
+    assert.equal((await client.resolvePendingPost(pending)).outcome, 'never-landed');
+  });
+
+  test('a post that landed resolves as landed from a fresh client, even after the job was delisted', async () => {
+    const localnet = getLocalnet();
+    const prepared = localnet.jobsClient();
+    const pending = await prepared.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    await prepared.broadcast(pending);
+    // "Crash": the process that sent it never saw a confirmation; a new one only has the record.
+    const restarted = localnet.jobsClient();
+    await resolveUntil(restarted, pending, 'landed', new Set());
+    await restarted.delist(localnet.poster, new PublicKey(pending.jobAddress));
+    const afterDelist = await restarted.resolvePendingPost(pending);
+    assert.equal(afterDelist.outcome, 'landed', 'a closed job account is not evidence that the post never landed');
+  });
+
+  test('a landed post is still recognised once its blockhash has expired', async () => {
+    const localnet = getLocalnet();
+    const client = localnet.jobsClient();
+    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    await client.broadcast(pending);
+    await resolveUntil(client, pending, 'landed', new Set());
+    const connection = localnet.connection();
+    while ((await connection.getBlockHeight('finalized')) <= pending.lastValidBlockHeight) {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    assert.equal((await client.resolvePendingPost(pending)).outcome, 'landed');
+    await client.delist(localnet.poster, new PublicKey(pending.jobAddress));
+  });
+
+  test('a corrupted record is refused instead of being broadcast', async () => {
+    const localnet = getLocalnet();
+    const client = localnet.jobsClient();
+    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    const other = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    await assert.rejects(client.broadcast({ ...pending, transaction: other.transaction }), /do not carry its recorded signature/);
+  });
+});
+
+describe('create-once without transaction history', () => {
+  const getLocalnet = useLocalnet({ market: { price: PRICE }, chain: { ...CHAIN, keepHistory: false } });
+
+  test('an expired post the RPC cannot look up resolves as unknown, never as never-landed', async () => {
+    const localnet = getLocalnet();
+    const client = localnet.jobsClient();
+    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    localnet.chain.faults.dropRate = 1;
+    try {
+      await client.broadcast(pending);
+    } finally {
+      localnet.chain.faults.dropRate = 0;
+    }
+    const resolution = await resolveUntil(client, pending, 'unknown', new Set());
+    assert.match((resolution as { reason: string }).reason, /cannot|history/);
+  });
+});
