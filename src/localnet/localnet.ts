@@ -5,8 +5,8 @@
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Keypair, PublicKey } from '@solana/web3.js';
-import type { Connection } from '@solana/web3.js';
+import { Keypair } from '@solana/web3.js';
+import type { Connection , PublicKey } from '@solana/web3.js';
 import { NETWORKS, nosTokenAccount } from '../chain/addresses.ts';
 import { LAMPORTS_PER_SOL, parseNos } from '../chain/money.ts';
 import { openMarketInstructions } from '../chain/operations.ts';
