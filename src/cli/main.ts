@@ -2,7 +2,9 @@
 // and an exit code, never as a stack trace.
 import { EXIT_OK, EXIT_USAGE, processIo } from './io.ts';
 import type { CommandIo } from './io.ts';
+import { JOB_SUMMARY, runJob } from './job.ts';
 import { LOCALNET_SUMMARY, runLocalnet } from './localnet.ts';
+import { POST_SUMMARY, runPost } from './post.ts';
 import { VALIDATE_SUMMARY, runValidate } from './validate.ts';
 
 interface Subcommand {
@@ -13,6 +15,8 @@ interface Subcommand {
 const SUBCOMMANDS: Record<string, Subcommand> = {
   validate: { summary: VALIDATE_SUMMARY, run: runValidate },
   localnet: { summary: LOCALNET_SUMMARY, run: runLocalnet },
+  post: { summary: POST_SUMMARY, run: runPost },
+  job: { summary: JOB_SUMMARY, run: runJob },
 };
 
 export function usage(): string {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -37,6 +37,15 @@ async function start(stateDir: string): Promise<Running> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return { child, output: () => output, startupMs: performance.now() - started };
+}
+
+async function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(NODE, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, output };
 }
 
 async function stop(running: Running): Promise<number | null> {
@@ -78,6 +87,45 @@ describe('nosana-operator localnet', () => {
     assert.ok((await again.getMarket(new PublicKey(info.market))) !== undefined, 'the ledger survived the restart');
     assert.equal((await again.getBalances(new PublicKey(info.posterAddress))).nos, balances.nos);
     assert.equal(await stop(second), 0);
+  });
+
+  test('post pins and posts a definition once; running it again resumes instead of paying twice', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'nosana-localnet-post-'));
+    dirs.push(stateDir);
+    const localnet = await start(stateDir);
+    try {
+      const info = JSON.parse(await readFile(join(stateDir, 'localnet.json'), 'utf8')) as LocalnetInfo;
+      const definition = join(stateDir, 'hello.json');
+      await writeFile(definition, JSON.stringify({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'hello', args: { image: 'ubuntu', cmd: 'echo hello' } }] }));
+      const client = new SolanaJobsClient({ connection: createConnection(info.rpcUrl), network: NETWORKS.localnet });
+      const before = await client.getBalances(new PublicKey(info.posterAddress));
+
+      const first = await run(['post', definition, '--localnet', stateDir, '--timeout', '600']);
+      assert.equal(first.code, 0, first.output);
+      const jobAddress = /job (\w+) posted \(network: localnet\)/.exec(first.output)?.[1];
+      assert.ok(jobAddress !== undefined, first.output);
+      const second = await run(['post', definition, '--localnet', stateDir, '--timeout', '600']);
+      assert.equal(second.code, 0, second.output);
+      assert.match(second.output, /resuming the post recorded in/);
+      assert.ok(second.output.includes(`job ${jobAddress} posted`));
+      const market = await client.getMarket(new PublicKey(info.market));
+      const after = await client.getBalances(new PublicKey(info.posterAddress));
+      assert.equal(before.nos - after.nos, market!.account.jobPrice * 600n, 'exactly one deposit left the wallet');
+
+      const shown = await run(['job', jobAddress, '--localnet', stateDir]);
+      assert.equal(shown.code, 0, shown.output);
+      assert.match(shown.output, /status: +QUEUED/);
+      assert.match(shown.output, /definition: +Qm\w{44}/);
+
+      const broken = join(stateDir, 'broken.json');
+      await writeFile(broken, JSON.stringify({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'x', args: { cmd: 'true' } }] }));
+      const refused = await run(['post', broken, '--localnet', stateDir]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.output, /image/);
+      assert.equal((await client.getBalances(new PublicKey(info.posterAddress))).nos, after.nos, 'nothing is spent on a broken definition');
+    } finally {
+      await stop(localnet);
+    }
   });
 
   test('bad options fail with a message and exit code 2', async () => {
