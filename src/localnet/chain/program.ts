@@ -87,7 +87,9 @@ export interface ProgramContext {
    * instruction, is not writable, when a program that does not own it changes its data or owner or
    * debits its lamports, or when the new owner is given non-zeroed data. When the instruction ends,
    * the lamports of its accounts must sum as before (`UnbalancedInstruction`); when the transaction
-   * ends, every account it touched must be rent exempt or closed (`InsufficientFundsForRent`).
+   * ends, every account it touched must be rent exempt or closed (`InsufficientFundsForRent`; an
+   * account that was already below the minimum may stay so if its size is unchanged and it gained
+   * nothing).
    */
   set(pubkey: PublicKey, account: LedgerAccount | undefined): void;
   /** Appends "Program log: <message>" to the transaction's logs. */
@@ -108,7 +110,7 @@ export interface ProgramContext {
 
 export interface LocalProgram {
   readonly programId: PublicKey;
-  /** Shown in logs and getVersion-style listings. */
+  /** Names the program in registry errors (e.g. two programs registered at one address). */
   readonly name: string;
   /**
    * Run one instruction; throw ProgramFailure, InstructionFault or any other Error (reported as
