@@ -8,6 +8,7 @@ import {
 } from '@solana/web3.js';
 import { InstructionFault, ProgramFailure, type LocalProgram, type ProgramContext } from '../../src/localnet/chain/program.ts';
 import { createChainServer, type ChainServer } from '../../src/localnet/chain/server.ts';
+import { landed } from './support.ts';
 
 const SLOT_MS = 20;
 const PROGRAM_ID = Keypair.generate().publicKey;
@@ -78,16 +79,6 @@ const vaultProgram: LocalProgram = {
   },
 };
 
-async function landed(connection: Connection, signature: string): Promise<SignatureStatus> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const status = (await connection.getSignatureStatuses([signature])).value[0];
-    if (status && status.confirmationStatus !== 'processed') return status;
-    await new Promise((resolve) => setTimeout(resolve, SLOT_MS));
-  }
-  throw new Error(`transaction ${signature} did not land`);
-}
-
 describe('localnet cross-program invocation and account rules', () => {
   let server: ChainServer;
   let connection: Connection;
@@ -113,7 +104,7 @@ describe('localnet cross-program invocation and account rules', () => {
     const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(instruction);
     tx.sign(payer);
     const signature = await connection.sendRawTransaction(tx.serialize(), { skipPreflight: true });
-    const status = await landed(connection, signature);
+    const status = await landed(connection, signature, SLOT_MS);
     const details = await connection.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
     return { ...status, logs: details?.meta?.logMessages ?? [] };
   }

@@ -2,24 +2,15 @@
 // rate-limits, fails, hangs, expires blockhashes early or keeps no history.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Connection, Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction, type SignatureStatus } from '@solana/web3.js';
+import { Connection, Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { FaultDice } from '../../src/localnet/chain/faults.ts';
 import { createChainServer, type ChainServer } from '../../src/localnet/chain/server.ts';
+import { landed } from './support.ts';
 
 const SLOT_MS = 20;
 // Long enough (10 s) that a loaded machine never expires a blockhash by accident; expiry tests advance the clock.
 const LIFETIME = 500;
-
-async function landed(connection: Connection, signature: string): Promise<SignatureStatus> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const status = (await connection.getSignatureStatuses([signature])).value[0];
-    if (status && status.confirmationStatus !== 'processed') return status;
-    await new Promise((resolve) => setTimeout(resolve, SLOT_MS));
-  }
-  throw new Error(`transaction ${signature} did not land`);
-}
 
 async function transferTransaction(connection: Connection, payer: Keypair, lamports = LAMPORTS_PER_SOL) {
   const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
@@ -49,7 +40,7 @@ describe('fault injection', () => {
     const signature = await connection.sendRawTransaction(tx.serialize());
     server.faults.dropRate = 0;
     const later = await transferTransaction(connection, payer);
-    await landed(connection, await connection.sendRawTransaction(later.tx.serialize()));
+    await landed(connection, await connection.sendRawTransaction(later.tx.serialize()), SLOT_MS);
     assert.equal((await connection.getSignatureStatuses([signature])).value[0], null);
     server.clock.advance(((LIFETIME + 2) * SLOT_MS) / 1000);
     assert.ok((await connection.getBlockHeight('confirmed')) > lastValidBlockHeight);
@@ -61,7 +52,7 @@ describe('fault injection', () => {
     server.faults.landingDelaySlots = 5;
     const { tx } = await transferTransaction(connection, payer);
     const sentAt = await connection.getSlot('processed');
-    const status = await landed(connection, await connection.sendRawTransaction(tx.serialize()));
+    const status = await landed(connection, await connection.sendRawTransaction(tx.serialize()), SLOT_MS);
     server.faults.landingDelaySlots = 0;
     assert.ok(status.slot >= sentAt + 6, `landed at ${status.slot}, sent at ${sentAt}`);
   });
@@ -101,7 +92,7 @@ describe('fault injection', () => {
     } finally {
       server.faults.hangRate = 0;
     }
-    await landed(connection, bs58.encode(tx.signature as Buffer));
+    await landed(connection, bs58.encode(tx.signature as Buffer), SLOT_MS);
     assert.equal(await connection.getBalance(recipient), LAMPORTS_PER_SOL);
   });
 
@@ -134,7 +125,7 @@ describe('transaction history retention', () => {
     server.ledger.airdrop(payer.publicKey, 10n * BigInt(LAMPORTS_PER_SOL));
     const { tx } = await transferTransaction(connection, payer);
     const signature = await connection.sendRawTransaction(tx.serialize());
-    await landed(connection, signature);
+    await landed(connection, signature, SLOT_MS);
     return signature;
   }
 

@@ -5,20 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Connection, Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction, type SignatureStatus } from '@solana/web3.js';
+import { Connection, Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction } from '@solana/web3.js';
 import { createChainServer } from '../../src/localnet/chain/server.ts';
+import { landed } from './support.ts';
 
 const SLOT_MS = 20;
-
-async function landed(connection: Connection, signature: string): Promise<SignatureStatus> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const status = (await connection.getSignatureStatuses([signature])).value[0];
-    if (status && status.confirmationStatus !== 'processed') return status;
-    await new Promise((resolve) => setTimeout(resolve, SLOT_MS));
-  }
-  throw new Error(`transaction ${signature} did not land`);
-}
 
 describe('localnet persistence', () => {
   const directory = mkdtempSync(join(tmpdir(), 'localnet-chain-'));
@@ -38,7 +29,7 @@ describe('localnet persistence', () => {
       .add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports: LAMPORTS_PER_SOL }));
     tx.sign(payer);
     const signature = await connection.sendRawTransaction(tx.serialize());
-    await landed(connection, signature);
+    await landed(connection, signature, SLOT_MS);
     first.clock.advance(120);
     const slotBefore = await connection.getSlot('processed');
     const genesis = await connection.getGenesisHash();

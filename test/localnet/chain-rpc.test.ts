@@ -3,22 +3,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TOKEN_PROGRAM_ID } from '@solana/spl-token';
-import { Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction, type SignatureStatus } from '@solana/web3.js';
+import { Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { createChainServer, type ChainServer } from '../../src/localnet/chain/server.ts';
+import { landed } from './support.ts';
 
 const SLOT_MS = 20;
 const OWNER_PROGRAM = Keypair.generate().publicKey;
-
-async function landed(connection: Connection, signature: string): Promise<SignatureStatus> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const status = (await connection.getSignatureStatuses([signature])).value[0];
-    if (status && status.confirmationStatus !== 'processed') return status;
-    await new Promise((resolve) => setTimeout(resolve, SLOT_MS));
-  }
-  throw new Error(`transaction ${signature} did not land`);
-}
 
 describe('localnet JSON-RPC surface', () => {
   let server: ChainServer;
@@ -138,7 +129,7 @@ describe('localnet JSON-RPC surface', () => {
 
   test('history: getSignaturesForAddress newest first with before/limit, getTransaction with logs and blockTime', async () => {
     const payer = Keypair.generate();
-    await landed(connection, await connection.requestAirdrop(payer.publicKey, 10 * LAMPORTS_PER_SOL));
+    await landed(connection, await connection.requestAirdrop(payer.publicKey, 10 * LAMPORTS_PER_SOL), SLOT_MS);
     const signatures: string[] = [];
     for (let i = 0; i < 3; i++) {
       const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
@@ -146,7 +137,7 @@ describe('localnet JSON-RPC surface', () => {
         .add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: LAMPORTS_PER_SOL }));
       tx.sign(payer);
       const signature = await connection.sendRawTransaction(tx.serialize());
-      await landed(connection, signature);
+      await landed(connection, signature, SLOT_MS);
       signatures.push(signature);
     }
     const listed = await connection.getSignaturesForAddress(payer.publicKey, {}, 'confirmed');
@@ -177,7 +168,7 @@ describe('localnet JSON-RPC surface', () => {
     const base64 = await signed();
     const viaBase64 = await rpc({ jsonrpc: '2.0', id: 2, method: 'sendTransaction', params: [base64.serialize().toString('base64'), { encoding: 'base64' }] });
     assert.equal((viaBase64.json as { result: string }).result, bs58.encode(base64.signature as Buffer));
-    assert.equal((await landed(connection, (viaBase58.json as { result: string }).result)).err, null);
+    assert.equal((await landed(connection, (viaBase58.json as { result: string }).result, SLOT_MS)).err, null);
     const garbage = await rpc({ jsonrpc: '2.0', id: 3, method: 'sendTransaction', params: ['AAAA', { encoding: 'base64' }] });
     assert.equal((garbage.json as { error: { code: number } }).error.code, -32602);
   });

@@ -11,18 +11,9 @@ import {
   Connection, Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction, type PublicKey, type SignatureStatus, type TransactionInstruction,
 } from '@solana/web3.js';
 import { createChainServer, type ChainServer } from '../../src/localnet/chain/server.ts';
+import { landed } from './support.ts';
 
 const SLOT_MS = 20;
-
-async function landed(connection: Connection, signature: string): Promise<SignatureStatus> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const status = (await connection.getSignatureStatuses([signature])).value[0];
-    if (status && status.confirmationStatus !== 'processed') return status;
-    await new Promise((resolve) => setTimeout(resolve, SLOT_MS));
-  }
-  throw new Error(`transaction ${signature} did not land`);
-}
 
 describe('localnet SPL Token and Associated Token programs', () => {
   let server: ChainServer;
@@ -40,7 +31,7 @@ describe('localnet SPL Token and Associated Token programs', () => {
     const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(...instructions);
     tx.sign(payer, ...signers);
     const signature = await connection.sendRawTransaction(tx.serialize(), { skipPreflight });
-    const status = await landed(connection, signature);
+    const status = await landed(connection, signature, SLOT_MS);
     const details = await connection.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
     return { ...status, signature, logs: details?.meta?.logMessages ?? [] };
   }
@@ -52,7 +43,7 @@ describe('localnet SPL Token and Associated Token programs', () => {
   before(async () => {
     server = await createChainServer({ programs: [], slotMs: SLOT_MS, blockhashLifetime: 500, finalizeAfterSlots: 4 });
     connection = new Connection(server.url, 'confirmed');
-    await landed(connection, await connection.requestAirdrop(payer.publicKey, 10 * LAMPORTS_PER_SOL));
+    await landed(connection, await connection.requestAirdrop(payer.publicKey, 10 * LAMPORTS_PER_SOL), SLOT_MS);
     aliceAta = getAssociatedTokenAddressSync(mint.publicKey, alice.publicKey);
     bobAta = getAssociatedTokenAddressSync(mint.publicKey, bob.publicKey);
   });

@@ -8,20 +8,11 @@ import {
 } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { createChainServer, type ChainServer } from '../../src/localnet/chain/server.ts';
+import { landed } from './support.ts';
 
 const SLOT_MS = 20;
 // Long enough (10 s) that a loaded machine never expires a blockhash by accident; expiry tests advance the clock.
 const LIFETIME = 500;
-
-async function landed(connection: Connection, signature: string): Promise<SignatureStatus> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const status = (await connection.getSignatureStatuses([signature])).value[0];
-    if (status && status.confirmationStatus !== 'processed') return status;
-    await new Promise((resolve) => setTimeout(resolve, SLOT_MS));
-  }
-  throw new Error(`transaction ${signature} did not land`);
-}
 
 describe('localnet transactions', () => {
   let server: ChainServer;
@@ -37,7 +28,7 @@ describe('localnet transactions', () => {
 
   async function send(tx: Transaction, skipPreflight = false): Promise<SignatureStatus & { signature: string }> {
     const signature = await connection.sendRawTransaction(tx.serialize(), { skipPreflight });
-    return { ...(await landed(connection, signature)), signature };
+    return { ...(await landed(connection, signature, SLOT_MS)), signature };
   }
 
   function transfer(to: PublicKey, lamports: number, from: PublicKey = payer.publicKey): TransactionInstruction {
@@ -51,7 +42,7 @@ describe('localnet transactions', () => {
   before(async () => {
     server = await createChainServer({ programs: [], slotMs: SLOT_MS, blockhashLifetime: LIFETIME, finalizeAfterSlots: 4 });
     connection = new Connection(server.url, 'confirmed');
-    await landed(connection, await connection.requestAirdrop(payer.publicKey, 100 * LAMPORTS_PER_SOL));
+    await landed(connection, await connection.requestAirdrop(payer.publicKey, 100 * LAMPORTS_PER_SOL), SLOT_MS);
   });
 
   after(() => server.close());
@@ -82,7 +73,7 @@ describe('localnet transactions', () => {
     const tx = new VersionedTransaction(message);
     tx.sign([payer]);
     const signature = await connection.sendTransaction(tx);
-    assert.equal((await landed(connection, signature)).err, null);
+    assert.equal((await landed(connection, signature, SLOT_MS)).err, null);
     assert.equal(await balance(recipient), LAMPORTS_PER_SOL);
     const details = await connection.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
     assert.equal(details?.version, 0);

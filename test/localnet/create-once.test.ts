@@ -9,6 +9,7 @@ import { jobDeposit } from '../../src/chain/money.ts';
 import type { PendingPost, PendingPostOutcome } from '../../src/chain/jobs-client.ts';
 import type { SolanaJobsClient } from '../../src/chain/solana-jobs-client.ts';
 import { LOCALNET } from '../../src/localnet/localnet.ts';
+import type { Localnet } from '../../src/localnet/localnet.ts';
 import { DEFINITION_CID_BYTES, tokenBalance, useLocalnet } from './support.ts';
 
 const PRICE = 10n;
@@ -27,6 +28,20 @@ async function resolveUntil(client: SolanaJobsClient, pending: PendingPost, want
   }
 }
 
+function prepare(localnet: Localnet, client: SolanaJobsClient): Promise<PendingPost> {
+  return client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+}
+
+/** Broadcasts while the RPC accepts transactions but never lands them. */
+async function broadcastDropped(localnet: Localnet, client: SolanaJobsClient, pending: PendingPost): Promise<void> {
+  localnet.chain.faults.dropRate = 1;
+  try {
+    await client.broadcast(pending);
+  } finally {
+    localnet.chain.faults.dropRate = 0;
+  }
+}
+
 describe('create-once posting', () => {
   const getLocalnet = useLocalnet({ market: { price: PRICE }, chain: CHAIN });
 
@@ -35,7 +50,7 @@ describe('create-once posting', () => {
     const client = localnet.jobsClient();
     const connection = localnet.connection();
     const before = await tokenBalance(connection, nosTokenAccount(LOCALNET, localnet.poster.publicKey));
-    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    const pending = await prepare(localnet, client);
     await client.broadcast(pending);
     await client.broadcast(pending);
     await resolveUntil(client, pending, 'landed', new Set());
@@ -56,13 +71,8 @@ describe('create-once posting', () => {
     const client = localnet.jobsClient();
     const connection = localnet.connection();
     const before = await tokenBalance(connection, nosTokenAccount(LOCALNET, localnet.poster.publicKey));
-    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
-    localnet.chain.faults.dropRate = 1;
-    try {
-      await client.broadcast(pending);
-    } finally {
-      localnet.chain.faults.dropRate = 0;
-    }
+    const pending = await prepare(localnet, client);
+    await broadcastDropped(localnet, client, pending);
     const seen = new Set<string>();
     await resolveUntil(client, pending, 'never-landed', seen);
     assert.ok(seen.has('pending'), 'before expiry the post is reported pending, not never-landed');
@@ -76,7 +86,7 @@ describe('create-once posting', () => {
   test('a post that landed resolves as landed from a fresh client, even after the job was delisted', async () => {
     const localnet = getLocalnet();
     const prepared = localnet.jobsClient();
-    const pending = await prepared.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    const pending = await prepare(localnet, prepared);
     await prepared.broadcast(pending);
     // "Crash": the process that sent it never saw a confirmation; a new one only has the record.
     const restarted = localnet.jobsClient();
@@ -89,7 +99,7 @@ describe('create-once posting', () => {
   test('a landed post is still recognised once its blockhash has expired', async () => {
     const localnet = getLocalnet();
     const client = localnet.jobsClient();
-    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    const pending = await prepare(localnet, client);
     await client.broadcast(pending);
     await resolveUntil(client, pending, 'landed', new Set());
     const connection = localnet.connection();
@@ -103,8 +113,8 @@ describe('create-once posting', () => {
   test('a corrupted record is refused instead of being broadcast', async () => {
     const localnet = getLocalnet();
     const client = localnet.jobsClient();
-    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
-    const other = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    const pending = await prepare(localnet, client);
+    const other = await prepare(localnet, client);
     await assert.rejects(client.broadcast({ ...pending, transaction: other.transaction }), /do not carry its recorded signature/);
   });
 });
@@ -115,13 +125,8 @@ describe('create-once without transaction history', () => {
   test('an expired post the RPC cannot look up resolves as unknown, never as never-landed', async () => {
     const localnet = getLocalnet();
     const client = localnet.jobsClient();
-    const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
-    localnet.chain.faults.dropRate = 1;
-    try {
-      await client.broadcast(pending);
-    } finally {
-      localnet.chain.faults.dropRate = 0;
-    }
+    const pending = await prepare(localnet, client);
+    await broadcastDropped(localnet, client, pending);
     const resolution = await resolveUntil(client, pending, 'unknown', new Set());
     assert.match((resolution as { reason: string }).reason, /cannot|history/);
   });

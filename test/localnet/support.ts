@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { PublicKey } from '@solana/web3.js';
-import type { Connection } from '@solana/web3.js';
+import type { Connection, SignatureStatus } from '@solana/web3.js';
 import { TOKEN_PROGRAM_ID } from '@solana/spl-token';
 import { startLocalnet } from '../../src/localnet/localnet.ts';
 import type { Localnet, LocalnetOptions } from '../../src/localnet/localnet.ts';
@@ -48,4 +48,15 @@ export const DEFINITION_CID_BYTES = Uint8Array.from({ length: 32 }, (_, index) =
 
 export function address(value: string): PublicKey {
   return new PublicKey(value);
+}
+
+/** Waits until a transaction is confirmed (or fails while landing), polling every `pollMs`. */
+export async function landed(connection: Connection, signature: string, pollMs = 20): Promise<SignatureStatus> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const status = (await connection.getSignatureStatuses([signature])).value[0];
+    if (status && status.confirmationStatus !== 'processed') return status;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  throw new Error(`transaction ${signature} did not land`);
 }
