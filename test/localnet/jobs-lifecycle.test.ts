@@ -5,8 +5,8 @@ import { describe, test } from 'node:test';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import { getJobAccountDecoder, getMarketAccountDecoder, getRunAccountDecoder } from '@nosana/jobs-program';
 import { nosTokenAccount } from '../../src/chain/addresses.ts';
-import { leaveQueueInstructions } from '../../src/chain/operations.ts';
-import { decodeAccount, QUEUE_TYPE } from '../../src/chain/accounts.ts';
+import { leaveQueueInstructions, openMarketInstructions } from '../../src/chain/operations.ts';
+import { JOB_TYPE_DISABLED, MARKET_QUEUE_CAPACITY, QUEUE_TYPE, decodeAccount, encodeAccount } from '../../src/chain/accounts.ts';
 import { jobCost, jobDeposit, LAMPORTS_PER_SOL } from '../../src/chain/money.ts';
 import type { SolanaJobsClient } from '../../src/chain/solana-jobs-client.ts';
 import { TransactionFailedError, TransactionSender } from '../../src/chain/transaction-sender.ts';
@@ -212,6 +212,47 @@ describe('jobs lifecycle on the localnet', () => {
     const stranger = await freshNode(localnet, client);
     await assert.rejects(client.finish(stranger, job, DEFINITION_CID_BYTES), /has no run for node/);
     await client.end(poster, job);
+  });
+
+  test('a disabled market (job type 255) takes the deposit without queueing the job, and it cannot be delisted', async () => {
+    const { localnet, client, poster } = await actors();
+    const connection = localnet.connection();
+    const market = Keypair.generate();
+    await new TransactionSender(connection).execute('open', openMarketInstructions({
+      network: LOCALNET, market: market.publicKey, authority: localnet.marketAuthority.publicKey,
+      jobPrice: PRICE, jobTimeout: 3_600n, jobExpiration: 60n, jobType: JOB_TYPE_DISABLED,
+    }), localnet.marketAuthority.publicKey, [localnet.marketAuthority, market]);
+    const before = await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey));
+    const job = await post(client, poster, market.publicKey);
+    assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey)), before - jobDeposit(PRICE, TIMEOUT));
+    const view = (await client.getMarket(market.publicKey))!.account;
+    assert.equal(view.queue.length, 0, 'the job is not in the queue');
+    await assert.rejects(client.delist(poster, job), (error: unknown) =>
+      error instanceof TransactionFailedError && error.programError?.name === 'MarketInWrongState');
+  });
+
+  test('a full market queue refuses another job with AccountDidNotSerialize', async () => {
+    const { localnet, client, poster } = await actors();
+    await drainNodeQueue(localnet, client);
+    const market = (await client.getMarket(localnet.market))!;
+    // Fill the queue to one short of its capacity directly in the ledger, instead of 313 posts.
+    const fillers = Array.from({ length: MARKET_QUEUE_CAPACITY - 1 - market.account.queue.length }, () => Keypair.generate().publicKey);
+    const full = { ...market.account, queueType: QUEUE_TYPE.job, queue: [...market.account.queue, ...fillers] };
+    const stored = localnet.chain.ledger.get(localnet.market)!;
+    localnet.chain.ledger.put(localnet.market, { ...stored, data: encodeAccount('MarketAccount', full) });
+    try {
+      const last = await post(client, poster, localnet.market);
+      assert.equal((await client.getMarket(localnet.market))!.account.queue.length, MARKET_QUEUE_CAPACITY);
+      await assert.rejects(
+        client.preparePost({ wallet: poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT }),
+        (error: unknown) => error instanceof TransactionFailedError && error.programError?.name === 'AccountDidNotSerialize',
+      );
+      await client.delist(poster, last);
+    } finally {
+      const current = (await client.getMarket(localnet.market))!.account;
+      const remaining = current.queue.filter((entry) => !fillers.some((filler) => filler.equals(entry)));
+      localnet.chain.ledger.put(localnet.market, { ...stored, data: encodeAccount('MarketAccount', { ...current, queue: remaining, queueType: remaining.length === 0 ? QUEUE_TYPE.empty : current.queueType }) });
+    }
   });
 
   test('Nosana\'s own generated client decodes the accounts the localnet writes', async () => {
