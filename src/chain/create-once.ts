@@ -1,70 +1,146 @@
 // Create-once posting. A Nosana job costs money, so a crash at any instant must never produce a
 // second job. The protocol:
-//   1. prepare: fresh job and run keypairs, a signed transaction, its signature and the last block
-//      height at which it can land — a plain object the caller persists BEFORE step 2;
+//   1. prepare: fresh job and run keypairs, a signed transaction, its signature, the last block
+//      height at which it can land, the slot it was prepared at and the cluster's genesis hash —
+//      a plain object the caller persists BEFORE step 2;
 //   2. broadcast: send those bytes (again and again if needed: the cluster de-duplicates them);
 //   3. resolve, on every later look: landed / still pending / failed / never landed / unknown.
 //
-// "Never landed" needs positive evidence: the block height is past lastValidBlockHeight (so the
-// bytes can no longer land) AND the cluster's history shows no trace of the signature nor of any
-// transaction touching the job address, at finalized commitment. A missing job account is not
-// evidence — a job that landed may since have been delisted, recovered or cleaned. When the RPC
-// cannot search history the answer is "unknown" and the caller must not post again.
+// "Never landed" needs positive evidence: the bytes can no longer land (the finalized block
+// height is past lastValidBlockHeight and the cluster no longer accepts the blockhash) AND the
+// cluster's history shows no trace of the signature nor of any transaction touching the job
+// address, at finalized commitment, over a history that reaches back to when the post was
+// prepared. A missing job account is not evidence — a job that landed may since have been
+// delisted, recovered or cleaned. When the RPC cannot search its history the answer is "unknown"
+// and the caller must not post again.
+import { verify } from 'node:crypto';
 import { PublicKey, VersionedTransaction } from '@solana/web3.js';
-import type { Connection } from '@solana/web3.js';
+import type { Connection, SignatureStatus } from '@solana/web3.js';
+import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
+import type { NosanaNetwork } from './addresses.ts';
+import { decodeJobsInstruction } from './instructions.ts';
 import type { PendingPost, PendingPostOutcome } from './jobs-client.ts';
 import { parseProgramError } from './program-errors.ts';
+import { isSettled, lookupSignature } from './signature-status.ts';
 import { base58Signature } from './transaction-sender.ts';
 import type { SignedTransaction } from './transaction-sender.ts';
 
-/**
- * How far below lastValidBlockHeight the post could have landed: its blockhash was at most this
- * many blocks old when the post was prepared plus the blockhash lifetime (150 on every cluster).
- */
-const LANDING_WINDOW_BLOCKS = 300;
-
-export function toPendingPost(signed: SignedTransaction, job: PublicKey, run: PublicKey, now = new Date()): PendingPost {
+export function toPendingPost(
+  signed: SignedTransaction,
+  job: PublicKey,
+  run: PublicKey,
+  cluster: { genesisHash: string; preparedSlot: number },
+  now = new Date(),
+): PendingPost {
   return {
     jobAddress: job.toBase58(),
     runAddress: run.toBase58(),
     signature: signed.signature,
     lastValidBlockHeight: signed.lastValidBlockHeight,
+    preparedSlot: cluster.preparedSlot,
+    genesisHash: cluster.genesisHash,
     transaction: Buffer.from(signed.transaction.serialize()).toString('base64'),
     preparedAt: now.toISOString(),
   };
 }
 
-/** Checks a persisted pending post is internally consistent before trusting its bytes. */
-export function decodePendingPost(pending: PendingPost): VersionedTransaction {
-  const transaction = VersionedTransaction.deserialize(Buffer.from(pending.transaction, 'base64'));
+/** The 12-byte DER prefix that turns a raw 32-byte ed25519 key into an SPKI public key. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+function signatureValid(publicKey: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
+  const key = { key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey.toBuffer()]), format: 'der' as const, type: 'spki' as const };
+  return verify(null, message, key, signature);
+}
+
+/**
+ * Checks a persisted pending post before trusting it: every signature verifies over the message,
+ * the recorded signature is the fee payer's, and the transaction's jobs-program `list`/`assign`
+ * creates exactly the recorded job and run accounts. A record edited by hand or damaged in
+ * storage is refused rather than broadcast or resolved.
+ */
+export function decodePendingPost(network: NosanaNetwork, pending: PendingPost): VersionedTransaction {
+  let transaction: VersionedTransaction;
+  try {
+    transaction = VersionedTransaction.deserialize(Buffer.from(pending.transaction, 'base64'));
+  } catch (error) {
+    throw new Error(`pending post is corrupt: its transaction does not deserialize (${(error as Error).message})`, { cause: error });
+  }
   if (base58Signature(transaction) !== pending.signature) {
     throw new Error('pending post is corrupt: its transaction bytes do not carry its recorded signature');
   }
-  const keys = transaction.message.staticAccountKeys.map((key) => key.toBase58());
-  if (!keys.includes(pending.jobAddress) || !keys.includes(pending.runAddress)) {
+  const message = transaction.message;
+  const bytes = message.serialize();
+  const keys = message.staticAccountKeys;
+  for (let index = 0; index < message.header.numRequiredSignatures; index += 1) {
+    const key = keys[index];
+    const signature = transaction.signatures[index];
+    if (key === undefined || signature === undefined || !signatureValid(key, bytes, signature)) {
+      throw new Error('pending post is corrupt: a signature does not verify over its message');
+    }
+  }
+  const post = message.compiledInstructions.find((instruction) => {
+    const program = keys[instruction.programIdIndex];
+    if (program === undefined || !program.equals(network.jobsProgram)) return false;
+    const name = decodeJobsInstruction(instruction.data)?.name;
+    return name === 'list' || name === 'assign';
+  });
+  const jobIndex = post?.accountKeyIndexes[0];
+  const runIndex = post?.accountKeyIndexes[2];
+  if (post === undefined || jobIndex === undefined || runIndex === undefined) {
+    throw new Error(`pending post is corrupt: it holds no ${network.name} jobs-program list or assign instruction`);
+  }
+  if (keys[jobIndex]?.toBase58() !== pending.jobAddress || keys[runIndex]?.toBase58() !== pending.runAddress
+    || !message.isAccountSigner(jobIndex) || !message.isAccountSigner(runIndex)) {
     throw new Error('pending post is corrupt: its transaction does not create the recorded job and run accounts');
   }
   return transaction;
 }
 
-export async function resolvePendingPost(connection: Connection, pending: PendingPost): Promise<PendingPostOutcome> {
-  const status = await signatureStatus(connection, pending.signature);
-  if (status !== undefined) return status;
+/** Refuses a record signed for another cluster: heights and histories of two chains do not compare. */
+export async function requireSameCluster(connection: Connection, pending: PendingPost): Promise<void> {
+  if (pending.genesisHash === undefined) return;
+  const genesisHash = await connection.getGenesisHash();
+  if (genesisHash !== pending.genesisHash) {
+    throw new Error(`pending post ${pending.signature} was signed for the cluster with genesis ${pending.genesisHash}, but the RPC serves ${genesisHash}; refusing to resolve or re-send it there`);
+  }
+}
+
+export async function resolvePendingPost(connection: Connection, network: NosanaNetwork, pending: PendingPost): Promise<PendingPostOutcome> {
+  const transaction = decodePendingPost(network, pending);
+  await requireSameCluster(connection, pending);
+
+  const { status, historyAvailable } = await lookupSignature(connection, pending.signature);
+  if (status !== undefined) return outcomeOf(connection, pending.signature, status);
 
   const job = new PublicKey(pending.jobAddress);
-  if ((await connection.getAccountInfo(job, 'confirmed')) !== null) return { outcome: 'landed' };
+  const account = await connection.getAccountInfo(job, 'confirmed');
+  // Only a jobs-program JobAccount is proof: anyone may send lamports to an address they saw.
+  if (account !== null && account.owner.equals(network.jobsProgram) && account.data.subarray(0, 8).equals(ACCOUNT_DISCRIMINATORS.JobAccount)) {
+    return { outcome: 'landed' };
+  }
 
   const height = await connection.getBlockHeight('finalized');
   if (height <= pending.lastValidBlockHeight) return { outcome: 'pending' };
+  // The recorded height is advisory; the blockhash is covered by the signature, so ask about it too.
+  if (await connection.isBlockhashValid(transaction.message.recentBlockhash, { commitment: 'processed' }).then((answer) => answer.value)) {
+    return { outcome: 'pending' };
+  }
+  if (!historyAvailable) return { outcome: 'unknown', reason: 'the RPC keeps no transaction history, so it cannot say whether the post landed' };
 
   let touching: { signature: string; err: unknown; slot: number }[];
   try {
-    touching = await connection.getSignaturesForAddress(job, { limit: 10 }, 'finalized');
+    touching = await connection.getSignaturesForAddress(job, { limit: 20 }, 'finalized');
   } catch (error) {
     return { outcome: 'unknown', reason: `the RPC cannot list the job address's transactions: ${(error as Error).message}` };
   }
+  // The job address was unknown to anyone before the broadcast, so any entry at all is a trace.
+  const ours = touching.find((entry) => entry.signature === pending.signature);
+  if (ours !== undefined) {
+    return ours.err === null ? { outcome: 'landed', slot: ours.slot } : failedOutcome(connection, pending.signature, ours.err);
+  }
   const succeeded = touching.find((entry) => entry.err === null);
   if (succeeded !== undefined) return { outcome: 'landed', slot: succeeded.slot };
+  if (touching.length > 0) return { outcome: 'unknown', reason: `the job address has ${touching.length} failed transactions that are not the post` };
 
   let firstAvailable: number;
   try {
@@ -72,23 +148,23 @@ export async function resolvePendingPost(connection: Connection, pending: Pendin
   } catch (error) {
     return { outcome: 'unknown', reason: `the RPC cannot say how far back its history goes: ${(error as Error).message}` };
   }
-  // Slots are never below block heights, so a history starting at or before this height covers
-  // every block the post could have landed in.
-  if (firstAvailable > Math.max(0, pending.lastValidBlockHeight - LANDING_WINDOW_BLOCKS)) {
-    return { outcome: 'unknown', reason: `the RPC's history starts at slot ${firstAvailable}, after the post could have landed` };
+  if (pending.preparedSlot === undefined || firstAvailable > pending.preparedSlot) {
+    return { outcome: 'unknown', reason: `the RPC's history starts at slot ${firstAvailable}, later than (or not known to cover) when the post was prepared` };
   }
-  // The status cache could have caught it between our two looks; look once more, now final.
-  return (await signatureStatus(connection, pending.signature)) ?? { outcome: 'never-landed' };
+  // The status cache could have caught it between our looks; look once more, now final.
+  const last = (await lookupSignature(connection, pending.signature)).status;
+  return last === undefined ? { outcome: 'never-landed' } : outcomeOf(connection, pending.signature, last);
 }
 
-async function signatureStatus(connection: Connection, signature: string): Promise<PendingPostOutcome | undefined> {
-  const { value } = await connection.getSignatureStatuses([signature], { searchTransactionHistory: true });
-  const status = value[0];
-  if (status === null || status === undefined) return undefined;
-  if (status.err !== null) {
-    const details = await connection.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 }).catch(() => null);
-    return { outcome: 'failed', error: parseProgramError(details?.meta?.logMessages), detail: JSON.stringify(status.err) };
-  }
-  if (status.confirmationStatus === 'processed') return { outcome: 'pending' };
+async function outcomeOf(connection: Connection, signature: string, status: SignatureStatus): Promise<PendingPostOutcome> {
+  // A processed block may still be dropped with its fork, and the same bytes may then land
+  // elsewhere: nothing seen only at processed is final, success or failure.
+  if (!isSettled(status)) return { outcome: 'pending' };
+  if (status.err !== null) return failedOutcome(connection, signature, status.err);
   return { outcome: 'landed', slot: status.slot };
+}
+
+async function failedOutcome(connection: Connection, signature: string, err: unknown): Promise<PendingPostOutcome> {
+  const details = await connection.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 }).catch(() => null);
+  return { outcome: 'failed', error: parseProgramError(details?.meta?.logMessages), detail: JSON.stringify(err) };
 }

@@ -33,6 +33,10 @@ export interface PendingPost {
   signature: string;
   /** The post can land only while the cluster's block height is at most this. */
   lastValidBlockHeight: number;
+  /** The slot its blockhash was fetched at: a history reaching back to it covers the post. */
+  preparedSlot?: number;
+  /** The cluster it was signed for; it is never resolved or re-sent against another. */
+  genesisHash?: string;
   /** The signed wire transaction, base64: re-sending these exact bytes is always harmless. */
   transaction: string;
   preparedAt: string;

@@ -20,10 +20,19 @@ export async function detectNetwork(connection: Connection): Promise<NetworkName
   return JSON.stringify(version).includes(LOCALNET_VERSION_MARKER) ? 'localnet' : 'unknown';
 }
 
+/** The scheme, host and port of an RPC URL: paths and queries often carry API keys. */
+export function endpointOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the RPC';
+  }
+}
+
 /** Refuses to go on when the RPC serves a different network than the one configured. */
 export async function assertNetwork(connection: Connection, expected: NetworkName): Promise<void> {
   const actual = await detectNetwork(connection);
   if (actual !== expected && actual !== 'unknown') {
-    throw new Error(`the RPC at ${connection.rpcEndpoint} serves ${actual}, but the network is configured as ${expected}`);
+    throw new Error(`the RPC at ${endpointOrigin(connection.rpcEndpoint)} serves ${actual}, but the network is configured as ${expected}`);
   }
 }

@@ -7,7 +7,7 @@ import { JOB_STATE, OFFSETS, decodeAccount } from './accounts.ts';
 import type { JobAccount } from './accounts.ts';
 import { nosTokenAccount, stakeAccount } from './addresses.ts';
 import type { NosanaNetwork } from './addresses.ts';
-import { resolvePendingPost, toPendingPost, decodePendingPost } from './create-once.ts';
+import { decodePendingPost, requireSameCluster, resolvePendingPost, toPendingPost } from './create-once.ts';
 import type {
   Balances, JobStatus, JobView, JobsClient, MarketView, PendingPost, PendingPostOutcome, PostRequest, RunView, TransactionResult,
 } from './jobs-client.ts';
@@ -108,11 +108,14 @@ export class SolanaJobsClient implements JobsClient {
   }
 
   async getBalances(owner: PublicKey): Promise<Balances> {
+    const tokenAccount = nosTokenAccount(this.network, owner);
     const [lamports, token] = await Promise.all([
       this.connection.getBalance(owner),
-      this.connection.getTokenAccountBalance(nosTokenAccount(this.network, owner)).catch(() => undefined),
+      // Read the account rather than getTokenAccountBalance: a missing account is 0 NOS, while an
+      // RPC failure must stay an error, not look like an empty wallet.
+      this.connection.getAccountInfo(tokenAccount),
     ]);
-    return { lamports: BigInt(lamports), nos: token === undefined ? 0n : BigInt(token.value.amount) };
+    return { lamports: BigInt(lamports), nos: token === null ? 0n : token.data.readBigUInt64LE(64) };
   }
 
   // ---- create-once posting ------------------------------------------------------------------
@@ -133,17 +136,19 @@ export class SolanaJobsClient implements JobsClient {
       timeout: request.timeoutSeconds,
       ...(request.node === undefined ? {} : { node: request.node }),
     });
+    const genesisHash = await this.connection.getGenesisHash();
     const signed = await this.sender.build('post', instructions, request.wallet.publicKey, [request.wallet, job, run]);
-    return toPendingPost(signed, job.publicKey, run.publicKey);
+    return toPendingPost(signed, job.publicKey, run.publicKey, { genesisHash, preparedSlot: signed.slot });
   }
 
   async broadcast(pending: PendingPost): Promise<void> {
-    await this.sender.send(decodePendingPost(pending));
+    const transaction = decodePendingPost(this.network, pending);
+    await requireSameCluster(this.connection, pending);
+    await this.sender.send(transaction);
   }
 
   async resolvePendingPost(pending: PendingPost): Promise<PendingPostOutcome> {
-    decodePendingPost(pending);
-    return resolvePendingPost(this.connection, pending);
+    return resolvePendingPost(this.connection, this.network, pending);
   }
 
   // ---- poster operations --------------------------------------------------------------------

@@ -6,6 +6,7 @@ import bs58 from 'bs58';
 import { ComputeBudgetProgram, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
 import type { Connection, Keypair, PublicKey, TransactionInstruction } from '@solana/web3.js';
 import { parseProgramError } from './program-errors.ts';
+import { isSettled, lookupSignature } from './signature-status.ts';
 import type { ParsedProgramError } from './program-errors.ts';
 
 export interface SenderOptions {
@@ -59,6 +60,8 @@ export interface SignedTransaction {
   transaction: VersionedTransaction;
   signature: string;
   lastValidBlockHeight: number;
+  /** The slot at which the blockhash was fetched. */
+  slot: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,7 +80,7 @@ export class TransactionSender {
    * paid), then builds and signs the final transaction with a compute budget.
    */
   async build(what: string, instructions: TransactionInstruction[], feePayer: PublicKey, signers: Keypair[]): Promise<SignedTransaction> {
-    const { blockhash, lastValidBlockHeight } = await this.connection.getLatestBlockhash('confirmed');
+    const { context, value: { blockhash, lastValidBlockHeight } } = await this.connection.getLatestBlockhashAndContext('confirmed');
     const probe = compile(feePayer, blockhash, [ComputeBudgetProgram.setComputeUnitLimit({ units: 1_400_000 }), ...instructions]);
     const simulation = await this.connection.simulateTransaction(probe, { sigVerify: false, replaceRecentBlockhash: true, commitment: 'confirmed' });
     if (simulation.value.err !== null) {
@@ -91,7 +94,7 @@ export class TransactionSender {
     const transaction = compile(feePayer, blockhash, [...budget, ...instructions]);
     transaction.sign(signers);
     const signature = base58Signature(transaction);
-    return { transaction, signature, lastValidBlockHeight };
+    return { transaction, signature, lastValidBlockHeight, slot: context.slot };
   }
 
   /** Sends once; re-sending the same bytes is harmless (the cluster de-duplicates by signature). */
@@ -106,19 +109,17 @@ export class TransactionSender {
     await this.send(bytes);
     let lastSend = Date.now();
     for (;;) {
-      const { value } = await this.connection.getSignatureStatuses([signed.signature]);
-      const status = value[0];
-      if (status !== null && status !== undefined) {
+      // With history where the RPC has it: a poll that comes late (slow RPC, retries) must still find it.
+      const { status } = await lookupSignature(this.connection, signed.signature);
+      if (status !== undefined && isSettled(status)) {
         if (status.err !== null) {
-          const details = await this.connection.getTransaction(signed.signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
+          const details = await this.connection.getTransaction(signed.signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 }).catch(() => null);
           throw new TransactionFailedError(what, JSON.stringify(status.err), details?.meta?.logMessages, signed.signature);
         }
-        if (status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized') return signed.signature;
-      } else if ((await this.connection.getBlockHeight('confirmed')) > signed.lastValidBlockHeight) {
-        // One last look: it may have landed in the final valid block.
-        const last = (await this.connection.getSignatureStatuses([signed.signature], { searchTransactionHistory: true })).value[0];
-        if (last === null || last === undefined) throw new TransactionExpiredError(what, signed.signature);
-        continue;
+        return signed.signature;
+      }
+      if (status === undefined && (await this.connection.getBlockHeight('confirmed')) > signed.lastValidBlockHeight) {
+        throw new TransactionExpiredError(what, signed.signature);
       }
       if (Date.now() - lastSend >= this.options.rebroadcastIntervalMs) {
         await this.send(bytes).catch(() => undefined);

@@ -1,5 +1,6 @@
 // `nosana-operator localnet`: runs the embedded Nosana network until interrupted.
-import { homedir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatNos, formatSol, parseNos } from '../chain/money.ts';
@@ -24,7 +25,8 @@ market, and writes them with the URLs to <state-dir>/localnet.json. It is never 
 
 Options:
   --state-dir DIR          wallets, localnet.json and the ledger (default ${defaultStateDir()})
-  --ephemeral              start from scratch and keep nothing on exit
+  --ephemeral              keep no ledger: a fresh chain each start; without --state-dir, wallets
+                           live in a temporary directory removed on exit
   --host HOST              listen address (default 127.0.0.1)
   --rpc-port PORT          JSON-RPC port (default 8899)
   --ipfs-port PORT         IPFS API and gateway port (default 5001)
@@ -70,9 +72,11 @@ function parseOptions(args: readonly string[]): LocalnetOptions | 'help' {
   if (expiration !== undefined) market.jobExpiration = BigInt(expiration);
   const slotMs = positiveInteger(values['slot-ms'], '--slot-ms');
   const lifetime = positiveInteger(values['blockhash-lifetime'], '--blockhash-lifetime');
+  const ephemeral = values.ephemeral === true;
   return {
-    stateDir: values['state-dir'] ?? defaultStateDir(),
-    persist: values.ephemeral !== true,
+    // An ephemeral network without a state directory gets a temporary one (see runLocalnet).
+    stateDir: values['state-dir'] ?? (ephemeral ? '' : defaultStateDir()),
+    persist: !ephemeral,
     host: values.host ?? '127.0.0.1',
     rpcPort: positiveInteger(values['rpc-port'], '--rpc-port') ?? 8899,
     ipfsPort: positiveInteger(values['ipfs-port'], '--ipfs-port') ?? 5001,
@@ -114,7 +118,8 @@ export async function runLocalnet(args: readonly string[], io: CommandIo): Promi
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  const localnet = await startLocalnet(options);
+  const temporary = options.stateDir === '' ? await mkdtemp(join(tmpdir(), 'nosana-localnet-')) : undefined;
+  const localnet = await startLocalnet({ ...options, stateDir: temporary ?? options.stateDir });
   io.stdout.write(await describeLocalnet(localnet));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -122,5 +127,6 @@ export async function runLocalnet(args: readonly string[], io: CommandIo): Promi
   });
   io.stdout.write('stopping the localnet…\n');
   await localnet.close();
+  if (temporary !== undefined) await rm(temporary, { recursive: true, force: true });
   return EXIT_OK;
 }

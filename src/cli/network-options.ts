@@ -6,7 +6,7 @@ import { PublicKey } from '@solana/web3.js';
 import type { Keypair } from '@solana/web3.js';
 import { networkByName } from '../chain/addresses.ts';
 import type { NosanaNetwork } from '../chain/addresses.ts';
-import { detectNetwork } from '../chain/network-detect.ts';
+import { assertNetwork, detectNetwork, endpointOrigin } from '../chain/network-detect.ts';
 import { createConnection } from '../chain/rpc-transport.ts';
 import { SolanaJobsClient } from '../chain/solana-jobs-client.ts';
 import { parseWallet } from '../chain/wallet.ts';
@@ -70,8 +70,10 @@ export async function resolveNetwork(flags: NetworkFlags): Promise<ResolvedNetwo
   const rpc = flags.rpc ?? local?.rpcUrl;
   const connection = createConnection(required(rpc, '--rpc'));
   const name = flags.network ?? (local === undefined ? await detectNetwork(connection) : 'localnet');
-  if (name === 'unknown') throw new Error(`cannot tell which network ${rpc} serves: pass --network mainnet|devnet|localnet`);
+  if (name === 'unknown') throw new Error(`cannot tell which network ${endpointOrigin(connection.rpcEndpoint)} serves: pass --network mainnet|devnet|localnet`);
   const network = networkByName(name);
+  // Never sign for one network while believing it is another (e.g. --network localnet on a devnet RPC).
+  await assertNetwork(connection, network.name);
   const walletPath = flags.wallet ?? local?.posterWallet;
   const marketAddress = flags.market ?? local?.market;
   return {

@@ -2,7 +2,8 @@
 // post is written to a record file before it is broadcast, so re-running after a crash resumes
 // that post instead of paying for a second job.
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatProblem, validateJobDefinition } from '../api/job-definition/index.ts';
 import { PublicKey } from '@solana/web3.js';
@@ -31,9 +32,38 @@ ${NETWORK_OPTIONS_HELP}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function saveRecord(path: string, pending: PendingPost): Promise<void> {
-  await writeFile(`${path}.tmp`, `${JSON.stringify(pending, null, 2)}\n`, { mode: 0o600 });
-  await rename(`${path}.tmp`, path);
+/**
+ * Writes the record durably and exclusively before anything is broadcast: `wx` fails when another
+ * run created it first (two concurrent posts of one file must not both pay), and fsync makes it
+ * survive a power loss right after the broadcast.
+ */
+async function saveRecord(path: string, pending: PendingPost): Promise<boolean> {
+  let file;
+  try {
+    file = await open(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    await file.writeFile(`${JSON.stringify(pending, null, 2)}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  const directory = await open(dirname(path), 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+  return true;
+}
+
+function parseTimeout(text: string | undefined): bigint | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9]\d{0,11}$/.test(text)) throw new Error(`--timeout must be a whole number of seconds between 1 and 999999999999, got "${text}"`);
+  return BigInt(text);
 }
 
 /** Broadcasts (again) and waits until the post lands, fails or is known never to land. */
@@ -91,7 +121,9 @@ export async function runPost(args: readonly string[], io: CommandIo): Promise<n
   }
   const recordPath = values.record ?? `${file}.post.json`;
   let resolved: ResolvedNetwork;
+  let requestedTimeout: bigint | undefined;
   try {
+    requestedTimeout = parseTimeout(values.timeout);
     resolved = await resolveNetwork(values);
   } catch (error) {
     io.stderr.write(`nosana-operator post: ${(error as Error).message}\n`);
@@ -113,7 +145,7 @@ export async function runPost(args: readonly string[], io: CommandIo): Promise<n
     io.stderr.write(`--market: ${resolved.market().toBase58()} is not a market on ${resolved.network.name}\n`);
     return EXIT_PROBLEMS;
   }
-  const timeout = values.timeout === undefined ? market.account.jobTimeout : BigInt(values.timeout);
+  const timeout = requestedTimeout ?? market.account.jobTimeout;
   const wallet = await resolved.wallet();
   const deposit = jobDeposit(market.account.jobPrice, timeout);
   const balances = await resolved.client.getBalances(wallet.publicKey);
@@ -124,7 +156,10 @@ export async function runPost(args: readonly string[], io: CommandIo): Promise<n
   const cid = await resolved.pinning().pinJson(validation.definition);
   io.stdout.write(`pinned the definition as ${cid}\n`);
   const pending = await resolved.client.preparePost({ wallet, market: market.address, ipfsJob: cidToBytes32(cid), timeoutSeconds: timeout });
-  await saveRecord(recordPath, pending);
+  if (!(await saveRecord(recordPath, pending))) {
+    io.stdout.write(`another run recorded a post in ${recordPath} first; resuming that one instead\n`);
+    return settle(resolved, JSON.parse(await readFile(recordPath, 'utf8')) as PendingPost, io);
+  }
   io.stdout.write(`posting job ${pending.jobAddress} (deposit ${formatNos(deposit)} NOS for ${timeout}s); record: ${recordPath}\n`);
   await resolved.client.broadcast(pending);
   return settle(resolved, pending, io);

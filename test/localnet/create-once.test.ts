@@ -110,12 +110,26 @@ describe('create-once posting', () => {
     await client.delist(localnet.poster, new PublicKey(pending.jobAddress));
   });
 
-  test('a corrupted record is refused instead of being broadcast', async () => {
+  test('a corrupted or edited record is refused instead of being broadcast or resolved', async () => {
     const localnet = getLocalnet();
     const client = localnet.jobsClient();
     const pending = await prepare(localnet, client);
     const other = await prepare(localnet, client);
     await assert.rejects(client.broadcast({ ...pending, transaction: other.transaction }), /do not carry its recorded signature/);
+    await assert.rejects(client.resolvePendingPost({ ...pending, jobAddress: localnet.market.toBase58() }), /does not create the recorded job/);
+    // Flip one byte of the signed message (the last byte: the post's timeout argument).
+    const bytes = Buffer.from(pending.transaction, 'base64');
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+    await assert.rejects(client.broadcast({ ...pending, transaction: bytes.toString('base64') }), /does not verify/);
+    await assert.rejects(client.resolvePendingPost({ ...pending, genesisHash: '11111111111111111111111111111111' }), /signed for the cluster/);
+  });
+
+  test('an understated lastValidBlockHeight cannot make a live post look never-landed', async () => {
+    const localnet = getLocalnet();
+    const client = localnet.jobsClient();
+    const pending = await prepare(localnet, client);
+    // The height is not covered by the signature; the blockhash is, and it is still valid.
+    assert.equal((await client.resolvePendingPost({ ...pending, lastValidBlockHeight: 1 })).outcome, 'pending');
   });
 });
 

@@ -118,6 +118,8 @@ const pendingPost = z.object({
   runAddress: solanaAddress('The address of the run account, when the job is posted to a specific node.').optional(),
   signature: z.string().max(128).describe('The transaction signature (base58).'),
   lastValidBlockHeight: z.int().min(0).describe('The block height after which the transaction can never land.'),
+  preparedSlot: z.int().min(0).optional().describe('The slot the transaction\'s blockhash was fetched at: a history reaching back to it covers every block the post could land in.'),
+  genesisHash: z.string().max(64).optional().describe('The genesis hash of the cluster the post was signed for; the post is never resolved against another cluster.'),
   transaction: z.string().max(4096).describe('The signed transaction (base64), re-sent unchanged if needed.'),
   preparedAt: timestamp('When the post was prepared.'),
 }).describe('The post being broadcast, recorded before broadcasting so a crash can never post twice.');

@@ -1,0 +1,30 @@
+// Looking up a transaction's status, with its history where the RPC keeps one. A node without
+// transaction history refuses `searchTransactionHistory` with an error instead of answering; its
+// status cache (the last ~150 blocks) still answers plain lookups.
+import type { Connection, SignatureStatus } from '@solana/web3.js';
+
+const HISTORY_UNAVAILABLE = /history is not available|-32011|TransactionHistoryNotAvailable/i;
+
+export interface SignatureLookup {
+  status: SignatureStatus | undefined;
+  /** False when the RPC refused to search its history (only its recent status cache was asked). */
+  historyAvailable: boolean;
+}
+
+export async function lookupSignature(connection: Connection, signature: string): Promise<SignatureLookup> {
+  try {
+    const { value } = await connection.getSignatureStatuses([signature], { searchTransactionHistory: true });
+    return { status: value[0] ?? undefined, historyAvailable: true };
+  } catch (error) {
+    if (!HISTORY_UNAVAILABLE.test((error as Error).message)) throw error;
+    const { value } = await connection.getSignatureStatuses([signature]);
+    return { status: value[0] ?? undefined, historyAvailable: false };
+  }
+}
+
+/** Seen at confirmed or finalized (a processed block may still be dropped with its fork). */
+export function isSettled(status: SignatureStatus): boolean {
+  // RPCs that omit confirmationStatus report a rooted transaction with `confirmations: null`.
+  return status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized'
+    || (status.confirmationStatus === undefined && status.confirmations === null);
+}
