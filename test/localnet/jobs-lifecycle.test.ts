@@ -2,10 +2,15 @@
 // (SolanaJobsClient), with the ledger checked to the base unit after every step.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Keypair, PublicKey } from '@solana/web3.js';
+import { Keypair, PublicKey, SystemProgram, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
+import type { Connection, TransactionError, TransactionInstruction } from '@solana/web3.js';
+import { ACCOUNT_SIZE, createInitializeAccount3Instruction } from '@solana/spl-token';
 import { getJobAccountDecoder, getMarketAccountDecoder, getRunAccountDecoder } from '@nosana/jobs-program';
-import { nosTokenAccount } from '../../src/chain/addresses.ts';
-import { leaveQueueInstructions, openMarketInstructions } from '../../src/chain/operations.ts';
+import { OPEN_MARKET_ACCESS_KEY, SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID, nosTokenAccount, stakeAccount } from '../../src/chain/addresses.ts';
+import { jobsInstruction } from '../../src/chain/instructions.ts';
+import {
+  delistInstructions, endInstructions, extendInstructions, finishInstructions, leaveQueueInstructions, openMarketInstructions, postInstructions, quitInstructions,
+} from '../../src/chain/operations.ts';
 import { JOB_TYPE_DISABLED, MARKET_QUEUE_CAPACITY, QUEUE_TYPE, decodeAccount, encodeAccount } from '../../src/chain/accounts.ts';
 import { jobCost, jobDeposit, LAMPORTS_PER_SOL } from '../../src/chain/money.ts';
 import type { SolanaJobsClient } from '../../src/chain/solana-jobs-client.ts';
@@ -14,7 +19,7 @@ import { bytes32ToCid, cidToBytes32 } from '../../src/ipfs/cid.ts';
 import { PinataClient } from '../../src/ipfs/pinata.ts';
 import { LOCALNET } from '../../src/localnet/localnet.ts';
 import type { Localnet } from '../../src/localnet/localnet.ts';
-import { DEFINITION_CID_BYTES, tokenBalance, totalNos, useLocalnet } from './support.ts';
+import { DEFINITION_CID_BYTES, landed, tokenBalance, totalNos, useLocalnet } from './support.ts';
 
 const PRICE = 100n;
 const TIMEOUT = 600n;
@@ -42,7 +47,10 @@ async function actors(): Promise<Actors> {
 }
 
 async function post(client: SolanaJobsClient, poster: Keypair, market: PublicKey, timeout = TIMEOUT): Promise<PublicKey> {
-  const pending = await client.preparePost({ wallet: poster, market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: timeout });
+  return land(client, await client.preparePost({ wallet: poster, market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: timeout }));
+}
+
+async function land(client: SolanaJobsClient, pending: Awaited<ReturnType<SolanaJobsClient['preparePost']>>): Promise<PublicKey> {
   await client.broadcast(pending);
   for (;;) {
     const resolution = await client.resolvePendingPost(pending);
@@ -62,6 +70,46 @@ async function drainNodeQueue(localnet: Localnet, client: SolanaJobsClient): Pro
     await sender.execute('stop', leaveQueueInstructions(LOCALNET, localnet.market, node, localnet.marketAuthority.publicKey),
       localnet.marketAuthority.publicKey, [localnet.marketAuthority]);
   }
+}
+
+/** Opens a market of its own for a test that changes the market's settings. */
+async function openMarket(localnet: Localnet, jobType?: number): Promise<PublicKey> {
+  const market = Keypair.generate();
+  await new TransactionSender(localnet.connection()).execute('open', openMarketInstructions({
+    network: LOCALNET, market: market.publicKey, authority: localnet.marketAuthority.publicKey,
+    jobPrice: PRICE, jobTimeout: 3_600n, jobExpiration: 60n, ...(jobType === undefined ? {} : { jobType }),
+  }), localnet.marketAuthority.publicKey, [localnet.marketAuthority, market]);
+  return market.publicKey;
+}
+
+/** The market authority's `update`, changing only the job type. */
+async function setJobType(localnet: Localnet, market: PublicKey, jobType: number): Promise<void> {
+  const authority = localnet.marketAuthority;
+  await new TransactionSender(localnet.connection()).execute('update', [jobsInstruction(LOCALNET, 'update',
+    { market, accessKey: OPEN_MARKET_ACCESS_KEY, authority: authority.publicKey },
+    { jobExpiration: 60n, jobPrice: PRICE, jobType, nodeStakeMinimum: 0n, jobTimeout: 3_600n })], authority.publicKey, [authority]);
+}
+
+/** Sends without preflight and waits for it to land, so a failing transaction is recorded (and pays its fee). */
+async function sendLanded(connection: Connection, instructions: TransactionInstruction[], signers: [Keypair, ...Keypair[]]): Promise<TransactionError | null> {
+  const { blockhash } = await connection.getLatestBlockhash('confirmed');
+  const message = new TransactionMessage({ payerKey: signers[0].publicKey, recentBlockhash: blockhash, instructions }).compileToLegacyMessage();
+  const transaction = new VersionedTransaction(message);
+  transaction.sign(signers);
+  const signature = await connection.sendRawTransaction(transaction.serialize(), { skipPreflight: true });
+  return (await landed(connection, signature)).err;
+}
+
+/** The last instruction (the program call) with one account swapped for another. */
+function swapAccount(instructions: TransactionInstruction[], from: PublicKey, to: PublicKey): TransactionInstruction[] {
+  const last = instructions.at(-1)!;
+  assert.ok(last.keys.some((key) => key.pubkey.equals(from)), `the instruction has no account ${from.toBase58()}`);
+  last.keys = last.keys.map((key) => (key.pubkey.equals(from) ? { ...key, pubkey: to } : key));
+  return instructions;
+}
+
+function failsWith(name: string): (error: unknown) => boolean {
+  return (error: unknown) => error instanceof TransactionFailedError && error.programError?.name === name;
 }
 
 describe('jobs lifecycle on the localnet', () => {
@@ -217,18 +265,160 @@ describe('jobs lifecycle on the localnet', () => {
   test('a disabled market (job type 255) takes the deposit without queueing the job, and it cannot be delisted', async () => {
     const { localnet, client, poster } = await actors();
     const connection = localnet.connection();
-    const market = Keypair.generate();
-    await new TransactionSender(connection).execute('open', openMarketInstructions({
-      network: LOCALNET, market: market.publicKey, authority: localnet.marketAuthority.publicKey,
-      jobPrice: PRICE, jobTimeout: 3_600n, jobExpiration: 60n, jobType: JOB_TYPE_DISABLED,
-    }), localnet.marketAuthority.publicKey, [localnet.marketAuthority, market]);
+    const market = await openMarket(localnet, JOB_TYPE_DISABLED);
     const before = await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey));
-    const job = await post(client, poster, market.publicKey);
+    const job = await post(client, poster, market);
     assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey)), before - jobDeposit(PRICE, TIMEOUT));
-    const view = (await client.getMarket(market.publicKey))!.account;
+    const view = (await client.getMarket(market))!.account;
     assert.equal(view.queue.length, 0, 'the job is not in the queue');
     await assert.rejects(client.delist(poster, job), (error: unknown) =>
       error instanceof TransactionFailedError && error.programError?.name === 'MarketInWrongState');
+  });
+
+  test('a disabled market only stops appending: a waiting node still gets a post, a queued job still goes to work', async () => {
+    const { localnet, client, poster, node } = await actors();
+    const market = await openMarket(localnet);
+    await client.work(node, market);
+    await setJobType(localnet, market, JOB_TYPE_DISABLED);
+    assert.equal((await client.getMarket(market))!.account.jobType, JOB_TYPE_DISABLED);
+
+    const matched = await post(client, poster, market);
+    const running = await client.getJob(matched);
+    assert.equal(running?.status, 'RUNNING');
+    assert.ok(running.run?.account.node.equals(node.publicKey));
+
+    // An empty queue stays empty: the node is not appended, and no run is created for it.
+    const idle = await freshNode(localnet, client);
+    await client.work(idle, market);
+    const empty = (await client.getMarket(market))!.account;
+    assert.equal(empty.queueType, QUEUE_TYPE.empty);
+    assert.deepEqual(empty.queue, []);
+    assert.deepEqual(await client.getRunsByNode(idle.publicKey), []);
+
+    // A job queued while the market was enabled is still handed out after it is disabled.
+    await setJobType(localnet, market, 4);
+    const queued = await post(client, poster, market);
+    await setJobType(localnet, market, JOB_TYPE_DISABLED);
+    await client.work(idle, market);
+    const taken = await client.getJob(queued);
+    assert.equal(taken?.status, 'RUNNING');
+    assert.ok(taken.run?.account.node.equals(idle.publicKey));
+    assert.deepEqual((await client.getMarket(market))!.account.queue, []);
+    await client.end(poster, matched);
+    await client.end(poster, queued);
+  });
+
+  test('a deposit past u64 or a negative timeout panics the post (ProgramFailedToComplete) and moves nothing', async () => {
+    const { localnet, client, poster } = await actors();
+    await drainNodeQueue(localnet, client);
+    const connection = localnet.connection();
+    const market = (await client.getMarket(localnet.market))!;
+    const tooLong = (1n << 63n) - 1n;
+    assert.ok(PRICE * tooLong >= 1n << 64n, 'the test timeout must overflow the deposit');
+    for (const timeout of [tooLong, -1n]) {
+      const before = await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey));
+      const vaultBefore = await tokenBalance(connection, market.account.vault);
+      const job = Keypair.generate();
+      const run = Keypair.generate();
+      const err = await sendLanded(connection, postInstructions({
+        network: LOCALNET, market: localnet.market, marketAccount: market.account, job: job.publicKey, run: run.publicKey,
+        payer: poster.publicKey, authority: poster.publicKey, ipfsJob: DEFINITION_CID_BYTES, timeout,
+      }), [poster, job, run]);
+      assert.deepEqual(err, { InstructionError: [0, 'ProgramFailedToComplete'] }, `timeout ${timeout}`);
+      assert.equal(await connection.getAccountInfo(job.publicKey), null, `timeout ${timeout}: no job account`);
+      assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey)), before, `timeout ${timeout}: no NOS left the poster`);
+      assert.equal(await tokenBalance(connection, market.account.vault), vaultBefore);
+      assert.ok(!(await client.getMarket(localnet.market))!.account.queue.some((entry) => entry.equals(job.publicKey)));
+    }
+    // Extending to a total whose extra charge overflows fails the same way.
+    const job = await post(client, poster, localnet.market);
+    await assert.rejects(client.extend(poster, job, tooLong), /ProgramFailedToComplete/);
+    assert.equal((await client.getJob(job))?.account.timeout, TIMEOUT);
+    await client.delist(poster, job);
+  });
+
+  test('errors carry the upstream names: Unauthorized for a stranger or a borrowed stake, InvalidJobAccount for another job\'s run', async () => {
+    const { localnet, client, poster, node } = await actors();
+    await drainNodeQueue(localnet, client);
+    const sender = new TransactionSender(localnet.connection());
+    const stranger = await freshNode(localnet, client);
+    const market = (await client.getMarket(localnet.market))!;
+    const running = await post(client, poster, localnet.market);
+    const { run } = await client.work(node, localnet.market);
+    const queued = await post(client, poster, localnet.market);
+    const queuedJob = (await client.getJob(queued))!.account;
+
+    await assert.rejects(sender.execute('delist', delistInstructions(LOCALNET, queued, { ...queuedJob, project: stranger.publicKey }, market.account.vault),
+      stranger.publicKey, [stranger]), failsWith('Unauthorized'));
+    const runAccount = (await client.getJob(running))!.run!.account;
+    await assert.rejects(sender.execute('quit', quitInstructions(LOCALNET, queued, run, runAccount), node.publicKey, [node]),
+      failsWith('InvalidJobAccount'));
+    const strangerRun = Keypair.generate();
+    await assert.rejects(sender.execute('work', [jobsInstruction(LOCALNET, 'work', {
+      run: strangerRun.publicKey, market: localnet.market, payer: stranger.publicKey,
+      stake: stakeAccount(LOCALNET, node.publicKey)[0], nft: nosTokenAccount(LOCALNET, stranger.publicKey), metadata: OPEN_MARKET_ACCESS_KEY,
+      authority: stranger.publicKey, systemProgram: SYSTEM_PROGRAM_ID,
+    }, {})], stranger.publicKey, [stranger, strangerRun]), failsWith('Unauthorized'));
+    await client.end(poster, running);
+    await client.delist(poster, queued);
+  });
+
+  test('refunds and charges use exactly the payer\'s associated token account, any other NOS account is InvalidATA', async () => {
+    const { localnet, client, poster, node } = await actors();
+    await drainNodeQueue(localnet, client);
+    const connection = localnet.connection();
+    const sender = new TransactionSender(connection);
+    const ata = nosTokenAccount(LOCALNET, poster.publicKey);
+    // A second NOS account of the poster's, at an address that is not its associated one.
+    const other = Keypair.generate();
+    await sender.execute('token account', [
+      SystemProgram.createAccount({
+        fromPubkey: poster.publicKey, newAccountPubkey: other.publicKey, space: ACCOUNT_SIZE,
+        lamports: await connection.getMinimumBalanceForRentExemption(ACCOUNT_SIZE), programId: TOKEN_PROGRAM_ID,
+      }),
+      createInitializeAccount3Instruction(other.publicKey, LOCALNET.nosMint, poster.publicKey),
+    ], poster.publicKey, [poster, other]);
+    const vault = (await client.getMarket(localnet.market))!.account.vault;
+
+    const queued = await post(client, poster, localnet.market);
+    const queuedJob = (await client.getJob(queued))!.account;
+    await assert.rejects(sender.execute('delist', swapAccount(delistInstructions(LOCALNET, queued, queuedJob, vault), ata, other.publicKey),
+      poster.publicKey, [poster]), failsWith('InvalidATA'));
+    await assert.rejects(sender.execute('extend', swapAccount(extendInstructions(LOCALNET, queued, queuedJob, vault, TIMEOUT + 1n), ata, other.publicKey),
+      poster.publicKey, [poster]), failsWith('InvalidATA'));
+
+    const { run } = await client.work(node, localnet.market);
+    const running = (await client.getJob(queued))!;
+    const runAccount = running.run!.account;
+    await assert.rejects(sender.execute('end', swapAccount(endInstructions(LOCALNET, queued, running.account, run, runAccount, vault), ata, other.publicKey),
+      poster.publicKey, [poster]), failsWith('InvalidATA'));
+    await assert.rejects(sender.execute('finish', swapAccount(finishInstructions({
+      network: LOCALNET, jobAddress: queued, job: running.account, runAddress: run, run: runAccount, vault, ipfsResult: DEFINITION_CID_BYTES,
+    }), ata, other.publicKey), node.publicKey, [node]), failsWith('InvalidATA'));
+    await client.finish(node, queued, DEFINITION_CID_BYTES);
+    assert.equal(await tokenBalance(connection, other.publicKey), 0n, 'nothing ever reached the other account');
+  });
+
+  test('a post lands although someone sent lamports to the job address first (Anchor init tops up and allocates)', async () => {
+    const { localnet, client, poster, node } = await actors();
+    await drainNodeQueue(localnet, client);
+    const connection = localnet.connection();
+    const pending = await client.preparePost({ wallet: poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    const jobAddress = new PublicKey(pending.jobAddress);
+    // The smallest transfer the runtime lets a new account keep: an empty account's rent minimum.
+    const prefund = await connection.getMinimumBalanceForRentExemption(0);
+    assert.equal(await sendLanded(connection, [SystemProgram.transfer({ fromPubkey: node.publicKey, toPubkey: jobAddress, lamports: prefund })], [node]), null);
+    assert.equal(await connection.getBalance(jobAddress), prefund);
+
+    const job = await land(client, pending);
+    assert.ok(job.equals(jobAddress));
+    const view = await client.getJob(job);
+    assert.equal(view?.status, 'QUEUED');
+    const info = (await connection.getAccountInfo(job))!;
+    assert.ok(info.owner.equals(LOCALNET.jobsProgram));
+    assert.equal(info.data.length, 240);
+    assert.equal(info.lamports, await connection.getMinimumBalanceForRentExemption(240), 'the payer topped the balance up to the rent minimum');
+    await client.delist(poster, job);
   });
 
   test('a full market queue refuses another job with AccountDidNotSerialize', async () => {

@@ -2,7 +2,7 @@
 // programs: accounts by slot name, signer/writable/owner/discriminator checks that fail with
 // Anchor's error names, typed account loads and stores, and the System / SPL Token calls the
 // programs make through cross-program invocation.
-import type { PublicKey} from '@solana/web3.js';
+import type { PublicKey } from '@solana/web3.js';
 import { SystemProgram } from '@solana/web3.js';
 import { TOKEN_PROGRAM_ID, createCloseAccountInstruction, createInitializeAccount3Instruction, createTransferInstruction, unpackAccount } from '@solana/spl-token';
 import type { Account as TokenAccount } from '@solana/spl-token';
@@ -10,7 +10,7 @@ import { ACCOUNT_SIZES, AccountDecodeError, decodeAccount, encodeAccount } from 
 import type { AccountKind } from '../../chain/accounts.ts';
 import { ANCHOR_ERRORS } from '../../chain/program-errors.ts';
 import type { ProgramErrorInfo } from '../../chain/program-errors.ts';
-import { ProgramFailure } from '../chain/program.ts';
+import { InstructionFault, ProgramFailure } from '../chain/program.ts';
 import type { InstructionAccount, LedgerAccount, ProgramContext } from '../chain/program.ts';
 
 export interface SlotSpec {
@@ -96,24 +96,29 @@ export class AnchorInstruction {
     this.ctx.set(pubkey, { ...current, data });
   }
 
-  /** Creates a program-owned account of `kind` at `slot`, rent paid by `payerSlot` (System CPI). */
+  /**
+   * Anchor's `init`: creates a program-owned account of `kind` at `slot`, rent paid by `payerSlot`.
+   * An address that already holds lamports (anyone may send some to it) cannot be created with
+   * createAccount, so Anchor tops its rent up and allocates and assigns it instead; the System
+   * program refuses an address that already has data or another owner ("already in use").
+   */
   create<K extends AccountKind>(slot: string, kind: K, payerSlot: string, value: Parameters<typeof encodeAccount<K>>[1]): void {
     const pubkey = this.key(slot);
-    const existing = this.ctx.get(pubkey);
-    if (existing !== undefined && (existing.lamports > 0n || existing.data.length > 0)) {
-      // Solana's System program: "account already in use".
-      throw this.failure('ConstraintRaw', slot);
-    }
+    const payer = this.key(payerSlot);
     const space = ACCOUNT_SIZES[kind];
+    const rent = this.ctx.rentExemptMinimum(space);
     // A keypair account signed the transaction; a PDA (a stake account) is signed for by this program.
     const pdaSigners = this.slots.get(slot)?.isSigner === true ? [] : [pubkey];
-    this.invoke(SystemProgram.createAccount({
-      fromPubkey: this.key(payerSlot),
-      newAccountPubkey: pubkey,
-      lamports: Number(this.ctx.rentExemptMinimum(space)),
-      space,
-      programId: this.ctx.programId,
-    }), pdaSigners);
+    const funded = this.ctx.get(pubkey)?.lamports ?? 0n;
+    if (funded === 0n) {
+      this.invoke(SystemProgram.createAccount({
+        fromPubkey: payer, newAccountPubkey: pubkey, lamports: Number(rent), space, programId: this.ctx.programId,
+      }), pdaSigners);
+    } else {
+      if (funded < rent) this.invoke(SystemProgram.transfer({ fromPubkey: payer, toPubkey: pubkey, lamports: rent - funded }));
+      this.invoke(SystemProgram.allocate({ accountPubkey: pubkey, space }), pdaSigners);
+      this.invoke(SystemProgram.assign({ accountPubkey: pubkey, programId: this.ctx.programId }), pdaSigners);
+    }
     this.store(slot, kind, value);
   }
 
@@ -163,6 +168,14 @@ export class AnchorInstruction {
   private invoke(instruction: { programId: PublicKey; keys: InstructionAccount[]; data: Buffer }, pdaSigners: PublicKey[] = []): void {
     this.ctx.invoke(instruction.programId, instruction.keys, instruction.data, pdaSigners);
   }
+}
+
+/**
+ * A Rust panic in the program (an overflow check, an `unwrap()` on an error): Solana reports it as
+ * ProgramFailedToComplete, after the program's "panicked at" log line.
+ */
+export function programPanic(message: string): InstructionFault {
+  return new InstructionFault('ProgramFailedToComplete', `Program log: panicked: ${message}`);
 }
 
 function emptySystemAccount(): LedgerAccount {

@@ -3,8 +3,12 @@
 // timeout) at finish/end, refunds at delist/recover, and the program's error names.
 //
 // Deliberate limits: markets with an NFT access key cannot be worked (the localnet has no
-// Metaplex metadata program, so a node's NFT can never be verified); the network fee is 0 as in
-// the current program, so the rewards accounts are passed but never touched.
+// Metaplex metadata program, so a node's NFT collection can never be verified); the network fee
+// is 0 as in the current program, so the rewards accounts are passed but never touched.
+//
+// The program is built with overflow checks and converts seconds with `u64::try_from(..).unwrap()`,
+// so a negative timeout or an amount past u64 panics: the localnet reports those as Solana reports
+// a Rust panic (ProgramFailedToComplete), see `programPanic`.
 import { SystemProgram } from '@solana/web3.js';
 import type { PublicKey } from '@solana/web3.js';
 import { JOB_STATE, JOB_TYPE_DISABLED, QUEUE_TYPE } from '../../chain/accounts.ts';
@@ -15,10 +19,10 @@ import { decodeJobsInstruction } from '../../chain/instructions.ts';
 import { jobCost } from '../../chain/money.ts';
 import { COMMON_ERRORS, JOB_ERRORS } from '../../chain/program-errors.ts';
 import type { NosanaNetwork } from '../../chain/addresses.ts';
-import { OPEN_MARKET_ACCESS_KEY, marketVault, nosTokenAccount, stakeAccount } from '../../chain/addresses.ts';
+import { OPEN_MARKET_ACCESS_KEY, marketVault, metaplexMetadata, nosTokenAccount, stakeAccount } from '../../chain/addresses.ts';
 import type { LocalProgram, ProgramContext } from '../chain/program.ts';
 import { ProgramFailure } from '../chain/program.ts';
-import { AnchorInstruction, logInstruction } from './anchor-support.ts';
+import { AnchorInstruction, logInstruction, programPanic } from './anchor-support.ts';
 
 // Anchor resolves an instruction's error name against the program's own enum first; the shared
 // enum's names do not clash with it, so one table serves both.
@@ -40,6 +44,36 @@ function removeFromQueue(market: MarketAccount, key: PublicKey): boolean {
   market.queue.splice(index, 1);
   if (market.queue.length === 0) market.queueType = QUEUE_TYPE.empty;
   return true;
+}
+
+/**
+ * `add_to_queue`: a disabled market (job type 255) silently keeps its queue as it is. Only
+ * appending is affected; taking the first entry of a queue still works on a disabled market.
+ */
+function appendToQueue(market: MarketAccount, key: PublicKey, queueType: number): void {
+  if (market.jobType === JOB_TYPE_DISABLED) return;
+  market.queue.push(key);
+  market.queueType = queueType;
+}
+
+function popFromQueue(market: MarketAccount): PublicKey {
+  const first = market.queue.shift() as PublicKey;
+  if (market.queue.length === 0) market.queueType = QUEUE_TYPE.empty;
+  return first;
+}
+
+const I64_MAX = (1n << 63n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * price × seconds with the program's checked arithmetic. Negative seconds fail the u64 conversion;
+ * more than i64::MAX seconds can only come from an overflowing i64 subtraction (extend).
+ */
+function checkedAmount(price: bigint, seconds: bigint, what: string): bigint {
+  if (seconds < 0n || seconds > I64_MAX) throw programPanic(`${what}: ${seconds} seconds is not a valid duration`);
+  const amount = price * seconds;
+  if (amount > U64_MAX) throw programPanic(`${what}: attempt to multiply with overflow (${price} × ${seconds})`);
+  return amount;
 }
 
 function newJob(ix: AnchorInstruction, market: MarketAccount, args: Args): JobAccount {
@@ -67,19 +101,22 @@ function takeDeposit(ix: AnchorInstruction, market: MarketAccount, program: Jobs
   ix.require(ix.key('vault').equals(market.vault), 'InvalidVault', 'vault');
   if (market.jobPrice === 0n) return;
   ix.require(ix.key('user').equals(program.ata(ix.key('payer'))), 'InvalidATA', 'user');
-  // The program multiplies into a u64: a negative timeout wraps into an amount nobody holds.
-  ix.transfer('user', 'vault', ix.key('payer'), BigInt.asUintN(64, market.jobPrice * timeout));
+  ix.transfer('user', 'vault', ix.key('payer'), checkedAmount(market.jobPrice, timeout, 'deposit'));
+}
+
+/** delist/end/finish refund into, and extend charges from, exactly ATA(job.payer) when money moves. */
+function requirePayerAta(ix: AnchorInstruction, program: JobsProgram, job: JobAccount, slot: string): void {
+  if (job.price > 0n) ix.require(ix.key(slot).equals(program.ata(job.payer)), 'InvalidATA', slot);
 }
 
 /** finish/end: pay the node for the time it ran, refund the rest of the deposit. */
-function settle(ix: AnchorInstruction, job: JobAccount, run: RunAccount, market: MarketAccount): void {
+function settle(ix: AnchorInstruction, job: JobAccount, run: RunAccount, market: MarketAccount, program: JobsProgram): void {
   ix.require(ix.key('vault').equals(market.vault), 'InvalidVault', 'vault');
+  requirePayerAta(ix, program, job, 'deposit');
   const now = ix.ctx.clock.unixTimestamp;
+  // A free job moves nothing, so its (unchecked) timeout never goes through the conversion.
+  const deposit = job.price > 0n ? checkedAmount(job.price, job.timeout, 'deposit') : 0n;
   const earned = jobCost(job.price, now - run.time, job.timeout);
-  const deposit = job.price * job.timeout;
-  if (job.price > 0n) {
-    ix.require(ix.tokenAccount('deposit').owner.equals(job.payer), 'InvalidATA', 'deposit');
-  }
   ix.transfer('vault', 'user', market.vault, earned, true);
   ix.transfer('vault', 'deposit', market.vault, deposit - earned, true);
   job.state = JOB_STATE.done;
@@ -95,23 +132,25 @@ function loadJobMarket(ix: AnchorInstruction, job: JobAccount): MarketAccount {
 
 function loadJobRun(ix: AnchorInstruction): RunAccount {
   const run = ix.load('run', 'RunAccount');
-  ix.require(run.job.equals(ix.key('job')), 'JobInvalidRunAccount', 'run');
+  ix.require(run.job.equals(ix.key('job')), 'InvalidJobAccount', 'run');
   return run;
 }
 
 /** work/claim: the node's stake and (for gated markets) its access NFT. */
 function checkNodeEligibility(ix: AnchorInstruction, market: MarketAccount, program: JobsProgram): void {
   const node = ix.key('authority');
-  ix.require(ix.key('stake').equals(program.stakeOf(node)), 'NodeStakeUnauthorized', 'stake');
   const stake = ix.load('stake', 'StakeAccount', program.network.stakingProgram);
-  ix.require(stake.authority.equals(node), 'NodeStakeUnauthorized', 'stake');
+  // The localnet's staking program creates stakes only at their PDA, so a stake at another
+  // address is always someone else's: both cases are the program's has_one failure.
+  ix.require(stake.authority.equals(node) && ix.key('stake').equals(program.stakeOf(node)), 'Unauthorized', 'stake');
   ix.require(stake.xnos >= market.nodeXnosMinimum, 'NodeNotEnoughStake', 'stake');
   if (!market.nodeAccessKey.equals(OPEN_MARKET_ACCESS_KEY)) {
     const nft = ix.tokenAccount('nft');
     ix.require(nft.owner.equals(node), 'NodeNftWrongOwner', 'nft');
     ix.require(nft.amount >= 1n, 'NodeNftInvalidAmount', 'nft');
-    // No Metaplex metadata exists on the localnet, so a collection can never be verified.
-    throw ix.failure('NodeNftWrongMetadata', 'metadata');
+    ix.require(ix.key('metadata').equals(metaplexMetadata(nft.mint)), 'NodeNftWrongMetadata', 'metadata');
+    // No Metaplex metadata exists on the localnet, so a verified collection is never found.
+    throw ix.failure('NodeKeyInvalidCollection', 'metadata');
   }
 }
 
@@ -161,15 +200,10 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
     const run = ix.ctx.get(ix.key('run'));
     ix.require(run === undefined || (run.lamports === 0n && run.data.length === 0), 'LamportsNonNull', 'run');
     const job = newJob(ix, market, args);
-    if (market.jobType !== JOB_TYPE_DISABLED) {
-      if (market.queueType === QUEUE_TYPE.node) {
-        const node = market.queue.shift() as PublicKey;
-        if (market.queue.length === 0) market.queueType = QUEUE_TYPE.empty;
-        ix.create('run', 'RunAccount', 'payer', newRun(ix, ix.key('job'), node));
-      } else {
-        market.queue.push(ix.key('job'));
-        market.queueType = QUEUE_TYPE.job;
-      }
+    if (market.queueType === QUEUE_TYPE.node) {
+      ix.create('run', 'RunAccount', 'payer', newRun(ix, ix.key('job'), popFromQueue(market)));
+    } else {
+      appendToQueue(market, ix.key('job'), QUEUE_TYPE.job);
     }
     ix.create('job', 'JobAccount', 'payer', job);
     ix.store('market', 'MarketAccount', market);
@@ -186,32 +220,33 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
     takeDeposit(ix, market, program, args.timeout as bigint);
   },
 
-  delist(ix) {
+  delist(ix, _args, program) {
     const job = ix.load('job', 'JobAccount');
     ix.require(job.state === JOB_STATE.queued, 'JobInWrongState', 'job');
-    ix.require(ix.key('authority').equals(job.project), 'JobInvalidProject', 'authority');
+    ix.require(ix.key('authority').equals(job.project), 'Unauthorized', 'authority');
     ix.require(ix.key('payer').equals(job.payer), 'InvalidPayer', 'payer');
     const market = loadJobMarket(ix, job);
     ix.require(ix.key('vault').equals(market.vault), 'InvalidVault', 'vault');
     ix.require(market.queueType === QUEUE_TYPE.job, 'MarketInWrongState', 'market');
     ix.require(removeFromQueue(market, ix.key('job')), 'NotInMarketQueue', 'job');
-    if (job.price > 0n) ix.require(ix.tokenAccount('deposit').owner.equals(job.payer), 'InvalidATA', 'deposit');
+    requirePayerAta(ix, program, job, 'deposit');
     ix.store('market', 'MarketAccount', market);
     ix.transfer('vault', 'deposit', market.vault, job.price * job.timeout, true);
     ix.close('job', 'payer');
   },
 
-  extend(ix, args) {
+  extend(ix, args, program) {
     const job = ix.load('job', 'JobAccount');
     ix.require(job.state === JOB_STATE.queued, 'JobInWrongState', 'job');
-    ix.require(ix.key('authority').equals(job.project), 'JobInvalidProject', 'authority');
+    ix.require(ix.key('authority').equals(job.project), 'Unauthorized', 'authority');
     const market = loadJobMarket(ix, job);
     ix.require(ix.key('vault').equals(market.vault), 'InvalidVault', 'vault');
     const timeout = args.timeout as bigint;
     ix.require(timeout > job.timeout, 'JobTimeoutNotGreater');
     if (job.price > 0n) {
       ix.require(ix.key('payer').equals(job.payer), 'InvalidPayer', 'payer');
-      ix.transfer('user', 'vault', job.payer, job.price * (timeout - job.timeout));
+      requirePayerAta(ix, program, job, 'user');
+      ix.transfer('user', 'vault', job.payer, checkedAmount(job.price, timeout - job.timeout, 'extension'));
     }
     job.timeout = timeout;
     ix.store('job', 'JobAccount', job);
@@ -219,12 +254,12 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
 
   end(ix, _args, program) {
     const job = ix.load('job', 'JobAccount');
-    ix.require(ix.key('authority').equals(job.project), 'JobInvalidProject', 'authority');
+    ix.require(ix.key('authority').equals(job.project), 'Unauthorized', 'authority');
     const run = loadJobRun(ix);
     ix.require(ix.key('payer').equals(run.payer), 'InvalidPayer', 'payer');
     if (job.price > 0n) ix.require(ix.key('user').equals(program.ata(run.node)), 'InvalidATA', 'user');
     const market = loadJobMarket(ix, job);
-    settle(ix, job, run, market);
+    settle(ix, job, run, market, program);
     ix.store('job', 'JobAccount', job);
     ix.close('run', 'payer');
   },
@@ -232,7 +267,7 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
   recover(ix) {
     const job = ix.load('job', 'JobAccount');
     ix.require(job.state === JOB_STATE.stopped, 'JobInWrongState', 'job');
-    ix.require(ix.key('authority').equals(job.project), 'JobInvalidProject', 'authority');
+    ix.require(ix.key('authority').equals(job.project), 'Unauthorized', 'authority');
     ix.require(ix.key('payer').equals(job.payer), 'InvalidPayer', 'payer');
     const market = loadJobMarket(ix, job);
     ix.require(ix.key('vault').equals(market.vault), 'InvalidVault', 'vault');
@@ -245,13 +280,10 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
     checkNodeEligibility(ix, market, program);
     const node = ix.key('authority');
     if (market.queueType === QUEUE_TYPE.job) {
-      const job = market.queue.shift() as PublicKey;
-      if (market.queue.length === 0) market.queueType = QUEUE_TYPE.empty;
-      ix.create('run', 'RunAccount', 'payer', newRun(ix, job, node));
+      ix.create('run', 'RunAccount', 'payer', newRun(ix, popFromQueue(market), node));
     } else {
       ix.require(!market.queue.some((entry) => entry.equals(node)), 'NodeAlreadyQueued', 'authority');
-      market.queue.push(node);
-      market.queueType = QUEUE_TYPE.node;
+      appendToQueue(market, node, QUEUE_TYPE.node);
     }
     ix.store('market', 'MarketAccount', market);
   },
@@ -274,7 +306,7 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
     ix.create('run', 'RunAccount', 'payer', newRun(ix, ix.key('job'), ix.key('authority')));
   },
 
-  finish(ix, args) {
+  finish(ix, args, program) {
     const result = args.ipfsResult as Uint8Array;
     ix.require(result.some((byte) => byte !== 0), 'JobResultNull');
     const job = ix.load('job', 'JobAccount');
@@ -283,7 +315,7 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
     ix.require(ix.key('payerRun').equals(run.payer), 'InvalidPayer', 'payerRun');
     ix.require(ix.key('payerJob').equals(job.payer), 'InvalidPayer', 'payerJob');
     const market = loadJobMarket(ix, job);
-    settle(ix, job, run, market);
+    settle(ix, job, run, market, program);
     job.ipfsResult = result;
     ix.store('job', 'JobAccount', job);
     ix.close('run', 'payerRun');

@@ -1,6 +1,7 @@
 // Transaction status and history: signature statuses (status cache, optionally the history),
 // signatures by address and full transactions. Without history (keepHistory: false) the node
-// answers like one that keeps none: only the status cache, and -32011 for address history.
+// answers like an Agave node without transaction history: only the status cache, and -32011 for
+// address history and for status lookups that ask to search the history.
 import bs58 from 'bs58';
 import type { LocalChain } from '../chain.ts';
 import type { ConfirmationStatus, TransactionRecord } from '../signature-store.ts';
@@ -21,6 +22,10 @@ function historyCommitment(config: Config): ConfirmationStatus {
   const commitment = commitmentOf(config);
   if (commitment === 'processed') throw invalidParams('Method does not support commitment below `confirmed`');
   return commitment;
+}
+
+function historyNotAvailable(): RpcError {
+  return new RpcError(RPC_ERROR.transactionHistoryNotAvailable, 'Transaction history is not available from this node');
 }
 
 function reaches(chain: LocalChain, record: TransactionRecord, commitment: ConfirmationStatus): boolean {
@@ -89,18 +94,19 @@ export const historyMethods = {
     const signatures = arrayParam(params, 0, 'signatures');
     if (signatures.length > MAX_SIGNATURE_STATUSES) throw invalidParams(`Too many inputs provided; max ${MAX_SIGNATURE_STATUSES}`);
     const searchHistory = optionalBoolean(configParam(params, 1), 'searchTransactionHistory') ?? false;
+    if (searchHistory && !chain.signatures.keepHistory) throw historyNotAvailable();
     return withContext(chain, signatures.map((signature, i) => {
       if (typeof signature !== 'string') throw invalidParams(`Invalid params: signature ${i} must be a string`);
       const record = chain.signatures.get(signature);
       if (!record) return null;
-      const answerable = chain.signatures.inStatusCache(record, chain.slot) || (searchHistory && chain.signatures.keepHistory);
+      const answerable = chain.signatures.inStatusCache(record, chain.slot) || searchHistory;
       return answerable ? statusOf(chain, record) : null;
     }));
   },
   getSignaturesForAddress: (params: Params, chain: LocalChain) => {
     const address = pubkeyParam(params, 0, 'account address');
     const config = configParam(params, 1);
-    if (!chain.signatures.keepHistory) throw new RpcError(RPC_ERROR.transactionHistoryNotAvailable, 'Transaction history is not available from this node');
+    if (!chain.signatures.keepHistory) throw historyNotAvailable();
     const commitment = historyCommitment(config);
     const limit = optionalInteger(config, 'limit') ?? MAX_SIGNATURES_FOR_ADDRESS;
     if (limit < 1 || limit > MAX_SIGNATURES_FOR_ADDRESS) throw invalidParams(`Invalid limit; max ${MAX_SIGNATURES_FOR_ADDRESS}`);
