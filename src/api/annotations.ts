@@ -5,3 +5,12 @@
 export const JOB_ADDRESS_ANNOTATION = 'nosana.io/job-address';
 /** The prepared post recorded before broadcast (create-once). */
 export const PENDING_POST_ANNOTATION = 'nosana.io/pending-post';
+/**
+ * Set by a person to settle a post whose outcome the RPC could not tell (reason
+ * PostOutcomeUnknown): "landed" when the job exists (the operator adopts it), "not-landed" when
+ * it is certain the post never landed (the operator may prepare a new one). Removed once acted on.
+ */
+export const CONFIRM_POST_ANNOTATION = 'nosana.io/confirm-post';
+export const CONFIRM_POST_VALUES = ['landed', 'not-landed'] as const;
+/** The finalizer that cancels the on-chain job (delist or end) before a NosanaJob goes away. */
+export const NOSANA_JOB_FINALIZER = 'nosana.io/cancel-job';

@@ -97,6 +97,9 @@ export const nosanaJobSpec = z.object({
   deletionPolicy: z.enum(['Cancel', 'Orphan']).default('Cancel')
     .describe('What deleting this resource does on chain: Cancel delists a queued job or ends a running one (paying for the time used); Orphan leaves the job alone.'),
   jobAddress: solanaAddress('Adopt this existing on-chain job and mirror it, instead of posting a new one.').optional(),
+  queueTimeout: intOrString('Delist the job (refunding the deposit) when no node has taken it after this long: seconds or a duration such as "2h". Unset: it waits until the market expires it.').optional(),
+  retries: z.int().min(0).max(10).default(2)
+    .describe('How many times a job whose node quit is recovered and posted again as a fresh job (like a Job\'s backoffLimit).'),
   allowPublicCredentials: z.boolean().default(false)
     .describe('Allow a definition carrying registry, S3 or Hugging Face credentials. Definitions are pinned to public IPFS, so anyone could read them.'),
 }).describe('The job to post and how to pay for it.');
@@ -124,6 +127,14 @@ const pendingPost = z.object({
   preparedAt: timestamp('When the post was prepared.'),
 }).describe('The post being broadcast, recorded before broadcasting so a crash can never post twice.');
 
+const attempt = z.object({
+  jobAddress: solanaAddress('The on-chain job of this attempt.'),
+  postedAt: timestamp('When the attempt was posted (or adopted).').optional(),
+  node: solanaAddress('The node that took the job.').optional(),
+  outcome: z.string().max(64).optional().describe('How the attempt ended: Succeeded, Failed, NodeQuit, QueueTimeout, Cancelled, …'),
+  endedAt: timestamp('When the attempt ended.').optional(),
+}).describe('One on-chain job posted for this resource.');
+
 export const nosanaJobStatus = z.object({
   phase: z.enum(NOSANA_JOB_PHASES).optional().describe('Where the job is: Pending, Posting, Queued, Running, Succeeded, Failed or Stopped.'),
   conditions: conditions.optional(),
@@ -148,6 +159,9 @@ export const nosanaJobStatus = z.object({
   })).max(64).optional().describe('Service URLs of exposed ports.'),
   ops: z.array(opSummary).max(64).optional().describe('Per-op results of the finished job.'),
   pendingPost: pendingPost.optional(),
+  duration: z.int().min(0).optional().describe('Seconds the job ran (timeEnd - timeStart).'),
+  logsConfigMap: z.string().max(253).optional().describe('The ConfigMap holding the full logs of every op.'),
+  attempts: z.array(attempt).max(16).optional().describe('Every on-chain job posted for this resource, oldest first; more than one when a node quit and the job was posted again.'),
 }).describe('What the operator observed of the job on chain and on IPFS.');
 
 export type NosanaJobSpec = z.infer<typeof nosanaJobSpec>;
@@ -169,6 +183,7 @@ export const nosanaJobCrd: CrdDefinition = {
     { name: 'Node', type: 'string', jsonPath: '.status.node' },
     { name: 'Cost', type: 'string', jsonPath: '.status.cost', description: 'NOS' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
     { name: 'Job', type: 'string', jsonPath: '.status.jobAddress', priority: 1 },
     { name: 'Result', type: 'string', jsonPath: '.status.ipfsResult', priority: 1 },
   ],
@@ -185,6 +200,11 @@ export const nosanaJobCrd: CrdDefinition = {
       rule: `!has(self.timeout) || (type(self.timeout) == int ? int(self.timeout) > 0 : string(self.timeout).matches('${CEL_DURATION_PATTERN}') && duration(string(self.timeout)) > duration('0s'))`,
       message: 'timeout must be a positive number of seconds or a duration such as "30m"',
       fieldPath: '.timeout',
+    },
+    {
+      rule: `!has(self.queueTimeout) || (type(self.queueTimeout) == int ? int(self.queueTimeout) > 0 : string(self.queueTimeout).matches('${CEL_DURATION_PATTERN}') && duration(string(self.queueTimeout)) > duration('0s'))`,
+      message: 'queueTimeout must be a positive number of seconds or a duration such as "2h"',
+      fieldPath: '.queueTimeout',
     },
     {
       rule: "!has(self.maxCost) || (type(self.maxCost) == int ? int(self.maxCost) >= 0 : string(self.maxCost).matches('^[0-9]{1,12}(\\\\.[0-9]{1,6})?$'))",

@@ -34,11 +34,13 @@ export const nosanaMarketSpec = z.object({
     configMapRef: z.object({ name: z.string().min(1).max(253).describe('Name of the ConfigMap.') })
       .describe('A ConfigMap with keys rpcUrl, ipfsGatewayUrls, ipfsPinningProvider, ipfsPinningUrl.'),
   }).optional().describe('Read the RPC and IPFS settings from a ConfigMap instead (fields set here win).'),
+  serviceDomain: z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).optional()
+    .describe('The domain of the service URLs of exposed ops (mainnet: node.k8s.prd.nos.ci). Defaults to the operator\'s setting for the network; on a localnet, the NosanaNode base domain.'),
   walletSecretRef: secretKeyRef('The default wallet for NosanaJobs posting to this market that name none.', 'keypair').optional(),
   allowedNamespaces: z.array(z.string().max(63)).max(256).optional()
     .describe('Namespaces whose NosanaJobs may use the default wallet. Empty: only this market\'s own namespace.'),
   dailySpendLimit: intOrString('The most NOS this cluster\'s jobs may spend on this market in any 24 hours (deposits count when paid).').optional(),
-  refreshInterval: z.string().max(32).default('30s').describe('How often the market account is read, as a duration.'),
+  refreshInterval: z.string().max(32).default('60s').describe('How often the market account is read, as a duration.'),
 }).describe('Which market to mirror and how to reach its network.');
 
 export const nosanaMarketStatus = z.object({
@@ -59,6 +61,7 @@ export const nosanaMarketStatus = z.object({
     phase.charAt(0).toLowerCase() + phase.slice(1),
     z.int().min(0).optional().describe(`NosanaJobs of this cluster in phase ${phase}.`),
   ]))).optional().describe('This cluster\'s NosanaJobs on the market, by phase.'),
+  slugResolvedFrom: z.string().max(2048).optional().describe('The market directory the slug was resolved through.'),
   lastRefreshed: timestamp('When the market account was last read.').optional(),
 }).describe('The market as last read from chain.');
 

@@ -66,23 +66,24 @@ describe('CRDs', () => {
     });
   }
 
-  test('NosanaJob printer columns: phase, market, node, cost, age; wide adds job and result', () => {
+  test('NosanaJob printer columns: phase, market, node, cost, age; wide adds the reason, job and result', () => {
     const columns = openColumns('NosanaJob');
     assert.deepEqual(columns.filter((c) => !c.priority).map((c) => c.name), ['Phase', 'Market', 'Node', 'Cost', 'Age']);
-    assert.deepEqual(columns.filter((c) => c.priority === 1).map((c) => c.jsonPath), ['.status.jobAddress', '.status.ipfsResult']);
+    assert.deepEqual(columns.filter((c) => c.priority === 1).map((c) => c.jsonPath), ['.status.conditions[?(@.type=="Ready")].reason', '.status.jobAddress', '.status.ipfsResult']);
   });
 
   test('the zod spec schemas apply the documented defaults', () => {
     const job = nosanaJobSpec.parse({ market: 'm', definition: { version: '0.1', type: 'container', ops: [] } });
     assert.equal(job.deletionPolicy, 'Cancel');
     assert.equal(job.allowPublicCredentials, false);
+    assert.equal(job.retries, 2);
     const node = nosanaNodeSpec.parse({ market: 'm', keySecretRef: { name: 'node-key' } });
     assert.equal(node.gpuResourceName, 'nvidia.com/gpu');
     assert.equal(node.keySecretRef.key, 'keypair');
     assert.equal(node.maxConcurrentJobs, 1);
     const market = nosanaMarketSpec.parse({ slug: 'nvidia-4090' });
     assert.equal(market.network, 'mainnet');
-    assert.equal(market.refreshInterval, '30s');
+    assert.equal(market.refreshInterval, '60s');
   });
 });
 
