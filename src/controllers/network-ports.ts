@@ -1,0 +1,58 @@
+// What a controller needs to reach one Nosana network: the jobs program, IPFS, and the batched
+// chain poller. Controllers get these from a NetworkRegistry and never learn whether the other
+// end is mainnet, devnet or the localnet.
+import type { PublicKey } from '@solana/web3.js';
+import type { NetworkName, NosanaNetwork } from '../chain/addresses.ts';
+import type { JobView, JobsClient, MarketView } from '../chain/jobs-client.ts';
+import type { GatewayReader } from '../ipfs/gateway.ts';
+import type { PinningClient } from '../ipfs/pinning-client.ts';
+
+/** Where a network is reached; built from a NosanaMarket's spec merged with the operator's defaults. */
+export interface NetworkSettings {
+  name: NetworkName;
+  rpcUrl: string;
+  /** Extra HTTP headers for the RPC (providers that authenticate by header). Never logged. */
+  rpcHeaders?: Record<string, string>;
+  gatewayUrls: string[];
+  pinning: { provider: 'pinata' | 'kubo'; url: string; jwt?: string };
+  /** The domain of service URLs of exposed ops (mainnet: node.k8s.prd.nos.ci). */
+  serviceDomain: string;
+}
+
+/**
+ * Polls the chain for every job the operator follows on one network in a few batched calls
+ * (getMultipleAccounts by 100, one run-account query), so N jobs cost O(N/100) requests per
+ * interval instead of N. Reconcilers read its snapshots; it wakes them when a job changes.
+ */
+export interface ChainJobWatcher {
+  /**
+   * Follows a job: polled every interval; `onChange` is called when its view changes (status,
+   * run, result, or the account closing). Calling it again for the same address replaces the callback.
+   */
+  track(address: PublicKey, onChange: () => void): void;
+  /** Stops following a job (terminal and its result stored). */
+  forget(address: PublicKey): void;
+  /**
+   * The job as last polled. Fetches now (batched with every other request in flight) when it was
+   * never polled or the snapshot is older than maxAgeMs (default: the poll interval).
+   */
+  job(address: PublicKey, options?: { maxAgeMs?: number }): Promise<JobView | undefined>;
+  /** The market as last read (same batching and freshness rules). */
+  market(address: PublicKey, options?: { maxAgeMs?: number }): Promise<MarketView | undefined>;
+  close(): void;
+}
+
+export interface NetworkPorts {
+  settings: NetworkSettings;
+  network: NosanaNetwork;
+  jobs: JobsClient;
+  pinning: PinningClient;
+  gateway: GatewayReader;
+  watcher: ChainJobWatcher;
+}
+
+/** Hands out one NetworkPorts per distinct settings, so jobs on one network share clients and batches. */
+export interface NetworkRegistry {
+  ports(settings: NetworkSettings): NetworkPorts;
+  close(): void;
+}
