@@ -1,0 +1,170 @@
+// Resolving the post recorded in the pending-post annotation, on every reconcile until it is
+// settled: landed (the job exists: the annotation becomes the job-address annotation), still
+// pending (send the same bytes again and wait), failed or never landed (nothing was created: clear
+// the record so a new post can be prepared), or unknown (the RPC cannot tell: stop, and wait for a
+// person to confirm with the nosana.io/confirm-post annotation, because guessing wrong either
+// leaks a paid job or pays for a second one).
+import { PublicKey } from '@solana/web3.js';
+import { CONFIRM_POST_ANNOTATION, CONFIRM_POST_VALUES, JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
+import { decodePendingPost } from '../../chain/create-once.ts';
+import type { PendingPost } from '../../chain/jobs-client.ts';
+import { jobDeposit } from '../../chain/money.ts';
+import { killPoint } from '../../runtime/kill-points.ts';
+import { keyOf, keyString, refOf } from '../../runtime/types.ts';
+import type { NetworkPorts } from '../network-ports.ts';
+import type { JobReconcileContext, StepOutcome } from './context.ts';
+import { isoSeconds, updateAttempt } from './job-status.ts';
+import { postingMessage, postingPollMs } from './post.ts';
+import type { PostingState } from './post.ts';
+import { stopIfOverBudget } from './price-guard.ts';
+
+export type PendingResolution =
+  /** The post landed and the job-address annotation now names the job. */
+  | { kind: 'landed'; jobAddress: PublicKey }
+  /** Nothing was created and the record is gone: a new post may be prepared. */
+  | { kind: 'cleared'; outcome: StepOutcome }
+  /** Still in flight, or waiting for a person: nothing else may happen to this job now. */
+  | { kind: 'waiting'; outcome: StepOutcome };
+
+const PENDING_POST_FIELDS = ['jobAddress', 'runAddress', 'signature', 'transaction', 'preparedAt'] as const;
+
+/** The record, or why it cannot be read. */
+function parseRecord(text: string): PendingPost | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return `it is not JSON (${(error as Error).message})`;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return 'it is not a JSON object';
+  const record = parsed as Record<string, unknown>;
+  const missing = PENDING_POST_FIELDS.filter((field) => typeof record[field] !== 'string');
+  if (missing.length > 0 || typeof record['lastValidBlockHeight'] !== 'number') {
+    return `it lacks ${[...missing, ...(typeof record['lastValidBlockHeight'] === 'number' ? [] : ['lastValidBlockHeight'])].join(', ')}`;
+  }
+  return parsed as PendingPost;
+}
+
+function confirmValue(ctx: JobReconcileContext): string | undefined {
+  return ctx.object.metadata?.annotations?.[CONFIRM_POST_ANNOTATION];
+}
+
+/** Removes the record (and a confirmation that settled it) in one resourceVersion-checked write. */
+async function clearRecord(ctx: JobReconcileContext, state: PostingState): Promise<void> {
+  ctx.resourceVersion = await ctx.deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, {
+    annotations: { [PENDING_POST_ANNOTATION]: null, ...(confirmValue(ctx) === undefined ? {} : { [CONFIRM_POST_ANNOTATION]: null }) },
+  });
+  delete ctx.status.pendingPost;
+  state.ledger.release(keyString(keyOf(ctx.object)));
+}
+
+/**
+ * The post's job exists. The price guard runs BEFORE the record is swapped for the job-address
+ * annotation: a crash in between resolves the record as landed again and re-runs the guard, so an
+ * over-budget job cannot slip through to being mirrored as if it were fine.
+ */
+async function land(ctx: JobReconcileContext, ports: NetworkPorts, pending: PendingPost): Promise<PendingResolution> {
+  const jobAddress = new PublicKey(pending.jobAddress);
+  ctx.status.jobAddress = pending.jobAddress;
+  delete ctx.status.pendingPost;
+  const preparedAt = isoSeconds(new Date(pending.preparedAt));
+  if (ctx.status.attempts?.some((attempt) => attempt.jobAddress === pending.jobAddress) !== true) updateAttempt(ctx, jobAddress, { postedAt: preparedAt });
+  killPoint('post:after-landing');
+  const job = await stopIfOverBudget(ctx, ports, jobAddress);
+  ctx.resourceVersion = await ctx.deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, {
+    annotations: {
+      [JOB_ADDRESS_ANNOTATION]: pending.jobAddress,
+      [PENDING_POST_ANNOTATION]: null,
+      ...(confirmValue(ctx) === undefined ? {} : { [CONFIRM_POST_ANNOTATION]: null }),
+    },
+  });
+  const labels = { network: ports.settings.name, market: ctx.status.marketAddress ?? job?.account.market.toBase58() ?? '' };
+  ctx.deps.metrics.jobPosted(labels);
+  if (job !== undefined) ctx.deps.metrics.nosSpent(labels, jobDeposit(job.account.price, job.account.timeout));
+  ctx.event('Normal', 'Posted', `job ${pending.jobAddress} landed on ${ports.settings.name}`);
+  return { kind: 'landed', jobAddress };
+}
+
+/** Why a confirmation present on the resource was not acted on, if it was not. */
+function ignoredConfirmation(given: string | undefined, jobAddress: string | undefined): string {
+  if (given === undefined) return '';
+  if (!(CONFIRM_POST_VALUES as readonly string[]).includes(given)) return ` The value "${given}" of ${CONFIRM_POST_ANNOTATION} is not one of "landed" and "not-landed".`;
+  return jobAddress === undefined ? ` ${CONFIRM_POST_ANNOTATION}=${given} cannot be acted on: the record names no readable job address.` : '';
+}
+
+function unknownOutcome(ctx: JobReconcileContext, jobAddress: string | undefined, why: string): PendingResolution {
+  const name = ctx.object.metadata?.name ?? '';
+  const landedHint = jobAddress === undefined
+    ? 'If a job was created, set spec.jobAddress to adopt it instead.'
+    : `If job ${jobAddress} exists (or existed), run: kubectl annotate nosanajob/${name} ${CONFIRM_POST_ANNOTATION}=landed.`;
+  const message = `cannot tell whether the post landed: ${why}. Nothing will be posted until this is settled. ${landedHint} `
+    + `If you are certain it never landed, run: kubectl annotate nosanajob/${name} ${CONFIRM_POST_ANNOTATION}=not-landed.`
+    + ignoredConfirmation(confirmValue(ctx), jobAddress);
+  ctx.setPhase('Posting', 'PostOutcomeUnknown', message);
+  ctx.event('Warning', 'PostOutcomeUnknown', message);
+  // Only a person can settle it, and their annotation triggers the next reconcile.
+  return { kind: 'waiting', outcome: {} };
+}
+
+/** Acts on a person's confirmation of a post whose outcome the RPC could not tell. */
+async function settleUnknown(ctx: JobReconcileContext, state: PostingState, ports: NetworkPorts, pending: PendingPost | undefined, why: string): Promise<PendingResolution> {
+  const confirmed = confirmValue(ctx);
+  if (confirmed === 'landed' && pending !== undefined) {
+    ctx.event('Normal', 'PostConfirmed', `a person confirmed that job ${pending.jobAddress} landed`);
+    return land(ctx, ports, pending);
+  }
+  if (confirmed === 'not-landed') {
+    await clearRecord(ctx, state);
+    const message = `a person confirmed that the post${pending === undefined ? '' : ` of job ${pending.jobAddress}`} never landed; preparing a new one`;
+    ctx.setPhase('Pending', 'Pending', message);
+    ctx.event('Normal', 'PostConfirmed', message);
+    return { kind: 'cleared', outcome: { requeueAfterMs: postingPollMs(ctx) } };
+  }
+  return unknownOutcome(ctx, pending?.jobAddress, why);
+}
+
+export async function resolvePendingPost(ctx: JobReconcileContext, state: PostingState, text: string): Promise<PendingResolution> {
+  const ports = await ctx.ports();
+  const pending = parseRecord(text);
+  if (typeof pending === 'string') return settleUnknown(ctx, state, ports, undefined, `the ${PENDING_POST_ANNOTATION} annotation is unreadable: ${pending}`);
+  try {
+    decodePendingPost(ports.network, pending);
+  } catch (error) {
+    return settleUnknown(ctx, state, ports, pending, `the recorded post cannot be trusted: ${(error as Error).message}`);
+  }
+  ctx.status.pendingPost = pending;
+  let resolution;
+  try {
+    resolution = await ports.jobs.resolvePendingPost(pending);
+  } catch (error) {
+    // An RPC that does not answer now may answer later; the record keeps everything safe meanwhile.
+    const jobKey = keyString(keyOf(ctx.object));
+    ctx.setPhase('Posting', 'Posting', `${postingMessage(pending.jobAddress)}; its outcome cannot be read yet: ${(error as Error).message}`);
+    return { kind: 'waiting', outcome: { requeueAfterMs: state.backoff.next(jobKey) } };
+  }
+  switch (resolution.outcome) {
+    case 'landed':
+      return land(ctx, ports, pending);
+    case 'pending':
+      // Re-sending the same signed bytes is harmless: the cluster de-duplicates by signature.
+      await ports.jobs.broadcast(pending).catch((error: unknown) => ctx.log.warn({ err: error }, 're-sending the pending post failed'));
+      ctx.setPhase('Posting', 'Posting', postingMessage(pending.jobAddress));
+      return { kind: 'waiting', outcome: { requeueAfterMs: postingPollMs(ctx) } };
+    case 'failed': {
+      await clearRecord(ctx, state);
+      const message = `the post of job ${pending.jobAddress} failed on chain (${resolution.error?.name ?? resolution.detail}); nothing was created, only the fee was paid; a new post is prepared after a backoff`;
+      ctx.setPhase('Pending', 'Pending', message);
+      ctx.event('Warning', 'PostFailed', message);
+      return { kind: 'cleared', outcome: { requeueAfterMs: state.backoff.next(keyString(keyOf(ctx.object))) } };
+    }
+    case 'never-landed': {
+      await clearRecord(ctx, state);
+      const message = `the post of job ${pending.jobAddress} expired without landing; nothing was spent; preparing a new one`;
+      ctx.setPhase('Pending', 'Pending', message);
+      ctx.event('Normal', 'PostExpired', message);
+      return { kind: 'cleared', outcome: { requeueAfterMs: postingPollMs(ctx) } };
+    }
+    case 'unknown':
+      return settleUnknown(ctx, state, ports, pending, resolution.reason);
+  }
+}

@@ -1,0 +1,195 @@
+// The posting path: every check that can refuse a post runs before anything is pinned or paid,
+// then the create-once protocol. The signed post is recorded in the NosanaJob's pending-post
+// annotation with a resourceVersion precondition BEFORE it is broadcast: if the informer cache
+// was stale (the job already has a post in flight) the write fails and nothing is broadcast, and
+// a crash at any instant leaves either no record (nothing was sent) or a record the next
+// reconcile resolves (pending-post.ts). Either way one NosanaJob never pays for two jobs.
+import { PublicKey } from '@solana/web3.js';
+import type { Keypair } from '@solana/web3.js';
+import { PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
+import type { MarketView, PendingPost } from '../../chain/jobs-client.ts';
+import { formatNos } from '../../chain/money.ts';
+import { TransactionFailedError } from '../../chain/transaction-sender.ts';
+import { cidToBytes32 } from '../../ipfs/cid.ts';
+import { encodeJsonForPinning } from '../../ipfs/json.ts';
+import { computeCidV0 } from '../../ipfs/unixfs.ts';
+import { setCondition } from '../../runtime/conditions.ts';
+import { killPoint } from '../../runtime/kill-points.ts';
+import { keyOf, keyString, refOf } from '../../runtime/types.ts';
+import type { NetworkPorts } from '../network-ports.ts';
+import type { JobReconcileContext, StepOutcome } from './context.ts';
+import { findPublicCredentials, publicCredentialsMessage } from './credentials.ts';
+import { assessFunds, budgetRefusal, marketRefusal } from './guards.ts';
+import { applyRefusal, isRefusal, refusal } from './refusal.ts';
+import type { Refusal, RetryBackoff } from './refusal.ts';
+import { resolveDefinition, resolveMarketReference } from './resolve.ts';
+import type { MarketReference } from './resolve.ts';
+import { recordedSpends, spendLimitRefusal } from './spend-limit.ts';
+import type { SpendLedger } from './spend-limit.ts';
+import { depositFor, jobTimeoutSeconds, maxCostBaseUnits, nosAmount } from './spec-values.ts';
+import { WalletProblem } from './wallet.ts';
+
+/** What outlives one reconcile: retry delays and the spend reservations of posts in flight. */
+export interface PostingState {
+  backoff: RetryBackoff;
+  ledger: SpendLedger;
+}
+
+interface PostPlan {
+  raw: unknown;
+  ports: NetworkPorts;
+  market: MarketReference & { view: MarketView };
+  timeout: bigint;
+  deposit: bigint;
+  wallet: Keypair;
+}
+
+// A post lands within a few slots; look again soon rather than at the polling interval.
+export function postingPollMs(ctx: JobReconcileContext): number {
+  return Math.min(ctx.deps.options.pollIntervalMs, 1_000);
+}
+
+/** The Posting phase's message, the same while the post waits to land (so waiting writes nothing). */
+export function postingMessage(jobAddress: string): string {
+  return `job ${jobAddress} was sent to the chain and is waiting to land (recorded in annotation ${PENDING_POST_ANNOTATION})`;
+}
+
+async function walletOrRefusal(ctx: JobReconcileContext): Promise<Keypair | Refusal> {
+  try {
+    return await ctx.wallet();
+  } catch (error) {
+    if (!(error instanceof WalletProblem)) throw error;
+    // Tenancy depends on another object (the market's allowedNamespaces): look again now and then.
+    return refusal(error.reason, error.message, error.reason === 'WalletNotAllowed' ? 'recheck' : 'backoff');
+  }
+}
+
+function recordLowBalance(ctx: JobReconcileContext, low: boolean, message: string): void {
+  ctx.status.conditions = setCondition(ctx.status.conditions, {
+    type: 'LowBalance', status: low ? 'True' : 'False', reason: low ? 'BalanceLow' : 'BalanceSufficient', message,
+  }, ctx.object.metadata?.generation, ctx.deps.now());
+}
+
+/** Runs every check; on success the post's spend is reserved in the ledger (check and reserve without an await between). */
+async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: string): Promise<PostPlan | Refusal> {
+  const { deps, object } = ctx;
+  const resolved = await resolveDefinition(object, deps.reader);
+  if (isRefusal(resolved)) return resolved;
+  const credentials = findPublicCredentials(resolved.definition);
+  if (credentials.length > 0 && !object.spec.allowPublicCredentials) return refusal('PublicCredentials', publicCredentialsMessage(credentials), 'edit');
+
+  const reference = resolveMarketReference(object, deps.markets);
+  if (isRefusal(reference)) return reference;
+  const address = reference.address.toBase58();
+  let ports: NetworkPorts;
+  try {
+    ports = await ctx.ports();
+  } catch (error) {
+    // The NosanaMarket's settings (its ConfigMap or Secrets) may appear later: say so and retry.
+    return refusal('MarketNotFound', `the network settings for market ${address} cannot be resolved: ${(error as Error).message}`, 'backoff');
+  }
+  // Fresh, not the watcher's last poll: this read decides whether money is paid.
+  const view = await ports.watcher.market(reference.address, { maxAgeMs: 0 });
+  if (view === undefined) return refusal('MarketNotFound', `no market account at ${address} on ${ports.settings.name}`, 'backoff');
+  const unsafe = marketRefusal(view.account, address, object.spec.node !== undefined);
+  if (unsafe !== undefined) return unsafe;
+
+  const timeout = jobTimeoutSeconds(object.spec, view.account);
+  const deposit = depositFor(ports.settings.name, view.account.jobPrice, timeout);
+  const overBudget = budgetRefusal(deposit, maxCostBaseUnits(object.spec), view.account.jobPrice, timeout);
+  if (overBudget !== undefined) return overBudget;
+
+  const wallet = await walletOrRefusal(ctx);
+  if (isRefusal(wallet)) return wallet;
+  const balances = await ports.jobs.getBalances(wallet.publicKey);
+  deps.metrics.walletBalance(ports.settings.name, wallet.publicKey.toBase58(), balances.lamports, balances.nos);
+  const funds = assessFunds(balances, deposit, wallet.publicKey.toBase58());
+  recordLowBalance(ctx, funds.low, funds.message);
+  if (funds.refusal !== undefined) return funds.refusal;
+
+  const limitText = reference.object?.spec.dailySpendLimit;
+  if (limitText !== undefined) {
+    const marketName = `${reference.object?.metadata?.namespace}/${reference.object?.metadata?.name}`;
+    const limit = nosAmount(limitText, `NosanaMarket ${marketName} spec.dailySpendLimit`);
+    const now = deps.now();
+    const recorded = recordedSpends(deps.jobs.list(), reference.address, view.account, ports.settings.name);
+    const spends = [...recorded, ...state.ledger.unrecorded(reference.address, recorded, jobKey, now)];
+    const overLimit = spendLimitRefusal(spends, limit, deposit, now, address);
+    if (overLimit !== undefined) return overLimit;
+    state.ledger.reserve(jobKey, reference.address, deposit, now);
+  }
+  return { raw: resolved.raw, ports, market: { ...reference, view }, timeout, deposit, wallet };
+}
+
+/** The CID is computed here first and recorded, so the pin can be checked and repeated safely. */
+async function pinDefinition(ctx: JobReconcileContext, plan: PostPlan): Promise<string> {
+  const cid = await computeCidV0(encodeJsonForPinning(plan.raw));
+  ctx.status.ipfsJob = cid;
+  const pinned = await plan.ports.pinning.pinJson(plan.raw, { name: `${ctx.object.metadata?.namespace}/${ctx.object.metadata?.name}`, signal: ctx.signal });
+  if (pinned !== cid) throw new Error(`the pinning service stored the definition as ${pinned}, not as ${cid} computed locally`);
+  killPoint('post:after-pin');
+  return cid;
+}
+
+async function prepare(ctx: JobReconcileContext, plan: PostPlan, cid: string): Promise<PendingPost | Refusal> {
+  const node = ctx.object.spec.node;
+  try {
+    return await plan.ports.jobs.preparePost({
+      wallet: plan.wallet,
+      market: plan.market.address,
+      ipfsJob: cidToBytes32(cid),
+      timeoutSeconds: plan.timeout,
+      ...(node === undefined ? {} : { node: new PublicKey(node) }),
+    });
+  } catch (error) {
+    // The simulation refused it: nothing was signed into a record or sent.
+    if (error instanceof TransactionFailedError) return refusal('Pending', `the chain would refuse the post (${error.message}); nothing was sent; retrying with backoff`, 'backoff');
+    throw error;
+  }
+}
+
+/** Records the post in the pending-post annotation; a stale resourceVersion throws StaleObjectError and nothing is sent. */
+async function record(ctx: JobReconcileContext, pending: PendingPost): Promise<void> {
+  ctx.resourceVersion = await ctx.deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, {
+    annotations: { [PENDING_POST_ANNOTATION]: JSON.stringify(pending) },
+  });
+  ctx.status.pendingPost = pending;
+  killPoint('post:after-record');
+}
+
+async function broadcast(ctx: JobReconcileContext, plan: PostPlan, pending: PendingPost): Promise<StepOutcome> {
+  try {
+    await plan.ports.jobs.broadcast(pending);
+  } catch (error) {
+    // Recorded, so nothing is lost: resolving the pending post sends the same bytes again.
+    ctx.log.warn({ err: error, jobAddress: pending.jobAddress }, 'broadcasting the post failed; it is re-sent while it resolves');
+  }
+  killPoint('post:after-broadcast');
+  ctx.setPhase('Posting', 'Posting', postingMessage(pending.jobAddress));
+  ctx.event('Normal', 'Posting', `posted job ${pending.jobAddress} to market ${plan.market.address.toBase58()} (deposit ${formatNos(plan.deposit)} NOS for ${plan.timeout}s)`);
+  return { requeueAfterMs: postingPollMs(ctx) };
+}
+
+/** One reconcile of a NosanaJob that has no post in flight and no job: check, pin, post once. */
+export async function postJob(ctx: JobReconcileContext, state: PostingState): Promise<StepOutcome> {
+  const jobKey = keyString(keyOf(ctx.object));
+  let recorded = false;
+  try {
+    const plan = await planPost(ctx, state, jobKey);
+    if (isRefusal(plan)) return applyRefusal(ctx, plan, state.backoff, jobKey);
+    ctx.status.marketAddress = plan.market.address.toBase58();
+    ctx.status.priceBaseUnits = plan.market.view.account.jobPrice.toString();
+    ctx.status.price = formatNos(plan.market.view.account.jobPrice);
+    const cid = await pinDefinition(ctx, plan);
+    const pending = await prepare(ctx, plan, cid);
+    if (isRefusal(pending)) return applyRefusal(ctx, pending, state.backoff, jobKey);
+    await record(ctx, pending);
+    recorded = true;
+    state.ledger.bind(jobKey, pending.jobAddress);
+    state.backoff.reset(jobKey);
+    return await broadcast(ctx, plan, pending);
+  } finally {
+    // A post abandoned before its record holds no budget.
+    if (!recorded) state.ledger.release(jobKey);
+  }
+}

@@ -1,0 +1,134 @@
+// The NosanaJob reconciler: level-based, one step of convergence per reconcile. It reads the
+// object from the cache and, in this order, handles deletion (finalizer), makes sure the finalizer
+// is on before anything is spent, settles a post in flight, mirrors the job it posted or adopted,
+// or else runs the posting path. The status is a working copy applied once at the end (nothing is
+// written when nothing changed). A write that lost a race (StaleObjectError) means the cache is
+// behind: the reconcile ends without applying what it computed from the stale copy, and looks
+// again soon.
+import { PublicKey } from '@solana/web3.js';
+import { CONFIRM_POST_ANNOTATION, JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
+import { healthRow } from '../../api/health.ts';
+import { findCondition } from '../../runtime/conditions.ts';
+import { killPoint } from '../../runtime/kill-points.ts';
+import { StaleObjectError, refOf } from '../../runtime/types.ts';
+import type { ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler } from '../../runtime/types.ts';
+import type { JobReconcileContext, NosanaJobControllerDeps, StepOutcome } from './context.ts';
+import { finalizeJob } from './finalize.ts';
+import { buildJobContext } from './job-context.ts';
+import { observeJob } from './mirror.ts';
+import { resolvePendingPost } from './pending-post.ts';
+import { postJob } from './post.ts';
+import type { PostingState } from './post.ts';
+import { takenBackForPrice } from './price-guard.ts';
+import { RetryBackoff } from './refusal.ts';
+import { SpendLedger } from './spend-limit.ts';
+
+// The cache catches up within moments of our own write; there is nothing to wait for beyond that.
+const STALE_REQUEUE_MS = 500;
+
+interface StepResult extends StepOutcome {
+  /** The finalizer was removed: the object is gone, there is no status to write. */
+  gone?: boolean;
+  /** A post landed in this reconcile (the crash tests' last kill point follows it). */
+  landed?: boolean;
+}
+
+function annotation(ctx: JobReconcileContext, name: string): string | undefined {
+  return ctx.object.metadata?.annotations?.[name];
+}
+
+/** Nothing more will happen to the job (its phase-table row is terminal). */
+function isTerminal(ctx: JobReconcileContext): boolean {
+  const reason = findCondition(ctx.status.conditions, 'Ready')?.reason;
+  return reason !== undefined && healthRow('NosanaJob', ctx.status.phase, reason)?.terminal === true;
+}
+
+export class NosanaJobReconciler implements Reconciler {
+  readonly name = 'nosanajob';
+  readonly #deps: NosanaJobControllerDeps;
+  readonly #posting: PostingState = { backoff: new RetryBackoff(), ledger: new SpendLedger() };
+
+  constructor(deps: NosanaJobControllerDeps) {
+    this.#deps = deps;
+    deps.metrics.setPendingPostsSource(() => deps.jobs.list().filter((job) => job.metadata?.annotations?.[PENDING_POST_ANNOTATION] !== undefined).length);
+  }
+
+  async reconcile(key: ObjectKey, context: ReconcileContext): Promise<ReconcileOutcome | undefined> {
+    const object = this.#deps.jobs.get(key);
+    if (object === undefined) return undefined;
+    const address = object.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? object.spec.jobAddress;
+    const ctx = buildJobContext(this.#deps, object, context, address);
+    try {
+      const result = await this.#step(ctx);
+      if (!result.gone) {
+        if (result.landed === true) killPoint('post:before-status');
+        await this.#deps.writer.applyStatus(refOf(object), ctx.status, object.status);
+      }
+      return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };
+    } catch (error) {
+      if (!(error instanceof StaleObjectError)) throw error;
+      context.log.debug({ err: error }, 'the cached object was stale; looking again');
+      return { requeueAfterMs: STALE_REQUEUE_MS };
+    }
+  }
+
+  async #step(ctx: JobReconcileContext): Promise<StepResult> {
+    const { metadata, spec } = ctx.object;
+    if (metadata?.deletionTimestamp !== undefined) return this.#delete(ctx);
+    if (!(metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER)) {
+      ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { addFinalizers: [NOSANA_JOB_FINALIZER] });
+    }
+    // A post in flight comes first, even before adoption: it may hold a paid job.
+    const pending = annotation(ctx, PENDING_POST_ANNOTATION);
+    let landed: PublicKey | undefined;
+    if (pending !== undefined) {
+      const resolution = await resolvePendingPost(ctx, this.#posting, pending);
+      if (resolution.kind !== 'landed') return resolution.outcome;
+      landed = resolution.jobAddress;
+    } else if (annotation(ctx, CONFIRM_POST_ANNOTATION) !== undefined) {
+      // A confirmation with no post to settle would otherwise wait and settle the NEXT unknown post.
+      ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { annotations: { [CONFIRM_POST_ANNOTATION]: null } });
+    }
+    if (spec.jobAddress !== undefined) return this.#observe(ctx, new PublicKey(spec.jobAddress), 'adopted');
+    const posted = landed ?? annotation(ctx, JOB_ADDRESS_ANNOTATION);
+    if (posted !== undefined) return { ...(await this.#observe(ctx, new PublicKey(posted), 'posted')), landed: landed !== undefined };
+    return postJob(ctx, this.#posting);
+  }
+
+  async #observe(ctx: JobReconcileContext, jobAddress: PublicKey, origin: 'posted' | 'adopted'): Promise<StepResult> {
+    if (isTerminal(ctx)) {
+      // Say the current spec was seen (kstatus reads an old observedGeneration as in progress).
+      const generation = ctx.object.metadata?.generation;
+      if (generation !== undefined) ctx.status.observedGeneration = generation;
+      return {};
+    }
+    if (origin === 'posted') {
+      const takenBack = await takenBackForPrice(ctx, jobAddress);
+      if (takenBack !== undefined) return takenBack;
+    }
+    const outcome = await observeJob(ctx, jobAddress, origin);
+    if (outcome.repost !== true) return outcome;
+    // The attempt is over and retries remain: without the job-address annotation the next
+    // reconcile takes the posting path and posts a fresh job.
+    ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { annotations: { [JOB_ADDRESS_ANNOTATION]: null } });
+    return { requeueAfterMs: STALE_REQUEUE_MS };
+  }
+
+  /** Cancels the job on chain (per deletionPolicy), then lets the object go. */
+  async #delete(ctx: JobReconcileContext): Promise<StepResult> {
+    const { metadata, spec, status } = ctx.object;
+    if (!(metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER)) return { gone: true };
+    let address = annotation(ctx, JOB_ADDRESS_ANNOTATION) ?? spec.jobAddress ?? status?.jobAddress;
+    const pending = annotation(ctx, PENDING_POST_ANNOTATION);
+    // Orphan leaves the chain alone, a post in flight included; Cancel must know whether it landed.
+    if (pending !== undefined && spec.deletionPolicy !== 'Orphan') {
+      const resolution = await resolvePendingPost(ctx, this.#posting, pending);
+      if (resolution.kind === 'waiting') return resolution.outcome;
+      if (resolution.kind === 'landed') address = resolution.jobAddress.toBase58();
+    }
+    const finalized = await finalizeJob(ctx, address === undefined ? undefined : new PublicKey(address));
+    if (!finalized.done) return finalized.requeueAfterMs === undefined ? {} : { requeueAfterMs: finalized.requeueAfterMs };
+    await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { removeFinalizers: [NOSANA_JOB_FINALIZER] });
+    return { gone: true };
+  }
+}

@@ -1,0 +1,102 @@
+// Resolving what a NosanaJob refers to: its job definition (inline or from a ConfigMap key) and
+// its market (a NosanaMarket of its namespace, or a bare address, for which a NosanaMarket that
+// mirrors that address and serves this namespace supplies the network settings and wallet).
+import { PublicKey } from '@solana/web3.js';
+import { formatProblem, validateJobDefinition } from '../../api/job-definition/index.ts';
+import type { JobDefinition } from '../../api/job-definition/index.ts';
+import type { KubeReader, NosanaJobObject, NosanaMarketObject } from './context.ts';
+import type { ObjectCache } from '../../runtime/types.ts';
+import { isRefusal, refusal } from './refusal.ts';
+import type { Refusal } from './refusal.ts';
+
+export interface ResolvedDefinition {
+  /** Exactly what the user wrote: this is what gets pinned, byte for byte after serialisation. */
+  raw: unknown;
+  definition: JobDefinition;
+}
+
+async function readDefinition(job: NosanaJobObject, reader: KubeReader): Promise<{ raw: unknown } | Refusal> {
+  const { definition, definitionFrom } = job.spec;
+  if (definitionFrom === undefined) {
+    if (definition === undefined) return refusal('InvalidDefinition', 'set spec.definition or spec.definitionFrom', 'edit');
+    return { raw: definition };
+  }
+  const namespace = job.metadata?.namespace ?? '';
+  const { name, key } = definitionFrom.configMapKeyRef;
+  const configMap = await reader.getConfigMap({ namespace, name });
+  const where = `ConfigMap ${namespace}/${name}`;
+  if (configMap === undefined) return refusal('DefinitionUnavailable', `${where} (spec.definitionFrom) does not exist`, 'backoff');
+  const text = configMap.data?.[key];
+  if (text === undefined) return refusal('DefinitionUnavailable', `${where} has no key "${key}" (spec.definitionFrom)`, 'backoff');
+  try {
+    return { raw: JSON.parse(text) as unknown };
+  } catch (error) {
+    return refusal('InvalidDefinition', `${where} key "${key}" is not JSON: ${(error as Error).message}`, 'edit');
+  }
+}
+
+/** The definition, validated as strictly as a post requires; every problem is named with its path. */
+export async function resolveDefinition(job: NosanaJobObject, reader: KubeReader): Promise<ResolvedDefinition | Refusal> {
+  const read = await readDefinition(job, reader);
+  if (isRefusal(read)) return read;
+  const { raw } = read;
+  const validation = validateJobDefinition(raw, { strictness: 'strict' });
+  if (!validation.ok || validation.definition === undefined) {
+    const problems = validation.problems.map(formatProblem);
+    return refusal('InvalidDefinition', `the job definition has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, 'edit');
+  }
+  return { raw, definition: validation.definition };
+}
+
+export interface MarketReference {
+  address: PublicKey;
+  /** The NosanaMarket that supplies network settings (and possibly the default wallet). */
+  object?: NosanaMarketObject;
+  /** NosanaMarkets mirroring a bare address that do not serve this namespace (for WalletNotAllowed). */
+  refusedBy?: NosanaMarketObject;
+}
+
+function parseAddress(text: string | undefined): PublicKey | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return new PublicKey(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function marketAddressOf(market: NosanaMarketObject): PublicKey | undefined {
+  return parseAddress(market.status?.address ?? market.spec.address);
+}
+
+/** Whether a NosanaMarket's default wallet may pay for jobs of `namespace`. */
+export function marketServes(market: NosanaMarketObject, namespace: string): boolean {
+  return market.metadata?.namespace === namespace || (market.spec.allowedNamespaces ?? []).includes(namespace);
+}
+
+/**
+ * Which market spec.market means, from the caches only (no chain read). A NosanaMarket name in the
+ * job's namespace wins; otherwise a base58 address, with the NosanaMarket mirroring it in the job's
+ * namespace, else one whose allowedNamespaces lists the namespace, providing settings and wallet.
+ */
+export function resolveMarketReference(job: NosanaJobObject, markets: ObjectCache<NosanaMarketObject>): MarketReference | Refusal {
+  const namespace = job.metadata?.namespace ?? '';
+  const named = markets.get({ namespace, name: job.spec.market });
+  if (named !== undefined) {
+    const address = marketAddressOf(named);
+    if (address === undefined) {
+      return refusal('MarketNotFound', `NosanaMarket ${namespace}/${job.spec.market} has no market address yet (its status is not synced)`, 'backoff');
+    }
+    return { address, object: named };
+  }
+  const address = parseAddress(job.spec.market);
+  if (address === undefined) {
+    return refusal('MarketNotFound', `spec.market "${job.spec.market}" is neither a NosanaMarket in namespace ${namespace} nor a market address`, 'backoff');
+  }
+  const mirrors = markets.list()
+    .filter((market) => marketAddressOf(market)?.equals(address) === true)
+    .sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
+  const own = mirrors.find((market) => market.metadata?.namespace === namespace) ?? mirrors.find((market) => marketServes(market, namespace));
+  if (own !== undefined) return { address, object: own };
+  return mirrors[0] === undefined ? { address } : { address, refusedBy: mirrors[0] };
+}

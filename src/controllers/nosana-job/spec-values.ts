@@ -1,0 +1,69 @@
+// Turning the int-or-string fields of NosanaJob and NosanaMarket specs into the bigint numbers the
+// chain works with: durations into whole seconds, NOS amounts into base units, and a job's
+// deposit as the wallet will actually pay it on a given network.
+import type { NetworkName } from '../../chain/addresses.ts';
+import type { MarketAccount } from '../../chain/accounts.ts';
+import { BASE_UNITS_PER_NOS, CURRENT_NETWORK_FEE_PPM, LEGACY_NETWORK_FEE_PPM, jobDeposit, parseNos } from '../../chain/money.ts';
+import type { NosanaJobSpec } from '../../api/crds/nosana-job.ts';
+
+const NANOS_PER_UNIT: Record<string, bigint> = {
+  h: 3_600_000_000_000n, m: 60_000_000_000n, s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, ns: 1n,
+};
+const NANOS_PER_SECOND = 1_000_000_000n;
+// The CRD's CEL pattern for durations (Go's time.ParseDuration syntax without signs or µ).
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+$/;
+const DURATION_PART = /(\d+)(?:\.(\d+))?(ns|us|ms|s|m|h)/g;
+
+/**
+ * Whole seconds from a spec field that is either an integer of seconds or a duration such as
+ * "30m" or "1h30m". Fractions of a second round up: a job's timeout is paid for in whole seconds
+ * and rounding down could cut a job short. `field` names the field in the error.
+ */
+export function durationSeconds(value: number | string, field: string): bigint {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${field} must be a positive whole number of seconds, got ${value}`);
+    return BigInt(value);
+  }
+  if (!DURATION.test(value)) throw new Error(`${field} must be a number of seconds or a duration such as "30m" or "1h30m", got ${JSON.stringify(value)}`);
+  let nanos = 0n;
+  for (const [, whole = '0', fraction = '', unit = 's'] of value.matchAll(DURATION_PART)) {
+    const perUnit = NANOS_PER_UNIT[unit] ?? NANOS_PER_SECOND;
+    nanos += BigInt(whole) * perUnit + (BigInt(fraction === '' ? '0' : fraction) * perUnit) / 10n ** BigInt(fraction.length);
+  }
+  const seconds = (nanos + NANOS_PER_SECOND - 1n) / NANOS_PER_SECOND;
+  if (seconds <= 0n) throw new Error(`${field} must be longer than zero, got ${JSON.stringify(value)}`);
+  return seconds;
+}
+
+/** NOS base units from a spec amount: a whole number of NOS, or a decimal string such as "0.75". */
+export function nosAmount(value: number | string, field: string): bigint {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${field} must be a non-negative whole number of NOS or a decimal string, got ${value}`);
+    return BigInt(value) * BASE_UNITS_PER_NOS;
+  }
+  try {
+    return parseNos(value);
+  } catch (error) {
+    throw new Error(`${field}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The timeout a post asks for: spec.timeout, else the market's default job timeout. */
+export function jobTimeoutSeconds(spec: Pick<NosanaJobSpec, 'timeout'>, market: Pick<MarketAccount, 'jobTimeout'>): bigint {
+  return spec.timeout === undefined ? market.jobTimeout : durationSeconds(spec.timeout, 'spec.timeout');
+}
+
+/** spec.maxCost in base units; undefined when the job sets no budget. */
+export function maxCostBaseUnits(spec: Pick<NosanaJobSpec, 'maxCost'>): bigint | undefined {
+  return spec.maxCost === undefined ? undefined : nosAmount(spec.maxCost, 'spec.maxCost');
+}
+
+/**
+ * What the wallet pays into the market for price × timeout on `network`. The localnet runs the
+ * current jobs program, which charges no network fee. For mainnet and devnet it is not verified
+ * which build is deployed, and builds before 2026-05 add 10 %, so budgets and balances are checked
+ * against the higher amount: a guard that under-estimates what leaves the wallet is no guard.
+ */
+export function depositFor(network: NetworkName, pricePerSecond: bigint, timeoutSeconds: bigint): bigint {
+  return jobDeposit(pricePerSecond, timeoutSeconds, network === 'localnet' ? CURRENT_NETWORK_FEE_PPM : LEGACY_NETWORK_FEE_PPM);
+}

@@ -1,0 +1,139 @@
+// A NosanaMarket's dailySpendLimit: the NOS this cluster's NosanaJobs pay into one market in any
+// rolling 24 hours. What counts is what was paid, when it was paid: each posted attempt (and each
+// post still being broadcast) counts price × timeout at the time it was posted. Refunds do not
+// give budget back (a delisted job was still paid for), and raising a job's timeout pays an
+// extension that price × the current timeout already includes.
+//
+// The status does not record each attempt's deposit, so it is recomputed: the job's recorded
+// on-chain price (else the market's current one) × its current timeout. Because a timeout can only
+// be raised and every raise is paid, that is what the attempt has cost at most; over-counting a
+// raise that has not landed yet errs on the safe side of a limit.
+import type { PublicKey } from '@solana/web3.js';
+import { PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
+import type { NetworkName } from '../../chain/addresses.ts';
+import type { MarketAccount } from '../../chain/accounts.ts';
+import { formatNos } from '../../chain/money.ts';
+import type { NosanaJobObject } from './context.ts';
+import { refusal } from './refusal.ts';
+import type { Refusal } from './refusal.ts';
+import { depositFor, jobTimeoutSeconds } from './spec-values.ts';
+
+export const SPEND_WINDOW_MS = 24 * 60 * 60_000;
+
+export interface Spend {
+  jobAddress?: string;
+  at: Date;
+  amount: bigint;
+}
+
+function pendingPostOf(job: NosanaJobObject): { jobAddress: string; preparedAt: string } | undefined {
+  const text = job.metadata?.annotations?.[PENDING_POST_ANNOTATION];
+  if (text !== undefined) {
+    try {
+      const parsed = JSON.parse(text) as { jobAddress?: unknown; preparedAt?: unknown };
+      if (typeof parsed.jobAddress === 'string' && typeof parsed.preparedAt === 'string') return { jobAddress: parsed.jobAddress, preparedAt: parsed.preparedAt };
+    } catch {
+      // An unreadable record is surfaced by the job's own reconcile; here the status copy may do.
+    }
+  }
+  return job.status?.pendingPost;
+}
+
+function attemptDeposit(job: NosanaJobObject, market: MarketAccount, network: NetworkName): bigint {
+  const price = job.status?.priceBaseUnits === undefined ? market.jobPrice : BigInt(job.status.priceBaseUnits);
+  let timeout: bigint;
+  try {
+    timeout = jobTimeoutSeconds(job.spec, market);
+  } catch {
+    // A timeout the CRD let through but we cannot read: count the market's default.
+    timeout = market.jobTimeout;
+  }
+  return depositFor(network, price, timeout);
+}
+
+/** What the cache shows this cluster's jobs paid into `marketAddress` (attempts and posts in flight). */
+export function recordedSpends(jobs: readonly NosanaJobObject[], marketAddress: PublicKey, market: MarketAccount, network: NetworkName): Spend[] {
+  const address = marketAddress.toBase58();
+  const spends: Spend[] = [];
+  for (const job of jobs) {
+    if (job.status?.marketAddress !== address) continue;
+    const amount = attemptDeposit(job, market, network);
+    const seen = new Set<string>();
+    for (const attempt of job.status.attempts ?? []) {
+      if (attempt.postedAt === undefined || seen.has(attempt.jobAddress)) continue;
+      seen.add(attempt.jobAddress);
+      spends.push({ jobAddress: attempt.jobAddress, at: new Date(attempt.postedAt), amount });
+    }
+    const pending = pendingPostOf(job);
+    if (pending !== undefined && !seen.has(pending.jobAddress)) spends.push({ jobAddress: pending.jobAddress, at: new Date(pending.preparedAt), amount });
+  }
+  return spends;
+}
+
+interface Reservation extends Spend {
+  market: string;
+}
+
+/**
+ * Posts this process has decided to make, kept until the cache shows them. Without it two jobs
+ * reconciled at once (or one reconciled against a cache that has not seen its neighbour's post)
+ * could both fit under the limit that only one of them fits under. A check and its reservation
+ * happen with no await in between, so no other reconcile can slip between them.
+ */
+export class SpendLedger {
+  readonly #byJob = new Map<string, Reservation>();
+
+  reserve(jobKey: string, market: PublicKey, amount: bigint, at: Date): void {
+    this.#byJob.set(jobKey, { market: market.toBase58(), amount, at });
+  }
+
+  /** The reservation became a recorded post: it now stands for that job address. */
+  bind(jobKey: string, jobAddress: string): void {
+    const reservation = this.#byJob.get(jobKey);
+    if (reservation !== undefined) reservation.jobAddress = jobAddress;
+  }
+
+  /** The post was abandoned before recording, or it is known never to have landed. */
+  release(jobKey: string): void {
+    this.#byJob.delete(jobKey);
+  }
+
+  /**
+   * The reservations on `market` not yet visible in `recorded`, except an unbound one of `jobKey`
+   * itself (left by an earlier check of the same job that did not get as far as recording).
+   */
+  unrecorded(market: PublicKey, recorded: readonly Spend[], jobKey: string, now: Date): Spend[] {
+    const known = new Set(recorded.map((spend) => spend.jobAddress));
+    const address = market.toBase58();
+    const result: Spend[] = [];
+    for (const [key, reservation] of this.#byJob) {
+      if (now.getTime() - reservation.at.getTime() > SPEND_WINDOW_MS) {
+        this.#byJob.delete(key);
+        continue;
+      }
+      if (reservation.market !== address || (reservation.jobAddress !== undefined && known.has(reservation.jobAddress))) continue;
+      if (key === jobKey && reservation.jobAddress === undefined) continue;
+      result.push(reservation);
+    }
+    return result;
+  }
+}
+
+/** Refuses a deposit that would take the rolling day's spend past `limit`, saying when it would fit. */
+export function spendLimitRefusal(spends: readonly Spend[], limit: bigint, deposit: bigint, now: Date, market: string): Refusal | undefined {
+  const since = now.getTime() - SPEND_WINDOW_MS;
+  const inWindow = spends.filter((spend) => spend.at.getTime() > since).sort((a, b) => a.at.getTime() - b.at.getTime());
+  const spent = inWindow.reduce((sum, spend) => sum + spend.amount, 0n);
+  if (spent + deposit <= limit) return undefined;
+  const summary = `this cluster's jobs paid ${formatNos(spent)} NOS into market ${market} in the last 24 h; a deposit of ${formatNos(deposit)} NOS would pass its dailySpendLimit of ${formatNos(limit)} NOS`;
+  if (deposit > limit) return refusal('SpendLimitReached', `${summary}, and exceeds it on its own`, 'recheck');
+  // The post fits once enough of the oldest spends have left the window (it fits in an empty one).
+  let remaining = spent;
+  let retryAt = now;
+  for (const spend of inWindow) {
+    if (remaining + deposit <= limit) break;
+    remaining -= spend.amount;
+    retryAt = new Date(spend.at.getTime() + SPEND_WINDOW_MS);
+  }
+  return refusal('SpendLimitReached', `${summary}; it fits again at ${retryAt.toISOString()}`, { afterMs: retryAt.getTime() - now.getTime() + 1_000 });
+}

@@ -1,0 +1,76 @@
+// Deleting a NosanaJob, against the localnet with the ledger checked: a queued job is delisted
+// and refunded, a running one ended with its node paid for the time used, a finished one left as
+// it is; deletionPolicy Orphan leaves the job on chain. Done only once the chain confirmed.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { jobCost, jobDeposit } from '../../../src/chain/money.ts';
+import { useLocalnet } from '../support.ts';
+import { advanceTime, createJobResource, finalize, ledger, mirrorWorld, observe, postJob, runningJob, stillPolled } from './nosana-job-mirror-support.ts';
+
+const PRICE = 10n;
+const TIMEOUT = 600n;
+const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
+
+describe('NosanaJob deletion', () => {
+  test('queued → delisted, the deposit refunded; done after the chain confirmed', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const job = await postJob(world, TIMEOUT);
+    createJobResource(world, 'queued', {}, job);
+    await observe(world, 'queued', job);
+    const before = await ledger(world);
+
+    assert.deepEqual(await finalize(world, 'queued', job), { done: true });
+    assert.equal(await world.ports.jobs.getJob(job), undefined);
+    const after = await ledger(world);
+    assert.equal(after.poster - before.poster, jobDeposit(PRICE, TIMEOUT));
+    assert.equal(after.total, before.total);
+    assert.deepEqual(world.metrics.actions, [{ network: 'localnet', action: 'delist', outcome: 'ok' }]);
+    assert.ok(world.kube.events.reasons().includes('Cancelled'));
+    assert.equal(await stillPolled(world, job), false);
+  });
+
+  test('running → ended: the node is paid for the time it ran, the rest refunded', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const { job, node } = await runningJob(world, 'running', { timeout: TIMEOUT });
+    await observe(world, 'running', job);
+    advanceTime(world, 40);
+    const before = await ledger(world, node);
+
+    assert.deepEqual(await finalize(world, 'running', job), { done: true });
+    const ended = await world.ports.jobs.getJob(job);
+    assert.equal(ended?.status, 'COMPLETED');
+    const elapsed = (ended?.account.timeEnd ?? 0n) - (ended?.account.timeStart ?? 0n);
+    assert.ok(elapsed >= 40n && elapsed < TIMEOUT);
+    const after = await ledger(world, node);
+    assert.equal(after.node - before.node, jobCost(PRICE, elapsed, TIMEOUT), 'the node is paid price × elapsed');
+    assert.equal(after.poster - before.poster, jobDeposit(PRICE, TIMEOUT) - jobCost(PRICE, elapsed, TIMEOUT), 'the unused part comes back');
+    assert.equal(after.total, before.total);
+    assert.deepEqual(world.metrics.refunded.map((entry) => entry.baseUnits), [jobDeposit(PRICE, TIMEOUT) - jobCost(PRICE, elapsed, TIMEOUT)]);
+  });
+
+  test('deletionPolicy Orphan: done at once, the job stays queued on chain and nothing is paid or refunded', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const job = await postJob(world, TIMEOUT);
+    createJobResource(world, 'orphan', { deletionPolicy: 'Orphan' }, job);
+    await observe(world, 'orphan', job);
+    const before = await ledger(world);
+
+    assert.deepEqual(await finalize(world, 'orphan', job), { done: true });
+    assert.equal((await world.ports.jobs.getJob(job))?.status, 'QUEUED');
+    assert.deepEqual(await ledger(world), before);
+    assert.deepEqual(world.metrics.actions, []);
+    assert.ok(world.kube.events.reasons().includes('Orphaned'));
+  });
+
+  test('a finished job, or none posted, needs nothing', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const { job, node } = await runningJob(world, 'finished', { timeout: TIMEOUT });
+    await node.finish(job, [{ id: 'serve', exitCode: 0 }]);
+    createJobResource(world, 'never-posted', {});
+
+    assert.deepEqual(await finalize(world, 'finished', job), { done: true });
+    assert.deepEqual(await finalize(world, 'never-posted', undefined), { done: true });
+    assert.equal((await world.ports.jobs.getJob(job))?.status, 'COMPLETED', 'left as it is (never cleaned)');
+    assert.deepEqual(world.metrics.actions, []);
+  });
+});

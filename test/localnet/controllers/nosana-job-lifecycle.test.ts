@@ -1,0 +1,170 @@
+// Nothing is left hanging, against the localnet with the ledger checked: a job queued past
+// spec.queueTimeout is delisted and refunded; a quit job is recovered and posted again while
+// spec.retries allows; a silent node's job is ended and, without a result, Failed/NoResult; a
+// raised spec.timeout is paid for with extend. Endings recorded before acting survive a crash.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { jobCost, jobDeposit } from '../../../src/chain/money.ts';
+import { cidToBytes32 } from '../../../src/ipfs/cid.ts';
+import { useLocalnet } from '../support.ts';
+import type { MirrorWorld } from './nosana-job-mirror-support.ts';
+import { NAMESPACE, advanceTime, createJobResource, jobResource, ledger, mirrorWorld, observe, postJob, readyReason, runningJob } from './nosana-job-mirror-support.ts';
+
+const PRICE = 10n;
+const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
+
+function readyMessage(world: MirrorWorld, name: string): string {
+  return jobResource(world, name).status?.conditions?.find((condition) => condition.type === 'Ready')?.message ?? '';
+}
+
+describe('NosanaJob lifecycle', () => {
+  test('queued past spec.queueTimeout: delisted, the deposit refunded, Stopped/QueueTimeout', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const job = await postJob(world, 600n);
+    createJobResource(world, 'patient', { queueTimeout: '1m' }, job);
+    assert.equal((await observe(world, 'patient', job)).object.status?.phase, 'Queued');
+    world.clock.advance(59_000);
+    assert.equal((await observe(world, 'patient', job)).object.status?.phase, 'Queued', 'not before the minute is up');
+    const before = await ledger(world);
+
+    world.clock.advance(2_000);
+    const { outcome, object } = await observe(world, 'patient', job);
+    assert.equal(object.status?.phase, 'Stopped');
+    assert.equal(readyReason(object), 'QueueTimeout');
+    assert.deepEqual(outcome, {});
+    assert.equal(await world.ports.jobs.getJob(job), undefined, 'the job account is closed');
+    const after = await ledger(world);
+    assert.equal(after.poster - before.poster, jobDeposit(PRICE, 600n), 'the whole deposit came back');
+    assert.equal(after.vault, before.vault - jobDeposit(PRICE, 600n));
+    assert.equal(after.total, before.total);
+    assert.deepEqual(world.metrics.refunded.map((entry) => entry.baseUnits), [jobDeposit(PRICE, 600n)]);
+    assert.deepEqual(world.metrics.actions, [{ network: 'localnet', action: 'delist', outcome: 'ok' }]);
+    assert.deepEqual(object.status?.attempts?.map((attempt) => attempt.outcome), ['QueueTimeout']);
+    // The ending was written before the delist was sent.
+    const written = world.kube.journal.filter((entry) => entry.verb === 'applyStatus').map((entry) => (entry.detail as typeof object.status)?.attempts?.[0]?.outcome);
+    assert.deepEqual(written.slice(-2), ['QueueTimeout', 'QueueTimeout']);
+  });
+
+  test('a gone job is told apart by the ending recorded before acting: ours → QueueTimeout, someone else\'s → Cancelled', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const [ours, theirs] = [await postJob(world, 600n), await postJob(world, 600n)];
+    for (const [name, job] of [['ours', ours], ['theirs', theirs]] as const) {
+      createJobResource(world, name, { queueTimeout: 60 }, job);
+      await observe(world, name, job);
+      await world.ports.jobs.delist(world.localnet.poster, job);
+    }
+    // A crash after the delist: the intent was written, the final status was not.
+    const status = jobResource(world, 'ours').status;
+    world.kube.setStatus('NosanaJob', { namespace: NAMESPACE, name: 'ours' }, { ...status, attempts: status?.attempts?.map((attempt) => ({ ...attempt, outcome: 'QueueTimeout' })) });
+    world.clock.advance(61_000);
+
+    assert.equal(readyReason((await observe(world, 'ours', ours)).object), 'QueueTimeout');
+    const { object } = await observe(world, 'theirs', theirs);
+    assert.equal(object.status?.phase, 'Stopped');
+    assert.equal(readyReason(object), 'Cancelled');
+    assert.match(readyMessage(world, 'theirs'), /no longer exists on chain/);
+    assert.deepEqual(world.metrics.actions, [], 'neither job was acted on by the mirror');
+  });
+
+  test('node quit: the deposit is recovered and a repost asked for while spec.retries allows; then Stopped/NodeQuit', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const { job: first, node } = await runningJob(world, 'flaky', { spec: { retries: 1 } });
+    assert.equal((await observe(world, 'flaky', first)).object.status?.phase, 'Running');
+    await node.quit(first);
+    const before = await ledger(world, node);
+
+    const retry = await observe(world, 'flaky', first);
+    assert.deepEqual(retry.outcome, { repost: true });
+    assert.equal(await world.ports.jobs.getJob(first), undefined, 'recover closed the job');
+    const recovered = await ledger(world, node);
+    assert.equal(recovered.poster - before.poster, jobDeposit(PRICE, 600n), 'the whole deposit came back');
+    assert.equal(recovered.node, before.node, 'the quitting node is paid nothing');
+    assert.deepEqual(retry.object.status?.attempts?.map((attempt) => [attempt.jobAddress, attempt.outcome]), [[first.toBase58(), 'NodeQuit']]);
+    assert.equal(retry.object.status?.jobAddress, undefined, 'the next attempt fills in its own job');
+    assert.ok(world.kube.events.reasons().includes('Reposting'));
+
+    // The orchestrator posts the second attempt; its node quits too, and no retry is left.
+    const second = await postJob(world, 600n);
+    await node.work(world.market);
+    assert.equal((await observe(world, 'flaky', second)).object.status?.phase, 'Running');
+    await node.quit(second);
+    const { outcome, object } = await observe(world, 'flaky', second);
+    assert.deepEqual(outcome, {});
+    assert.equal(object.status?.phase, 'Stopped');
+    assert.equal(readyReason(object), 'NodeQuit');
+    assert.deepEqual(object.status?.attempts?.map((attempt) => attempt.outcome), ['NodeQuit', 'NodeQuit']);
+    const after = await ledger(world, node);
+    assert.equal(after.poster - before.poster, 2n * jobDeposit(PRICE, 600n) - jobDeposit(PRICE, 600n), 'both deposits came back (the second was paid after `before`)');
+    assert.equal(after.total, before.total);
+    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['recover', 'recover']);
+  });
+
+  test('dead node: ended past run start + timeout + grace (node paid the timeout), then Failed/NoResult when no result arrives', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), { deadNodeGraceMs: 5_000, resultWaitMs: 30_000 }, PRICE);
+    const { job, node } = await runningJob(world, 'silent', { timeout: 60n });
+    await observe(world, 'silent', job);
+    advanceTime(world, 62);
+    assert.equal((await world.ports.jobs.getJob(job))?.status, 'RUNNING');
+    assert.equal((await observe(world, 'silent', job)).object.status?.phase, 'Running', 'within the grace period the node is given time');
+    const before = await ledger(world, node);
+
+    advanceTime(world, 5);
+    await observe(world, 'silent', job);
+    const ended = await world.ports.jobs.getJob(job);
+    assert.equal(ended?.status, 'COMPLETED', 'the job was ended');
+    const after = await ledger(world, node);
+    assert.equal(after.node - before.node, jobCost(PRICE, 67n, 60n), 'the node is paid for the timeout, no more');
+    assert.equal(after.poster, before.poster, 'the whole deposit was used: nothing to refund');
+    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['end']);
+
+    const waiting = await observe(world, 'silent', job);
+    assert.equal(waiting.object.status?.phase, 'Running');
+    assert.match(readyMessage(world, 'silent'), /waiting until .* for its node's result/);
+    assert.equal(waiting.outcome.requeueAfterMs, world.deps.options.pollIntervalMs);
+
+    advanceTime(world, 31);
+    const { object, outcome } = await observe(world, 'silent', job);
+    assert.equal(object.status?.phase, 'Failed');
+    assert.equal(readyReason(object), 'NoResult');
+    assert.deepEqual(outcome, {});
+    assert.deepEqual(object.status?.attempts?.map((attempt) => attempt.outcome), ['NoResult']);
+    assert.equal(object.status?.costBaseUnits, jobCost(PRICE, 67n, 60n).toString());
+    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['end'], 'ended once');
+  });
+
+  test('dead node that comes back: its result delivered with `complete` after the end is mirrored', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), { deadNodeGraceMs: 1_000, resultWaitMs: 600_000 }, PRICE);
+    const { job, node } = await runningJob(world, 'late', { timeout: 30n });
+    advanceTime(world, 32);
+    await observe(world, 'late', job);
+    assert.equal((await world.ports.jobs.getJob(job))?.status, 'COMPLETED');
+
+    const cid = await node.pinResult([{ id: 'cache', exitCode: 0 }, { id: 'serve', exitCode: 0, status: 'stopped', logs: ['stopping'] }]);
+    await world.ports.jobs.complete(node.key, job, cidToBytes32(cid));
+    const { object } = await observe(world, 'late', job);
+    assert.equal(object.status?.ipfsResult, cid);
+    assert.equal(object.status?.phase, 'Failed', 'the document\'s flow status is failed (an op did not succeed)');
+    assert.deepEqual(object.status?.ops?.map((op) => [op.id, op.status]), [['cache', 'success'], ['serve', 'stopped']]);
+  });
+
+  test('raising spec.timeout on a running job extends it on chain, charged the difference, once', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const { job } = await runningJob(world, 'longer', { spec: { timeout: 600 } });
+    await observe(world, 'longer', job);
+    const before = await ledger(world);
+
+    world.kube.updateSpec('NosanaJob', { namespace: NAMESPACE, name: 'longer' }, { ...jobResource(world, 'longer').spec, timeout: '15m' });
+    const { object } = await observe(world, 'longer', job);
+    assert.equal((await world.ports.jobs.getJob(job))?.account.timeout, 900n);
+    const after = await ledger(world);
+    assert.equal(before.poster - after.poster, PRICE * 300n, 'charged price × the 300 added seconds');
+    assert.equal(after.vault - before.vault, PRICE * 300n);
+    assert.deepEqual(world.metrics.spent.map((entry) => entry.baseUnits), [PRICE * 300n]);
+    assert.ok(world.kube.events.list.some((event) => event.reason === 'TimeoutExtended' && /from 600s to 900s/.test(event.note)));
+    assert.equal(object.status?.phase, 'Running');
+    assert.equal(object.status?.observedGeneration, 2);
+
+    await observe(world, 'longer', job);
+    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['extend'], 'an extended job is not extended again');
+  });
+});

@@ -1,0 +1,300 @@
+// The posting path's checks on their own: spec values, credentials, market safety, budget,
+// funds, spend limit, market and wallet resolution. Each refusal names what is wrong and when it
+// is worth trying again.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Keypair } from '@solana/web3.js';
+import bs58 from 'bs58';
+import { validateJobDefinition } from '../../../src/api/job-definition/index.ts';
+import type { JobDefinition } from '../../../src/api/job-definition/index.ts';
+import { JOB_TYPE_DISABLED, MARKET_QUEUE_CAPACITY, QUEUE_TYPE } from '../../../src/chain/accounts.ts';
+import type { MarketAccount } from '../../../src/chain/accounts.ts';
+import { LAMPORTS_PER_SOL } from '../../../src/chain/money.ts';
+import { serializeWallet } from '../../../src/chain/wallet.ts';
+import { findPublicCredentials } from '../../../src/controllers/nosana-job/credentials.ts';
+import { POST_LAMPORTS_NEEDED, assessFunds, budgetRefusal, marketRefusal } from '../../../src/controllers/nosana-job/guards.ts';
+import { RetryBackoff } from '../../../src/controllers/nosana-job/refusal.ts';
+import { resolveDefinition, resolveMarketReference } from '../../../src/controllers/nosana-job/resolve.ts';
+import { depositFor, durationSeconds, jobTimeoutSeconds, nosAmount } from '../../../src/controllers/nosana-job/spec-values.ts';
+import { SPEND_WINDOW_MS, SpendLedger, recordedSpends, spendLimitRefusal } from '../../../src/controllers/nosana-job/spend-limit.ts';
+import type { Spend } from '../../../src/controllers/nosana-job/spend-limit.ts';
+import { WalletProblem, loadWallet, walletSourceFor } from '../../../src/controllers/nosana-job/wallet.ts';
+import type { NosanaJobObject, NosanaMarketObject } from '../../../src/controllers/nosana-job/context.ts';
+import { FakeKube, configMapWithKey, nosanaJob, nosanaMarket, secretWithKey } from '../../support/fake-kube.ts';
+
+const HELLO = { version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'hello', args: { image: 'ubuntu', cmd: 'echo hello' } }] } as NosanaJobObject['spec']['definition'];
+
+function jobSpec(overrides: Partial<NosanaJobObject['spec']> = {}): NosanaJobObject['spec'] {
+  return { market: 'gpu', definition: HELLO, deletionPolicy: 'Cancel', retries: 2, allowPublicCredentials: false, ...overrides };
+}
+
+function marketSpec(overrides: Partial<NosanaMarketObject['spec']> = {}): NosanaMarketObject['spec'] {
+  return { network: 'localnet', refreshInterval: '60s', ...overrides };
+}
+
+function marketAccount(overrides: Partial<MarketAccount> = {}): MarketAccount {
+  const key = Keypair.generate().publicKey;
+  return {
+    authority: key, jobExpiration: 86_400n, jobPrice: 100n, jobTimeout: 3_600n, jobType: 0, vault: key, vaultBump: 255,
+    nodeAccessKey: key, nodeXnosMinimum: 0n, queueType: QUEUE_TYPE.empty, queue: [], ...overrides,
+  };
+}
+
+function parsed(definition: unknown): JobDefinition {
+  const result = validateJobDefinition(definition, { strictness: 'strict' });
+  assert.ok(result.ok, JSON.stringify(result.problems));
+  return result.definition!;
+}
+
+describe('spec values', () => {
+  test('durations in seconds or Go syntax become whole seconds, fractions rounded up', () => {
+    assert.equal(durationSeconds(90, 'spec.timeout'), 90n);
+    assert.equal(durationSeconds('30m', 'spec.timeout'), 1_800n);
+    assert.equal(durationSeconds('1h30m', 'spec.timeout'), 5_400n);
+    assert.equal(durationSeconds('1.5h', 'spec.timeout'), 5_400n);
+    assert.equal(durationSeconds('1500ms', 'spec.timeout'), 2n);
+    assert.equal(durationSeconds('10s250us', 'spec.timeout'), 11n);
+    assert.throws(() => durationSeconds('soon', 'spec.timeout'), /spec\.timeout must be .*"soon"/);
+    assert.throws(() => durationSeconds(0, 'spec.queueTimeout'), /spec\.queueTimeout must be a positive/);
+    assert.throws(() => durationSeconds('0s', 'spec.timeout'), /longer than zero/);
+  });
+
+  test('NOS amounts are whole NOS or decimal strings, in base units', () => {
+    assert.equal(nosAmount(2, 'spec.maxCost'), 2_000_000n);
+    assert.equal(nosAmount('0.75', 'spec.maxCost'), 750_000n);
+    assert.throws(() => nosAmount('1.1234567', 'spec.maxCost'), /spec\.maxCost: .*at most 6 decimals/);
+  });
+
+  test('the timeout defaults to the market\'s, and the deposit carries the legacy fee outside the localnet', () => {
+    assert.equal(jobTimeoutSeconds({}, { jobTimeout: 600n }), 600n);
+    assert.equal(jobTimeoutSeconds({ timeout: '2m' }, { jobTimeout: 600n }), 120n);
+    assert.equal(depositFor('localnet', 100n, 600n), 60_000n);
+    assert.equal(depositFor('mainnet', 100n, 600n), 66_000n);
+  });
+});
+
+describe('credentials in a definition', () => {
+  test('filled docker credentials, S3 IAM keys and HF tokens are found with their paths', () => {
+    const definition = parsed({
+      version: '0.1', type: 'container',
+      ops: [
+        { type: 'container/run', id: 'a', args: { image: 'private/image', authentication: { docker: { username: 'me', password: 'hunter2' } } } },
+        { type: 'container/run', id: 'b', args: { image: 'ubuntu', resources: [
+          { type: 'S3', url: 'https://s3.example/bucket', target: '/data', IAM: { REGION: 'eu', ACCESS_KEY_ID: 'AKIA', SECRET_ACCESS_KEY: 'secret' } },
+          { type: 'HF', repo: 'org/model', target: '/models', accessToken: 'hf_token' },
+        ] } },
+      ],
+    });
+    assert.deepEqual(findPublicCredentials(definition), [
+      'ops[0].args.authentication.docker.username',
+      'ops[0].args.authentication.docker.password',
+      'ops[1].args.resources[0].IAM',
+      'ops[1].args.resources[1].accessToken',
+    ]);
+  });
+
+  test('empty credential templates (as in Nosana\'s examples) and public resources are not credentials', () => {
+    const definition = parsed({
+      version: '0.1', type: 'container',
+      ops: [{ type: 'container/run', id: 'a', args: {
+        image: 'ubuntu', authentication: { docker: { username: '', password: '' } },
+        resources: [{ type: 'S3', url: 'https://s3.example/public', target: '/data', IAM: { REGION: '', ACCESS_KEY_ID: '', SECRET_ACCESS_KEY: '' } }, { type: 'HF', repo: 'org/model', target: '/m' }],
+      } }],
+    });
+    assert.deepEqual(findPublicCredentials(definition), []);
+  });
+});
+
+describe('market safety and budget', () => {
+  test('a disabled market is refused for good measure; a full job queue is retried later', () => {
+    const address = Keypair.generate().publicKey.toBase58();
+    const disabled = marketRefusal(marketAccount({ jobType: JOB_TYPE_DISABLED }), address, false);
+    assert.equal(disabled?.reason, 'MarketDisabled');
+    assert.equal(disabled?.retry, 'recheck');
+    const queue = Array.from({ length: MARKET_QUEUE_CAPACITY }, () => Keypair.generate().publicKey);
+    const full = marketRefusal(marketAccount({ queueType: QUEUE_TYPE.job, queue }), address, false);
+    assert.equal(full?.reason, 'MarketQueueFull');
+    assert.deepEqual(full?.retry, { afterMs: 30_000 });
+    assert.equal(marketRefusal(marketAccount({ queueType: QUEUE_TYPE.job, queue: queue.slice(1) }), address, false), undefined);
+    assert.equal(marketRefusal(marketAccount({ queueType: QUEUE_TYPE.job, queue }), address, true), undefined, 'a post to a named node does not enter the queue');
+    assert.equal(marketRefusal(marketAccount({ queueType: QUEUE_TYPE.node, queue }), address, false), undefined, 'a queue of nodes takes jobs at once');
+  });
+
+  test('a deposit over maxCost is refused naming both amounts in NOS', () => {
+    const refused = budgetRefusal(360_000n, 300_000n, 100n, 3_600n);
+    assert.equal(refused?.reason, 'OverBudget');
+    assert.match(refused!.message, /deposit of 0\.36 NOS .*exceeds spec\.maxCost of 0\.3 NOS/);
+    assert.equal(budgetRefusal(300_000n, 300_000n, 100n, 3_000n), undefined);
+    assert.equal(budgetRefusal(10n ** 12n, undefined, 100n, 3_600n), undefined, 'no maxCost, no budget');
+  });
+
+  test('funds: short SOL or NOS refuses with the amounts; enough for one post but not two is low', () => {
+    const wallet = Keypair.generate().publicKey.toBase58();
+    const poor = assessFunds({ lamports: 1_000n, nos: 5n }, 100n, wallet);
+    assert.equal(poor.refusal?.reason, 'InsufficientFunds');
+    assert.equal(poor.refusal?.retry, 'backoff');
+    assert.match(poor.message, /0\.000001 SOL where a post needs up to 0\.00659324 SOL.* and 0\.000005 NOS where the deposit is 0\.0001 NOS/);
+    assert.equal(POST_LAMPORTS_NEEDED, 6_593_240n);
+    const once = assessFunds({ lamports: LAMPORTS_PER_SOL, nos: 150n }, 100n, wallet);
+    assert.equal(once.refusal, undefined);
+    assert.equal(once.low, true);
+    const plenty = assessFunds({ lamports: LAMPORTS_PER_SOL, nos: 1_000n }, 100n, wallet);
+    assert.deepEqual([plenty.refusal, plenty.low], [undefined, false]);
+  });
+
+  test('backoff doubles per object from one second and stops growing at five minutes', () => {
+    const backoff = new RetryBackoff();
+    assert.deepEqual([backoff.next('a'), backoff.next('a'), backoff.next('a'), backoff.next('b')], [1_000, 2_000, 4_000, 1_000]);
+    for (let i = 0; i < 30; i += 1) backoff.next('a');
+    assert.equal(backoff.next('a'), 300_000);
+    backoff.reset('a');
+    assert.equal(backoff.next('a'), 1_000);
+  });
+});
+
+describe('spend limit', () => {
+  const now = new Date('2026-06-01T12:00:00Z');
+  const hoursAgo = (hours: number): Date => new Date(now.getTime() - hours * 3_600_000);
+
+  test('spends in the rolling day plus the deposit must fit the limit; the refusal says when it fits again', () => {
+    const spends: Spend[] = [{ at: hoursAgo(30), amount: 900n }, { at: hoursAgo(20), amount: 400n }, { at: hoursAgo(2), amount: 300n }];
+    assert.equal(spendLimitRefusal(spends, 1_000n, 300n, now, 'M'), undefined, 'the 30 h old spend is outside the window');
+    const refused = spendLimitRefusal(spends, 1_000n, 400n, now, 'M');
+    assert.equal(refused?.reason, 'SpendLimitReached');
+    // 700 spent + 400 > 1000; once the 20 h old spend leaves the window (in 4 h), 300 + 400 fits.
+    assert.deepEqual(refused?.retry, { afterMs: 4 * 3_600_000 + 1_000 });
+    assert.match(refused!.message, /paid 0\.0007 NOS .* deposit of 0\.0004 NOS would pass its dailySpendLimit of 0\.001 NOS; it fits again at 2026-06-01T16:00:00\.000Z/);
+    assert.equal(spendLimitRefusal([], 1_000n, 1_001n, now, 'M')?.retry, 'recheck', 'a deposit over the limit on its own never fits');
+  });
+
+  test('the cache\'s attempts and posts in flight count at price × current timeout, once per job address', () => {
+    const market = Keypair.generate().publicKey;
+    const account = marketAccount({ jobPrice: 10n, jobTimeout: 100n });
+    const job = (name: string, status: NosanaJobObject['status'], annotations?: Record<string, string>): NosanaJobObject => ({
+      ...nosanaJob('team', name, jobSpec({ timeout: 50 })), status, ...(annotations === undefined ? {} : { metadata: { namespace: 'team', name, annotations } }),
+    });
+    const posted = job('a', { marketAddress: market.toBase58(), priceBaseUnits: '20', attempts: [{ jobAddress: 'J1', postedAt: hoursAgo(1).toISOString() }, { jobAddress: 'J1', postedAt: hoursAgo(1).toISOString() }] });
+    const inFlight = job('b', { marketAddress: market.toBase58() }, { 'nosana.io/pending-post': JSON.stringify({ jobAddress: 'J2', preparedAt: hoursAgo(0.5).toISOString() }) });
+    const elsewhere = job('c', { marketAddress: Keypair.generate().publicKey.toBase58(), attempts: [{ jobAddress: 'J3', postedAt: now.toISOString() }] });
+    const spends = recordedSpends([posted, inFlight, elsewhere], market, account, 'localnet');
+    assert.deepEqual(spends.map((spend) => [spend.jobAddress, spend.amount]), [['J1', 1_000n], ['J2', 500n]]);
+  });
+
+  test('the ledger holds posts this process started until the cache shows them', () => {
+    const market = Keypair.generate().publicKey;
+    const ledger = new SpendLedger();
+    ledger.reserve('team/a', market, 100n, now);
+    ledger.reserve('team/b', market, 200n, now);
+    ledger.bind('team/b', 'JB');
+    ledger.reserve('team/c', Keypair.generate().publicKey, 400n, now);
+    assert.deepEqual(ledger.unrecorded(market, [], 'team/x', now).map((spend) => spend.amount), [100n, 200n]);
+    assert.deepEqual(ledger.unrecorded(market, [{ jobAddress: 'JB', at: now, amount: 200n }], 'team/x', now).map((spend) => spend.amount), [100n], 'a recorded post is not counted twice');
+    assert.deepEqual(ledger.unrecorded(market, [], 'team/a', now).map((spend) => spend.amount), [200n], 'a job\'s own unrecorded check is replaced by the new one');
+    ledger.release('team/a');
+    assert.deepEqual(ledger.unrecorded(market, [], 'team/x', new Date(now.getTime() + SPEND_WINDOW_MS + 1)), [], 'reservations leave with the window');
+  });
+});
+
+describe('resolving the definition and the market', () => {
+  test('an inline definition is validated with every problem and its path', async () => {
+    const kube = new FakeKube();
+    const definition = { version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'x', args: { cmd: 'true' } }, { type: 'container/run', id: 'x', args: { image: 'ubuntu', gpu: 'yes' } }] };
+    const bad = nosanaJob('team', 'bad', jobSpec({ definition: definition as NosanaJobObject['spec']['definition'] }));
+    const refused = await resolveDefinition(bad, kube.reader);
+    assert.ok('refused' in refused);
+    assert.equal(refused.reason, 'InvalidDefinition');
+    assert.match(refused.message, /ops\[0\]\.args\.image: /);
+    assert.match(refused.message, /ops\[1\]\.args\.gpu: /);
+    assert.match(refused.message, /ops\[1\]\.id: /);
+    const good = await resolveDefinition(nosanaJob('team', 'good', jobSpec()), kube.reader);
+    assert.ok(!('refused' in good));
+    assert.deepEqual(good.raw, HELLO);
+  });
+
+  test('definitionFrom reads a ConfigMap key; missing is retried, bad JSON is invalid', async () => {
+    const kube = new FakeKube();
+    const from = nosanaJob('team', 'from', jobSpec({ definition: undefined, definitionFrom: { configMapKeyRef: { name: 'defs', key: 'hello.json' } } }));
+    const missing = await resolveDefinition(from, kube.reader);
+    assert.ok('refused' in missing);
+    assert.deepEqual([missing.reason, missing.retry], ['DefinitionUnavailable', 'backoff']);
+    assert.match(missing.message, /ConfigMap team\/defs/);
+    kube.create(configMapWithKey('team', 'defs', 'other.json', '{}'));
+    const noKey = await resolveDefinition(from, kube.reader);
+    assert.ok('refused' in noKey);
+    assert.match(noKey.message, /has no key "hello\.json"/);
+    kube.delete('ConfigMap', { namespace: 'team', name: 'defs' });
+    kube.create(configMapWithKey('team', 'defs', 'hello.json', '{"version":'));
+    const broken = await resolveDefinition(from, kube.reader);
+    assert.ok('refused' in broken);
+    assert.equal(broken.reason, 'InvalidDefinition');
+    kube.delete('ConfigMap', { namespace: 'team', name: 'defs' });
+    kube.create(configMapWithKey('team', 'defs', 'hello.json', JSON.stringify(HELLO)));
+    const read = await resolveDefinition(from, kube.reader);
+    assert.ok(!('refused' in read));
+    assert.deepEqual(read.raw, HELLO);
+  });
+
+  test('spec.market: a NosanaMarket of the namespace, else an address matched to a NosanaMarket serving the namespace', () => {
+    const kube = new FakeKube();
+    const markets = kube.cache<NosanaMarketObject>('NosanaMarket');
+    const address = Keypair.generate().publicKey;
+    assert.equal((resolveMarketReference(nosanaJob('team', 'j', jobSpec({ market: 'gpu' })), markets) as { reason: string }).reason, 'MarketNotFound');
+    kube.create(nosanaMarket('team', 'gpu', marketSpec()));
+    const unsynced = resolveMarketReference(nosanaJob('team', 'j', jobSpec({ market: 'gpu' })), markets);
+    assert.match((unsynced as { message: string }).message, /NosanaMarket team\/gpu has no market address yet/);
+    kube.setStatus('NosanaMarket', { namespace: 'team', name: 'gpu' }, { address: address.toBase58() });
+    const named = resolveMarketReference(nosanaJob('team', 'j', jobSpec({ market: 'gpu' })), markets);
+    assert.ok(!('refused' in named));
+    assert.ok(named.address.equals(address));
+
+    const shared = Keypair.generate().publicKey;
+    kube.create(nosanaMarket('platform', 'closed', marketSpec({ address: shared.toBase58(), walletSecretRef: { name: 'w', key: 'keypair' } })));
+    const byAddress = nosanaJob('team', 'j', jobSpec({ market: shared.toBase58() }));
+    const notServed = resolveMarketReference(byAddress, markets);
+    assert.ok(!('refused' in notServed));
+    assert.equal(notServed.object, undefined);
+    assert.equal(notServed.refusedBy?.metadata?.name, 'closed');
+    kube.create(nosanaMarket('platform', 'open', marketSpec({ address: shared.toBase58(), allowedNamespaces: ['team'] })));
+    const served = resolveMarketReference(byAddress, markets);
+    assert.ok(!('refused' in served));
+    assert.equal(served.object?.metadata?.name, 'open');
+  });
+});
+
+describe('wallets', () => {
+  test('the job\'s own Secret, else the market default only for namespaces it serves', () => {
+    const market = nosanaMarket('platform', 'm', marketSpec({ walletSecretRef: { name: 'shared', key: 'keypair' }, allowedNamespaces: ['team'] }));
+    const address = Keypair.generate().publicKey;
+    const own = walletSourceFor(nosanaJob('other', 'j', jobSpec({ walletSecretRef: { name: 'mine', key: 'k' } })), { address, object: market });
+    assert.deepEqual(own.secret, { namespace: 'other', name: 'mine' });
+    const served = walletSourceFor(nosanaJob('team', 'j', jobSpec()), { address, object: market });
+    assert.deepEqual([served.secret, served.key], [{ namespace: 'platform', name: 'shared' }, 'keypair']);
+    assert.throws(() => walletSourceFor(nosanaJob('other', 'j', jobSpec()), { address, object: market }),
+      (error: unknown) => error instanceof WalletProblem && error.reason === 'WalletNotAllowed' && /namespace other/.test(error.message));
+    assert.throws(() => walletSourceFor(nosanaJob('other', 'j', jobSpec()), { address, refusedBy: market }),
+      (error: unknown) => error instanceof WalletProblem && error.reason === 'WalletNotAllowed');
+    assert.throws(() => walletSourceFor(nosanaJob('other', 'j', jobSpec()), { address }),
+      (error: unknown) => error instanceof WalletProblem && error.reason === 'WalletUnavailable');
+  });
+
+  test('a missing or malformed Secret names the Secret and key, never its content', async () => {
+    const kube = new FakeKube();
+    const source = { secret: { namespace: 'team', name: 'wallet' }, key: 'keypair', namedBy: 'spec.walletSecretRef' };
+    await assert.rejects(loadWallet(kube.reader, source), /Secret team\/wallet key "keypair" .*does not exist/);
+    const secretText = 'not-a-key-but-secret-looking-0OIl';
+    kube.create(secretWithKey('team', 'wallet', 'keypair', secretText));
+    await assert.rejects(loadWallet(kube.reader, source), (error: unknown) => {
+      assert.ok(error instanceof WalletProblem);
+      assert.match(error.message, /Secret team\/wallet key "keypair"/);
+      assert.ok(!error.message.includes(secretText), 'the content never appears in the message');
+      return true;
+    });
+    const keypair = Keypair.generate();
+    kube.delete('Secret', { namespace: 'team', name: 'wallet' });
+    kube.create(secretWithKey('team', 'wallet', 'keypair', bs58.encode(keypair.secretKey)));
+    assert.ok((await loadWallet(kube.reader, source)).publicKey.equals(keypair.publicKey));
+    kube.delete('Secret', { namespace: 'team', name: 'wallet' });
+    kube.create(secretWithKey('team', 'wallet', 'other', serializeWallet(keypair)));
+    await assert.rejects(loadWallet(kube.reader, source), /has no such key/);
+  });
+});
