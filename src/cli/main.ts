@@ -1,5 +1,6 @@
 // The `nosana-operator` command: dispatches to a subcommand. Every failure ends as a message
 // and an exit code, never as a stack trace.
+import { CONTROLLER_SUMMARY, runController } from './controller.ts';
 import { EXIT_OK, EXIT_USAGE, processIo } from './io.ts';
 import type { CommandIo } from './io.ts';
 import { JOB_SUMMARY, runJob } from './job.ts';
@@ -17,6 +18,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   localnet: { summary: LOCALNET_SUMMARY, run: runLocalnet },
   post: { summary: POST_SUMMARY, run: runPost },
   job: { summary: JOB_SUMMARY, run: runJob },
+  controller: { summary: CONTROLLER_SUMMARY, run: runController },
 };
 
 export function usage(): string {

@@ -51,7 +51,7 @@ export interface ResolvedNetwork {
   pinning: () => PinningClient;
 }
 
-async function readLocalnetInfo(dir: string): Promise<LocalnetInfo> {
+export async function readLocalnetInfo(dir: string): Promise<LocalnetInfo> {
   const path = join(dir, 'localnet.json');
   try {
     return JSON.parse(await readFile(path, 'utf8')) as LocalnetInfo;
