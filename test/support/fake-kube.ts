@@ -1,10 +1,11 @@
 // An in-memory stand-in for the API server, used only to unit-test reconciler logic against the
 // localnet: caches, the writer, the reader and the event recorder all share one store, and every
 // write is journaled so tests can assert what was written, in which order, and that nothing was
-// written when nothing changed. It keeps the two API-server behaviours reconcilers rely on:
-// resourceVersion preconditions on metadata patches, and an object with finalizers lingering
-// (deletionTimestamp set) until the last finalizer goes. Tests against a real API server are
-// elsewhere (test/integration); this double only has to be faithful where the reconciler looks.
+// written when nothing changed. It keeps the API-server behaviours reconcilers rely on:
+// resourceVersion preconditions on metadata patches, an object with finalizers lingering
+// (deletionTimestamp set) until the last finalizer goes, and the size limits of stored objects.
+// Tests against a real API server are elsewhere (test/integration); this double only has to be
+// faithful where the reconciler looks.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
@@ -51,6 +52,22 @@ function deepFreeze<T>(value: T): T {
 /** What the API server would store: JSON, so undefined fields vanish and Dates become strings. */
 function asStored<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** etcd's default request limit: the API server cannot store a larger object. */
+const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+/** The API server's validation of ConfigMaps (and Secrets): at most 1 MiB of values. */
+const MAX_CONFIGMAP_DATA_BYTES = 1024 * 1024;
+
+/** Refuses what the real API server would refuse for its size, with the errors it gives. */
+function requireStorable(object: KubernetesObject): void {
+  const size = Buffer.byteLength(JSON.stringify(object), 'utf8');
+  if (size > MAX_OBJECT_BYTES) throw new Error(`etcdserver: request is too large (${object.kind} of ${size} bytes)`);
+  const data = (object as { data?: Record<string, string> }).data ?? {};
+  const dataSize = Object.values(data).reduce((sum, value) => sum + Buffer.byteLength(value, 'utf8'), 0);
+  if (object.kind === 'ConfigMap' && dataSize > MAX_CONFIGMAP_DATA_BYTES) {
+    throw new Error(`ConfigMap "${object.metadata?.name}" is invalid: []: Too long: must have at most ${MAX_CONFIGMAP_DATA_BYTES} bytes`);
+  }
 }
 
 export class FakeKube {
@@ -189,6 +206,7 @@ export class FakeKube {
       const stored = asStored(status);
       if (current !== undefined && isDeepStrictEqual(stored, asStored(current))) return false;
       const object = this.#requireForWrite(ref);
+      requireStorable({ ...object, status: stored } as KubernetesObject);
       this.#store(ref.kind, { ...object, status: stored, metadata: { ...object.metadata, resourceVersion: this.#nextVersion() } } as KubernetesObject);
       this.journal.push({ verb: 'applyStatus', kind: ref.kind, namespace: ref.namespace, name: ref.name, detail: stored });
       return true;
@@ -217,6 +235,7 @@ export class FakeKube {
       return version;
     },
     applyObject: async (object) => {
+      requireStorable(object);
       const ref = refOf(object);
       const existing = this.get(ref.kind, ref);
       this.#store(ref.kind, {

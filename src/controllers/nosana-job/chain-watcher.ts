@@ -84,6 +84,16 @@ interface Snapshot<V> {
   at: number;
 }
 
+/**
+ * Stores `snapshot` unless a read sent later already answered: a slow poll must not bring back the
+ * state from before the operator's own transaction (its fresh read after ending or extending a
+ * job), or the next reconcile would act on it again.
+ */
+function keepNewer<V>(snapshots: Map<string, Snapshot<V>>, id: string, snapshot: Snapshot<V>): void {
+  const current = snapshots.get(id);
+  if (current === undefined || current.at <= snapshot.at) snapshots.set(id, snapshot);
+}
+
 interface Tracked {
   address: PublicKey;
   onChange: () => void;
@@ -196,7 +206,7 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
   async #loadJobs(keys: PublicKey[]): Promise<Map<string, JobView | undefined>> {
     const at = performance.now();
     const views = await this.#client.getJobs(keys);
-    for (const [id, value] of views) this.#jobSnapshots.set(id, { value, at });
+    for (const [id, value] of views) keepNewer(this.#jobSnapshots, id, { value, at });
     return views;
   }
 
@@ -206,7 +216,7 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     const at = performance.now();
     const markets = await Promise.all(keys.map((key) => this.#client.getMarket(key)));
     const views = new Map(keys.map((key, index) => [key.toBase58(), markets[index]]));
-    for (const [id, value] of views) this.#marketSnapshots.set(id, { value, at });
+    for (const [id, value] of views) keepNewer(this.#marketSnapshots, id, { value, at });
     return views;
   }
 

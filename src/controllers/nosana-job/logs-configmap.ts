@@ -7,6 +7,11 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { NosanaJobObject } from './context.ts';
 
 export const LOGS_TRUNCATED_ANNOTATION = 'nosana.io/logs-truncated';
+/**
+ * The API server refuses a ConfigMap whose values add up to more than 1 MiB, and a refused write
+ * would keep the job from ever finishing: a larger configured cap is held to this.
+ */
+export const CONFIGMAP_DATA_MAX_BYTES = 1024 * 1024;
 const MAX_NAME_LENGTH = 253;
 const CONFIGMAP_KEY_INVALID = /[^-._a-zA-Z0-9]/g;
 
@@ -87,7 +92,7 @@ function fitLogs(logs: readonly string[], maxBytes: number): { texts: string[]; 
 export function buildLogsConfigMap(owner: NosanaJobObject, ops: readonly OpLog[], maxBytes: number): V1ConfigMap {
   const name = owner.metadata?.name ?? '';
   const keys = dataKeys(ops);
-  const { texts, truncated } = fitLogs(ops.map((op) => op.logs), maxBytes);
+  const { texts, truncated } = fitLogs(ops.map((op) => op.logs), Math.min(maxBytes, CONFIGMAP_DATA_MAX_BYTES));
   const truncatedKeys = keys.filter((_, index) => truncated[index]);
   return {
     apiVersion: 'v1',

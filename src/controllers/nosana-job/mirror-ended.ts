@@ -6,18 +6,17 @@ import type { PublicKey } from '@solana/web3.js';
 import type { NosanaJobStatus } from '../../api/crds/nosana-job.ts';
 import { formatNos, jobCost } from '../../chain/money.ts';
 import { bytes32ToCid, isNoResult } from '../../ipfs/cid.ts';
+import { refOf } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { attemptFor, chainTime, isoSeconds, moveTo, pollAgain, recordIntent, updateAttempt } from './job-status.ts';
 import type { Observation } from './job-status.ts';
 import { posterWallet, recoverJob } from './lifecycle.ts';
-import { buildLogsConfigMap, tailWithin } from './logs-configmap.ts';
+import { buildLogsConfigMap } from './logs-configmap.ts';
 import { ResultDocumentError, judgeResult, readResultDocument } from './result.ts';
+import { opSummaries } from './status-ops.ts';
 import type { EndedBy, OpOutcome, ResultDocument, ResultVerdict } from './result.ts';
 
-/** The CRD's bounds on status.ops. */
-const MAX_OPS = 64;
-const MAX_LOG_TAIL_BYTES = 4096;
 /**
  * How long a job this resource posted may be missing before it counts as closed by someone else:
  * a load-balanced RPC can answer from a node a few slots behind the one that confirmed the post.
@@ -89,8 +88,8 @@ export async function mirrorCompleted(observation: Observation): Promise<StepOut
     }
     return conclude(ctx, ports, job.address, noResultEnding(by, problem), endedAt);
   }
-  ctx.status.ops = document.ops.slice(0, MAX_OPS).map((op) => opSummary(op, ctx.deps.options.logTailMaxBytes));
-  if (document.ops.length > 0) ctx.status.logsConfigMap = await writeLogs(ctx, document.ops);
+  ctx.status.ops = opSummaries(document.ops, ctx.deps.options.logTailMaxBytes);
+  if (document.ops.length > 0) ctx.status.logsConfigMap = await writeLogs(ctx, job.address, document.ops);
   const verdict = judgeResult(document, by);
   return conclude(ctx, ports, job.address, { ...verdict, message: `${verdict.message}; cost ${formatNos(cost)} NOS for ${elapsed}s` }, endedAt);
 }
@@ -100,25 +99,24 @@ function noResultEnding(by: EndedBy, why: string): Ending {
   return { phase: 'Failed', reason: 'NoResult', outcome: 'NoResult', message: by === 'operator' ? `the job was ended after its node went silent; ${why}` : why };
 }
 
-type OpSummary = NonNullable<NosanaJobStatus['ops']>[number];
-
-function opSummary(op: OpOutcome, logTailMaxBytes: number): OpSummary {
-  const logTail = tailWithin(op.logs, Math.min(logTailMaxBytes, MAX_LOG_TAIL_BYTES)).text;
-  return {
-    id: op.id.slice(0, 128),
-    status: op.status.slice(0, 32),
-    ...(op.exitCode === undefined ? {} : { exitCode: op.exitCode }),
-    ...(op.startTime === undefined ? {} : { startTime: op.startTime }),
-    ...(op.endTime === undefined ? {} : { endTime: op.endTime }),
-    ...(op.results === undefined ? {} : { results: op.results }),
-    ...(logTail === '' ? {} : { logTail }),
-  };
-}
-
-async function writeLogs(ctx: JobReconcileContext, ops: readonly OpOutcome[]): Promise<string> {
+/**
+ * Writes the logs ConfigMap. When that fails (a quota, missing RBAC) the result already read is
+ * written to the status before the error is passed on for a retry: the job account, and with it
+ * the result CID, may be cleaned by anyone a day after the job ended.
+ */
+async function writeLogs(ctx: JobReconcileContext, job: PublicKey, ops: readonly OpOutcome[]): Promise<string> {
   const configMap = buildLogsConfigMap(ctx.object, ops, ctx.deps.options.logsConfigMapMaxBytes);
-  await ctx.deps.writer.applyObject(configMap);
-  return configMap.metadata?.name ?? '';
+  const name = configMap.metadata?.name ?? '';
+  try {
+    await ctx.deps.writer.applyObject(configMap);
+  } catch (error) {
+    const message = `job ${job.toBase58()} ended and its result is stored, but its logs ConfigMap ${name} could not be written: ${(error as Error).message}; retrying`;
+    moveTo(ctx, 'Running', 'Running', message);
+    ctx.event('Warning', 'LogsNotStored', message);
+    await ctx.deps.writer.applyStatus(refOf(ctx.object), ctx.status, ctx.object.status);
+    throw error;
+  }
+  return name;
 }
 
 /**

@@ -11,9 +11,11 @@ import { findCondition } from '../../runtime/conditions.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { attemptFor, chainTime, isoSeconds, moveTo, pollAgain, recordIntent, updateAttempt } from './job-status.ts';
 import type { Observation } from './job-status.ts';
+import { extensionRefusal } from './extend-guard.ts';
 import { delistJob, endJob, extendJob, posterWallet } from './lifecycle.ts';
 import { mirrorCompleted, mirrorGone, mirrorStopped } from './mirror-ended.ts';
 import { exposedServices } from './service-urls.ts';
+import type { SpendLedger } from './spend-limit.ts';
 import { durationSeconds } from './spec-values.ts';
 
 /**
@@ -21,7 +23,7 @@ import { durationSeconds } from './spec-values.ts';
  * `origin` is 'posted' for jobs this resource posted (the operator may act on them) and 'adopted'
  * for spec.jobAddress (mirror only).
  */
-export async function observeJob(ctx: JobReconcileContext, jobAddress: PublicKey, origin: 'posted' | 'adopted'): Promise<StepOutcome> {
+export async function observeJob(ctx: JobReconcileContext, jobAddress: PublicKey, origin: 'posted' | 'adopted', ledger: SpendLedger): Promise<StepOutcome> {
   const ports = await ctx.ports();
   // The orchestrator requeues every poll interval (the Reconciler port offers no way to wake a
   // key from outside), and the watcher's batched poll keeps the snapshot those reconciles read
@@ -30,7 +32,7 @@ export async function observeJob(ctx: JobReconcileContext, jobAddress: PublicKey
   attemptFor(ctx, jobAddress);
   const job = await ports.watcher.job(jobAddress);
   if (job === undefined) return mirrorGone(ctx, ports, jobAddress, origin);
-  const observation: Observation = { ctx, ports, job, origin };
+  const observation: Observation = { ctx, ports, job, origin, ledger };
   recordJobAccount(observation);
   switch (job.status) {
     case 'QUEUED': return mirrorQueued(observation);
@@ -89,15 +91,22 @@ async function delistForQueueTimeout({ ctx, ports, job }: Observation): Promise<
 }
 
 /**
- * Pays for a raised spec.timeout with `extend` (posted jobs only; the CRD refuses lowering it).
- * A failed extension is reported and retried at the next poll; it does not stop the mirroring.
- * Returns the job as it is after the extension.
+ * Pays for a raised spec.timeout with `extend` (posted jobs only; the admission policy refuses
+ * lowering it), within spec.maxCost and the market's daily spend limit. A refused or failed
+ * extension is reported and looked at again at the next poll; it does not stop the mirroring.
+ * Returns the job as it is after the extension (`extend` takes the new total, so an extension
+ * repeated on a stale read fails rather than charging twice).
  */
-async function raiseTimeout({ ctx, ports, job, origin }: Observation): Promise<JobView> {
+async function raiseTimeout({ ctx, ports, job, origin, ledger }: Observation): Promise<JobView> {
   const { timeout } = ctx.object.spec;
   if (origin !== 'posted' || timeout === undefined) return job;
   const wanted = durationSeconds(timeout, 'spec.timeout');
   if (wanted <= job.account.timeout) return job;
+  const refused = await extensionRefusal(ctx, ports, job, wanted, ledger);
+  if (refused !== undefined) {
+    ctx.event('Warning', 'ExtendRefused', refused);
+    return job;
+  }
   try {
     const poster = await posterWallet(ctx, job);
     if ('refused' in poster) throw new Error(poster.refused);

@@ -24,9 +24,9 @@ import { applyRefusal, isRefusal, refusal } from './refusal.ts';
 import type { Refusal, RetryBackoff } from './refusal.ts';
 import { resolveDefinition, resolveMarketReference } from './resolve.ts';
 import type { MarketReference } from './resolve.ts';
-import { recordedSpends, spendLimitRefusal } from './spend-limit.ts';
+import { dailySpendLimit, knownSpends, spendLimitRefusal } from './spend-limit.ts';
 import type { SpendLedger } from './spend-limit.ts';
-import { depositFor, jobTimeoutSeconds, maxCostBaseUnits, nosAmount } from './spec-values.ts';
+import { depositFor, jobTimeoutSeconds, maxCostBaseUnits } from './spec-values.ts';
 import { WalletProblem } from './wallet.ts';
 
 /** What outlives one reconcile: retry delays and the spend reservations of posts in flight. */
@@ -107,14 +107,10 @@ async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: s
   recordLowBalance(ctx, funds.low, funds.message);
   if (funds.refusal !== undefined) return funds.refusal;
 
-  const limitText = reference.object?.spec.dailySpendLimit;
-  if (limitText !== undefined) {
-    const marketName = `${reference.object?.metadata?.namespace}/${reference.object?.metadata?.name}`;
-    const limit = nosAmount(limitText, `NosanaMarket ${marketName} spec.dailySpendLimit`);
+  const limit = dailySpendLimit(reference.object);
+  if (limit !== undefined) {
     const now = deps.now();
-    const recorded = recordedSpends(deps.jobs.list(), reference.address, view.account, ports.settings.name);
-    const spends = [...recorded, ...state.ledger.unrecorded(reference.address, recorded, jobKey, now)];
-    const overLimit = spendLimitRefusal(spends, limit, deposit, now, address);
+    const overLimit = spendLimitRefusal(knownSpends(deps, state.ledger, view, ports.settings.name, jobKey, now), limit, deposit, now, address);
     if (overLimit !== undefined) return overLimit;
     state.ledger.reserve(jobKey, reference.address, deposit, now);
   }

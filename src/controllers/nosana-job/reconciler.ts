@@ -1,7 +1,8 @@
 // The NosanaJob reconciler: level-based, one step of convergence per reconcile. It reads the
-// object from the cache and, in this order, handles deletion (finalizer), makes sure the finalizer
-// is on before anything is spent, settles a post in flight, mirrors the job it posted or adopted,
-// or else runs the posting path. The status is a working copy applied once at the end (nothing is
+// object from the cache and, in this order, puts back a create-once record whose annotations were
+// lost (lost-record.ts), handles deletion (finalizer), makes sure the finalizer is on before
+// anything is spent, settles a post in flight, mirrors the job it posted or adopted, or else runs
+// the posting path. The status is a working copy applied once at the end (nothing is
 // written when nothing changed). A write that lost a race (StaleObjectError) means the cache is
 // behind: the reconcile ends without applying what it computed from the stale copy, and looks
 // again soon.
@@ -15,6 +16,7 @@ import type { ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler } from '
 import type { JobReconcileContext, NosanaJobControllerDeps, StepOutcome } from './context.ts';
 import { finalizeJob } from './finalize.ts';
 import { buildJobContext } from './job-context.ts';
+import { lostAnnotations } from './lost-record.ts';
 import { observeJob } from './mirror.ts';
 import { resolvePendingPost } from './pending-post.ts';
 import { postJob } from './post.ts';
@@ -74,8 +76,14 @@ export class NosanaJobReconciler implements Reconciler {
 
   async #step(ctx: JobReconcileContext): Promise<StepResult> {
     const { metadata, spec } = ctx.object;
-    if (metadata?.deletionTimestamp !== undefined) return this.#delete(ctx);
-    if (!(metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER)) {
+    const hasFinalizer = (metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER);
+    const deleting = metadata?.deletionTimestamp !== undefined;
+    if (deleting && !hasFinalizer) return { gone: true };
+    // Deletion included: a job whose record lost its annotations would be posted again, or leaked.
+    const lost = lostAnnotations(ctx.object);
+    if (lost !== undefined) return this.#restore(ctx, lost);
+    if (deleting) return this.#delete(ctx);
+    if (!hasFinalizer) {
       ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { addFinalizers: [NOSANA_JOB_FINALIZER] });
     }
     // A post in flight comes first, even before adoption: it may hold a paid job.
@@ -85,9 +93,13 @@ export class NosanaJobReconciler implements Reconciler {
       const resolution = await resolvePendingPost(ctx, this.#posting, pending);
       if (resolution.kind !== 'landed') return resolution.outcome;
       landed = resolution.jobAddress;
-    } else if (annotation(ctx, CONFIRM_POST_ANNOTATION) !== undefined) {
-      // A confirmation with no post to settle would otherwise wait and settle the NEXT unknown post.
-      ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { annotations: { [CONFIRM_POST_ANNOTATION]: null } });
+    } else {
+      // A post settled by a process that died before its status write is still shown as in flight.
+      delete ctx.status.pendingPost;
+      if (annotation(ctx, CONFIRM_POST_ANNOTATION) !== undefined) {
+        // A confirmation with no post to settle would otherwise wait and settle the NEXT unknown post.
+        ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { annotations: { [CONFIRM_POST_ANNOTATION]: null } });
+      }
     }
     if (spec.jobAddress !== undefined) return this.#observe(ctx, new PublicKey(spec.jobAddress), 'adopted');
     const posted = landed ?? annotation(ctx, JOB_ADDRESS_ANNOTATION);
@@ -106,7 +118,7 @@ export class NosanaJobReconciler implements Reconciler {
       const takenBack = await takenBackForPrice(ctx, jobAddress);
       if (takenBack !== undefined) return takenBack;
     }
-    const outcome = await observeJob(ctx, jobAddress, origin);
+    const outcome = await observeJob(ctx, jobAddress, origin, this.#posting.ledger);
     if (outcome.repost !== true) return outcome;
     // The attempt is over and retries remain: without the job-address annotation the next
     // reconcile takes the posting path and posts a fresh job.
@@ -114,11 +126,18 @@ export class NosanaJobReconciler implements Reconciler {
     return { requeueAfterMs: STALE_REQUEUE_MS };
   }
 
+  /** Puts back the annotations the status shows were lost; the next reconcile settles them as usual. */
+  async #restore(ctx: JobReconcileContext, lost: Record<string, string>): Promise<StepResult> {
+    ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { annotations: lost });
+    ctx.event('Warning', 'RecordRestored', `the annotations ${Object.keys(lost).join(' and ')} were removed but the status still records them; `
+      + `they were restored so that job ${ctx.status.pendingPost?.jobAddress ?? ctx.status.jobAddress ?? ''} is followed, not posted again`);
+    return { requeueAfterMs: STALE_REQUEUE_MS };
+  }
+
   /** Cancels the job on chain (per deletionPolicy), then lets the object go. */
   async #delete(ctx: JobReconcileContext): Promise<StepResult> {
-    const { metadata, spec, status } = ctx.object;
-    if (!(metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER)) return { gone: true };
-    let address = annotation(ctx, JOB_ADDRESS_ANNOTATION) ?? spec.jobAddress ?? status?.jobAddress;
+    const { spec } = ctx.object;
+    let address = annotation(ctx, JOB_ADDRESS_ANNOTATION) ?? spec.jobAddress;
     const pending = annotation(ctx, PENDING_POST_ANNOTATION);
     // Orphan leaves the chain alone, a post in flight included; Cancel must know whether it landed.
     if (pending !== undefined && spec.deletionPolicy !== 'Orphan') {

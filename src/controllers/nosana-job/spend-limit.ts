@@ -7,16 +7,21 @@
 // The status does not record each attempt's deposit, so it is recomputed: the job's recorded
 // on-chain price (else the market's current one) × its current timeout. Because a timeout can only
 // be raised and every raise is paid, that is what the attempt has cost at most; over-counting a
-// raise that has not landed yet errs on the safe side of a limit.
+// raise that has not landed yet errs on the safe side of a limit. One gap remains: an extension is
+// checked against the limit when it is paid (extend-guard.ts), but afterwards it counts at its
+// attempt's post time, so an extension of a job posted over a day ago leaves the window at once.
 import type { PublicKey } from '@solana/web3.js';
 import { PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
 import type { NetworkName } from '../../chain/addresses.ts';
 import type { MarketAccount } from '../../chain/accounts.ts';
+import type { MarketView } from '../../chain/jobs-client.ts';
 import { formatNos } from '../../chain/money.ts';
-import type { NosanaJobObject } from './context.ts';
-import { refusal } from './refusal.ts';
+import type { ObjectCache } from '../../runtime/types.ts';
+import type { NosanaJobControllerDeps, NosanaJobObject, NosanaMarketObject } from './context.ts';
+import { isRefusal, refusal } from './refusal.ts';
 import type { Refusal } from './refusal.ts';
-import { depositFor, jobTimeoutSeconds } from './spec-values.ts';
+import { resolveMarketReference } from './resolve.ts';
+import { depositFor, jobTimeoutSeconds, nosAmount } from './spec-values.ts';
 
 export const SPEND_WINDOW_MS = 24 * 60 * 60_000;
 
@@ -51,15 +56,27 @@ function attemptDeposit(job: NosanaJobObject, market: MarketAccount, network: Ne
   return depositFor(network, price, timeout);
 }
 
+/**
+ * The market a job pays into: the one its status mirrors, else the one its spec names. A post
+ * recorded just before a crash has its pending-post annotation but no status yet, and must count.
+ */
+function paysInto(job: NosanaJobObject, markets: ObjectCache<NosanaMarketObject>): string | undefined {
+  if (job.status?.marketAddress !== undefined) return job.status.marketAddress;
+  const reference = resolveMarketReference(job, markets);
+  return isRefusal(reference) ? undefined : reference.address.toBase58();
+}
+
 /** What the cache shows this cluster's jobs paid into `marketAddress` (attempts and posts in flight). */
-export function recordedSpends(jobs: readonly NosanaJobObject[], marketAddress: PublicKey, market: MarketAccount, network: NetworkName): Spend[] {
+export function recordedSpends(
+  jobs: readonly NosanaJobObject[], marketAddress: PublicKey, market: MarketAccount, network: NetworkName, markets: ObjectCache<NosanaMarketObject>,
+): Spend[] {
   const address = marketAddress.toBase58();
   const spends: Spend[] = [];
   for (const job of jobs) {
-    if (job.status?.marketAddress !== address) continue;
+    if (paysInto(job, markets) !== address) continue;
     const amount = attemptDeposit(job, market, network);
     const seen = new Set<string>();
-    for (const attempt of job.status.attempts ?? []) {
+    for (const attempt of job.status?.attempts ?? []) {
       if (attempt.postedAt === undefined || seen.has(attempt.jobAddress)) continue;
       seen.add(attempt.jobAddress);
       spends.push({ jobAddress: attempt.jobAddress, at: new Date(attempt.postedAt), amount });
@@ -119,13 +136,31 @@ export class SpendLedger {
   }
 }
 
-/** Refuses a deposit that would take the rolling day's spend past `limit`, saying when it would fit. */
-export function spendLimitRefusal(spends: readonly Spend[], limit: bigint, deposit: bigint, now: Date, market: string): Refusal | undefined {
+/** The NosanaMarket's dailySpendLimit in base units; undefined when it sets none. */
+export function dailySpendLimit(market: NosanaMarketObject | undefined): bigint | undefined {
+  const text = market?.spec.dailySpendLimit;
+  if (text === undefined) return undefined;
+  return nosAmount(text, `NosanaMarket ${market?.metadata?.namespace}/${market?.metadata?.name} spec.dailySpendLimit`);
+}
+
+/** Every spend into `market` this process knows of: the cache's records and its own reservations not yet in them. */
+export function knownSpends(
+  deps: Pick<NosanaJobControllerDeps, 'jobs' | 'markets'>, ledger: SpendLedger, market: MarketView, network: NetworkName, jobKey: string, now: Date,
+): Spend[] {
+  const recorded = recordedSpends(deps.jobs.list(), market.address, market.account, network, deps.markets);
+  return [...recorded, ...ledger.unrecorded(market.address, recorded, jobKey, now)];
+}
+
+/**
+ * Refuses a payment (a post's deposit, an extension) that would take the rolling day's spend past
+ * `limit`, saying when it would fit. `what` names the payment in the message.
+ */
+export function spendLimitRefusal(spends: readonly Spend[], limit: bigint, deposit: bigint, now: Date, market: string, what = 'a deposit'): Refusal | undefined {
   const since = now.getTime() - SPEND_WINDOW_MS;
   const inWindow = spends.filter((spend) => spend.at.getTime() > since).sort((a, b) => a.at.getTime() - b.at.getTime());
   const spent = inWindow.reduce((sum, spend) => sum + spend.amount, 0n);
   if (spent + deposit <= limit) return undefined;
-  const summary = `this cluster's jobs paid ${formatNos(spent)} NOS into market ${market} in the last 24 h; a deposit of ${formatNos(deposit)} NOS would pass its dailySpendLimit of ${formatNos(limit)} NOS`;
+  const summary = `this cluster's jobs paid ${formatNos(spent)} NOS into market ${market} in the last 24 h; ${what} of ${formatNos(deposit)} NOS would pass its dailySpendLimit of ${formatNos(limit)} NOS`;
   if (deposit > limit) return refusal('SpendLimitReached', `${summary}, and exceeds it on its own`, 'recheck');
   // The post fits once enough of the oldest spends have left the window (it fits in an empty one).
   let remaining = spent;

@@ -167,4 +167,28 @@ describe('NosanaJob lifecycle', () => {
     await observe(world, 'longer', job);
     assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['extend'], 'an extended job is not extended again');
   });
+
+  test('a raised spec.timeout that would cost more than spec.maxCost is not paid for; it is once maxCost allows it', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    // 600 s at 10 base units/s is 0.006 NOS: exactly the budget.
+    const { job } = await runningJob(world, 'capped', { spec: { timeout: 600, maxCost: '0.006' } });
+    await observe(world, 'capped', job);
+    const before = await ledger(world);
+
+    const key = { namespace: NAMESPACE, name: 'capped' };
+    world.kube.updateSpec('NosanaJob', key, { ...jobResource(world, 'capped').spec, timeout: '15m' });
+    const { object } = await observe(world, 'capped', job);
+    assert.equal((await world.ports.jobs.getJob(job))?.account.timeout, 600n, 'not extended');
+    assert.deepEqual(await ledger(world), before, 'nothing paid');
+    assert.deepEqual(world.metrics.actions, []);
+    assert.equal(object.status?.phase, 'Running', 'the job runs on with the timeout it has');
+    const refused = world.kube.events.list.find((event) => event.reason === 'ExtendRefused');
+    assert.match(refused?.note ?? '', /to 900s would make it cost up to 0\.009 NOS, more than spec\.maxCost of 0\.006 NOS/);
+    assert.equal(refused?.type, 'Warning');
+
+    world.kube.updateSpec('NosanaJob', key, { ...jobResource(world, 'capped').spec, maxCost: '0.009' });
+    await observe(world, 'capped', job);
+    assert.equal((await world.ports.jobs.getJob(job))?.account.timeout, 900n);
+    assert.equal(before.poster - (await ledger(world)).poster, PRICE * 300n);
+  });
 });

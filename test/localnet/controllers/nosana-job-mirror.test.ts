@@ -8,9 +8,12 @@ import { jobCost, jobDeposit } from '../../../src/chain/money.ts';
 import { exposeId } from '../../../src/controllers/nosana-job/service-urls.ts';
 import { LOGS_TRUNCATED_ANNOTATION } from '../../../src/controllers/nosana-job/logs-configmap.ts';
 import { LOCALNET_SERVICE_DOMAIN } from '../../support/fake-kube.ts';
-import { TestNode } from '../../harness/nosana-ledger.ts';
+import { TestNode, resultDocument } from '../../harness/nosana-ledger.ts';
+import { cidToBytes32 } from '../../../src/ipfs/cid.ts';
 import { useLocalnet } from '../support.ts';
-import { DEFINITION, NAMESPACE, createJobResource, ledger, mirrorWorld, observe, postJob, readyReason, runningJob, stillPolled } from './nosana-job-mirror-support.ts';
+import {
+  DEFINITION, NAMESPACE, createJobResource, jobResource, ledger, mirrorWorld, observe, postJob, readyReason, runningJob, stillPolled,
+} from './nosana-job-mirror-support.ts';
 
 const PRICE = 10n;
 const TIMEOUT = 600n;
@@ -126,6 +129,60 @@ describe('NosanaJob mirror', () => {
     assert.match(log, /^\[nosana-operator: the first \d+ bytes of this log were dropped/);
     assert.ok(log.endsWith('token 999\n'));
     assert.equal(configMap?.metadata?.annotations?.[LOGS_TRUNCATED_ANNOTATION], 'serve.log');
+  });
+
+  test('a result document full of extracted values still fits the status: the job ends, every op listed, latest values kept', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const { job, node } = await runningJob(world, 'extracting', { timeout: TIMEOUT });
+    // Each op extracted six expressions matching all through its log: 32 values of 4096 characters each.
+    const values = (key: string): string[] => Array.from({ length: 32 }, (_, index) => `${key}#${index} ${'é'.repeat(4_000)}`);
+    const document = resultDocument(['a', 'b', 'c'].map((id) => ({ id, exitCode: 0, logs: [`${id} done`] })));
+    const opStates = (document.opStates as Record<string, unknown>[]).map((op) => ({
+      ...op, results: Object.fromEntries(['k0', 'k1', 'k2', 'k3', 'k4', 'k5'].map((key) => [key, values(key)])),
+    }));
+    const cid = await world.ports.pinning.pinJson({ ...document, opStates });
+    await world.ports.jobs.finish(node.key, job, cidToBytes32(cid));
+
+    const { object } = await observe(world, 'extracting', job);
+    assert.equal(object.status?.phase, 'Succeeded');
+    const size = Buffer.byteLength(JSON.stringify(object.status), 'utf8');
+    assert.ok(size <= 512 * 1024, `the status takes ${size} bytes`);
+    assert.deepEqual(object.status?.ops?.map((op) => [op.id, op.logTail]), [['a', 'a done\n'], ['b', 'b done\n'], ['c', 'c done\n']]);
+    const kept = object.status?.ops?.[0]?.results?.['k0'] ?? [];
+    assert.ok(kept.length > 0 && kept.at(-1)?.startsWith('k0#31 '), 'the latest match of the first expression is kept');
+  });
+
+  test('a logs cap set above what a ConfigMap may hold is held to the API server\'s 1 MiB', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), { logsConfigMapMaxBytes: 4 * 1024 * 1024 }, PRICE);
+    const { job, node } = await runningJob(world, 'verbose', { timeout: TIMEOUT });
+    const lines = Array.from({ length: 30_000 }, (_, index) => `verbose output line ${index} ${'x'.repeat(40)}`);
+    await node.finish(job, [{ id: 'cache', exitCode: 0 }, { id: 'serve', exitCode: 0, logs: lines }]);
+    const { object } = await observe(world, 'verbose', job);
+    assert.equal(object.status?.phase, 'Succeeded');
+    const configMap = world.kube.get('ConfigMap', { namespace: NAMESPACE, name: 'verbose-logs' }) as V1ConfigMap | undefined;
+    const log = configMap?.data?.['serve.log'] ?? '';
+    assert.ok(Buffer.byteLength(log) <= 1024 * 1024 && log.endsWith(`${lines.at(-1)}\n`));
+    assert.equal(configMap?.metadata?.annotations?.[LOGS_TRUNCATED_ANNOTATION], 'serve.log');
+  });
+
+  test('a logs ConfigMap that cannot be written does not keep the result out of the resource: stored first, the write retried', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const { job, node } = await runningJob(world, 'quota', { timeout: TIMEOUT });
+    const cid = await node.finish(job, [{ id: 'cache', exitCode: 0 }, { id: 'serve', exitCode: 0, logs: ['served'] }]);
+    const writer = world.deps.writer;
+    world.deps.writer = { ...writer, applyObject: () => Promise.reject(new Error('configmaps "quota-logs" is forbidden: exceeded quota')) };
+
+    await assert.rejects(observe(world, 'quota', job), /exceeded quota/);
+    const stored = jobResource(world, 'quota');
+    assert.equal(stored.status?.ipfsResult, cid, 'the result CID is in the resource');
+    assert.deepEqual(stored.status?.ops?.map((op) => [op.id, op.exitCode]), [['cache', 0], ['serve', 0]]);
+    assert.equal(stored.status?.phase, 'Running', 'not finished until its logs are kept');
+    assert.match(stored.status?.conditions?.find((condition) => condition.type === 'Ready')?.message ?? '', /logs ConfigMap quota-logs could not be written: .*exceeded quota/);
+
+    world.deps.writer = writer;
+    const { object } = await observe(world, 'quota', job);
+    assert.equal(object.status?.phase, 'Succeeded');
+    assert.equal(object.status?.logsConfigMap, 'quota-logs');
   });
 
   test('a failed op: Failed, reason OpFailed naming the op and its exit code', async (t) => {

@@ -91,6 +91,7 @@ describe('settling a post in flight', () => {
 
     const queued = await reconcileUntil(restarted(world), { namespace: NAMESPACE, name: 'unwritten' }, () => (jobObject(world, 'unwritten').status?.phase === 'Queued' ? jobObject(world, 'unwritten') : undefined));
     assert.equal(queued.status?.jobAddress, address);
+    assert.equal(queued.status?.pendingPost, undefined, 'the settled post is no longer shown as in flight');
     assert.deepEqual(queued.status?.attempts?.map((attempt) => attempt.jobAddress), [address]);
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 1);
   });
@@ -214,6 +215,72 @@ describe('settling a post without transaction history', () => {
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 1, 'one job on chain');
     const after = await readMoney(world);
     assert.equal(after.ledger.poster, before.ledger.poster - DEPOSIT);
+    assert.equal(after.ledger.total, before.ledger.total);
+  });
+});
+
+describe('a record that lost its annotations but not its status', () => {
+  const getLocalnet = useLocalnet({ chain: CHAIN });
+
+  // `kubectl replace`, or a tool that rewrites metadata, drops the operator's annotations while the
+  // status subresource keeps what the operator wrote. The status alone must keep a second job from being posted.
+  test('a posted job whose job-address annotation was dropped is followed again, not posted twice', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    const before = await readMoney(world);
+    createJob(world, 'replaced');
+    const queued = await reconcileToPhase(world, 'replaced', 'Queued');
+    const address = queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION];
+    assert.ok(address !== undefined);
+    const broadcasts = world.broadcasts.length;
+
+    world.kube.annotate('NosanaJob', { namespace: NAMESPACE, name: 'replaced' }, { [JOB_ADDRESS_ANNOTATION]: null });
+    const restored = await reconcileUntil(world.reconciler, { namespace: NAMESPACE, name: 'replaced' }, () => {
+      const object = jobObject(world, 'replaced');
+      return object.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] !== undefined && object.status?.phase === 'Queued' ? object : undefined;
+    });
+    await reconcile(world, 'replaced');
+    assert.equal(restored.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], address, 'the annotation is put back from the status');
+    assert.equal(world.broadcasts.length, broadcasts, 'nothing was sent');
+    assert.equal(jobObject(world, 'replaced').metadata?.annotations?.[PENDING_POST_ANNOTATION], undefined, 'no new post was prepared');
+    assert.deepEqual((await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address), [address]);
+    assert.ok(world.kube.events.reasons().includes('RecordRestored'));
+    const after = await readMoney(world);
+    assert.equal(after.ledger.poster, before.ledger.poster - DEPOSIT, 'one deposit paid');
+  });
+
+  test('a post in flight whose pending-post annotation was dropped is resolved from the status, not posted again', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    const before = await readMoney(world);
+    createJob(world, 'forgotten');
+    await reconcile(world, 'forgotten');
+    const record = recordOf(world, 'forgotten');
+    assert.ok(record !== undefined);
+    assert.equal(jobObject(world, 'forgotten').status?.pendingPost?.signature, record.signature);
+
+    world.kube.annotate('NosanaJob', { namespace: NAMESPACE, name: 'forgotten' }, { [PENDING_POST_ANNOTATION]: null });
+    const queued = await reconcileToPhase(world, 'forgotten', 'Queued');
+    assert.equal(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], record.jobAddress);
+    assert.deepEqual(new Set(world.broadcasts), new Set([record.signature]), 'only the recorded transaction was ever sent');
+    assert.deepEqual((await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address), [record.jobAddress]);
+    const after = await readMoney(world);
+    assert.equal(after.ledger.poster, before.ledger.poster - DEPOSIT, 'one deposit paid');
+    assert.equal(after.ledger.total, before.ledger.total);
+  });
+
+  test('deleted with its pending-post annotation dropped: the post is still settled and the landed job delisted, not leaked', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    const before = await readMoney(world);
+    createJob(world, 'dropped-then-deleted');
+    const key = { namespace: NAMESPACE, name: 'dropped-then-deleted' };
+    await reconcile(world, 'dropped-then-deleted');
+    assert.ok(recordOf(world, 'dropped-then-deleted') !== undefined);
+    await waitFor(async () => (await jobAccountsOf(world.localnet, world.wallet.publicKey)).length === 1, { what: 'the post to land' });
+    world.kube.annotate('NosanaJob', key, { [PENDING_POST_ANNOTATION]: null });
+    world.kube.delete('NosanaJob', key);
+    await reconcileUntil(world.reconciler, key, () => world.kube.get('NosanaJob', key) === undefined);
+    assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 0, 'the job that landed was delisted');
+    const after = await readMoney(world);
+    assert.equal(after.ledger.poster, before.ledger.poster, 'the deposit came back');
     assert.equal(after.ledger.total, before.ledger.total);
   });
 });

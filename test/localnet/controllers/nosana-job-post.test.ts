@@ -3,8 +3,7 @@
 // (no NOS, no SOL, no job account) and pins nothing that was refused for its content.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Keypair } from '@solana/web3.js';
-import type { PublicKey } from '@solana/web3.js';
+import { Keypair, PublicKey } from '@solana/web3.js';
 import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../../src/api/annotations.ts';
 import { JOB_TYPE_DISABLED } from '../../../src/chain/accounts.ts';
 import { OPEN_MARKET_ACCESS_KEY } from '../../../src/chain/addresses.ts';
@@ -261,6 +260,31 @@ describe('NosanaJob posting', () => {
     world.clock.advance(dayMs + 1_000);
     await reconcileToPhase(world, 'second', 'Queued');
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 2);
+  });
+
+  test('the daily spend limit also bounds what raising a posted job\'s timeout pays', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    const marketKey = { namespace: NAMESPACE, name: MARKET_NAME };
+    const market = world.kube.require('NosanaMarket', marketKey) as NosanaMarketObject;
+    world.kube.updateSpec('NosanaMarket', marketKey, { ...market.spec, dailySpendLimit: '0.01' });
+    const created = createJob(world, 'growing', { timeout: 600 });
+    const queued = await reconcileToPhase(world, 'growing', 'Queued');
+    const job = new PublicKey(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? '');
+    const before = await readMoney(world);
+
+    // Another 600 s (0.006 NOS) on top of the 0.006 NOS paid today would pass the 0.01 NOS limit.
+    world.kube.updateSpec('NosanaJob', { namespace: NAMESPACE, name: 'growing' }, { ...created.spec, timeout: 1200 });
+    await reconcile(world, 'growing');
+    await reconcile(world, 'growing');
+    assert.equal((await world.ports.jobs.getJob(job))?.account.timeout, 600n, 'not extended');
+    await assertNothingSpent(world, before);
+    const refused = world.kube.events.list.find((event) => event.reason === 'ExtendRefused');
+    assert.match(refused?.note ?? '', /paid 0\.006 NOS .* an extension of 0\.006 NOS would pass its dailySpendLimit of 0\.01 NOS/);
+
+    world.kube.updateSpec('NosanaMarket', marketKey, { ...market.spec, dailySpendLimit: '0.02' });
+    await reconcile(world, 'growing');
+    assert.equal((await world.ports.jobs.getJob(job))?.account.timeout, 1200n, 'extended once the limit allows it');
+    assert.equal((await readMoney(world)).ledger.poster, before.ledger.poster - PRICE * 600n);
   });
 
   test('a disabled market (job type 255) is refused: it would keep the deposit without queueing the job', async (t) => {

@@ -192,6 +192,35 @@ describe('BatchedChainJobWatcher', () => {
     assert.ok(chain.getJobsCalls.length <= calls + 1, 'no poll starts after close (one may have been under way)');
   });
 
+  test('a poll sent before a fresh read cannot replace the fresh snapshot with what it saw earlier', async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'RUNNING');
+    const client = chain.client();
+    let releasePoll: (() => void) | undefined;
+    const held: JobsClient = Object.assign(Object.create(client) as JobsClient, {
+      getJobs: async (addresses: readonly PublicKey[]) => {
+        const seen = await client.getJobs(addresses);
+        // The poll's answer reflects the chain when it was sent; it arrives late.
+        if (releasePoll === undefined) await new Promise<void>((resolve) => { releasePoll = resolve; });
+        return seen;
+      },
+    });
+    const watcher = new BatchedChainJobWatcher({ jobs: held, pollIntervalMs: 60_000 });
+    try {
+      watcher.track(job, () => undefined);
+      const poll = watcher.pollOnce();
+      await eventually(() => releasePoll !== undefined, 'the poll to be under way');
+      // The operator ends the job and reads it fresh (as endJob and extendJob do).
+      chain.update(job, { status: 'COMPLETED' });
+      assert.equal((await watcher.job(job, { maxAgeMs: 0 }))?.status, 'COMPLETED');
+      releasePoll?.();
+      await poll;
+      assert.equal((await watcher.job(job))?.status, 'COMPLETED', 'the older poll answer did not win');
+    } finally {
+      watcher.close();
+    }
+  });
+
   test('a failed read rejects every caller of that batch, and the next read tries again', async () => {
     const chain = new ScriptedChain();
     const [a, b] = [chain.addJob(key()), chain.addJob(key())];

@@ -176,8 +176,23 @@ describe('spend limit', () => {
     const posted = job('a', { marketAddress: market.toBase58(), priceBaseUnits: '20', attempts: [{ jobAddress: 'J1', postedAt: hoursAgo(1).toISOString() }, { jobAddress: 'J1', postedAt: hoursAgo(1).toISOString() }] });
     const inFlight = job('b', { marketAddress: market.toBase58() }, { 'nosana.io/pending-post': JSON.stringify({ jobAddress: 'J2', preparedAt: hoursAgo(0.5).toISOString() }) });
     const elsewhere = job('c', { marketAddress: Keypair.generate().publicKey.toBase58(), attempts: [{ jobAddress: 'J3', postedAt: now.toISOString() }] });
-    const spends = recordedSpends([posted, inFlight, elsewhere], market, account, 'localnet');
+    const spends = recordedSpends([posted, inFlight, elsewhere], market, account, 'localnet', new FakeKube().cache<NosanaMarketObject>('NosanaMarket'));
     assert.deepEqual(spends.map((spend) => [spend.jobAddress, spend.amount]), [['J1', 1_000n], ['J2', 500n]]);
+  });
+
+  test('a post recorded before its first status write counts for the market its spec names', () => {
+    const market = Keypair.generate().publicKey;
+    const kube = new FakeKube();
+    kube.create(nosanaMarket('team', 'gpu', marketSpec({ address: market.toBase58() }), { address: market.toBase58() }));
+    const recordedOnly = (name: string, spec: Partial<NosanaJobObject['spec']>, jobAddress: string): NosanaJobObject => ({
+      ...nosanaJob('team', name, jobSpec({ timeout: 50, ...spec })),
+      metadata: { namespace: 'team', name, annotations: { 'nosana.io/pending-post': JSON.stringify({ jobAddress, preparedAt: hoursAgo(0.1).toISOString() }) } },
+    });
+    const byName = recordedOnly('by-name', { market: 'gpu' }, 'J4');
+    const byAddress = recordedOnly('by-address', { market: market.toBase58() }, 'J5');
+    const other = recordedOnly('other', { market: Keypair.generate().publicKey.toBase58() }, 'J6');
+    const spends = recordedSpends([byName, byAddress, other], market, marketAccount({ jobPrice: 10n }), 'localnet', kube.cache<NosanaMarketObject>('NosanaMarket'));
+    assert.deepEqual(spends.map((spend) => [spend.jobAddress, spend.amount]), [['J4', 500n], ['J5', 500n]]);
   });
 
   test('the ledger holds posts this process started until the cache shows them', () => {

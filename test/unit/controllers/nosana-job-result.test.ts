@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ResultDocumentError, judgeResult, parseResultDocument } from '../../../src/controllers/nosana-job/result.ts';
 import type { OpOutcome, ResultDocument } from '../../../src/controllers/nosana-job/result.ts';
+import { STATUS_OPS_MAX_BYTES, opSummaries } from '../../../src/controllers/nosana-job/status-ops.ts';
 
 const START = Date.UTC(2026, 0, 1, 0, 0, 0);
 
@@ -95,5 +96,27 @@ describe('judging a finished job', () => {
 
   test('a confidential job (no ops in the public document) that succeeded is Succeeded', () => {
     assert.equal(judgeResult(flow('success', []), 'node').phase, 'Succeeded');
+  });
+});
+
+describe('status.ops', () => {
+  test('at every CRD bound at once (64 ops, full log tails, many long extracted values) the summaries stay within their budget', () => {
+    const values = Array.from({ length: 32 }, (_, index) => `${index} ${'é'.repeat(4_000)}`);
+    const ops: OpOutcome[] = Array.from({ length: 80 }, (_, index) => ({
+      id: `op-${index}`, status: 'success', exitCode: 0, logs: `${'x'.repeat(10_000)}\nlast line of op ${index}\n`,
+      results: Object.fromEntries(Array.from({ length: 20 }, (_, key) => [`expr${key}`, values])),
+    }));
+    const summaries = opSummaries(ops, 4096);
+    assert.equal(summaries.length, 64, 'the CRD keeps 64 ops');
+    assert.ok(Buffer.byteLength(JSON.stringify(summaries), 'utf8') <= STATUS_OPS_MAX_BYTES);
+    for (const [index, summary] of summaries.entries()) {
+      assert.ok(summary.logTail?.endsWith(`last line of op ${index}\n`), 'every op keeps the end of its log');
+      assert.ok(Buffer.byteLength(summary.logTail ?? '', 'utf8') <= 4096);
+    }
+  });
+
+  test('small results are kept whole', () => {
+    const [summary] = opSummaries([{ id: 'bench', status: 'success', exitCode: 0, logs: 'ok\n', results: { speed: ['12.3'], loss: ['0.1', '0.05'] } }], 2048);
+    assert.deepEqual(summary, { id: 'bench', status: 'success', exitCode: 0, logTail: 'ok\n', results: { speed: ['12.3'], loss: ['0.1', '0.05'] } });
   });
 });
