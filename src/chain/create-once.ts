@@ -21,7 +21,7 @@ import type { NosanaNetwork } from './addresses.ts';
 import { decodeJobsInstruction } from './instructions.ts';
 import type { PendingPost, PendingPostOutcome } from './jobs-client.ts';
 import { parseProgramError } from './program-errors.ts';
-import { isSettled, lookupSignature } from './signature-status.ts';
+import { isFinalized, isSettled, lookupSignature } from './signature-status.ts';
 import { base58Signature } from './transaction-sender.ts';
 import type { SignedTransaction } from './transaction-sender.ts';
 
@@ -160,7 +160,9 @@ async function outcomeOf(connection: Connection, signature: string, status: Sign
   // A processed block may still be dropped with its fork, and the same bytes may then land
   // elsewhere: nothing seen only at processed is final, success or failure.
   if (!isSettled(status)) return { outcome: 'pending' };
-  if (status.err !== null) return failedOutcome(connection, signature, status.err);
+  // A failure clears the record and lets a fresh post go out, so it must be beyond any rollback:
+  // wait for finalized (a confirmed failure dropped with its fork could be replayed and succeed).
+  if (status.err !== null) return isFinalized(status) ? failedOutcome(connection, signature, status.err) : { outcome: 'pending' };
   return { outcome: 'landed', slot: status.slot };
 }
 

@@ -28,3 +28,8 @@ export function isSettled(status: SignatureStatus): boolean {
   return status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized'
     || (status.confirmationStatus === undefined && status.confirmations === null);
 }
+
+/** Rooted: no fork can drop it any more. */
+export function isFinalized(status: SignatureStatus): boolean {
+  return status.confirmationStatus === 'finalized' || (status.confirmationStatus === undefined && status.confirmations === null);
+}

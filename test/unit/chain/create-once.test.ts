@@ -58,10 +58,13 @@ describe('create-once resolution on unusual RPC answers', () => {
     assert.equal(outcome.outcome, 'pending');
   });
 
-  test('a failure at confirmed commitment is final: nothing was created', async () => {
+  test('a failure is final only once finalized: a confirmed one could still be dropped with its fork and replayed', async () => {
     const pending = signedPost();
-    const outcome = await resolvePendingPost(fakeConnection({ status: { slot: 9, confirmations: 3, err: { InstructionError: [1, { Custom: 1 }] }, confirmationStatus: 'confirmed' } }), NETWORK, pending);
-    assert.equal(outcome.outcome, 'failed');
+    const err = { InstructionError: [1, { Custom: 1 }] };
+    const confirmed = await resolvePendingPost(fakeConnection({ status: { slot: 9, confirmations: 3, err, confirmationStatus: 'confirmed' } }), NETWORK, pending);
+    assert.equal(confirmed.outcome, 'pending');
+    const finalized = await resolvePendingPost(fakeConnection({ status: { slot: 9, confirmations: null, err, confirmationStatus: 'finalized' } }), NETWORK, pending);
+    assert.equal(finalized.outcome, 'failed');
   });
 
   test('a node that refuses history searches answers pending before expiry and unknown after it', async () => {
