@@ -89,7 +89,11 @@ export async function mirrorCompleted(observation: Observation): Promise<StepOut
     return conclude(ctx, ports, job.address, noResultEnding(by, problem), endedAt);
   }
   ctx.status.ops = opSummaries(document.ops, ctx.deps.options.logTailMaxBytes);
-  if (document.ops.length > 0) ctx.status.logsConfigMap = await writeLogs(ctx, job.address, document.ops);
+  if (document.ops.length > 0) {
+    const name = await writeLogs(ctx, job.address, document.ops);
+    if (name === undefined) delete ctx.status.logsConfigMap;
+    else ctx.status.logsConfigMap = name;
+  }
   const verdict = judgeResult(document, by);
   return conclude(ctx, ports, job.address, { ...verdict, message: `${verdict.message}; cost ${formatNos(cost)} NOS for ${elapsed}s` }, endedAt);
 }
@@ -104,9 +108,15 @@ function noResultEnding(by: EndedBy, why: string): Ending {
  * written to the status before the error is passed on for a retry: the job account, and with it
  * the result CID, may be cleaned by anyone a day after the job ended.
  */
-async function writeLogs(ctx: JobReconcileContext, job: PublicKey, ops: readonly OpOutcome[]): Promise<string> {
+async function writeLogs(ctx: JobReconcileContext, job: PublicKey, ops: readonly OpOutcome[]): Promise<string | undefined> {
   const configMap = buildLogsConfigMap(ctx.object, ops, ctx.deps.options.logsConfigMapMaxBytes);
   const name = configMap.metadata?.name ?? '';
+  // A ConfigMap of that name that this NosanaJob does not own is someone else's: never overwrite it.
+  const existing = await ctx.deps.reader.getConfigMap({ namespace: ctx.object.metadata?.namespace ?? '', name });
+  if (existing !== undefined && !(existing.metadata?.ownerReferences ?? []).some((owner) => owner.uid === ctx.object.metadata?.uid)) {
+    ctx.event('Warning', 'LogsConfigMapTaken', `ConfigMap ${name} exists and is not owned by this NosanaJob; the logs of job ${job.toBase58()} stay in status.ops (tails) and on IPFS`);
+    return undefined;
+  }
   try {
     await ctx.deps.writer.applyObject(configMap);
   } catch (error) {

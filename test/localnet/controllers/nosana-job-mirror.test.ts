@@ -131,6 +131,20 @@ describe('NosanaJob mirror', () => {
     assert.equal(configMap?.metadata?.annotations?.[LOGS_TRUNCATED_ANNOTATION], 'serve.log');
   });
 
+  test('a ConfigMap of the logs name that the NosanaJob does not own is left alone; the result is still stored', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const { job, node } = await runningJob(world, 'taken', { timeout: TIMEOUT });
+    world.kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'taken-logs', namespace: NAMESPACE }, data: { mine: 'precious' } });
+    await node.finish(job, [{ id: 'cache', exitCode: 0 }, { id: 'serve', exitCode: 0, logs: ['served'] }]);
+    const { object } = await observe(world, 'taken', job);
+    assert.equal(object.status?.phase, 'Succeeded');
+    assert.equal(object.status?.logsConfigMap, undefined);
+    assert.equal(object.status?.ops?.find((op) => op.id === 'serve')?.logTail, 'served\n');
+    const configMap = world.kube.get('ConfigMap', { namespace: NAMESPACE, name: 'taken-logs' }) as V1ConfigMap | undefined;
+    assert.deepEqual(configMap?.data, { mine: 'precious' });
+    assert.ok(world.kube.events.reasons().includes('LogsConfigMapTaken'));
+  });
+
   test('a result document full of extracted values still fits the status: the job ends, every op listed, latest values kept', async (t) => {
     const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
     const { job, node } = await runningJob(world, 'extracting', { timeout: TIMEOUT });
