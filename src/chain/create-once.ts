@@ -97,9 +97,27 @@ export function decodePendingPost(network: NosanaNetwork, pending: PendingPost):
 }
 
 /** Refuses a record signed for another cluster: heights and histories of two chains do not compare. */
+/**
+ * An endpoint's genesis hash, asked at most once a minute: it changes only when the URL is
+ * re-pointed at another cluster, which a minute-old answer still catches before the next post
+ * settles, while asking on every check would cost a request per pending post per look.
+ */
+const GENESIS_HASH_TTL_MS = 60_000;
+const genesisHashes = new WeakMap<Connection, { hash: Promise<string>; askedAt: number }>();
+
+export function genesisHashOf(connection: Connection): Promise<string> {
+  const cached = genesisHashes.get(connection);
+  if (cached !== undefined && Date.now() - cached.askedAt < GENESIS_HASH_TTL_MS) return cached.hash;
+  const hash = connection.getGenesisHash();
+  genesisHashes.set(connection, { hash, askedAt: Date.now() });
+  // a failed answer is not remembered
+  hash.catch(() => genesisHashes.delete(connection));
+  return hash;
+}
+
 export async function requireSameCluster(connection: Connection, pending: PendingPost): Promise<void> {
   if (pending.genesisHash === undefined) return;
-  const genesisHash = await connection.getGenesisHash();
+  const genesisHash = await genesisHashOf(connection);
   if (genesisHash !== pending.genesisHash) {
     throw new Error(`pending post ${pending.signature} was signed for the cluster with genesis ${pending.genesisHash}, but the RPC serves ${genesisHash}; refusing to resolve or re-send it there`);
   }

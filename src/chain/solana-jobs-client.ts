@@ -7,7 +7,7 @@ import { JOB_STATE, OFFSETS, decodeAccount } from './accounts.ts';
 import type { JobAccount } from './accounts.ts';
 import { nosTokenAccount, stakeAccount } from './addresses.ts';
 import type { NosanaNetwork } from './addresses.ts';
-import { decodePendingPost, requireSameCluster, resolvePendingPost, toPendingPost } from './create-once.ts';
+import { decodePendingPost, genesisHashOf, requireSameCluster, resolvePendingPost, toPendingPost } from './create-once.ts';
 import type {
   Balances, JobStatus, JobView, JobsClient, MarketView, PendingPost, PendingPostOutcome, PostRequest, RunView, TransactionResult,
 } from './jobs-client.ts';
@@ -136,7 +136,7 @@ export class SolanaJobsClient implements JobsClient {
       timeout: request.timeoutSeconds,
       ...(request.node === undefined ? {} : { node: request.node }),
     });
-    const genesisHash = await this.connection.getGenesisHash();
+    const genesisHash = await genesisHashOf(this.connection);
     const signed = await this.sender.build('post', instructions, request.wallet.publicKey, [request.wallet, job, run]);
     return toPendingPost(signed, job.publicKey, run.publicKey, { genesisHash, preparedSlot: signed.slot });
   }
