@@ -191,12 +191,16 @@ interface Routing {
  * market, and the jobs naming it when something they read of it changed (not for the counts and
  * lastRefreshed the market writes about itself, which would wake every job for nothing).
  */
+/** How long a market's job counts wait for more job transitions before they are written. */
+const JOB_COUNTS_SETTLE_MS = 2_000;
+
 function routeEvents({ jobs, markets, jobController, marketController }: Routing): void {
   jobs.on((event) => {
     jobController.enqueue(keyOf(event.object));
     if (!jobCountsMayChange(event)) return;
     const affected = [event.object, ...(event.previous === undefined ? [] : [event.previous])].flatMap((job) => marketsOfJob(job, markets));
-    for (const market of affected) marketController.enqueue(keyOf(market));
+    // Counts lag a little on purpose: job transitions that come together make one market write.
+    for (const market of affected) marketController.enqueue(keyOf(market), JOB_COUNTS_SETTLE_MS);
   });
   markets.on((event) => {
     marketController.enqueue(keyOf(event.object));
