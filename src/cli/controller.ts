@@ -12,7 +12,7 @@ import { runManager } from '../controllers/manager.ts';
 import type { LeaderElectionSettings, ManagerOptions } from '../controllers/manager.ts';
 import { operatorNetworkDefaults } from '../controllers/network-settings.ts';
 import type { NetworkFlags, OperatorNetworkDefaults } from '../controllers/network-settings.ts';
-import { parseDuration } from '../controllers/nosana-market/duration.ts';
+import { parseDuration } from '../api/duration.ts';
 import { parseBindAddress } from '../runtime/health-server.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';

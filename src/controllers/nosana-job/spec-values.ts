@@ -5,14 +5,7 @@ import type { NetworkName } from '../../chain/addresses.ts';
 import type { MarketAccount } from '../../chain/accounts.ts';
 import { BASE_UNITS_PER_NOS, CURRENT_NETWORK_FEE_PPM, LEGACY_NETWORK_FEE_PPM, jobDeposit, parseNos } from '../../chain/money.ts';
 import type { NosanaJobSpec } from '../../api/crds/nosana-job.ts';
-
-const NANOS_PER_UNIT: Record<string, bigint> = {
-  h: 3_600_000_000_000n, m: 60_000_000_000n, s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, ns: 1n,
-};
-const NANOS_PER_SECOND = 1_000_000_000n;
-// The CRD's CEL pattern for durations (Go's time.ParseDuration syntax without signs or µ).
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+$/;
-const DURATION_PART = /(\d+)(?:\.(\d+))?(ns|us|ms|s|m|h)/g;
+import { ceilSeconds, durationNanos } from '../../api/duration.ts';
 
 /**
  * Whole seconds from a spec field that is either an integer of seconds or a duration such as
@@ -24,13 +17,9 @@ export function durationSeconds(value: number | string, field: string): bigint {
     if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${field} must be a positive whole number of seconds, got ${value}`);
     return BigInt(value);
   }
-  if (!DURATION.test(value)) throw new Error(`${field} must be a number of seconds or a duration such as "30m" or "1h30m", got ${JSON.stringify(value)}`);
-  let nanos = 0n;
-  for (const [, whole = '0', fraction = '', unit = 's'] of value.matchAll(DURATION_PART)) {
-    const perUnit = NANOS_PER_UNIT[unit] ?? NANOS_PER_SECOND;
-    nanos += BigInt(whole) * perUnit + (BigInt(fraction === '' ? '0' : fraction) * perUnit) / 10n ** BigInt(fraction.length);
-  }
-  const seconds = (nanos + NANOS_PER_SECOND - 1n) / NANOS_PER_SECOND;
+  const nanos = durationNanos(value);
+  if (nanos === undefined) throw new Error(`${field} must be a number of seconds or a duration such as "30m" or "1h30m", got ${JSON.stringify(value)}`);
+  const seconds = ceilSeconds(nanos);
   if (seconds <= 0n) throw new Error(`${field} must be longer than zero, got ${JSON.stringify(value)}`);
   return seconds;
 }

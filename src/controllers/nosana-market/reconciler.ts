@@ -25,7 +25,7 @@ import type { NosanaJobObject, NosanaMarketObject } from '../nosana-job/context.
 import { applyPhase } from '../phase.ts';
 import { MarketDirectoryUnavailableError, UnknownMarketSlugError } from './directory.ts';
 import type { MarketDirectory } from './directory.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../../api/duration.ts';
 import { countByPhase, jobsOfMarket } from './market-jobs.ts';
 import { mirrorMarket, withoutMirroredFields } from './market-status.ts';
 

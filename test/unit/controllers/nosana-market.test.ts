@@ -4,7 +4,7 @@ import { Keypair, PublicKey } from '@solana/web3.js';
 import { QUEUE_TYPE } from '../../../src/chain/accounts.ts';
 import type { MarketAccount } from '../../../src/chain/accounts.ts';
 import { OPEN_MARKET_ACCESS_KEY } from '../../../src/chain/addresses.ts';
-import { parseDuration } from '../../../src/controllers/nosana-market/duration.ts';
+import { parseDuration } from '../../../src/api/duration.ts';
 import { countByPhase, jobsOfMarket, marketsOfJob } from '../../../src/controllers/nosana-market/market-jobs.ts';
 import { MIRRORED_FIELDS, mirrorMarket, withoutMirroredFields } from '../../../src/controllers/nosana-market/market-status.ts';
 import { FakeKube, nosanaJob, nosanaMarket } from '../../support/fake-kube.ts';
