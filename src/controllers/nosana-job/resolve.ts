@@ -15,6 +15,9 @@ export interface ResolvedDefinition {
   definition: JobDefinition;
 }
 
+/** ConfigMaps are read, not watched: a definition fixed there is noticed within this. */
+const CONFIGMAP_RECHECK = { afterMs: 30_000 };
+
 async function readDefinition(job: NosanaJobObject, reader: KubeReader): Promise<{ raw: unknown } | Refusal> {
   const { definition, definitionFrom } = job.spec;
   if (definitionFrom === undefined) {
@@ -31,7 +34,7 @@ async function readDefinition(job: NosanaJobObject, reader: KubeReader): Promise
   try {
     return { raw: JSON.parse(text) as unknown };
   } catch (error) {
-    return refusal('InvalidDefinition', `${where} key "${key}" is not JSON: ${(error as Error).message}`, 'edit');
+    return refusal('InvalidDefinition', `${where} key "${key}" is not JSON: ${(error as Error).message}`, CONFIGMAP_RECHECK);
   }
 }
 
@@ -43,7 +46,10 @@ export async function resolveDefinition(job: NosanaJobObject, reader: KubeReader
   const validation = validateJobDefinition(raw, { strictness: 'strict' });
   if (!validation.ok || validation.definition === undefined) {
     const problems = validation.problems.map(formatProblem);
-    return refusal('InvalidDefinition', `the job definition has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, 'edit');
+    // An inline definition changes only with the spec (a new generation wakes the job); one read
+    // from a ConfigMap can be fixed there, which wakes nothing (ConfigMaps are read, not watched).
+    const retry = job.spec.definitionFrom === undefined ? 'edit' : CONFIGMAP_RECHECK;
+    return refusal('InvalidDefinition', `the job definition has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, retry);
   }
   return { raw, definition: validation.definition };
 }
