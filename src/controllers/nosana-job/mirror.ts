@@ -21,7 +21,8 @@ import { durationSeconds } from './spec-values.ts';
 /**
  * Mirrors the job at `jobAddress` into ctx.status and takes the actions its state calls for.
  * `origin` is 'posted' for jobs this resource posted (the operator may act on them) and 'adopted'
- * for spec.jobAddress (mirror only).
+ * for spec.jobAddress (mirrored, never acted on here; only deleting the resource with
+ * deletionPolicy Cancel may cancel it, and only with the job's own wallet: see finalize.ts).
  */
 export async function observeJob(ctx: JobReconcileContext, jobAddress: PublicKey, origin: 'posted' | 'adopted', ledger: SpendLedger): Promise<StepOutcome> {
   const ports = await ctx.ports();
