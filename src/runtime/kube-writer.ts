@@ -36,13 +36,13 @@ export class ApiKubeWriter implements KubeWriter {
     this.fieldManager = options.fieldManager ?? FIELD_MANAGER;
   }
 
-  async applyStatus(ref: ObjectRef, status: object, current?: object): Promise<boolean> {
-    if (current !== undefined && canonicalJson(current) === canonicalJson(status)) return false;
+  async applyStatus(ref: ObjectRef, status: object, current?: object): Promise<string | undefined> {
+    if (current !== undefined && canonicalJson(current) === canonicalJson(status)) return undefined;
     const path = `${await this.api.resourcePath(ref)}/status`;
     // No uid precondition is possible here: the status subresource ignores metadata in the body.
     // An object deleted meanwhile answers 404 (StaleObjectError).
-    await this.apply(ref, path, { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status });
-    return true;
+    const applied = await this.apply(ref, path, { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status });
+    return applied.metadata?.resourceVersion ?? '';
   }
 
   async patchMetadata(ref: ObjectRef, resourceVersion: string, change: MetadataChange): Promise<string> {
@@ -75,8 +75,8 @@ export class ApiKubeWriter implements KubeWriter {
     await this.apply(ref, await this.api.resourcePath(ref), object);
   }
 
-  private async apply(ref: ObjectRef, path: string, body: object): Promise<void> {
-    await this.stale(ref, () => this.api.request('PATCH', path, {
+  private async apply(ref: ObjectRef, path: string, body: object): Promise<KubernetesObject> {
+    return this.stale(ref, () => this.api.request<KubernetesObject>('PATCH', path, {
       query: { fieldManager: this.fieldManager, force: true },
       contentType: PatchStrategy.ServerSideApply,
       body,

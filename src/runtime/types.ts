@@ -96,9 +96,10 @@ export interface KubeWriter {
   /**
    * Server-side apply of the status subresource with the operator's field manager. `status` is
    * the whole status this manager owns (fields left out are released). Skips the request when
-   * `current` (the cached status) already equals it; returns whether it wrote.
+   * `current` (the cached status) already equals it. Returns the object's new resourceVersion
+   * when it wrote, undefined when it had nothing to write.
    */
-  applyStatus(ref: ObjectRef, status: object, current?: object): Promise<boolean>;
+  applyStatus(ref: ObjectRef, status: object, current?: object): Promise<string | undefined>;
   /**
    * Changes annotations/finalizers with `resourceVersion` as a precondition: throws
    * StaleObjectError when the object changed since that version. Returns the new resourceVersion.

@@ -48,8 +48,9 @@ describe('runtime writes on a real API server', () => {
     const ref = refOf(await createJob(namespace, 'applied'));
     const since = new Date(Date.now() - 1000);
 
-    assert.equal(await writer.applyStatus(ref, { phase: 'Pending', queuePosition: 3, conditions: [readyCondition] }), true);
+    const firstVersion = await writer.applyStatus(ref, { phase: 'Pending', queuePosition: 3, conditions: [readyCondition] });
     const written = await readJob(ref);
+    assert.equal(firstVersion, written.metadata?.resourceVersion, 'the write returns the object\'s new resourceVersion');
     assert.deepEqual(written.status, { phase: 'Pending', queuePosition: 3, conditions: [readyCondition] });
     const manager = written.metadata?.managedFields?.find((entry) => entry.manager === FIELD_MANAGER);
     assert.equal(manager?.operation, 'Apply');
@@ -57,10 +58,10 @@ describe('runtime writes on a real API server', () => {
 
     // the cached status, with keys in another order: equal, so no request at all
     const cached = { conditions: [{ ...readyCondition }].map((c) => Object.fromEntries(Object.entries(c).reverse())), queuePosition: 3, phase: 'Pending' };
-    assert.equal(await writer.applyStatus(ref, { phase: 'Pending', queuePosition: 3, conditions: [readyCondition] }, cached), false);
+    assert.equal(await writer.applyStatus(ref, { phase: 'Pending', queuePosition: 3, conditions: [readyCondition] }, cached), undefined);
 
     // a later apply without queuePosition removes it: the manager owned it and let it go
-    assert.equal(await writer.applyStatus(ref, { phase: 'Queued', conditions: [readyCondition] }, cached), true);
+    assert.notEqual(await writer.applyStatus(ref, { phase: 'Queued', conditions: [readyCondition] }, cached), undefined);
     assert.deepEqual((await readJob(ref)).status, { phase: 'Queued', conditions: [readyCondition] });
 
     // exactly the two applies reached the API server (the audit log is flushed in batches)

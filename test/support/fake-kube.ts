@@ -204,12 +204,13 @@ export class FakeKube {
   readonly writer: KubeWriter = {
     applyStatus: async (ref, status, current) => {
       const stored = asStored(status);
-      if (current !== undefined && isDeepStrictEqual(stored, asStored(current))) return false;
+      if (current !== undefined && isDeepStrictEqual(stored, asStored(current))) return undefined;
       const object = this.#requireForWrite(ref);
       requireStorable({ ...object, status: stored } as KubernetesObject);
-      this.#store(ref.kind, { ...object, status: stored, metadata: { ...object.metadata, resourceVersion: this.#nextVersion() } } as KubernetesObject);
+      const resourceVersion = this.#nextVersion();
+      this.#store(ref.kind, { ...object, status: stored, metadata: { ...object.metadata, resourceVersion } } as KubernetesObject);
       this.journal.push({ verb: 'applyStatus', kind: ref.kind, namespace: ref.namespace, name: ref.name, detail: stored });
-      return true;
+      return resourceVersion;
     },
     patchMetadata: async (ref, resourceVersion, change) => {
       const object = this.#requireForWrite(ref);

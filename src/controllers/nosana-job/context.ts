@@ -1,15 +1,26 @@
-// What one NosanaJob reconcile works with. The orchestrator (reconciler.ts) builds it; the steps
-// (posting, mirroring, lifecycle, deletion) read the world through it and record what they saw in
-// `status`, a working copy applied once at the end of the reconcile (no write when unchanged).
+// What one NosanaJob reconcile works with, and how it is built. The steps (posting, mirroring,
+// chain actions, deletion) read the world through it and record what they saw in `status`, a
+// working copy written once at the end of the reconcile (no write when unchanged). Every write
+// to the object itself goes through the context's writeStatus/patchMetadata, which track the
+// object's resourceVersion: a status written in the middle of a reconcile (an intent recorded
+// before a transaction) must not make the next metadata write of the same reconcile look stale.
+// Network ports and the wallet are resolved lazily (once), because most reconciles of a running
+// job need neither a Secret read nor a settings lookup.
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Keypair } from '@solana/web3.js';
 import type { Logger } from 'pino';
 import type { NosanaJobPhase, NosanaJobSpec, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
 import type { NosanaMarketSpec, NosanaMarketStatus } from '../../api/crds/nosana-market.ts';
 import type { MarketView } from '../../chain/jobs-client.ts';
-import type { EventRecorder, EventType, KubeWriter, ObjectCache, ObjectKey } from '../../runtime/types.ts';
+import type { EventRecorder, EventType, KubeWriter, MetadataChange, ObjectCache, ObjectKey, ReconcileContext } from '../../runtime/types.ts';
+import { refOf } from '../../runtime/types.ts';
 import type { NosanaMetrics } from '../../runtime/metrics.ts';
 import type { NetworkPorts, NetworkRegistry, NetworkSettings } from '../network-ports.ts';
+import { applyPhase } from '../phase.ts';
+import { isRefusal } from './refusal.ts';
+import { resolveMarketReference } from './resolve.ts';
+import type { MarketReference } from './resolve.ts';
+import { loadWallet, walletSourceFor } from './wallet.ts';
 
 export interface NosanaJobObject extends KubernetesObject {
   spec: NosanaJobSpec;
@@ -69,8 +80,12 @@ export interface JobReconcileContext {
   readonly signal: AbortSignal;
   /** The working copy of the status, applied at the end of the reconcile. */
   status: NosanaJobStatus;
-  /** The object's current resourceVersion (updated after each metadata patch). */
-  resourceVersion: string;
+  /** The object's resourceVersion as this reconcile last read or wrote it. */
+  readonly resourceVersion: string;
+  /** Writes the working status now (nothing when it is what was last written) and tracks the new resourceVersion. */
+  writeStatus(): Promise<void>;
+  /** Changes annotations or finalizers at the tracked resourceVersion; StaleObjectError when anyone else wrote since. */
+  patchMetadata(change: MetadataChange): Promise<void>;
   /** Lazily resolved once per reconcile. */
   ports(): Promise<NetworkPorts>;
   /** Lazily resolved: the wallet that pays (throws a WalletProblem naming the Secret and key). */
@@ -84,4 +99,60 @@ export interface StepOutcome {
   requeueAfterMs?: number;
   /** The chain job ended without success and spec.retries allows another attempt: post a fresh job. */
   repost?: boolean;
+}
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    // A failed load is not cached: the next call (next step) tries again.
+    loaded ??= load().catch((error: unknown) => {
+      loaded = undefined;
+      throw error;
+    });
+    return loaded;
+  };
+}
+
+/** The market the job refers to, when it can be told from the caches. */
+function marketReferenceOf(deps: NosanaJobControllerDeps, object: NosanaJobObject): MarketReference | undefined {
+  const reference = resolveMarketReference(object, deps.markets);
+  return isRefusal(reference) ? undefined : reference;
+}
+
+export function buildJobContext(deps: NosanaJobControllerDeps, object: NosanaJobObject, reconcile: ReconcileContext, jobAddress?: string): JobReconcileContext {
+  const namespace = object.metadata?.namespace ?? '';
+  const ports = once<NetworkPorts>(async () => deps.networks.ports(await deps.settingsFor(marketReferenceOf(deps, object)?.settingsFrom, namespace)));
+  const wallet = once<Keypair>(() => loadWallet(deps.reader, walletSourceFor(object, marketReferenceOf(deps, object))));
+  const ref = refOf(object);
+  let resourceVersion = object.metadata?.resourceVersion ?? '';
+  let written: NosanaJobStatus | undefined = object.status;
+  const context: JobReconcileContext = {
+    deps,
+    object,
+    log: jobAddress === undefined ? reconcile.log : reconcile.log.child({ jobAddress }),
+    signal: reconcile.signal,
+    status: structuredClone(object.status ?? {}),
+    get resourceVersion() {
+      return resourceVersion;
+    },
+    async writeStatus() {
+      const snapshot = structuredClone(context.status);
+      const version = await deps.writer.applyStatus(ref, snapshot, written);
+      if (version === undefined) return;
+      resourceVersion = version;
+      written = snapshot;
+    },
+    async patchMetadata(change) {
+      resourceVersion = await deps.writer.patchMetadata(ref, resourceVersion, change);
+    },
+    ports,
+    wallet,
+    setPhase(phase, reason, message) {
+      context.status = applyPhase('NosanaJob', context.status, phase, reason, message, object.metadata?.generation, deps.now());
+    },
+    event(type, reason, note) {
+      deps.events.record(object, type, reason, 'Reconcile', note);
+    },
+  };
+  return context;
 }

@@ -8,7 +8,6 @@ import type { JobView } from '../../chain/jobs-client.ts';
 import type { NosanaJobPhase, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
 import { findCondition } from '../../runtime/conditions.ts';
 import type { EventType } from '../../runtime/types.ts';
-import { refOf } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import type { SpendLedger } from './spend-limit.ts';
@@ -69,7 +68,7 @@ export function updateAttempt(ctx: JobReconcileContext, job: PublicKey, change: 
  */
 export async function recordIntent(ctx: JobReconcileContext, job: PublicKey, ending: IntendedEnding): Promise<void> {
   updateAttempt(ctx, job, { outcome: ending });
-  await ctx.deps.writer.applyStatus(refOf(ctx.object), ctx.status, ctx.object.status);
+  await ctx.writeStatus();
 }
 
 /** Kubernetes timestamps: RFC 3339 in UTC, whole seconds. */

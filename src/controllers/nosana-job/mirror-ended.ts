@@ -6,7 +6,6 @@ import type { PublicKey } from '@solana/web3.js';
 import type { NosanaJobStatus } from '../../api/crds/nosana-job.ts';
 import { formatNos, jobCost } from '../../chain/money.ts';
 import { bytes32ToCid, isNoResult } from '../../ipfs/cid.ts';
-import { refOf } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { attemptFor, chainTime, isoSeconds, moveTo, pollAgain, recordIntent, updateAttempt } from './job-status.ts';
@@ -123,7 +122,7 @@ async function writeLogs(ctx: JobReconcileContext, job: PublicKey, ops: readonly
     const message = `job ${job.toBase58()} ended and its result is stored, but its logs ConfigMap ${name} could not be written: ${(error as Error).message}; retrying`;
     moveTo(ctx, 'Running', 'Running', message);
     ctx.event('Warning', 'LogsNotStored', message);
-    await ctx.deps.writer.applyStatus(refOf(ctx.object), ctx.status, ctx.object.status);
+    await ctx.writeStatus();
     throw error;
   }
   return name;

@@ -10,7 +10,7 @@ import { decodePendingPost } from '../../chain/create-once.ts';
 import type { PendingPost } from '../../chain/jobs-client.ts';
 import { jobDeposit } from '../../chain/money.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
-import { keyOf, keyString, refOf } from '../../runtime/types.ts';
+import { keyOf, keyString } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { isoSeconds, updateAttempt } from './job-status.ts';
@@ -51,7 +51,7 @@ function confirmValue(ctx: JobReconcileContext): string | undefined {
 
 /** Removes the record (and a confirmation that settled it) in one resourceVersion-checked write. */
 async function clearRecord(ctx: JobReconcileContext, state: PostingState): Promise<void> {
-  ctx.resourceVersion = await ctx.deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, {
+  await ctx.patchMetadata({
     annotations: { [PENDING_POST_ANNOTATION]: null, ...(confirmValue(ctx) === undefined ? {} : { [CONFIRM_POST_ANNOTATION]: null }) },
   });
   delete ctx.status.pendingPost;
@@ -71,7 +71,7 @@ async function land(ctx: JobReconcileContext, ports: NetworkPorts, pending: Pend
   if (ctx.status.attempts?.some((attempt) => attempt.jobAddress === pending.jobAddress) !== true) updateAttempt(ctx, jobAddress, { postedAt: preparedAt });
   killPoint('post:after-landing');
   const job = await stopIfOverBudget(ctx, ports, jobAddress);
-  ctx.resourceVersion = await ctx.deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, {
+  await ctx.patchMetadata({
     annotations: {
       [JOB_ADDRESS_ANNOTATION]: pending.jobAddress,
       [PENDING_POST_ANNOTATION]: null,

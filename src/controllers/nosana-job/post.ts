@@ -15,7 +15,7 @@ import { encodeJsonForPinning } from '../../ipfs/json.ts';
 import { computeCidV0 } from '../../ipfs/unixfs.ts';
 import { setCondition } from '../../runtime/conditions.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
-import { keyOf, keyString, refOf } from '../../runtime/types.ts';
+import { keyOf, keyString } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { findPublicCredentials, publicCredentialsMessage } from './credentials.ts';
@@ -146,7 +146,7 @@ async function prepare(ctx: JobReconcileContext, plan: PostPlan, cid: string): P
 
 /** Records the post in the pending-post annotation; a stale resourceVersion throws StaleObjectError and nothing is sent. */
 async function record(ctx: JobReconcileContext, pending: PendingPost): Promise<void> {
-  ctx.resourceVersion = await ctx.deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, {
+  await ctx.patchMetadata({
     annotations: { [PENDING_POST_ANNOTATION]: JSON.stringify(pending) },
   });
   ctx.status.pendingPost = pending;

@@ -5,7 +5,6 @@
 import type { PublicKey } from '@solana/web3.js';
 import type { JobView } from '../../chain/jobs-client.ts';
 import { formatNos } from '../../chain/money.ts';
-import { refOf } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { isoSeconds, moveTo, updateAttempt } from './job-status.ts';
@@ -23,9 +22,7 @@ function attemptOf(ctx: JobReconcileContext, job: PublicKey): { outcome?: string
  * Checks the landed job against spec.maxCost and takes it back when it is over. The decision
  * (attempt outcome and terminal phase) is written to the status BEFORE the delist, so a crash
  * after the delist (the job account then gone) is not mistaken for someone else cancelling it.
- * That write moves the object's resourceVersion, so the caller's next metadata write in this
- * reconcile fails as stale and the next reconcile finishes the landing; the status then already
- * says what happened. Returns the job as read.
+ * Returns the job as read.
  */
 export async function stopIfOverBudget(ctx: JobReconcileContext, ports: NetworkPorts, jobAddress: PublicKey): Promise<JobView | undefined> {
   const job = await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
@@ -38,7 +35,7 @@ export async function stopIfOverBudget(ctx: JobReconcileContext, ports: NetworkP
   const poster = await posterWallet(ctx, job);
   if ('refused' in poster) throw new Error(`${why}, but it cannot be taken back: ${poster.refused}`);
   concludeOverBudget(ctx, ports, jobAddress, `${why}; it was taken back at once (${job.status === 'QUEUED' ? 'delisted' : 'ended'})`);
-  await ctx.deps.writer.applyStatus(refOf(ctx.object), ctx.status, ctx.object.status);
+  await ctx.writeStatus();
   const done = job.status === 'QUEUED' ? await delistJob(ctx, ports, job, poster.wallet) : (await endJob(ctx, ports, job, poster.wallet)).message;
   ctx.event('Warning', PRICE_ABOVE_MAX_COST, `${why}: ${done}`);
   return job;

@@ -11,11 +11,11 @@ import { CONFIRM_POST_ANNOTATION, JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, 
 import { healthRow } from '../../api/health.ts';
 import { findCondition } from '../../runtime/conditions.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
-import { StaleObjectError, refOf } from '../../runtime/types.ts';
+import { StaleObjectError } from '../../runtime/types.ts';
 import type { ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler } from '../../runtime/types.ts';
+import { buildJobContext } from './context.ts';
 import type { JobReconcileContext, NosanaJobControllerDeps, StepOutcome } from './context.ts';
 import { finalizeJob } from './finalize.ts';
-import { buildJobContext } from './job-context.ts';
 import { lostAnnotations } from './lost-record.ts';
 import { observeJob } from './mirror.ts';
 import { resolvePendingPost } from './pending-post.ts';
@@ -64,7 +64,7 @@ export class NosanaJobReconciler implements Reconciler {
       const result = await this.#step(ctx);
       if (!result.gone) {
         if (result.landed === true) killPoint('post:before-status');
-        await this.#deps.writer.applyStatus(refOf(object), ctx.status, object.status);
+        await ctx.writeStatus();
       }
       return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };
     } catch (error) {
@@ -84,7 +84,7 @@ export class NosanaJobReconciler implements Reconciler {
     if (lost !== undefined) return this.#restore(ctx, lost);
     if (deleting) return this.#delete(ctx);
     if (!hasFinalizer) {
-      ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { addFinalizers: [NOSANA_JOB_FINALIZER] });
+      await ctx.patchMetadata({ addFinalizers: [NOSANA_JOB_FINALIZER] });
     }
     // A post in flight comes first, even before adoption: it may hold a paid job.
     const pending = annotation(ctx, PENDING_POST_ANNOTATION);
@@ -98,7 +98,7 @@ export class NosanaJobReconciler implements Reconciler {
       delete ctx.status.pendingPost;
       if (annotation(ctx, CONFIRM_POST_ANNOTATION) !== undefined) {
         // A confirmation with no post to settle would otherwise wait and settle the NEXT unknown post.
-        ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { annotations: { [CONFIRM_POST_ANNOTATION]: null } });
+        await ctx.patchMetadata({ annotations: { [CONFIRM_POST_ANNOTATION]: null } });
       }
     }
     if (spec.jobAddress !== undefined) return this.#observe(ctx, new PublicKey(spec.jobAddress), 'adopted');
@@ -122,13 +122,13 @@ export class NosanaJobReconciler implements Reconciler {
     if (outcome.repost !== true) return outcome;
     // The attempt is over and retries remain: without the job-address annotation the next
     // reconcile takes the posting path and posts a fresh job.
-    ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { annotations: { [JOB_ADDRESS_ANNOTATION]: null } });
+    await ctx.patchMetadata({ annotations: { [JOB_ADDRESS_ANNOTATION]: null } });
     return { requeueAfterMs: STALE_REQUEUE_MS };
   }
 
   /** Puts back the annotations the status shows were lost; the next reconcile settles them as usual. */
   async #restore(ctx: JobReconcileContext, lost: Record<string, string>): Promise<StepResult> {
-    ctx.resourceVersion = await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { annotations: lost });
+    await ctx.patchMetadata({ annotations: lost });
     ctx.event('Warning', 'RecordRestored', `the annotations ${Object.keys(lost).join(' and ')} were removed but the status still records them; `
       + `they were restored so that job ${ctx.status.pendingPost?.jobAddress ?? ctx.status.jobAddress ?? ''} is followed, not posted again`);
     return { requeueAfterMs: STALE_REQUEUE_MS };
@@ -147,7 +147,7 @@ export class NosanaJobReconciler implements Reconciler {
     }
     const finalized = await finalizeJob(ctx, address === undefined ? undefined : new PublicKey(address));
     if (!finalized.done) return finalized.requeueAfterMs === undefined ? {} : { requeueAfterMs: finalized.requeueAfterMs };
-    await this.#deps.writer.patchMetadata(refOf(ctx.object), ctx.resourceVersion, { removeFinalizers: [NOSANA_JOB_FINALIZER] });
+    await ctx.patchMetadata({ removeFinalizers: [NOSANA_JOB_FINALIZER] });
     return { gone: true };
   }
 }

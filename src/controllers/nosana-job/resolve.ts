@@ -1,6 +1,9 @@
 // Resolving what a NosanaJob refers to: its job definition (inline or from a ConfigMap key) and
-// its market (a NosanaMarket of its namespace, or a bare address, for which a NosanaMarket that
-// mirrors that address and serves this namespace supplies the network settings and wallet).
+// its market (a NosanaMarket of its namespace, or a bare address). Network settings decide which
+// RPC tells the operator prices, balances and whether a post landed, so a job takes them only
+// from a NosanaMarket of its own namespace or from the operator's configuration; a NosanaMarket
+// elsewhere that lists the namespace in allowedNamespaces may lend its default wallet, never its
+// settings (its author could otherwise point a victim's jobs at an RPC that lies).
 import { PublicKey } from '@solana/web3.js';
 import { formatProblem, validateJobDefinition } from '../../api/job-definition/index.ts';
 import type { JobDefinition } from '../../api/job-definition/index.ts';
@@ -56,8 +59,10 @@ export async function resolveDefinition(job: NosanaJobObject, reader: KubeReader
 
 export interface MarketReference {
   address: PublicKey;
-  /** The NosanaMarket that supplies network settings (and possibly the default wallet). */
+  /** The NosanaMarket that serves the job: its default wallet and its dailySpendLimit apply. */
   object?: NosanaMarketObject;
+  /** The NosanaMarket whose network settings apply: always one of the job's own namespace. */
+  settingsFrom?: NosanaMarketObject;
   /** NosanaMarkets mirroring a bare address that do not serve this namespace (for WalletNotAllowed). */
   refusedBy?: NosanaMarketObject;
 }
@@ -83,7 +88,8 @@ export function marketServes(market: NosanaMarketObject, namespace: string): boo
 /**
  * Which market spec.market means, from the caches only (no chain read). A NosanaMarket name in the
  * job's namespace wins; otherwise a base58 address, with the NosanaMarket mirroring it in the job's
- * namespace, else one whose allowedNamespaces lists the namespace, providing settings and wallet.
+ * namespace providing settings and wallet, else one whose allowedNamespaces lists the namespace
+ * lending its wallet while the operator's own settings for its default network apply.
  */
 export function resolveMarketReference(job: NosanaJobObject, markets: ObjectCache<NosanaMarketObject>): MarketReference | Refusal {
   const namespace = job.metadata?.namespace ?? '';
@@ -93,7 +99,7 @@ export function resolveMarketReference(job: NosanaJobObject, markets: ObjectCach
     if (address === undefined) {
       return refusal('MarketNotFound', `NosanaMarket ${namespace}/${job.spec.market} has no market address yet (its status is not synced)`, 'backoff');
     }
-    return { address, object: named };
+    return { address, object: named, settingsFrom: named };
   }
   const address = parseAddress(job.spec.market);
   if (address === undefined) {
@@ -102,7 +108,9 @@ export function resolveMarketReference(job: NosanaJobObject, markets: ObjectCach
   const mirrors = markets.list()
     .filter((market) => marketAddressOf(market)?.equals(address) === true)
     .sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
-  const own = mirrors.find((market) => market.metadata?.namespace === namespace) ?? mirrors.find((market) => marketServes(market, namespace));
-  if (own !== undefined) return { address, object: own };
+  const own = mirrors.find((market) => market.metadata?.namespace === namespace);
+  if (own !== undefined) return { address, object: own, settingsFrom: own };
+  const lender = mirrors.find((market) => marketServes(market, namespace));
+  if (lender !== undefined) return { address, object: lender };
   return mirrors[0] === undefined ? { address } : { address, refusedBy: mirrors[0] };
 }

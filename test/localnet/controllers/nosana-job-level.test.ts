@@ -49,3 +49,28 @@ describe('NosanaJob reconciles that see nothing new', () => {
     assert.equal(richWorld.broadcasts.length > 0 && new Set(richWorld.broadcasts).size, 1, 'one post in all');
   });
 });
+
+describe('NosanaJob writes within one reconcile', () => {
+  test('a status written mid-reconcile (the intent before recover) does not make the next write stale: one Reposting, one reconcile', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    createJob(world, 'flaky', { retries: 1 });
+    const queued = await reconcileToPhase(world, 'flaky', 'Queued');
+    const first = new PublicKey(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? '');
+    const node = await TestNode.join(world.localnet);
+    await node.work(world.market);
+    await reconcileToPhase(world, 'flaky', 'Running');
+    await node.quit(first);
+    await world.ports.watcher.job(first, { maxAgeMs: 0 });
+
+    // One reconcile records the intent, recovers, and clears the job address for the next attempt.
+    const outcome = await reconcile(world, 'flaky');
+    const after = jobObject(world, 'flaky');
+    assert.equal(after.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], undefined, 'the job address was cleared in the same reconcile');
+    assert.deepEqual(after.status?.attempts?.map((attempt) => attempt.outcome), ['NodeQuit']);
+    assert.ok((outcome?.requeueAfterMs ?? 0) <= 1_000, 'the next attempt is posted soon');
+
+    await reconcileToPhase(world, 'flaky', 'Queued');
+    assert.equal(world.kube.events.reasons().filter((reason) => reason === 'Reposting').length, 1, 'the repost was announced once');
+    assert.equal(new Set(world.broadcasts).size, 2, 'two posts in all: the first attempt and its retry');
+  });
+});

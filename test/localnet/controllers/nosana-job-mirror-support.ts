@@ -12,7 +12,7 @@ import { JOB_ADDRESS_ANNOTATION } from '../../../src/api/annotations.ts';
 import type { NosanaJobControllerOptions, NosanaJobObject, StepOutcome } from '../../../src/controllers/nosana-job/context.ts';
 import { finalizeJob } from '../../../src/controllers/nosana-job/finalize.ts';
 import type { FinalizeOutcome } from '../../../src/controllers/nosana-job/finalize.ts';
-import { buildJobContext } from '../../../src/controllers/nosana-job/job-context.ts';
+import { buildJobContext } from '../../../src/controllers/nosana-job/context.ts';
 import { observeJob } from '../../../src/controllers/nosana-job/mirror.ts';
 import { SpendLedger } from '../../../src/controllers/nosana-job/spend-limit.ts';
 import { serializeWallet } from '../../../src/chain/wallet.ts';
