@@ -14,3 +14,19 @@ export const CONFIRM_POST_ANNOTATION = 'nosana.io/confirm-post';
 export const CONFIRM_POST_VALUES = ['landed', 'not-landed'] as const;
 /** The finalizer that cancels the on-chain job (delist or end) before a NosanaJob goes away. */
 export const NOSANA_JOB_FINALIZER = 'nosana.io/cancel-job';
+/**
+ * Every annotation under this prefix on a NosanaJob is the operator's to write, except
+ * CONFIRM_POST_ANNOTATION (the admission policy enforces it).
+ */
+export const OPERATOR_ANNOTATION_PREFIX = 'nosana.io/';
+/**
+ * The label a Secret needs before the operator sends its content over the network, with the use
+ * it is meant for: a NosanaMarket's spec.ipfs.pinning.credentialsSecretRef may name only a Secret
+ * labelled `nosana.io/use=pinning`, its spec.rpc.headersSecretRef only one labelled
+ * `nosana.io/use=rpc-headers`. Otherwise whoever may edit a NosanaMarket could have any Secret of
+ * its namespace (a wallet) sent to a URL of their choosing. Secrets used only to sign (wallets,
+ * node keys) never leave the operator and need no label.
+ */
+export const SECRET_USE_LABEL = 'nosana.io/use';
+export const SECRET_USE_VALUES = ['pinning', 'rpc-headers'] as const;
+export type SecretUse = (typeof SECRET_USE_VALUES)[number];

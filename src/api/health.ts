@@ -118,7 +118,7 @@ export const HEALTH_TABLE: readonly HealthRow[] = [
   { kind: 'NosanaMarket', reason: 'DirectoryUnavailable', when: 'the market directory that resolves the slug does not answer; retried with backoff',
     conditions: { Ready: 'False', Reconciling: 'True', Stalled: 'False' },
     kstatus: 'InProgress', argo: 'Degraded', terminal: false },
-  { kind: 'NosanaMarket', reason: 'SettingsInvalid', when: 'a Secret or ConfigMap the network settings name is missing or malformed (the message names it); retried with backoff',
+  { kind: 'NosanaMarket', reason: 'SettingsInvalid', when: 'a Secret or ConfigMap the network settings name is missing or malformed, or a Secret whose content would be sent lacks the label nosana.io/use for that use (the message names it); retried with backoff',
     conditions: { Ready: 'False', Reconciling: 'True', Stalled: 'False' },
     kstatus: 'InProgress', argo: 'Degraded', terminal: false },
   { kind: 'NosanaMarket', reason: 'MarketNotFound', when: 'no market account at the address, or the slug is unknown on the network',

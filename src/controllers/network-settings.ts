@@ -3,8 +3,11 @@
 // operator's flags, so a team can point one market at its own RPC without touching the operator.
 //
 // Secrets (RPC headers, the pinning JWT) are read here and only here; errors name the Secret or
-// ConfigMap and the key at fault, never any of their content.
+// ConfigMap and the key at fault, never any of their content. Their content is sent over the
+// network to URLs the market names, so a Secret is read only when it is labelled for that use
+// (SECRET_USE_LABEL): editing a NosanaMarket must not be a way to send a wallet to any URL.
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { SECRET_USE_LABEL, type SecretUse } from '../api/annotations.ts';
 import type { NetworkName } from '../chain/addresses.ts';
 import { KUBO_DEFAULT_API_URL } from '../ipfs/kubo.ts';
 import { PINATA_DEFAULT_API_URL } from '../ipfs/pinata.ts';
@@ -170,10 +173,10 @@ export async function settingsFor(
   const headersRef = spec.rpc?.headersSecretRef;
   const rpcHeaders = headersRef === undefined
     ? undefined
-    : parseHeaders(await secretValue(reader, marketNamespace, headersRef), secretSource(marketNamespace, headersRef));
+    : parseHeaders(await secretValue(reader, marketNamespace, headersRef, RPC_HEADERS_USE), secretSource(marketNamespace, headersRef));
   const credentialsRef = spec.ipfs?.pinning?.credentialsSecretRef;
   const jwt = credentialsRef === undefined ? undefined : nonEmpty(
-    await secretValue(reader, marketNamespace, credentialsRef), secretSource(marketNamespace, credentialsRef),
+    await secretValue(reader, marketNamespace, credentialsRef, PINNING_USE), secretSource(marketNamespace, credentialsRef),
   );
   const settings = merge(name, defaults.networks[name], { ...fromConfigMap, ...fromSpec }, rpcHeaders, jwt);
   return spec.serviceDomain === undefined ? settings : { ...settings, serviceDomain: spec.serviceDomain };
@@ -258,13 +261,30 @@ interface SecretKeyRef {
   key: string;
 }
 
+/** Where a Secret whose content is sent over the network is named, and the use it must be labelled for. */
+interface SentSecret {
+  field: string;
+  use: SecretUse;
+}
+
+const PINNING_USE: SentSecret = { field: 'spec.ipfs.pinning.credentialsSecretRef', use: 'pinning' };
+const RPC_HEADERS_USE: SentSecret = { field: 'spec.rpc.headersSecretRef', use: 'rpc-headers' };
+
 function secretSource(namespace: string, ref: SecretKeyRef): string {
   return `Secret ${namespace}/${ref.name} key ${ref.key}`;
 }
 
-async function secretValue(reader: KubeReader, namespace: string, ref: SecretKeyRef): Promise<string> {
+async function secretValue(reader: KubeReader, namespace: string, ref: SecretKeyRef, sent: SentSecret): Promise<string> {
   const secret: V1Secret | undefined = await reader.getSecret({ namespace, name: ref.name });
   if (secret === undefined) throw new NetworkSettingsError(`Secret ${namespace}/${ref.name} does not exist`);
+  // Checked before anything about its data, even which keys it has. The label's actual value is
+  // not repeated: whoever reads the message may not be allowed to read the Secret.
+  if (secret.metadata?.labels?.[SECRET_USE_LABEL] !== sent.use) {
+    throw new NetworkSettingsError(
+      `Secret ${namespace}/${ref.name} (named by ${sent.field}) is not labelled ${SECRET_USE_LABEL}=${sent.use}: `
+      + `the operator sends a Secret's content over the network only when the Secret is labelled for that use, so nothing was sent`,
+    );
+  }
   const encoded = secret.data?.[ref.key];
   if (encoded === undefined) throw new NetworkSettingsError(`${secretSource(namespace, ref)} does not exist`);
   return Buffer.from(encoded, 'base64').toString('utf8');

@@ -7,11 +7,32 @@
 // comparing two unbounded JSON documents (definition immutability) exceeds the CRD rule
 // cost *estimate*, while an admission policy is bounded by its actual runtime cost.
 // The rules about changes after posting live here too, because a policy also sees the
-// job-address annotation (which survives a backup/restore that drops status).
+// annotations (which survive a backup/restore that drops status) and who is asking.
+//
+// Only the operator writes nosana.io/* annotations: they are its create-once records and
+// point at the on-chain job, so a tenant writing another team's job address there and then
+// deleting the resource would cancel that team's job. On UPDATE, adding, changing or removing
+// one is refused unless the requester may `operate` nosanajobs.nosana.io *cluster-wide* (an RBAC
+// check through the policy's authorizer; the chart grants it to the release's ServiceAccount,
+// and system:masters has it). nosana.io/confirm-post stays a person's answer, checked for its
+// value only. CREATE accepts them all: restores from Git or a backup carry them, and the
+// controller verifies a restored record on chain.
+// Why an RBAC verb rather than a params ConfigMap listing the operator's user names: a
+// binding whose param is missing can only Deny (or Allow) *every* request it matches, before
+// any matchCondition runs, so failing closed would freeze all NosanaJob updates (finalizer
+// removal included) and failing open would drop the rule. A verb nobody holds fails closed for
+// exactly these writes and nothing else, needs no object to go missing, lets several releases
+// each grant their own ServiceAccount, and is audited where admins already look (`kubectl auth
+// can-i operate nosanajobs.nosana.io -A --as=...`). Checked cluster-wide, it cannot come from a
+// RoleBinding: a team's namespace-wide wildcard Role does not make it the operator.
 import { GROUP, VERSION } from './common.ts';
-import { JOB_ADDRESS_ANNOTATION } from '../annotations.ts';
+import { CONFIRM_POST_ANNOTATION, CONFIRM_POST_VALUES, JOB_ADDRESS_ANNOTATION, OPERATOR_ANNOTATION_PREFIX, PENDING_POST_ANNOTATION } from '../annotations.ts';
 
 export const NOSANA_JOB_POLICY_NAME = 'nosanajob-definition.nosana.io';
+/** The RBAC verb on nosanajobs.nosana.io, granted cluster-wide, that lets an identity write nosana.io annotations. */
+export const NOSANA_JOB_OPERATOR_VERB = 'operate';
+/** The rule granting it, for the operator's ClusterRole. */
+export const NOSANA_JOB_OPERATOR_RULE = { apiGroups: [GROUP], resources: ['nosanajobs'], verbs: [NOSANA_JOB_OPERATOR_VERB] };
 
 interface PolicyValidation {
   expression: string;
@@ -45,7 +66,13 @@ function seconds(x: string): string {
   return `(type(${x}) == int ? duration(string(${x}) + 's') : duration(${x}))`;
 }
 
-const posted = `oldObject != null && ((has(oldObject.status) && has(oldObject.status.jobAddress)) || (has(oldObject.metadata.annotations) && '${JOB_ADDRESS_ANNOTATION}' in oldObject.metadata.annotations))`;
+/** The field is present in both or neither, and equal. */
+function unchanged(field: string): string {
+  return `has(object.${field}) == has(oldObject.${field}) && (!has(object.${field}) || object.${field} == oldObject.${field})`;
+}
+
+const POSTED = 'variables.posted';
+const isOperatorKey = (k: string) => `${k}.startsWith('${OPERATOR_ANNOTATION_PREFIX}') && ${k} != '${CONFIRM_POST_ANNOTATION}'`;
 
 export function nosanaJobAdmissionPolicy(): object[] {
   const validations: PolicyValidation[] = [
@@ -59,20 +86,43 @@ export function nosanaJobAdmissionPolicy(): object[] {
       reason: 'Invalid',
     },
     {
-      expression: `!(${posted}) || object.spec.market == oldObject.spec.market`,
+      // the operator's records: a tenant could otherwise point its resource at another team's job
+      expression: `request.operation != 'UPDATE' || size(variables.operatorAnnotationsChanged) == 0 || authorizer.group('${GROUP}').resource('nosanajobs').check('${NOSANA_JOB_OPERATOR_VERB}').allowed()`,
+      messageExpression: `variables.operatorAnnotationsChanged.map(k, 'metadata.annotations[' + k + ']').join(', ') + ': only the operator may add, change or remove ${OPERATOR_ANNOTATION_PREFIX}* annotations (they record the job on chain); a person may set ${CONFIRM_POST_ANNOTATION}'`,
+      reason: 'Forbidden',
+    },
+    {
+      expression: `request.operation != 'UPDATE' || !('${CONFIRM_POST_ANNOTATION}' in variables.annotations) || ('${CONFIRM_POST_ANNOTATION}' in variables.oldAnnotations && variables.oldAnnotations['${CONFIRM_POST_ANNOTATION}'] == variables.annotations['${CONFIRM_POST_ANNOTATION}']) || variables.annotations['${CONFIRM_POST_ANNOTATION}'] in ${JSON.stringify(CONFIRM_POST_VALUES).replace(/"/g, "'")}`,
+      messageExpression: `'metadata.annotations[${CONFIRM_POST_ANNOTATION}]: must be ${CONFIRM_POST_VALUES.map((v) => `"${v}"`).join(' or ')}'`,
+      reason: 'Invalid',
+    },
+    {
+      expression: `!${POSTED} || object.spec.market == oldObject.spec.market`,
       messageExpression: "'spec.market: cannot change once the job is posted; create a new NosanaJob instead'",
       reason: 'Forbidden',
     },
     {
-      // an extension is paid on chain; a shorter timeout cannot be taken back
-      expression: `!(${posted}) || !has(oldObject.spec.timeout) || (has(object.spec.timeout) && ${seconds('object.spec.timeout')} >= ${seconds('oldObject.spec.timeout')})`,
-      messageExpression: "'spec.timeout: can only grow once the job is posted (an extension is paid on chain)'",
+      // an extension is paid on chain; a shorter timeout cannot be taken back. Setting one where
+      // none was set is accepted: the market's timeout was posted, and the controller compares.
+      expression: `!${POSTED} || !has(oldObject.spec.timeout) || (has(object.spec.timeout) && ${seconds('object.spec.timeout')} >= ${seconds('oldObject.spec.timeout')})`,
+      messageExpression: "'spec.timeout: can only grow once the job is posted, and cannot be removed (an extension is paid on chain)'",
       reason: 'Forbidden',
     },
     {
       // What was paid for cannot change: a posted job keeps its definition.
-      expression: `!(${posted}) || (has(object.spec.definition) == has(oldObject.spec.definition) && (!has(object.spec.definition) || object.spec.definition == oldObject.spec.definition) && has(object.spec.definitionFrom) == has(oldObject.spec.definitionFrom) && (!has(object.spec.definitionFrom) || object.spec.definitionFrom == oldObject.spec.definitionFrom))`,
-      messageExpression: "'spec.definition: cannot change once the job is posted (job ' + (has(oldObject.status) && has(oldObject.status.jobAddress) ? oldObject.status.jobAddress : oldObject.metadata.annotations['" + JOB_ADDRESS_ANNOTATION + "']) + '); create a new NosanaJob instead'",
+      expression: `!${POSTED} || (${unchanged('spec.definition')} && ${unchanged('spec.definitionFrom')})`,
+      messageExpression: "'spec.definition: cannot change once the job is posted (' + variables.postedJob + '); create a new NosanaJob instead'",
+      reason: 'Forbidden',
+    },
+    {
+      // the wallet that posted owns the job on chain: only it can extend or cancel it
+      expression: `!${POSTED} || ${unchanged('spec.walletSecretRef')}`,
+      messageExpression: "'spec.walletSecretRef: cannot change once the job is posted (the posting wallet owns ' + variables.postedJob + ')'",
+      reason: 'Forbidden',
+    },
+    {
+      expression: `!${POSTED} || ${unchanged('spec.jobAddress')}`,
+      messageExpression: "'spec.jobAddress: cannot change once the job is posted (' + variables.postedJob + '); create a new NosanaJob to adopt another job'",
       reason: 'Forbidden',
     },
   ];
@@ -100,6 +150,24 @@ export function nosanaJobAdmissionPolicy(): object[] {
         }, {
           name: 'global',
           expression: 'has(object.spec.definition) && has(object.spec.definition.global) ? object.spec.definition.global : {}',
+        }, {
+          name: 'annotations',
+          expression: 'has(object.metadata.annotations) ? object.metadata.annotations : {}',
+        }, {
+          name: 'oldAnnotations',
+          expression: "request.operation == 'UPDATE' && has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {}",
+        }, {
+          // the operator's annotations added, changed or removed by this request
+          name: 'operatorAnnotationsChanged',
+          expression: `variables.annotations.filter(k, ${isOperatorKey('k')} && (!(k in variables.oldAnnotations) || variables.oldAnnotations[k] != variables.annotations[k])) + variables.oldAnnotations.filter(k, ${isOperatorKey('k')} && !(k in variables.annotations))`,
+        }, {
+          // posted from the moment a post is recorded, before it is known to have landed
+          name: 'posted',
+          expression: `request.operation == 'UPDATE' && ((has(oldObject.status) && (has(oldObject.status.jobAddress) || has(oldObject.status.pendingPost))) || '${JOB_ADDRESS_ANNOTATION}' in variables.oldAnnotations || '${PENDING_POST_ANNOTATION}' in variables.oldAnnotations)`,
+        }, {
+          // the posted job, as messages name it
+          name: 'postedJob',
+          expression: `has(oldObject.status) && has(oldObject.status.jobAddress) ? 'job ' + oldObject.status.jobAddress : '${JOB_ADDRESS_ANNOTATION}' in variables.oldAnnotations ? 'job ' + variables.oldAnnotations['${JOB_ADDRESS_ANNOTATION}'] : has(oldObject.status) && has(oldObject.status.pendingPost) ? 'post of job ' + oldObject.status.pendingPost.jobAddress + ' recorded' : 'a post recorded in ${PENDING_POST_ANNOTATION}'`,
         }],
         validations,
       },

@@ -1,7 +1,7 @@
 // The generated files, rendered as crds/ and deploy/ hold them.
 import { stringify } from 'yaml';
 import { buildCrd } from './crd.ts';
-import { nosanaJobAdmissionPolicy } from './admission-policy.ts';
+import { NOSANA_JOB_OPERATOR_RULE, nosanaJobAdmissionPolicy } from './admission-policy.ts';
 import { ALL_CRDS } from './index.ts';
 import { argoHealthLua } from '../argocd-health.ts';
 import { healthTableMarkdown } from '../health.ts';
@@ -23,7 +23,7 @@ export function renderManifests(): Map<string, string> {
   const policy = nosanaJobAdmissionPolicy().map(toYaml).join('---\n');
   files.set('deploy/admission/nosanajob-policy.yaml', HEADER + policy);
   files.set('charts/nosana-operator/templates/admission-policy.yaml',
-    `${HEADER}{{- if .Values.admissionPolicy.enabled }}\n${escapeHelm(policy)}{{- end }}\n`);
+    `${HEADER}{{- if .Values.admissionPolicy.enabled }}\n${escapeHelm(policy)}${chartOperatorGrant()}{{- end }}\n`);
   for (const definition of ALL_CRDS) {
     files.set(`deploy/argocd/nosana.io/${definition.kind}/health.lua`, argoHealthLua(definition.kind));
   }
@@ -54,6 +54,41 @@ Argo CD needs a health check per kind: \`deploy/argocd/nosana.io/<Kind>/health.l
 A terminal job (Succeeded, Failed, Stopped) is not reconciled any more.
 
 ${sections.join('\n')}`;
+}
+
+/** The policy trusts whoever may `operate` nosanajobs cluster-wide: the chart's controller. */
+function chartOperatorGrant(): string {
+  const name = '{{ include "nosana-operator.fullname" . }}-annotations';
+  const labels = '    {{- include "nosana-operator.labels" . | nindent 4 }}';
+  return `{{- if and .Values.controller.enabled .Values.controller.rbac.create }}
+---
+# Lets the controller's ServiceAccount write nosana.io annotations on NosanaJobs, which the
+# policy above refuses to anyone else (a verb that only the policy checks).
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: ${name}
+  labels:
+${labels}
+rules:
+${toYaml([NOSANA_JOB_OPERATOR_RULE]).replace(/^/gm, '  ').trimEnd()}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: ${name}
+  labels:
+${labels}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: ${name}
+subjects:
+  - kind: ServiceAccount
+    name: {{ include "nosana-operator.serviceAccountName" . }}
+    namespace: {{ .Release.Namespace }}
+{{- end }}
+`;
 }
 
 /** CEL's `{{` never occurs in the policy today; escape it anyway so Helm cannot template it. */

@@ -19,7 +19,7 @@ export const nosanaMarketSpec = z.object({
   network: z.enum(NOSANA_NETWORKS).default('mainnet').describe('The Nosana network: mainnet, devnet or localnet.'),
   rpc: z.object({
     url: url('The Solana JSON-RPC URL. Defaults to the operator\'s endpoint for the network.').optional(),
-    headersSecretRef: secretKeyRef('A Secret key holding extra HTTP headers for the RPC (JSON object), for providers that authenticate by header.', 'headers').optional(),
+    headersSecretRef: secretKeyRef('A Secret key holding extra HTTP headers for the RPC (JSON object), for providers that authenticate by header. The Secret must be labelled nosana.io/use=rpc-headers.', 'headers').optional(),
   }).optional().describe('How to reach Solana.'),
   ipfs: z.object({
     gatewayUrls: z.array(url('A gateway base URL, e.g. https://gateway.example/ipfs/.')).max(8).optional()
@@ -27,7 +27,7 @@ export const nosanaMarketSpec = z.object({
     pinning: z.object({
       provider: z.enum(['pinata', 'kubo']).describe('The pinning API: pinata or kubo.'),
       url: url('The pinning API base URL.').optional(),
-      credentialsSecretRef: secretKeyRef('A Secret key holding the pinning API token (Pinata JWT).', 'jwt').optional(),
+      credentialsSecretRef: secretKeyRef('A Secret key holding the pinning API token (Pinata JWT). The Secret must be labelled nosana.io/use=pinning.', 'jwt').optional(),
     }).optional().describe('Where job definitions are pinned.'),
   }).optional().describe('How to reach IPFS.'),
   settingsFrom: z.object({

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { V1Secret } from '@kubernetes/client-node';
+import { SECRET_USE_LABEL, type SecretUse } from '../../../src/api/annotations.ts';
 import type { NetworkName } from '../../../src/chain/addresses.ts';
 import {
   BUILT_IN_NETWORK_DEFAULTS, NetworkSettingsError, operatorNetworkDefaults, settingsFor, type OperatorNetworkDefaults,
@@ -28,6 +30,12 @@ function operatorDefaults(defaultNetwork: NetworkName = 'mainnet'): OperatorNetw
 
 function market(spec: Partial<NosanaMarketObject['spec']>, namespace = 'team'): NosanaMarketObject {
   return nosanaMarket(namespace, 'gpus', { address: MARKET_ADDRESS, network: 'mainnet', refreshInterval: '60s', ...spec });
+}
+
+/** A Secret labelled for one use of its content over the network. */
+function secretFor(use: SecretUse, namespace: string, name: string, key: string, value: string): V1Secret {
+  const secret = secretWithKey(namespace, name, key, value);
+  return { ...secret, metadata: { ...secret.metadata, labels: { [SECRET_USE_LABEL]: use } } };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -107,10 +115,10 @@ describe('settingsFor', () => {
     assert.deepEqual(otherProvider.pinning, { provider: 'kubo', url: KUBO_DEFAULT_API_URL });
   });
 
-  test('RPC headers and the pinning JWT come from Secrets in the market\'s own namespace', async () => {
+  test('RPC headers and the pinning JWT come from Secrets labelled for that use in the market\'s own namespace', async () => {
     const kube = new FakeKube();
-    kube.create(secretWithKey('team', 'rpc-auth', 'headers', JSON.stringify({ 'x-api-key': 'k-123', Authorization: 'Bearer abc' })));
-    kube.create(secretWithKey('team', 'pinata', 'jwt', '  market-jwt\n'));
+    kube.create(secretFor('rpc-headers', 'team', 'rpc-auth', 'headers', JSON.stringify({ 'x-api-key': 'k-123', Authorization: 'Bearer abc' })));
+    kube.create(secretFor('pinning', 'team', 'pinata', 'jwt', '  market-jwt\n'));
     const spec = {
       rpc: { headersSecretRef: { name: 'rpc-auth', key: 'headers' } },
       ipfs: { pinning: { provider: 'pinata' as const, url: 'https://pins.team.example', credentialsSecretRef: { name: 'pinata', key: 'jwt' } } },
@@ -123,7 +131,7 @@ describe('settingsFor', () => {
 
   test('missing Secrets, keys and ConfigMaps are named', async () => {
     const kube = new FakeKube();
-    kube.create(secretWithKey('team', 'rpc-auth', 'other', '{}'));
+    kube.create(secretFor('rpc-headers', 'team', 'rpc-auth', 'other', '{}'));
     const noSecret = await rejection(settingsFor(market({ rpc: { headersSecretRef: { name: 'absent', key: 'headers' } } }), 'team', kube.reader, operatorDefaults()));
     assert.equal(noSecret.message, 'Secret team/absent does not exist');
     const noKey = await rejection(settingsFor(market({ rpc: { headersSecretRef: { name: 'rpc-auth', key: 'headers' } } }), 'team', kube.reader, operatorDefaults()));
@@ -141,7 +149,9 @@ describe('settingsFor', () => {
       emptyJwt: '   ',
     };
     const kube = new FakeKube();
-    for (const [name, content] of Object.entries(secretContents)) kube.create(secretWithKey('team', name.toLowerCase(), 'v', content));
+    for (const [name, content] of Object.entries(secretContents)) {
+      kube.create(secretFor(name === 'emptyJwt' ? 'pinning' : 'rpc-headers', 'team', name.toLowerCase(), 'v', content));
+    }
     const headers = (name: string) => market({ rpc: { headersSecretRef: { name, key: 'v' } } });
     const expectations: [NosanaMarketObject, RegExp][] = [
       [headers('notjson'), /^Secret team\/notjson key v is not valid JSON/],
@@ -155,6 +165,48 @@ describe('settingsFor', () => {
       assert.match(error.message, expected);
       assert.doesNotMatch(error.message, /sk-live|Injected/);
     }
+  });
+
+  test('a Secret not labelled for being sent is refused before it is read, naming the Secret, the field and the label', async () => {
+    // What someone who may edit NosanaMarkets but not read Secrets would try: the wallet.
+    const walletContent = '[12,34,56,78,90]';
+    const kube = new FakeKube();
+    kube.create(secretWithKey('team', 'wallet', 'keypair', walletContent));
+    const cases: [string, NosanaMarketObject, string][] = [
+      [
+        'as the pinning API token',
+        market({ ipfs: { pinning: { provider: 'pinata', url: 'https://pins.attacker.example', credentialsSecretRef: { name: 'wallet', key: 'keypair' } } } }),
+        'Secret team/wallet (named by spec.ipfs.pinning.credentialsSecretRef) is not labelled nosana.io/use=pinning',
+      ],
+      [
+        'as RPC headers',
+        market({ rpc: { url: 'https://rpc.attacker.example', headersSecretRef: { name: 'wallet', key: 'keypair' } } }),
+        'Secret team/wallet (named by spec.rpc.headersSecretRef) is not labelled nosana.io/use=rpc-headers',
+      ],
+      [
+        'even under a key it does not have (which keys it has is not told either)',
+        market({ ipfs: { pinning: { provider: 'kubo', credentialsSecretRef: { name: 'wallet', key: 'token' } } } }),
+        'Secret team/wallet (named by spec.ipfs.pinning.credentialsSecretRef) is not labelled nosana.io/use=pinning',
+      ],
+    ];
+    for (const [reason, object, expected] of cases) {
+      const error = await rejection(settingsFor(object, 'team', kube.reader, operatorDefaults()));
+      assert.ok(error.message.startsWith(`${expected}:`), `${reason}: ${error.message}`);
+      assert.ok(!error.message.includes(walletContent) && !error.message.includes('12,34'), `${reason}: the content is never quoted`);
+    }
+  });
+
+  test('a Secret labelled for the other use is refused: a pinning token is not RPC headers, nor the reverse', async () => {
+    const kube = new FakeKube();
+    kube.create(secretFor('pinning', 'team', 'pinata', 'headers', JSON.stringify({ Authorization: 'Bearer pin-token' })));
+    kube.create(secretFor('rpc-headers', 'team', 'rpc-auth', 'jwt', 'rpc-token'));
+    const asHeaders = await rejection(settingsFor(market({ rpc: { headersSecretRef: { name: 'pinata', key: 'headers' } } }), 'team', kube.reader, operatorDefaults()));
+    assert.match(asHeaders.message, /^Secret team\/pinata \(named by spec\.rpc\.headersSecretRef\) is not labelled nosana\.io\/use=rpc-headers:/);
+    const asToken = await rejection(settingsFor(
+      market({ ipfs: { pinning: { provider: 'pinata', credentialsSecretRef: { name: 'rpc-auth', key: 'jwt' } } } }), 'team', kube.reader, operatorDefaults(),
+    ));
+    assert.match(asToken.message, /^Secret team\/rpc-auth \(named by spec\.ipfs\.pinning\.credentialsSecretRef\) is not labelled nosana\.io\/use=pinning:/);
+    for (const error of [asHeaders, asToken]) assert.doesNotMatch(error.message, /pin-token|rpc-token/);
   });
 
   test('ConfigMap values are checked and the key at fault is named', async () => {
