@@ -2,6 +2,7 @@
 // ones) or from the localnet's own self-identification. Used so that a client configured for
 // one network never signs for another, and shows `network: localnet` when it talks to one.
 import type { Connection } from '@solana/web3.js';
+import { urlOrigin } from '../http/redact.ts';
 import type { NetworkName } from './addresses.ts';
 
 const GENESIS_HASHES: Readonly<Record<string, NetworkName>> = {
@@ -20,13 +21,9 @@ export async function detectNetwork(connection: Connection): Promise<NetworkName
   return JSON.stringify(version).includes(LOCALNET_VERSION_MARKER) ? 'localnet' : 'unknown';
 }
 
-/** The scheme, host and port of an RPC URL: paths and queries often carry API keys. */
+/** The scheme, host and port of an RPC URL (http/redact.ts says why no more), or "the RPC". */
 export function endpointOrigin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return 'the RPC';
-  }
+  return urlOrigin(url) ?? 'the RPC';
 }
 
 /** Refuses to go on when the RPC serves a different network than the one configured. */

@@ -2,10 +2,19 @@
 // honour Retry-After on 429, retries on 5xx and network errors, a request budget (requests per
 // second, shared by everything using the transport) and an observer for metrics.
 //
+// A Retry-After longer than maxDelayMs ends the retries with an error, as in the IPFS clients:
+// waiting that long inside one call is worse than failing and letting the reconcile loop come back,
+// and retrying sooner than asked is what gets a key throttled harder.
+//
+// Error messages go through redactSecrets: RPC URLs carry API keys, and fetch echoes the URL in
+// some of its errors (a URL with user:pass@ is refused with the whole URL in the message).
+//
 // Retrying is safe for every method the project calls: reads are idempotent and
 // sendTransaction re-sends the same signed bytes, which the cluster de-duplicates by signature.
 import { Connection } from '@solana/web3.js';
 import type { Commitment } from '@solana/web3.js';
+import { redactSecrets } from '../http/redact.ts';
+import { parseRetryAfter } from '../http/retry-after.ts';
 
 export interface RpcRequestEvent {
   /** JSON-RPC method(s) of the request; a batch reports them joined with ",". */
@@ -36,7 +45,7 @@ const DEFAULTS = { timeoutMs: 30_000, maxRetries: 5, baseDelayMs: 250, maxDelayM
 export class RpcUnavailableError extends Error {
   readonly method: string;
   constructor(method: string, detail: string) {
-    super(`RPC ${method} failed: ${detail}`);
+    super(redactSecrets(`RPC ${method} failed: ${detail}`));
     this.name = 'RpcUnavailableError';
     this.method = method;
   }
@@ -82,13 +91,10 @@ function methodOf(body: unknown): string {
   }
 }
 
-/** Seconds from a Retry-After header (delta-seconds or HTTP date), capped by the caller. */
-export function retryAfterMs(header: string | null): number | undefined {
-  if (header === null) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+/** What a failed fetch says: undici's "fetch failed" names the reason only in its cause. */
+function networkFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
 }
 
 export function createRpcFetch(options: RpcTransportOptions = {}): typeof fetch {
@@ -118,7 +124,7 @@ export function createRpcFetch(options: RpcTransportOptions = {}): typeof fetch 
         response = new Response(await raw.arrayBuffer(), { status: raw.status, statusText: raw.statusText, headers: raw.headers });
       } catch (error) {
         if (init?.signal?.aborted === true) throw error;
-        const detail = (error as Error).name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : (error as Error).message;
+        const detail = (error as Error).name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : networkFailure(error);
         if (finalAttempt) {
           report('error');
           throw new RpcUnavailableError(method, `${detail} (after ${attempt + 1} attempts)`);
@@ -136,9 +142,13 @@ export function createRpcFetch(options: RpcTransportOptions = {}): typeof fetch 
         report('error', response.status);
         return response;
       }
+      const wait = response.status === 429 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+      if (wait !== undefined && wait > settings.maxDelayMs) {
+        report('error', response.status);
+        throw new RpcUnavailableError(method, `HTTP 429 with Retry-After of ${wait} ms, longer than the ${settings.maxDelayMs} ms this transport waits (after ${attempt + 1} attempts)`);
+      }
       report('retry', response.status);
-      const wait = response.status === 429 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
-      await sleep(Math.min(settings.maxDelayMs, wait ?? backoff(attempt)));
+      await sleep(wait ?? backoff(attempt));
     }
   };
 }

@@ -1,5 +1,8 @@
 // Errors of the IPFS layer. Each names the service or gateway at fault and never carries
-// credentials: messages end up in logs and in resource status conditions.
+// credentials: messages end up in logs and in resource status conditions. Base URLs with userinfo
+// or a query are refused when a client is built; the messages (and the causes caught from fetch)
+// still go through redactSecrets, for a token in a path or a server that echoes one back.
+import { redactError, redactSecrets } from '../http/redact.ts';
 
 export interface IpfsServiceErrorDetails {
   /** Which service failed, e.g. "pinata (https://api.pinata.cloud)" or a gateway URL. */
@@ -21,7 +24,7 @@ export class IpfsServiceError extends Error {
   readonly retryAfterMs: number | undefined;
 
   constructor(message: string, details: IpfsServiceErrorDetails) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(redactSecrets(message), details.cause === undefined ? undefined : { cause: redactError(details.cause) });
     this.name = 'IpfsServiceError';
     this.service = details.service;
     this.status = details.status;
@@ -47,7 +50,7 @@ export class CidMismatchError extends Error {
   readonly returnedCid: string;
 
   constructor(service: string, expectedCid: string, returnedCid: string) {
-    super(`${service} returned CID ${returnedCid} but the content we sent has CID ${expectedCid}; refusing to use the returned CID`);
+    super(redactSecrets(`${service} returned CID ${returnedCid} but the content we sent has CID ${expectedCid}; refusing to use the returned CID`));
     this.name = 'CidMismatchError';
     this.service = service;
     this.expectedCid = expectedCid;
@@ -62,7 +65,7 @@ export class ContentIntegrityError extends Error {
   readonly servedCid: string;
 
   constructor(gateway: string, cid: string, servedCid: string) {
-    super(`gateway ${gateway} served corrupt content for ${cid}: the bytes it returned have CID ${servedCid}`);
+    super(redactSecrets(`gateway ${gateway} served corrupt content for ${cid}: the bytes it returned have CID ${servedCid}`));
     this.name = 'ContentIntegrityError';
     this.gateway = gateway;
     this.cid = cid;
@@ -77,7 +80,7 @@ export class ContentTooLargeError extends Error {
   readonly maxBytes: number;
 
   constructor(gateway: string, cid: string, maxBytes: number) {
-    super(`gateway ${gateway} served more than the ${maxBytes}-byte limit for ${cid}`);
+    super(redactSecrets(`gateway ${gateway} served more than the ${maxBytes}-byte limit for ${cid}`));
     this.name = 'ContentTooLargeError';
     this.gateway = gateway;
     this.cid = cid;
@@ -92,7 +95,7 @@ export class GatewayReadError extends Error {
 
   constructor(cid: string, failures: readonly { gateway: string; error: Error }[]) {
     const details = failures.map(({ error }) => error.message).join('; ');
-    super(`could not read ${cid} from any of ${failures.length} gateway(s): ${details}`);
+    super(redactSecrets(`could not read ${cid} from any of ${failures.length} gateway(s): ${details}`));
     this.name = 'GatewayReadError';
     this.cid = cid;
     this.failures = failures;

@@ -6,6 +6,7 @@
 // tried. The recomputation uses the default CIDv0 import parameters, which is how Pinata and Kubo
 // (and so Nosana's job definitions and results) produce CIDv0s; content imported with other
 // parameters (another chunk size, trickle layout) cannot be verified this way and is rejected.
+import { redactSecrets } from '../http/redact.ts';
 import { cidV0Problem, NO_RESULT_CID } from './cid.ts';
 import { ContentIntegrityError, ContentTooLargeError, GatewayReadError } from './errors.ts';
 import {
@@ -96,12 +97,12 @@ export class GatewayReader {
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch (error) {
-      throw new SyntaxError(`content of ${cid} (served by ${gateway}) is not UTF-8 text, so not JSON`, { cause: error });
+      throw new SyntaxError(redactSecrets(`content of ${cid} (served by ${gateway}) is not UTF-8 text, so not JSON`), { cause: error });
     }
     try {
       return { value: JSON.parse(text) as T, gateway };
     } catch (error) {
-      throw new SyntaxError(`content of ${cid} (served by ${gateway}) is not valid JSON: ${(error as Error).message}`, { cause: error });
+      throw new SyntaxError(redactSecrets(`content of ${cid} (served by ${gateway}) is not valid JSON: ${(error as Error).message}`), { cause: error });
     }
   }
 

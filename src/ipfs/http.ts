@@ -2,6 +2,7 @@
 // retries with capped exponential backoff and full jitter (or the server's Retry-After), turning
 // responses into typed errors, bounded body reads, and one observer event per HTTP request.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseRetryAfter } from '../http/retry-after.ts';
 import { IpfsAuthError, IpfsServiceError } from './errors.ts';
 
 export interface RetryPolicy {
@@ -73,17 +74,6 @@ export function retryDelayMs(retry: number, policy: RetryPolicy, retryAfterMs: n
   if (retryAfterMs !== undefined) return retryAfterMs <= policy.maxDelayMs ? retryAfterMs : undefined;
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
   return Math.round(ceiling * random());
-}
-
-/** Retry-After as milliseconds: either delay-seconds or an HTTP date. Undefined when absent or unreadable. */
-export function parseRetryAfter(header: string | null, now: number = Date.now()): number | undefined {
-  if (header === null) return undefined;
-  const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // HTTP dates start with the day name; Date.parse alone would also take strings like "-1".
-  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /**

@@ -1,6 +1,9 @@
 // metav1.Condition bookkeeping: one condition per type, and lastTransitionTime moves only when
 // the status flips, so re-applying the same observation is a no-op (and writes nothing).
+// Messages quote errors, which quote URLs: credentials in them are redacted (http/redact.ts)
+// before they reach a status anyone with read access to the resource can see.
 import type { Condition } from '../api/crds/common.ts';
+import { redactSecrets } from '../http/redact.ts';
 
 export interface ConditionUpdate {
   type: string;
@@ -14,12 +17,13 @@ export function setCondition(conditions: readonly Condition[] | undefined, updat
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === update.type);
   const previous = index >= 0 ? list[index] : undefined;
+  const message = redactSecrets(update.message);
   const next: Condition = {
     type: update.type,
     status: update.status,
     reason: update.reason,
     // the API server caps messages at 32 KiB
-    message: update.message.length > 32_768 ? `${update.message.slice(0, 32_700)}… (truncated)` : update.message,
+    message: message.length > 32_768 ? `${message.slice(0, 32_700)}… (truncated)` : message,
     lastTransitionTime: previous !== undefined && previous.status === update.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
   };

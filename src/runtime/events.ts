@@ -10,10 +10,13 @@
 //   each object has a token bucket of writes, so a flood from one object cannot swamp the API
 //   server. Repeats that arrive while a write is in flight, or while the budget is spent, are
 //   counted and carried by the next write of that series.
+// - Redacted: notes often quote an error, and errors quote URLs; credentials in them (http/redact.ts)
+//   are replaced before the note is stored where anyone who can read Events sees it.
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { redactSecrets } from '../http/redact.ts';
 import { KubeApi, describeError, formatMicroTime, hasStatus, preciseNow } from './kube-api.ts';
 import type { EventRecorder, EventType } from './types.ts';
 
@@ -71,7 +74,7 @@ export class ApiEventRecorder implements EventRecorder {
 
   record(regarding: KubernetesObject, type: EventType, reason: string, action: string, note: string): void {
     try {
-      this.observe(regarding, type, reason, action, truncateBytes(note, NOTE_MAX_BYTES));
+      this.observe(regarding, type, reason, action, truncateBytes(redactSecrets(note), NOTE_MAX_BYTES));
     } catch (err) {
       this.log.debug({ err: describeError(err), reason }, 'could not record an event');
     }

@@ -5,13 +5,15 @@
 // only hide secrets where someone thought to list them. A Keypair passed three levels down in
 // an error's context, or a Secret's bytes under an unexpected key, would slip through. Here the
 // check is on what a value *is* (a keypair, raw key bytes, a 64-byte JSON array in a string) and
-// on key names at any depth, so nothing has to be listed in advance.
+// on key names at any depth, so nothing has to be listed in advance. Strings also go through
+// redactSecrets (http/redact.ts): credentials in URLs and Authorization/Bearer values in text.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import bs58 from 'bs58';
 import { pino } from 'pino';
 import type { Bindings, ChildLoggerOptions, DestinationStream, LevelWithSilent, Logger } from 'pino';
+import { REDACTED, redactSecrets } from '../http/redact.ts';
 
-export const REDACTED = '[redacted]';
+export { REDACTED };
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const satisfies readonly LevelWithSilent[];
 
@@ -155,7 +157,7 @@ const BASE58_RUN = /[1-9A-HJ-NP-Za-km-z]{80,90}/g;
  * ed25519 public key of its first half, which is what makes 64 bytes a Solana secret key.
  */
 function scrubString(text: string): string {
-  return text
+  return redactSecrets(text)
     .replace(JSON_KEY_BYTES, REDACTED)
     .replace(BASE58_RUN, (run) => (isBase58SecretKey(run) ? REDACTED : run));
 }

@@ -1,5 +1,6 @@
 // The RPC transport against a scripted loopback JSON-RPC server: retries on 429/5xx/timeouts,
-// what the observer sees, what is not retried, the request budget, and web3.js on top of it.
+// what the observer sees, what is not retried, the request budget, web3.js on top of it, and no
+// credential of the RPC URL in what it throws. (Retry-After parsing: test/unit/http/retry-after.test.ts.)
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -7,8 +8,10 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { RpcUnavailableError, createConnection, createRpcFetch, retryAfterMs } from '../../../src/chain/rpc-transport.ts';
+import { RpcUnavailableError, createConnection, createRpcFetch } from '../../../src/chain/rpc-transport.ts';
 import type { RpcRequestEvent } from '../../../src/chain/rpc-transport.ts';
+import { createLogger } from '../../../src/runtime/logger.ts';
+import { captureLogs } from '../runtime/log-capture.ts';
 
 /** What the server does with the n-th request (0-based): answer with a status, or never answer. */
 type Reply = { status: number; headers?: Record<string, string> } | 'hang';
@@ -162,11 +165,34 @@ describe('createRpcFetch retries', () => {
     assert.deepEqual(observed.summary(), [{ method: 'sendTransaction', outcome: 'error', status: 400 }]);
   });
 
-  test('a huge Retry-After is capped at maxDelayMs', DEADLINE, async () => {
-    const server = await scriptedServer((index) => (index === 0 ? { status: 429, headers: { 'retry-after': '3600' } } : { status: 200 }));
-    const response = await createRpcFetch({ ...FAST })(server.url, rpcBody('getSlot'));
+  test('a Retry-After within maxDelayMs is waited for; one beyond it ends the retries with an error', DEADLINE, async () => {
+    const patient = await scriptedServer((index) => (index === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
+    const started = performance.now();
+    const response = await createRpcFetch({ baseDelayMs: 1, maxDelayMs: 2_000 })(patient.url, rpcBody('getSlot'));
+    assert.equal(response.status, 200);
+    assert.equal(patient.methods.length, 2);
+    assert.ok(performance.now() - started >= 990, 'the server asked for one second');
+
+    // Retrying after maxDelayMs, sooner than asked, is what gets a key throttled harder.
+    const throttling = await scriptedServer(() => ({ status: 429, headers: { 'retry-after': '3600' } }));
+    const observed = recorder();
+    await assert.rejects(createRpcFetch({ ...FAST, onRequest: observed.onRequest })(throttling.url, rpcBody('getSlot')), (error: unknown) => {
+      assert.ok(error instanceof RpcUnavailableError);
+      assert.equal(error.method, 'getSlot');
+      assert.match(error.message, /Retry-After of 3600000 ms, longer than the 20 ms this transport waits \(after 1 attempts\)/);
+      return true;
+    });
+    assert.equal(throttling.methods.length, 1, 'the server is not asked again');
+    assert.deepEqual(observed.summary(), [{ method: 'getSlot', outcome: 'error', status: 429 }]);
+  });
+
+  test('an unreadable Retry-After ("0x10" is not 16 s) falls back to the backoff', DEADLINE, async () => {
+    const server = await scriptedServer((index) => (index === 0 ? { status: 429, headers: { 'retry-after': '0x10' } } : { status: 200 }));
+    const started = performance.now();
+    const response = await createRpcFetch({ baseDelayMs: 1, maxDelayMs: 60_000 })(server.url, rpcBody('getSlot'));
     assert.equal(response.status, 200);
     assert.equal(server.methods.length, 2);
+    assert.ok(performance.now() - started < 5_000, 'waited the backoff, not 16 s');
   });
 
   test('a batch reports its methods joined', DEADLINE, async () => {
@@ -215,23 +241,45 @@ describe('request budget', () => {
   });
 });
 
-describe('retryAfterMs', () => {
-  test('delta-seconds', () => {
-    assert.equal(retryAfterMs('0'), 0);
-    assert.equal(retryAfterMs('2'), 2_000);
-    assert.equal(retryAfterMs('1.5'), 1_500);
-    assert.equal(retryAfterMs('-3'), 0);
+describe('no credential of the RPC URL in what the transport throws', () => {
+  // Port 1 is never listening; fetch refuses a URL with userinfo outright, quoting all of it.
+  const SECRET_URL = 'http://user:secretpass@127.0.0.1:1/?api-key=SECRETKEY';
+
+  function assertRedacted(text: string, what: string): void {
+    assert.equal(text.includes('secretpass'), false, `${what} leaks the password: ${text}`);
+    assert.equal(text.includes('SECRETKEY'), false, `${what} leaks the API key: ${text}`);
+  }
+
+  function assertNothingLeaks(error: unknown): void {
+    assert.ok(error instanceof Error);
+    assertRedacted(error.message, 'the message');
+    assertRedacted(String(error), 'String(error)');
+    assertRedacted(error.stack ?? '', 'the stack');
+    const capture = captureLogs();
+    createLogger({ level: 'info', destination: capture.destination }).error({ err: error }, 'rpc failed');
+    assertRedacted(capture.text(), 'the log line');
+  }
+
+  const failure = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => undefined, (error: unknown) => error);
+
+  test('an unreachable URL with user:pass and ?api-key=: redacted, the host kept', DEADLINE, async () => {
+    const error = await failure(createRpcFetch({ ...FAST, maxRetries: 1 })(SECRET_URL, rpcBody('getSlot')));
+    assert.ok(error instanceof RpcUnavailableError, String(error));
+    assertNothingLeaks(error);
+    assert.match(error.message, /127\.0\.0\.1:1/, 'the host is what one needs to debug');
   });
 
-  test('an HTTP date, relative to now', (t) => {
-    t.mock.timers.enable({ apis: ['Date'], now: Date.UTC(2026, 0, 1, 12, 0, 0) });
-    assert.equal(retryAfterMs('Thu, 01 Jan 2026 12:00:05 GMT'), 5_000);
-    assert.equal(retryAfterMs('Thu, 01 Jan 2026 11:59:00 GMT'), 0, 'a date in the past means now');
+  test('a fetch failure that quotes the URL and an Authorization header', DEADLINE, async () => {
+    const echoing: typeof fetch = async (input) => {
+      throw new TypeError(`request to ${String(input)} failed`, { cause: new Error('socket hang up (sent Authorization: Bearer SECRETKEY)') });
+    };
+    const error = await failure(createRpcFetch({ ...FAST, maxRetries: 0, fetch: echoing })('https://rpc.example/v2/SECRETKEY0123456789abcdefXYZ?api-key=SECRETKEY', rpcBody('getSlot')));
+    assertNothingLeaks(error);
+    assert.match((error as Error).message, /rpc\.example/);
   });
 
-  test('absent or unreadable', () => {
-    assert.equal(retryAfterMs(null), undefined);
-    assert.equal(retryAfterMs('soon'), undefined);
+  test('through web3.js: Connection.getSlot', DEADLINE, async () => {
+    assertNothingLeaks(await failure(createConnection(SECRET_URL, { ...FAST, maxRetries: 1 }).getSlot()));
   });
 });
 

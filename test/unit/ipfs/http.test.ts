@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_RETRY_POLICY, parseRetryAfter, resolveRetryPolicy, retryDelayMs } from '../../../src/ipfs/http.ts';
+import { DEFAULT_RETRY_POLICY, fetchFrom, resolveRetryPolicy, retryDelayMs } from '../../../src/ipfs/http.ts';
+import { IpfsServiceError } from '../../../src/ipfs/errors.ts';
 import { normaliseGatewayUrl } from '../../../src/ipfs/gateway.ts';
 
 describe('retryDelayMs', () => {
@@ -25,19 +26,15 @@ describe('retryDelayMs', () => {
   });
 });
 
-describe('parseRetryAfter', () => {
-  test('reads delay-seconds and HTTP dates', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    assert.equal(parseRetryAfter('0', now), 0);
-    assert.equal(parseRetryAfter(' 3 ', now), 3000);
-    assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now), 5000);
-    assert.equal(parseRetryAfter('Wed, 31 Dec 2025 23:59:00 GMT', now), 0, 'a date in the past means now');
-  });
-
-  test('ignores what it cannot read', () => {
-    assert.equal(parseRetryAfter(null), undefined);
-    assert.equal(parseRetryAfter('soon'), undefined);
-    assert.equal(parseRetryAfter('-1'), undefined);
+describe('fetchFrom', () => {
+  test('a failure quoting a URL with credentials: no credential in the message or the cause chain', async () => {
+    // fetch refuses a URL with userinfo, quoting all of it in its message.
+    const error = await fetchFrom('kubo (http://127.0.0.1:1)', 'http://user:secretpass@127.0.0.1:1/?api-key=SECRETKEY', {}).then(() => undefined, (failure: unknown) => failure);
+    assert.ok(error instanceof IpfsServiceError);
+    assert.match(error.message, /^kubo \(http:\/\/127\.0\.0\.1:1\) could not be reached: .*127\.0\.0\.1:1/);
+    const texts: string[] = [];
+    for (let link: unknown = error; link instanceof Error; link = link.cause) texts.push(link.message, String(link), link.stack ?? '');
+    for (const text of texts) assert.doesNotMatch(text, /secretpass|SECRETKEY/);
   });
 });
 
