@@ -13,9 +13,18 @@
 // prepared. A missing job account is not evidence — a job that landed may since have been
 // delisted, recovered or cleaned. When the RPC cannot search its history the answer is "unknown"
 // and the caller must not post again.
+//
+// That evidence must be one consistent view. Behind a load balancer, the height can come from an
+// up-to-date backend and the lookups from one that lags, which has not seen a post that did land:
+// a job paid twice. So the finalized height is read together with its slot (getEpochInfo: one
+// answer from one bank), and every read behind "never landed" must be answered at that slot or
+// later: minContextSlot where the method takes it (a backend behind refuses with -32016), the
+// context slot compared where it does not (getSignatureStatuses). A refusal or an answer from
+// before that slot is "pending": look again later.
 import { verify } from 'node:crypto';
 import { PublicKey, VersionedTransaction } from '@solana/web3.js';
 import type { Connection, SignatureStatus } from '@solana/web3.js';
+import { pendingPostRecord } from '../api/crds/nosana-job.ts';
 import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
 import type { NosanaNetwork } from './addresses.ts';
 import { decodeJobsInstruction } from './instructions.ts';
@@ -50,6 +59,26 @@ const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 function signatureValid(publicKey: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
   const key = { key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey.toBuffer()]), format: 'der' as const, type: 'spki' as const };
   return verify(null, message, key, signature);
+}
+
+/**
+ * The create-once record from its persisted JSON (an annotation, a record file), checked field by
+ * field against the one schema of the record. Throws an Error that says what is wrong, naming
+ * fields by path and never quoting the record's bytes.
+ */
+export function parsePendingPost(text: string): PendingPost {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`the post record is not JSON (${(error as Error).message})`, { cause: error });
+  }
+  const checked = pendingPostRecord.safeParse(parsed);
+  if (!checked.success) {
+    const problems = checked.error.issues.map((issue) => `${issue.path.length === 0 ? 'the record' : issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`the post record is malformed (${problems.join('; ')})`);
+  }
+  return checked.data;
 }
 
 /**
@@ -123,32 +152,65 @@ export async function requireSameCluster(connection: Connection, pending: Pendin
   }
 }
 
+/** Agave's JSON-RPC error when the node has not reached the request's minContextSlot. */
+const MIN_CONTEXT_SLOT_NOT_REACHED = -32016;
+
+function isMinContextSlotNotReached(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  return (error as { code?: unknown }).code === MIN_CONTEXT_SLOT_NOT_REACHED
+    || /Minimum context slot has not been reached/i.test(String((error as { message?: unknown }).message));
+}
+
 export async function resolvePendingPost(connection: Connection, network: NosanaNetwork, pending: PendingPost): Promise<PendingPostOutcome> {
   const transaction = decodePendingPost(network, pending);
   await requireSameCluster(connection, pending);
 
   const { status, historyAvailable } = await lookupSignature(connection, pending.signature);
+  // A status is positive evidence, whatever node and slot it came from.
   if (status !== undefined) return outcomeOf(connection, pending.signature, status);
 
+  // The finalized height and the slot it was observed at, from one bank in one answer (a height
+  // and a slot asked apart could come from two backends).
+  const { blockHeight: height, absoluteSlot: observedSlot } = await connection.getEpochInfo('finalized');
+  if (height === undefined) return { outcome: 'unknown', reason: 'the RPC reports no block height with its slot, so expiry cannot be judged' };
+  try {
+    return await judgeFromSlot(connection, network, pending, transaction, { height, observedSlot, historyAvailable });
+  } catch (error) {
+    // A backend behind the observed slot refused: it may catch up, or the next request may reach another.
+    if (isMinContextSlotNotReached(error)) return { outcome: 'pending' };
+    throw error;
+  }
+}
+
+/** Every read here is answered at `observedSlot` or later, or the judgement is "pending". */
+async function judgeFromSlot(
+  connection: Connection,
+  network: NosanaNetwork,
+  pending: PendingPost,
+  transaction: VersionedTransaction,
+  seen: { height: number; observedSlot: number; historyAvailable: boolean },
+): Promise<PendingPostOutcome> {
+  const minContextSlot = seen.observedSlot;
   const job = new PublicKey(pending.jobAddress);
-  const account = await connection.getAccountInfo(job, 'confirmed');
+  const { value: account } = await connection.getAccountInfoAndContext(job, { commitment: 'confirmed', minContextSlot });
   // Only a jobs-program JobAccount is proof: anyone may send lamports to an address they saw.
   if (account !== null && account.owner.equals(network.jobsProgram) && account.data.subarray(0, 8).equals(ACCOUNT_DISCRIMINATORS.JobAccount)) {
     return { outcome: 'landed' };
   }
 
-  const height = await connection.getBlockHeight('finalized');
-  if (height <= pending.lastValidBlockHeight) return { outcome: 'pending' };
+  if (seen.height <= pending.lastValidBlockHeight) return { outcome: 'pending' };
   // The recorded height is advisory; the blockhash is covered by the signature, so ask about it too.
-  if (await connection.isBlockhashValid(transaction.message.recentBlockhash, { commitment: 'processed' }).then((answer) => answer.value)) {
+  const blockhash = transaction.message.recentBlockhash;
+  if (await connection.isBlockhashValid(blockhash, { commitment: 'processed', minContextSlot }).then((answer) => answer.value)) {
     return { outcome: 'pending' };
   }
-  if (!historyAvailable) return { outcome: 'unknown', reason: 'the RPC keeps no transaction history, so it cannot say whether the post landed' };
+  if (!seen.historyAvailable) return { outcome: 'unknown', reason: 'the RPC keeps no transaction history, so it cannot say whether the post landed' };
 
   let touching: { signature: string; err: unknown; slot: number }[];
   try {
-    touching = await connection.getSignaturesForAddress(job, { limit: 20 }, 'finalized');
+    touching = await connection.getSignaturesForAddress(job, { limit: 20, minContextSlot }, 'finalized');
   } catch (error) {
+    if (isMinContextSlotNotReached(error)) return { outcome: 'pending' };
     return { outcome: 'unknown', reason: `the RPC cannot list the job address's transactions: ${(error as Error).message}` };
   }
   // The job address was unknown to anyone before the broadcast, so any entry at all is a trace.
@@ -170,8 +232,12 @@ export async function resolvePendingPost(connection: Connection, network: Nosana
     return { outcome: 'unknown', reason: `the RPC's history starts at slot ${firstAvailable}, later than (or not known to cover) when the post was prepared` };
   }
   // The status cache could have caught it between our looks; look once more, now final.
-  const last = (await lookupSignature(connection, pending.signature)).status;
-  return last === undefined ? { outcome: 'never-landed' } : outcomeOf(connection, pending.signature, last);
+  const last = await lookupSignature(connection, pending.signature);
+  if (last.status !== undefined) return outcomeOf(connection, pending.signature, last.status);
+  // getSignatureStatuses takes no minContextSlot: an answer from before the observed slot, or one
+  // from a backend that searched only its recent status cache, proves nothing.
+  if (last.contextSlot < minContextSlot || !last.historyAvailable) return { outcome: 'pending' };
+  return { outcome: 'never-landed' };
 }
 
 async function outcomeOf(connection: Connection, signature: string, status: SignatureStatus): Promise<PendingPostOutcome> {

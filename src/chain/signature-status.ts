@@ -9,16 +9,21 @@ export interface SignatureLookup {
   status: SignatureStatus | undefined;
   /** False when the RPC refused to search its history (only its recent status cache was asked). */
   historyAvailable: boolean;
+  /**
+   * The slot the answer was given at. getSignatureStatuses takes no minContextSlot, so a caller
+   * that needs an answer at least as recent as some slot compares this instead.
+   */
+  contextSlot: number;
 }
 
 export async function lookupSignature(connection: Connection, signature: string): Promise<SignatureLookup> {
   try {
-    const { value } = await connection.getSignatureStatuses([signature], { searchTransactionHistory: true });
-    return { status: value[0] ?? undefined, historyAvailable: true };
+    const { context, value } = await connection.getSignatureStatuses([signature], { searchTransactionHistory: true });
+    return { status: value[0] ?? undefined, historyAvailable: true, contextSlot: context.slot };
   } catch (error) {
     if (!HISTORY_UNAVAILABLE.test((error as Error).message)) throw error;
-    const { value } = await connection.getSignatureStatuses([signature]);
-    return { status: value[0] ?? undefined, historyAvailable: false };
+    const { context, value } = await connection.getSignatureStatuses([signature]);
+    return { status: value[0] ?? undefined, historyAvailable: false, contextSlot: context.slot };
   }
 }
 

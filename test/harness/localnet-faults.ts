@@ -1,6 +1,7 @@
 // The localnet a child process (the controller, later the node agent) reaches over HTTP, and the
 // fault knobs a test turns while that process works: dropped and late transactions, blockhashes
-// that expire early, rate limits, server errors and hung requests on the RPC; failing pins and
+// that expire early, rate limits, server errors, hung requests and reads answered by a lagging
+// backend (`lagSlots`, `lagRate`) on the RPC; failing pins and
 // slow or corrupt gateway reads on IPFS; and the chain clock. The localnet itself runs in the
 // test process (test/localnet/support.ts starts it), so a test changes faults without a restart.
 import { dirname } from 'node:path';

@@ -1,6 +1,7 @@
 // Create-once posting against the localnet, with its fault knobs: a post is prepared (signed,
 // with its last valid block height) before it is sent, and every later look resolves it as
-// landed / pending / never-landed / unknown without ever posting twice.
+// landed / pending / never-landed / unknown without ever posting twice, also when reads reach a
+// backend that lags behind the one the block height came from.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PublicKey } from '@solana/web3.js';
@@ -10,7 +11,7 @@ import type { PendingPost, PendingPostOutcome } from '../../src/chain/jobs-clien
 import type { SolanaJobsClient } from '../../src/chain/solana-jobs-client.ts';
 import { LOCALNET } from '../../src/localnet/localnet.ts';
 import type { Localnet } from '../../src/localnet/localnet.ts';
-import { DEFINITION_CID_BYTES, tokenBalance, useLocalnet } from './support.ts';
+import { DEFINITION_CID_BYTES, landed, tokenBalance, useLocalnet } from './support.ts';
 
 const PRICE = 10n;
 const TIMEOUT = 100n;
@@ -61,6 +62,8 @@ describe('create-once posting', () => {
     const market = (await client.getMarket(localnet.market))!.account;
     assert.equal(market.queue.filter((entry) => entry.equals(job)).length, 1);
     assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, localnet.poster.publicKey)), before - jobDeposit(PRICE, TIMEOUT));
+    // "landed" may come from the job account within the landing slot, before the history (read at confirmed) lists it.
+    await landed(connection, pending.signature);
     const history = await connection.getSignaturesForAddress(job);
     assert.deepEqual(history.map((entry) => entry.signature), [pending.signature]);
     await client.delist(localnet.poster, job);
@@ -122,6 +125,53 @@ describe('create-once posting', () => {
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
     await assert.rejects(client.broadcast({ ...pending, transaction: bytes.toString('base64') }), /does not verify/);
     await assert.rejects(client.resolvePendingPost({ ...pending, genesisHash: '11111111111111111111111111111111' }), /signed for the cluster/);
+  });
+
+  test('a landed post that a lagging backend has not seen is pending, never never-landed, and landed once it catches up', async () => {
+    const localnet = getLocalnet();
+    const client = localnet.jobsClient();
+    const connection = localnet.connection();
+    const pending = await prepare(localnet, client);
+    await client.broadcast(pending);
+    const landedAt = (await landed(connection, pending.signature)).slot;
+    // The blockhash expires without waiting: the finalized height passes lastValidBlockHeight.
+    localnet.chain.clock.advance(((CHAIN.blockhashLifetime + CHAIN.finalizeAfterSlots + 10) * CHAIN.slotMs) / 1000);
+    assert.ok((await connection.getBlockHeight('finalized')) > pending.lastValidBlockHeight);
+    // State reads now reach a backend behind the landing slot (with 100 slots, 4 s, to spare).
+    const lagSlots = (await connection.getSlot('processed')) - landedAt + 100;
+    const job = new PublicKey(pending.jobAddress);
+    localnet.chain.faults.set({ lagSlots });
+    try {
+      assert.equal(await connection.getAccountInfo(job), null, 'the lagging backend has not seen the job');
+      assert.equal((await connection.getSignatureStatuses([pending.signature], { searchTransactionHistory: true })).value[0], null);
+      assert.deepEqual(await connection.getSignaturesForAddress(job), []);
+      assert.equal((await client.resolvePendingPost(pending)).outcome, 'pending', 'answers from before the height was read prove nothing');
+    } finally {
+      localnet.chain.faults.set({ lagSlots: 0 });
+    }
+    assert.equal((await client.resolvePendingPost(pending)).outcome, 'landed');
+    await client.delist(localnet.poster, job);
+  });
+
+  test('behind a load balancer where some reads lag, a landed post is never judged never-landed', async () => {
+    const localnet = getLocalnet();
+    const client = localnet.jobsClient();
+    const connection = localnet.connection();
+    const pending = await prepare(localnet, client);
+    await client.broadcast(pending);
+    const landedAt = (await landed(connection, pending.signature)).slot;
+    localnet.chain.clock.advance(((CHAIN.blockhashLifetime + CHAIN.finalizeAfterSlots + 10) * CHAIN.slotMs) / 1000);
+    const lagSlots = (await connection.getSlot('processed')) - landedAt + 100;
+    const outcomes = new Set<string>();
+    localnet.chain.faults.set({ lagSlots, lagRate: 0.5 });
+    try {
+      for (let look = 0; look < 30; look++) outcomes.add((await client.resolvePendingPost(pending)).outcome);
+    } finally {
+      localnet.chain.faults.set({ lagSlots: 0, lagRate: 1 });
+    }
+    assert.ok(!outcomes.has('never-landed'), `outcomes: ${[...outcomes].join(', ')}`);
+    assert.ok(outcomes.has('landed'), `outcomes: ${[...outcomes].join(', ')}`);
+    await client.delist(localnet.poster, new PublicKey(pending.jobAddress));
   });
 
   test('an understated lastValidBlockHeight cannot make a live post look never-landed', async () => {

@@ -11,12 +11,15 @@ import { LOCALNET } from '../../src/localnet/localnet.ts';
 import { DEFINITION_CID_BYTES, totalNos, useLocalnet } from './support.ts';
 
 describe('the adapter on a faulty RPC', () => {
-  const getLocalnet = useLocalnet({ market: { price: 7n }, chain: { slotMs: 40, blockhashLifetime: 60, finalizeAfterSlots: 2 } });
+  // Blockhashes live 10 s: each 429 costs the 1 s its Retry-After asks for, so a post can take a
+  // few seconds to confirm.
+  const getLocalnet = useLocalnet({ market: { price: 7n }, chain: { slotMs: 40, blockhashLifetime: 250, finalizeAfterSlots: 2 } });
 
   test('post, work and finish complete through 429s, 503s, hung requests and delayed landing', async () => {
     const localnet = getLocalnet();
     const events: RpcRequestEvent[] = [];
-    const connection = createConnection(localnet.chain.url, { timeoutMs: 300, maxRetries: 8, baseDelayMs: 10, maxDelayMs: 200, onRequest: (event) => events.push(event) });
+    // maxDelayMs covers the localnet's Retry-After of 1 s: a longer one would end the retries.
+    const connection = createConnection(localnet.chain.url, { timeoutMs: 300, maxRetries: 8, baseDelayMs: 10, maxDelayMs: 1_000, onRequest: (event) => events.push(event) });
     const client = new SolanaJobsClient({ connection, network: LOCALNET, sender: { pollIntervalMs: 50, rebroadcastIntervalMs: 200 } });
     const node = Keypair.generate();
     localnet.chain.ledger.airdrop(node.publicKey, LAMPORTS_PER_SOL);

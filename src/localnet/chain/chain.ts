@@ -1,12 +1,13 @@
 // The localnet's bank: ledger, clock, recent blockhashes, programs and landed transactions, plus
 // the queue of accepted transactions waiting for their slot. The RPC layer calls `sync` before
-// answering so that everything due by the current slot has landed.
+// answering so that everything due by the current slot has landed, and asks `readSlot` which slot
+// a state read is answered at (an older one while the lag fault is on).
 import { createHash, randomBytes } from 'node:crypto';
 import { Keypair, SystemProgram, Transaction, type PublicKey } from '@solana/web3.js';
 import { DEFAULT_BLOCKHASH_LIFETIME, RecentBlockhashes, genesisHashFor } from './blockhashes.ts';
 import { ChainClock } from './clock.ts';
 import { FaultDice, type FaultSettings } from './faults.ts';
-import { Ledger } from './ledger.ts';
+import { Ledger, type AccountsView } from './ledger.ts';
 import { TransactionProcessor, type ExecutedTransaction } from './processor.ts';
 import type { LedgerAccount, LocalProgram } from './program.ts';
 import { createProgramRegistry, installProgramAccounts, type ProgramRegistry } from './registry.ts';
@@ -92,6 +93,7 @@ export class LocalChain {
   readonly #blockhashes: RecentBlockhashes;
   readonly #processor: TransactionProcessor;
   readonly #dice: FaultDice;
+  readonly #lagDice: FaultDice;
   readonly #pending: PendingTransaction[] = [];
   #slot = 0;
 
@@ -106,6 +108,8 @@ export class LocalChain {
     }
     this.faults = options.faults;
     this.#dice = new FaultDice(options.faultSeed ?? 1);
+    // Its own draws, so switching the lag on does not change which transactions are dropped.
+    this.#lagDice = new FaultDice((options.faultSeed ?? 1) + 2);
     this.genesisSeed = restore?.genesisSeed ?? randomBytes(32);
     this.genesisHash = genesisHashFor(this.genesisSeed);
     this.clock = new ChainClock({
@@ -113,7 +117,7 @@ export class LocalChain {
       ...(options.now ? { now: options.now } : {}),
       ...(restore ? { genesisMs: restore.genesisMs, offsetMs: restore.clockOffsetMs } : {}),
     });
-    this.ledger = new Ledger(createSysvarReader(this.clock));
+    this.ledger = new Ledger(createSysvarReader(this.clock), () => this.#slot);
     this.signatures = new SignatureStore({ finalizeAfterSlots, keepHistory: options.keepHistory ?? true });
     this.programs = createProgramRegistry(options.programs);
     this.faucet = Keypair.fromSeed(createHash('sha256').update('faucet').update(this.genesisSeed).digest());
@@ -148,11 +152,29 @@ export class LocalChain {
     this.signatures.prune(this.#slot);
   }
 
-  /** The newest slot seen at a commitment level (confirmed lags by 1, finalized by finalizeAfterSlots). */
-  slotAt(commitment: Commitment): number {
-    if (commitment === 'processed') return this.#slot;
+  /**
+   * The newest slot seen at a commitment level (confirmed lags by 1, finalized by
+   * finalizeAfterSlots), by a node whose newest processed slot is `processed` (default: this one).
+   */
+  slotAt(commitment: Commitment, processed = this.#slot): number {
+    if (commitment === 'processed') return processed;
     const lag = commitment === 'confirmed' ? 1 : this.signatures.finalizeAfterSlots;
+    return Math.max(0, processed - lag);
+  }
+
+  /**
+   * The slot one state read is answered at: the current slot, or `faults.lagSlots` older when the
+   * lag fault picks this read (a load balancer sending it to a backend that lags behind).
+   */
+  readSlot(): number {
+    const lag = this.faults.lagSlots;
+    if (lag === 0 || !this.#lagDice.roll(this.faults.lagRate)) return this.#slot;
     return Math.max(0, this.#slot - lag);
+  }
+
+  /** Accounts as they stood at the end of `slot` (see Ledger.at). */
+  accountsAt(slot: number): AccountsView {
+    return this.ledger.at(slot);
   }
 
   latestBlockhash(commitment: Commitment): { slot: number; blockhash: string; lastValidBlockHeight: number } {

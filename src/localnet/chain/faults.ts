@@ -1,6 +1,8 @@
 // Faults a test can switch on, at start or while running, to see how clients cope with a bad
-// RPC node: dropped transactions, late landing, rate limiting, server errors, hanging requests
-// and blockhashes that expire early. Draws come from a seeded generator so runs repeat.
+// RPC node: dropped transactions, late landing, rate limiting, server errors, hanging requests,
+// blockhashes that expire early and reads answered from the past by a lagging backend. Draws come
+// from a seeded generator so runs repeat.
+import { PAST_STATE_SLOTS } from './account-history.ts';
 
 export interface ChainFaults {
   /** Fraction of sendTransaction calls answered with a signature but never landed. */
@@ -16,10 +18,21 @@ export interface ChainFaults {
   hangMs: number;
   /** When set, every blockhash expires after this many blocks, whatever getLatestBlockhash said. */
   expireBlockhashesEarly: number | null;
+  /**
+   * State reads (accounts, balances, token accounts, signature statuses, address history,
+   * transactions) answer as of this many slots ago, as a load-balanced RPC does when it picks a
+   * backend that lags: later changes are invisible and the context slot is the old one. The
+   * cluster's clock (getSlot, getBlockHeight, getEpochInfo, blockhashes) stays current, as if
+   * served by an up-to-date backend. At most PAST_STATE_SLOTS.
+   */
+  lagSlots: number;
+  /** Fraction of state reads that lag when `lagSlots` is set (1: all of them). */
+  lagRate: number;
 }
 
 export const NO_FAULTS: Readonly<ChainFaults> = Object.freeze({
   dropRate: 0, landingDelaySlots: 0, rateLimitRate: 0, serverErrorRate: 0, hangRate: 0, hangMs: 10_000, expireBlockhashesEarly: null,
+  lagSlots: 0, lagRate: 1,
 });
 
 function checkRate(name: string, value: number): number {
@@ -64,6 +77,13 @@ export class FaultSettings implements ChainFaults {
   set expireBlockhashesEarly(value: number | null) {
     this.#values.expireBlockhashesEarly = value === null ? null : checkCount('expireBlockhashesEarly', value);
   }
+  get lagSlots(): number { return this.#values.lagSlots; }
+  set lagSlots(value: number) {
+    if (checkCount('lagSlots', value) > PAST_STATE_SLOTS) throw new Error(`faults.lagSlots must be at most ${PAST_STATE_SLOTS} (the past the localnet keeps), got ${value}`);
+    this.#values.lagSlots = value;
+  }
+  get lagRate(): number { return this.#values.lagRate; }
+  set lagRate(value: number) { this.#values.lagRate = checkRate('lagRate', value); }
 
   /** Back to no faults at all. */
   clear(): void {

@@ -1,7 +1,9 @@
 // The account store: every account by base58 address, the sysvars computed from the clock, the
-// fees burnt so far, and the genesis helpers that set up state without transactions.
+// fees burnt so far, and the genesis helpers that set up state without transactions. The recent
+// past stays readable (`at(slot)`) for reads answered like a lagging node.
 import { getAssociatedTokenAddressSync } from '@solana/spl-token';
 import { Keypair, type PublicKey } from '@solana/web3.js';
+import { AccountHistory } from './account-history.ts';
 import { SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID } from './addresses.ts';
 import type { LedgerAccount } from './program.ts';
 import { rentExemptMinimum } from './rent.ts';
@@ -34,14 +36,26 @@ export interface TokenAccountSeed {
   amount?: bigint;
 }
 
-export class Ledger {
+/** Accounts as read by the RPC: the current state, or the state at the end of an earlier slot. */
+export interface AccountsView {
+  /** The account, or undefined. Read-only. */
+  get(address: PublicKey | string): LedgerAccount | undefined;
+  /** Stored accounts (sysvars excluded), for scans such as getProgramAccounts. */
+  entries(): Iterable<[string, LedgerAccount]>;
+}
+
+export class Ledger implements AccountsView {
   readonly #accounts = new Map<string, LedgerAccount>();
   readonly #sysvars: SysvarReader;
+  readonly #currentSlot: () => number;
+  readonly #history = new AccountHistory();
   #burnedFees = 0n;
   #version = 0;
 
-  constructor(sysvars: SysvarReader) {
+  /** `currentSlot` is the slot writes happen at (the chain's last synced slot). */
+  constructor(sysvars: SysvarReader, currentSlot: () => number = () => 0) {
     this.#sysvars = sysvars;
+    this.#currentSlot = currentSlot;
   }
 
   /** The account, or undefined. Treat the result as read-only: writes go through `put`. */
@@ -53,6 +67,7 @@ export class Ledger {
   /** Stores (a copy of) an account; an account left with no lamports is removed, as on Solana. */
   put(address: PublicKey | string, account: LedgerAccount | undefined): void {
     const key = typeof address === 'string' ? address : address.toBase58();
+    this.#history.record(this.#currentSlot(), key, this.#accounts.get(key));
     if (!account || account.lamports === 0n) this.#accounts.delete(key);
     else this.#accounts.set(key, { ...account, data: Buffer.from(account.data) });
     this.#version++;
@@ -61,6 +76,33 @@ export class Ledger {
   /** Stored accounts (sysvars excluded), for scans such as getProgramAccounts. */
   entries(): IterableIterator<[string, LedgerAccount]> {
     return this.#accounts.entries();
+  }
+
+  /**
+   * The accounts as they stood at the end of `slot` (at most PAST_STATE_SLOTS back): what a node
+   * that has processed only up to that slot answers. The current slot or later is the ledger itself.
+   */
+  at(slot: number): AccountsView {
+    if (slot >= this.#currentSlot()) return this;
+    const accounts = this.#accounts;
+    const history = this.#history;
+    const sysvars = this.#sysvars;
+    return {
+      get: (address) => {
+        const key = typeof address === 'string' ? address : address.toBase58();
+        return sysvars(key, slot) ?? history.valueAt(key, slot, accounts.get(key));
+      },
+      *entries() {
+        const changed = history.changedAfter(slot);
+        for (const entry of accounts) {
+          if (!changed.has(entry[0])) yield entry;
+        }
+        for (const key of changed) {
+          const account = history.valueAt(key, slot, accounts.get(key));
+          if (account) yield [key, account];
+        }
+      },
+    };
   }
 
   burnFee(lamports: bigint): void {

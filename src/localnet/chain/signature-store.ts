@@ -1,6 +1,8 @@
 // Landed transactions by signature and by account, with their confirmation level derived from
 // how many slots have passed. Without history (keepHistory: false) the store forgets what falls
-// out of the status cache, like an RPC node that keeps no transaction history.
+// out of the status cache, like an RPC node that keeps no transaction history. Lookups take the
+// slot a read is answered at: a node that has processed only up to an earlier slot does not know
+// what landed after it.
 import type { InnerInstruction } from './invocation.ts';
 import type { TokenBalance } from './processor.ts';
 import type { TransactionErrorJson } from './transaction-errors.ts';
@@ -65,8 +67,10 @@ export class SignatureStore {
     return this.#records.has(signature);
   }
 
-  get(signature: string): TransactionRecord | undefined {
-    return this.#records.get(signature);
+  /** The record, if it landed at or before `asOfSlot` (default: whenever). */
+  get(signature: string, asOfSlot = Infinity): TransactionRecord | undefined {
+    const record = this.#records.get(signature);
+    return record !== undefined && record.slot <= asOfSlot ? record : undefined;
   }
 
   /** Whether the status cache (not the history) still answers for a record at `currentSlot`. */
@@ -80,9 +84,9 @@ export class SignatureStore {
     return age >= 1 ? 'confirmed' : 'processed';
   }
 
-  /** Newest first. */
-  forAddress(address: string): TransactionRecord[] {
-    return [...(this.#byAddress.get(address) ?? [])].reverse();
+  /** Newest first; only those landed at or before `asOfSlot` (default: whenever). */
+  forAddress(address: string, asOfSlot = Infinity): TransactionRecord[] {
+    return (this.#byAddress.get(address) ?? []).filter((record) => record.slot <= asOfSlot).reverse();
   }
 
   /** Records of slots >= `fromSlot`, oldest first. */

@@ -1,5 +1,6 @@
 // Sysvar accounts clients and programs read, with Solana's byte layouts. Their content follows the
-// clock, so they are computed on every read rather than stored.
+// clock, so they are computed on every read rather than stored (as of an earlier slot for a read
+// answered like a lagging node).
 import { SYSVAR_CLOCK_ID, SYSVAR_OWNER_ID, SYSVAR_RENT_ID } from './addresses.ts';
 import type { ChainClock } from './clock.ts';
 import type { LedgerAccount } from './program.ts';
@@ -8,12 +9,13 @@ import { LAMPORTS_PER_BYTE_YEAR, rentExemptMinimum } from './rent.ts';
 export const SLOTS_PER_EPOCH = 432_000;
 const RENT_BURN_PERCENT = 50;
 
-export type SysvarReader = (address: string) => LedgerAccount | undefined;
+/** `slot`: read as of that past slot instead of now. */
+export type SysvarReader = (address: string, slot?: number) => LedgerAccount | undefined;
 
 export function createSysvarReader(clock: ChainClock): SysvarReader {
   const rent = sysvarAccount(rentData());
-  return (address) => {
-    if (address === SYSVAR_CLOCK_ID.toBase58()) return sysvarAccount(clockData(clock));
+  return (address, slot) => {
+    if (address === SYSVAR_CLOCK_ID.toBase58()) return sysvarAccount(clockData(clock, slot));
     if (address === SYSVAR_RENT_ID.toBase58()) return rent;
     return undefined;
   };
@@ -26,15 +28,15 @@ function sysvarAccount(data: Buffer): LedgerAccount {
 }
 
 // Clock: slot u64, epoch_start_timestamp i64, epoch u64, leader_schedule_epoch u64, unix_timestamp i64.
-function clockData(clock: ChainClock): Buffer {
-  const slot = clock.slot();
+function clockData(clock: ChainClock, pastSlot: number | undefined): Buffer {
+  const slot = pastSlot ?? clock.slot();
   const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
   const data = Buffer.alloc(40);
   data.writeBigUInt64LE(BigInt(slot), 0);
   data.writeBigInt64LE(BigInt(clock.slotTime(epoch * SLOTS_PER_EPOCH)), 8);
   data.writeBigUInt64LE(BigInt(epoch), 16);
   data.writeBigUInt64LE(BigInt(epoch + 1), 24);
-  data.writeBigInt64LE(BigInt(clock.unixTimestamp()), 32);
+  data.writeBigInt64LE(BigInt(pastSlot === undefined ? clock.unixTimestamp() : clock.slotTime(pastSlot)), 32);
   return data;
 }
 

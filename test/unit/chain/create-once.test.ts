@@ -1,9 +1,10 @@
 // Create-once resolution against RPC answers the localnet does not produce on its own: a failure
 // seen only at processed commitment, a node that refuses history searches, lamports sent to the job
-// address by someone else. The connection is a stand-in answering just the calls made.
+// address by someone else, backends behind the slot the height was read at. The connection is a
+// stand-in answering just the calls made.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Keypair, SystemProgram, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
+import { Keypair, SolanaJSONRPCError, SystemProgram, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
 import type { Connection } from '@solana/web3.js';
 import { NETWORKS } from '../../../src/chain/addresses.ts';
 import { resolvePendingPost, toPendingPost } from '../../../src/chain/create-once.ts';
@@ -30,23 +31,53 @@ interface FakeAnswers {
   status?: unknown;
   historyRefused?: boolean;
   account?: unknown;
+  /** The finalized block height; the finalized slot it is read at is the same number. */
   height?: number;
+  /** The slot the backend answering reads that take minContextSlot is at (default: height + 32). */
+  readSlot?: number;
+  /** The slot getSignatureStatuses answers at (default: readSlot). */
+  statusSlot?: number;
+  /** Every call made, with the minContextSlot it carried. */
+  calls?: { method: string; minContextSlot: number | undefined }[];
 }
 
 function fakeConnection(answers: FakeAnswers): Connection {
+  const height = answers.height ?? 500;
+  const readSlot = answers.readSlot ?? height + 32;
+  const statusSlot = answers.statusSlot ?? readSlot;
+  // As Agave and web3.js: a backend behind the asked slot refuses with -32016.
+  const serve = (method: string, config?: { minContextSlot?: number }) => {
+    answers.calls?.push({ method, minContextSlot: config?.minContextSlot });
+    if (config?.minContextSlot !== undefined && config.minContextSlot > readSlot) {
+      throw new SolanaJSONRPCError({ code: -32016, message: 'Minimum context slot has not been reached', data: { contextSlot: readSlot } }, `failed to ${method}`);
+    }
+  };
   return {
     getGenesisHash: async () => GENESIS,
     getSignatureStatuses: async (_signatures: string[], config?: { searchTransactionHistory?: boolean }) => {
+      serve('getSignatureStatuses');
       if (config?.searchTransactionHistory === true && answers.historyRefused === true) {
         throw new Error('failed to get signature status: Transaction history is not available from this node');
       }
-      return { context: { slot: 1 }, value: [answers.status ?? null] };
+      return { context: { slot: statusSlot }, value: [answers.status ?? null] };
     },
     getTransaction: async () => null,
-    getAccountInfo: async () => answers.account ?? null,
-    getBlockHeight: async () => answers.height ?? 500,
-    isBlockhashValid: async () => ({ context: { slot: 1 }, value: false }),
-    getSignaturesForAddress: async () => [],
+    getEpochInfo: async () => {
+      serve('getEpochInfo');
+      return { epoch: 0, slotIndex: height, slotsInEpoch: 432_000, absoluteSlot: height, blockHeight: height };
+    },
+    getAccountInfoAndContext: async (_key: unknown, config?: { minContextSlot?: number }) => {
+      serve('getAccountInfo', config);
+      return { context: { slot: readSlot }, value: answers.account ?? null };
+    },
+    isBlockhashValid: async (_blockhash: string, config?: { minContextSlot?: number }) => {
+      serve('isBlockhashValid', config);
+      return { context: { slot: readSlot }, value: false };
+    },
+    getSignaturesForAddress: async (_address: unknown, options?: { minContextSlot?: number }) => {
+      serve('getSignaturesForAddress', options);
+      return [];
+    },
     getFirstAvailableBlock: async () => 0,
   } as unknown as Connection;
 }
@@ -78,5 +109,28 @@ describe('create-once resolution on unusual RPC answers', () => {
     const pending = signedPost();
     const foreign = { lamports: 5_000, owner: SystemProgram.programId, data: Buffer.alloc(0), executable: false };
     assert.equal((await resolvePendingPost(fakeConnection({ account: foreign }), NETWORK, pending)).outcome, 'never-landed');
+  });
+});
+
+describe('create-once judges "never landed" from one consistent view', () => {
+  test('every read after the height carries minContextSlot: the slot the height was read at', async () => {
+    const calls: NonNullable<FakeAnswers['calls']> = [];
+    const outcome = await resolvePendingPost(fakeConnection({ height: 500, calls }), NETWORK, signedPost());
+    assert.equal(outcome.outcome, 'never-landed');
+    const afterHeight = calls.slice(calls.findIndex((call) => call.method === 'getEpochInfo') + 1);
+    const constrained = afterHeight.filter((call) => call.method !== 'getSignatureStatuses');
+    assert.deepEqual(constrained.map((call) => call.method), ['getAccountInfo', 'isBlockhashValid', 'getSignaturesForAddress']);
+    assert.ok(constrained.every((call) => call.minContextSlot === 500), JSON.stringify(constrained));
+  });
+
+  test('a backend behind the observed slot refuses (-32016): pending, not never-landed', async () => {
+    const outcome = await resolvePendingPost(fakeConnection({ height: 500, readSlot: 480 }), NETWORK, signedPost());
+    assert.equal(outcome.outcome, 'pending');
+  });
+
+  test('a signature status answered from before the observed slot proves nothing: pending', async () => {
+    // getSignatureStatuses takes no minContextSlot; its context slot is all there is to check.
+    const outcome = await resolvePendingPost(fakeConnection({ height: 500, statusSlot: 480 }), NETWORK, signedPost());
+    assert.equal(outcome.outcome, 'pending');
   });
 });

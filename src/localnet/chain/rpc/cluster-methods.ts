@@ -14,10 +14,12 @@ function firstAvailableBlock(chain: LocalChain): number {
   return chain.signatures.keepHistory ? 0 : Math.max(0, chain.slot - STATUS_CACHE_SLOTS);
 }
 
+// The cluster's clock is read from the up-to-date node even while the lag fault is on.
 function slotAtCommitment(params: Params, chain: LocalChain): number {
   const config = configParam(params, 0);
-  checkMinContextSlot(config, chain);
-  return chain.slotAt(commitmentOf(config));
+  const slot = chain.slotAt(commitmentOf(config));
+  checkMinContextSlot(config, slot);
+  return slot;
 }
 
 export const clusterMethods = {
@@ -41,13 +43,14 @@ export const clusterMethods = {
   getEpochSchedule: () => ({ slotsPerEpoch: SLOTS_PER_EPOCH, leaderScheduleSlotOffset: SLOTS_PER_EPOCH, warmup: false, firstNormalEpoch: 0, firstNormalSlot: 0 }),
   getLatestBlockhash: (params: Params, chain: LocalChain) => {
     const config = configParam(params, 0);
-    checkMinContextSlot(config, chain);
     const { slot, blockhash, lastValidBlockHeight } = chain.latestBlockhash(commitmentOf(config));
+    checkMinContextSlot(config, slot);
     return withContext(chain, { blockhash, lastValidBlockHeight }, slot);
   },
   isBlockhashValid: (params: Params, chain: LocalChain) => {
     const blockhash = stringParam(params, 0, 'blockhash');
-    checkMinContextSlot(configParam(params, 1), chain);
+    const config = configParam(params, 1);
+    checkMinContextSlot(config, chain.slotAt(commitmentOf(config)));
     return withContext(chain, chain.isBlockhashValid(blockhash));
   },
   getFirstAvailableBlock: (_params: Params, chain: LocalChain) => firstAvailableBlock(chain),

@@ -1,13 +1,15 @@
 // Transaction status and history: signature statuses (status cache, optionally the history),
 // signatures by address and full transactions. Without history (keepHistory: false) the node
 // answers like an Agave node without transaction history: only the status cache, and -32011 for
-// address history and for status lookups that ask to search the history.
+// address history and for status lookups that ask to search the history. When the lag fault
+// picks a read, it is answered by a node that has processed only up to an older slot: what landed
+// after it is unknown there, and confirmation levels are counted from that slot.
 import bs58 from 'bs58';
 import type { LocalChain } from '../chain.ts';
 import type { ConfirmationStatus, TransactionRecord } from '../signature-store.ts';
 import { decodeWireTransaction } from '../wire-transaction.ts';
 import {
-  arrayParam, commitmentOf, configParam, optionalBoolean, optionalInteger, optionalString, pubkeyParam, stringParam, type Config, type Params,
+  arrayParam, checkMinContextSlot, commitmentOf, configParam, optionalBoolean, optionalInteger, optionalString, pubkeyParam, stringParam, type Config, type Params,
 } from './params.ts';
 import { withContext } from './response.ts';
 import { RPC_ERROR, RpcError, invalidParams } from './rpc-error.ts';
@@ -28,15 +30,16 @@ function historyNotAvailable(): RpcError {
   return new RpcError(RPC_ERROR.transactionHistoryNotAvailable, 'Transaction history is not available from this node');
 }
 
-function reaches(chain: LocalChain, record: TransactionRecord, commitment: ConfirmationStatus): boolean {
-  return RANK[chain.signatures.confirmationStatus(record, chain.slot)] >= RANK[commitment];
+/** `slot`: the slot the read is answered at. */
+function reaches(chain: LocalChain, record: TransactionRecord, commitment: ConfirmationStatus, slot: number): boolean {
+  return RANK[chain.signatures.confirmationStatus(record, slot)] >= RANK[commitment];
 }
 
-function statusOf(chain: LocalChain, record: TransactionRecord) {
-  const confirmationStatus = chain.signatures.confirmationStatus(record, chain.slot);
+function statusOf(chain: LocalChain, record: TransactionRecord, slot: number) {
+  const confirmationStatus = chain.signatures.confirmationStatus(record, slot);
   return {
     slot: record.slot,
-    confirmations: confirmationStatus === 'finalized' ? null : chain.slot - record.slot,
+    confirmations: confirmationStatus === 'finalized' ? null : slot - record.slot,
     err: record.err,
     status: record.err ? { Err: record.err } : { Ok: null },
     confirmationStatus,
@@ -95,24 +98,29 @@ export const historyMethods = {
     if (signatures.length > MAX_SIGNATURE_STATUSES) throw invalidParams(`Too many inputs provided; max ${MAX_SIGNATURE_STATUSES}`);
     const searchHistory = optionalBoolean(configParam(params, 1), 'searchTransactionHistory') ?? false;
     if (searchHistory && !chain.signatures.keepHistory) throw historyNotAvailable();
+    // Agave takes no minContextSlot here; a client compares the context slot instead.
+    const slot = chain.readSlot();
     return withContext(chain, signatures.map((signature, i) => {
       if (typeof signature !== 'string') throw invalidParams(`Invalid params: signature ${i} must be a string`);
-      const record = chain.signatures.get(signature);
+      const record = chain.signatures.get(signature, slot);
       if (!record) return null;
-      const answerable = chain.signatures.inStatusCache(record, chain.slot) || searchHistory;
-      return answerable ? statusOf(chain, record) : null;
-    }));
+      const answerable = chain.signatures.inStatusCache(record, slot) || searchHistory;
+      return answerable ? statusOf(chain, record, slot) : null;
+    }), slot);
   },
   getSignaturesForAddress: (params: Params, chain: LocalChain) => {
     const address = pubkeyParam(params, 0, 'account address');
     const config = configParam(params, 1);
     if (!chain.signatures.keepHistory) throw historyNotAvailable();
     const commitment = historyCommitment(config);
+    const slot = chain.readSlot();
+    // As Agave: refused unless the slot at the asked commitment (the root for finalized) has reached it.
+    checkMinContextSlot(config, chain.slotAt(commitment, slot));
     const limit = optionalInteger(config, 'limit') ?? MAX_SIGNATURES_FOR_ADDRESS;
     if (limit < 1 || limit > MAX_SIGNATURES_FOR_ADDRESS) throw invalidParams(`Invalid limit; max ${MAX_SIGNATURES_FOR_ADDRESS}`);
     const before = optionalString(config, 'before');
     const until = optionalString(config, 'until');
-    let records = chain.signatures.forAddress(address.toBase58()).filter((r) => reaches(chain, r, commitment));
+    let records = chain.signatures.forAddress(address.toBase58(), slot).filter((r) => reaches(chain, r, commitment, slot));
     if (before !== undefined) {
       const start = records.findIndex((r) => r.signature === before);
       records = start === -1 ? [] : records.slice(start + 1);
@@ -127,7 +135,7 @@ export const historyMethods = {
       err: record.err,
       memo: null,
       blockTime: record.blockTime,
-      confirmationStatus: chain.signatures.confirmationStatus(record, chain.slot),
+      confirmationStatus: chain.signatures.confirmationStatus(record, slot),
     }));
   },
   getTransaction: (params: Params, chain: LocalChain) => {
@@ -137,8 +145,10 @@ export const historyMethods = {
     const encoding = optionalString(config, 'encoding') ?? 'json';
     if (!['json', 'jsonParsed', 'base64', 'base58'].includes(encoding)) throw invalidParams(`Invalid params: unknown encoding \`${encoding}\``);
     const maxVersion = optionalInteger(config, 'maxSupportedTransactionVersion');
-    const record = chain.signatures.get(signature);
-    if (!record || !reaches(chain, record, commitment)) return null;
+    // Agave takes no minContextSlot here either.
+    const slot = chain.readSlot();
+    const record = chain.signatures.get(signature, slot);
+    if (!record || !reaches(chain, record, commitment, slot)) return null;
     if (record.version === 0 && maxVersion === undefined) {
       throw new RpcError(
         RPC_ERROR.unsupportedTransactionVersion,

@@ -1,7 +1,7 @@
 // Reading JSON-RPC positional params and their config objects, answering "Invalid params" with
 // the field at fault.
 import { PublicKey } from '@solana/web3.js';
-import type { Commitment, LocalChain } from '../chain.ts';
+import type { Commitment } from '../chain.ts';
 import { RPC_ERROR, RpcError, invalidParams } from './rpc-error.ts';
 
 export type Params = readonly unknown[];
@@ -83,10 +83,14 @@ export function commitmentOf(config: Config, field = 'commitment'): Commitment {
   return commitment;
 }
 
-/** Refuses to answer from a slot older than the client's minContextSlot. */
-export function checkMinContextSlot(config: Config, chain: LocalChain): void {
+/**
+ * Refuses to answer from a slot older than the client's minContextSlot, as Agave does (-32016):
+ * `contextSlot` is the slot this request would be answered at (its commitment's slot, on this
+ * node or on the lagging backend the lag fault sends it to).
+ */
+export function checkMinContextSlot(config: Config, contextSlot: number): void {
   const minContextSlot = optionalInteger(config, 'minContextSlot');
-  if (minContextSlot !== undefined && minContextSlot > chain.slot) {
-    throw new RpcError(RPC_ERROR.minContextSlotNotReached, 'Minimum context slot has not been reached', { contextSlot: chain.slot });
+  if (minContextSlot !== undefined && minContextSlot > contextSlot) {
+    throw new RpcError(RPC_ERROR.minContextSlotNotReached, 'Minimum context slot has not been reached', { contextSlot });
   }
 }

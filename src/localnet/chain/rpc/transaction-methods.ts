@@ -62,7 +62,7 @@ export const transactionMethods = {
   sendTransaction: (params: Params, chain: LocalChain) => {
     const config = configParam(params, 1);
     const transaction = transactionParam(stringParam(params, 0, 'transaction'), config);
-    checkMinContextSlot(config, chain);
+    checkMinContextSlot(config, chain.slot);
     // Validated only: preflight runs against the latest state whatever the commitment.
     commitmentOf(config, 'preflightCommitment');
     try {
@@ -76,7 +76,7 @@ export const transactionMethods = {
   simulateTransaction: (params: Params, chain: LocalChain) => {
     const config = configParam(params, 1);
     const transaction = transactionParam(stringParam(params, 0, 'transaction'), config);
-    checkMinContextSlot(config, chain);
+    checkMinContextSlot(config, chain.slot);
     const verifySignatures = optionalBoolean(config, 'sigVerify') ?? false;
     const replaceRecentBlockhash = optionalBoolean(config, 'replaceRecentBlockhash') ?? false;
     if (verifySignatures && replaceRecentBlockhash) throw invalidParams('sigVerify may not be used with replaceRecentBlockhash');
@@ -110,7 +110,7 @@ export const transactionMethods = {
   },
   getFeeForMessage: (params: Params, chain: LocalChain) => {
     const message = messageParam(stringParam(params, 0, 'message'));
-    checkMinContextSlot(configParam(params, 1), chain);
+    checkMinContextSlot(configParam(params, 1), chain.slot);
     if (!chain.isBlockhashValid(message.recentBlockhash)) return withContext(chain, null);
     try {
       const budget = readComputeBudget(message);
