@@ -74,15 +74,26 @@ export interface TransactionResult {
   signature: string;
 }
 
+/**
+ * How settled a read must be. Reads default to the connection's commitment (confirmed); a read
+ * that lets something go for good (a finalizer, a job counted as cancelled) asks for finalized,
+ * which a rolled-back fork cannot contradict.
+ */
+export interface ReadOptions {
+  commitment?: 'confirmed' | 'finalized';
+}
+
 export interface JobsClient {
   readonly network: NosanaNetwork;
 
   getMarket(address: PublicKey): Promise<MarketView | undefined>;
   getMarkets(): Promise<MarketView[]>;
   /** undefined when the account is gone (delisted, recovered or cleaned). */
-  getJob(address: PublicKey): Promise<JobView | undefined>;
+  getJob(address: PublicKey, options?: ReadOptions): Promise<JobView | undefined>;
   /** Many jobs at once: getMultipleAccounts in batches, one run query for all that may be running. */
-  getJobs(addresses: readonly PublicKey[]): Promise<Map<string, JobView | undefined>>;
+  getJobs(addresses: readonly PublicKey[], options?: ReadOptions): Promise<Map<string, JobView | undefined>>;
+  /** The jobs a wallet posted with exactly this definition CID (one filtered getProgramAccounts). */
+  findJobsByDefinition(project: PublicKey, ipfsJob: Uint8Array): Promise<JobView[]>;
   getRunsByJob(job: PublicKey): Promise<RunView[]>;
   getRunsByNode(node: PublicKey): Promise<RunView[]>;
   getBalances(owner: PublicKey): Promise<Balances>;

@@ -9,7 +9,7 @@ import { nosTokenAccount, stakeAccount } from './addresses.ts';
 import type { NosanaNetwork } from './addresses.ts';
 import { decodePendingPost, genesisHashOf, requireSameCluster, resolvePendingPost, toPendingPost } from './create-once.ts';
 import type {
-  Balances, JobStatus, JobView, JobsClient, MarketView, PendingPost, PendingPostOutcome, PostRequest, RunView, TransactionResult,
+  Balances, JobStatus, JobView, JobsClient, MarketView, PendingPost, PendingPostOutcome, PostRequest, ReadOptions, RunView, TransactionResult,
 } from './jobs-client.ts';
 import {
   cleanInstructions, completeInstructions, createStakeInstructions, delistInstructions, endInstructions, extendInstructions,
@@ -65,16 +65,26 @@ export class SolanaJobsClient implements JobsClient {
     return accounts.map(({ pubkey, account }) => ({ address: pubkey, account: decodeAccount('MarketAccount', account.data) }));
   }
 
-  async getJob(address: PublicKey): Promise<JobView | undefined> {
-    return (await this.getJobs([address])).get(address.toBase58());
+  async getJob(address: PublicKey, options: ReadOptions = {}): Promise<JobView | undefined> {
+    return (await this.getJobs([address], options)).get(address.toBase58());
   }
 
-  async getJobs(addresses: readonly PublicKey[]): Promise<Map<string, JobView | undefined>> {
+  async findJobsByDefinition(project: PublicKey, ipfsJob: Uint8Array): Promise<JobView[]> {
+    const accounts = await this.connection.getProgramAccounts(this.network.jobsProgram, {
+      filters: [memcmp(0, ACCOUNT_DISCRIMINATORS.JobAccount), memcmp(OFFSETS.job.ipfsJob, ipfsJob), memcmp(OFFSETS.job.project, project.toBytes())],
+    });
+    const views = accounts.map(({ pubkey }) => pubkey);
+    // Read again through getJobs so each view carries its run (and so its derived status).
+    const jobs = await this.getJobs(views);
+    return views.flatMap((address) => jobs.get(address.toBase58()) ?? []);
+  }
+
+  async getJobs(addresses: readonly PublicKey[], options: ReadOptions = {}): Promise<Map<string, JobView | undefined>> {
     const jobs = new Map<string, JobView | undefined>();
     const unfinished: PublicKey[] = [];
     for (let start = 0; start < addresses.length; start += MULTIPLE_ACCOUNTS_BATCH) {
       const batch = addresses.slice(start, start + MULTIPLE_ACCOUNTS_BATCH);
-      const infos = await this.connection.getMultipleAccountsInfo(batch);
+      const infos = await this.connection.getMultipleAccountsInfo(batch, options.commitment === undefined ? undefined : { commitment: options.commitment });
       batch.forEach((address, index) => {
         const info = infos[index];
         if (info === null || info === undefined) {
@@ -88,7 +98,7 @@ export class SolanaJobsClient implements JobsClient {
       });
     }
     if (unfinished.length > 0) {
-      for (const run of await this.runsForJobs(unfinished)) {
+      for (const run of await this.runsForJobs(unfinished, options)) {
         const view = jobs.get(run.account.job.toBase58());
         if (view !== undefined) {
           view.run = run;
@@ -99,8 +109,8 @@ export class SolanaJobsClient implements JobsClient {
     return jobs;
   }
 
-  async getRunsByJob(job: PublicKey): Promise<RunView[]> {
-    return this.runs([memcmp(OFFSETS.run.job, job.toBytes())]);
+  async getRunsByJob(job: PublicKey, options: ReadOptions = {}): Promise<RunView[]> {
+    return this.runs([memcmp(OFFSETS.run.job, job.toBytes())], options);
   }
 
   async getRunsByNode(node: PublicKey): Promise<RunView[]> {
@@ -228,10 +238,11 @@ export class SolanaJobsClient implements JobsClient {
     return { signature: await this.sender.execute(what, instructions, signer.publicKey, [signer]) };
   }
 
-  private async runs(filters: GetProgramAccountsFilter[]): Promise<RunView[]> {
+  private async runs(filters: GetProgramAccountsFilter[], options: ReadOptions = {}): Promise<RunView[]> {
     // Always the discriminator plus a selective filter; never dataSize (allocations exceed Borsh sizes).
     const accounts = await this.connection.getProgramAccounts(this.network.jobsProgram, {
       filters: [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount), ...filters],
+      ...(options.commitment === undefined ? {} : { commitment: options.commitment }),
     });
     return accounts.map(({ pubkey, account }) => ({ address: pubkey, account: decodeAccount('RunAccount', account.data) }));
   }
@@ -240,10 +251,10 @@ export class SolanaJobsClient implements JobsClient {
    * Runs for many jobs in one query: every run account of the program, then matched locally. One
    * call replaces one call per job; the run set is small (only jobs running right now).
    */
-  private async runsForJobs(jobs: PublicKey[]): Promise<RunView[]> {
-    if (jobs.length === 1 && jobs[0] !== undefined) return this.getRunsByJob(jobs[0]);
+  private async runsForJobs(jobs: PublicKey[], options: ReadOptions): Promise<RunView[]> {
+    if (jobs.length === 1 && jobs[0] !== undefined) return this.getRunsByJob(jobs[0], options);
     const wanted = new Set(jobs.map((job) => job.toBase58()));
-    const all = await this.runs([]);
+    const all = await this.runs([], options);
     return all.filter((run) => wanted.has(run.account.job.toBase58()));
   }
 

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { formatProblem, validateJobDefinition } from '../api/job-definition/index.ts';
 import { PublicKey } from '@solana/web3.js';
 import type { PendingPost } from '../chain/jobs-client.ts';
+import { parsePendingPost } from '../chain/create-once.ts';
 import { formatNos, jobDeposit } from '../chain/money.ts';
 import { cidToBytes32 } from '../ipfs/cid.ts';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';
@@ -132,7 +133,7 @@ export async function runPost(args: readonly string[], io: CommandIo): Promise<n
 
   if (existsSync(recordPath)) {
     io.stdout.write(`resuming the post recorded in ${recordPath}\n`);
-    return settle(resolved, JSON.parse(await readFile(recordPath, 'utf8')) as PendingPost, io);
+    return settle(resolved, parsePendingPost(await readFile(recordPath, 'utf8')), io);
   }
 
   const validation = validateJobDefinition(JSON.parse(await readFile(file, 'utf8')) as unknown, { strictness: 'strict' });
@@ -158,7 +159,7 @@ export async function runPost(args: readonly string[], io: CommandIo): Promise<n
   const pending = await resolved.client.preparePost({ wallet, market: market.address, ipfsJob: cidToBytes32(cid), timeoutSeconds: timeout });
   if (!(await saveRecord(recordPath, pending))) {
     io.stdout.write(`another run recorded a post in ${recordPath} first; resuming that one instead\n`);
-    return settle(resolved, JSON.parse(await readFile(recordPath, 'utf8')) as PendingPost, io);
+    return settle(resolved, parsePendingPost(await readFile(recordPath, 'utf8')), io);
   }
   io.stdout.write(`posting job ${pending.jobAddress} (deposit ${formatNos(deposit)} NOS for ${timeout}s); record: ${recordPath}\n`);
   await resolved.client.broadcast(pending);

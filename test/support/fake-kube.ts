@@ -152,6 +152,11 @@ export class FakeKube {
     this.#store(kind, { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date(), resourceVersion: this.#nextVersion() } });
   }
 
+  /** The object vanishes without its finalizers running, as when a namespace is rebuilt or etcd is restored. */
+  wipe(kind: string, key: ObjectKey): void {
+    this.#bucket(kind).delete(keyString(key));
+  }
+
   get(kind: string, key: ObjectKey): KubernetesObject | undefined {
     return this.#bucket(kind).get(keyString(key));
   }

@@ -116,9 +116,13 @@ const opSummary = z.object({
   logTail: z.string().max(4096).optional().describe('The last lines of the op\'s logs; the full logs are in the ConfigMap <name>-logs.'),
 }).describe('Summary of one op of the finished job.');
 
-const pendingPost = z.object({
+/**
+ * The create-once record of a post, as kept in status.pendingPost and (as JSON) in the
+ * nosana.io/pending-post annotation. Every reader parses it with this one schema.
+ */
+export const pendingPostRecord = z.object({
   jobAddress: solanaAddress('The address of the job account the transaction creates.'),
-  runAddress: solanaAddress('The address of the run account, when the job is posted to a specific node.').optional(),
+  runAddress: solanaAddress('The address of the run account the transaction creates (used at once when a node waits in the queue).'),
   signature: z.string().max(128).describe('The transaction signature (base58).'),
   lastValidBlockHeight: z.int().min(0).describe('The block height after which the transaction can never land.'),
   preparedSlot: z.int().min(0).optional().describe('The slot the transaction\'s blockhash was fetched at: a history reaching back to it covers every block the post could land in.'),
@@ -133,6 +137,9 @@ const attempt = z.object({
   node: solanaAddress('The node that took the job.').optional(),
   outcome: z.string().max(64).optional().describe('How the attempt ended: Succeeded, Failed, NodeQuit, QueueTimeout, Cancelled, …'),
   endedAt: timestamp('When the attempt ended.').optional(),
+  origin: z.enum(['posted', 'adopted']).optional().describe('posted: this resource paid for the job and may act on it; adopted: the job is only mirrored (spec.jobAddress, or a job address this resource cannot prove it posted). Unset means posted.'),
+  binding: z.int().min(0).max(1000).optional().describe('The attempt number bound into the pinned definition (its meta.nosanaOperatorBinding), by which the operator finds this job again after a restore.'),
+  missingSince: timestamp('When the job account was first found missing while the job was queued or running; the attempt counts as ended by someone else only once it stays missing, at finalized commitment, for a minute.').optional(),
 }).describe('One on-chain job posted for this resource.');
 
 export const nosanaJobStatus = z.object({
@@ -158,7 +165,7 @@ export const nosanaJobStatus = z.object({
     url: z.string().max(2048).describe('The public URL.'),
   })).max(64).optional().describe('Service URLs of exposed ports.'),
   ops: z.array(opSummary).max(64).optional().describe('Per-op results of the finished job.'),
-  pendingPost: pendingPost.optional(),
+  pendingPost: pendingPostRecord.optional(),
   duration: z.int().min(0).optional().describe('Seconds the job ran (timeEnd - timeStart).'),
   logsConfigMap: z.string().max(253).optional().describe('The ConfigMap holding the full logs of every op.'),
   attempts: z.array(attempt).max(16).optional().describe('Every on-chain job posted for this resource, oldest first; more than one when a node quit and the job was posted again.'),

@@ -1,13 +1,18 @@
 // What deleting a NosanaJob does on chain (the finalizer's work): a queued job is delisted (its
 // deposit refunded), a running one ended (its node paid for the time used, the rest refunded),
 // and one whose node quit recovered; a finished or closed job needs nothing. deletionPolicy
-// Orphan leaves the job alone. Only the job's project can act, so a job adopted from another
-// wallet is left alone too, and says so. Done is reported only once the chain has confirmed.
+// Orphan leaves the job alone, and so does an adopted job (spec.jobAddress may name anyone's
+// job). No single read lets the finalizer go: done is reported only once a finalized read shows
+// the job delisted, ended or closed, so a job a node claimed a moment ago is ended, not leaked.
 import type { Keypair, PublicKey } from '@solana/web3.js';
+import { JOB_TYPE_DISABLED } from '../../chain/accounts.ts';
 import type { JobView } from '../../chain/jobs-client.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext } from './context.ts';
 import { delistJob, endJob, posterWallet, recoverJob } from './lifecycle.ts';
+
+// Finality comes within seconds (about 13 s on Solana); look again at that pace, not the poll interval.
+const FINALITY_POLL_MS = 2_000;
 
 export interface FinalizeOutcome {
   /** The finalizer may be removed. */
@@ -15,9 +20,11 @@ export interface FinalizeOutcome {
   requeueAfterMs?: number;
 }
 
+/** spec.jobAddress, or a job address this object could not prove it posted (record-trust.ts). */
 function isAdopted(ctx: JobReconcileContext, job: PublicKey): boolean {
-  const adopted = ctx.object.spec.jobAddress;
-  return adopted !== undefined && adopted === job.toBase58();
+  const address = job.toBase58();
+  return ctx.object.spec.jobAddress === address
+    || ctx.status.attempts?.some((attempt) => attempt.jobAddress === address && attempt.origin === 'adopted') === true;
 }
 
 /** Leaves the job on chain, saying why (an event: the resource is about to go). */
@@ -37,33 +44,38 @@ export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKe
   }
   // Fresh, not a snapshot: acting on a job that a node took a moment ago would fail.
   const job = await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
-  if (job === undefined || job.status === 'COMPLETED') {
-    ports.watcher.forget(jobAddress);
-    return { done: true };
+  if (job === undefined || job.status === 'COMPLETED') return settledAtFinality(ctx, ports, jobAddress);
+  if (isAdopted(ctx, jobAddress)) {
+    // A job named by spec.jobAddress may be anyone's: deleting the resource never cancels it.
+    return leaveAlone(ctx, ports, jobAddress, 'it was adopted (spec.jobAddress, or an address this resource cannot prove it posted), and an adopted job is only mirrored');
   }
-  const poster = await posterWallet(ctx, job).catch((error: unknown) => {
-    // A job this resource posted holds its wallet's money: keep trying (the Secret may come back,
-    // or a person sets deletionPolicy Orphan). An adopted job was never ours to pay for.
-    if (isAdopted(ctx, jobAddress)) return { refused: `there is no wallet to cancel it with (${(error as Error).message})` };
-    throw error;
-  });
+  const poster = await posterWallet(ctx, job);
   if ('refused' in poster) return leaveAlone(ctx, ports, jobAddress, poster.refused);
-  if (job.status === 'QUEUED' && !(await inMarketQueue(ports, job))) {
-    // Only a job in the queue can be delisted (a disabled market keeps deposits without queueing).
-    return leaveAlone(ctx, ports, jobAddress, `it is not in the queue of market ${job.account.market.toBase58()}, so it cannot be delisted`);
+  if (job.status === 'QUEUED') {
+    const market = await ports.watcher.market(job.account.market, { maxAgeMs: 0 });
+    if (market?.account.jobType === JOB_TYPE_DISABLED) {
+      // A disabled market keeps deposits without queueing: such a job can never be delisted.
+      return leaveAlone(ctx, ports, jobAddress, `market ${job.account.market.toBase58()} is disabled, so the job is not in its queue and cannot be delisted`);
+    }
+    if (market?.account.queue.some((entry) => entry.equals(job.address)) !== true) {
+      // Read between a node claiming it and its run showing up: the next read says RUNNING.
+      return { done: false, requeueAfterMs: FINALITY_POLL_MS };
+    }
   }
-  const message = await cancel(ctx, ports, job, poster.wallet);
-  ctx.event('Normal', 'Cancelled', message);
-  // The client confirmed the transaction; reading again proves the job is no longer live.
-  const after = await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
-  if (after !== undefined && after.status !== 'COMPLETED') return { done: false, requeueAfterMs: ctx.deps.options.pollIntervalMs };
-  ports.watcher.forget(jobAddress);
-  return { done: true };
+  ctx.event('Normal', 'Cancelled', await cancel(ctx, ports, job, poster.wallet));
+  // The finalizer stays until a finalized read shows the job delisted, ended or closed.
+  return { done: false, requeueAfterMs: FINALITY_POLL_MS };
 }
 
-async function inMarketQueue(ports: NetworkPorts, job: JobView): Promise<boolean> {
-  const market = await ports.watcher.market(job.account.market, { maxAgeMs: 0 });
-  return market?.account.queue.some((entry) => entry.equals(job.address)) ?? false;
+/** The job looks delisted, ended or closed: let go only once a finalized read says the same. */
+async function settledAtFinality(ctx: JobReconcileContext, ports: NetworkPorts, jobAddress: PublicKey): Promise<FinalizeOutcome> {
+  const settled = await ports.jobs.getJob(jobAddress, { commitment: 'finalized' });
+  if (settled !== undefined && settled.status !== 'COMPLETED') {
+    ctx.log.debug({ status: settled.status }, 'the job is not settled at finalized commitment yet');
+    return { done: false, requeueAfterMs: FINALITY_POLL_MS };
+  }
+  ports.watcher.forget(jobAddress);
+  return { done: true };
 }
 
 async function cancel(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, wallet: Keypair): Promise<string> {

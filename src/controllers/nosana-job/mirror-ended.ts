@@ -177,9 +177,12 @@ function clearJobMirror(status: NosanaJobStatus): void {
 /**
  * The job account is gone. An ending this operator recorded before acting says what happened (the
  * status write after the transaction may have been lost to a crash); otherwise someone else closed
- * it, or, for a job just posted or adopted, it was never seen.
+ * it, or, for a job just posted or adopted, it was never seen. No single read ends a job that was
+ * queued or running: a load-balanced RPC can answer from a node that has not seen it yet, and
+ * ending the mirror would also end queueTimeout and dead-node handling. The job counts as closed
+ * by someone else only once it has stayed missing for a minute and a finalized read agrees.
  */
-export function mirrorGone(ctx: JobReconcileContext, ports: NetworkPorts, job: PublicKey, origin: 'posted' | 'adopted'): StepOutcome {
+export async function mirrorGone(ctx: JobReconcileContext, ports: NetworkPorts, job: PublicKey, origin: 'posted' | 'adopted'): Promise<StepOutcome> {
   const address = job.toBase58();
   const attempt = attemptFor(ctx, job);
   const now = isoSeconds(ctx.deps.now());
@@ -199,6 +202,12 @@ export function mirrorGone(ctx: JobReconcileContext, ports: NetworkPorts, job: P
     return pollAgain(ctx);
   }
   if (!mirrored && ctx.deps.now().getTime() - (Date.parse(attempt.postedAt ?? '') || 0) < UNSEEN_GRACE_MS) return pollAgain(ctx);
+  if (mirrored) {
+    const missingSince = attempt.missingSince ?? now;
+    if (attempt.missingSince === undefined) updateAttempt(ctx, job, { missingSince });
+    if (ctx.deps.now().getTime() - Date.parse(missingSince) < UNSEEN_GRACE_MS) return pollAgain(ctx);
+    if (await ports.jobs.getJob(job, { commitment: 'finalized' }) !== undefined) return pollAgain(ctx);
+  }
   return conclude(ctx, ports, job, {
     phase: 'Stopped', reason: 'Cancelled', outcome: 'Cancelled', message: `job ${address} no longer exists on chain: it was delisted, recovered or closed outside this resource`,
   }, now);

@@ -30,9 +30,13 @@ export async function observeJob(ctx: JobReconcileContext, jobAddress: PublicKey
   // key from outside), and the watcher's batched poll keeps the snapshot those reconciles read
   // fresh, so they cost no RPC of their own. Tracking is what puts the job in that batch.
   ports.watcher.track(jobAddress, () => undefined);
+  // An adopted job is marked so: it is never counted as spent, acted on or cancelled.
+  if (origin === 'adopted' && attemptFor(ctx, jobAddress).origin !== 'adopted') updateAttempt(ctx, jobAddress, { origin: 'adopted' });
   attemptFor(ctx, jobAddress);
   const job = await ports.watcher.job(jobAddress);
   if (job === undefined) return mirrorGone(ctx, ports, jobAddress, origin);
+  // Seen again: a read that missed it was a lagging one.
+  if (attemptFor(ctx, jobAddress).missingSince !== undefined) updateAttempt(ctx, jobAddress, { missingSince: undefined });
   const observation: Observation = { ctx, ports, job, origin, ledger };
   recordJobAccount(observation);
   switch (job.status) {

@@ -6,13 +6,15 @@
 // leaks a paid job or pays for a second one).
 import { PublicKey } from '@solana/web3.js';
 import { CONFIRM_POST_ANNOTATION, CONFIRM_POST_VALUES, JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
-import { decodePendingPost } from '../../chain/create-once.ts';
+import { decodePendingPost, parsePendingPost } from '../../chain/create-once.ts';
 import type { PendingPost } from '../../chain/jobs-client.ts';
 import { jobDeposit } from '../../chain/money.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
 import { keyOf, keyString } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
+import { nextBindingAttempt } from './binding.ts';
+import { recordIsOwn } from './record-trust.ts';
 import { isoSeconds, updateAttempt } from './job-status.ts';
 import { postingMessage, postingPollMs } from './post.ts';
 import type { PostingState } from './post.ts';
@@ -26,23 +28,31 @@ export type PendingResolution =
   /** Still in flight, or waiting for a person: nothing else may happen to this job now. */
   | { kind: 'waiting'; outcome: StepOutcome };
 
-const PENDING_POST_FIELDS = ['jobAddress', 'runAddress', 'signature', 'transaction', 'preparedAt'] as const;
-
-/** The record, or why it cannot be read. */
-function parseRecord(text: string): PendingPost | string {
-  let parsed: unknown;
+/** A record that parses and verifies (signatures, the job and run it creates), or why it does not. */
+function verifiedRecord(ports: NetworkPorts, text: string): { pending: PendingPost } | { why: string } {
   try {
-    parsed = JSON.parse(text);
+    const pending = parsePendingPost(text);
+    decodePendingPost(ports.network, pending);
+    return { pending };
   } catch (error) {
-    return `it is not JSON (${(error as Error).message})`;
+    return { why: (error as Error).message };
   }
-  if (typeof parsed !== 'object' || parsed === null) return 'it is not a JSON object';
-  const record = parsed as Record<string, unknown>;
-  const missing = PENDING_POST_FIELDS.filter((field) => typeof record[field] !== 'string');
-  if (missing.length > 0 || typeof record['lastValidBlockHeight'] !== 'number') {
-    return `it lacks ${[...missing, ...(typeof record['lastValidBlockHeight'] === 'number' ? [] : ['lastValidBlockHeight'])].join(', ')}`;
-  }
-  return parsed as PendingPost;
+}
+
+/**
+ * The record to resolve. A garbled annotation falls back to the copy in status when that copy
+ * verifies (the annotation is then written back from it): the record of a post that may have
+ * been paid is never dropped for want of a readable annotation.
+ */
+async function trustedRecord(ctx: JobReconcileContext, ports: NetworkPorts, text: string): Promise<{ pending: PendingPost } | { why: string }> {
+  const fromAnnotation = verifiedRecord(ports, text);
+  if ('pending' in fromAnnotation) return fromAnnotation;
+  const copy = ctx.status.pendingPost;
+  const fromStatus = copy === undefined ? undefined : verifiedRecord(ports, JSON.stringify(copy));
+  if (fromStatus === undefined || !('pending' in fromStatus)) return { why: `the ${PENDING_POST_ANNOTATION} annotation cannot be used: ${fromAnnotation.why}` };
+  await ctx.patchMetadata({ annotations: { [PENDING_POST_ANNOTATION]: JSON.stringify(fromStatus.pending) } });
+  ctx.event('Warning', 'RecordRestored', `the ${PENDING_POST_ANNOTATION} annotation could not be used (${fromAnnotation.why}); it was restored from the verified copy in status, job ${fromStatus.pending.jobAddress}`);
+  return fromStatus;
 }
 
 function confirmValue(ctx: JobReconcileContext): string | undefined {
@@ -68,7 +78,9 @@ async function land(ctx: JobReconcileContext, ports: NetworkPorts, pending: Pend
   ctx.status.jobAddress = pending.jobAddress;
   delete ctx.status.pendingPost;
   const preparedAt = isoSeconds(new Date(pending.preparedAt));
-  if (ctx.status.attempts?.some((attempt) => attempt.jobAddress === pending.jobAddress) !== true) updateAttempt(ctx, jobAddress, { postedAt: preparedAt });
+  if (ctx.status.attempts?.some((attempt) => attempt.jobAddress === pending.jobAddress) !== true) {
+    updateAttempt(ctx, jobAddress, { postedAt: preparedAt, binding: nextBindingAttempt(ctx.status.attempts) });
+  }
   killPoint('post:after-landing');
   const job = await stopIfOverBudget(ctx, ports, jobAddress);
   await ctx.patchMetadata({
@@ -114,6 +126,12 @@ async function settleUnknown(ctx: JobReconcileContext, state: PostingState, port
     return land(ctx, ports, pending);
   }
   if (confirmed === 'not-landed') {
+    // Only our transaction can create the recorded job account: if it exists, the post landed,
+    // whatever the confirmation says, and clearing the record would leak a paid job.
+    if (pending !== undefined && await ports.jobs.getJob(new PublicKey(pending.jobAddress)) !== undefined) {
+      ctx.event('Warning', 'ConfirmationRefused', `${CONFIRM_POST_ANNOTATION}=not-landed was not followed: job ${pending.jobAddress} exists on chain, so the post landed; it is followed instead`);
+      return land(ctx, ports, pending);
+    }
     await clearRecord(ctx, state);
     const message = `a person confirmed that the post${pending === undefined ? '' : ` of job ${pending.jobAddress}`} never landed; preparing a new one`;
     ctx.setPhase('Pending', 'Pending', message);
@@ -125,12 +143,16 @@ async function settleUnknown(ctx: JobReconcileContext, state: PostingState, port
 
 export async function resolvePendingPost(ctx: JobReconcileContext, state: PostingState, text: string): Promise<PendingResolution> {
   const ports = await ctx.ports();
-  const pending = parseRecord(text);
-  if (typeof pending === 'string') return settleUnknown(ctx, state, ports, undefined, `the ${PENDING_POST_ANNOTATION} annotation is unreadable: ${pending}`);
-  try {
-    decodePendingPost(ports.network, pending);
-  } catch (error) {
-    return settleUnknown(ctx, state, ports, pending, `the recorded post cannot be trusted: ${(error as Error).message}`);
+  const record = await trustedRecord(ctx, ports, text);
+  if (!('pending' in record)) return settleUnknown(ctx, state, ports, undefined, record.why);
+  const { pending } = record;
+  if (!(await recordIsOwn(ctx, ports, pending))) {
+    // It came with the object and is not this object's post: whatever it is, it is not ours to
+    // settle. Dropping it costs nothing: if this object did post, the posting path finds that
+    // job on chain by its binding before it pays for another.
+    await clearRecord(ctx, state);
+    ctx.event('Warning', 'RecordUnproven', `the ${PENDING_POST_ANNOTATION} annotation records a post of job ${pending.jobAddress} that this NosanaJob cannot prove it prepared; it was removed`);
+    return { kind: 'cleared', outcome: { requeueAfterMs: postingPollMs(ctx) } };
   }
   ctx.status.pendingPost = pending;
   let resolution;

@@ -6,7 +6,7 @@
 // reconcile resolves (pending-post.ts). Either way one NosanaJob never pays for two jobs.
 import { PublicKey } from '@solana/web3.js';
 import type { Keypair } from '@solana/web3.js';
-import { PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
+import { JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
 import type { MarketView, PendingPost } from '../../chain/jobs-client.ts';
 import { formatNos } from '../../chain/money.ts';
 import { TransactionFailedError } from '../../chain/transaction-sender.ts';
@@ -17,7 +17,10 @@ import { setCondition } from '../../runtime/conditions.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
 import { keyOf, keyString } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
+import { attemptsToSearch, boundDefinition, findBoundJobs, nextBindingAttempt } from './binding.ts';
+import type { BoundJob } from './binding.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
+import { isoSeconds, updateAttempt } from './job-status.ts';
 import { findPublicCredentials, publicCredentialsMessage } from './credentials.ts';
 import { assessFunds, budgetRefusal, marketRefusal } from './guards.ts';
 import { applyRefusal, isRefusal, refusal } from './refusal.ts';
@@ -33,6 +36,11 @@ import { WalletProblem } from './wallet.ts';
 export interface PostingState {
   backoff: RetryBackoff;
   ledger: SpendLedger;
+}
+
+/** A job this object posted before it was recreated without its records: follow it, post nothing. */
+interface FoundPost {
+  found: BoundJob;
 }
 
 interface PostPlan {
@@ -71,7 +79,7 @@ function recordLowBalance(ctx: JobReconcileContext, low: boolean, message: strin
 }
 
 /** Runs every check; on success the post's spend is reserved in the ledger (check and reserve without an await between). */
-async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: string): Promise<PostPlan | Refusal> {
+async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: string): Promise<PostPlan | FoundPost | Refusal> {
   const { deps, object } = ctx;
   const resolved = await resolveDefinition(object, deps.reader);
   if (isRefusal(resolved)) return resolved;
@@ -101,6 +109,13 @@ async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: s
 
   const wallet = await walletOrRefusal(ctx);
   if (isRefusal(wallet)) return wallet;
+  const subject = { wallet, namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '' };
+  // No attempt in status: a new object, or one restored without status or annotations. Before
+  // paying, look on chain for a job this object posted before (binding.ts).
+  if ((ctx.status.attempts ?? []).length === 0) {
+    const [found] = await findBoundJobs(ports.jobs, resolved.raw, subject, attemptsToSearch(object.spec.retries));
+    if (found !== undefined) return { found };
+  }
   const balances = await ports.jobs.getBalances(wallet.publicKey);
   deps.metrics.walletBalance(ports.settings.name, wallet.publicKey.toBase58(), balances.lamports, balances.nos);
   const funds = assessFunds(balances, deposit, wallet.publicKey.toBase58());
@@ -114,7 +129,7 @@ async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: s
     if (overLimit !== undefined) return overLimit;
     state.ledger.reserve(jobKey, reference.address, deposit, now);
   }
-  return { raw: resolved.raw, ports, market: { ...reference, view }, timeout, deposit, wallet };
+  return { raw: boundDefinition(resolved.raw, subject, nextBindingAttempt(ctx.status.attempts)), ports, market: { ...reference, view }, timeout, deposit, wallet };
 }
 
 /** The CID is computed here first and recorded, so the pin can be checked and repeated safely. */
@@ -166,6 +181,16 @@ async function broadcast(ctx: JobReconcileContext, plan: PostPlan, pending: Pend
   return { requeueAfterMs: postingPollMs(ctx) };
 }
 
+/** Records the job found on chain as this object's, exactly as a landed post is recorded. */
+async function followFound(ctx: JobReconcileContext, { attempt, job }: BoundJob): Promise<StepOutcome> {
+  const address = job.address.toBase58();
+  await ctx.patchMetadata({ annotations: { [JOB_ADDRESS_ANNOTATION]: address } });
+  ctx.status.jobAddress = address;
+  updateAttempt(ctx, job.address, { postedAt: isoSeconds(ctx.deps.now()), binding: attempt });
+  ctx.event('Warning', 'PostFound', `job ${address}, posted by this NosanaJob (attempt ${attempt + 1}) before it was recreated without its records, was found on chain and is followed; nothing was posted again`);
+  return { requeueAfterMs: postingPollMs(ctx) };
+}
+
 /** One reconcile of a NosanaJob that has no post in flight and no job: check, pin, post once. */
 export async function postJob(ctx: JobReconcileContext, state: PostingState): Promise<StepOutcome> {
   const jobKey = keyString(keyOf(ctx.object));
@@ -173,6 +198,7 @@ export async function postJob(ctx: JobReconcileContext, state: PostingState): Pr
   try {
     const plan = await planPost(ctx, state, jobKey);
     if (isRefusal(plan)) return applyRefusal(ctx, plan, state.backoff, jobKey);
+    if ('found' in plan) return await followFound(ctx, plan.found);
     ctx.status.marketAddress = plan.market.address.toBase58();
     ctx.status.priceBaseUnits = plan.market.view.account.jobPrice.toString();
     ctx.status.price = formatNos(plan.market.view.account.jobPrice);

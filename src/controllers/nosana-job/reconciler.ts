@@ -20,6 +20,7 @@ import { lostAnnotations } from './lost-record.ts';
 import { observeJob } from './mirror.ts';
 import { resolvePendingPost } from './pending-post.ts';
 import { postJob } from './post.ts';
+import { jobAddressOrigin } from './record-trust.ts';
 import type { PostingState } from './post.ts';
 import { takenBackForPrice } from './price-guard.ts';
 import { RetryBackoff } from './refusal.ts';
@@ -102,8 +103,9 @@ export class NosanaJobReconciler implements Reconciler {
       }
     }
     if (spec.jobAddress !== undefined) return this.#observe(ctx, new PublicKey(spec.jobAddress), 'adopted');
-    const posted = landed ?? annotation(ctx, JOB_ADDRESS_ANNOTATION);
-    if (posted !== undefined) return { ...(await this.#observe(ctx, new PublicKey(posted), 'posted')), landed: landed !== undefined };
+    if (landed !== undefined) return { ...(await this.#observe(ctx, landed, 'posted')), landed: true };
+    const posted = annotation(ctx, JOB_ADDRESS_ANNOTATION);
+    if (posted !== undefined) return this.#observe(ctx, new PublicKey(posted), await jobAddressOrigin(ctx, posted));
     return postJob(ctx, this.#posting);
   }
 

@@ -14,6 +14,7 @@ import type { PublicKey } from '@solana/web3.js';
 import { PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
 import type { NetworkName } from '../../chain/addresses.ts';
 import type { MarketAccount } from '../../chain/accounts.ts';
+import { parsePendingPost } from '../../chain/create-once.ts';
 import type { MarketView } from '../../chain/jobs-client.ts';
 import { formatNos } from '../../chain/money.ts';
 import type { ObjectCache } from '../../runtime/types.ts';
@@ -31,17 +32,16 @@ export interface Spend {
   amount: bigint;
 }
 
-function pendingPostOf(job: NosanaJobObject): { jobAddress: string; preparedAt: string } | undefined {
+function pendingPostOf(job: NosanaJobObject, now: Date): { jobAddress: string; preparedAt: string } | undefined {
   const text = job.metadata?.annotations?.[PENDING_POST_ANNOTATION];
-  if (text !== undefined) {
-    try {
-      const parsed = JSON.parse(text) as { jobAddress?: unknown; preparedAt?: unknown };
-      if (typeof parsed.jobAddress === 'string' && typeof parsed.preparedAt === 'string') return { jobAddress: parsed.jobAddress, preparedAt: parsed.preparedAt };
-    } catch {
-      // An unreadable record is surfaced by the job's own reconcile; here the status copy may do.
-    }
+  if (text === undefined) return job.status?.pendingPost;
+  try {
+    return parsePendingPost(text);
+  } catch {
+    // Unreadable: the job's own reconcile says so. A limit errs toward counting: the copy in
+    // status, else a spend made now under a name of the object's own.
+    return job.status?.pendingPost ?? { jobAddress: `unreadable record of ${job.metadata?.namespace}/${job.metadata?.name}`, preparedAt: now.toISOString() };
   }
-  return job.status?.pendingPost;
 }
 
 function attemptDeposit(job: NosanaJobObject, market: MarketAccount, network: NetworkName): bigint {
@@ -68,20 +68,21 @@ function paysInto(job: NosanaJobObject, markets: ObjectCache<NosanaMarketObject>
 
 /** What the cache shows this cluster's jobs paid into `marketAddress` (attempts and posts in flight). */
 export function recordedSpends(
-  jobs: readonly NosanaJobObject[], marketAddress: PublicKey, market: MarketAccount, network: NetworkName, markets: ObjectCache<NosanaMarketObject>,
+  jobs: readonly NosanaJobObject[], marketAddress: PublicKey, market: MarketAccount, network: NetworkName, markets: ObjectCache<NosanaMarketObject>, now = new Date(),
 ): Spend[] {
   const address = marketAddress.toBase58();
   const spends: Spend[] = [];
   for (const job of jobs) {
-    if (paysInto(job, markets) !== address) continue;
+    // Adopting a job pays nothing: an adopted job counts against no one's limit.
+    if (job.spec.jobAddress !== undefined || paysInto(job, markets) !== address) continue;
     const amount = attemptDeposit(job, market, network);
     const seen = new Set<string>();
     for (const attempt of job.status?.attempts ?? []) {
-      if (attempt.postedAt === undefined || seen.has(attempt.jobAddress)) continue;
+      if (attempt.postedAt === undefined || attempt.origin === 'adopted' || seen.has(attempt.jobAddress)) continue;
       seen.add(attempt.jobAddress);
       spends.push({ jobAddress: attempt.jobAddress, at: new Date(attempt.postedAt), amount });
     }
-    const pending = pendingPostOf(job);
+    const pending = pendingPostOf(job, now);
     if (pending !== undefined && !seen.has(pending.jobAddress)) spends.push({ jobAddress: pending.jobAddress, at: new Date(pending.preparedAt), amount });
   }
   return spends;
@@ -147,7 +148,7 @@ export function dailySpendLimit(market: NosanaMarketObject | undefined): bigint 
 export function knownSpends(
   deps: Pick<NosanaJobControllerDeps, 'jobs' | 'markets'>, ledger: SpendLedger, market: MarketView, network: NetworkName, jobKey: string, now: Date,
 ): Spend[] {
-  const recorded = recordedSpends(deps.jobs.list(), market.address, market.account, network, deps.markets);
+  const recorded = recordedSpends(deps.jobs.list(), market.address, market.account, network, deps.markets, now);
   return [...recorded, ...ledger.unrecorded(market.address, recorded, jobKey, now)];
 }
 

@@ -1,9 +1,12 @@
 // Deleting a NosanaJob, against the localnet with the ledger checked: a queued job is delisted
 // and refunded, a running one ended with its node paid for the time used, a finished one left as
-// it is; deletionPolicy Orphan leaves the job on chain. Done only once the chain confirmed.
+// it is; deletionPolicy Orphan leaves the job on chain. Done only once a finalized read shows
+// the job delisted, ended or closed: no single read lets the finalizer go.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { jobCost, jobDeposit } from '../../../src/chain/money.ts';
+import type { PublicKey } from '@solana/web3.js';
+import type { ReadOptions } from '../../../src/chain/jobs-client.ts';
 import { useLocalnet } from '../support.ts';
 import { advanceTime, createJobResource, finalize, ledger, mirrorWorld, observe, postJob, runningJob, stillPolled } from './nosana-job-mirror-support.ts';
 
@@ -19,8 +22,9 @@ describe('NosanaJob deletion', () => {
     await observe(world, 'queued', job);
     const before = await ledger(world);
 
-    assert.deepEqual(await finalize(world, 'queued', job), { done: true });
+    assert.deepEqual(await finalize(world, 'queued', job), { done: false, requeueAfterMs: 2_000 }, 'delisted; the finalizer waits for a finalized read');
     assert.equal(await world.ports.jobs.getJob(job), undefined);
+    assert.deepEqual(await finalize(world, 'queued', job), { done: true }, 'a finalized read shows the job closed');
     const after = await ledger(world);
     assert.equal(after.poster - before.poster, jobDeposit(PRICE, TIMEOUT));
     assert.equal(after.total, before.total);
@@ -36,6 +40,7 @@ describe('NosanaJob deletion', () => {
     advanceTime(world, 40);
     const before = await ledger(world, node);
 
+    assert.deepEqual(await finalize(world, 'running', job), { done: false, requeueAfterMs: 2_000 });
     assert.deepEqual(await finalize(world, 'running', job), { done: true });
     const ended = await world.ports.jobs.getJob(job);
     assert.equal(ended?.status, 'COMPLETED');
@@ -46,6 +51,34 @@ describe('NosanaJob deletion', () => {
     assert.equal(after.poster - before.poster, jobDeposit(PRICE, TIMEOUT) - jobCost(PRICE, elapsed, TIMEOUT), 'the unused part comes back');
     assert.equal(after.total, before.total);
     assert.deepEqual(world.metrics.refunded.map((entry) => entry.baseUnits), [jobDeposit(PRICE, TIMEOUT) - jobCost(PRICE, elapsed, TIMEOUT)]);
+  });
+
+  test('a job a node claimed between the job read and the market read is ended, not let go', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const { job, node } = await runningJob(world, 'claimed', { timeout: TIMEOUT });
+    await observe(world, 'claimed', job);
+    // The job read comes from before the claim: QUEUED, no run. The market read shows the queue without it.
+    const jobs = world.ports.jobs;
+    const getJobs = jobs.getJobs.bind(jobs);
+    let stale = true;
+    Object.assign(jobs, {
+      getJobs: async (addresses: readonly PublicKey[], options?: ReadOptions) => {
+        const views = await getJobs(addresses, options);
+        if (!stale) return views;
+        stale = false;
+        return new Map([...views].map(([key, view]) => [key, view === undefined ? view : { address: view.address, account: view.account, status: 'QUEUED' as const }]));
+      },
+    });
+    const before = await ledger(world, node);
+
+    assert.equal((await finalize(world, 'claimed', job)).done, false, 'a queued job missing from the queue is looked at again');
+    assert.equal((await world.ports.jobs.getJob(job))?.status, 'RUNNING', 'nothing was done on the stale read');
+    assert.equal((await finalize(world, 'claimed', job)).done, false, 'the running job is ended first');
+    assert.equal((await world.ports.jobs.getJob(job))?.status, 'COMPLETED');
+    assert.deepEqual(await finalize(world, 'claimed', job), { done: true });
+    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['end']);
+    const after = await ledger(world, node);
+    assert.ok(after.poster > before.poster, 'the unused deposit came back');
   });
 
   test('deletionPolicy Orphan: done at once, the job stays queued on chain and nothing is paid or refunded', async (t) => {

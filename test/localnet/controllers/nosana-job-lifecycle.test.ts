@@ -4,6 +4,8 @@
 // raised spec.timeout is paid for with extend. Endings recorded before acting survive a crash.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { PublicKey } from '@solana/web3.js';
+import type { ReadOptions } from '../../../src/chain/jobs-client.ts';
 import { jobCost, jobDeposit } from '../../../src/chain/money.ts';
 import { cidToBytes32 } from '../../../src/ipfs/cid.ts';
 import { useLocalnet } from '../support.ts';
@@ -23,11 +25,12 @@ describe('NosanaJob lifecycle', () => {
     const job = await postJob(world, 600n);
     createJobResource(world, 'patient', { queueTimeout: '1m' }, job);
     assert.equal((await observe(world, 'patient', job)).object.status?.phase, 'Queued');
-    world.clock.advance(59_000);
+    // The clock runs on in real time and postedAt is in whole seconds: keep clear of the boundary.
+    world.clock.advance(55_000);
     assert.equal((await observe(world, 'patient', job)).object.status?.phase, 'Queued', 'not before the minute is up');
     const before = await ledger(world);
 
-    world.clock.advance(2_000);
+    world.clock.advance(6_000);
     const { outcome, object } = await observe(world, 'patient', job);
     assert.equal(object.status?.phase, 'Stopped');
     assert.equal(readyReason(object), 'QueueTimeout');
@@ -59,11 +62,45 @@ describe('NosanaJob lifecycle', () => {
     world.clock.advance(61_000);
 
     assert.equal(readyReason((await observe(world, 'ours', ours)).object), 'QueueTimeout');
+    // No single read ends a queued job: it is missing now, and counts as closed once it stays missing.
+    assert.equal((await observe(world, 'theirs', theirs)).object.status?.phase, 'Queued', 'one missing read changes nothing');
+    world.clock.advance(59_000);
+    assert.equal((await observe(world, 'theirs', theirs)).object.status?.phase, 'Queued', 'not within the minute');
+    world.clock.advance(2_000);
     const { object } = await observe(world, 'theirs', theirs);
     assert.equal(object.status?.phase, 'Stopped');
     assert.equal(readyReason(object), 'Cancelled');
     assert.match(readyMessage(world, 'theirs'), /no longer exists on chain/);
     assert.deepEqual(world.metrics.actions, [], 'neither job was acted on by the mirror');
+  });
+
+  test('one empty read of a queued job ends nothing: it stays Queued, and spec.queueTimeout still delists it', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const job = await postJob(world, 600n);
+    createJobResource(world, 'flicker', { queueTimeout: '2m' }, job);
+    assert.equal((await observe(world, 'flicker', job)).object.status?.phase, 'Queued');
+    // A lagging RPC backend answers once as if the account did not exist.
+    const jobs = world.ports.jobs;
+    const getJobs = jobs.getJobs.bind(jobs);
+    let missing = true;
+    Object.assign(jobs, {
+      getJobs: async (addresses: readonly PublicKey[], options?: ReadOptions) => {
+        const views = await getJobs(addresses, options);
+        if (!missing) return views;
+        missing = false;
+        return new Map([...views.keys()].map((key) => [key, undefined]));
+      },
+    });
+    const flickered = (await observe(world, 'flicker', job)).object;
+    assert.equal(flickered.status?.phase, 'Queued');
+    assert.ok(flickered.status?.attempts?.[0]?.missingSince !== undefined, 'the missing read is remembered, not acted on');
+    const seenAgain = (await observe(world, 'flicker', job)).object;
+    assert.equal(seenAgain.status?.attempts?.[0]?.missingSince, undefined, 'seen again: forgotten');
+
+    world.clock.advance(121_000);
+    const { object } = await observe(world, 'flicker', job);
+    assert.equal(readyReason(object), 'QueueTimeout', 'the queue timeout still fires');
+    assert.equal(await world.ports.jobs.getJob(job), undefined, 'delisted');
   });
 
   test('node quit: the deposit is recovered and a repost asked for while spec.retries allows; then Stopped/NodeQuit', async (t) => {

@@ -52,12 +52,16 @@ describe('settling a post in flight', () => {
     const record = recordOf(world, 'resumed');
     assert.ok(record !== undefined, 'the post was recorded');
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 0, 'nothing reached the chain');
+    // The process died before its status write too: only the annotation knows the post, and the
+    // binding in the recorded transaction proves it is this object's own.
+    world.kube.setStatus('NosanaJob', { namespace: NAMESPACE, name: 'resumed' }, {});
 
     sending.allowed = true;
     const next = restarted(world);
     const queued = await reconcileUntil(next, { namespace: NAMESPACE, name: 'resumed' }, () => (jobObject(world, 'resumed').status?.phase === 'Queued' ? jobObject(world, 'resumed') : undefined));
     assert.equal(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], record.jobAddress);
     assert.deepEqual(new Set(world.broadcasts), new Set([record.signature]), 'only the recorded transaction was ever sent');
+    assert.ok(!world.kube.events.reasons().includes('RecordUnproven'), 'the record was recognised as this object\'s own');
     assert.deepEqual((await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address), [record.jobAddress]);
     const after = await readMoney(world);
     assert.equal(after.ledger.poster, before.ledger.poster - DEPOSIT);
@@ -176,6 +180,44 @@ describe('settling a post in flight', () => {
     assert.equal(after.metadata?.annotations?.[CONFIRM_POST_ANNOTATION], undefined);
     assert.equal(after.status?.phase, 'Queued');
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 1);
+  });
+
+  test('"not-landed" is refused while the recorded job account exists: the job is followed, not posted again', async (t) => {
+    const unknown: PendingPostOutcome = { outcome: 'unknown', reason: 'the RPC keeps no transaction history' };
+    const world = await postWorld(t, getLocalnet(), {
+      wrapJobs: (jobs) => overriding(jobs, { resolvePendingPost: async () => unknown }),
+    });
+    createJob(world, 'mistaken');
+    await reconcile(world, 'mistaken');
+    const record = recordOf(world, 'mistaken');
+    assert.ok(record !== undefined);
+    await waitFor(async () => (await jobAccountsOf(world.localnet, world.wallet.publicKey)).length === 1, { what: 'the post to land' });
+    await reconcile(world, 'mistaken');
+    assert.equal(readyReason(jobObject(world, 'mistaken')), 'PostOutcomeUnknown');
+
+    world.kube.annotate('NosanaJob', { namespace: NAMESPACE, name: 'mistaken' }, { [CONFIRM_POST_ANNOTATION]: 'not-landed' });
+    const queued = await reconcileToPhase(world, 'mistaken', 'Queued');
+    assert.equal(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], record.jobAddress, 'the job that exists is the one followed');
+    assert.equal(queued.metadata?.annotations?.[CONFIRM_POST_ANNOTATION], undefined);
+    assert.ok(world.kube.events.reasons().includes('ConfirmationRefused'));
+    assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 1, 'one job on chain: nothing was posted again');
+    assert.equal(new Set(world.broadcasts).size, 1);
+  });
+
+  test('a garbled pending-post annotation falls back to the verified copy in status: the same job is followed', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    createJob(world, 'garbled');
+    await reconcile(world, 'garbled');
+    const record = recordOf(world, 'garbled');
+    assert.ok(record !== undefined);
+    assert.equal(jobObject(world, 'garbled').status?.pendingPost?.jobAddress, record.jobAddress, 'the status holds a copy');
+    world.kube.annotate('NosanaJob', { namespace: NAMESPACE, name: 'garbled' }, { [PENDING_POST_ANNOTATION]: `${JSON.stringify(record).slice(0, 40)}…` });
+
+    const queued = await reconcileToPhase(world, 'garbled', 'Queued');
+    assert.equal(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], record.jobAddress);
+    assert.ok(world.kube.events.reasons().includes('RecordRestored'));
+    assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 1, 'one job on chain');
+    assert.equal(new Set(world.broadcasts).size, 1, 'one post in all');
   });
 });
 

@@ -16,6 +16,7 @@ import type { NosanaMarketObject } from '../../../src/controllers/nosana-job/con
 import { bytes32ToCid } from '../../../src/ipfs/cid.ts';
 import { encodeJsonForPinning } from '../../../src/ipfs/json.ts';
 import { computeCidV0 } from '../../../src/ipfs/unixfs.ts';
+import { boundDefinition } from '../../../src/controllers/nosana-job/binding.ts';
 import { LOCALNET } from '../../../src/localnet/localnet.ts';
 import type { Localnet } from '../../../src/localnet/localnet.ts';
 import { NosanaJobReconciler } from '../../../src/controllers/nosana-job/reconciler.ts';
@@ -26,6 +27,7 @@ import {
   HELLO, MARKET_NAME, MARKET_TIMEOUT, NAMESPACE, PRICE, asDefinition, assertNothingSpent, condition, createJob, jobObject, marketObject,
   overriding, postWorld, readMoney, readyReason, reconcile, reconcileToPhase,
 } from './nosana-job-post-support.ts';
+import type { PostWorld } from './nosana-job-post-support.ts';
 
 const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
 const DEPOSIT = jobDeposit(PRICE, MARKET_TIMEOUT);
@@ -36,6 +38,11 @@ async function setPrice(localnet: Localnet, market: PublicKey, jobPrice: bigint)
   await new TransactionSender(localnet.connection()).execute('update', [jobsInstruction(LOCALNET, 'update',
     { market, accessKey: OPEN_MARKET_ACCESS_KEY, authority: authority.publicKey },
     { jobExpiration: 86_400n, jobPrice, jobType: 0, nodeStakeMinimum: 0n, jobTimeout: MARKET_TIMEOUT })], authority.publicKey, [authority]);
+}
+
+/** The CID the operator pins for `definition`: bound to the object `name` and its first attempt. */
+function pinnedCid(world: PostWorld, definition: unknown, name: string): Promise<string> {
+  return computeCidV0(encodeJsonForPinning(boundDefinition(definition, { wallet: world.wallet, namespace: NAMESPACE, name }, 0)));
 }
 
 describe('NosanaJob posting', () => {
@@ -72,8 +79,8 @@ describe('NosanaJob posting', () => {
     // One job on chain, for the definition as written, and exactly its deposit paid.
     const jobs = await jobAccountsOf(world.localnet, world.wallet.publicKey);
     assert.deepEqual(jobs.map((job) => job.address), [record.jobAddress]);
-    const cid = await computeCidV0(encodeJsonForPinning(HELLO));
-    assert.equal(bytes32ToCid(jobs[0]!.account.ipfsJob), cid);
+    const cid = await pinnedCid(world, HELLO, 'hello');
+    assert.equal(bytes32ToCid(jobs[0]!.account.ipfsJob), cid, 'the definition is pinned with the binding of this object and its first attempt');
     assert.equal(queued.status?.ipfsJob, cid);
     assert.ok(world.localnet.ipfs.store.get(cid) !== undefined, 'the definition is pinned');
     const after = await readMoney(world);
@@ -143,7 +150,7 @@ describe('NosanaJob posting', () => {
     assert.equal(readyReason(refused), 'PublicCredentials');
     assert.match(condition(refused, 'Ready')!.message, /ops\[0\]\.args\.authentication\.docker\.password.*public IPFS.*allowPublicCredentials/);
     assert.ok(!condition(refused, 'Ready')!.message.includes('hunter2'));
-    const cid = await computeCidV0(encodeJsonForPinning(definition));
+    const cid = await pinnedCid(world, definition, 'creds');
     assert.equal(world.localnet.ipfs.store.get(cid), undefined, 'not pinned');
     await assertNothingSpent(world, before);
 
@@ -351,6 +358,6 @@ describe('NosanaJob posting', () => {
     createJob(world, 'from-configmap', { definition: undefined, definitionFrom: { configMapKeyRef: { name: 'defs', key: 'hello.json' } } });
     const queued = await reconcileToPhase(world, 'from-configmap', 'Queued');
     // The value is pinned (compact JSON), not the ConfigMap's formatting.
-    assert.equal(queued.status?.ipfsJob, await computeCidV0(encodeJsonForPinning(HELLO)));
+    assert.equal(queued.status?.ipfsJob, await pinnedCid(world, HELLO, 'from-configmap'));
   });
 });

@@ -152,6 +152,14 @@ describe('market safety and budget', () => {
   });
 });
 
+/** A well-formed create-once record (the spend limit reads it with the record's one schema). */
+function postRecord(jobAddress: string, preparedAt: Date): string {
+  return JSON.stringify({
+    jobAddress, runAddress: Keypair.generate().publicKey.toBase58(), signature: '5'.repeat(88), lastValidBlockHeight: 1_000,
+    transaction: 'AA==', preparedAt: preparedAt.toISOString(),
+  });
+}
+
 describe('spend limit', () => {
   const now = new Date('2026-06-01T12:00:00Z');
   const hoursAgo = (hours: number): Date => new Date(now.getTime() - hours * 3_600_000);
@@ -174,10 +182,13 @@ describe('spend limit', () => {
       ...nosanaJob('team', name, jobSpec({ timeout: 50 })), status, ...(annotations === undefined ? {} : { metadata: { namespace: 'team', name, annotations } }),
     });
     const posted = job('a', { marketAddress: market.toBase58(), priceBaseUnits: '20', attempts: [{ jobAddress: 'J1', postedAt: hoursAgo(1).toISOString() }, { jobAddress: 'J1', postedAt: hoursAgo(1).toISOString() }] });
-    const inFlight = job('b', { marketAddress: market.toBase58() }, { 'nosana.io/pending-post': JSON.stringify({ jobAddress: 'J2', preparedAt: hoursAgo(0.5).toISOString() }) });
+    const j2 = Keypair.generate().publicKey.toBase58();
+    const inFlight = job('b', { marketAddress: market.toBase58() }, { 'nosana.io/pending-post': postRecord(j2, hoursAgo(0.5)) });
     const elsewhere = job('c', { marketAddress: Keypair.generate().publicKey.toBase58(), attempts: [{ jobAddress: 'J3', postedAt: now.toISOString() }] });
-    const spends = recordedSpends([posted, inFlight, elsewhere], market, account, 'localnet', new FakeKube().cache<NosanaMarketObject>('NosanaMarket'));
-    assert.deepEqual(spends.map((spend) => [spend.jobAddress, spend.amount]), [['J1', 1_000n], ['J2', 500n]]);
+    const garbled = job('d', { marketAddress: market.toBase58() }, { 'nosana.io/pending-post': '{"jobAddress":' });
+    const spends = recordedSpends([posted, inFlight, elsewhere, garbled], market, account, 'localnet', new FakeKube().cache<NosanaMarketObject>('NosanaMarket'), now);
+    assert.deepEqual(spends.map((spend) => [spend.jobAddress, spend.amount]), [['J1', 1_000n], [j2, 500n], ['unreadable record of team/d', 500n]], 'an unreadable record still counts, now');
+    assert.equal(spends[2]?.at.getTime(), now.getTime());
   });
 
   test('a post recorded before its first status write counts for the market its spec names', () => {
@@ -186,13 +197,14 @@ describe('spend limit', () => {
     kube.create(nosanaMarket('team', 'gpu', marketSpec({ address: market.toBase58() }), { address: market.toBase58() }));
     const recordedOnly = (name: string, spec: Partial<NosanaJobObject['spec']>, jobAddress: string): NosanaJobObject => ({
       ...nosanaJob('team', name, jobSpec({ timeout: 50, ...spec })),
-      metadata: { namespace: 'team', name, annotations: { 'nosana.io/pending-post': JSON.stringify({ jobAddress, preparedAt: hoursAgo(0.1).toISOString() }) } },
+      metadata: { namespace: 'team', name, annotations: { 'nosana.io/pending-post': postRecord(jobAddress, hoursAgo(0.1)) } },
     });
-    const byName = recordedOnly('by-name', { market: 'gpu' }, 'J4');
-    const byAddress = recordedOnly('by-address', { market: market.toBase58() }, 'J5');
-    const other = recordedOnly('other', { market: Keypair.generate().publicKey.toBase58() }, 'J6');
+    const [j4, j5, j6] = [0, 1, 2].map(() => Keypair.generate().publicKey.toBase58()) as [string, string, string];
+    const byName = recordedOnly('by-name', { market: 'gpu' }, j4);
+    const byAddress = recordedOnly('by-address', { market: market.toBase58() }, j5);
+    const other = recordedOnly('other', { market: Keypair.generate().publicKey.toBase58() }, j6);
     const spends = recordedSpends([byName, byAddress, other], market, marketAccount({ jobPrice: 10n }), 'localnet', kube.cache<NosanaMarketObject>('NosanaMarket'));
-    assert.deepEqual(spends.map((spend) => [spend.jobAddress, spend.amount]), [['J4', 500n], ['J5', 500n]]);
+    assert.deepEqual(spends.map((spend) => [spend.jobAddress, spend.amount]), [[j4, 500n], [j5, 500n]]);
   });
 
   test('the ledger holds posts this process started until the cache shows them', () => {

@@ -1,0 +1,74 @@
+// A NosanaJob recreated without its annotations and status (a namespace rebuilt from Git, a
+// backup restored without status) finds the job it posted on chain by the binding in the pinned
+// definition, and follows it instead of paying for it again. Records that came with an object
+// and that its binding does not prove are never acted on: a copied job address is mirrored, not
+// cancelled; a copied post record is dropped. Driven through the whole reconciler.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { PublicKey } from '@solana/web3.js';
+import { JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../../src/api/annotations.ts';
+import { BINDING_META_KEY } from '../../../src/controllers/nosana-job/binding.ts';
+import { bytes32ToCid } from '../../../src/ipfs/cid.ts';
+import { jobAccountsOf } from '../../harness/nosana-ledger.ts';
+import { nosanaJob } from '../../support/fake-kube.ts';
+import { useLocalnet } from '../support.ts';
+import { HELLO, MARKET_NAME, NAMESPACE, WALLET_SECRET, createJob, jobObject, postWorld, readyReason, reconcile, reconcileToPhase } from './nosana-job-post-support.ts';
+
+const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
+const SPEC = { market: MARKET_NAME, definition: HELLO, walletSecretRef: WALLET_SECRET, deletionPolicy: 'Cancel' as const, retries: 2, allowPublicCredentials: false };
+
+describe('NosanaJob restored without its records', () => {
+  test('recreated without annotations or status: the job it posted is found by its binding and followed; nothing is posted again', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    createJob(world, 'restored');
+    const first = await reconcileToPhase(world, 'restored', 'Queued');
+    const posted = first.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION];
+    assert.ok(posted !== undefined);
+    const onChain = await world.ports.jobs.getJob(new PublicKey(posted));
+    const pinned = await world.ports.gateway.readJson(bytes32ToCid(onChain!.account.ipfsJob));
+    assert.match(JSON.stringify((pinned.value as { meta?: unknown }).meta), new RegExp(`"${BINDING_META_KEY}":"[0-9a-f]{32}"`), 'the pinned definition carries the binding, not the names');
+    assert.ok(!JSON.stringify(pinned.value).includes(NAMESPACE), 'the namespace stays off IPFS');
+
+    // The namespace is rebuilt from Git: same spec, new uid, no annotations, no status.
+    world.kube.wipe('NosanaJob', { namespace: NAMESPACE, name: 'restored' });
+    world.kube.create(nosanaJob(NAMESPACE, 'restored', SPEC));
+    const again = await reconcileToPhase(world, 'restored', 'Queued');
+    assert.equal(again.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], posted, 'the same job is followed');
+    assert.ok(world.kube.events.reasons().includes('PostFound'));
+    assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 1, 'one job on chain');
+    assert.equal(new Set(world.broadcasts).size, 1, 'one post in all');
+  });
+
+  test('another object copying a job address in its annotations only mirrors it: deleting it cancels nothing', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    createJob(world, 'owner');
+    const owner = await reconcileToPhase(world, 'owner', 'Queued');
+    const address = owner.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? '';
+    // Same namespace, same wallet (a shared default wallet): only the binding tells them apart.
+    world.kube.create({ ...nosanaJob(NAMESPACE, 'intruder', SPEC), metadata: { namespace: NAMESPACE, name: 'intruder', annotations: { [JOB_ADDRESS_ANNOTATION]: address } } });
+    const intruder = await reconcileToPhase(world, 'intruder', 'Queued');
+    assert.equal(intruder.status?.attempts?.[0]?.origin, 'adopted');
+    assert.ok(world.kube.events.reasons().includes('RecordUnproven'));
+
+    world.kube.delete('NosanaJob', { namespace: NAMESPACE, name: 'intruder' });
+    for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'intruder' }) !== undefined; i += 1) await reconcile(world, 'intruder');
+    assert.equal(world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'intruder' }), undefined, 'the intruder is gone');
+    assert.equal((await world.ports.jobs.getJob(new PublicKey(address)))?.status, 'QUEUED', "the owner's job is still queued");
+    assert.equal(readyReason(jobObject(world, 'owner')), 'Queued');
+  });
+
+  test("another object copying a post record does not settle it: the record is dropped and the object posts its own job", async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    createJob(world, 'victim');
+    await reconcile(world, 'victim');
+    const record = jobObject(world, 'victim').metadata?.annotations?.[PENDING_POST_ANNOTATION];
+    assert.ok(record !== undefined);
+    const victimJob = (JSON.parse(record) as { jobAddress: string }).jobAddress;
+    world.kube.create({ ...nosanaJob(NAMESPACE, 'copycat', SPEC), metadata: { namespace: NAMESPACE, name: 'copycat', annotations: { [PENDING_POST_ANNOTATION]: record } } });
+    const copycat = await reconcileToPhase(world, 'copycat', 'Queued');
+    assert.ok(world.kube.events.reasons().includes('RecordUnproven'));
+    assert.notEqual(copycat.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], victimJob, "the copycat follows its own job, not the victim's");
+    const victim = await reconcileToPhase(world, 'victim', 'Queued');
+    assert.equal(victim.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], victimJob);
+  });
+});
