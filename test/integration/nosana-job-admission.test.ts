@@ -134,6 +134,13 @@ describe('NosanaJob admission: nosana.io annotations and posted jobs, from a ten
     accepted(await tenant(['annotate', 'nj', name, 'team.example/restored=yes']), 'a tenant editing other annotations of the restored job');
   });
 
+  test("a tenant cannot write a NosanaJob's status: the operator trusts the jobs it records", async () => {
+    const name = 'status-forger';
+    await createJob(name);
+    const forged = { status: { jobAddress: OWN_JOB, attempts: [{ jobAddress: OWN_JOB, origin: 'posted' }] } };
+    refused(await tenant(['patch', 'nj', name, '--subresource=status', '--type=merge', '-p', JSON.stringify(forged)]), /status: only the operator writes the status/, 'a tenant writing the status');
+  });
+
   describe('once a post is recorded, before it is known to have landed', () => {
     const change = (name: string, spec: Json) => tenant(['patch', 'nj', name, '--type=merge', '-p', JSON.stringify({ spec })]);
 

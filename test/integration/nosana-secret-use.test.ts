@@ -1,11 +1,9 @@
-// Issue #9 from the attacker's side: someone who may edit NosanaMarkets but not read Secrets points
+// From the attacker's side: someone who may edit NosanaMarkets but not read Secrets points
 // a market's pinning API (or RPC) at a server of their own and names the namespace's wallet Secret
 // as its token (or headers). The operator must refuse before sending anything: the market and the
 // job using it say which Secret, which field and which label, the attacker's server sees no
 // request at all, and nothing is spent. A token Secret labelled for pinning is then accepted.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { PatchStrategy } from '@kubernetes/client-node';
 import { SECRET_USE_LABEL } from '../../src/api/annotations.ts';
@@ -13,60 +11,9 @@ import { serializeWallet } from '../../src/chain/wallet.ts';
 import { conditionOf, NOSANA_API_VERSION, simpleDefinition, WALLET_KEY, type NosanaMarketResource, type NosanaMarketSpecInput } from '../harness/nosana-fixtures.ts';
 import { jobAccountsOf, readLedger } from '../harness/nosana-ledger.ts';
 import { useNosanaScene } from '../harness/nosana-scene.ts';
+import { startRecordingServer } from '../harness/recording-server.ts';
+import type { RecordedRequest, RecordingServer } from '../harness/recording-server.ts';
 import { waitFor } from '../harness/wait.ts';
-
-interface RecordedRequest {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-interface RecordingServer {
-  url: string;
-  requests: RecordedRequest[];
-  close(): Promise<void>;
-}
-
-/**
- * The attacker's endpoint: keeps every request's headers and body, and forwards it to `upstream`
- * (the localnet's pinning API) so that a pin through it works when the operator is meant to use it.
- */
-async function startRecordingServer(upstream: string): Promise<RecordingServer> {
-  const requests: RecordedRequest[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks);
-      requests.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: body.toString('utf8') });
-      const headers: Record<string, string> = {};
-      for (const name of ['authorization', 'content-type']) {
-        const value = request.headers[name];
-        if (typeof value === 'string') headers[name] = value;
-      }
-      fetch(`${upstream}${request.url ?? ''}`, { method: request.method ?? 'POST', headers, ...(body.length === 0 ? {} : { body }) })
-        .then(async (answer) => {
-          response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-          response.end(Buffer.from(await answer.arrayBuffer()));
-        })
-        .catch((error: unknown) => {
-          response.writeHead(502);
-          response.end(String(error));
-        });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 /** Whether any recorded request carries `content` (or a recognisable piece of it) in a header or its body. */
 function bearing(requests: readonly RecordedRequest[], content: string): RecordedRequest[] {
@@ -77,7 +24,7 @@ function bearing(requests: readonly RecordedRequest[], content: string): Recorde
   });
 }
 
-describe('Secrets sent over the network must be labelled for that use (issue #9)', () => {
+describe('Secrets sent over the network must be labelled for that use', () => {
   const scene = useNosanaScene({ prefix: 'secret-use' });
   let recorder: RecordingServer | undefined;
   // Registered after the scene's hooks, so it closes once the jobs are released.

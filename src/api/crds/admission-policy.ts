@@ -86,6 +86,13 @@ export function nosanaJobAdmissionPolicy(): object[] {
       reason: 'Invalid',
     },
     {
+      // the status is the operator's record too (it restores annotations from it and trusts the
+      // attempts it lists): a tenant with a wildcard Role could otherwise write a victim's job into it
+      expression: `!has(request.subResource) || request.subResource != 'status' || authorizer.group('${GROUP}').resource('nosanajobs').check('${NOSANA_JOB_OPERATOR_VERB}').allowed()`,
+      messageExpression: "'status: only the operator writes the status of a NosanaJob (it records the job on chain)'",
+      reason: 'Forbidden',
+    },
+    {
       // the operator's records: a tenant could otherwise point its resource at another team's job
       expression: `request.operation != 'UPDATE' || size(variables.operatorAnnotationsChanged) == 0 || authorizer.group('${GROUP}').resource('nosanajobs').check('${NOSANA_JOB_OPERATOR_VERB}').allowed()`,
       messageExpression: `variables.operatorAnnotationsChanged.map(k, 'metadata.annotations[' + k + ']').join(', ') + ': only the operator may add, change or remove ${OPERATOR_ANNOTATION_PREFIX}* annotations (they record the job on chain); a person may set ${CONFIRM_POST_ANNOTATION}'`,
@@ -139,7 +146,7 @@ export function nosanaJobAdmissionPolicy(): object[] {
             apiGroups: [GROUP],
             apiVersions: [VERSION],
             operations: ['CREATE', 'UPDATE'],
-            resources: ['nosanajobs'],
+            resources: ['nosanajobs', 'nosanajobs/status'],
           }],
         },
         // variables keep the union-typed fields dynamically typed (the policy's type check

@@ -34,7 +34,7 @@ function leaveAlone(ctx: JobReconcileContext, ports: NetworkPorts, job: PublicKe
   return { done: true };
 }
 
-export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKey | undefined): Promise<FinalizeOutcome> {
+export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKey | undefined, origin: 'posted' | 'adopted' = 'posted'): Promise<FinalizeOutcome> {
   if (jobAddress === undefined) return { done: true };
   const ports = await ctx.ports();
   if (ctx.object.spec.deletionPolicy === 'Orphan') {
@@ -45,7 +45,7 @@ export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKe
   // Fresh, not a snapshot: acting on a job that a node took a moment ago would fail.
   const job = await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
   if (job === undefined || job.status === 'COMPLETED') return settledAtFinality(ctx, ports, jobAddress);
-  if (isAdopted(ctx, jobAddress)) {
+  if (origin === 'adopted' || isAdopted(ctx, jobAddress)) {
     // A job named by spec.jobAddress may be anyone's: deleting the resource never cancels it.
     return leaveAlone(ctx, ports, jobAddress, 'it was adopted (spec.jobAddress, or an address this resource cannot prove it posted), and an adopted job is only mirrored');
   }

@@ -21,6 +21,7 @@ import { observeJob } from './mirror.ts';
 import { resolvePendingPost } from './pending-post.ts';
 import { postJob } from './post.ts';
 import { jobAddressOrigin } from './record-trust.ts';
+import type { JobOrigin } from './record-trust.ts';
 import type { PostingState } from './post.ts';
 import { takenBackForPrice } from './price-guard.ts';
 import { RetryBackoff } from './refusal.ts';
@@ -139,15 +140,21 @@ export class NosanaJobReconciler implements Reconciler {
   /** Cancels the job on chain (per deletionPolicy), then lets the object go. */
   async #delete(ctx: JobReconcileContext): Promise<StepResult> {
     const { spec } = ctx.object;
-    let address = annotation(ctx, JOB_ADDRESS_ANNOTATION) ?? spec.jobAddress;
+    // spec.jobAddress names an adopted job, whatever an annotation says; an annotated address is
+    // acted on only when it is this object's own (record-trust.ts): an allow-list, not a deny-list.
+    let address = spec.jobAddress ?? annotation(ctx, JOB_ADDRESS_ANNOTATION);
+    let origin: JobOrigin = spec.jobAddress === undefined ? 'posted' : 'adopted';
     const pending = annotation(ctx, PENDING_POST_ANNOTATION);
     // Orphan leaves the chain alone, a post in flight included; Cancel must know whether it landed.
-    if (pending !== undefined && spec.deletionPolicy !== 'Orphan') {
-      const resolution = await resolvePendingPost(ctx, this.#posting, pending);
-      if (resolution.kind === 'waiting') return resolution.outcome;
-      if (resolution.kind === 'landed') address = resolution.jobAddress.toBase58();
+    if (spec.deletionPolicy !== 'Orphan') {
+      if (pending !== undefined) {
+        const resolution = await resolvePendingPost(ctx, this.#posting, pending);
+        if (resolution.kind === 'waiting') return resolution.outcome;
+        if (resolution.kind === 'landed' && spec.jobAddress === undefined) address = resolution.jobAddress.toBase58();
+      }
+      if (origin === 'posted' && address !== undefined) origin = await jobAddressOrigin(ctx, address);
     }
-    const finalized = await finalizeJob(ctx, address === undefined ? undefined : new PublicKey(address));
+    const finalized = await finalizeJob(ctx, address === undefined ? undefined : new PublicKey(address), origin);
     if (!finalized.done) return finalized.requeueAfterMs === undefined ? {} : { requeueAfterMs: finalized.requeueAfterMs };
     await ctx.patchMetadata({ removeFinalizers: [NOSANA_JOB_FINALIZER] });
     return { gone: true };

@@ -5,8 +5,8 @@
 // cancelled; a copied post record is dropped. Driven through the whole reconciler.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PublicKey } from '@solana/web3.js';
-import { JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../../src/api/annotations.ts';
+import { Keypair, PublicKey } from '@solana/web3.js';
+import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../../src/api/annotations.ts';
 import { BINDING_META_KEY } from '../../../src/controllers/nosana-job/binding.ts';
 import { bytes32ToCid } from '../../../src/ipfs/cid.ts';
 import { jobAccountsOf } from '../../harness/nosana-ledger.ts';
@@ -55,6 +55,22 @@ describe('NosanaJob restored without its records', () => {
     assert.equal(world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'intruder' }), undefined, 'the intruder is gone');
     assert.equal((await world.ports.jobs.getJob(new PublicKey(address)))?.status, 'QUEUED', "the owner's job is still queued");
     assert.equal(readyReason(jobObject(world, 'owner')), 'Queued');
+  });
+
+  test('deleted before it was ever reconciled, with a copied job address (and a finalizer of its own): nothing is cancelled', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    createJob(world, 'owner');
+    const owner = await reconcileToPhase(world, 'owner', 'Queued');
+    const address = owner.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? '';
+    const decoy = Keypair.generate().publicKey.toBase58();
+    for (const [name, spec] of [['copied', SPEC], ['copied-with-decoy', { ...SPEC, jobAddress: decoy }]] as const) {
+      world.kube.create({ ...nosanaJob(NAMESPACE, name, spec), metadata: { namespace: NAMESPACE, name, finalizers: [NOSANA_JOB_FINALIZER], annotations: { [JOB_ADDRESS_ANNOTATION]: address } } });
+      world.kube.delete('NosanaJob', { namespace: NAMESPACE, name });
+      for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name }) !== undefined; i += 1) await reconcile(world, name);
+      assert.equal(world.kube.get('NosanaJob', { namespace: NAMESPACE, name }), undefined, `${name} is gone`);
+      assert.equal((await world.ports.jobs.getJob(new PublicKey(address)))?.status, 'QUEUED', `${name}: the owner's job is still queued`);
+    }
+    assert.deepEqual(world.metrics.actions, [], 'no delist, end or recover was sent');
   });
 
   test("another object copying a post record does not settle it: the record is dropped and the object posts its own job", async (t) => {
