@@ -63,12 +63,17 @@ export interface BoundJob {
   job: JobView;
 }
 
-/** The jobs on chain this object posted, highest attempt first (usually none or one). */
+/**
+ * The unfinished jobs on chain this object posted, highest attempt first (usually none or one).
+ * A finished job is not followed: its object was deleted (its finalizer ran, or the job ended) and
+ * a new object of the same name is a new run; only a job still queued, running or stopped can
+ * belong to an object that vanished without its finalizer.
+ */
 export async function findBoundJobs(jobs: JobsClient, raw: unknown, subject: BindingSubject, attempts: number): Promise<BoundJob[]> {
   const found: BoundJob[] = [];
   for (let attempt = attempts - 1; attempt >= 0; attempt -= 1) {
     const views = await jobs.findJobsByDefinition(subject.wallet.publicKey, await boundCidBytes(raw, subject, attempt));
-    for (const job of views) found.push({ attempt, job });
+    for (const job of views) if (job.status !== 'COMPLETED') found.push({ attempt, job });
   }
   return found;
 }

@@ -10,7 +10,7 @@ import type { JobReconcileContext } from './context.ts';
 import { attemptFor } from './job-status.ts';
 import { isRefusal } from './refusal.ts';
 import { resolveMarketReference } from './resolve.ts';
-import { dailySpendLimit, knownSpends, spendLimitRefusal } from './spend-limit.ts';
+import { dailySpendLimit, knownSpends, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
 import type { SpendLedger } from './spend-limit.ts';
 import { depositFor, maxCostBaseUnits } from './spec-values.ts';
 
@@ -26,7 +26,7 @@ export async function extensionRefusal(ctx: JobReconcileContext, ports: NetworkP
   }
 
   const reference = resolveMarketReference(ctx.object, ctx.deps.markets);
-  const limit = isRefusal(reference) || !reference.address.equals(market) ? undefined : dailySpendLimit(reference.object);
+  const limit = isRefusal(reference) || !reference.address.equals(market) ? undefined : dailySpendLimit(limitingMarket(reference, ctx.object));
   if (limit === undefined) return undefined;
   const view = await ports.watcher.market(market);
   if (view === undefined) return `${raising} waits: the daily spend limit cannot be checked, market ${market.toBase58()} was not found`;

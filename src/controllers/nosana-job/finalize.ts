@@ -50,7 +50,13 @@ export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKe
     return leaveAlone(ctx, ports, jobAddress, 'it was adopted (spec.jobAddress, or an address this resource cannot prove it posted), and an adopted job is only mirrored');
   }
   const poster = await posterWallet(ctx, job);
-  if ('refused' in poster) return leaveAlone(ctx, ports, jobAddress, poster.refused);
+  if ('refused' in poster) {
+    // This resource paid for the job, and only its project can cancel it: letting the finalizer
+    // go would leave a paid job running. Wait for the wallet to be right again, or for a person
+    // to set deletionPolicy Orphan.
+    ctx.event('Warning', 'CancelBlocked', `job ${jobAddress.toBase58()} cannot be cancelled: ${poster.refused}; set spec.deletionPolicy to Orphan to leave it on chain`);
+    return { done: false, requeueAfterMs: ctx.deps.options.pollIntervalMs };
+  }
   if (job.status === 'QUEUED') {
     const market = await ports.watcher.market(job.account.market, { maxAgeMs: 0 });
     if (market?.account.jobType === JOB_TYPE_DISABLED) {

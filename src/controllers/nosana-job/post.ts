@@ -27,7 +27,7 @@ import { applyRefusal, isRefusal, refusal } from './refusal.ts';
 import type { Refusal, RetryBackoff } from './refusal.ts';
 import { resolveDefinition, resolveMarketReference } from './resolve.ts';
 import type { MarketReference } from './resolve.ts';
-import { dailySpendLimit, knownSpends, spendLimitRefusal } from './spend-limit.ts';
+import { dailySpendLimit, knownSpends, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
 import type { SpendLedger } from './spend-limit.ts';
 import { depositFor, jobTimeoutSeconds, maxCostBaseUnits } from './spec-values.ts';
 import { WalletProblem } from './wallet.ts';
@@ -122,7 +122,7 @@ async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: s
   recordLowBalance(ctx, funds.low, funds.message);
   if (funds.refusal !== undefined) return funds.refusal;
 
-  const limit = dailySpendLimit(reference.object);
+  const limit = dailySpendLimit(limitingMarket(reference, object));
   if (limit !== undefined) {
     const now = deps.now();
     const overLimit = spendLimitRefusal(knownSpends(deps, state.ledger, view, ports.settings.name, jobKey, now), limit, deposit, now, address);

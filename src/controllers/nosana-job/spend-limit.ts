@@ -22,6 +22,7 @@ import type { NosanaJobControllerDeps, NosanaJobObject, NosanaMarketObject } fro
 import { isRefusal, refusal } from './refusal.ts';
 import type { Refusal } from './refusal.ts';
 import { resolveMarketReference } from './resolve.ts';
+import type { MarketReference } from './resolve.ts';
 import { depositFor, jobTimeoutSeconds, nosAmount } from './spec-values.ts';
 
 export const SPEND_WINDOW_MS = 24 * 60 * 60_000;
@@ -135,6 +136,16 @@ export class SpendLedger {
     }
     return result;
   }
+}
+
+/**
+ * The NosanaMarket whose dailySpendLimit governs a job's payments: its own namespace's market, or
+ * a lending market only while that market's wallet is the one paying. Another namespace's market
+ * has no say over a job that pays with its own wallet (it could otherwise block it with a tiny limit).
+ */
+export function limitingMarket(reference: Pick<MarketReference, 'object' | 'settingsFrom'>, job: NosanaJobObject): NosanaMarketObject | undefined {
+  if (reference.settingsFrom !== undefined) return reference.settingsFrom;
+  return job.spec.walletSecretRef === undefined ? reference.object : undefined;
 }
 
 /** The NosanaMarket's dailySpendLimit in base units; undefined when it sets none. */

@@ -5,10 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { jobCost, jobDeposit } from '../../../src/chain/money.ts';
+import { Keypair } from '@solana/web3.js';
 import type { PublicKey } from '@solana/web3.js';
+import { serializeWallet } from '../../../src/chain/wallet.ts';
+import { secretWithKey } from '../../support/fake-kube.ts';
 import type { ReadOptions } from '../../../src/chain/jobs-client.ts';
 import { useLocalnet } from '../support.ts';
-import { advanceTime, createJobResource, finalize, ledger, mirrorWorld, observe, postJob, runningJob, stillPolled } from './nosana-job-mirror-support.ts';
+import { NAMESPACE, advanceTime, createJobResource, finalize, ledger, mirrorWorld, observe, postJob, runningJob, stillPolled } from './nosana-job-mirror-support.ts';
 
 const PRICE = 10n;
 const TIMEOUT = 600n;
@@ -79,6 +82,21 @@ describe('NosanaJob deletion', () => {
     assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['end']);
     const after = await ledger(world, node);
     assert.ok(after.poster > before.poster, 'the unused deposit came back');
+  });
+
+  test('a posted job whose wallet Secret now holds another wallet keeps its finalizer: a paid job is never let go uncancelled', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const job = await postJob(world, TIMEOUT);
+    createJobResource(world, 'rotated', {}, job);
+    await observe(world, 'rotated', job);
+    world.kube.delete('Secret', { namespace: NAMESPACE, name: 'poster-wallet' });
+    world.kube.create(secretWithKey(NAMESPACE, 'poster-wallet', 'keypair', serializeWallet(Keypair.generate())));
+
+    const outcome = await finalize(world, 'rotated', job);
+    assert.equal(outcome.done, false, 'the finalizer stays');
+    assert.ok(world.kube.events.reasons().includes('CancelBlocked'));
+    assert.equal((await world.ports.jobs.getJob(job))?.status, 'QUEUED');
+    assert.deepEqual(world.metrics.actions, []);
   });
 
   test('deletionPolicy Orphan: done at once, the job stays queued on chain and nothing is paid or refunded', async (t) => {

@@ -9,7 +9,7 @@ import { Keypair, PublicKey } from '@solana/web3.js';
 import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../../src/api/annotations.ts';
 import { BINDING_META_KEY } from '../../../src/controllers/nosana-job/binding.ts';
 import { bytes32ToCid } from '../../../src/ipfs/cid.ts';
-import { jobAccountsOf } from '../../harness/nosana-ledger.ts';
+import { TestNode, jobAccountsOf } from '../../harness/nosana-ledger.ts';
 import { nosanaJob } from '../../support/fake-kube.ts';
 import { useLocalnet } from '../support.ts';
 import { HELLO, MARKET_NAME, NAMESPACE, WALLET_SECRET, createJob, jobObject, postWorld, readyReason, reconcile, reconcileToPhase } from './nosana-job-post-support.ts';
@@ -37,6 +37,25 @@ describe('NosanaJob restored without its records', () => {
     assert.ok(world.kube.events.reasons().includes('PostFound'));
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 1, 'one job on chain');
     assert.equal(new Set(world.broadcasts).size, 1, 'one post in all');
+  });
+
+  test('deleted after it finished and created again under the same name: a new run is posted, the finished job is not followed', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    createJob(world, 'rerun');
+    const first = await reconcileToPhase(world, 'rerun', 'Queued');
+    const finished = new PublicKey(first.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? '');
+    const node = await TestNode.join(world.localnet);
+    await node.work(world.market);
+    await node.finish(finished, [{ id: 'hello', exitCode: 0, logs: ['hello'] }]);
+    await reconcileToPhase(world, 'rerun', 'Succeeded');
+    world.kube.delete('NosanaJob', { namespace: NAMESPACE, name: 'rerun' });
+    for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'rerun' }) !== undefined; i += 1) await reconcile(world, 'rerun');
+    assert.equal(world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'rerun' }), undefined);
+
+    world.kube.create(nosanaJob(NAMESPACE, 'rerun', SPEC));
+    const again = await reconcileToPhase(world, 'rerun', 'Queued');
+    assert.notEqual(again.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], finished.toBase58(), 'a new job');
+    assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 2, 'the finished job and the new run');
   });
 
   test('another object copying a job address in its annotations only mirrors it: deleting it cancels nothing', async (t) => {

@@ -16,7 +16,7 @@ import { POST_LAMPORTS_NEEDED, assessFunds, budgetRefusal, marketRefusal } from 
 import { RetryBackoff } from '../../../src/controllers/nosana-job/refusal.ts';
 import { resolveDefinition, resolveMarketReference } from '../../../src/controllers/nosana-job/resolve.ts';
 import { depositFor, durationSeconds, jobTimeoutSeconds, nosAmount } from '../../../src/controllers/nosana-job/spec-values.ts';
-import { SPEND_WINDOW_MS, SpendLedger, recordedSpends, spendLimitRefusal } from '../../../src/controllers/nosana-job/spend-limit.ts';
+import { SPEND_WINDOW_MS, SpendLedger, limitingMarket, recordedSpends, spendLimitRefusal } from '../../../src/controllers/nosana-job/spend-limit.ts';
 import type { Spend } from '../../../src/controllers/nosana-job/spend-limit.ts';
 import { WalletProblem, loadWallet, walletSourceFor } from '../../../src/controllers/nosana-job/wallet.ts';
 import type { NosanaJobObject, NosanaMarketObject } from '../../../src/controllers/nosana-job/context.ts';
@@ -205,6 +205,16 @@ describe('spend limit', () => {
     const other = recordedOnly('other', { market: Keypair.generate().publicKey.toBase58() }, j6);
     const spends = recordedSpends([byName, byAddress, other], market, marketAccount({ jobPrice: 10n }), 'localnet', kube.cache<NosanaMarketObject>('NosanaMarket'));
     assert.deepEqual(spends.map((spend) => [spend.jobAddress, spend.amount]), [[j4, 500n], [j5, 500n]]);
+  });
+
+  test("a market of another namespace limits only the jobs its own wallet pays for", () => {
+    const own = nosanaMarket('team', 'own', marketSpec({ dailySpendLimit: '1' }));
+    const lender = nosanaMarket('platform', 'shared', marketSpec({ dailySpendLimit: '0.000001', allowedNamespaces: ['team'] }));
+    const withWallet = nosanaJob('team', 'a', jobSpec({ walletSecretRef: { name: 'w', key: 'k' } }));
+    const borrowing = nosanaJob('team', 'b', jobSpec());
+    assert.equal(limitingMarket({ object: own, settingsFrom: own }, withWallet), own, "the namespace's own market always governs");
+    assert.equal(limitingMarket({ object: lender }, withWallet), undefined, 'a lender has no say over a job paying with its own wallet');
+    assert.equal(limitingMarket({ object: lender }, borrowing), lender, "a lender's limit governs what its wallet pays");
   });
 
   test('the ledger holds posts this process started until the cache shows them', () => {
