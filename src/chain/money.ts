@@ -1,5 +1,12 @@
 // NOS amounts. Everything is bigint base units (1 NOS = 10^6 base units); decimal strings exist
 // only at the edges (CRD fields, CLI output). No float ever touches an amount.
+// The one money formula of each kind lives here; two of them are easily confused:
+// - jobDeposit: what a job holds in the market vault (price × timeout). It is what delist and
+//   recover give back whole and what finish and end split between the node and the poster.
+// - listCharge: what posting takes from the wallet on a network: the deposit plus the network fee
+//   the deployed jobs program may add. The fee goes to the rewards program and never comes back.
+//   Guards (budget, balance, spend limit) compare this, never the bare deposit.
+import type { NetworkName } from './addresses.ts';
 
 export const NOS_DECIMALS = 6;
 export const BASE_UNITS_PER_NOS = 10n ** BigInt(NOS_DECIMALS);
@@ -42,13 +49,37 @@ export function formatSol(lamports: bigint): string {
   return `${whole}${fraction === '' ? '' : `.${fraction}`}`;
 }
 
-/** What `list` moves into the market vault: price × timeout, plus the network fee if the build charges one. */
-export function jobDeposit(pricePerSecond: bigint, timeoutSeconds: bigint, networkFeePpm: bigint = CURRENT_NETWORK_FEE_PPM): bigint {
+/**
+ * What `list` moves into the market vault for a job, and what the vault holds for it until it
+ * ends: price × timeout. delist and recover refund exactly this; finish and end pay the node out
+ * of it and refund the rest. No network fee is part of it.
+ */
+export function jobDeposit(pricePerSecond: bigint, timeoutSeconds: bigint): bigint {
   if (pricePerSecond < 0n || timeoutSeconds < 0n) throw new Error('price and timeout must not be negative');
-  const deposit = pricePerSecond * timeoutSeconds;
-  // Round the fee up: a budget check must never under-estimate what leaves the wallet.
-  const fee = (deposit * networkFeePpm + 999_999n) / 1_000_000n;
-  return deposit + fee;
+  return pricePerSecond * timeoutSeconds;
+}
+
+/**
+ * The network fee, in parts per million of the deposit, that `list` may charge on `network`. The
+ * localnet runs the current jobs program (no fee). For mainnet and devnet it is not verified which
+ * build is deployed, so the legacy 10 % is assumed: a guard must not under-estimate.
+ */
+export function networkFeePpm(network: NetworkName): bigint {
+  return network === 'localnet' ? CURRENT_NETWORK_FEE_PPM : LEGACY_NETWORK_FEE_PPM;
+}
+
+/**
+ * The most NOS posting a job of price × timeout takes from the wallet on `network`: the deposit
+ * plus the network fee (rounded up). What budgets, balances and spend limits are checked against.
+ * Not what comes back: refunds are measured against jobDeposit, and the fee is never refunded.
+ */
+export function listCharge(network: NetworkName, pricePerSecond: bigint, timeoutSeconds: bigint): bigint {
+  return withFee(jobDeposit(pricePerSecond, timeoutSeconds), networkFeePpm(network));
+}
+
+/** `amount` plus `feePpm` parts per million of it, the fee rounded up to the next base unit. */
+function withFee(amount: bigint, feePpm: bigint): bigint {
+  return amount + (amount * feePpm + 999_999n) / 1_000_000n;
 }
 
 /** What a node earns and the poster pays for a run: price × min(elapsed, timeout). */

@@ -9,7 +9,7 @@ import { formatProblem, validateJobDefinition } from '../api/job-definition/inde
 import { PublicKey } from '@solana/web3.js';
 import type { PendingPost } from '../chain/jobs-client.ts';
 import { parsePendingPost } from '../chain/create-once.ts';
-import { formatNos, jobDeposit } from '../chain/money.ts';
+import { formatNos, listCharge } from '../chain/money.ts';
 import { cidToBytes32 } from '../ipfs/cid.ts';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';
 import type { CommandIo } from './io.ts';
@@ -148,10 +148,11 @@ export async function runPost(args: readonly string[], io: CommandIo): Promise<n
   }
   const timeout = requestedTimeout ?? market.account.jobTimeout;
   const wallet = await resolved.wallet();
-  const deposit = jobDeposit(market.account.jobPrice, timeout);
+  // The deposit plus the fee the network may add: the same amount the controller's guards check.
+  const charge = listCharge(resolved.network.name, market.account.jobPrice, timeout);
   const balances = await resolved.client.getBalances(wallet.publicKey);
-  if (balances.nos < deposit) {
-    io.stderr.write(`the wallet ${wallet.publicKey.toBase58()} holds ${formatNos(balances.nos)} NOS; this job needs a deposit of ${formatNos(deposit)} NOS\n`);
+  if (balances.nos < charge) {
+    io.stderr.write(`the wallet ${wallet.publicKey.toBase58()} holds ${formatNos(balances.nos)} NOS; posting this job takes up to ${formatNos(charge)} NOS (its deposit plus any network fee)\n`);
     return EXIT_PROBLEMS;
   }
   const cid = await resolved.pinning().pinJson(validation.definition);
@@ -161,7 +162,7 @@ export async function runPost(args: readonly string[], io: CommandIo): Promise<n
     io.stdout.write(`another run recorded a post in ${recordPath} first; resuming that one instead\n`);
     return settle(resolved, parsePendingPost(await readFile(recordPath, 'utf8')), io);
   }
-  io.stdout.write(`posting job ${pending.jobAddress} (deposit ${formatNos(deposit)} NOS for ${timeout}s); record: ${recordPath}\n`);
+  io.stdout.write(`posting job ${pending.jobAddress} (up to ${formatNos(charge)} NOS for ${timeout}s); record: ${recordPath}\n`);
   await resolved.client.broadcast(pending);
   return settle(resolved, pending, io);
 }

@@ -22,7 +22,9 @@ import type { Logger } from 'pino';
 import { API_VERSION } from '../api/crds/common.ts';
 import type { NetworkName } from '../chain/addresses.ts';
 import { nosanaJobCrd } from '../api/crds/nosana-job.ts';
+import type { NosanaJobObject } from '../api/crds/nosana-job.ts';
 import { nosanaMarketCrd } from '../api/crds/nosana-market.ts';
+import type { NosanaMarketObject } from '../api/crds/nosana-market.ts';
 import { findCondition } from '../runtime/conditions.ts';
 import { Controller } from '../runtime/controller.ts';
 import { ApiEventRecorder } from '../runtime/events.ts';
@@ -37,8 +39,9 @@ import { keyOf } from '../runtime/types.ts';
 import { CachedNetworkRegistry } from './network-registry.ts';
 import { settingsFor } from './network-settings.ts';
 import type { NetworkDefaults, OperatorNetworkDefaults } from './network-settings.ts';
-import type { NosanaJobControllerOptions, NosanaJobObject, NosanaMarketObject } from './nosana-job/context.ts';
+import type { NosanaJobControllerOptions } from './nosana-job/context.ts';
 import { NosanaJobReconciler } from './nosana-job/reconciler.ts';
+import { createNosanaMetrics } from './nosana-metrics.ts';
 import { MarketDirectory } from './nosana-market/directory.ts';
 import { jobsOfMarket, marketsOfJob } from './nosana-market/market-jobs.ts';
 import { NosanaMarketReconciler } from './nosana-market/reconciler.ts';
@@ -82,6 +85,7 @@ function collectionPath(plural: string): string {
 export async function runManager(options: ManagerOptions, stop: AbortSignal): Promise<ManagerExit> {
   const { kubeConfig, log } = options;
   const metrics = createMetrics();
+  const nosanaMetrics = createNosanaMetrics(metrics.registry);
   const identity = `${hostname()}_${randomUUID()}`;
   const informerOptions = { namespaces: options.namespaces };
   const jobs = new SupervisedInformer<NosanaJobObject>(kubeConfig, collectionPath(nosanaJobCrd.plural), log, informerOptions);
@@ -89,14 +93,14 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
   const reader = new ApiKubeReader(kubeConfig);
   const writer = new ApiKubeWriter(kubeConfig);
   const events = new ApiEventRecorder(kubeConfig, log, { reportingInstance: identity });
-  const networks = new CachedNetworkRegistry({ metrics: metrics.nosana, log, pollIntervalMs: options.jobs.pollIntervalMs });
+  const networks = new CachedNetworkRegistry({ metrics: nosanaMetrics, log, pollIntervalMs: options.jobs.pollIntervalMs });
   const networkSettings = (market: NosanaMarketObject | undefined, namespace: string) => settingsFor(market, namespace, reader, options.networks);
   const now = () => new Date();
 
   const controller = (reconciler: NosanaJobReconciler | NosanaMarketReconciler) =>
     new Controller({ name: reconciler.name, reconciler, workers: options.workers, log, metrics: metrics.runtime });
   const jobController = controller(new NosanaJobReconciler({
-    jobs, markets, reader, writer, events, networks, settingsFor: networkSettings, metrics: metrics.nosana, now, options: options.jobs,
+    jobs, markets, reader, writer, events, networks, settingsFor: networkSettings, metrics: nosanaMetrics, now, options: options.jobs,
   }));
   const marketController = controller(new NosanaMarketReconciler({
     jobs, markets, writer, events, networks, settingsFor: networkSettings, now,

@@ -22,14 +22,11 @@ export interface NetworkSettings {
 /**
  * Polls the chain for every job the operator follows on one network in a few batched calls
  * (getMultipleAccounts by 100, one run-account query), so N jobs cost O(N/100) requests per
- * interval instead of N. Reconcilers read its snapshots; it wakes them when a job changes.
+ * interval instead of N. Reconcilers read its snapshots on their own requeueAfter polls.
  */
 export interface ChainJobWatcher {
-  /**
-   * Follows a job: polled every interval; `onChange` is called when its view changes (status,
-   * run, result, or the account closing). Calling it again for the same address replaces the callback.
-   */
-  track(address: PublicKey, onChange: () => void): void;
+  /** Follows a job: polled every interval with every other followed job. Tracking twice is tracking once. */
+  track(address: PublicKey): void;
   /** Stops following a job (terminal and its result stored). */
   forget(address: PublicKey): void;
   /**

@@ -13,9 +13,9 @@ import type { IpfsRequestObserver } from '../ipfs/http.ts';
 import { KuboClient } from '../ipfs/kubo.ts';
 import { PinataClient } from '../ipfs/pinata.ts';
 import type { PinningClient } from '../ipfs/pinning-client.ts';
-import type { NosanaMetrics } from '../runtime/metrics.ts';
+import type { NosanaMetrics } from './nosana-metrics.ts';
 import type { ChainJobWatcher, NetworkPorts, NetworkRegistry, NetworkSettings } from './network-ports.ts';
-import { BatchedChainJobWatcher } from './nosana-job/chain-watcher.ts';
+import { BatchedChainJobWatcher } from './chain-watcher.ts';
 
 export interface NetworkRegistryOptions {
   metrics: NosanaMetrics;

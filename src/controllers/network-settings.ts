@@ -8,11 +8,12 @@
 // (SECRET_USE_LABEL): editing a NosanaMarket must not be a way to send a wallet to any URL.
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { SECRET_USE_LABEL, type SecretUse } from '../api/annotations.ts';
+import type { NosanaMarketObject } from '../api/crds/nosana-market.ts';
 import type { NetworkName } from '../chain/addresses.ts';
 import { KUBO_DEFAULT_API_URL } from '../ipfs/kubo.ts';
 import { PINATA_DEFAULT_API_URL } from '../ipfs/pinata.ts';
 import type { NetworkSettings } from './network-ports.ts';
-import type { KubeReader, NosanaMarketObject } from './nosana-job/context.ts';
+import type { KubeReader } from './nosana-job/context.ts';
 
 export type PinningProvider = NetworkSettings['pinning']['provider'];
 

@@ -75,6 +75,22 @@ export class ApiKubeWriter implements KubeWriter {
     await this.apply(ref, await this.api.resourcePath(ref), object);
   }
 
+  async writeObject(object: KubernetesObject): Promise<void> {
+    const ref = {
+      apiVersion: object.apiVersion ?? '',
+      kind: object.kind ?? '',
+      namespace: object.metadata?.namespace ?? '',
+      name: object.metadata?.name ?? '',
+    };
+    if (object.metadata?.resourceVersion === undefined) {
+      const collection = await this.api.resourcePath({ ...ref, name: undefined });
+      await this.stale(ref, () => this.api.request('POST', collection, { query: { fieldManager: this.fieldManager }, body: object }));
+      return;
+    }
+    const path = await this.api.resourcePath(ref);
+    await this.stale(ref, () => this.api.request('PUT', path, { query: { fieldManager: this.fieldManager }, body: object }));
+  }
+
   private async apply(ref: ObjectRef, path: string, body: object): Promise<KubernetesObject> {
     return this.stale(ref, () => this.api.request<KubernetesObject>('PATCH', path, {
       query: { fieldManager: this.fieldManager, force: true },

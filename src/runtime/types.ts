@@ -107,6 +107,12 @@ export interface KubeWriter {
   patchMetadata(ref: ObjectRef, resourceVersion: string, change: MetadataChange): Promise<string>;
   /** Server-side apply of a whole object the operator owns (e.g. the logs ConfigMap). */
   applyObject(object: KubernetesObject): Promise<void>;
+  /**
+   * Writes a whole object the operator owns, conditionally: without metadata.resourceVersion it is
+   * created (StaleObjectError when it exists already), with one it is replaced only at that
+   * version (StaleObjectError when anyone wrote since). For records whose every entry counts.
+   */
+  writeObject(object: KubernetesObject): Promise<void>;
 }
 
 export type EventType = 'Normal' | 'Warning';

@@ -68,7 +68,8 @@ export class ItemBackoff {
     return this.failures.get(key) ?? 0;
   }
 
-  forget(key: string): void {
+  /** Clears the failure count of `key`: its next failure waits baseMs again. */
+  reset(key: string): void {
     this.failures.delete(key);
   }
 }
@@ -160,7 +161,7 @@ export class WorkQueue {
 
   /** Resets the backoff of `key` (call it when `key` was processed successfully). */
   forget(key: string): void {
-    this.backoff.forget(key);
+    this.backoff.reset(key);
   }
 
   /** How many times in a row `key` went through addRateLimited since the last forget. */

@@ -152,7 +152,7 @@ describe('Helm chart', () => {
       ['watch', 'nosanajobs.nosana.io', '-A'], ['patch', 'nosanajobs.nosana.io', '-n', 'team'], ['patch', 'nosanajobs.nosana.io', '--subresource=status', '-n', 'team'],
       ['update', 'nosanajobs.nosana.io', '--subresource=finalizers', '-n', 'team'],
       ['list', 'nosanamarkets.nosana.io', '-A'], ['patch', 'nosanamarkets.nosana.io', '--subresource=status', '-n', 'team'],
-      ['get', 'secrets', '-n', 'team'], ['get', 'configmaps', '-n', 'team'], ['create', 'configmaps', '-n', 'team'], ['patch', 'configmaps', '-n', 'team'],
+      ['get', 'secrets', '-n', 'team'], ['get', 'configmaps', '-n', 'team'], ['create', 'configmaps', '-n', 'team'], ['patch', 'configmaps', '-n', 'team'], ['update', 'configmaps', '-n', 'team'],
       ['create', 'events.events.k8s.io', '-n', 'team'], ['patch', 'events.events.k8s.io', '-n', 'team'],
       ['update', 'leases.coordination.k8s.io', '-n', RELEASE_NAMESPACE],
     ];

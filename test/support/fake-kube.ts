@@ -18,12 +18,12 @@ import type { IpfsRequestEvent } from '../../src/ipfs/http.ts';
 import { PinataClient } from '../../src/ipfs/pinata.ts';
 import { LOCALNET } from '../../src/localnet/localnet.ts';
 import type { Localnet } from '../../src/localnet/localnet.ts';
-import { BatchedChainJobWatcher } from '../../src/controllers/nosana-job/chain-watcher.ts';
+import { BatchedChainJobWatcher } from '../../src/controllers/chain-watcher.ts';
 import type { NetworkPorts, NetworkRegistry, NetworkSettings } from '../../src/controllers/network-ports.ts';
-import type {
-  KubeReader, NosanaJobControllerDeps, NosanaJobControllerOptions, NosanaJobObject, NosanaMarketObject,
-} from '../../src/controllers/nosana-job/context.ts';
-import type { MarketLabels, NosanaMetrics } from '../../src/runtime/metrics.ts';
+import type { KubeReader, NosanaJobControllerDeps, NosanaJobControllerOptions } from '../../src/controllers/nosana-job/context.ts';
+import type { NosanaJobObject } from '../../src/api/crds/nosana-job.ts';
+import type { NosanaMarketObject } from '../../src/api/crds/nosana-market.ts';
+import type { MarketLabels, NosanaMetrics } from '../../src/controllers/nosana-metrics.ts';
 import { StaleObjectError, keyString, refOf } from '../../src/runtime/types.ts';
 import type {
   EventRecorder, EventType, KubeWriter, MetadataChange, ObjectCache, ObjectKey, ObjectRef, ReconcileContext, Reconciler,
@@ -33,7 +33,7 @@ import type {
 
 /** One write (or a test's own note, e.g. "broadcast") in the order it happened. */
 export interface JournalEntry {
-  verb: 'applyStatus' | 'patchMetadata' | 'applyObject' | 'note';
+  verb: 'applyStatus' | 'patchMetadata' | 'applyObject' | 'writeObject' | 'note';
   kind: string;
   namespace: string;
   name: string;
@@ -201,7 +201,7 @@ export class FakeKube {
 
   /** How many writes of each verb were made (optionally only for one kind). */
   writeCounts(kind?: string): Record<JournalEntry['verb'], number> {
-    const counts = { applyStatus: 0, patchMetadata: 0, applyObject: 0, note: 0 };
+    const counts = { applyStatus: 0, patchMetadata: 0, applyObject: 0, writeObject: 0, note: 0 };
     for (const entry of this.journal) if (kind === undefined || entry.kind === kind) counts[entry.verb] += 1;
     return counts;
   }
@@ -254,6 +254,25 @@ export class FakeKube {
         },
       });
       this.journal.push({ verb: 'applyObject', kind: ref.kind, namespace: ref.namespace, name: ref.name });
+    },
+    writeObject: async (object) => {
+      requireStorable(object);
+      const ref = refOf(object);
+      const existing = this.get(ref.kind, ref);
+      const wanted = object.metadata?.resourceVersion;
+      if (wanted === undefined ? existing !== undefined : existing?.metadata?.resourceVersion !== wanted) {
+        throw new StaleObjectError(ref, wanted === undefined ? 'it exists already' : `resourceVersion ${wanted} is not the current ${existing?.metadata?.resourceVersion ?? '(none)'}`);
+      }
+      this.#store(ref.kind, {
+        ...object,
+        metadata: {
+          ...object.metadata,
+          uid: existing?.metadata?.uid ?? randomUUID(),
+          resourceVersion: this.#nextVersion(),
+          creationTimestamp: existing?.metadata?.creationTimestamp ?? new Date(),
+        },
+      });
+      this.journal.push({ verb: 'writeObject', kind: ref.kind, namespace: ref.namespace, name: ref.name });
     },
   };
 

@@ -1,4 +1,5 @@
 // NosanaJob: a Nosana job posted (or adopted) from Kubernetes, its status mirroring the chain.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
 import {
   baseUnits, CEL_DURATION_PATTERN, configMapKeyRef, conditions, intOrString, ipfsCid, nosAmountString,
@@ -137,7 +138,7 @@ const attempt = z.object({
   node: solanaAddress('The node that took the job.').optional(),
   outcome: z.string().max(64).optional().describe('How the attempt ended: Succeeded, Failed, NodeQuit, QueueTimeout, Cancelled, …'),
   endedAt: timestamp('When the attempt ended.').optional(),
-  origin: z.enum(['posted', 'adopted']).optional().describe('posted: this resource paid for the job and may act on it; adopted: the job is only mirrored (spec.jobAddress, or a job address this resource cannot prove it posted). Unset means posted.'),
+  origin: z.enum(['posted', 'adopted', 'unverified']).optional().describe('posted: this resource paid for the job and may act on it; adopted: the job is only mirrored (spec.jobAddress, or a job address this resource did not post); unverified: only mirrored until it can be told whether this resource posted it. Unset means posted.'),
   binding: z.int().min(0).max(1000).optional().describe('The attempt number bound into the pinned definition (its meta.nosanaOperatorBinding), by which the operator finds this job again after a restore.'),
   missingSince: timestamp('When the job account was first found missing while the job was queued or running; the attempt counts as ended by someone else only once it stays missing, at finalized commitment, for a minute.').optional(),
 }).describe('One on-chain job posted for this resource.');
@@ -173,6 +174,12 @@ export const nosanaJobStatus = z.object({
 
 export type NosanaJobSpec = z.infer<typeof nosanaJobSpec>;
 export type NosanaJobStatus = z.infer<typeof nosanaJobStatus>;
+
+/** A NosanaJob as the API server returns it. */
+export interface NosanaJobObject extends KubernetesObject {
+  spec: NosanaJobSpec;
+  status?: NosanaJobStatus;
+}
 
 // --- the CRD ----------------------------------------------------------------------------
 

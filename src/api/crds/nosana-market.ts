@@ -1,5 +1,6 @@
 // NosanaMarket: a Nosana market on chain, mirrored into the cluster, and the network
 // settings and default wallet that NosanaJobs posting to it use.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
 import {
   baseUnits, CEL_DURATION_PATTERN, conditions, intOrString, nosAmountString, observedGeneration,
@@ -67,6 +68,12 @@ export const nosanaMarketStatus = z.object({
 
 export type NosanaMarketSpec = z.infer<typeof nosanaMarketSpec>;
 export type NosanaMarketStatus = z.infer<typeof nosanaMarketStatus>;
+
+/** A NosanaMarket as the API server returns it. */
+export interface NosanaMarketObject extends KubernetesObject {
+  spec: NosanaMarketSpec;
+  status?: NosanaMarketStatus;
+}
 
 export const nosanaMarketCrd: CrdDefinition = {
   kind: 'NosanaMarket',

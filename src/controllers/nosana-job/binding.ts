@@ -15,7 +15,8 @@ import { decodePendingPost } from '../../chain/create-once.ts';
 import { decodeJobsInstruction } from '../../chain/instructions.ts';
 import type { JobView, JobsClient, PendingPost } from '../../chain/jobs-client.ts';
 import type { NosanaNetwork } from '../../chain/addresses.ts';
-import { cidToBytes32 } from '../../ipfs/cid.ts';
+import { bytes32ToCid, cidToBytes32 } from '../../ipfs/cid.ts';
+import type { GatewayReader } from '../../ipfs/gateway.ts';
 import { encodeJsonForPinning } from '../../ipfs/json.ts';
 import { computeCidV0 } from '../../ipfs/unixfs.ts';
 import type { NosanaJobStatus } from '../../api/crds/nosana-job.ts';
@@ -78,26 +79,33 @@ export async function findBoundJobs(jobs: JobsClient, raw: unknown, subject: Bin
   return found;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, index) => byte === b[index]);
-}
-
-/** The attempt whose bound definition has this CID, if this object's binding produced it. */
-async function attemptWithCid(ipfsJob: Uint8Array, raw: unknown, subject: BindingSubject, attempts: number): Promise<number | undefined> {
-  for (let attempt = 0; attempt < attempts; attempt += 1) {
-    if (sameBytes(ipfsJob, await boundCidBytes(raw, subject, attempt))) return attempt;
-  }
+/** The attempt whose binding tag this is, if this object's wallet and names produced it. */
+function attemptWithTag(tag: unknown, subject: BindingSubject, attempts: number): number | undefined {
+  if (typeof tag !== 'string') return undefined;
+  for (let attempt = 0; attempt < attempts; attempt += 1) if (bindingTag(subject, attempt) === tag) return attempt;
   return undefined;
 }
 
-/** Whether `job` was posted by this object: its wallet is the project and its CID carries our binding. */
-export async function provesJob(job: JobView, raw: unknown, subject: BindingSubject, attempts: number): Promise<number | undefined> {
-  if (!job.account.project.equals(subject.wallet.publicKey)) return undefined;
-  return attemptWithCid(job.account.ipfsJob, raw, subject, attempts);
+/**
+ * The binding carried by the definition pinned at `ipfsJob`. Read from IPFS rather than
+ * recomputed from the object's current definition, so a definition edited in its ConfigMap since
+ * the post does not disown the job. Gateway failures are thrown: the caller cannot tell yet.
+ */
+async function pinnedTag(gateway: GatewayReader, ipfsJob: Uint8Array, signal?: AbortSignal): Promise<unknown> {
+  const { value } = await gateway.readJson<{ meta?: Record<string, unknown> }>(bytes32ToCid(ipfsJob), signal === undefined ? {} : { signal });
+  return typeof value === 'object' && value !== null ? value.meta?.[BINDING_META_KEY] : undefined;
 }
 
-/** Whether a recorded post would create a job bound to this object (a record that came with a restore). */
-export async function provesRecord(network: NosanaNetwork, pending: PendingPost, raw: unknown, subject: BindingSubject, attempts: number): Promise<number | undefined> {
+/** The attempt `job` was posted for by this object, or undefined when it was not (its project is not our wallet, or its binding is not ours). */
+export async function provesJob(job: JobView, gateway: GatewayReader, subject: BindingSubject, attempts: number, signal?: AbortSignal): Promise<number | undefined> {
+  if (!job.account.project.equals(subject.wallet.publicKey)) return undefined;
+  return attemptWithTag(await pinnedTag(gateway, job.account.ipfsJob, signal), subject, attempts);
+}
+
+/** The attempt a recorded post was prepared for by this object (a record that came with a restore), or undefined. */
+export async function provesRecord(
+  network: NosanaNetwork, pending: PendingPost, gateway: GatewayReader, subject: BindingSubject, attempts: number, signal?: AbortSignal,
+): Promise<number | undefined> {
   const transaction = decodePendingPost(network, pending);
   const keys = transaction.message.staticAccountKeys;
   // Signed by this object's wallet (decodePendingPost verified every signature).
@@ -107,7 +115,9 @@ export async function provesRecord(network: NosanaNetwork, pending: PendingPost,
     if (keys[instruction.programIdIndex]?.equals(network.jobsProgram) !== true) continue;
     const decoded = decodeJobsInstruction(instruction.data);
     const ipfsJob = decoded?.args['ipfsJob'];
-    if ((decoded?.name === 'list' || decoded?.name === 'assign') && ipfsJob instanceof Uint8Array) return attemptWithCid(ipfsJob, raw, subject, attempts);
+    if ((decoded?.name === 'list' || decoded?.name === 'assign') && ipfsJob instanceof Uint8Array) {
+      return attemptWithTag(await pinnedTag(gateway, ipfsJob, signal), subject, attempts);
+    }
   }
   return undefined;
 }

@@ -6,31 +6,21 @@
 // before a transaction) must not make the next metadata write of the same reconcile look stale.
 // Network ports and the wallet are resolved lazily (once), because most reconciles of a running
 // job need neither a Secret read nor a settings lookup.
-import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Keypair } from '@solana/web3.js';
 import type { Logger } from 'pino';
-import type { NosanaJobPhase, NosanaJobSpec, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
-import type { NosanaMarketSpec, NosanaMarketStatus } from '../../api/crds/nosana-market.ts';
+import type { NosanaJobObject, NosanaJobPhase, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
+import type { NosanaMarketObject } from '../../api/crds/nosana-market.ts';
 import type { MarketView } from '../../chain/jobs-client.ts';
 import type { EventRecorder, EventType, KubeWriter, MetadataChange, ObjectCache, ObjectKey, ReconcileContext } from '../../runtime/types.ts';
 import { refOf } from '../../runtime/types.ts';
-import type { NosanaMetrics } from '../../runtime/metrics.ts';
+import type { NosanaMetrics } from '../nosana-metrics.ts';
 import type { NetworkPorts, NetworkRegistry, NetworkSettings } from '../network-ports.ts';
 import { applyPhase } from '../phase.ts';
 import { isRefusal } from './refusal.ts';
 import { resolveMarketReference } from './resolve.ts';
 import type { MarketReference } from './resolve.ts';
 import { loadWallet, walletSourceFor } from './wallet.ts';
-
-export interface NosanaJobObject extends KubernetesObject {
-  spec: NosanaJobSpec;
-  status?: NosanaJobStatus;
-}
-
-export interface NosanaMarketObject extends KubernetesObject {
-  spec: NosanaMarketSpec;
-  status?: NosanaMarketStatus;
-}
 
 /** Reads that are not cached: Secrets and ConfigMaps are fetched only when a step needs them. */
 export interface KubeReader {

@@ -3,41 +3,45 @@
 // all, and the market's daily spend limit counts the extension, paid now. Without this check a
 // job posted well within both could be stretched to any cost by editing its spec.
 import type { JobView } from '../../chain/jobs-client.ts';
-import { formatNos } from '../../chain/money.ts';
-import { keyOf, keyString } from '../../runtime/types.ts';
+import { formatNos, listCharge } from '../../chain/money.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext } from './context.ts';
-import { attemptFor } from './job-status.ts';
 import { isRefusal } from './refusal.ts';
 import { resolveMarketReference } from './resolve.ts';
-import { dailySpendLimit, knownSpends, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
-import type { SpendLedger } from './spend-limit.ts';
-import { depositFor, maxCostBaseUnits } from './spec-values.ts';
+import { asSpends, extensionEntryKey, readLedger, writeLedger } from './spend-ledger.ts';
+import { dailySpendLimit, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
+import { maxCostBaseUnits } from './spec-values.ts';
 
-/** Why raising the timeout of `job` to `wanted` seconds may not be paid for; undefined when it may. */
-export async function extensionRefusal(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, wanted: bigint, ledger: SpendLedger): Promise<string | undefined> {
+/**
+ * Why raising the timeout of `job` to `wanted` seconds may not be paid for; undefined when it may,
+ * in which case the extension has been counted in the market's spend ledger (before it is paid,
+ * like a post: a crash after the payment must not leave it uncounted).
+ */
+export async function admitExtension(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, wanted: bigint): Promise<string | undefined> {
   const network = ports.settings.name;
   const { price, timeout, market } = job.account;
   const raising = `raising the timeout of job ${job.address.toBase58()} from ${timeout}s to ${wanted}s`;
-  const total = depositFor(network, price, wanted);
+  const total = listCharge(network, price, wanted);
   const maxCost = maxCostBaseUnits(ctx.object.spec);
   if (maxCost !== undefined && total > maxCost) {
     return `${raising} would make it cost up to ${formatNos(total)} NOS, more than spec.maxCost of ${formatNos(maxCost)} NOS; raise spec.maxCost to allow it`;
   }
 
   const reference = resolveMarketReference(ctx.object, ctx.deps.markets);
-  const limit = isRefusal(reference) || !reference.address.equals(market) ? undefined : dailySpendLimit(limitingMarket(reference, ctx.object));
-  if (limit === undefined) return undefined;
-  const view = await ports.watcher.market(market);
-  if (view === undefined) return `${raising} waits: the daily spend limit cannot be checked, market ${market.toBase58()} was not found`;
+  const limitedBy = isRefusal(reference) || !reference.address.equals(market) ? undefined : limitingMarket(reference, ctx.object);
+  const limit = dailySpendLimit(limitedBy);
+  if (limit === undefined || limitedBy === undefined) return undefined;
+  const location = { namespace: limitedBy.metadata?.namespace ?? '', market };
   const now = ctx.deps.now();
-  const address = job.address.toBase58();
-  // The cache counts this job at its raised spec.timeout already; count what it has paid so far
-  // instead (when it was posted), and the extension as paid now.
-  const postedAt = attemptFor(ctx, job.address).postedAt;
-  const spends = knownSpends(ctx.deps, ledger, view, network, keyString(keyOf(ctx.object)), now).filter((spend) => spend.jobAddress !== address);
-  spends.push({ jobAddress: address, at: postedAt === undefined ? now : new Date(postedAt), amount: depositFor(network, price, timeout) });
-  const charge = total - depositFor(network, price, timeout);
-  const refused = spendLimitRefusal(spends, limit, charge, now, market.toBase58(), 'an extension');
-  return refused === undefined ? undefined : `${raising} waits: ${refused.message}`;
+  const charge = total - listCharge(network, price, timeout);
+  try {
+    const read = await readLedger(ctx.deps.reader, location);
+    const refused = spendLimitRefusal(asSpends(read.entries), limit, charge, now, market.toBase58(), 'an extension');
+    if (refused !== undefined) return `${raising} waits: ${refused.message}`;
+    const key = extensionEntryKey(ctx.object.metadata?.namespace ?? '', ctx.object.metadata?.name ?? '', job.address.toBase58(), wanted);
+    await writeLedger(ctx.deps.writer, location, read, now, { add: { key, job: job.address.toBase58(), amount: charge, at: now } });
+  } catch (error) {
+    return `${raising} waits: the daily spend limit cannot be checked (${(error as Error).message})`;
+  }
+  return undefined;
 }

@@ -6,10 +6,11 @@
 // the job delisted, ended or closed, so a job a node claimed a moment ago is ended, not leaked.
 import type { Keypair, PublicKey } from '@solana/web3.js';
 import { JOB_TYPE_DISABLED } from '../../chain/accounts.ts';
+import { attemptFor, isoSeconds, updateAttempt } from './job-status.ts';
 import type { JobView } from '../../chain/jobs-client.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext } from './context.ts';
-import { delistJob, endJob, posterWallet, recoverJob } from './lifecycle.ts';
+import { delistJob, endJob, posterWallet, recoverJob } from './chain-actions.ts';
 
 // Finality comes within seconds (about 13 s on Solana); look again at that pace, not the poll interval.
 const FINALITY_POLL_MS = 2_000;
@@ -34,7 +35,11 @@ function leaveAlone(ctx: JobReconcileContext, ports: NetworkPorts, job: PublicKe
   return { done: true };
 }
 
-export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKey | undefined, origin: 'posted' | 'adopted' = 'posted'): Promise<FinalizeOutcome> {
+/**
+ * `origin` says whether this resource posted the job (it may cancel it), adopted it (it never
+ * does), or cannot tell yet (undefined: nothing is cancelled and the finalizer stays).
+ */
+export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKey | undefined, origin: 'posted' | 'adopted' | undefined = 'posted'): Promise<FinalizeOutcome> {
   if (jobAddress === undefined) return { done: true };
   const ports = await ctx.ports();
   if (ctx.object.spec.deletionPolicy === 'Orphan') {
@@ -42,12 +47,23 @@ export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKe
     ctx.event('Normal', 'Orphaned', `job ${jobAddress.toBase58()} is left on chain (deletionPolicy Orphan)`);
     return { done: true };
   }
-  // Fresh, not a snapshot: acting on a job that a node took a moment ago would fail.
-  const job = await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
-  if (job === undefined || job.status === 'COMPLETED') return settledAtFinality(ctx, ports, jobAddress);
   if (origin === 'adopted' || isAdopted(ctx, jobAddress)) {
     // A job named by spec.jobAddress may be anyone's: deleting the resource never cancels it.
     return leaveAlone(ctx, ports, jobAddress, 'it was adopted (spec.jobAddress, or an address this resource cannot prove it posted), and an adopted job is only mirrored');
+  }
+  // Fresh, not a snapshot: acting on a job that a node took a moment ago would fail.
+  const job = await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
+  if (job?.status === 'COMPLETED') return settledAtFinality(ctx, ports, jobAddress);
+  if (job === undefined) {
+    // Gone after this resource cancelled it or saw it end: settled once finality agrees. Gone
+    // without that (a job landed moments ago, read from a node that has not seen it yet) counts
+    // only once it has stayed missing for a while.
+    if (endedHere(ctx, jobAddress) || missingLongEnough(ctx, jobAddress)) return settledAtFinality(ctx, ports, jobAddress);
+    return { done: false, requeueAfterMs: FINALITY_POLL_MS };
+  }
+  if (origin === undefined) {
+    ctx.event('Warning', 'CancelBlocked', `job ${jobAddress.toBase58()} is not cancelled yet: whether this resource posted it cannot be told now (its wallet or the definition it pinned cannot be read); set spec.deletionPolicy to Orphan to leave it on chain`);
+    return { done: false, requeueAfterMs: ctx.deps.options.pollIntervalMs };
   }
   const poster = await posterWallet(ctx, job);
   if ('refused' in poster) {
@@ -68,9 +84,37 @@ export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKe
       return { done: false, requeueAfterMs: FINALITY_POLL_MS };
     }
   }
+  // Recorded before the transaction: the job disappears with it, and a crash right after must not
+  // leave a gone job that looks as if it might not have landed yet.
+  updateAttempt(ctx, jobAddress, { outcome: 'Cancelled', endedAt: isoSeconds(ctx.deps.now()) });
+  await ctx.writeStatus();
   ctx.event('Normal', 'Cancelled', await cancel(ctx, ports, job, poster.wallet));
   // The finalizer stays until a finalized read shows the job delisted, ended or closed.
   return { done: false, requeueAfterMs: FINALITY_POLL_MS };
+}
+
+/** How long a job never seen ended by this resource must stay missing before deletion believes it gone. */
+const MISSING_GRACE_MS = 60_000;
+
+/** This resource cancelled the job, or saw its attempt end (the status says so). */
+function endedHere(ctx: JobReconcileContext, jobAddress: PublicKey): boolean {
+  const attempt = ctx.status.attempts?.find((entry) => entry.jobAddress === jobAddress.toBase58());
+  return attempt?.outcome !== undefined || (ctx.status.jobAddress === jobAddress.toBase58() && isEndedPhase(ctx.status.phase));
+}
+
+function isEndedPhase(phase: string | undefined): boolean {
+  return phase === 'Succeeded' || phase === 'Failed' || phase === 'Stopped';
+}
+
+/** Records when the job was first found missing; true once that is long enough ago. */
+function missingLongEnough(ctx: JobReconcileContext, jobAddress: PublicKey): boolean {
+  const attempt = attemptFor(ctx, jobAddress);
+  const now = ctx.deps.now();
+  if (attempt.missingSince === undefined) {
+    updateAttempt(ctx, jobAddress, { missingSince: isoSeconds(now) });
+    return false;
+  }
+  return now.getTime() - Date.parse(attempt.missingSince) >= MISSING_GRACE_MS;
 }
 
 /** The job looks delisted, ended or closed: let go only once a finalized read says the same. */

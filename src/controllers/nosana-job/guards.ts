@@ -26,10 +26,11 @@ export function marketRefusal(market: MarketAccount, address: string, toNode: bo
   return undefined;
 }
 
-export function budgetRefusal(deposit: bigint, maxCost: bigint | undefined, price: bigint, timeout: bigint): Refusal | undefined {
-  if (maxCost === undefined || deposit <= maxCost) return undefined;
+/** Refuses a post whose listCharge (deposit plus any network fee) is above spec.maxCost. */
+export function budgetRefusal(charge: bigint, maxCost: bigint | undefined, price: bigint, timeout: bigint): Refusal | undefined {
+  if (maxCost === undefined || charge <= maxCost) return undefined;
   return refusal('OverBudget',
-    `the deposit of ${formatNos(deposit)} NOS (${formatNos(price)} NOS/s × ${timeout}s, with any network fee) exceeds spec.maxCost of ${formatNos(maxCost)} NOS`,
+    `the deposit of ${formatNos(charge)} NOS (${formatNos(price)} NOS/s × ${timeout}s, with any network fee) exceeds spec.maxCost of ${formatNos(maxCost)} NOS`,
     'recheck');
 }
 
@@ -63,18 +64,19 @@ export interface FundsAssessment {
   message: string;
 }
 
-export function assessFunds(balances: Balances, deposit: bigint, wallet: string): FundsAssessment {
+/** Whether the wallet can pay a post whose listCharge (deposit plus any network fee) is `charge`. */
+export function assessFunds(balances: Balances, charge: bigint, wallet: string): FundsAssessment {
   const shortfalls: string[] = [];
   if (balances.lamports < POST_LAMPORTS_NEEDED) shortfalls.push(`${formatSol(balances.lamports)} SOL where a post needs up to ${formatSol(POST_LAMPORTS_NEEDED)} SOL for rent and fees`);
-  if (balances.nos < deposit) shortfalls.push(`${formatNos(balances.nos)} NOS where the deposit is ${formatNos(deposit)} NOS`);
+  if (balances.nos < charge) shortfalls.push(`${formatNos(balances.nos)} NOS where the deposit is ${formatNos(charge)} NOS`);
   if (shortfalls.length > 0) {
     const message = `wallet ${wallet} holds ${shortfalls.join(' and ')}; retrying with backoff until it is funded`;
     return { refusal: refusal('InsufficientFunds', message, 'backoff'), low: true, message };
   }
-  const nosAfter = balances.nos - deposit;
+  const nosAfter = balances.nos - charge;
   const solAfter = balances.lamports - POST_LAMPORTS_NEEDED;
-  if (nosAfter < deposit || solAfter < POST_LAMPORTS_NEEDED) {
-    return { low: true, message: `wallet ${wallet} can pay this post but not another like it: ${formatNos(balances.nos)} NOS and ${formatSol(balances.lamports)} SOL before a deposit of ${formatNos(deposit)} NOS` };
+  if (nosAfter < charge || solAfter < POST_LAMPORTS_NEEDED) {
+    return { low: true, message: `wallet ${wallet} can pay this post but not another like it: ${formatNos(balances.nos)} NOS and ${formatSol(balances.lamports)} SOL before a deposit of ${formatNos(charge)} NOS` };
   }
   return { low: false, message: `wallet ${wallet} holds ${formatNos(balances.nos)} NOS and ${formatSol(balances.lamports)} SOL` };
 }

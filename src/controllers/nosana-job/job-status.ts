@@ -10,7 +10,6 @@ import { findCondition } from '../../runtime/conditions.ts';
 import type { EventType } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
-import type { SpendLedger } from './spend-limit.ts';
 
 /** One look at an on-chain job, with what the mirror needs to act on it. */
 export interface Observation {
@@ -19,8 +18,6 @@ export interface Observation {
   job: JobView;
   /** 'posted': this resource posted the job and may act on it; 'adopted' (spec.jobAddress): mirror only. */
   origin: 'posted' | 'adopted';
-  /** This process's spend reservations: an extension is checked against the daily limit like a post. */
-  ledger: SpendLedger;
 }
 
 export type Attempt = NonNullable<NosanaJobStatus['attempts']>[number];

@@ -4,7 +4,7 @@
 // fair share of the cap, and a cut log starts with a line saying how much was dropped.
 import { createHash } from 'node:crypto';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import type { NosanaJobObject } from './context.ts';
+import type { NosanaJobObject } from '../../api/crds/nosana-job.ts';
 
 export const LOGS_TRUNCATED_ANNOTATION = 'nosana.io/logs-truncated';
 /**

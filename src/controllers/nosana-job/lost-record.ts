@@ -4,7 +4,7 @@
 // Without both annotations the posting path would post a second job, so a status that still names
 // a post in flight or a job puts the annotations back first.
 import { JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
-import type { NosanaJobObject } from './context.ts';
+import type { NosanaJobObject } from '../../api/crds/nosana-job.ts';
 
 /** The annotations to restore from the status, or undefined when nothing was lost. */
 export function lostAnnotations(object: NosanaJobObject): Record<string, string> | undefined {

@@ -10,7 +10,7 @@ import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { attemptFor, chainTime, isoSeconds, moveTo, pollAgain, recordIntent, updateAttempt } from './job-status.ts';
 import type { Observation } from './job-status.ts';
-import { posterWallet, recoverJob } from './lifecycle.ts';
+import { posterWallet, recoverJob } from './chain-actions.ts';
 import { buildLogsConfigMap } from './logs-configmap.ts';
 import { ResultDocumentError, judgeResult, readResultDocument } from './result.ts';
 import { opSummaries } from './status-ops.ts';
@@ -206,8 +206,8 @@ export async function mirrorGone(ctx: JobReconcileContext, ports: NetworkPorts, 
     const missingSince = attempt.missingSince ?? now;
     if (attempt.missingSince === undefined) updateAttempt(ctx, job, { missingSince });
     if (ctx.deps.now().getTime() - Date.parse(missingSince) < UNSEEN_GRACE_MS) return pollAgain(ctx);
-    if (await ports.jobs.getJob(job, { commitment: 'finalized' }) !== undefined) return pollAgain(ctx);
   }
+  if (await ports.jobs.getJob(job, { commitment: 'finalized' }) !== undefined) return pollAgain(ctx);
   return conclude(ctx, ports, job, {
     phase: 'Stopped', reason: 'Cancelled', outcome: 'Cancelled', message: `job ${address} no longer exists on chain: it was delisted, recovered or closed outside this resource`,
   }, now);

@@ -11,11 +11,10 @@ import { findCondition } from '../../runtime/conditions.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { attemptFor, chainTime, isoSeconds, moveTo, pollAgain, recordIntent, updateAttempt } from './job-status.ts';
 import type { Observation } from './job-status.ts';
-import { extensionRefusal } from './extend-guard.ts';
-import { delistJob, endJob, extendJob, posterWallet } from './lifecycle.ts';
+import { admitExtension } from './extend-guard.ts';
+import { delistJob, endJob, extendJob, posterWallet } from './chain-actions.ts';
 import { mirrorCompleted, mirrorGone, mirrorStopped } from './mirror-ended.ts';
 import { exposedServices } from './service-urls.ts';
-import type { SpendLedger } from './spend-limit.ts';
 import { durationSeconds } from './spec-values.ts';
 
 /**
@@ -24,20 +23,18 @@ import { durationSeconds } from './spec-values.ts';
  * for spec.jobAddress (mirrored, never acted on here; only deleting the resource with
  * deletionPolicy Cancel may cancel it, and only with the job's own wallet: see finalize.ts).
  */
-export async function observeJob(ctx: JobReconcileContext, jobAddress: PublicKey, origin: 'posted' | 'adopted', ledger: SpendLedger): Promise<StepOutcome> {
+export async function observeJob(ctx: JobReconcileContext, jobAddress: PublicKey, origin: 'posted' | 'adopted'): Promise<StepOutcome> {
   const ports = await ctx.ports();
   // The orchestrator requeues every poll interval (the Reconciler port offers no way to wake a
   // key from outside), and the watcher's batched poll keeps the snapshot those reconciles read
   // fresh, so they cost no RPC of their own. Tracking is what puts the job in that batch.
-  ports.watcher.track(jobAddress, () => undefined);
-  // An adopted job is marked so: it is never counted as spent, acted on or cancelled.
-  if (origin === 'adopted' && attemptFor(ctx, jobAddress).origin !== 'adopted') updateAttempt(ctx, jobAddress, { origin: 'adopted' });
+  ports.watcher.track(jobAddress);
   attemptFor(ctx, jobAddress);
   const job = await ports.watcher.job(jobAddress);
   if (job === undefined) return mirrorGone(ctx, ports, jobAddress, origin);
   // Seen again: a read that missed it was a lagging one.
   if (attemptFor(ctx, jobAddress).missingSince !== undefined) updateAttempt(ctx, jobAddress, { missingSince: undefined });
-  const observation: Observation = { ctx, ports, job, origin, ledger };
+  const observation: Observation = { ctx, ports, job, origin };
   recordJobAccount(observation);
   switch (job.status) {
     case 'QUEUED': return mirrorQueued(observation);
@@ -102,12 +99,12 @@ async function delistForQueueTimeout({ ctx, ports, job }: Observation): Promise<
  * Returns the job as it is after the extension (`extend` takes the new total, so an extension
  * repeated on a stale read fails rather than charging twice).
  */
-async function raiseTimeout({ ctx, ports, job, origin, ledger }: Observation): Promise<JobView> {
+async function raiseTimeout({ ctx, ports, job, origin }: Observation): Promise<JobView> {
   const { timeout } = ctx.object.spec;
   if (origin !== 'posted' || timeout === undefined) return job;
   const wanted = durationSeconds(timeout, 'spec.timeout');
   if (wanted <= job.account.timeout) return job;
-  const refused = await extensionRefusal(ctx, ports, job, wanted, ledger);
+  const refused = await admitExtension(ctx, ports, job, wanted);
   if (refused !== undefined) {
     ctx.event('Warning', 'ExtendRefused', refused);
     return job;

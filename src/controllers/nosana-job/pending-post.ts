@@ -15,6 +15,10 @@ import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { nextBindingAttempt } from './binding.ts';
 import { recordIsOwn } from './record-trust.ts';
+import { isRefusal } from './refusal.ts';
+import { resolveMarketReference } from './resolve.ts';
+import { readLedger, writeLedger } from './spend-ledger.ts';
+import { dailySpendLimit, limitingMarket } from './spend-limit.ts';
 import { isoSeconds, updateAttempt } from './job-status.ts';
 import { postingMessage, postingPollMs } from './post.ts';
 import type { PostingState } from './post.ts';
@@ -59,13 +63,32 @@ function confirmValue(ctx: JobReconcileContext): string | undefined {
   return ctx.object.metadata?.annotations?.[CONFIRM_POST_ANNOTATION];
 }
 
+/**
+ * A post that never landed paid nothing: its entry leaves the market's spend ledger. Best effort:
+ * an entry left behind (a failed write) over-counts, which errs on the side of the limit.
+ */
+async function takeBackSpend(ctx: JobReconcileContext, jobAddress: string): Promise<void> {
+  const reference = resolveMarketReference(ctx.object, ctx.deps.markets);
+  if (isRefusal(reference)) return;
+  const limitedBy = limitingMarket(reference, ctx.object);
+  if (limitedBy === undefined || dailySpendLimit(limitedBy) === undefined) return;
+  const location = { namespace: limitedBy.metadata?.namespace ?? '', market: reference.address };
+  try {
+    const read = await readLedger(ctx.deps.reader, location);
+    const entry = read.entries.find((candidate) => candidate.job === jobAddress);
+    if (entry !== undefined) await writeLedger(ctx.deps.writer, location, read, ctx.deps.now(), { removeKey: entry.key });
+  } catch (error) {
+    ctx.log.warn({ err: error, jobAddress }, 'the spend of a post that never landed stays counted in the spend ledger');
+  }
+}
+
 /** Removes the record (and a confirmation that settled it) in one resourceVersion-checked write. */
-async function clearRecord(ctx: JobReconcileContext, state: PostingState): Promise<void> {
+async function clearRecord(ctx: JobReconcileContext, jobAddress: string | undefined): Promise<void> {
   await ctx.patchMetadata({
     annotations: { [PENDING_POST_ANNOTATION]: null, ...(confirmValue(ctx) === undefined ? {} : { [CONFIRM_POST_ANNOTATION]: null }) },
   });
   delete ctx.status.pendingPost;
-  state.ledger.release(keyString(keyOf(ctx.object)));
+  if (jobAddress !== undefined) await takeBackSpend(ctx, jobAddress);
 }
 
 /**
@@ -92,6 +115,7 @@ async function land(ctx: JobReconcileContext, ports: NetworkPorts, pending: Pend
   });
   const labels = { network: ports.settings.name, market: ctx.status.marketAddress ?? job?.account.market.toBase58() ?? '' };
   ctx.deps.metrics.jobPosted(labels);
+  // Counted as it entered the vault (refunds are measured against it); a network fee is not part of it.
   if (job !== undefined) ctx.deps.metrics.nosSpent(labels, jobDeposit(job.account.price, job.account.timeout));
   ctx.event('Normal', 'Posted', `job ${pending.jobAddress} landed on ${ports.settings.name}`);
   return { kind: 'landed', jobAddress };
@@ -132,7 +156,7 @@ async function settleUnknown(ctx: JobReconcileContext, state: PostingState, port
       ctx.event('Warning', 'ConfirmationRefused', `${CONFIRM_POST_ANNOTATION}=not-landed was not followed: job ${pending.jobAddress} exists on chain, so the post landed; it is followed instead`);
       return land(ctx, ports, pending);
     }
-    await clearRecord(ctx, state);
+    await clearRecord(ctx, pending?.jobAddress);
     const message = `a person confirmed that the post${pending === undefined ? '' : ` of job ${pending.jobAddress}`} never landed; preparing a new one`;
     ctx.setPhase('Pending', 'Pending', message);
     ctx.event('Normal', 'PostConfirmed', message);
@@ -146,11 +170,16 @@ export async function resolvePendingPost(ctx: JobReconcileContext, state: Postin
   const record = await trustedRecord(ctx, ports, text);
   if (!('pending' in record)) return settleUnknown(ctx, state, ports, undefined, record.why);
   const { pending } = record;
-  if (!(await recordIsOwn(ctx, ports, pending))) {
+  const own = await recordIsOwn(ctx, ports, pending);
+  if (own === undefined) {
+    ctx.setPhase('Posting', 'Posting', `${postingMessage(pending.jobAddress)}; whether this resource prepared it cannot be told yet (its wallet, or the definition it pinned, cannot be read)`);
+    return { kind: 'waiting', outcome: { requeueAfterMs: state.backoff.next(keyString(keyOf(ctx.object))) } };
+  }
+  if (!own) {
     // It came with the object and is not this object's post: whatever it is, it is not ours to
     // settle. Dropping it costs nothing: if this object did post, the posting path finds that
     // job on chain by its binding before it pays for another.
-    await clearRecord(ctx, state);
+    await clearRecord(ctx, undefined);
     ctx.event('Warning', 'RecordUnproven', `the ${PENDING_POST_ANNOTATION} annotation records a post of job ${pending.jobAddress} that this NosanaJob cannot prove it prepared; it was removed`);
     return { kind: 'cleared', outcome: { requeueAfterMs: postingPollMs(ctx) } };
   }
@@ -173,14 +202,14 @@ export async function resolvePendingPost(ctx: JobReconcileContext, state: Postin
       ctx.setPhase('Posting', 'Posting', postingMessage(pending.jobAddress));
       return { kind: 'waiting', outcome: { requeueAfterMs: postingPollMs(ctx) } };
     case 'failed': {
-      await clearRecord(ctx, state);
+      await clearRecord(ctx, pending.jobAddress);
       const message = `the post of job ${pending.jobAddress} failed on chain (${resolution.error?.name ?? resolution.detail}); nothing was created, only the fee was paid; a new post is prepared after a backoff`;
       ctx.setPhase('Pending', 'Pending', message);
       ctx.event('Warning', 'PostFailed', message);
       return { kind: 'cleared', outcome: { requeueAfterMs: state.backoff.next(keyString(keyOf(ctx.object))) } };
     }
     case 'never-landed': {
-      await clearRecord(ctx, state);
+      await clearRecord(ctx, pending.jobAddress);
       const message = `the post of job ${pending.jobAddress} expired without landing; nothing was spent; preparing a new one`;
       ctx.setPhase('Pending', 'Pending', message);
       ctx.event('Normal', 'PostExpired', message);

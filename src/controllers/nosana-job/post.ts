@@ -8,7 +8,7 @@ import { PublicKey } from '@solana/web3.js';
 import type { Keypair } from '@solana/web3.js';
 import { JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
 import type { MarketView, PendingPost } from '../../chain/jobs-client.ts';
-import { formatNos } from '../../chain/money.ts';
+import { formatNos, listCharge } from '../../chain/money.ts';
 import { TransactionFailedError } from '../../chain/transaction-sender.ts';
 import { cidToBytes32 } from '../../ipfs/cid.ts';
 import { encodeJsonForPinning } from '../../ipfs/json.ts';
@@ -24,18 +24,19 @@ import { isoSeconds, updateAttempt } from './job-status.ts';
 import { findPublicCredentials, publicCredentialsMessage } from './credentials.ts';
 import { assessFunds, budgetRefusal, marketRefusal } from './guards.ts';
 import { applyRefusal, isRefusal, refusal } from './refusal.ts';
-import type { Refusal, RetryBackoff } from './refusal.ts';
+import type { Refusal } from './refusal.ts';
+import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import { resolveDefinition, resolveMarketReference } from './resolve.ts';
 import type { MarketReference } from './resolve.ts';
-import { dailySpendLimit, knownSpends, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
-import type { SpendLedger } from './spend-limit.ts';
-import { depositFor, jobTimeoutSeconds, maxCostBaseUnits } from './spec-values.ts';
+import { asSpends, postEntryKey, readLedger, writeLedger } from './spend-ledger.ts';
+import type { LedgerLocation, LedgerRead } from './spend-ledger.ts';
+import { dailySpendLimit, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
+import { jobTimeoutSeconds, maxCostBaseUnits } from './spec-values.ts';
 import { WalletProblem } from './wallet.ts';
 
-/** What outlives one reconcile: retry delays and the spend reservations of posts in flight. */
+/** What outlives one reconcile: retry delays. */
 export interface PostingState {
-  backoff: RetryBackoff;
-  ledger: SpendLedger;
+  backoff: ItemBackoff;
 }
 
 /** A job this object posted before it was recreated without its records: follow it, post nothing. */
@@ -48,8 +49,13 @@ interface PostPlan {
   ports: NetworkPorts;
   market: MarketReference & { view: MarketView };
   timeout: bigint;
-  deposit: bigint;
+  /** What the post takes from the wallet into the market (deposit and any network fee). */
+  charge: bigint;
   wallet: Keypair;
+  /** The binding attempt number of this post. */
+  attempt: number;
+  /** The market's spend ledger as read for the limit check, when a dailySpendLimit applies. */
+  ledger?: { location: LedgerLocation; read: LedgerRead };
 }
 
 // A post lands within a few slots; look again soon rather than at the polling interval.
@@ -78,8 +84,8 @@ function recordLowBalance(ctx: JobReconcileContext, low: boolean, message: strin
   }, ctx.object.metadata?.generation, ctx.deps.now());
 }
 
-/** Runs every check; on success the post's spend is reserved in the ledger (check and reserve without an await between). */
-async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: string): Promise<PostPlan | FoundPost | Refusal> {
+/** Runs every check that can refuse the post, reading nothing that costs money. */
+async function planPost(ctx: JobReconcileContext): Promise<PostPlan | FoundPost | Refusal> {
   const { deps, object } = ctx;
   const resolved = await resolveDefinition(object, deps.reader);
   if (isRefusal(resolved)) return resolved;
@@ -103,8 +109,8 @@ async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: s
   if (unsafe !== undefined) return unsafe;
 
   const timeout = jobTimeoutSeconds(object.spec, view.account);
-  const deposit = depositFor(ports.settings.name, view.account.jobPrice, timeout);
-  const overBudget = budgetRefusal(deposit, maxCostBaseUnits(object.spec), view.account.jobPrice, timeout);
+  const charge = listCharge(ports.settings.name, view.account.jobPrice, timeout);
+  const overBudget = budgetRefusal(charge, maxCostBaseUnits(object.spec), view.account.jobPrice, timeout);
   if (overBudget !== undefined) return overBudget;
 
   const wallet = await walletOrRefusal(ctx);
@@ -118,18 +124,24 @@ async function planPost(ctx: JobReconcileContext, state: PostingState, jobKey: s
   }
   const balances = await ports.jobs.getBalances(wallet.publicKey);
   deps.metrics.walletBalance(ports.settings.name, wallet.publicKey.toBase58(), balances.lamports, balances.nos);
-  const funds = assessFunds(balances, deposit, wallet.publicKey.toBase58());
+  const funds = assessFunds(balances, charge, wallet.publicKey.toBase58());
   recordLowBalance(ctx, funds.low, funds.message);
   if (funds.refusal !== undefined) return funds.refusal;
 
-  const limit = dailySpendLimit(limitingMarket(reference, object));
-  if (limit !== undefined) {
-    const now = deps.now();
-    const overLimit = spendLimitRefusal(knownSpends(deps, state.ledger, view, ports.settings.name, jobKey, now), limit, deposit, now, address);
-    if (overLimit !== undefined) return overLimit;
-    state.ledger.reserve(jobKey, reference.address, deposit, now);
+  const attempt = nextBindingAttempt(ctx.status.attempts);
+  const plan: PostPlan = { raw: boundDefinition(resolved.raw, subject, attempt), ports, market: { ...reference, view }, timeout, charge, wallet, attempt };
+  const limitedBy = limitingMarket(reference, object);
+  const limit = dailySpendLimit(limitedBy);
+  if (limit === undefined || limitedBy === undefined) return plan;
+  const location = { namespace: limitedBy.metadata?.namespace ?? '', market: reference.address };
+  let read: LedgerRead;
+  try {
+    read = await readLedger(deps.reader, location);
+  } catch (error) {
+    return refusal('SpendLimitReached', `the dailySpendLimit of market ${address} cannot be checked: ${(error as Error).message}`, 'backoff');
   }
-  return { raw: boundDefinition(resolved.raw, subject, nextBindingAttempt(ctx.status.attempts)), ports, market: { ...reference, view }, timeout, deposit, wallet };
+  const overLimit = spendLimitRefusal(asSpends(read.entries), limit, charge, deps.now(), address);
+  return overLimit ?? { ...plan, ledger: { location, read } };
 }
 
 /** The CID is computed here first and recorded, so the pin can be checked and repeated safely. */
@@ -160,6 +172,18 @@ async function prepare(ctx: JobReconcileContext, plan: PostPlan, cid: string): P
 }
 
 /** Records the post in the pending-post annotation; a stale resourceVersion throws StaleObjectError and nothing is sent. */
+/**
+ * Counts the post in the market's spend ledger before it is recorded and sent. The write is
+ * conditional on the ledger as checked: a post counted meanwhile by another worker or replica
+ * makes it stale, and the next reconcile checks the limit again.
+ */
+async function countSpend(ctx: JobReconcileContext, plan: PostPlan, pending: PendingPost): Promise<void> {
+  if (plan.ledger === undefined) return;
+  const now = ctx.deps.now();
+  const key = postEntryKey(ctx.object.metadata?.namespace ?? '', ctx.object.metadata?.name ?? '', plan.attempt);
+  await writeLedger(ctx.deps.writer, plan.ledger.location, plan.ledger.read, now, { add: { key, job: pending.jobAddress, amount: plan.charge, at: now } });
+}
+
 async function record(ctx: JobReconcileContext, pending: PendingPost): Promise<void> {
   await ctx.patchMetadata({
     annotations: { [PENDING_POST_ANNOTATION]: JSON.stringify(pending) },
@@ -177,7 +201,7 @@ async function broadcast(ctx: JobReconcileContext, plan: PostPlan, pending: Pend
   }
   killPoint('post:after-broadcast');
   ctx.setPhase('Posting', 'Posting', postingMessage(pending.jobAddress));
-  ctx.event('Normal', 'Posting', `posted job ${pending.jobAddress} to market ${plan.market.address.toBase58()} (deposit ${formatNos(plan.deposit)} NOS for ${plan.timeout}s)`);
+  ctx.event('Normal', 'Posting', `posted job ${pending.jobAddress} to market ${plan.market.address.toBase58()} (${formatNos(plan.charge)} NOS for ${plan.timeout}s)`);
   return { requeueAfterMs: postingPollMs(ctx) };
 }
 
@@ -194,24 +218,17 @@ async function followFound(ctx: JobReconcileContext, { attempt, job }: BoundJob)
 /** One reconcile of a NosanaJob that has no post in flight and no job: check, pin, post once. */
 export async function postJob(ctx: JobReconcileContext, state: PostingState): Promise<StepOutcome> {
   const jobKey = keyString(keyOf(ctx.object));
-  let recorded = false;
-  try {
-    const plan = await planPost(ctx, state, jobKey);
-    if (isRefusal(plan)) return applyRefusal(ctx, plan, state.backoff, jobKey);
-    if ('found' in plan) return await followFound(ctx, plan.found);
-    ctx.status.marketAddress = plan.market.address.toBase58();
-    ctx.status.priceBaseUnits = plan.market.view.account.jobPrice.toString();
-    ctx.status.price = formatNos(plan.market.view.account.jobPrice);
-    const cid = await pinDefinition(ctx, plan);
-    const pending = await prepare(ctx, plan, cid);
-    if (isRefusal(pending)) return applyRefusal(ctx, pending, state.backoff, jobKey);
-    await record(ctx, pending);
-    recorded = true;
-    state.ledger.bind(jobKey, pending.jobAddress);
-    state.backoff.reset(jobKey);
-    return await broadcast(ctx, plan, pending);
-  } finally {
-    // A post abandoned before its record holds no budget.
-    if (!recorded) state.ledger.release(jobKey);
-  }
+  const plan = await planPost(ctx);
+  if (isRefusal(plan)) return applyRefusal(ctx, plan, state.backoff, jobKey);
+  if ('found' in plan) return followFound(ctx, plan.found);
+  ctx.status.marketAddress = plan.market.address.toBase58();
+  ctx.status.priceBaseUnits = plan.market.view.account.jobPrice.toString();
+  ctx.status.price = formatNos(plan.market.view.account.jobPrice);
+  const cid = await pinDefinition(ctx, plan);
+  const pending = await prepare(ctx, plan, cid);
+  if (isRefusal(pending)) return applyRefusal(ctx, pending, state.backoff, jobKey);
+  await countSpend(ctx, plan, pending);
+  await record(ctx, pending);
+  state.backoff.reset(jobKey);
+  return broadcast(ctx, plan, pending);
 }

@@ -4,12 +4,12 @@
 // delisted (its deposit refunded) or, if a node took it immediately, ended.
 import type { PublicKey } from '@solana/web3.js';
 import type { JobView } from '../../chain/jobs-client.ts';
-import { formatNos } from '../../chain/money.ts';
+import { formatNos, listCharge } from '../../chain/money.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { isoSeconds, moveTo, updateAttempt } from './job-status.ts';
-import { delistJob, endJob, posterWallet } from './lifecycle.ts';
-import { depositFor, maxCostBaseUnits } from './spec-values.ts';
+import { delistJob, endJob, posterWallet } from './chain-actions.ts';
+import { maxCostBaseUnits } from './spec-values.ts';
 
 /** The attempt outcome recorded (before acting) for a job taken back for its price. */
 const PRICE_ABOVE_MAX_COST = 'PriceAboveMaxCost';
@@ -28,10 +28,10 @@ export async function stopIfOverBudget(ctx: JobReconcileContext, ports: NetworkP
   const job = await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
   const maxCost = maxCostBaseUnits(ctx.object.spec);
   if (job === undefined || maxCost === undefined || (job.status !== 'QUEUED' && job.status !== 'RUNNING')) return job;
-  const deposit = depositFor(ports.settings.name, job.account.price, job.account.timeout);
-  if (deposit <= maxCost && attemptOf(ctx, jobAddress)?.outcome !== PRICE_ABOVE_MAX_COST) return job;
+  const charge = listCharge(ports.settings.name, job.account.price, job.account.timeout);
+  if (charge <= maxCost && attemptOf(ctx, jobAddress)?.outcome !== PRICE_ABOVE_MAX_COST) return job;
 
-  const why = `job ${jobAddress.toBase58()} landed at ${formatNos(job.account.price)} NOS/s, so its ${job.account.timeout}s cost up to ${formatNos(deposit)} NOS, more than spec.maxCost of ${formatNos(maxCost)} NOS (the market price rose before it landed)`;
+  const why = `job ${jobAddress.toBase58()} landed at ${formatNos(job.account.price)} NOS/s, so its ${job.account.timeout}s cost up to ${formatNos(charge)} NOS, more than spec.maxCost of ${formatNos(maxCost)} NOS (the market price rose before it landed)`;
   const poster = await posterWallet(ctx, job);
   if ('refused' in poster) throw new Error(`${why}, but it cannot be taken back: ${poster.refused}`);
   concludeOverBudget(ctx, ports, jobAddress, `${why}; it was taken back at once (${job.status === 'QUEUED' ? 'delisted' : 'ended'})`);

@@ -12,6 +12,7 @@ import { healthRow } from '../../api/health.ts';
 import { findCondition } from '../../runtime/conditions.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
 import { StaleObjectError } from '../../runtime/types.ts';
+import { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler } from '../../runtime/types.ts';
 import { buildJobContext } from './context.ts';
 import type { JobReconcileContext, NosanaJobControllerDeps, StepOutcome } from './context.ts';
@@ -24,8 +25,7 @@ import { jobAddressOrigin } from './record-trust.ts';
 import type { JobOrigin } from './record-trust.ts';
 import type { PostingState } from './post.ts';
 import { takenBackForPrice } from './price-guard.ts';
-import { RetryBackoff } from './refusal.ts';
-import { SpendLedger } from './spend-limit.ts';
+import { REFUSAL_BACKOFF } from './refusal.ts';
 
 // The cache catches up within moments of our own write; there is nothing to wait for beyond that.
 const STALE_REQUEUE_MS = 500;
@@ -50,7 +50,7 @@ function isTerminal(ctx: JobReconcileContext): boolean {
 export class NosanaJobReconciler implements Reconciler {
   readonly name = 'nosanajob';
   readonly #deps: NosanaJobControllerDeps;
-  readonly #posting: PostingState = { backoff: new RetryBackoff(), ledger: new SpendLedger() };
+  readonly #posting: PostingState = { backoff: new ItemBackoff(REFUSAL_BACKOFF) };
 
   constructor(deps: NosanaJobControllerDeps) {
     this.#deps = deps;
@@ -106,7 +106,8 @@ export class NosanaJobReconciler implements Reconciler {
     if (spec.jobAddress !== undefined) return this.#observe(ctx, new PublicKey(spec.jobAddress), 'adopted');
     if (landed !== undefined) return { ...(await this.#observe(ctx, landed, 'posted')), landed: true };
     const posted = annotation(ctx, JOB_ADDRESS_ANNOTATION);
-    if (posted !== undefined) return this.#observe(ctx, new PublicKey(posted), await jobAddressOrigin(ctx, posted));
+    // Until it can be told whether this object posted it, the job is only mirrored.
+    if (posted !== undefined) return this.#observe(ctx, new PublicKey(posted), await jobAddressOrigin(ctx, posted) ?? 'adopted');
     return postJob(ctx, this.#posting);
   }
 
@@ -121,7 +122,7 @@ export class NosanaJobReconciler implements Reconciler {
       const takenBack = await takenBackForPrice(ctx, jobAddress);
       if (takenBack !== undefined) return takenBack;
     }
-    const outcome = await observeJob(ctx, jobAddress, origin, this.#posting.ledger);
+    const outcome = await observeJob(ctx, jobAddress, origin);
     if (outcome.repost !== true) return outcome;
     // The attempt is over and retries remain: without the job-address annotation the next
     // reconcile takes the posting path and posts a fresh job.
@@ -143,7 +144,7 @@ export class NosanaJobReconciler implements Reconciler {
     // spec.jobAddress names an adopted job, whatever an annotation says; an annotated address is
     // acted on only when it is this object's own (record-trust.ts): an allow-list, not a deny-list.
     let address = spec.jobAddress ?? annotation(ctx, JOB_ADDRESS_ANNOTATION);
-    let origin: JobOrigin = spec.jobAddress === undefined ? 'posted' : 'adopted';
+    let origin: JobOrigin | undefined = spec.jobAddress === undefined ? 'posted' : 'adopted';
     const pending = annotation(ctx, PENDING_POST_ANNOTATION);
     // Orphan leaves the chain alone, a post in flight included; Cancel must know whether it landed.
     if (spec.deletionPolicy !== 'Orphan') {

@@ -1,5 +1,6 @@
 // Why a NosanaJob is not posted (yet), and when to look again. Every refusal happens before
 // anything is pinned or paid; the status says why and the requeue says when it is worth retrying.
+import type { BackoffSettings, ItemBackoff } from '../../runtime/work-queue.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 
 export type PendingReason =
@@ -32,29 +33,16 @@ export function isRefusal(value: unknown): value is Refusal {
 }
 
 const RECHECK_MS = 5 * 60_000;
-const BACKOFF_FIRST_MS = 1_000;
-const BACKOFF_MAX_MS = 5 * 60_000;
 
 /**
- * Per-object exponential delays (1 s doubling to 5 min) for refusals that are retried. Kept in
- * memory: after a restart the first retry is quick again, which is what a restart should do.
+ * The delays of `backoff` refusals, per object: 1 s doubling to 5 min. The ItemBackoff holding the
+ * counts lives in memory: after a restart the first retry is quick again, which is what a restart
+ * should do.
  */
-export class RetryBackoff {
-  readonly #failures = new Map<string, number>();
-
-  next(key: string): number {
-    const failures = this.#failures.get(key) ?? 0;
-    this.#failures.set(key, failures + 1);
-    return Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(failures, 20));
-  }
-
-  reset(key: string): void {
-    this.#failures.delete(key);
-  }
-}
+export const REFUSAL_BACKOFF: BackoffSettings = { baseMs: 1_000, maxMs: 5 * 60_000 };
 
 /** Records the refusal in the status (phase Pending with its reason) and says when to look again. */
-export function applyRefusal(ctx: JobReconcileContext, refused: Refusal, backoff: RetryBackoff, key: string): StepOutcome {
+export function applyRefusal(ctx: JobReconcileContext, refused: Refusal, backoff: ItemBackoff, key: string): StepOutcome {
   ctx.setPhase('Pending', refused.reason, refused.message);
   ctx.event('Warning', refused.reason, refused.message);
   const { retry } = refused;

@@ -5,9 +5,11 @@
 // elsewhere that lists the namespace in allowedNamespaces may lend its default wallet, never its
 // settings (its author could otherwise point a victim's jobs at an RPC that lies).
 import { PublicKey } from '@solana/web3.js';
+import type { NosanaJobObject } from '../../api/crds/nosana-job.ts';
+import type { NosanaMarketObject } from '../../api/crds/nosana-market.ts';
 import { formatProblem, validateJobDefinition } from '../../api/job-definition/index.ts';
 import type { JobDefinition } from '../../api/job-definition/index.ts';
-import type { KubeReader, NosanaJobObject, NosanaMarketObject } from './context.ts';
+import type { KubeReader } from './context.ts';
 import type { ObjectCache } from '../../runtime/types.ts';
 import { isRefusal, refusal } from './refusal.ts';
 import type { Refusal } from './refusal.ts';

@@ -1,9 +1,8 @@
 // Turning the int-or-string fields of NosanaJob and NosanaMarket specs into the bigint numbers the
-// chain works with: durations into whole seconds, NOS amounts into base units, and a job's
-// deposit as the wallet will actually pay it on a given network.
-import type { NetworkName } from '../../chain/addresses.ts';
+// chain works with: durations into whole seconds and NOS amounts into base units. (What a post
+// costs is chain/money.ts's listCharge.)
 import type { MarketAccount } from '../../chain/accounts.ts';
-import { BASE_UNITS_PER_NOS, CURRENT_NETWORK_FEE_PPM, LEGACY_NETWORK_FEE_PPM, jobDeposit, parseNos } from '../../chain/money.ts';
+import { BASE_UNITS_PER_NOS, parseNos } from '../../chain/money.ts';
 import type { NosanaJobSpec } from '../../api/crds/nosana-job.ts';
 import { ceilSeconds, durationNanos } from '../../api/duration.ts';
 
@@ -45,14 +44,4 @@ export function jobTimeoutSeconds(spec: Pick<NosanaJobSpec, 'timeout'>, market: 
 /** spec.maxCost in base units; undefined when the job sets no budget. */
 export function maxCostBaseUnits(spec: Pick<NosanaJobSpec, 'maxCost'>): bigint | undefined {
   return spec.maxCost === undefined ? undefined : nosAmount(spec.maxCost, 'spec.maxCost');
-}
-
-/**
- * What the wallet pays into the market for price × timeout on `network`. The localnet runs the
- * current jobs program, which charges no network fee. For mainnet and devnet it is not verified
- * which build is deployed, and builds before 2026-05 add 10 %, so budgets and balances are checked
- * against the higher amount: a guard that under-estimates what leaves the wallet is no guard.
- */
-export function depositFor(network: NetworkName, pricePerSecond: bigint, timeoutSeconds: bigint): bigint {
-  return jobDeposit(pricePerSecond, timeoutSeconds, network === 'localnet' ? CURRENT_NETWORK_FEE_PPM : LEGACY_NETWORK_FEE_PPM);
 }

@@ -3,9 +3,10 @@
 // only for its own namespace and the namespaces it lists in allowedNamespaces. Messages name the
 // Secret and key, never anything read from it.
 import type { Keypair } from '@solana/web3.js';
+import type { NosanaJobObject } from '../../api/crds/nosana-job.ts';
 import { WalletFormatError, parseWallet } from '../../chain/wallet.ts';
 import type { ObjectKey } from '../../runtime/types.ts';
-import type { KubeReader, NosanaJobObject } from './context.ts';
+import type { KubeReader } from './context.ts';
 import type { MarketReference } from './resolve.ts';
 import { marketServes } from './resolve.ts';
 

@@ -3,10 +3,9 @@
 // resolved in status.marketAddress; a market counts every job of this cluster on its address,
 // whichever way the job named it. The manager uses the same relation to route watch events.
 import { NOSANA_JOB_PHASES } from '../../api/crds/nosana-job.ts';
-import type { NosanaJobPhase } from '../../api/crds/nosana-job.ts';
-import type { NosanaMarketStatus } from '../../api/crds/nosana-market.ts';
+import type { NosanaJobObject, NosanaJobPhase } from '../../api/crds/nosana-job.ts';
+import type { NosanaMarketObject, NosanaMarketStatus } from '../../api/crds/nosana-market.ts';
 import type { ObjectCache } from '../../runtime/types.ts';
-import type { NosanaJobObject, NosanaMarketObject } from '../nosana-job/context.ts';
 import { marketAddressOf } from '../nosana-job/resolve.ts';
 
 /** The address a market mirrors (the resolved one, else its spec's), as base58. */

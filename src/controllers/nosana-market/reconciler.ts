@@ -10,7 +10,8 @@
 // per read, and lastRefreshed is always the time of a real read, at most that old while Ready.
 import { isDeepStrictEqual } from 'node:util';
 import { PublicKey } from '@solana/web3.js';
-import type { NosanaMarketStatus } from '../../api/crds/nosana-market.ts';
+import type { NosanaJobObject } from '../../api/crds/nosana-job.ts';
+import type { NosanaMarketObject, NosanaMarketStatus } from '../../api/crds/nosana-market.ts';
 import { AccountDecodeError } from '../../chain/accounts.ts';
 import type { MarketView } from '../../chain/jobs-client.ts';
 import { findCondition } from '../../runtime/conditions.ts';
@@ -21,7 +22,6 @@ import { keyString, refOf } from '../../runtime/types.ts';
 import { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { NetworkRegistry, NetworkSettings } from '../network-ports.ts';
 import { NetworkSettingsError } from '../network-settings.ts';
-import type { NosanaJobObject, NosanaMarketObject } from '../nosana-job/context.ts';
 import { applyPhase } from '../phase.ts';
 import { MarketDirectoryUnavailableError, UnknownMarketSlugError } from './directory.ts';
 import type { MarketDirectory } from './directory.ts';
@@ -96,7 +96,7 @@ export class NosanaMarketReconciler implements Reconciler {
     const market = this.#deps.markets.get(key);
     if (market === undefined) {
       this.#records.delete(id);
-      this.#retries.forget(id);
+      this.#retries.reset(id);
       return undefined;
     }
     const now = this.#deps.now();
@@ -127,7 +127,7 @@ export class NosanaMarketReconciler implements Reconciler {
       const base = { ...withoutMirroredFields(current), ...mirrored, ...(outcome.slugResolvedFrom === undefined ? {} : { slugResolvedFrom: outcome.slugResolvedFrom }), jobs: counts };
       const message = `mirrors market ${mirrored.address ?? ''} on ${market.spec.network}`;
       next = this.#stampRefreshed(applyPhase('NosanaMarket', base, undefined, 'Synced', message, generation, now), current, now);
-      this.#retries.forget(id);
+      this.#retries.reset(id);
       delayMs = intervalMs * (1 - JITTER + 2 * JITTER * this.#random());
       if (current.jobPriceBaseUnits !== undefined && current.address === mirrored.address && current.jobPriceBaseUnits !== mirrored.jobPriceBaseUnits) {
         this.#deps.events.record(market, 'Normal', 'PriceChanged', 'Refresh', `the job price changed from ${current.jobPrice ?? '?'} to ${mirrored.jobPrice ?? '?'} NOS/s`);
@@ -139,7 +139,7 @@ export class NosanaMarketReconciler implements Reconciler {
       const base = sameMarket ? { ...current } : { ...withoutMirroredFields(current), ...(outcome.address === undefined ? {} : { address: outcome.address }) };
       next = applyPhase('NosanaMarket', { ...base, jobs: counts }, undefined, outcome.reason, outcome.message, generation, now);
       delayMs = outcome.reason !== 'MarketNotFound' ? Math.min(this.#retries.next(id), intervalMs) : intervalMs;
-      if (outcome.reason === 'MarketNotFound') this.#retries.forget(id);
+      if (outcome.reason === 'MarketNotFound') this.#retries.reset(id);
       context.log.warn({ reason: outcome.reason }, outcome.message);
     }
     await this.#deps.writer.applyStatus(refOf(market), next, cached);

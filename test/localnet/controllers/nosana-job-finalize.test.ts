@@ -99,6 +99,28 @@ describe('NosanaJob deletion', () => {
     assert.deepEqual(world.metrics.actions, []);
   });
 
+  test('deleted right after landing, read from nodes that have not seen the job yet: the finalizer waits, then the job is delisted', async (t) => {
+    const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
+    const job = await postJob(world, TIMEOUT);
+    createJobResource(world, 'fresh', {}, job);
+    const jobs = world.ports.jobs;
+    const getJobs = jobs.getJobs.bind(jobs);
+    let lagging = true;
+    Object.assign(jobs, {
+      getJobs: async (addresses: readonly PublicKey[], options?: ReadOptions) => {
+        const views = await getJobs(addresses, options);
+        return lagging ? new Map([...views.keys()].map((key) => [key, undefined])) : views;
+      },
+    });
+    assert.equal((await finalize(world, 'fresh', job)).done, false, 'missing on every read, confirmed and finalized alike: not believed yet');
+    assert.equal((await world.ports.jobs.getJob(job))?.status, undefined);
+    lagging = false;
+    assert.equal((await finalize(world, 'fresh', job)).done, false, 'seen: delisted');
+    assert.equal(await world.ports.jobs.getJob(job), undefined);
+    assert.deepEqual(await finalize(world, 'fresh', job), { done: true });
+    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['delist']);
+  });
+
   test('deletionPolicy Orphan: done at once, the job stays queued on chain and nothing is paid or refunded', async (t) => {
     const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
     const job = await postJob(world, TIMEOUT);

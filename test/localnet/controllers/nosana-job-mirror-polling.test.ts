@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import type { PublicKey } from '@solana/web3.js';
 import { createConnection } from '../../../src/chain/rpc-transport.ts';
 import { SolanaJobsClient } from '../../../src/chain/solana-jobs-client.ts';
-import { BatchedChainJobWatcher } from '../../../src/controllers/nosana-job/chain-watcher.ts';
+import { BatchedChainJobWatcher } from '../../../src/controllers/chain-watcher.ts';
 import { LOCALNET } from '../../../src/localnet/localnet.ts';
 import { TestNode, openTestMarket, postDirectly } from '../../harness/nosana-ledger.ts';
 import { useLocalnet } from '../support.ts';
@@ -43,7 +43,7 @@ describe('polling cost', () => {
     const counted = countingClient(localnet.chain.url);
     const watcher = new BatchedChainJobWatcher({ jobs: counted.client, pollIntervalMs: 60_000 });
     t.after(() => watcher.close());
-    for (const job of jobs) watcher.track(job, () => undefined);
+    for (const job of jobs) watcher.track(job);
     await watcher.pollOnce();
     const perPoll = counted.total();
     const pollMethods = Object.fromEntries(counted.requests);

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { PublicKey } from '@solana/web3.js';
 import type { JobsClient } from '../../../src/chain/jobs-client.ts';
-import { BatchedChainJobWatcher } from '../../../src/controllers/nosana-job/chain-watcher.ts';
+import { BatchedChainJobWatcher } from '../../../src/controllers/chain-watcher.ts';
 import { JOB_ADDRESS_ANNOTATION } from '../../../src/api/annotations.ts';
-import type { NosanaJobControllerOptions, NosanaJobObject, StepOutcome } from '../../../src/controllers/nosana-job/context.ts';
+import type { NosanaJobControllerOptions, StepOutcome } from '../../../src/controllers/nosana-job/context.ts';
+import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
 import { finalizeJob } from '../../../src/controllers/nosana-job/finalize.ts';
 import type { FinalizeOutcome } from '../../../src/controllers/nosana-job/finalize.ts';
 import { buildJobContext } from '../../../src/controllers/nosana-job/context.ts';
 import { observeJob } from '../../../src/controllers/nosana-job/mirror.ts';
-import { SpendLedger } from '../../../src/controllers/nosana-job/spend-limit.ts';
 import { serializeWallet } from '../../../src/chain/wallet.ts';
 import type { Localnet } from '../../../src/localnet/localnet.ts';
 import { refOf } from '../../../src/runtime/types.ts';
@@ -112,7 +112,7 @@ export async function observe(world: MirrorWorld, name: string, job: PublicKey, 
   await world.watcher.job(job, { maxAgeMs: 0 });
   const object = jobResource(world, name);
   const ctx = buildJobContext(world.deps, object, reconcileContext(), job.toBase58());
-  const outcome = await observeJob(ctx, job, origin, new SpendLedger());
+  const outcome = await observeJob(ctx, job, origin);
   await world.deps.writer.applyStatus(refOf(object), ctx.status, jobResource(world, name).status);
   return { outcome, object: jobResource(world, name) };
 }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Keypair, PublicKey } from '@solana/web3.js';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../../src/api/annotations.ts';
 import { JOB_TYPE_DISABLED } from '../../../src/chain/accounts.ts';
 import { OPEN_MARKET_ACCESS_KEY } from '../../../src/chain/addresses.ts';
@@ -12,11 +13,12 @@ import type { PostRequest } from '../../../src/chain/jobs-client.ts';
 import { jobDeposit, parseNos } from '../../../src/chain/money.ts';
 import { TransactionSender } from '../../../src/chain/transaction-sender.ts';
 import { serializeWallet } from '../../../src/chain/wallet.ts';
-import type { NosanaMarketObject } from '../../../src/controllers/nosana-job/context.ts';
+import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
 import { bytes32ToCid } from '../../../src/ipfs/cid.ts';
 import { encodeJsonForPinning } from '../../../src/ipfs/json.ts';
 import { computeCidV0 } from '../../../src/ipfs/unixfs.ts';
 import { boundDefinition } from '../../../src/controllers/nosana-job/binding.ts';
+import { SPEND_LEDGER_DATA_KEY, ledgerName } from '../../../src/controllers/nosana-job/spend-ledger.ts';
 import { LOCALNET } from '../../../src/localnet/localnet.ts';
 import type { Localnet } from '../../../src/localnet/localnet.ts';
 import { NosanaJobReconciler } from '../../../src/controllers/nosana-job/reconciler.ts';
@@ -267,6 +269,27 @@ describe('NosanaJob posting', () => {
     world.clock.advance(dayMs + 1_000);
     await reconcileToPhase(world, 'second', 'Queued');
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 2);
+  });
+
+  test('the spend ledger outlives the NosanaJobs and the operator: a job deleted, then one of another name after a restart, still meet its spend', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    const marketKey = { namespace: NAMESPACE, name: MARKET_NAME };
+    const market = world.kube.require('NosanaMarket', marketKey) as NosanaMarketObject;
+    world.kube.updateSpec('NosanaMarket', marketKey, { ...market.spec, dailySpendLimit: '0.01' });
+    createJob(world, 'first');
+    const first = await reconcileToPhase(world, 'first', 'Queued');
+    const ledger = world.kube.get('ConfigMap', { namespace: NAMESPACE, name: ledgerName(world.market) }) as V1ConfigMap | undefined;
+    assert.deepEqual(JSON.parse(ledger?.data?.[SPEND_LEDGER_DATA_KEY] ?? '[]').map((entry: { job: string; amount: string }) => [entry.job, entry.amount]),
+      [[first.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], String(jobDeposit(PRICE, MARKET_TIMEOUT))]], 'the post was counted in the market\'s ledger');
+
+    // Deleted (its deposit refunded: a refund gives no budget back), then the operator restarts.
+    world.kube.delete('NosanaJob', { namespace: NAMESPACE, name: 'first' });
+    await reconcileUntil(world.reconciler, { namespace: NAMESPACE, name: 'first' }, () => world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'first' }) === undefined || undefined);
+    const restarted = new NosanaJobReconciler(world.deps);
+    createJob(world, 'renamed');
+    await restarted.reconcile({ namespace: NAMESPACE, name: 'renamed' }, reconcileContext());
+    assert.equal(readyReason(jobObject(world, 'renamed')), 'SpendLimitReached');
+    assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 0, 'nothing more was posted');
   });
 
   test('the daily spend limit also bounds what raising a posted job\'s timeout pays', async (t) => {

@@ -10,7 +10,8 @@ import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION }
 import { BINDING_META_KEY } from '../../../src/controllers/nosana-job/binding.ts';
 import { bytes32ToCid } from '../../../src/ipfs/cid.ts';
 import { TestNode, jobAccountsOf } from '../../harness/nosana-ledger.ts';
-import { nosanaJob } from '../../support/fake-kube.ts';
+import { serializeWallet } from '../../../src/chain/wallet.ts';
+import { nosanaJob, secretWithKey } from '../../support/fake-kube.ts';
 import { useLocalnet } from '../support.ts';
 import { HELLO, MARKET_NAME, NAMESPACE, WALLET_SECRET, createJob, jobObject, postWorld, readyReason, reconcile, reconcileToPhase } from './nosana-job-post-support.ts';
 
@@ -37,6 +38,33 @@ describe('NosanaJob restored without its records', () => {
     assert.ok(world.kube.events.reasons().includes('PostFound'));
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 1, 'one job on chain');
     assert.equal(new Set(world.broadcasts).size, 1, 'one post in all');
+  });
+
+  test('restored with its job-address annotation but not its status: proven its own once its wallet can be read, then cancelled on delete', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    createJob(world, 'from-backup');
+    const first = await reconcileToPhase(world, 'from-backup', 'Queued');
+    const address = first.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? '';
+    world.kube.wipe('NosanaJob', { namespace: NAMESPACE, name: 'from-backup' });
+    // The backup brings the object back before its wallet Secret.
+    world.kube.delete('Secret', { namespace: NAMESPACE, name: WALLET_SECRET.name });
+    world.kube.create({ ...nosanaJob(NAMESPACE, 'from-backup', SPEC), metadata: { namespace: NAMESPACE, name: 'from-backup', annotations: { [JOB_ADDRESS_ANNOTATION]: address } } });
+    await reconcile(world, 'from-backup');
+    await reconcile(world, 'from-backup');
+    const undecided = jobObject(world, 'from-backup');
+    assert.equal(undecided.status?.attempts?.find((attempt) => attempt.jobAddress === address)?.origin, 'unverified', 'mirrored, undecided, while the wallet cannot be read');
+    assert.ok(!world.kube.events.reasons().includes('RecordUnproven'));
+
+    world.kube.create(secretWithKey(NAMESPACE, WALLET_SECRET.name, WALLET_SECRET.key, serializeWallet(world.wallet)));
+    await reconcile(world, 'from-backup');
+    const proven = jobObject(world, 'from-backup').status?.attempts?.find((attempt) => attempt.jobAddress === address);
+    assert.deepEqual([proven?.origin, proven?.binding], ['posted', 0], 'the binding in the pinned definition proves it');
+
+    world.kube.delete('NosanaJob', { namespace: NAMESPACE, name: 'from-backup' });
+    for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'from-backup' }) !== undefined; i += 1) await reconcile(world, 'from-backup');
+    assert.equal(world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'from-backup' }), undefined);
+    assert.equal(await world.ports.jobs.getJob(new PublicKey(address)), undefined, 'its own job was delisted');
+    assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 0);
   });
 
   test('deleted after it finished and created again under the same name: a new run is posted, the finished job is not followed', async (t) => {

@@ -1,10 +1,10 @@
-// NOS amounts: decimal text ↔ bigint base units, and the deposit / cost / extension arithmetic.
+// NOS amounts: decimal text ↔ bigint base units, and the deposit / list charge / cost / extension arithmetic.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   BASE_UNITS_PER_NOS, CURRENT_NETWORK_FEE_PPM, LEGACY_NETWORK_FEE_PPM, NOS_DECIMALS,
-  extensionCharge, formatNos, formatSol, jobCost, jobDeposit, parseNos,
+  extensionCharge, formatNos, formatSol, jobCost, jobDeposit, listCharge, networkFeePpm, parseNos,
 } from '../../../src/chain/money.ts';
 
 const baseUnits = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
@@ -73,34 +73,48 @@ describe('jobDeposit', () => {
     assert.equal(formatNos(deposit), '0.3096');
   });
 
-  test('the current network charges no fee: the deposit is price × timeout', () => {
-    assert.equal(CURRENT_NETWORK_FEE_PPM, 0n);
+  test('the deposit the vault holds is price × timeout, whatever fee the network charges', () => {
     fc.assert(fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, timeout) => {
-      assert.equal(jobDeposit(price, timeout, 0n), price * timeout);
       assert.equal(jobDeposit(price, timeout), price * timeout);
-    }));
-  });
-
-  test('a legacy 10 % fee is added, rounded up to the next base unit', () => {
-    assert.equal(LEGACY_NETWORK_FEE_PPM, 100_000n);
-    assert.equal(jobDeposit(43n, 7_200n, LEGACY_NETWORK_FEE_PPM), 309_600n + 30_960n);
-    // 1 × 7 = 7 base units; 10 % is 0.7, which rounds up to 1.
-    assert.equal(jobDeposit(1n, 7n, LEGACY_NETWORK_FEE_PPM), 8n);
-    assert.equal(jobDeposit(0n, 7_200n, LEGACY_NETWORK_FEE_PPM), 0n);
-  });
-
-  test('the fee is the smallest whole amount not below the exact fraction', () => {
-    fc.assert(fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), fc.bigInt({ min: 0n, max: 1_000_000n }), (price, timeout, ppm) => {
-      const base = price * timeout;
-      const fee = jobDeposit(price, timeout, ppm) - base;
-      assert.ok(fee * 1_000_000n >= base * ppm, 'never under-estimates');
-      assert.ok((fee - 1n) * 1_000_000n < base * ppm, 'over by less than one base unit');
     }));
   });
 
   test('a negative price or timeout is refused', () => {
     assert.throws(() => jobDeposit(-1n, 10n), /must not be negative/);
     assert.throws(() => jobDeposit(10n, -1n), /must not be negative/);
+  });
+});
+
+describe('listCharge', () => {
+  test('the localnet runs the current program: posting takes the deposit and nothing more', () => {
+    assert.equal(CURRENT_NETWORK_FEE_PPM, 0n);
+    assert.equal(networkFeePpm('localnet'), CURRENT_NETWORK_FEE_PPM);
+    fc.assert(fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, timeout) => {
+      assert.equal(listCharge('localnet', price, timeout), jobDeposit(price, timeout));
+    }));
+  });
+
+  test('mainnet and devnet assume the legacy 10 % fee, rounded up to the next base unit', () => {
+    assert.equal(LEGACY_NETWORK_FEE_PPM, 100_000n);
+    assert.equal(networkFeePpm('mainnet'), LEGACY_NETWORK_FEE_PPM);
+    assert.equal(networkFeePpm('devnet'), LEGACY_NETWORK_FEE_PPM);
+    assert.equal(listCharge('mainnet', 43n, 7_200n), 309_600n + 30_960n);
+    // 1 × 7 = 7 base units; 10 % is 0.7, which rounds up to 1.
+    assert.equal(listCharge('devnet', 1n, 7n), 8n);
+    assert.equal(listCharge('mainnet', 0n, 7_200n), 0n);
+  });
+
+  test('the fee is the smallest whole amount not below the exact fraction', () => {
+    fc.assert(fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, timeout) => {
+      const base = jobDeposit(price, timeout);
+      const fee = listCharge('mainnet', price, timeout) - base;
+      assert.ok(fee * 1_000_000n >= base * LEGACY_NETWORK_FEE_PPM, 'never under-estimates');
+      assert.ok((fee - 1n) * 1_000_000n < base * LEGACY_NETWORK_FEE_PPM, 'over by less than one base unit');
+    }));
+  });
+
+  test('a negative price or timeout is refused', () => {
+    assert.throws(() => listCharge('mainnet', -1n, 10n), /must not be negative/);
   });
 });
 

@@ -6,7 +6,7 @@ import type { NetworkName } from '../../../src/chain/addresses.ts';
 import {
   BUILT_IN_NETWORK_DEFAULTS, NetworkSettingsError, operatorNetworkDefaults, settingsFor, type OperatorNetworkDefaults,
 } from '../../../src/controllers/network-settings.ts';
-import type { NosanaMarketObject } from '../../../src/controllers/nosana-job/context.ts';
+import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
 import { PINATA_DEFAULT_API_URL } from '../../../src/ipfs/pinata.ts';
 import { KUBO_DEFAULT_API_URL } from '../../../src/ipfs/kubo.ts';
 import { FakeKube, configMapWithKey, nosanaMarket, secretWithKey } from '../../support/fake-kube.ts';

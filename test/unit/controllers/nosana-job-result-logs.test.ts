@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import {
   LOGS_TRUNCATED_ANNOTATION, buildLogsConfigMap, logsConfigMapName, tailWithin,
 } from '../../../src/controllers/nosana-job/logs-configmap.ts';
-import type { NosanaJobObject } from '../../../src/controllers/nosana-job/context.ts';
+import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
 
 const owner: NosanaJobObject = {
   apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob',

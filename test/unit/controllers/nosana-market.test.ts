@@ -8,7 +8,8 @@ import { parseDuration } from '../../../src/api/duration.ts';
 import { countByPhase, jobsOfMarket, marketsOfJob } from '../../../src/controllers/nosana-market/market-jobs.ts';
 import { MIRRORED_FIELDS, mirrorMarket, withoutMirroredFields } from '../../../src/controllers/nosana-market/market-status.ts';
 import { FakeKube, nosanaJob, nosanaMarket } from '../../support/fake-kube.ts';
-import type { NosanaJobObject, NosanaMarketObject } from '../../../src/controllers/nosana-job/context.ts';
+import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
+import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
 
 const ADDRESS = Keypair.generate().publicKey.toBase58();
 const OTHER_ADDRESS = Keypair.generate().publicKey.toBase58();

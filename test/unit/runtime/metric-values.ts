@@ -13,3 +13,9 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
     && Object.keys(value.labels).length === Object.keys(labels).length);
   return sample?.value;
 }
+
+/** Matches one exposition line exactly: `name{labels} value`. */
+export function sampleLine(name: string, labels: string, value: number | string): RegExp {
+  const escaped = `${name}{${labels}} ${value}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped}$`, 'm');
+}

@@ -183,12 +183,12 @@ describe('work queue: backoff', () => {
     assert.equal(last, 1000);
   });
 
-  test('forget resets one key; other keys keep their own count', () => {
+  test('reset clears one key; other keys keep their own count', () => {
     const backoff = new ItemBackoff();
     backoff.next('ns/a');
     backoff.next('ns/a');
     backoff.next('ns/b');
-    backoff.forget('ns/a');
+    backoff.reset('ns/a');
     assert.equal(backoff.failureCount('ns/a'), 0);
     assert.equal(backoff.next('ns/a'), 5);
     assert.equal(backoff.next('ns/b'), 10);

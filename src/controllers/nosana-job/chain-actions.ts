@@ -4,9 +4,9 @@
 // moved. Used by the mirror (timeouts, dead nodes, quits) and by deletion.
 import type { Keypair } from '@solana/web3.js';
 import type { JobView } from '../../chain/jobs-client.ts';
-import { extensionCharge, formatNos, jobCost } from '../../chain/money.ts';
-import type { MarketLabels } from '../../runtime/metrics.ts';
+import { extensionCharge, formatNos, jobCost, jobDeposit } from '../../chain/money.ts';
 import type { NetworkPorts } from '../network-ports.ts';
+import type { MarketLabels } from '../nosana-metrics.ts';
 import type { JobReconcileContext } from './context.ts';
 
 export type PosterAction = 'delist' | 'end' | 'extend' | 'recover';
@@ -42,9 +42,9 @@ async function counted<T>(ctx: JobReconcileContext, ports: NetworkPorts, action:
   }
 }
 
-/** The whole deposit (price × timeout): what delist and recover give back. */
+/** What the vault holds for the job: delist and recover give back all of it, end what the node did not earn. */
 function deposit(job: JobView): bigint {
-  return job.account.price * job.account.timeout;
+  return jobDeposit(job.account.price, job.account.timeout);
 }
 
 /** Takes a queued job out of the market queue; the deposit comes back. */

@@ -1,12 +1,14 @@
-// The batched chain poller of one network. Every NosanaJob that follows an on-chain job reads it
-// through here instead of calling the RPC itself: all followed jobs are refreshed together each
-// interval (getMultipleAccounts by 100 plus one run query, inside JobsClient.getJobs), and reads
-// arriving close together are merged into one batch, so N jobs cost a few requests per interval
-// rather than N.
+// The batched chain poller of one network, handed out by the network registry as part of each
+// network's ports (network-ports.ts) rather than owned by one controller. Every NosanaJob that
+// follows an on-chain job reads it through here instead of calling the RPC itself: all followed
+// jobs are refreshed together each interval (getMultipleAccounts by 100 plus one run query, inside
+// JobsClient.getJobs), and reads arriving close together are merged into one batch, so N jobs cost
+// a few requests per interval rather than N. It wakes nobody: reconciles poll with requeueAfter
+// and find a fresh snapshot.
 import type { PublicKey } from '@solana/web3.js';
 import type { Logger } from 'pino';
-import type { JobView, JobsClient, MarketView } from '../../chain/jobs-client.ts';
-import type { ChainJobWatcher } from '../network-ports.ts';
+import type { JobView, JobsClient, MarketView } from '../chain/jobs-client.ts';
+import type { ChainJobWatcher } from './network-ports.ts';
 
 export interface BatchedChainJobWatcherOptions {
   jobs: JobsClient;
@@ -94,28 +96,11 @@ function keepNewer<V>(snapshots: Map<string, Snapshot<V>>, id: string, snapshot:
   if (current === undefined || current.at <= snapshot.at) snapshots.set(id, snapshot);
 }
 
-interface Tracked {
-  address: PublicKey;
-  onChange: () => void;
-  /** What the previous poll saw; undefined until the first poll after tracking. */
-  fingerprint?: string;
-}
-
-/** What a poll compares to tell whether a reconciler should look again. */
-function fingerprint(job: JobView | undefined, queuePosition: number | undefined): string {
-  if (job === undefined) return 'gone';
-  const { account } = job;
-  return [
-    job.status, account.state, job.run?.address.toBase58() ?? '-', account.timeout, account.timeEnd,
-    Buffer.from(account.ipfsResult).toString('hex'), queuePosition ?? '-',
-  ].join('|');
-}
-
 export class BatchedChainJobWatcher implements ChainJobWatcher {
   readonly #client: JobsClient;
   readonly #intervalMs: number;
   readonly #log: Logger | undefined;
-  readonly #tracked = new Map<string, Tracked>();
+  readonly #tracked = new Map<string, PublicKey>();
   readonly #jobSnapshots = new Map<string, Snapshot<JobView | undefined>>();
   readonly #marketSnapshots = new Map<string, Snapshot<MarketView | undefined>>();
   readonly #jobLoader: BatchLoader<JobView | undefined>;
@@ -134,10 +119,8 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     this.#schedule();
   }
 
-  track(address: PublicKey, onChange: () => void): void {
-    const id = address.toBase58();
-    const previous = this.#tracked.get(id);
-    this.#tracked.set(id, { address, onChange, ...(previous?.fingerprint === undefined ? {} : { fingerprint: previous.fingerprint }) });
+  track(address: PublicKey): void {
+    this.#tracked.set(address.toBase58(), address);
   }
 
   forget(address: PublicKey): void {
@@ -172,31 +155,16 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
   async pollOnce(): Promise<void> {
     const tracked = [...this.#tracked.values()];
     if (tracked.length === 0) return;
-    const requests = tracked.map((entry) => this.#jobLoader.get(entry.address));
+    const requests = tracked.map((address) => this.#jobLoader.get(address));
     // Send at once: the poll is the batch; on-demand reads already waiting ride along.
     await this.#jobLoader.flush();
     const views = await Promise.all(requests);
-    // Only queued jobs need their market (the queue position); a running job's market is no news.
+    // Only queued jobs need their market (the mirror shows the queue position); a running job's market is no news.
     const queuedMarkets = new Map<string, PublicKey>();
     for (const view of views) if (view?.status === 'QUEUED') queuedMarkets.set(view.account.market.toBase58(), view.account.market);
     const marketRequests = [...queuedMarkets.values()].map((market) => this.#marketLoader.get(market));
     await this.#marketLoader.flush();
     await Promise.all(marketRequests);
-    tracked.forEach((entry, index) => {
-      const view = views[index];
-      const next = fingerprint(view, view === undefined ? undefined : this.#queuePosition(view));
-      // A job forgotten (or replaced) while the poll ran is not reported.
-      if (this.#tracked.get(entry.address.toBase58()) !== entry) return;
-      const changed = entry.fingerprint !== undefined && entry.fingerprint !== next;
-      entry.fingerprint = next;
-      if (changed) entry.onChange();
-    });
-  }
-
-  #queuePosition(view: JobView): number | undefined {
-    const market = this.#marketSnapshots.get(view.account.market.toBase58())?.value;
-    const index = market?.account.queue.findIndex((entry) => entry.equals(view.address)) ?? -1;
-    return index < 0 ? undefined : index;
   }
 
   #fresh<V>(snapshot: Snapshot<V> | undefined, maxAgeMs = this.#intervalMs): Snapshot<V> | undefined {

@@ -1,12 +1,12 @@
 // The batched chain poller, against a scripted JobsClient that counts its calls: reads close
-// together become one batch, fresh snapshots cost nothing, a poll covers every tracked job in one
-// batch plus one read per distinct market of queued jobs, and onChange fires only on change.
+// together become one batch, fresh snapshots cost nothing, and a poll covers every tracked job in
+// one batch plus one read per distinct market of queued jobs.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import type { JobAccount } from '../../../src/chain/accounts.ts';
 import type { JobStatus, JobView, JobsClient, MarketView } from '../../../src/chain/jobs-client.ts';
-import { BatchedChainJobWatcher } from '../../../src/controllers/nosana-job/chain-watcher.ts';
+import { BatchedChainJobWatcher } from '../../../src/controllers/chain-watcher.ts';
 
 const key = (): PublicKey => Keypair.generate().publicKey;
 
@@ -118,7 +118,7 @@ describe('BatchedChainJobWatcher', () => {
     chain.setQueue(marketB, [queued[2]!]);
     const watcher = watcherFor(chain);
     try {
-      for (const job of [...queued, running]) watcher.track(job, () => undefined);
+      for (const job of [...queued, running]) watcher.track(job);
       await watcher.pollOnce();
       assert.equal(chain.getJobsCalls.length, 1);
       assert.equal(chain.getJobsCalls[0]?.length, 4);
@@ -133,41 +133,13 @@ describe('BatchedChainJobWatcher', () => {
     }
   });
 
-  test('onChange fires when a job changes (state, run, queue position, account gone), not when it stays the same', async () => {
-    const chain = new ScriptedChain();
-    const market = key();
-    const [first, second] = [chain.addJob(market), chain.addJob(market)];
-    chain.setQueue(market, [first, second]);
-    const watcher = watcherFor(chain);
-    const changes: string[] = [];
-    try {
-      watcher.track(first, () => changes.push('first'));
-      watcher.track(second, () => changes.push('second'));
-      await watcher.pollOnce();
-      await watcher.pollOnce();
-      assert.deepEqual(changes, [], 'the first poll sets the baseline and an unchanged poll is silent');
-
-      chain.setQueue(market, [second]);
-      chain.update(first, { status: 'RUNNING' });
-      await watcher.pollOnce();
-      assert.deepEqual(changes.sort(), ['first', 'second'], 'first started running; second moved up the queue');
-
-      changes.length = 0;
-      chain.jobs.delete(second.toBase58());
-      await watcher.pollOnce();
-      assert.deepEqual(changes, ['second']);
-    } finally {
-      watcher.close();
-    }
-  });
-
   test('a forgotten job is no longer polled', async () => {
     const chain = new ScriptedChain();
     const [kept, dropped] = [chain.addJob(key(), 'RUNNING'), chain.addJob(key(), 'RUNNING')];
     const watcher = watcherFor(chain);
     try {
-      watcher.track(kept, () => undefined);
-      watcher.track(dropped, () => undefined);
+      watcher.track(kept);
+      watcher.track(dropped);
       watcher.forget(dropped);
       await watcher.pollOnce();
       assert.deepEqual(chain.getJobsCalls, [[kept.toBase58()]]);
@@ -180,12 +152,13 @@ describe('BatchedChainJobWatcher', () => {
     const chain = new ScriptedChain();
     const job = chain.addJob(key(), 'RUNNING');
     const watcher = watcherFor(chain, 10);
-    let changed = 0;
-    watcher.track(job, () => { changed += 1; });
+    watcher.track(job);
     chain.failNext = new Error('RPC getMultipleAccounts failed');
     await eventually(() => chain.getJobsCalls.length >= 3, 'three polls');
     chain.update(job, { status: 'COMPLETED' });
-    await eventually(() => changed === 1, 'the change to be reported');
+    const polled = chain.getJobsCalls.length;
+    await eventually(() => chain.getJobsCalls.length > polled, 'a poll sent after the change');
+    assert.equal((await watcher.job(job, { maxAgeMs: 60_000 }))?.status, 'COMPLETED', 'the poll refreshed the snapshot');
     watcher.close();
     const calls = chain.getJobsCalls.length;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -207,7 +180,7 @@ describe('BatchedChainJobWatcher', () => {
     });
     const watcher = new BatchedChainJobWatcher({ jobs: held, pollIntervalMs: 60_000 });
     try {
-      watcher.track(job, () => undefined);
+      watcher.track(job);
       const poll = watcher.pollOnce();
       await eventually(() => releasePoll !== undefined, 'the poll to be under way');
       // The operator ends the job and reads it fresh (as endJob and extendJob do).

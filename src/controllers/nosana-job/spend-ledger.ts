@@ -1,0 +1,127 @@
+// What this cluster's NosanaJobs paid into a market, for its NosanaMarket's dailySpendLimit. Kept
+// in a ConfigMap the operator owns, in the namespace of the NosanaMarket whose limit applies, one
+// per market address: it outlives the NosanaJobs (deleted, renamed, restored without status), the
+// operator's memory (restarts, a new leader) and any later edit of a job's spec. An entry is
+// written before the money moves (a post's deposit before its record, an extension before the
+// `extend`), with the ConfigMap's resourceVersion as a precondition, so two posts checked at once
+// by two workers or two replicas cannot both slip under a limit only one of them fits. Adopting a
+// job writes nothing. A post known never to have landed takes its entry back.
+//
+// Entries are keyed by what paid: `<namespace>/<name>#<attempt>` for a post (a post prepared again
+// for the same attempt replaces its entry) and `…@extend:<seconds>` for an extension.
+import { createHash } from 'node:crypto';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { PublicKey } from '@solana/web3.js';
+import { z } from 'zod';
+import type { KubeWriter } from '../../runtime/types.ts';
+import type { KubeReader } from './context.ts';
+import type { Spend } from './spend-limit.ts';
+import { SPEND_WINDOW_MS } from './spend-limit.ts';
+
+export const SPEND_LEDGER_DATA_KEY = 'spends.json';
+/** Label on every ledger ConfigMap, with the market address as its value. */
+export const SPEND_LEDGER_LABEL = 'nosana.io/spend-ledger';
+
+const entrySchema = z.object({
+  key: z.string().max(512),
+  job: z.string().max(64),
+  amount: z.string().regex(/^[0-9]{1,30}$/),
+  at: z.iso.datetime(),
+});
+const entriesSchema = z.array(entrySchema);
+
+export interface LedgerEntry {
+  key: string;
+  job: string;
+  amount: bigint;
+  at: Date;
+}
+
+/** Where a market's ledger lives: the limiting NosanaMarket's namespace, a name derived from the market address. */
+export interface LedgerLocation {
+  namespace: string;
+  market: PublicKey;
+}
+
+export interface LedgerRead {
+  entries: LedgerEntry[];
+  /** undefined: the ConfigMap does not exist yet. */
+  resourceVersion?: string;
+}
+
+/** ConfigMap names are lower-case DNS names; a base58 address is not. */
+export function ledgerName(market: PublicKey): string {
+  return `nosana-spend-${createHash('sha256').update(market.toBase58()).digest('hex').slice(0, 20)}`;
+}
+
+export function postEntryKey(namespace: string, name: string, attempt: number): string {
+  return `${namespace}/${name}#${attempt}`;
+}
+
+export function extensionEntryKey(namespace: string, name: string, job: string, timeoutSeconds: bigint): string {
+  return `${namespace}/${name}@${job}@extend:${timeoutSeconds}`;
+}
+
+/** The entries as the limit check counts them. */
+export function asSpends(entries: readonly LedgerEntry[]): Spend[] {
+  return entries.map((entry) => ({ jobAddress: entry.job, at: entry.at, amount: entry.amount }));
+}
+
+/**
+ * The entries of a ledger ConfigMap. A ledger that cannot be read is an error, not an empty
+ * ledger: reading it as empty would let every post through.
+ */
+export function parseLedger(configMap: V1ConfigMap | undefined): LedgerRead {
+  if (configMap === undefined) return { entries: [] };
+  const where = `ConfigMap ${configMap.metadata?.namespace}/${configMap.metadata?.name} key ${SPEND_LEDGER_DATA_KEY}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(configMap.data?.[SPEND_LEDGER_DATA_KEY] ?? '[]');
+  } catch {
+    throw new Error(`the spend ledger ${where} is not JSON; fix or delete it (deleting it forgets the last 24 h of spending)`);
+  }
+  const checked = entriesSchema.safeParse(parsed);
+  if (!checked.success) throw new Error(`the spend ledger ${where} is malformed (${checked.error.issues[0]?.message ?? 'invalid'}); fix or delete it`);
+  return {
+    entries: checked.data.map((entry) => ({ key: entry.key, job: entry.job, amount: BigInt(entry.amount), at: new Date(entry.at) })),
+    ...(configMap.metadata?.resourceVersion === undefined ? {} : { resourceVersion: configMap.metadata.resourceVersion }),
+  };
+}
+
+/** The ledger with `entry` added (replacing one of the same key) and entries older than the window dropped. */
+export function withEntry(entries: readonly LedgerEntry[], entry: LedgerEntry | undefined, now: Date, removeKey?: string): LedgerEntry[] {
+  const since = now.getTime() - SPEND_WINDOW_MS;
+  const kept = entries.filter((existing) => existing.at.getTime() > since && existing.key !== entry?.key && existing.key !== removeKey);
+  return entry === undefined ? kept : [...kept, entry];
+}
+
+function ledgerObject(location: LedgerLocation, entries: readonly LedgerEntry[], resourceVersion: string | undefined): V1ConfigMap {
+  const data = JSON.stringify(entries.map((entry) => ({ key: entry.key, job: entry.job, amount: entry.amount.toString(), at: entry.at.toISOString() })));
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      namespace: location.namespace,
+      name: ledgerName(location.market),
+      labels: { [SPEND_LEDGER_LABEL]: location.market.toBase58(), 'app.kubernetes.io/managed-by': 'nosana-operator' },
+      ...(resourceVersion === undefined ? {} : { resourceVersion }),
+    },
+    data: { [SPEND_LEDGER_DATA_KEY]: data },
+  };
+}
+
+export async function readLedger(reader: KubeReader, location: LedgerLocation): Promise<LedgerRead> {
+  return parseLedger(await reader.getConfigMap({ namespace: location.namespace, name: ledgerName(location.market) }));
+}
+
+/**
+ * Writes the ledger as read plus `entry` (or minus `removeKey`). The write is conditional on the
+ * version read: anyone who wrote since makes it throw StaleObjectError, and the caller decides
+ * again from a fresh read.
+ */
+export async function writeLedger(
+  writer: KubeWriter, location: LedgerLocation, read: LedgerRead, now: Date, change: { add?: LedgerEntry; removeKey?: string },
+): Promise<void> {
+  const entries = withEntry(read.entries, change.add, now, change.removeKey);
+  await writer.writeObject(ledgerObject(location, entries, read.resourceVersion));
+}

@@ -1,0 +1,141 @@
+// The Nosana domain series: jobs posted, NOS spent and refunded, poster chain actions, RPC and IPFS
+// requests, wallet balances and posts in flight. Only the controllers report them: the chain and
+// IPFS clients just emit request events, which network-registry.ts passes on to these series. The
+// runtime's own series (reconciles, work queues, leader election) are in runtime/metrics.ts; both
+// register on one registry, the runtime's first.
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { RpcRequestEvent } from '../chain/rpc-transport.ts';
+import type { IpfsRequestEvent } from '../ipfs/http.ts';
+
+export interface MarketLabels {
+  network: string;
+  market: string;
+}
+
+/** The domain metrics reconcilers report through. Implemented over prom-client below. */
+export interface NosanaMetrics {
+  /** A post landed (counted once per on-chain job). */
+  jobPosted(labels: MarketLabels): void;
+  /** NOS paid into a market (deposits and extensions), in base units. */
+  nosSpent(labels: MarketLabels, baseUnits: bigint): void;
+  /** NOS returned (delist, recover, the unused part of an end), in base units. */
+  nosRefunded(labels: MarketLabels, baseUnits: bigint): void;
+  /** A poster action sent to the chain: post, delist, end, extend, recover. */
+  chainAction(network: string, action: string, outcome: 'ok' | 'error'): void;
+  /** Reported by the RPC transport of a network. */
+  rpcRequest(network: string, event: RpcRequestEvent): void;
+  /** Reported by pinning clients and gateway readers. */
+  ipfsRequest(event: IpfsRequestEvent): void;
+  /** The wallet's balances as last read, by public key (never anything secret). */
+  walletBalance(network: string, wallet: string, lamports: bigint, nosBaseUnits: bigint): void;
+  /** Posts recorded but not yet resolved: a gauge read from this callback at scrape time. */
+  setPendingPostsSource(count: () => number): void;
+}
+
+/** The poster actions NosanaMetrics.chainAction reports; their series start at zero per network. */
+export const CHAIN_ACTIONS = ['post', 'delist', 'end', 'extend', 'recover'] as const;
+const CHAIN_ACTION_OUTCOMES = ['ok', 'error'] as const;
+
+const RPC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const IPFS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/**
+ * Prometheus samples are float64. Base-unit amounts below 2^53 (about 9 billion NOS, far beyond
+ * NOS's total supply) convert exactly; anything larger rounds to the nearest double, an error
+ * below one part in 2^53 that no rate or dashboard can show. A negative amount is a caller bug:
+ * counters only go up, and a silently dropped amount would hide it.
+ */
+export function baseUnitsToSample(baseUnits: bigint, what: string): number {
+  if (baseUnits < 0n) throw new RangeError(`${what} must not be negative, got ${baseUnits} base units`);
+  return Number(baseUnits);
+}
+
+/**
+ * Gateway services are reported by base URL; only the origin becomes a label, so a path or query
+ * carrying an access token (some gateways take one) never reaches the metrics endpoint.
+ */
+function serviceLabel(service: string): string {
+  if (!URL.canParse(service)) return service;
+  return new URL(service).origin;
+}
+
+/** Registers the domain series on `registry` (after the runtime's) and reports through them. */
+export function createNosanaMetrics(registry: Registry): NosanaMetrics {
+  const registers = [registry];
+  const marketLabels = ['network', 'market'] as const;
+  const posted = new Counter({ name: 'nosana_jobs_posted_total', help: 'Jobs that landed on chain, one per on-chain job.', labelNames: marketLabels, registers });
+  const spent = new Counter({ name: 'nosana_nos_spent_base_units_total', help: 'NOS paid into markets (deposits and extensions), in base units (10^-6 NOS).', labelNames: marketLabels, registers });
+  const refunded = new Counter({ name: 'nosana_nos_refunded_base_units_total', help: 'NOS returned by delist, recover and end, in base units (10^-6 NOS).', labelNames: marketLabels, registers });
+  const chainActions = new Counter({ name: 'nosana_chain_actions_total', help: 'Poster actions sent to the chain, by outcome.', labelNames: ['network', 'action', 'outcome'], registers });
+  const rpcRequests = new Counter({ name: 'nosana_rpc_requests_total', help: 'Solana JSON-RPC HTTP requests (each retry counts).', labelNames: ['network', 'method', 'outcome'], registers });
+  const rpcDuration = new Histogram({ name: 'nosana_rpc_request_duration_seconds', help: 'Seconds per Solana JSON-RPC HTTP request.', labelNames: ['network', 'method'], buckets: RPC_BUCKETS, registers });
+  const ipfsRequests = new Counter({ name: 'nosana_ipfs_requests_total', help: 'IPFS pinning and gateway HTTP requests (each retry counts).', labelNames: ['operation', 'service', 'outcome'], registers });
+  const ipfsDuration = new Histogram({ name: 'nosana_ipfs_request_duration_seconds', help: 'Seconds per IPFS HTTP request.', labelNames: ['operation', 'service'], buckets: IPFS_BUCKETS, registers });
+  const walletLamports = new Gauge({ name: 'nosana_wallet_lamports', help: 'SOL balance of a poster wallet as last read, in lamports.', labelNames: ['network', 'wallet'], registers });
+  const walletNos = new Gauge({ name: 'nosana_wallet_nos_base_units', help: 'NOS balance of a poster wallet as last read, in base units.', labelNames: ['network', 'wallet'], registers });
+  let pendingPosts: () => number = () => 0;
+  // Registered with the registry by construction; read only through it.
+  new Gauge({
+    name: 'nosana_pending_posts', help: 'Posts recorded but not yet resolved as landed or never landed.', registers,
+    collect() {
+      this.set(pendingPosts());
+    },
+  });
+
+  const seenNetworks = new Set<string>();
+  const seenMarkets = new Set<string>();
+  const seeNetwork = (network: string): void => {
+    if (seenNetworks.has(network)) return;
+    seenNetworks.add(network);
+    for (const action of CHAIN_ACTIONS) {
+      for (const outcome of CHAIN_ACTION_OUTCOMES) chainActions.inc({ network, action, outcome }, 0);
+    }
+  };
+  const seeMarket = (labels: MarketLabels): void => {
+    seeNetwork(labels.network);
+    const id = `${labels.network}/${labels.market}`;
+    if (seenMarkets.has(id)) return;
+    seenMarkets.add(id);
+    for (const counter of [posted, spent, refunded]) counter.inc({ ...labels }, 0);
+  };
+
+  return {
+    jobPosted(labels) {
+      seeMarket(labels);
+      posted.inc({ ...labels });
+    },
+    nosSpent(labels, baseUnits) {
+      const amount = baseUnitsToSample(baseUnits, 'NOS spent');
+      seeMarket(labels);
+      spent.inc({ ...labels }, amount);
+    },
+    nosRefunded(labels, baseUnits) {
+      const amount = baseUnitsToSample(baseUnits, 'NOS refunded');
+      seeMarket(labels);
+      refunded.inc({ ...labels }, amount);
+    },
+    chainAction(network, action, outcome) {
+      seeNetwork(network);
+      chainActions.inc({ network, action, outcome });
+    },
+    rpcRequest(network, event) {
+      seeNetwork(network);
+      rpcRequests.inc({ network, method: event.method, outcome: event.outcome });
+      rpcDuration.observe({ network, method: event.method }, event.seconds);
+    },
+    ipfsRequest(event) {
+      const service = serviceLabel(event.service);
+      ipfsRequests.inc({ operation: event.operation, service, outcome: event.outcome });
+      ipfsDuration.observe({ operation: event.operation, service }, event.seconds);
+    },
+    walletBalance(network, wallet, lamports, nosBaseUnits) {
+      seeNetwork(network);
+      walletLamports.set({ network, wallet }, baseUnitsToSample(lamports, 'wallet lamports'));
+      walletNos.set({ network, wallet }, baseUnitsToSample(nosBaseUnits, 'wallet NOS'));
+    },
+    setPendingPostsSource(count) {
+      pendingPosts = count;
+    },
+  };
+}
