@@ -73,10 +73,23 @@ export class SolanaJobsClient implements JobsClient {
     const accounts = await this.connection.getProgramAccounts(this.network.jobsProgram, {
       filters: [memcmp(0, ACCOUNT_DISCRIMINATORS.JobAccount), memcmp(OFFSETS.job.ipfsJob, ipfsJob), memcmp(OFFSETS.job.project, project.toBytes())],
     });
-    const views = accounts.map(({ pubkey }) => pubkey);
-    // Read again through getJobs so each view carries its run (and so its derived status).
-    const jobs = await this.getJobs(views);
-    return views.flatMap((address) => jobs.get(address.toBase58()) ?? []);
+    // Decoded from this answer, not read again: a second read could come from a node that has not
+    // seen the job yet, and a job missed here is a job paid for twice.
+    const views: JobView[] = accounts.map(({ pubkey, account }) => {
+      const decoded = decodeAccount('JobAccount', account.data);
+      return { address: pubkey, account: decoded, status: deriveJobStatus(decoded, false) };
+    });
+    const unfinished = views.filter((view) => view.account.state !== JOB_STATE.done).map((view) => view.address);
+    if (unfinished.length > 0) {
+      for (const run of await this.runsForJobs(unfinished, {})) {
+        const view = views.find((candidate) => candidate.address.equals(run.account.job));
+        if (view !== undefined) {
+          view.run = run;
+          view.status = deriveJobStatus(view.account, true);
+        }
+      }
+    }
+    return views;
   }
 
   async getJobs(addresses: readonly PublicKey[], options: ReadOptions = {}): Promise<Map<string, JobView | undefined>> {
