@@ -1,72 +1,13 @@
-// How the mirror records what it saw in the working status: phase transitions (with one event
-// each, not one per poll) and the attempts list, including the ending the operator is about to
-// cause, written BEFORE the transaction that causes it. The job account disappears after delist
-// and recover, so a crash right after one of them would otherwise leave a gone job nobody can
-// tell apart from one cancelled by someone else.
+// The attempts list and the few status moves the steps outside the decision make (posting,
+// landing, deletion, the price guard): pure functions over a status, and the context's wrappers
+// over its working copy. decide.ts uses the same pure functions.
 import type { PublicKey } from '@solana/web3.js';
-import type { JobView } from '../../chain/jobs-client.ts';
 import type { NosanaJobPhase, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
 import { findCondition } from '../../runtime/conditions.ts';
 import type { EventType } from '../../runtime/types.ts';
-import type { NetworkPorts } from '../network-ports.ts';
-import type { JobReconcileContext, StepOutcome } from './context.ts';
-
-/** One look at an on-chain job, with what the mirror needs to act on it. */
-export interface Observation {
-  ctx: JobReconcileContext;
-  ports: NetworkPorts;
-  job: JobView;
-  /** 'posted': this resource posted the job and may act on it; 'adopted' (spec.jobAddress): mirror only. */
-  origin: 'posted' | 'adopted';
-}
+import type { JobReconcileContext } from './context.ts';
 
 export type Attempt = NonNullable<NosanaJobStatus['attempts']>[number];
-
-/**
- * Endings the operator records before acting: `QueueTimeout` before delisting, `NodeQuit` before
- * recovering, `NodeSilent` before ending a job whose node went silent.
- */
-export type IntendedEnding = 'QueueTimeout' | 'NodeQuit' | 'NodeSilent';
-
-/** A job that has not ended is looked at again after one poll interval (the watcher's). */
-export function pollAgain(ctx: JobReconcileContext): StepOutcome {
-  return { requeueAfterMs: ctx.deps.options.pollIntervalMs };
-}
-
-/** Sets the phase; the event is recorded only when phase or reason change (polls repeat the same observation). */
-export function moveTo(ctx: JobReconcileContext, phase: NosanaJobPhase, reason: string, message: string, type: EventType = 'Normal'): void {
-  const changed = ctx.status.phase !== phase || findCondition(ctx.status.conditions, 'Ready')?.reason !== reason;
-  ctx.setPhase(phase, reason, message);
-  if (changed) ctx.event(type, reason, message);
-}
-
-/** The attempt for `job`, added (posted or adopted now) when the posting path did not record it. */
-export function attemptFor(ctx: JobReconcileContext, job: PublicKey): Attempt {
-  const address = job.toBase58();
-  const found = ctx.status.attempts?.find((attempt) => attempt.jobAddress === address);
-  if (found !== undefined) return found;
-  const added: Attempt = { jobAddress: address, postedAt: isoSeconds(ctx.deps.now()) };
-  ctx.status.attempts = [...(ctx.status.attempts ?? []), added];
-  return added;
-}
-
-/** Replaces the attempt for `job` (the cached status is frozen, so never mutated in place). */
-export function updateAttempt(ctx: JobReconcileContext, job: PublicKey, change: Partial<Attempt>): Attempt {
-  const current = attemptFor(ctx, job);
-  const next: Attempt = { ...current, ...change };
-  for (const key of Object.keys(change) as (keyof Attempt)[]) if (change[key] === undefined) delete next[key];
-  ctx.status.attempts = (ctx.status.attempts ?? []).map((attempt) => (attempt === current ? next : attempt));
-  return next;
-}
-
-/**
- * Records the ending the operator is about to cause and writes the status now, before the
- * transaction, so that after a crash the next reconcile knows the gone job was ended by us.
- */
-export async function recordIntent(ctx: JobReconcileContext, job: PublicKey, ending: IntendedEnding): Promise<void> {
-  updateAttempt(ctx, job, { outcome: ending });
-  await ctx.writeStatus();
-}
 
 /** Kubernetes timestamps: RFC 3339 in UTC, whole seconds. */
 export function isoSeconds(date: Date): string {
@@ -76,4 +17,44 @@ export function isoSeconds(date: Date): string {
 /** A unix time in seconds from the chain as a Kubernetes timestamp. */
 export function chainTime(unixSeconds: bigint): string {
   return isoSeconds(new Date(Number(unixSeconds) * 1000));
+}
+
+/** The status with an attempt for `address` (posted or adopted `now` when the status had none). */
+export function withAttempt(status: NosanaJobStatus, address: string, now: Date): { status: NosanaJobStatus; attempt: Attempt } {
+  const found = status.attempts?.find((attempt) => attempt.jobAddress === address);
+  if (found !== undefined) return { status, attempt: found };
+  const added: Attempt = { jobAddress: address, postedAt: isoSeconds(now) };
+  return { status: { ...status, attempts: [...(status.attempts ?? []), added] }, attempt: added };
+}
+
+/** The status with the attempt for `address` changed (undefined values remove fields); a status read from the cache is frozen, so never mutated. */
+export function withAttemptChange(status: NosanaJobStatus, address: string, change: Partial<Attempt>, now: Date): NosanaJobStatus {
+  const { status: withIt, attempt: current } = withAttempt(status, address, now);
+  const next: Attempt = { ...current, ...change };
+  for (const key of Object.keys(change) as (keyof Attempt)[]) if (change[key] === undefined) delete next[key];
+  return { ...withIt, attempts: (withIt.attempts ?? []).map((attempt) => (attempt === current ? next : attempt)) };
+}
+
+/** Whether a move to (phase, reason) changes what the status shows (an Event is recorded only then). */
+export function isNewPhase(status: NosanaJobStatus, phase: NosanaJobPhase, reason: string): boolean {
+  return status.phase !== phase || findCondition(status.conditions, 'Ready')?.reason !== reason;
+}
+
+/** Sets the phase; the event is recorded only when phase or reason change. */
+export function moveTo(ctx: JobReconcileContext, phase: NosanaJobPhase, reason: string, message: string, type: EventType = 'Normal'): void {
+  const changed = isNewPhase(ctx.status, phase, reason);
+  ctx.setPhase(phase, reason, message);
+  if (changed) ctx.event(type, reason, message);
+}
+
+/** The attempt for `job` in the working status, added when absent. */
+export function attemptFor(ctx: JobReconcileContext, job: PublicKey): Attempt {
+  const { status, attempt } = withAttempt(ctx.status, job.toBase58(), ctx.deps.now());
+  ctx.status = status;
+  return attempt;
+}
+
+/** Changes the attempt for `job` in the working status. */
+export function updateAttempt(ctx: JobReconcileContext, job: PublicKey, change: Partial<Attempt>): void {
+  ctx.status = withAttemptChange(ctx.status, job.toBase58(), change, ctx.deps.now());
 }

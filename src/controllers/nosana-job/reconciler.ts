@@ -18,7 +18,7 @@ import { buildJobContext } from './context.ts';
 import type { JobReconcileContext, NosanaJobControllerDeps, StepOutcome } from './context.ts';
 import { finalizeJob } from './finalize.ts';
 import { lostAnnotations } from './lost-record.ts';
-import { observeJob } from './mirror.ts';
+import { followJob } from './follow.ts';
 import { resolvePendingPost } from './pending-post.ts';
 import { postJob } from './post.ts';
 import { jobAddressOrigin } from './record-trust.ts';
@@ -122,7 +122,7 @@ export class NosanaJobReconciler implements Reconciler {
       const takenBack = await takenBackForPrice(ctx, jobAddress);
       if (takenBack !== undefined) return takenBack;
     }
-    const outcome = await observeJob(ctx, jobAddress, origin);
+    const outcome = await followJob(ctx, jobAddress, origin);
     if (outcome.repost !== true) return outcome;
     // The attempt is over and retries remain: without the job-address annotation the next
     // reconcile takes the posting path and posts a fresh job.

@@ -14,7 +14,7 @@ import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
 import { finalizeJob } from '../../../src/controllers/nosana-job/finalize.ts';
 import type { FinalizeOutcome } from '../../../src/controllers/nosana-job/finalize.ts';
 import { buildJobContext } from '../../../src/controllers/nosana-job/context.ts';
-import { observeJob } from '../../../src/controllers/nosana-job/mirror.ts';
+import { followJob } from '../../../src/controllers/nosana-job/follow.ts';
 import { serializeWallet } from '../../../src/chain/wallet.ts';
 import type { Localnet } from '../../../src/localnet/localnet.ts';
 import { refOf } from '../../../src/runtime/types.ts';
@@ -112,7 +112,7 @@ export async function observe(world: MirrorWorld, name: string, job: PublicKey, 
   await world.watcher.job(job, { maxAgeMs: 0 });
   const object = jobResource(world, name);
   const ctx = buildJobContext(world.deps, object, reconcileContext(), job.toBase58());
-  const outcome = await observeJob(ctx, job, origin);
+  const outcome = await followJob(ctx, job, origin);
   await world.deps.writer.applyStatus(refOf(object), ctx.status, jobResource(world, name).status);
   return { outcome, object: jobResource(world, name) };
 }
