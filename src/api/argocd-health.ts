@@ -7,7 +7,10 @@ import type { NosanaKind } from './crds/crd.ts';
 import { HEALTH_TABLE } from './health.ts';
 
 function luaSet(values: string[]): string {
-  return `{ ${[...new Set(values)].sort().map((v) => `[${JSON.stringify(v)}] = true`).join(', ')} }`;
+  return `{ ${[...new Set(values)]
+    .sort()
+    .map((v) => `[${JSON.stringify(v)}] = true`)
+    .join(', ')} }`;
 }
 
 export function argoHealthLua(kind: NosanaKind): string {

@@ -25,7 +25,19 @@ export const MARKET_QUEUE_CAPACITY = 314;
 
 /** Byte offsets used by getProgramAccounts filters (PROTOCOL.md §3, §7). */
 export const OFFSETS = {
-  job: { ipfsJob: 8, ipfsResult: 40, market: 72, node: 104, payer: 136, price: 168, project: 176, state: 208, timeEnd: 209, timeStart: 217, timeout: 225 },
+  job: {
+    ipfsJob: 8,
+    ipfsResult: 40,
+    market: 72,
+    node: 104,
+    payer: 136,
+    price: 168,
+    project: 176,
+    state: 208,
+    timeEnd: 209,
+    timeStart: 217,
+    timeout: 225,
+  },
   run: { job: 8, node: 40, payer: 72, state: 104, time: 105 },
   market: { authority: 8, jobPrice: 48, jobType: 64, queueType: 146, queueLength: 147, queue: 151 },
 } as const;
@@ -167,7 +179,8 @@ export function encodeAccount<K extends AccountKind>(kind: K, value: KindTypes[K
   const encodable = kind === 'MarketAccount' ? { ...(value as MarketAccount), queue: [] } : value;
   const fields = coderFor(kind).types.encode(kind, toAnchor(encodable));
   const size = ACCOUNT_SIZES[kind];
-  if (fields.length + 8 > size) throw new AccountDecodeError(`${kind} encodes to ${fields.length + 8} bytes, over its ${size}-byte allocation`);
+  if (fields.length + 8 > size)
+    throw new AccountDecodeError(`${kind} encodes to ${fields.length + 8} bytes, over its ${size}-byte allocation`);
   const allocated = Buffer.alloc(size);
   ACCOUNT_DISCRIMINATORS[kind].copy(allocated);
   fields.copy(allocated, 8);

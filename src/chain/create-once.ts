@@ -75,7 +75,9 @@ export function parsePendingPost(text: string): PendingPost {
   }
   const checked = pendingPostRecord.safeParse(parsed);
   if (!checked.success) {
-    const problems = checked.error.issues.map((issue) => `${issue.path.length === 0 ? 'the record' : issue.path.join('.')}: ${issue.message}`);
+    const problems = checked.error.issues.map(
+      (issue) => `${issue.path.length === 0 ? 'the record' : issue.path.join('.')}: ${issue.message}`,
+    );
     throw new Error(`the post record is malformed (${problems.join('; ')})`);
   }
   return checked.data;
@@ -118,8 +120,12 @@ export function decodePendingPost(network: NosanaNetwork, pending: PendingPost):
   if (post === undefined || jobIndex === undefined || runIndex === undefined) {
     throw new Error(`pending post is corrupt: it holds no ${network.name} jobs-program list or assign instruction`);
   }
-  if (keys[jobIndex]?.toBase58() !== pending.jobAddress || keys[runIndex]?.toBase58() !== pending.runAddress
-    || !message.isAccountSigner(jobIndex) || !message.isAccountSigner(runIndex)) {
+  if (
+    keys[jobIndex]?.toBase58() !== pending.jobAddress ||
+    keys[runIndex]?.toBase58() !== pending.runAddress ||
+    !message.isAccountSigner(jobIndex) ||
+    !message.isAccountSigner(runIndex)
+  ) {
     throw new Error('pending post is corrupt: its transaction does not create the recorded job and run accounts');
   }
   return transaction;
@@ -148,7 +154,9 @@ export async function requireSameCluster(connection: Connection, pending: Pendin
   if (pending.genesisHash === undefined) return;
   const genesisHash = await genesisHashOf(connection);
   if (genesisHash !== pending.genesisHash) {
-    throw new Error(`pending post ${pending.signature} was signed for the cluster with genesis ${pending.genesisHash}, but the RPC serves ${genesisHash}; refusing to resolve or re-send it there`);
+    throw new Error(
+      `pending post ${pending.signature} was signed for the cluster with genesis ${pending.genesisHash}, but the RPC serves ${genesisHash}; refusing to resolve or re-send it there`,
+    );
   }
 }
 
@@ -157,11 +165,17 @@ const MIN_CONTEXT_SLOT_NOT_REACHED = -32016;
 
 function isMinContextSlotNotReached(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  return (error as { code?: unknown }).code === MIN_CONTEXT_SLOT_NOT_REACHED
-    || /Minimum context slot has not been reached/i.test(String((error as { message?: unknown }).message));
+  return (
+    (error as { code?: unknown }).code === MIN_CONTEXT_SLOT_NOT_REACHED ||
+    /Minimum context slot has not been reached/i.test(String((error as { message?: unknown }).message))
+  );
 }
 
-export async function resolvePendingPost(connection: Connection, network: NosanaNetwork, pending: PendingPost): Promise<PendingPostOutcome> {
+export async function resolvePendingPost(
+  connection: Connection,
+  network: NosanaNetwork,
+  pending: PendingPost,
+): Promise<PendingPostOutcome> {
   const transaction = decodePendingPost(network, pending);
   await requireSameCluster(connection, pending);
 
@@ -172,7 +186,8 @@ export async function resolvePendingPost(connection: Connection, network: Nosana
   // The finalized height and the slot it was observed at, from one bank in one answer (a height
   // and a slot asked apart could come from two backends).
   const { blockHeight: height, absoluteSlot: observedSlot } = await connection.getEpochInfo('finalized');
-  if (height === undefined) return { outcome: 'unknown', reason: 'the RPC reports no block height with its slot, so expiry cannot be judged' };
+  if (height === undefined)
+    return { outcome: 'unknown', reason: 'the RPC reports no block height with its slot, so expiry cannot be judged' };
   try {
     return await judgeFromSlot(connection, network, pending, transaction, { height, observedSlot, historyAvailable });
   } catch (error) {
@@ -194,7 +209,11 @@ async function judgeFromSlot(
   const job = new PublicKey(pending.jobAddress);
   const { value: account } = await connection.getAccountInfoAndContext(job, { commitment: 'confirmed', minContextSlot });
   // Only a jobs-program JobAccount is proof: anyone may send lamports to an address they saw.
-  if (account !== null && account.owner.equals(network.jobsProgram) && account.data.subarray(0, 8).equals(ACCOUNT_DISCRIMINATORS.JobAccount)) {
+  if (
+    account !== null &&
+    account.owner.equals(network.jobsProgram) &&
+    account.data.subarray(0, 8).equals(ACCOUNT_DISCRIMINATORS.JobAccount)
+  ) {
     return { outcome: 'landed' };
   }
 
@@ -204,7 +223,8 @@ async function judgeFromSlot(
   if (await connection.isBlockhashValid(blockhash, { commitment: 'processed', minContextSlot }).then((answer) => answer.value)) {
     return { outcome: 'pending' };
   }
-  if (!seen.historyAvailable) return { outcome: 'unknown', reason: 'the RPC keeps no transaction history, so it cannot say whether the post landed' };
+  if (!seen.historyAvailable)
+    return { outcome: 'unknown', reason: 'the RPC keeps no transaction history, so it cannot say whether the post landed' };
 
   let touching: { signature: string; err: unknown; slot: number }[];
   try {
@@ -220,7 +240,8 @@ async function judgeFromSlot(
   }
   const succeeded = touching.find((entry) => entry.err === null);
   if (succeeded !== undefined) return { outcome: 'landed', slot: succeeded.slot };
-  if (touching.length > 0) return { outcome: 'unknown', reason: `the job address has ${touching.length} failed transactions that are not the post` };
+  if (touching.length > 0)
+    return { outcome: 'unknown', reason: `the job address has ${touching.length} failed transactions that are not the post` };
 
   let firstAvailable: number;
   try {
@@ -229,7 +250,10 @@ async function judgeFromSlot(
     return { outcome: 'unknown', reason: `the RPC cannot say how far back its history goes: ${(error as Error).message}` };
   }
   if (pending.preparedSlot === undefined || firstAvailable > pending.preparedSlot) {
-    return { outcome: 'unknown', reason: `the RPC's history starts at slot ${firstAvailable}, later than (or not known to cover) when the post was prepared` };
+    return {
+      outcome: 'unknown',
+      reason: `the RPC's history starts at slot ${firstAvailable}, later than (or not known to cover) when the post was prepared`,
+    };
   }
   // The status cache could have caught it between our looks; look once more, now final.
   const last = await lookupSignature(connection, pending.signature);
@@ -251,6 +275,8 @@ async function outcomeOf(connection: Connection, signature: string, status: Sign
 }
 
 async function failedOutcome(connection: Connection, signature: string, err: unknown): Promise<PendingPostOutcome> {
-  const details = await connection.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 }).catch(() => null);
+  const details = await connection
+    .getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 })
+    .catch(() => null);
   return { outcome: 'failed', error: parseProgramError(details?.meta?.logMessages), detail: JSON.stringify(err) };
 }

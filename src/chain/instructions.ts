@@ -22,7 +22,9 @@ function coderFor(kind: 'jobs' | 'stake'): BorshInstructionCoder {
   let coder = instructionCoders.get(kind);
   if (coder === undefined) {
     // The coder does not depend on the program address.
-    coder = new BorshInstructionCoder(kind === 'jobs' ? jobsIdl('11111111111111111111111111111111') : stakeIdl('11111111111111111111111111111111'));
+    coder = new BorshInstructionCoder(
+      kind === 'jobs' ? jobsIdl('11111111111111111111111111111111') : stakeIdl('11111111111111111111111111111111'),
+    );
     instructionCoders.set(kind, coder);
   }
   return coder;
@@ -59,7 +61,9 @@ function build<N extends keyof Specs>(
     if (spec.accounts[index]?.exclusive !== true) continue;
     const previous = writableSeen.get(key.pubkey.toBase58());
     if (previous !== undefined) {
-      throw new Error(`${String(name)}: "${previous}" and "${slotName}" are the same account; the program rejects one account in two writable slots`);
+      throw new Error(
+        `${String(name)}: "${previous}" and "${slotName}" are the same account; the program rejects one account in two writable slots`,
+      );
     }
     writableSeen.set(key.pubkey.toBase58(), slotName);
   }

@@ -5,8 +5,17 @@ import { createAssociatedTokenAccountIdempotentInstruction, getAssociatedTokenAd
 import type { PublicKey, TransactionInstruction } from '@solana/web3.js';
 import type { JobAccount, MarketAccount, RunAccount } from './accounts.ts';
 import {
-  OPEN_MARKET_ACCESS_KEY, SYSTEM_PROGRAM_ID, SYSVAR_RENT_PUBKEY, TOKEN_PROGRAM_ID,
-  marketVault, metaplexMetadata, nosTokenAccount, rewardsReflection, rewardsVault, stakeAccount, stakeVault,
+  OPEN_MARKET_ACCESS_KEY,
+  SYSTEM_PROGRAM_ID,
+  SYSVAR_RENT_PUBKEY,
+  TOKEN_PROGRAM_ID,
+  marketVault,
+  metaplexMetadata,
+  nosTokenAccount,
+  rewardsReflection,
+  rewardsVault,
+  stakeAccount,
+  stakeVault,
 } from './addresses.ts';
 import type { NosanaNetwork } from './addresses.ts';
 import { jobsInstruction, stakeInstruction } from './instructions.ts';
@@ -60,71 +69,117 @@ export function postInstructions(params: ListParams): TransactionInstruction[] {
     ...rewardsAccounts(network),
   };
   const args = { ipfsJob: params.ipfsJob, timeout: params.timeout };
-  const post = params.node === undefined
-    ? jobsInstruction(network, 'list', accounts, args)
-    : jobsInstruction(network, 'assign', { ...accounts, node: params.node }, args);
+  const post =
+    params.node === undefined
+      ? jobsInstruction(network, 'list', accounts, args)
+      : jobsInstruction(network, 'assign', { ...accounts, node: params.node }, args);
   const setup = params.marketAccount.jobPrice === 0n ? [ensureNosAccount(network, params.payer, params.payer)] : [];
   return [...setup, post];
 }
 
-export function delistInstructions(network: NosanaNetwork, jobAddress: PublicKey, job: JobAccount, vault: PublicKey): TransactionInstruction[] {
+export function delistInstructions(
+  network: NosanaNetwork,
+  jobAddress: PublicKey,
+  job: JobAccount,
+  vault: PublicKey,
+): TransactionInstruction[] {
   return [
     ensureNosAccount(network, job.project, job.payer),
-    jobsInstruction(network, 'delist', {
-      job: jobAddress,
-      market: job.market,
-      deposit: nosTokenAccount(network, job.payer),
-      payer: job.payer,
-      vault,
-      tokenProgram: TOKEN_PROGRAM_ID,
-      authority: job.project,
-    }, {}),
+    jobsInstruction(
+      network,
+      'delist',
+      {
+        job: jobAddress,
+        market: job.market,
+        deposit: nosTokenAccount(network, job.payer),
+        payer: job.payer,
+        vault,
+        tokenProgram: TOKEN_PROGRAM_ID,
+        authority: job.project,
+      },
+      {},
+    ),
   ];
 }
 
-export function extendInstructions(network: NosanaNetwork, jobAddress: PublicKey, job: JobAccount, vault: PublicKey, newTimeout: bigint): TransactionInstruction[] {
-  return [jobsInstruction(network, 'extend', {
-    job: jobAddress,
-    market: job.market,
-    user: nosTokenAccount(network, job.payer),
-    vault,
-    authority: job.project,
-    payer: job.payer,
-    ...rewardsAccounts(network),
-  }, { timeout: newTimeout })];
+export function extendInstructions(
+  network: NosanaNetwork,
+  jobAddress: PublicKey,
+  job: JobAccount,
+  vault: PublicKey,
+  newTimeout: bigint,
+): TransactionInstruction[] {
+  return [
+    jobsInstruction(
+      network,
+      'extend',
+      {
+        job: jobAddress,
+        market: job.market,
+        user: nosTokenAccount(network, job.payer),
+        vault,
+        authority: job.project,
+        payer: job.payer,
+        ...rewardsAccounts(network),
+      },
+      { timeout: newTimeout },
+    ),
+  ];
 }
 
 /** `end` a running job: the node is paid for the time it ran (its NOS account is created if missing). */
-export function endInstructions(network: NosanaNetwork, jobAddress: PublicKey, job: JobAccount, runAddress: PublicKey, run: RunAccount, vault: PublicKey): TransactionInstruction[] {
+export function endInstructions(
+  network: NosanaNetwork,
+  jobAddress: PublicKey,
+  job: JobAccount,
+  runAddress: PublicKey,
+  run: RunAccount,
+  vault: PublicKey,
+): TransactionInstruction[] {
   return [
     ensureNosAccount(network, job.project, run.node),
     ensureNosAccount(network, job.project, job.payer),
-    jobsInstruction(network, 'end', {
-      job: jobAddress,
-      market: job.market,
-      run: runAddress,
-      deposit: nosTokenAccount(network, job.payer),
-      user: nosTokenAccount(network, run.node),
-      vault,
-      payer: run.payer,
-      authority: job.project,
-      tokenProgram: TOKEN_PROGRAM_ID,
-    }, {}),
+    jobsInstruction(
+      network,
+      'end',
+      {
+        job: jobAddress,
+        market: job.market,
+        run: runAddress,
+        deposit: nosTokenAccount(network, job.payer),
+        user: nosTokenAccount(network, run.node),
+        vault,
+        payer: run.payer,
+        authority: job.project,
+        tokenProgram: TOKEN_PROGRAM_ID,
+      },
+      {},
+    ),
   ];
 }
 
-export function recoverInstructions(network: NosanaNetwork, jobAddress: PublicKey, job: JobAccount, vault: PublicKey): TransactionInstruction[] {
+export function recoverInstructions(
+  network: NosanaNetwork,
+  jobAddress: PublicKey,
+  job: JobAccount,
+  vault: PublicKey,
+): TransactionInstruction[] {
   return [
     ensureNosAccount(network, job.project, job.payer),
-    jobsInstruction(network, 'recover', {
-      job: jobAddress,
-      market: job.market,
-      vault,
-      user: nosTokenAccount(network, job.payer),
-      payer: job.payer,
-      authority: job.project,
-      tokenProgram: TOKEN_PROGRAM_ID,
-    }, {}),
+    jobsInstruction(
+      network,
+      'recover',
+      {
+        job: jobAddress,
+        market: job.market,
+        vault,
+        user: nosTokenAccount(network, job.payer),
+        payer: job.payer,
+        authority: job.project,
+        tokenProgram: TOKEN_PROGRAM_ID,
+      },
+      {},
+    ),
   ];
 }
 
@@ -139,7 +194,7 @@ function nodeAccessAccounts(network: NosanaNetwork, node: PublicKey, market: Pic
     // Open markets accept any valid token account as `nft`; Nosana's node passes its NOS account.
     return { stake, nft: nosTokenAccount(network, node), metadata: OPEN_MARKET_ACCESS_KEY };
   }
-  if (nftMint === undefined) throw new Error('this market requires an access-key NFT: pass the mint of the node\'s NFT');
+  if (nftMint === undefined) throw new Error("this market requires an access-key NFT: pass the mint of the node's NFT");
   return { stake, nft: getAssociatedTokenAddressSync(nftMint, node, true), metadata: metaplexMetadata(nftMint) };
 }
 
@@ -157,19 +212,29 @@ export function workInstructions(params: WorkParams): TransactionInstruction[] {
   const { network, node } = params;
   return [
     ensureNosAccount(network, node, node),
-    jobsInstruction(network, 'work', {
-      run: params.run,
-      market: params.market,
-      payer: node,
-      ...nodeAccessAccounts(network, node, params.marketAccount, params.nftMint),
-      authority: node,
-      systemProgram: SYSTEM_PROGRAM_ID,
-    }, {}),
+    jobsInstruction(
+      network,
+      'work',
+      {
+        run: params.run,
+        market: params.market,
+        payer: node,
+        ...nodeAccessAccounts(network, node, params.marketAccount, params.nftMint),
+        authority: node,
+        systemProgram: SYSTEM_PROGRAM_ID,
+      },
+      {},
+    ),
   ];
 }
 
 /** `stop`: take a node out of a market's queue; signed by the node itself or the market's authority. */
-export function leaveQueueInstructions(network: NosanaNetwork, market: PublicKey, node: PublicKey, authority: PublicKey = node): TransactionInstruction[] {
+export function leaveQueueInstructions(
+  network: NosanaNetwork,
+  market: PublicKey,
+  node: PublicKey,
+  authority: PublicKey = node,
+): TransactionInstruction[] {
   return [jobsInstruction(network, 'stop', { market, node, authority }, {})];
 }
 
@@ -189,43 +254,67 @@ export function finishInstructions(params: FinishParams): TransactionInstruction
   return [
     ensureNosAccount(network, run.node, run.node),
     ensureNosAccount(network, run.node, job.payer),
-    jobsInstruction(network, 'finish', {
-      job: params.jobAddress,
-      run: params.runAddress,
-      market: job.market,
-      vault: params.vault,
-      deposit: nosTokenAccount(network, job.payer),
-      user: nosTokenAccount(network, run.node),
-      payerRun: run.payer,
-      payerJob: job.payer,
-      authority: run.node,
-      tokenProgram: TOKEN_PROGRAM_ID,
-    }, { ipfsResult: params.ipfsResult }),
+    jobsInstruction(
+      network,
+      'finish',
+      {
+        job: params.jobAddress,
+        run: params.runAddress,
+        market: job.market,
+        vault: params.vault,
+        deposit: nosTokenAccount(network, job.payer),
+        user: nosTokenAccount(network, run.node),
+        payerRun: run.payer,
+        payerJob: job.payer,
+        authority: run.node,
+        tokenProgram: TOKEN_PROGRAM_ID,
+      },
+      { ipfsResult: params.ipfsResult },
+    ),
   ];
 }
 
-export function completeInstructions(network: NosanaNetwork, jobAddress: PublicKey, node: PublicKey, ipfsResult: Uint8Array): TransactionInstruction[] {
+export function completeInstructions(
+  network: NosanaNetwork,
+  jobAddress: PublicKey,
+  node: PublicKey,
+  ipfsResult: Uint8Array,
+): TransactionInstruction[] {
   return [jobsInstruction(network, 'complete', { job: jobAddress, authority: node }, { ipfsResult })];
 }
 
-export function quitInstructions(network: NosanaNetwork, jobAddress: PublicKey, runAddress: PublicKey, run: RunAccount): TransactionInstruction[] {
+export function quitInstructions(
+  network: NosanaNetwork,
+  jobAddress: PublicKey,
+  runAddress: PublicKey,
+  run: RunAccount,
+): TransactionInstruction[] {
   return [jobsInstruction(network, 'quit', { job: jobAddress, run: runAddress, payer: run.payer, authority: run.node }, {})];
 }
 
 /** The zero stake a node needs before `work` (Nosana's node creates the same, locked 14 days). */
-export function createStakeInstructions(network: NosanaNetwork, node: PublicKey, amount = 0n, durationSeconds = 14n * 86_400n): TransactionInstruction[] {
+export function createStakeInstructions(
+  network: NosanaNetwork,
+  node: PublicKey,
+  amount = 0n,
+  durationSeconds = 14n * 86_400n,
+): TransactionInstruction[] {
   return [
     ensureNosAccount(network, node, node),
-    stakeInstruction(network, {
-      mint: network.nosMint,
-      user: nosTokenAccount(network, node),
-      vault: stakeVault(network, node)[0],
-      stake: stakeAccount(network, node)[0],
-      authority: node,
-      systemProgram: SYSTEM_PROGRAM_ID,
-      tokenProgram: TOKEN_PROGRAM_ID,
-      rent: SYSVAR_RENT_PUBKEY,
-    }, { amount, duration: durationSeconds }),
+    stakeInstruction(
+      network,
+      {
+        mint: network.nosMint,
+        user: nosTokenAccount(network, node),
+        vault: stakeVault(network, node)[0],
+        stake: stakeAccount(network, node)[0],
+        authority: node,
+        systemProgram: SYSTEM_PROGRAM_ID,
+        tokenProgram: TOKEN_PROGRAM_ID,
+        rent: SYSVAR_RENT_PUBKEY,
+      },
+      { amount, duration: durationSeconds },
+    ),
   ];
 }
 
@@ -243,20 +332,27 @@ export interface OpenMarketParams {
 
 export function openMarketInstructions(params: OpenMarketParams): TransactionInstruction[] {
   const { network } = params;
-  return [jobsInstruction(network, 'open', {
-    mint: network.nosMint,
-    market: params.market,
-    vault: marketVault(network, params.market)[0],
-    authority: params.authority,
-    accessKey: params.accessKey ?? OPEN_MARKET_ACCESS_KEY,
-    rent: SYSVAR_RENT_PUBKEY,
-    systemProgram: SYSTEM_PROGRAM_ID,
-    tokenProgram: TOKEN_PROGRAM_ID,
-  }, {
-    jobExpiration: params.jobExpiration,
-    jobPrice: params.jobPrice,
-    jobTimeout: params.jobTimeout,
-    jobType: params.jobType ?? 4,
-    nodeXnosMinimum: params.nodeXnosMinimum ?? 0n,
-  })];
+  return [
+    jobsInstruction(
+      network,
+      'open',
+      {
+        mint: network.nosMint,
+        market: params.market,
+        vault: marketVault(network, params.market)[0],
+        authority: params.authority,
+        accessKey: params.accessKey ?? OPEN_MARKET_ACCESS_KEY,
+        rent: SYSVAR_RENT_PUBKEY,
+        systemProgram: SYSTEM_PROGRAM_ID,
+        tokenProgram: TOKEN_PROGRAM_ID,
+      },
+      {
+        jobExpiration: params.jobExpiration,
+        jobPrice: params.jobPrice,
+        jobTimeout: params.jobTimeout,
+        jobType: params.jobType ?? 4,
+        nodeXnosMinimum: params.nodeXnosMinimum ?? 0n,
+      },
+    ),
+  ];
 }

@@ -85,7 +85,7 @@ class RequestBudget {
 function methodOf(body: unknown): string {
   try {
     const parsed = JSON.parse(String(body)) as { method?: string } | { method?: string }[];
-    return Array.isArray(parsed) ? parsed.map((entry) => entry.method ?? '?').join(',') : parsed.method ?? '?';
+    return Array.isArray(parsed) ? parsed.map((entry) => entry.method ?? '?').join(',') : (parsed.method ?? '?');
   } catch {
     return '?';
   }
@@ -112,7 +112,12 @@ export function createRpcFetch(options: RpcTransportOptions = {}): typeof fetch 
       await budget?.take();
       const started = performance.now();
       const report = (outcome: RpcRequestEvent['outcome'], status?: number): void =>
-        options.onRequest?.({ method, outcome, ...(status === undefined ? {} : { status }), seconds: (performance.now() - started) / 1000 });
+        options.onRequest?.({
+          method,
+          outcome,
+          ...(status === undefined ? {} : { status }),
+          seconds: (performance.now() - started) / 1000,
+        });
       const finalAttempt = attempt >= settings.maxRetries;
       const timeout = AbortSignal.timeout(settings.timeoutMs);
       const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
@@ -145,7 +150,10 @@ export function createRpcFetch(options: RpcTransportOptions = {}): typeof fetch 
       const wait = response.status === 429 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
       if (wait !== undefined && wait > settings.maxDelayMs) {
         report('error', response.status);
-        throw new RpcUnavailableError(method, `HTTP 429 with Retry-After of ${wait} ms, longer than the ${settings.maxDelayMs} ms this transport waits (after ${attempt + 1} attempts)`);
+        throw new RpcUnavailableError(
+          method,
+          `HTTP 429 with Retry-After of ${wait} ms, longer than the ${settings.maxDelayMs} ms this transport waits (after ${attempt + 1} attempts)`,
+        );
       }
       report('retry', response.status);
       await sleep(wait ?? backoff(attempt));

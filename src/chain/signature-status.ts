@@ -30,8 +30,11 @@ export async function lookupSignature(connection: Connection, signature: string)
 /** Seen at confirmed or finalized (a processed block may still be dropped with its fork). */
 export function isSettled(status: SignatureStatus): boolean {
   // RPCs that omit confirmationStatus report a rooted transaction with `confirmations: null`.
-  return status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized'
-    || (status.confirmationStatus === undefined && status.confirmations === null);
+  return (
+    status.confirmationStatus === 'confirmed' ||
+    status.confirmationStatus === 'finalized' ||
+    (status.confirmationStatus === undefined && status.confirmations === null)
+  );
 }
 
 /** Rooted: no fork can drop it any more. */

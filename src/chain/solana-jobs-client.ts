@@ -1,6 +1,6 @@
 // The JobsClient adapter over Solana JSON-RPC (web3.js 1.x Connection + the project's codecs).
 import { Keypair } from '@solana/web3.js';
-import type { Connection, GetProgramAccountsFilter , PublicKey } from '@solana/web3.js';
+import type { Connection, GetProgramAccountsFilter, PublicKey } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
 import { JOB_STATE, OFFSETS, decodeAccount } from './accounts.ts';
@@ -9,11 +9,31 @@ import { nosTokenAccount, stakeAccount } from './addresses.ts';
 import type { NosanaNetwork } from './addresses.ts';
 import { decodePendingPost, genesisHashOf, requireSameCluster, resolvePendingPost, toPendingPost } from './create-once.ts';
 import type {
-  Balances, JobStatus, JobView, JobsClient, MarketView, PendingPost, PendingPostOutcome, PostRequest, ReadOptions, RunView, TransactionResult,
+  Balances,
+  JobStatus,
+  JobView,
+  JobsClient,
+  MarketView,
+  PendingPost,
+  PendingPostOutcome,
+  PostRequest,
+  ReadOptions,
+  RunView,
+  TransactionResult,
 } from './jobs-client.ts';
 import {
-  cleanInstructions, completeInstructions, createStakeInstructions, delistInstructions, endInstructions, extendInstructions,
-  finishInstructions, leaveQueueInstructions, postInstructions, quitInstructions, recoverInstructions, workInstructions,
+  cleanInstructions,
+  completeInstructions,
+  createStakeInstructions,
+  delistInstructions,
+  endInstructions,
+  extendInstructions,
+  finishInstructions,
+  leaveQueueInstructions,
+  postInstructions,
+  quitInstructions,
+  recoverInstructions,
+  workInstructions,
 } from './operations.ts';
 import { TransactionSender } from './transaction-sender.ts';
 import type { SenderOptions } from './transaction-sender.ts';
@@ -71,7 +91,11 @@ export class SolanaJobsClient implements JobsClient {
 
   async findJobsByDefinition(project: PublicKey, ipfsJob: Uint8Array): Promise<JobView[]> {
     const accounts = await this.connection.getProgramAccounts(this.network.jobsProgram, {
-      filters: [memcmp(0, ACCOUNT_DISCRIMINATORS.JobAccount), memcmp(OFFSETS.job.ipfsJob, ipfsJob), memcmp(OFFSETS.job.project, project.toBytes())],
+      filters: [
+        memcmp(0, ACCOUNT_DISCRIMINATORS.JobAccount),
+        memcmp(OFFSETS.job.ipfsJob, ipfsJob),
+        memcmp(OFFSETS.job.project, project.toBytes()),
+      ],
     });
     // Decoded from this answer, not read again: a second read could come from a node that has not
     // seen the job yet, and a job missed here is a job paid for twice.
@@ -97,7 +121,10 @@ export class SolanaJobsClient implements JobsClient {
     const unfinished: PublicKey[] = [];
     for (let start = 0; start < addresses.length; start += MULTIPLE_ACCOUNTS_BATCH) {
       const batch = addresses.slice(start, start + MULTIPLE_ACCOUNTS_BATCH);
-      const infos = await this.connection.getMultipleAccountsInfo(batch, options.commitment === undefined ? undefined : { commitment: options.commitment });
+      const infos = await this.connection.getMultipleAccountsInfo(
+        batch,
+        options.commitment === undefined ? undefined : { commitment: options.commitment },
+      );
       batch.forEach((address, index) => {
         const info = infos[index];
         if (info === null || info === undefined) {
@@ -217,7 +244,13 @@ export class SolanaJobsClient implements JobsClient {
   async work(node: Keypair, market: PublicKey): Promise<TransactionResult & { run: PublicKey }> {
     const view = await this.requireMarket(market);
     const run = Keypair.generate();
-    const instructions = workInstructions({ network: this.network, market, marketAccount: view.account, node: node.publicKey, run: run.publicKey });
+    const instructions = workInstructions({
+      network: this.network,
+      market,
+      marketAccount: view.account,
+      node: node.publicKey,
+      run: run.publicKey,
+    });
     const signature = await this.sender.execute('work', instructions, node.publicKey, [node, run]);
     return { signature, run: run.publicKey };
   }
@@ -230,9 +263,19 @@ export class SolanaJobsClient implements JobsClient {
     const view = await this.requireJob(job);
     const run = this.requireOwnRun(view, node.publicKey);
     const vault = await this.vaultOf(view.account.market);
-    return this.run('finish', finishInstructions({
-      network: this.network, jobAddress: job, job: view.account, runAddress: run.address, run: run.account, vault, ipfsResult,
-    }), node);
+    return this.run(
+      'finish',
+      finishInstructions({
+        network: this.network,
+        jobAddress: job,
+        job: view.account,
+        runAddress: run.address,
+        run: run.account,
+        vault,
+        ipfsResult,
+      }),
+      node,
+    );
   }
 
   async complete(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult> {

@@ -38,7 +38,9 @@ export class TransactionFailedError extends Error {
 
   constructor(what: string, detail: string, logs: readonly string[] | null | undefined, signature?: string) {
     const programError = parseProgramError(logs);
-    super(`${what} failed: ${programError === undefined ? detail : `${programError.name}${programError.message === undefined ? '' : ` (${programError.message})`}`}`);
+    super(
+      `${what} failed: ${programError === undefined ? detail : `${programError.name}${programError.message === undefined ? '' : ` (${programError.message})`}`}`,
+    );
     this.name = 'TransactionFailedError';
     this.programError = programError;
     this.logs = logs ?? [];
@@ -80,9 +82,16 @@ export class TransactionSender {
    * paid), then builds and signs the final transaction with a compute budget.
    */
   async build(what: string, instructions: TransactionInstruction[], feePayer: PublicKey, signers: Keypair[]): Promise<SignedTransaction> {
-    const { context, value: { blockhash, lastValidBlockHeight } } = await this.connection.getLatestBlockhashAndContext('confirmed');
+    const {
+      context,
+      value: { blockhash, lastValidBlockHeight },
+    } = await this.connection.getLatestBlockhashAndContext('confirmed');
     const probe = compile(feePayer, blockhash, [ComputeBudgetProgram.setComputeUnitLimit({ units: 1_400_000 }), ...instructions]);
-    const simulation = await this.connection.simulateTransaction(probe, { sigVerify: false, replaceRecentBlockhash: true, commitment: 'confirmed' });
+    const simulation = await this.connection.simulateTransaction(probe, {
+      sigVerify: false,
+      replaceRecentBlockhash: true,
+      commitment: 'confirmed',
+    });
     if (simulation.value.err !== null) {
       throw new TransactionFailedError(what, JSON.stringify(simulation.value.err), simulation.value.logs);
     }
@@ -113,7 +122,9 @@ export class TransactionSender {
       const { status } = await lookupSignature(this.connection, signed.signature);
       if (status !== undefined && isSettled(status)) {
         if (status.err !== null) {
-          const details = await this.connection.getTransaction(signed.signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 }).catch(() => null);
+          const details = await this.connection
+            .getTransaction(signed.signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 })
+            .catch(() => null);
           throw new TransactionFailedError(what, JSON.stringify(status.err), details?.meta?.logMessages, signed.signature);
         }
         return signed.signature;
@@ -135,7 +146,11 @@ export class TransactionSender {
   }
 
   private async priorityPrice(instructions: TransactionInstruction[]): Promise<number> {
-    const writable = [...new Map(instructions.flatMap((ix) => ix.keys.filter((key) => key.isWritable).map((key) => [key.pubkey.toBase58(), key.pubkey]))).values()].slice(0, 128);
+    const writable = [
+      ...new Map(
+        instructions.flatMap((ix) => ix.keys.filter((key) => key.isWritable).map((key) => [key.pubkey.toBase58(), key.pubkey])),
+      ).values(),
+    ].slice(0, 128);
     let recent: { prioritizationFee: number }[] = [];
     try {
       recent = await this.connection.getRecentPrioritizationFees({ lockedWritableAccounts: writable });
@@ -144,15 +159,16 @@ export class TransactionSender {
     }
     const fees = recent.map((entry) => entry.prioritizationFee).sort((a, b) => a - b);
     // The 75th percentile lands reliably without bidding against the most aggressive senders.
-    const percentile = fees.length === 0 ? 0 : fees[Math.floor(fees.length * 0.75)] ?? 0;
+    const percentile = fees.length === 0 ? 0 : (fees[Math.floor(fees.length * 0.75)] ?? 0);
     return Math.min(this.options.maxPriorityMicroLamports, Math.max(this.options.minPriorityMicroLamports, percentile));
   }
 }
 
 function compile(feePayer: PublicKey, blockhash: string, instructions: TransactionInstruction[]): VersionedTransaction {
-  return new VersionedTransaction(new TransactionMessage({ payerKey: feePayer, recentBlockhash: blockhash, instructions }).compileToLegacyMessage());
+  return new VersionedTransaction(
+    new TransactionMessage({ payerKey: feePayer, recentBlockhash: blockhash, instructions }).compileToLegacyMessage(),
+  );
 }
-
 
 export function base58Signature(transaction: VersionedTransaction): string {
   const first = transaction.signatures[0];

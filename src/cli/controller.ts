@@ -107,7 +107,9 @@ export interface ControllerSettings extends Omit<ManagerOptions, 'kubeConfig' | 
 
 /** A bare `--leader-elect` means true, as Go's boolean flags do; node's parser wants a value. */
 function normaliseBooleanFlags(args: readonly string[]): string[] {
-  return args.map((arg, index) => (arg === '--leader-elect' && !['true', 'false'].includes(args[index + 1] ?? '') ? '--leader-elect=true' : arg));
+  return args.map((arg, index) =>
+    arg === '--leader-elect' && !['true', 'false'].includes(args[index + 1] ?? '') ? '--leader-elect=true' : arg,
+  );
 }
 
 function isNetwork(name: string): name is NetworkName {
@@ -125,7 +127,12 @@ function httpUrl(value: string, flag: string): string {
 }
 
 /** NETWORK=VALUE pairs; with `bareNetwork`, a value without a network prefix is for that network. */
-function perNetwork(entries: readonly string[] | undefined, flag: string, check: (value: string) => string, bareNetwork?: NetworkName): Partial<Record<NetworkName, string>> {
+function perNetwork(
+  entries: readonly string[] | undefined,
+  flag: string,
+  check: (value: string) => string,
+  bareNetwork?: NetworkName,
+): Partial<Record<NetworkName, string>> {
   const result: Partial<Record<NetworkName, string>> = {};
   for (const entry of entries ?? []) {
     const separator = entry.indexOf('=');
@@ -182,8 +189,12 @@ async function networkDefaults(values: Values, env: NodeJS.ProcessEnv): Promise<
     ...(values['pinning-url'] === undefined ? {} : { pinningUrl: httpUrl(values['pinning-url'], '--pinning-url') }),
     ...(env['PINATA_JWT'] === undefined || env['PINATA_JWT'].trim() === '' ? {} : { pinataJwt: env['PINATA_JWT'].trim() }),
     serviceDomains: perNetwork(values['service-domain'], '--service-domain', (domain) => domain),
-    marketDirectoryUrls: perNetwork(values['market-directory-url'], '--market-directory-url', (url) => httpUrl(url, '--market-directory-url'),
-      defaultNetwork ?? (localnet === undefined ? 'mainnet' : 'localnet')),
+    marketDirectoryUrls: perNetwork(
+      values['market-directory-url'],
+      '--market-directory-url',
+      (url) => httpUrl(url, '--market-directory-url'),
+      defaultNetwork ?? (localnet === undefined ? 'mainnet' : 'localnet'),
+    ),
   };
   return operatorNetworkDefaults(flags);
 }
@@ -194,15 +205,18 @@ export async function parseControllerArgs(args: readonly string[], env: NodeJS.P
   if (values.help === true) return 'help';
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0] ?? ''}"`);
   for (const flag of ['metrics-bind-address', 'health-probe-bind-address'] as const) parseBindAddress(values[flag], `--${flag}`);
-  const namespaces = (values.namespaces ?? env['NOSANA_WATCH_NAMESPACES'] ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const namespaces = (values.namespaces ?? env['NOSANA_WATCH_NAMESPACES'] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const leaderElection: LeaderElectionSettings | undefined = boolean(values['leader-elect'], '--leader-elect')
     ? {
-      namespace: values['leader-election-namespace'] ?? await podNamespace(),
-      name: values['leader-election-id'],
-      leaseDurationMs: duration(values['lease-duration'], '--lease-duration'),
-      renewDeadlineMs: duration(values['renew-deadline'], '--renew-deadline'),
-      retryPeriodMs: duration(values['retry-period'], '--retry-period'),
-    }
+        namespace: values['leader-election-namespace'] ?? (await podNamespace()),
+        name: values['leader-election-id'],
+        leaseDurationMs: duration(values['lease-duration'], '--lease-duration'),
+        renewDeadlineMs: duration(values['renew-deadline'], '--renew-deadline'),
+        retryPeriodMs: duration(values['retry-period'], '--retry-period'),
+      }
     : undefined;
   return {
     kubeconfig: values.kubeconfig,
@@ -240,13 +254,18 @@ function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv): KubeC
 
 /** The networks as the log shows them: endpoints by origin (paths and queries may carry API keys), no tokens. */
 function describeNetworks(defaults: OperatorNetworkDefaults): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(defaults.networks).map(([name, network]) => [name, {
-    rpc: network.rpcUrl === undefined ? 'unset' : endpointOrigin(network.rpcUrl),
-    gateways: network.gatewayUrls.map(endpointOrigin),
-    pinning: network.pinning === undefined ? 'unset' : `${network.pinning.provider} ${endpointOrigin(network.pinning.url)}`,
-    serviceDomain: network.serviceDomain,
-    marketDirectory: network.marketDirectoryUrl ?? 'unset',
-  }]));
+  return Object.fromEntries(
+    Object.entries(defaults.networks).map(([name, network]) => [
+      name,
+      {
+        rpc: network.rpcUrl === undefined ? 'unset' : endpointOrigin(network.rpcUrl),
+        gateways: network.gatewayUrls.map(endpointOrigin),
+        pinning: network.pinning === undefined ? 'unset' : `${network.pinning.provider} ${endpointOrigin(network.pinning.url)}`,
+        serviceDomain: network.serviceDomain,
+        marketDirectory: network.marketDirectoryUrl ?? 'unset',
+      },
+    ]),
+  );
 }
 
 export async function runController(args: readonly string[], io: CommandIo): Promise<number> {
@@ -267,13 +286,16 @@ export async function runController(args: readonly string[], io: CommandIo): Pro
   }
   const log = createLogger({ level: settings.logLevel });
   const { kubeconfig: _path, logLevel: _level, ...options } = settings;
-  log.info({
-    namespaces: options.namespaces.length === 0 ? 'all' : options.namespaces,
-    workers: options.workers,
-    leaderElection: options.leaderElection ?? 'off',
-    defaultNetwork: options.networks.defaultNetwork,
-    networks: describeNetworks(options.networks),
-  }, 'starting the controller');
+  log.info(
+    {
+      namespaces: options.namespaces.length === 0 ? 'all' : options.namespaces,
+      workers: options.workers,
+      leaderElection: options.leaderElection ?? 'off',
+      defaultNetwork: options.networks.defaultNetwork,
+      networks: describeNetworks(options.networks),
+    },
+    'starting the controller',
+  );
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -7,7 +7,7 @@ import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';
 import type { CommandIo } from './io.ts';
 import { NETWORK_OPTIONS, NETWORK_OPTIONS_HELP, resolveNetwork } from './network-options.ts';
 
-export const JOB_SUMMARY = 'show a job\'s on-chain state';
+export const JOB_SUMMARY = "show a job's on-chain state";
 
 const HELP = `Usage: nosana-operator job ADDRESS [options]
 
@@ -19,7 +19,12 @@ ${NETWORK_OPTIONS_HELP}
 export async function runJob(args: readonly string[], io: CommandIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], options: { ...NETWORK_OPTIONS, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: [...args],
+      options: { ...NETWORK_OPTIONS, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     io.stderr.write(`nosana-operator job: ${(error as Error).message}\n\n${HELP}`);
     return EXIT_USAGE;
@@ -50,10 +55,14 @@ export async function runJob(args: readonly string[], io: CommandIo): Promise<nu
     `definition: ${bytes32ToCid(account.ipfsJob)}`,
     `price:      ${formatNos(account.price)} NOS/s, timeout ${account.timeout}s`,
   ];
-  if (view.run !== undefined) lines.push(`node:       ${view.run.account.node.toBase58()} since ${new Date(Number(view.run.account.time) * 1000).toISOString()}`);
+  if (view.run !== undefined)
+    lines.push(`node:       ${view.run.account.node.toBase58()} since ${new Date(Number(view.run.account.time) * 1000).toISOString()}`);
   if (view.status === 'COMPLETED') {
     const duration = account.timeEnd - account.timeStart;
-    lines.push(`node:       ${account.node.toBase58()}`, `duration:   ${duration}s, cost ${formatNos(jobCost(account.price, duration, account.timeout))} NOS`);
+    lines.push(
+      `node:       ${account.node.toBase58()}`,
+      `duration:   ${duration}s, cost ${formatNos(jobCost(account.price, duration, account.timeout))} NOS`,
+    );
     lines.push(`result:     ${isNoResult(account.ipfsResult) ? '(none yet)' : bytes32ToCid(account.ipfsResult)}`);
   }
   io.stdout.write(`${lines.join('\n')}\n`);

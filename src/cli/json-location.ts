@@ -43,11 +43,13 @@ function scanString(text: string, start: number): number {
     if (char === '\\') {
       const escaped = text[index + 1];
       if (escaped === 'u') {
-        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(index + 2, index + 6))) throw new ScanError(index, 'invalid \\u escape: expected 4 hex digits');
+        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(index + 2, index + 6)))
+          throw new ScanError(index, 'invalid \\u escape: expected 4 hex digits');
         index += 6;
         continue;
       }
-      if (escaped === undefined || !SIMPLE_ESCAPES.has(escaped)) throw new ScanError(index, `invalid escape ${JSON.stringify(`\\${escaped ?? ''}`)}`);
+      if (escaped === undefined || !SIMPLE_ESCAPES.has(escaped))
+        throw new ScanError(index, `invalid escape ${JSON.stringify(`\\${escaped ?? ''}`)}`);
       index += 2;
       continue;
     }
@@ -103,7 +105,8 @@ function scan(text: string): ScanError | undefined {
       } else if (expecting === 'key') {
         if (char !== '"') throw new ScanError(index, `unexpected ${describeChar(char)}, expected a property name in double quotes`);
         index = skipWhitespace(text, scanString(text, index));
-        if (text[index] !== ':') throw new ScanError(index, `unexpected ${describeChar(text[index])}, expected ":" after the property name`);
+        if (text[index] !== ':')
+          throw new ScanError(index, `unexpected ${describeChar(text[index])}, expected ":" after the property name`);
         index += 1;
         expecting = 'value';
       } else {

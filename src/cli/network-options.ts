@@ -70,7 +70,8 @@ export async function resolveNetwork(flags: NetworkFlags): Promise<ResolvedNetwo
   const rpc = flags.rpc ?? local?.rpcUrl;
   const connection = createConnection(required(rpc, '--rpc'));
   const name = flags.network ?? (local === undefined ? await detectNetwork(connection) : 'localnet');
-  if (name === 'unknown') throw new Error(`cannot tell which network ${endpointOrigin(connection.rpcEndpoint)} serves: pass --network mainnet|devnet|localnet`);
+  if (name === 'unknown')
+    throw new Error(`cannot tell which network ${endpointOrigin(connection.rpcEndpoint)} serves: pass --network mainnet|devnet|localnet`);
   const network = networkByName(name);
   // Never sign for one network while believing it is another (e.g. --network localnet on a devnet RPC).
   await assertNetwork(connection, network.name);

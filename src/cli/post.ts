@@ -63,7 +63,8 @@ async function saveRecord(path: string, pending: PendingPost): Promise<boolean> 
 
 function parseTimeout(text: string | undefined): bigint | undefined {
   if (text === undefined) return undefined;
-  if (!/^[1-9]\d{0,11}$/.test(text)) throw new Error(`--timeout must be a whole number of seconds between 1 and 999999999999, got "${text}"`);
+  if (!/^[1-9]\d{0,11}$/.test(text))
+    throw new Error(`--timeout must be a whole number of seconds between 1 and 999999999999, got "${text}"`);
   return BigInt(text);
 }
 
@@ -85,7 +86,9 @@ async function settle(resolved: ResolvedNetwork, pending: PendingPost, io: Comma
         io.stderr.write(`the post expired without landing; nothing was spent. Delete the record file to post again.\n`);
         return EXIT_PROBLEMS;
       case 'unknown':
-        io.stderr.write(`cannot tell whether the post landed (${resolution.reason}); not posting again. Check job ${pending.jobAddress} by hand.\n`);
+        io.stderr.write(
+          `cannot tell whether the post landed (${resolution.reason}); not posting again. Check job ${pending.jobAddress} by hand.\n`,
+        );
         return EXIT_PROBLEMS;
       case 'pending':
         if (attempt % 5 === 0) {
@@ -152,12 +155,19 @@ export async function runPost(args: readonly string[], io: CommandIo): Promise<n
   const charge = listCharge(resolved.network.name, market.account.jobPrice, timeout);
   const balances = await resolved.client.getBalances(wallet.publicKey);
   if (balances.nos < charge) {
-    io.stderr.write(`the wallet ${wallet.publicKey.toBase58()} holds ${formatNos(balances.nos)} NOS; posting this job takes up to ${formatNos(charge)} NOS (its deposit plus any network fee)\n`);
+    io.stderr.write(
+      `the wallet ${wallet.publicKey.toBase58()} holds ${formatNos(balances.nos)} NOS; posting this job takes up to ${formatNos(charge)} NOS (its deposit plus any network fee)\n`,
+    );
     return EXIT_PROBLEMS;
   }
   const cid = await resolved.pinning().pinJson(validation.definition);
   io.stdout.write(`pinned the definition as ${cid}\n`);
-  const pending = await resolved.client.preparePost({ wallet, market: market.address, ipfsJob: cidToBytes32(cid), timeoutSeconds: timeout });
+  const pending = await resolved.client.preparePost({
+    wallet,
+    market: market.address,
+    ipfsJob: cidToBytes32(cid),
+    timeoutSeconds: timeout,
+  });
   if (!(await saveRecord(recordPath, pending))) {
     io.stdout.write(`another run recorded a post in ${recordPath} first; resuming that one instead\n`);
     return settle(resolved, parsePendingPost(await readFile(recordPath, 'utf8')), io);

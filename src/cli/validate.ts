@@ -99,7 +99,13 @@ function withinDocument(prefix: string, problem: DefinitionProblem): DefinitionP
   return { ...problem, path: problem.path.startsWith('[') ? `${prefix}${problem.path}` : `${prefix}.${problem.path}` };
 }
 
-function checkDefinition(definition: unknown, pathPrefix: string, subject: string | undefined, strictness: Strictness, report: FileReport): void {
+function checkDefinition(
+  definition: unknown,
+  pathPrefix: string,
+  subject: string | undefined,
+  strictness: Strictness,
+  report: FileReport,
+): void {
   const result = validateJobDefinition(definition, { strictness });
   for (const problem of result.problems) report.problem(subject, formatProblem(withinDocument(pathPrefix, problem)));
   for (const warning of result.warnings) report.warning(subject, formatProblem(withinDocument(pathPrefix, warning)));

@@ -109,7 +109,8 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
   #closed = false;
 
   constructor(options: BatchedChainJobWatcherOptions) {
-    if (!(options.pollIntervalMs > 0)) throw new RangeError(`pollIntervalMs must be a positive number of milliseconds, got ${options.pollIntervalMs}`);
+    if (!(options.pollIntervalMs > 0))
+      throw new RangeError(`pollIntervalMs must be a positive number of milliseconds, got ${options.pollIntervalMs}`);
     this.#client = options.jobs;
     this.#intervalMs = options.pollIntervalMs;
     this.#log = options.log;

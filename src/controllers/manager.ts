@@ -94,18 +94,38 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
   const writer = new ApiKubeWriter(kubeConfig);
   const events = new ApiEventRecorder(kubeConfig, log, { reportingInstance: identity });
   const networks = new CachedNetworkRegistry({ metrics: nosanaMetrics, log, pollIntervalMs: options.jobs.pollIntervalMs });
-  const networkSettings = (market: NosanaMarketObject | undefined, namespace: string) => settingsFor(market, namespace, reader, options.networks);
+  const networkSettings = (market: NosanaMarketObject | undefined, namespace: string) =>
+    settingsFor(market, namespace, reader, options.networks);
   const now = () => new Date();
 
   const controller = (reconciler: NosanaJobReconciler | NosanaMarketReconciler) =>
     new Controller({ name: reconciler.name, reconciler, workers: options.workers, log, metrics: metrics.runtime });
-  const jobController = controller(new NosanaJobReconciler({
-    jobs, markets, reader, writer, events, networks, settingsFor: networkSettings, metrics: nosanaMetrics, now, options: options.jobs,
-  }));
-  const marketController = controller(new NosanaMarketReconciler({
-    jobs, markets, writer, events, networks, settingsFor: networkSettings, now,
-    directory: new MarketDirectory({ urls: directoryUrls(options.networks) }),
-  }));
+  const jobController = controller(
+    new NosanaJobReconciler({
+      jobs,
+      markets,
+      reader,
+      writer,
+      events,
+      networks,
+      settingsFor: networkSettings,
+      metrics: nosanaMetrics,
+      now,
+      options: options.jobs,
+    }),
+  );
+  const marketController = controller(
+    new NosanaMarketReconciler({
+      jobs,
+      markets,
+      writer,
+      events,
+      networks,
+      settingsFor: networkSettings,
+      now,
+      directory: new MarketDirectory({ urls: directoryUrls(options.networks) }),
+    }),
+  );
   routeEvents({ jobs, markets, jobController, marketController });
 
   const servers = await startHealthServers({
@@ -129,32 +149,38 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
 
   const lostLeadership = Promise.withResolvers<ManagerExit>();
   const election = options.leaderElection;
-  const elector = election === undefined ? undefined : new LeaderElector(kubeConfig, log, {
-    namespace: election.namespace,
-    name: election.name,
-    identity,
-    leaseDurationMs: election.leaseDurationMs,
-    renewDeadlineMs: election.renewDeadlineMs,
-    retryPeriodMs: election.retryPeriodMs,
-    onStartedLeading: () => {
-      metrics.runtime.setLeader(election.name, true);
-      leading = true;
-      startControllers();
-    },
-    onStoppedLeading: () => {
-      metrics.runtime.setLeader(election.name, false);
-      leading = false;
-      if (!stop.aborted) lostLeadership.resolve('lost-leadership');
-    },
-  });
+  const elector =
+    election === undefined
+      ? undefined
+      : new LeaderElector(kubeConfig, log, {
+          namespace: election.namespace,
+          name: election.name,
+          identity,
+          leaseDurationMs: election.leaseDurationMs,
+          renewDeadlineMs: election.renewDeadlineMs,
+          retryPeriodMs: election.retryPeriodMs,
+          onStartedLeading: () => {
+            metrics.runtime.setLeader(election.name, true);
+            leading = true;
+            startControllers();
+          },
+          onStoppedLeading: () => {
+            metrics.runtime.setLeader(election.name, false);
+            leading = false;
+            if (!stop.aborted) lostLeadership.resolve('lost-leadership');
+          },
+        });
   if (election !== undefined) metrics.runtime.setLeader(election.name, false);
   void elector?.run();
 
-  Promise.all([jobs.start(), markets.start()]).then(() => {
-    synced = true;
-    log.info('caches synced');
-    startControllers();
-  }, () => undefined /* stopped before the first list: nothing to start */);
+  Promise.all([jobs.start(), markets.start()]).then(
+    () => {
+      synced = true;
+      log.info('caches synced');
+      startControllers();
+    },
+    () => undefined /* stopped before the first list: nothing to start */,
+  );
 
   const stopped = new Promise<ManagerExit>((resolve) => {
     if (stop.aborted) resolve('stopped');
@@ -163,7 +189,7 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
   const exit = await Promise.race([stopped, lostLeadership.promise]);
   log.info({ reason: exit }, 'shutting down');
 
-  const drainTimeoutMs = exit === 'lost-leadership' ? 0 : options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  const drainTimeoutMs = exit === 'lost-leadership' ? 0 : (options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
   await Promise.all([jobController.stop({ drainTimeoutMs }), marketController.stop({ drainTimeoutMs })]);
   await elector?.stop();
   await Promise.all([jobs.stop(), markets.stop()]);
@@ -209,7 +235,9 @@ function routeEvents({ jobs, markets, jobController, marketController }: Routing
   markets.on((event) => {
     marketController.enqueue(keyOf(event.object));
     if (!jobsMayCare(event)) return;
-    const affected = [event.object, ...(event.previous === undefined ? [] : [event.previous])].flatMap((market) => jobsOfMarket(market, jobs));
+    const affected = [event.object, ...(event.previous === undefined ? [] : [event.previous])].flatMap((market) =>
+      jobsOfMarket(market, jobs),
+    );
     for (const job of affected) jobController.enqueue(keyOf(job));
   });
 }
@@ -217,8 +245,11 @@ function routeEvents({ jobs, markets, jobController, marketController }: Routing
 function jobCountsMayChange(event: CacheEvent<NosanaJobObject>): boolean {
   const { object, previous } = event;
   if (event.type !== 'modified' || previous === undefined) return true;
-  return object.status?.phase !== previous.status?.phase || object.spec.market !== previous.spec.market
-    || object.status?.marketAddress !== previous.status?.marketAddress;
+  return (
+    object.status?.phase !== previous.status?.phase ||
+    object.spec.market !== previous.spec.market ||
+    object.status?.marketAddress !== previous.status?.marketAddress
+  );
 }
 
 /** What a NosanaJob reads of its market: the spec, the mirrored values and whether it is Ready. */

@@ -39,7 +39,9 @@ export function settingsFingerprint(settings: NetworkSettings): string {
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, inner]) => inner !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value)
+      .filter(([, inner]) => inner !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -79,8 +81,10 @@ export class CachedNetworkRegistry implements NetworkRegistry {
     const identity = new NetworkIdentity(() => assertNetwork(connection, settings.name));
     const jobs = verifiedFirst(new SolanaJobsClient({ connection, network }), identity);
     const onRequest: IpfsRequestObserver = (event) => metrics.ipfsRequest(event);
-    const createWatcher = this.#options.createWatcher
-      ?? ((client: JobsClient, watcherLog: Logger) => new BatchedChainJobWatcher({ jobs: client, pollIntervalMs: this.#options.pollIntervalMs, log: watcherLog }));
+    const createWatcher =
+      this.#options.createWatcher ??
+      ((client: JobsClient, watcherLog: Logger) =>
+        new BatchedChainJobWatcher({ jobs: client, pollIntervalMs: this.#options.pollIntervalMs, log: watcherLog }));
     log.info({ rpc: endpointOrigin(settings.rpcUrl), pinning: settings.pinning.provider }, 'network clients created');
     return {
       settings,
@@ -161,7 +165,11 @@ class PinataWithoutToken implements PinningClient {
   }
 
   pinBytes(): Promise<string> {
-    return Promise.reject(new Error(`cannot pin on network ${this.#network}: no Pinata JWT; set spec.ipfs.pinning.credentialsSecretRef on the NosanaMarket, or PINATA_JWT in the controller's environment`));
+    return Promise.reject(
+      new Error(
+        `cannot pin on network ${this.#network}: no Pinata JWT; set spec.ipfs.pinning.credentialsSecretRef on the NosanaMarket, or PINATA_JWT in the controller's environment`,
+      ),
+    );
   }
 
   pinJson(): Promise<string> {

@@ -116,7 +116,7 @@ function operatorPinning(base: NetworkDefaults['pinning'], flags: NetworkFlags):
   if (provider === undefined) return undefined;
   const url = flags.pinningUrl ?? (provider === base?.provider ? base.url : providerDefaultUrl(provider));
   // $PINATA_JWT is for Pinata; Kubo is reached without it.
-  const jwt = provider === 'pinata' ? flags.pinataJwt ?? (url === base?.url ? base.jwt : undefined) : undefined;
+  const jwt = provider === 'pinata' ? (flags.pinataJwt ?? (url === base?.url ? base.jwt : undefined)) : undefined;
   return { provider, url, ...(jwt === undefined ? {} : { jwt }) };
 }
 
@@ -154,7 +154,10 @@ interface SettingsOverrides {
 
 /** Settings for a market: undefined means a market given by bare address, on the default network. */
 export async function settingsFor(
-  market: NosanaMarketObject | undefined, namespace: string, reader: KubeReader, defaults: OperatorNetworkDefaults,
+  market: NosanaMarketObject | undefined,
+  namespace: string,
+  reader: KubeReader,
+  defaults: OperatorNetworkDefaults,
 ): Promise<NetworkSettings> {
   if (market === undefined) return merge(defaults.defaultNetwork, defaults.networks[defaults.defaultNetwork], {}, undefined, undefined);
   // References are resolved in the market's own namespace: a job must never make the operator
@@ -162,9 +165,8 @@ export async function settingsFor(
   const marketNamespace = market.metadata?.namespace ?? namespace;
   const spec = market.spec;
   const name = spec.network;
-  const fromConfigMap = spec.settingsFrom === undefined
-    ? {}
-    : await configMapOverrides(reader, marketNamespace, spec.settingsFrom.configMapRef.name);
+  const fromConfigMap =
+    spec.settingsFrom === undefined ? {} : await configMapOverrides(reader, marketNamespace, spec.settingsFrom.configMapRef.name);
   const fromSpec: SettingsOverrides = {
     ...(spec.rpc?.url === undefined ? {} : { rpcUrl: spec.rpc.url }),
     ...(spec.ipfs?.gatewayUrls === undefined || spec.ipfs.gatewayUrls.length === 0 ? {} : { gatewayUrls: spec.ipfs.gatewayUrls }),
@@ -172,31 +174,43 @@ export async function settingsFor(
     ...(spec.ipfs?.pinning?.url === undefined ? {} : { pinningUrl: spec.ipfs.pinning.url }),
   };
   const headersRef = spec.rpc?.headersSecretRef;
-  const rpcHeaders = headersRef === undefined
-    ? undefined
-    : parseHeaders(await secretValue(reader, marketNamespace, headersRef, RPC_HEADERS_USE), secretSource(marketNamespace, headersRef));
+  const rpcHeaders =
+    headersRef === undefined
+      ? undefined
+      : parseHeaders(await secretValue(reader, marketNamespace, headersRef, RPC_HEADERS_USE), secretSource(marketNamespace, headersRef));
   const credentialsRef = spec.ipfs?.pinning?.credentialsSecretRef;
-  const jwt = credentialsRef === undefined ? undefined : nonEmpty(
-    await secretValue(reader, marketNamespace, credentialsRef, PINNING_USE), secretSource(marketNamespace, credentialsRef),
-  );
+  const jwt =
+    credentialsRef === undefined
+      ? undefined
+      : nonEmpty(await secretValue(reader, marketNamespace, credentialsRef, PINNING_USE), secretSource(marketNamespace, credentialsRef));
   const settings = merge(name, defaults.networks[name], { ...fromConfigMap, ...fromSpec }, rpcHeaders, jwt);
   return spec.serviceDomain === undefined ? settings : { ...settings, serviceDomain: spec.serviceDomain };
 }
 
 function merge(
-  name: NetworkName, base: NetworkDefaults, overrides: SettingsOverrides, rpcHeaders: Record<string, string> | undefined, jwt: string | undefined,
+  name: NetworkName,
+  base: NetworkDefaults,
+  overrides: SettingsOverrides,
+  rpcHeaders: Record<string, string> | undefined,
+  jwt: string | undefined,
 ): NetworkSettings {
   const rpcUrl = overrides.rpcUrl ?? base.rpcUrl;
   if (rpcUrl === undefined) {
-    throw new NetworkSettingsError(`no Solana RPC URL for network ${name}: set spec.rpc.url on the NosanaMarket, or start the controller with --rpc-url ${name}=URL`);
+    throw new NetworkSettingsError(
+      `no Solana RPC URL for network ${name}: set spec.rpc.url on the NosanaMarket, or start the controller with --rpc-url ${name}=URL`,
+    );
   }
   const gatewayUrls = overrides.gatewayUrls ?? base.gatewayUrls;
   if (gatewayUrls.length === 0) {
-    throw new NetworkSettingsError(`no IPFS gateway for network ${name}: set spec.ipfs.gatewayUrls on the NosanaMarket, or start the controller with --ipfs-gateway URL`);
+    throw new NetworkSettingsError(
+      `no IPFS gateway for network ${name}: set spec.ipfs.gatewayUrls on the NosanaMarket, or start the controller with --ipfs-gateway URL`,
+    );
   }
   const provider = overrides.pinningProvider ?? base.pinning?.provider;
   if (provider === undefined) {
-    throw new NetworkSettingsError(`no IPFS pinning API for network ${name}: set spec.ipfs.pinning on the NosanaMarket, or start the controller with --pinning-provider and --pinning-url`);
+    throw new NetworkSettingsError(
+      `no IPFS pinning API for network ${name}: set spec.ipfs.pinning on the NosanaMarket, or start the controller with --pinning-provider and --pinning-url`,
+    );
   }
   const sameProvider = provider === base.pinning?.provider;
   const url = overrides.pinningUrl ?? (sameProvider ? base.pinning?.url : undefined) ?? providerDefaultUrl(provider);
@@ -282,8 +296,8 @@ async function secretValue(reader: KubeReader, namespace: string, ref: SecretKey
   // not repeated: whoever reads the message may not be allowed to read the Secret.
   if (secret.metadata?.labels?.[SECRET_USE_LABEL] !== sent.use) {
     throw new NetworkSettingsError(
-      `Secret ${namespace}/${ref.name} (named by ${sent.field}) is not labelled ${SECRET_USE_LABEL}=${sent.use}: `
-      + `the operator sends a Secret's content over the network only when the Secret is labelled for that use, so nothing was sent`,
+      `Secret ${namespace}/${ref.name} (named by ${sent.field}) is not labelled ${SECRET_USE_LABEL}=${sent.use}: ` +
+        `the operator sends a Secret's content over the network only when the Secret is labelled for that use, so nothing was sent`,
     );
   }
   const encoded = secret.data?.[ref.key];
@@ -312,7 +326,8 @@ function parseHeaders(text: string, source: string): Record<string, string> {
   const headers: Record<string, string> = {};
   // Entries are reported by position only: even a header name may be a token pasted in the wrong place.
   Object.entries(parsed).forEach(([name, value], index) => {
-    if (!HEADER_NAME.test(name)) throw new NetworkSettingsError(`${source}: the name of header #${index + 1} is not a valid HTTP header name`);
+    if (!HEADER_NAME.test(name))
+      throw new NetworkSettingsError(`${source}: the name of header #${index + 1} is not a valid HTTP header name`);
     if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
       throw new NetworkSettingsError(`${source}: the value of header #${index + 1} must be a single-line string`);
     }

@@ -64,20 +64,74 @@ function serviceLabel(service: string): string {
 export function createNosanaMetrics(registry: Registry): NosanaMetrics {
   const registers = [registry];
   const marketLabels = ['network', 'market'] as const;
-  const posted = new Counter({ name: 'nosana_jobs_posted_total', help: 'Jobs that landed on chain, one per on-chain job.', labelNames: marketLabels, registers });
-  const spent = new Counter({ name: 'nosana_nos_spent_base_units_total', help: 'NOS paid into markets (deposits and extensions), in base units (10^-6 NOS).', labelNames: marketLabels, registers });
-  const refunded = new Counter({ name: 'nosana_nos_refunded_base_units_total', help: 'NOS returned by delist, recover and end, in base units (10^-6 NOS).', labelNames: marketLabels, registers });
-  const chainActions = new Counter({ name: 'nosana_chain_actions_total', help: 'Poster actions sent to the chain, by outcome.', labelNames: ['network', 'action', 'outcome'], registers });
-  const rpcRequests = new Counter({ name: 'nosana_rpc_requests_total', help: 'Solana JSON-RPC HTTP requests (each retry counts).', labelNames: ['network', 'method', 'outcome'], registers });
-  const rpcDuration = new Histogram({ name: 'nosana_rpc_request_duration_seconds', help: 'Seconds per Solana JSON-RPC HTTP request.', labelNames: ['network', 'method'], buckets: RPC_BUCKETS, registers });
-  const ipfsRequests = new Counter({ name: 'nosana_ipfs_requests_total', help: 'IPFS pinning and gateway HTTP requests (each retry counts).', labelNames: ['operation', 'service', 'outcome'], registers });
-  const ipfsDuration = new Histogram({ name: 'nosana_ipfs_request_duration_seconds', help: 'Seconds per IPFS HTTP request.', labelNames: ['operation', 'service'], buckets: IPFS_BUCKETS, registers });
-  const walletLamports = new Gauge({ name: 'nosana_wallet_lamports', help: 'SOL balance of a poster wallet as last read, in lamports.', labelNames: ['network', 'wallet'], registers });
-  const walletNos = new Gauge({ name: 'nosana_wallet_nos_base_units', help: 'NOS balance of a poster wallet as last read, in base units.', labelNames: ['network', 'wallet'], registers });
+  const posted = new Counter({
+    name: 'nosana_jobs_posted_total',
+    help: 'Jobs that landed on chain, one per on-chain job.',
+    labelNames: marketLabels,
+    registers,
+  });
+  const spent = new Counter({
+    name: 'nosana_nos_spent_base_units_total',
+    help: 'NOS paid into markets (deposits and extensions), in base units (10^-6 NOS).',
+    labelNames: marketLabels,
+    registers,
+  });
+  const refunded = new Counter({
+    name: 'nosana_nos_refunded_base_units_total',
+    help: 'NOS returned by delist, recover and end, in base units (10^-6 NOS).',
+    labelNames: marketLabels,
+    registers,
+  });
+  const chainActions = new Counter({
+    name: 'nosana_chain_actions_total',
+    help: 'Poster actions sent to the chain, by outcome.',
+    labelNames: ['network', 'action', 'outcome'],
+    registers,
+  });
+  const rpcRequests = new Counter({
+    name: 'nosana_rpc_requests_total',
+    help: 'Solana JSON-RPC HTTP requests (each retry counts).',
+    labelNames: ['network', 'method', 'outcome'],
+    registers,
+  });
+  const rpcDuration = new Histogram({
+    name: 'nosana_rpc_request_duration_seconds',
+    help: 'Seconds per Solana JSON-RPC HTTP request.',
+    labelNames: ['network', 'method'],
+    buckets: RPC_BUCKETS,
+    registers,
+  });
+  const ipfsRequests = new Counter({
+    name: 'nosana_ipfs_requests_total',
+    help: 'IPFS pinning and gateway HTTP requests (each retry counts).',
+    labelNames: ['operation', 'service', 'outcome'],
+    registers,
+  });
+  const ipfsDuration = new Histogram({
+    name: 'nosana_ipfs_request_duration_seconds',
+    help: 'Seconds per IPFS HTTP request.',
+    labelNames: ['operation', 'service'],
+    buckets: IPFS_BUCKETS,
+    registers,
+  });
+  const walletLamports = new Gauge({
+    name: 'nosana_wallet_lamports',
+    help: 'SOL balance of a poster wallet as last read, in lamports.',
+    labelNames: ['network', 'wallet'],
+    registers,
+  });
+  const walletNos = new Gauge({
+    name: 'nosana_wallet_nos_base_units',
+    help: 'NOS balance of a poster wallet as last read, in base units.',
+    labelNames: ['network', 'wallet'],
+    registers,
+  });
   let pendingPosts: () => number = () => 0;
   // Registered with the registry by construction; read only through it.
   new Gauge({
-    name: 'nosana_pending_posts', help: 'Posts recorded but not yet resolved as landed or never landed.', registers,
+    name: 'nosana_pending_posts',
+    help: 'Posts recorded but not yet resolved as landed or never landed.',
+    registers,
     collect() {
       this.set(pendingPosts());
     },

@@ -18,7 +18,13 @@ export interface StatusWithConditions {
  * Throws for a (phase, reason) the table lacks: a state nobody documented is a bug.
  */
 export function applyPhase<S extends StatusWithConditions>(
-  kind: NosanaKind, status: S, phase: string | undefined, reason: string, message: string, generation: number | undefined, now: Date,
+  kind: NosanaKind,
+  status: S,
+  phase: string | undefined,
+  reason: string,
+  message: string,
+  generation: number | undefined,
+  now: Date,
 ): S {
   const row = healthRow(kind, phase, reason);
   if (row === undefined) throw new Error(`no phase table row for ${kind} phase ${phase ?? '-'} reason ${reason}`);

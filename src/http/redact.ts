@@ -23,7 +23,8 @@
 export const REDACTED = '[redacted]';
 
 /** Query, fragment and path names whose values are credentials (lowercased, without "-", "_", "."). */
-const CREDENTIAL_NAME = /(?:key|token|secret|password|passwd|pass|pwd|auth|authorization|signature|sig|jwt|credential|credentials|session|sessionid)$/;
+const CREDENTIAL_NAME =
+  /(?:key|token|secret|password|passwd|pass|pwd|auth|authorization|signature|sig|jwt|credential|credentials|session|sessionid)$/;
 
 // Repetition before a literal is bounded ({0,31}, {0,40}) throughout: an unbounded one would make
 // these scans quadratic on long runs like "a-a-a-…", and they run on every log line.
@@ -39,10 +40,12 @@ const CREDENTIAL_PATH_NAMES = new Set(['key', 'apikey', 'token', 'accesstoken', 
 
 // `Authorization: Bearer x`, `"authorization":"Basic x"`, `Proxy-Authorization=x`: the scheme stays.
 // (A value that is already REDACTED is not matched again: redacting twice changes nothing.)
-const AUTHORIZATION_FIELD = /\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(bearer|basic|token|digest)\s+)?(?!(?:bearer|basic|token|digest)\s)[^\s"',;(){}<>[\]]+/gi;
+const AUTHORIZATION_FIELD =
+  /\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(bearer|basic|token|digest)\s+)?(?!(?:bearer|basic|token|digest)\s)[^\s"',;(){}<>[\]]+/gi;
 const BEARER_TOKEN = /\b(bearer)\s+[A-Za-z0-9._~+/-]+=*/gi;
 // `x-api-key: k`, `"api_key":"k"`, `client_secret=k`, `password: p`, `pinataJwt=j`.
-const CREDENTIAL_FIELD = /\b([A-Za-z0-9_-]{0,40}(?:api[-_]?key|token|secret|password|passwd|jwt)["']?\s*[:=]\s*["']?)[^\s"'&,;(){}<>[\]]+/gi;
+const CREDENTIAL_FIELD =
+  /\b([A-Za-z0-9_-]{0,40}(?:api[-_]?key|token|secret|password|passwd|jwt)["']?\s*[:=]\s*["']?)[^\s"'&,;(){}<>[\]]+/gi;
 
 /** A query or path name lowercased, unescaped and without "-", "_" and ".". */
 function normalisedName(name: string): string {
@@ -59,7 +62,10 @@ function normalisedName(name: string): string {
 export function redactSecrets(text: string): string {
   return text
     .replace(URL_IN_TEXT, (url) => redactUrl(url))
-    .replace(AUTHORIZATION_FIELD, (_match, field: string, scheme: string | undefined) => `${field}${scheme === undefined ? '' : `${scheme} `}${REDACTED}`)
+    .replace(
+      AUTHORIZATION_FIELD,
+      (_match, field: string, scheme: string | undefined) => `${field}${scheme === undefined ? '' : `${scheme} `}${REDACTED}`,
+    )
     .replace(BEARER_TOKEN, (_match, word: string) => `${word} ${REDACTED}`)
     .replace(CREDENTIAL_FIELD, (_match, field: string) => `${field}${REDACTED}`);
 }
@@ -90,26 +96,34 @@ export function redactUrl(url: string): string {
 
 function redactPath(path: string): string {
   const segments = path.split('/');
-  return segments.map((segment, index) => {
-    const previous = index > 0 ? segments[index - 1] ?? '' : '';
-    if (segment === '' || segment.startsWith(REDACTED) || CONTENT_ADDRESS_PREFIXES.has(previous.toLowerCase())) return segment;
-    let coreLength = segment.length;
-    while (coreLength > 0 && TRAILING_PUNCTUATION.has(segment.charAt(coreLength - 1))) coreLength -= 1;
-    const core = segment.slice(0, coreLength);
-    const trailing = segment.slice(coreLength);
-    if (core === '') return segment;
-    return CREDENTIAL_PATH_NAMES.has(normalisedName(previous)) || OPAQUE_SEGMENT.test(core) ? REDACTED + trailing : segment;
-  }).join('/');
+  return segments
+    .map((segment, index) => {
+      const previous = index > 0 ? (segments[index - 1] ?? '') : '';
+      if (segment === '' || segment.startsWith(REDACTED) || CONTENT_ADDRESS_PREFIXES.has(previous.toLowerCase())) return segment;
+      let coreLength = segment.length;
+      while (coreLength > 0 && TRAILING_PUNCTUATION.has(segment.charAt(coreLength - 1))) coreLength -= 1;
+      const core = segment.slice(0, coreLength);
+      const trailing = segment.slice(coreLength);
+      if (core === '') return segment;
+      return CREDENTIAL_PATH_NAMES.has(normalisedName(previous)) || OPAQUE_SEGMENT.test(core) ? REDACTED + trailing : segment;
+    })
+    .join('/');
 }
 
 /** "?a=1&api-key=k" or "#access_token=t": values of credential-named parameters replaced. */
 function redactParameters(part: string): string {
   if (part === '') return part;
   const [lead, body] = [part.slice(0, 1), part.slice(1)];
-  return lead + body.split(/([&;])/).map((pair) => {
-    const equals = pair.indexOf('=');
-    return equals > 0 && CREDENTIAL_NAME.test(normalisedName(pair.slice(0, equals))) ? `${pair.slice(0, equals + 1)}${REDACTED}` : pair;
-  }).join('');
+  return (
+    lead +
+    body
+      .split(/([&;])/)
+      .map((pair) => {
+        const equals = pair.indexOf('=');
+        return equals > 0 && CREDENTIAL_NAME.test(normalisedName(pair.slice(0, equals))) ? `${pair.slice(0, equals + 1)}${REDACTED}` : pair;
+      })
+      .join('')
+  );
 }
 
 /**

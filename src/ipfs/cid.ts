@@ -30,14 +30,20 @@ function parseCidV0(cid: string): Parsed {
   const chars = [...cid];
   const badIndex = chars.findIndex((char) => !BASE58_ALPHABET.includes(char));
   if (badIndex >= 0) {
-    return { problem: `CID ${quoted} is not base58btc: character ${JSON.stringify(chars[badIndex])} at position ${badIndex} is not in the base58 alphabet` };
+    return {
+      problem: `CID ${quoted} is not base58btc: character ${JSON.stringify(chars[badIndex])} at position ${badIndex} is not in the base58 alphabet`,
+    };
   }
   const bytes = base58btc.baseDecode(cid);
   if (bytes.length >= 2 && (bytes[0] !== SHA2_256_CODE || bytes[1] !== DIGEST_LENGTH)) {
-    return { problem: `CID ${quoted} has multihash prefix ${hexByte(bytes[0])} ${hexByte(bytes[1])}, not sha2-256 with a 32-byte digest (0x12 0x20); only such CIDv0 can be stored on chain` };
+    return {
+      problem: `CID ${quoted} has multihash prefix ${hexByte(bytes[0])} ${hexByte(bytes[1])}, not sha2-256 with a 32-byte digest (0x12 0x20); only such CIDv0 can be stored on chain`,
+    };
   }
   if (bytes.length !== MULTIHASH_LENGTH) {
-    return { problem: `CID ${quoted} decodes to ${bytes.length} bytes; a CIDv0 is a ${MULTIHASH_LENGTH}-byte multihash (0x12 0x20 + 32-byte digest)` };
+    return {
+      problem: `CID ${quoted} decodes to ${bytes.length} bytes; a CIDv0 is a ${MULTIHASH_LENGTH}-byte multihash (0x12 0x20 + 32-byte digest)`,
+    };
   }
   return { digest: bytes.slice(2) };
 }

@@ -37,7 +37,9 @@ export class IpfsServiceError extends Error {
 export class IpfsAuthError extends IpfsServiceError {
   constructor(service: string, status: number) {
     super(`${service} rejected the credentials (HTTP ${status}): check the API token configured for it`, {
-      service, status, retryable: false,
+      service,
+      status,
+      retryable: false,
     });
     this.name = 'IpfsAuthError';
   }
@@ -50,7 +52,11 @@ export class CidMismatchError extends Error {
   readonly returnedCid: string;
 
   constructor(service: string, expectedCid: string, returnedCid: string) {
-    super(redactSecrets(`${service} returned CID ${returnedCid} but the content we sent has CID ${expectedCid}; refusing to use the returned CID`));
+    super(
+      redactSecrets(
+        `${service} returned CID ${returnedCid} but the content we sent has CID ${expectedCid}; refusing to use the returned CID`,
+      ),
+    );
     this.name = 'CidMismatchError';
     this.service = service;
     this.expectedCid = expectedCid;

@@ -10,8 +10,15 @@ import { redactSecrets } from '../http/redact.ts';
 import { cidV0Problem, NO_RESULT_CID } from './cid.ts';
 import { ContentIntegrityError, ContentTooLargeError, GatewayReadError } from './errors.ts';
 import {
-  assertTimeout, fetchFrom, readBodyUpTo, resolveRetryPolicy, responseFailure, withRetries,
-  type IpfsRequestObserver, type RequestSettings, type RetryPolicy,
+  assertTimeout,
+  fetchFrom,
+  readBodyUpTo,
+  resolveRetryPolicy,
+  responseFailure,
+  withRetries,
+  type IpfsRequestObserver,
+  type RequestSettings,
+  type RetryPolicy,
 } from './http.ts';
 import { normaliseBaseUrl } from './pinning-client.ts';
 import { computeCidV0 } from './unixfs.ts';
@@ -102,7 +109,9 @@ export class GatewayReader {
     try {
       return { value: JSON.parse(text) as T, gateway };
     } catch (error) {
-      throw new SyntaxError(redactSecrets(`content of ${cid} (served by ${gateway}) is not valid JSON: ${(error as Error).message}`), { cause: error });
+      throw new SyntaxError(redactSecrets(`content of ${cid} (served by ${gateway}) is not valid JSON: ${(error as Error).message}`), {
+        cause: error,
+      });
     }
   }
 

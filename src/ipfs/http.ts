@@ -70,7 +70,12 @@ export function assertTimeout(timeoutMs: number): number {
  * uniformly from [0, min(maxDelayMs, baseDelayMs * 2^retry)] so that many clients failing together
  * do not retry together.
  */
-export function retryDelayMs(retry: number, policy: RetryPolicy, retryAfterMs: number | undefined, random: () => number = Math.random): number | undefined {
+export function retryDelayMs(
+  retry: number,
+  policy: RetryPolicy,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number | undefined {
   if (retryAfterMs !== undefined) return retryAfterMs <= policy.maxDelayMs ? retryAfterMs : undefined;
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
   return Math.round(ceiling * random());
@@ -100,7 +105,11 @@ export async function withRetries<T>(
       report(target, settings, 'error', started);
       callerSignal?.throwIfAborted();
       const failure = timeout.aborted
-        ? new IpfsServiceError(`${target.service} did not answer within ${settings.timeoutMs} ms`, { service: target.service, retryable: true, cause: error })
+        ? new IpfsServiceError(`${target.service} did not answer within ${settings.timeoutMs} ms`, {
+            service: target.service,
+            retryable: true,
+            cause: error,
+          })
         : error;
       if (!(failure instanceof IpfsServiceError) || !failure.retryable) throw failure;
       const attemptsMade = tryIndex + 1;
@@ -108,7 +117,11 @@ export async function withRetries<T>(
       if (delay === undefined) {
         if (attemptsMade === 1) throw failure;
         throw new IpfsServiceError(`${failure.message} (gave up after ${attemptsMade} attempts)`, {
-          service: failure.service, status: failure.status, retryable: true, retryAfterMs: failure.retryAfterMs, cause: failure,
+          service: failure.service,
+          status: failure.status,
+          retryable: true,
+          retryAfterMs: failure.retryAfterMs,
+          cause: failure,
         });
       }
       await sleep(delay, undefined, { signal: callerSignal });
@@ -117,7 +130,12 @@ export async function withRetries<T>(
 }
 
 function report(target: RequestTarget, settings: RequestSettings, outcome: IpfsRequestEvent['outcome'], started: number): void {
-  settings.onRequest?.({ operation: target.operation, service: target.metricsService, outcome, seconds: (performance.now() - started) / 1000 });
+  settings.onRequest?.({
+    operation: target.operation,
+    service: target.metricsService,
+    outcome,
+    seconds: (performance.now() - started) / 1000,
+  });
 }
 
 /** `fetch`, with connection-level failures turned into retryable errors that name the service. */
@@ -145,7 +163,10 @@ export async function responseFailure(service: string, response: Response, what:
   const text = new TextDecoder().decode(bytes).replace(/\s+/g, ' ').trim();
   const detail = text === '' ? '' : `: ${text}${truncated ? '…' : ''}`;
   return new IpfsServiceError(`${service} answered HTTP ${status} ${response.statusText} to ${what}${detail}`, {
-    service, status, retryable, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+    service,
+    status,
+    retryable,
+    retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
   });
 }
 
@@ -162,7 +183,11 @@ export async function readBodyUpTo(service: string, response: Response, limit: n
   let length = 0;
   for (;;) {
     const { done, value } = await reader.read().catch((error: unknown) => {
-      throw new IpfsServiceError(`${service} broke off the response: ${error instanceof Error ? error.message : String(error)}`, { service, retryable: true, cause: error });
+      throw new IpfsServiceError(`${service} broke off the response: ${error instanceof Error ? error.message : String(error)}`, {
+        service,
+        retryable: true,
+        cause: error,
+      });
     });
     if (done) break;
     if (length + value.length > limit) {

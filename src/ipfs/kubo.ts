@@ -1,9 +1,23 @@
 // A Kubo node's RPC API (`POST /api/v0/add`), e.g. a self-hosted IPFS node next to the operator.
-import { assertTimeout, fetchFrom, resolveRetryPolicy, responseFailure, withRetries, type RequestSettings, type RequestTarget } from './http.ts';
+import {
+  assertTimeout,
+  fetchFrom,
+  resolveRetryPolicy,
+  responseFailure,
+  withRetries,
+  type RequestSettings,
+  type RequestTarget,
+} from './http.ts';
 import { encodeJsonForPinning } from './json.ts';
 import {
-  DEFAULT_PIN_TIMEOUT_MS, normaliseBaseUrl, ownedCopy, readPinResponse, verifyReturnedCid,
-  type PinOptions, type PinningClient, type PinningClientOptions,
+  DEFAULT_PIN_TIMEOUT_MS,
+  normaliseBaseUrl,
+  ownedCopy,
+  readPinResponse,
+  verifyReturnedCid,
+  type PinOptions,
+  type PinningClient,
+  type PinningClientOptions,
 } from './pinning-client.ts';
 import { computeCidV0 } from './unixfs.ts';
 

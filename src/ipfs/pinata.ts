@@ -1,11 +1,25 @@
 // Pinata's pinning API (https://docs.pinata.cloud): pinFileToIPFS and pinJSONToIPFS, CIDv0,
 // authenticated with a JWT. The JWT is held in a private field so it cannot leak through logging
 // the client object, and no error message carries it.
-import { assertTimeout, fetchFrom, resolveRetryPolicy, responseFailure, withRetries, type RequestSettings, type RequestTarget } from './http.ts';
+import {
+  assertTimeout,
+  fetchFrom,
+  resolveRetryPolicy,
+  responseFailure,
+  withRetries,
+  type RequestSettings,
+  type RequestTarget,
+} from './http.ts';
 import { encodeJsonForPinning } from './json.ts';
 import {
-  DEFAULT_PIN_TIMEOUT_MS, normaliseBaseUrl, ownedCopy, readPinResponse, verifyReturnedCid,
-  type PinOptions, type PinningClient, type PinningClientOptions,
+  DEFAULT_PIN_TIMEOUT_MS,
+  normaliseBaseUrl,
+  ownedCopy,
+  readPinResponse,
+  verifyReturnedCid,
+  type PinOptions,
+  type PinningClient,
+  type PinningClientOptions,
 } from './pinning-client.ts';
 import { computeCidV0 } from './unixfs.ts';
 

@@ -70,10 +70,16 @@ export async function readPinResponse(service: string, response: Response, lastL
   try {
     parsed = JSON.parse(json);
   } catch {
-    throw new IpfsServiceError(`${service} sent a pin response that is not JSON: ${JSON.stringify(text.slice(0, 200))}`, { service, retryable: false });
+    throw new IpfsServiceError(`${service} sent a pin response that is not JSON: ${JSON.stringify(text.slice(0, 200))}`, {
+      service,
+      retryable: false,
+    });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new IpfsServiceError(`${service} sent a pin response that is not a JSON object: ${JSON.stringify(text.slice(0, 200))}`, { service, retryable: false });
+    throw new IpfsServiceError(`${service} sent a pin response that is not a JSON object: ${JSON.stringify(text.slice(0, 200))}`, {
+      service,
+      retryable: false,
+    });
   }
   return parsed as Record<string, unknown>;
 }

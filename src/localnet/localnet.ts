@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Keypair } from '@solana/web3.js';
-import type { Connection , PublicKey } from '@solana/web3.js';
+import type { Connection, PublicKey } from '@solana/web3.js';
 import { NETWORKS, nosTokenAccount } from '../chain/addresses.ts';
 import { LAMPORTS_PER_SOL, parseNos } from '../chain/money.ts';
 import { openMarketInstructions } from '../chain/operations.ts';
@@ -156,15 +156,20 @@ export async function startLocalnet(options: LocalnetOptions): Promise<Localnet>
         { owner: marketAuthority.publicKey, lamports: 10n * LAMPORTS_PER_SOL, nos: undefined },
       ]);
       // The market is opened by a real transaction, so the program's `open` is what created it.
-      await new TransactionSender(connection).execute('open market', openMarketInstructions({
-        network: LOCALNET,
-        market: marketKey.publicKey,
-        authority: marketAuthority.publicKey,
-        jobPrice: market.price,
-        jobTimeout: market.timeout,
-        jobExpiration: market.jobExpiration,
-        nodeXnosMinimum: market.nodeXnosMinimum,
-      }), marketAuthority.publicKey, [marketAuthority, marketKey]);
+      await new TransactionSender(connection).execute(
+        'open market',
+        openMarketInstructions({
+          network: LOCALNET,
+          market: marketKey.publicKey,
+          authority: marketAuthority.publicKey,
+          jobPrice: market.price,
+          jobTimeout: market.timeout,
+          jobExpiration: market.jobExpiration,
+          nodeXnosMinimum: market.nodeXnosMinimum,
+        }),
+        marketAuthority.publicKey,
+        [marketAuthority, marketKey],
+      );
     }
 
     const info: LocalnetInfo = {
@@ -219,7 +224,12 @@ function fundGenesis(chain: ChainServer, mintAuthority: PublicKey, wallets: Fund
   for (const wallet of wallets) {
     ledger.airdrop(wallet.owner, wallet.lamports);
     if (wallet.nos !== undefined) {
-      ledger.createTokenAccount({ mint: LOCALNET.nosMint, owner: wallet.owner, address: nosTokenAccount(LOCALNET, wallet.owner), amount: wallet.nos });
+      ledger.createTokenAccount({
+        mint: LOCALNET.nosMint,
+        owner: wallet.owner,
+        address: nosTokenAccount(LOCALNET, wallet.owner),
+        amount: wallet.nos,
+      });
     }
   }
 }

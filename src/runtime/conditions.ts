@@ -13,7 +13,12 @@ export interface ConditionUpdate {
 }
 
 /** Returns a new list with `update` applied; other types are kept in order. */
-export function setCondition(conditions: readonly Condition[] | undefined, update: ConditionUpdate, generation: number | undefined, now: Date): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  update: ConditionUpdate,
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === update.type);
   const previous = index >= 0 ? list[index] : undefined;
@@ -24,7 +29,10 @@ export function setCondition(conditions: readonly Condition[] | undefined, updat
     reason: update.reason,
     // the API server caps messages at 32 KiB
     message: message.length > 32_768 ? `${message.slice(0, 32_700)}… (truncated)` : message,
-    lastTransitionTime: previous !== undefined && previous.status === update.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    lastTransitionTime:
+      previous !== undefined && previous.status === update.status
+        ? previous.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
   };
   if (index >= 0) list[index] = next;

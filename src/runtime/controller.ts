@@ -29,9 +29,7 @@ export interface StopOptions {
 }
 
 /** What a reconcile ended with. A "panic" is a reconciler breaking its contract (see runReconcile). */
-type Attempt =
-  | { ok: true; outcome: ReconcileOutcome | undefined }
-  | { ok: false; error: unknown; panic: boolean };
+type Attempt = { ok: true; outcome: ReconcileOutcome | undefined } | { ok: false; error: unknown; panic: boolean };
 
 export class Controller {
   readonly name: string;
@@ -88,7 +86,10 @@ export class Controller {
    * signal must not hold up the process exit. Resolves to whether every reconcile finished in time.
    */
   async stop(options: StopOptions): Promise<boolean> {
-    const drained = this.queue.shutDownWithDrain().then(() => Promise.all(this.workers)).then(() => true);
+    const drained = this.queue
+      .shutDownWithDrain()
+      .then(() => Promise.all(this.workers))
+      .then(() => true);
     let cancelTimer = (): void => {};
     const timedOut = new Promise<false>((resolve) => {
       const timer = setTimeout(() => resolve(false), options.drainTimeoutMs);
@@ -136,7 +137,10 @@ export class Controller {
       this.metrics.reconcileError();
       if (attempt.panic) this.metrics.reconcilePanic();
       this.queue.addRateLimited(key);
-      log.error({ err: attempt.error, panic: attempt.panic, consecutiveFailures: this.queue.failureCount(key) }, `reconcile failed: ${describe(attempt.error)}`);
+      log.error(
+        { err: attempt.error, panic: attempt.panic, consecutiveFailures: this.queue.failureCount(key) },
+        `reconcile failed: ${describe(attempt.error)}`,
+      );
       return 'error';
     }
     const after = attempt.outcome?.requeueAfterMs;

@@ -141,7 +141,10 @@ export class ApiEventRecorder implements EventRecorder {
       this.budgets.set(series.budgetKey, budget);
     }
     if (!budget.take()) {
-      this.log.debug({ reason: series.event.reason, count: series.count }, 'event rate limit reached for this object; the count is carried by its next write');
+      this.log.debug(
+        { reason: series.event.reason, count: series.count },
+        'event rate limit reached for this object; the count is carried by its next write',
+      );
       return;
     }
     series.writing = true;
@@ -160,10 +163,15 @@ export class ApiEventRecorder implements EventRecorder {
     try {
       if (series.name === undefined) {
         const metadata = { name: eventName(series.objectName), namespace: series.namespace };
-        const created = await this.api.request<{ metadata: { name: string } }>('POST', collection, { body: { ...series.event, metadata, ...seriesField } });
+        const created = await this.api.request<{ metadata: { name: string } }>('POST', collection, {
+          body: { ...series.event, metadata, ...seriesField },
+        });
         series.name = created.metadata.name;
       } else {
-        await this.api.request('PATCH', `${collection}/${encodeURIComponent(series.name)}`, { contentType: PatchStrategy.MergePatch, body: seriesField });
+        await this.api.request('PATCH', `${collection}/${encodeURIComponent(series.name)}`, {
+          contentType: PatchStrategy.MergePatch,
+          body: seriesField,
+        });
       }
       series.written = count;
     } catch (err) {

@@ -101,15 +101,22 @@ async function serveMetrics(registry: Registry, response: ServerResponse): Promi
  * "[-]name failed" line per failing check. `?verbose` lists passing checks too. Check errors
  * are not echoed: the endpoints are often reachable by anything in the cluster.
  */
-async function serveChecks(endpoint: string, checks: Record<string, HealthCheck>, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serveChecks(
+  endpoint: string,
+  checks: Record<string, HealthCheck>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const names = Object.keys(checks);
-  const results = await Promise.all(names.map(async (name) => {
-    try {
-      return (await (checks[name] as HealthCheck)()) === true;
-    } catch {
-      return false;
-    }
-  }));
+  const results = await Promise.all(
+    names.map(async (name) => {
+      try {
+        return (await (checks[name] as HealthCheck)()) === true;
+      } catch {
+        return false;
+      }
+    }),
+  );
   const healthy = results.every((passed) => passed);
   const verbose = new URL(request.url ?? '/', 'http://probe').searchParams.has('verbose');
   if (healthy && !verbose) {

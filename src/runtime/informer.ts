@@ -60,20 +60,26 @@ export class SupervisedInformer<T extends KubernetesObject> implements ObjectCac
     const api = new KubeApi(kubeConfig);
     const namespaces = options.namespaces ?? [];
     if (namespaces.length > 0 && namespaceOfPath(path) !== undefined) {
-      throw new Error(`informer path ${path} is already namespaced: pass the cluster-wide path to watch namespaces ${namespaces.join(', ')}`);
+      throw new Error(
+        `informer path ${path} is already namespaced: pass the cluster-wide path to watch namespaces ${namespaces.join(', ')}`,
+      );
     }
-    const scopes = namespaces.length > 0
-      ? namespaces.map((namespace) => ({ path: namespacedPath(path, namespace), namespace }))
-      : [{ path, namespace: namespaceOfPath(path) }];
-    this.streams = scopes.map((scope) => new CollectionStream<T>({
-      api,
-      path: scope.path,
-      namespace: scope.namespace,
-      store: this.store,
-      options,
-      log: namespaces.length > 0 ? informerLog.child({ namespace: scope.namespace }) : informerLog,
-      stop: this.stopping.signal,
-    }));
+    const scopes =
+      namespaces.length > 0
+        ? namespaces.map((namespace) => ({ path: namespacedPath(path, namespace), namespace }))
+        : [{ path, namespace: namespaceOfPath(path) }];
+    this.streams = scopes.map(
+      (scope) =>
+        new CollectionStream<T>({
+          api,
+          path: scope.path,
+          namespace: scope.namespace,
+          store: this.store,
+          options,
+          log: namespaces.length > 0 ? informerLog.child({ namespace: scope.namespace }) : informerLog,
+          stop: this.stopping.signal,
+        }),
+    );
   }
 
   /** Subscribes to changes; returns the unsubscribe function. Handlers run synchronously: enqueue, do not work. */
@@ -202,7 +208,11 @@ class CollectionStream<T extends KubernetesObject> {
   constructor(setup: StreamSetup<T>) {
     this.setup = setup;
     this.stallTimeoutMs = setup.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-    setup.stop.addEventListener('abort', () => this.syncedSignal.reject(new Error(`informer for ${setup.path} stopped before its first list`)), { once: true });
+    setup.stop.addEventListener(
+      'abort',
+      () => this.syncedSignal.reject(new Error(`informer for ${setup.path} stopped before its first list`)),
+      { once: true },
+    );
     // start() may never be awaited if the informer stops first; that is not an unhandled error
     this.syncedSignal.promise.catch(() => undefined);
   }
@@ -307,7 +317,12 @@ class CollectionStream<T extends KubernetesObject> {
     let continueToken: string | undefined;
     do {
       const page = await api.request<ListResponse<T>>('GET', path, {
-        query: { limit: LIST_PAGE_SIZE, continue: continueToken, labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
+        query: {
+          limit: LIST_PAGE_SIZE,
+          continue: continueToken,
+          labelSelector: options.labelSelector,
+          fieldSelector: options.fieldSelector,
+        },
         signal,
         timeoutMs: LIST_TIMEOUT_MS,
       });

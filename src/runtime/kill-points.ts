@@ -2,7 +2,12 @@
 // SIGKILLs itself when it reaches a step with that label, the way a power cut or an OOM kill
 // would stop it: no finally blocks, no flushed buffers. NOSANA_KILL_AFTER=<n> lets the n-th
 // arrival die instead of the first. Without the variable a kill point costs one Set lookup.
-const armed = new Set((process.env['NOSANA_KILL_AT'] ?? '').split(',').map((label) => label.trim()).filter((label) => label !== ''));
+const armed = new Set(
+  (process.env['NOSANA_KILL_AT'] ?? '')
+    .split(',')
+    .map((label) => label.trim())
+    .filter((label) => label !== ''),
+);
 const killAfter = Number(process.env['NOSANA_KILL_AFTER'] ?? '1');
 const arrivals = new Map<string, number>();
 

@@ -41,7 +41,12 @@ export class ApiKubeWriter implements KubeWriter {
     const path = `${await this.api.resourcePath(ref)}/status`;
     // No uid precondition is possible here: the status subresource ignores metadata in the body.
     // An object deleted meanwhile answers 404 (StaleObjectError).
-    const applied = await this.apply(ref, path, { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status });
+    const applied = await this.apply(ref, path, {
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: { name: ref.name, namespace: ref.namespace },
+      status,
+    });
     return applied.metadata?.resourceVersion ?? '';
   }
 
@@ -51,17 +56,29 @@ export class ApiKubeWriter implements KubeWriter {
     // object as it is at `resourceVersion` (the version precondition makes that safe)
     const current = await this.stale(ref, () => this.api.request<KubernetesObject>('GET', path));
     const metadata = (current.metadata ?? {}) as ObjectMetadata;
-    if (ref.uid !== undefined && metadata.uid !== ref.uid) throw new StaleObjectError(ref, `it was deleted and created again (uid ${metadata.uid ?? 'none'})`);
+    if (ref.uid !== undefined && metadata.uid !== ref.uid)
+      throw new StaleObjectError(ref, `it was deleted and created again (uid ${metadata.uid ?? 'none'})`);
     if (metadata.resourceVersion !== resourceVersion) {
-      throw new StaleObjectError(ref, `resourceVersion ${resourceVersion} is no longer current (now ${metadata.resourceVersion ?? 'unknown'})`);
+      throw new StaleObjectError(
+        ref,
+        `resourceVersion ${resourceVersion} is no longer current (now ${metadata.resourceVersion ?? 'unknown'})`,
+      );
     }
     const annotations = annotationChanges(metadata.annotations ?? {}, change.annotations ?? {});
     const finalizers = finalizerList(metadata.finalizers ?? [], change);
     if (annotations === undefined && finalizers === undefined) return resourceVersion;
-    const patched = await this.stale(ref, () => this.api.request<KubernetesObject>('PATCH', path, {
-      contentType: PatchStrategy.MergePatch,
-      body: { metadata: { resourceVersion, ...(annotations === undefined ? {} : { annotations }), ...(finalizers === undefined ? {} : { finalizers }) } },
-    }));
+    const patched = await this.stale(ref, () =>
+      this.api.request<KubernetesObject>('PATCH', path, {
+        contentType: PatchStrategy.MergePatch,
+        body: {
+          metadata: {
+            resourceVersion,
+            ...(annotations === undefined ? {} : { annotations }),
+            ...(finalizers === undefined ? {} : { finalizers }),
+          },
+        },
+      }),
+    );
     return patched.metadata?.resourceVersion ?? '';
   }
 
@@ -92,11 +109,13 @@ export class ApiKubeWriter implements KubeWriter {
   }
 
   private async apply(ref: ObjectRef, path: string, body: object): Promise<KubernetesObject> {
-    return this.stale(ref, () => this.api.request<KubernetesObject>('PATCH', path, {
-      query: { fieldManager: this.fieldManager, force: true },
-      contentType: PatchStrategy.ServerSideApply,
-      body,
-    }));
+    return this.stale(ref, () =>
+      this.api.request<KubernetesObject>('PATCH', path, {
+        query: { fieldManager: this.fieldManager, force: true },
+        contentType: PatchStrategy.ServerSideApply,
+        body,
+      }),
+    );
   }
 
   /** 409 and 404 mean the caller decided from an object that is no longer there as it saw it. */
@@ -112,8 +131,11 @@ export class ApiKubeWriter implements KubeWriter {
 }
 
 /** The annotations to send: only those that differ; undefined when none do. */
-function annotationChanges(current: Record<string, string>, wanted: Record<string, string | null>): Record<string, string | null> | undefined {
-  const changes = Object.entries(wanted).filter(([key, value]) => value === null ? key in current : current[key] !== value);
+function annotationChanges(
+  current: Record<string, string>,
+  wanted: Record<string, string | null>,
+): Record<string, string | null> | undefined {
+  const changes = Object.entries(wanted).filter(([key, value]) => (value === null ? key in current : current[key] !== value));
   return changes.length === 0 ? undefined : Object.fromEntries(changes);
 }
 

@@ -77,10 +77,14 @@ export class LeaderElector {
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
     if (this.leaseDurationMs <= this.renewDeadlineMs) {
-      throw new Error(`leader election: the lease duration (${this.leaseDurationMs} ms) must exceed the renew deadline (${this.renewDeadlineMs} ms)`);
+      throw new Error(
+        `leader election: the lease duration (${this.leaseDurationMs} ms) must exceed the renew deadline (${this.renewDeadlineMs} ms)`,
+      );
     }
     if (this.renewDeadlineMs <= this.retryPeriodMs * ACQUIRE_JITTER) {
-      throw new Error(`leader election: the renew deadline (${this.renewDeadlineMs} ms) must exceed ${ACQUIRE_JITTER} × the retry period (${this.retryPeriodMs} ms)`);
+      throw new Error(
+        `leader election: the renew deadline (${this.renewDeadlineMs} ms) must exceed ${ACQUIRE_JITTER} × the retry period (${this.retryPeriodMs} ms)`,
+      );
     }
     if (this.leaseDurationMs < 1000) throw new Error('leader election: the lease duration is whole seconds in the Lease: at least 1 s');
     this.api = new KubeApi(kubeConfig);
@@ -159,7 +163,13 @@ export class LeaderElector {
       if (lease === undefined) {
         const created = await this.api.request<Lease>('POST', this.leasePath.slice(0, this.leasePath.lastIndexOf('/')), {
           ...request,
-          body: this.lease({ holderIdentity: this.identity, leaseDurationSeconds: this.leaseSeconds(), acquireTime: now, renewTime: now, leaseTransitions: 0 }),
+          body: this.lease({
+            holderIdentity: this.identity,
+            leaseDurationSeconds: this.leaseSeconds(),
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
+          }),
         });
         this.renewed(created);
         return true;
@@ -171,20 +181,24 @@ export class LeaderElector {
       const keep = holder === this.identity;
       const updated = await this.api.request<Lease>('PUT', this.leasePath, {
         ...request,
-        body: this.lease({
-          holderIdentity: this.identity,
-          leaseDurationSeconds: this.leaseSeconds(),
-          acquireTime: keep ? (record.acquireTime ?? now) : now,
-          renewTime: now,
-          leaseTransitions: (record.leaseTransitions ?? 0) + (keep ? 0 : 1),
-        }, lease.metadata.resourceVersion),
+        body: this.lease(
+          {
+            holderIdentity: this.identity,
+            leaseDurationSeconds: this.leaseSeconds(),
+            acquireTime: keep ? (record.acquireTime ?? now) : now,
+            renewTime: now,
+            leaseTransitions: (record.leaseTransitions ?? 0) + (keep ? 0 : 1),
+          },
+          lease.metadata.resourceVersion,
+        ),
       });
       this.renewed(updated);
       return true;
     } catch (err) {
       // 409: another candidate wrote first (or created the Lease first); anything else is retried.
       // A candidate failing is routine; a leader failing to renew is worth seeing.
-      if (!this.stopping.signal.aborted) this.log[this.leading ? 'warn' : 'debug']({ err: describeError(err) }, 'leader Lease round failed');
+      if (!this.stopping.signal.aborted)
+        this.log[this.leading ? 'warn' : 'debug']({ err: describeError(err) }, 'leader Lease round failed');
       return false;
     }
   }
@@ -199,7 +213,16 @@ export class LeaderElector {
       const now = formatMicroTime(preciseNow());
       await this.api.request<Lease>('PUT', this.leasePath, {
         ...request,
-        body: this.lease({ holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: lease.spec.leaseTransitions ?? 0 }, lease.metadata.resourceVersion),
+        body: this.lease(
+          {
+            holderIdentity: '',
+            leaseDurationSeconds: 1,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: lease.spec.leaseTransitions ?? 0,
+          },
+          lease.metadata.resourceVersion,
+        ),
       });
       this.log.info('released the leader Lease');
     } catch (err) {
@@ -211,7 +234,11 @@ export class LeaderElector {
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name: this.options.name, namespace: this.options.namespace, ...(resourceVersion === undefined ? {} : { resourceVersion }) },
+      metadata: {
+        name: this.options.name,
+        namespace: this.options.namespace,
+        ...(resourceVersion === undefined ? {} : { resourceVersion }),
+      },
       spec,
     };
   }
@@ -227,7 +254,13 @@ export class LeaderElector {
 
   /** Remembers when (by the local clock) the record last changed, and who holds it. */
   private observe(record: LeaseSpec): void {
-    const spec = JSON.stringify([record.holderIdentity ?? '', record.leaseDurationSeconds ?? 0, record.acquireTime ?? '', record.renewTime ?? '', record.leaseTransitions ?? 0]);
+    const spec = JSON.stringify([
+      record.holderIdentity ?? '',
+      record.leaseDurationSeconds ?? 0,
+      record.acquireTime ?? '',
+      record.renewTime ?? '',
+      record.leaseTransitions ?? 0,
+    ]);
     if (this.observed?.spec === spec) return;
     const holder = record.holderIdentity ?? '';
     const holderChanged = this.observed?.holder !== holder;

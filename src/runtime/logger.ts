@@ -64,7 +64,9 @@ function isSensitiveKey(key: string): boolean {
 
 function redactRecord(record: Record<string, unknown>): Record<string, unknown> {
   const redacted = redactValue(record);
-  return typeof redacted === 'object' && redacted !== null && !Array.isArray(redacted) ? (redacted as Record<string, unknown>) : { value: redacted };
+  return typeof redacted === 'object' && redacted !== null && !Array.isArray(redacted)
+    ? (redacted as Record<string, unknown>)
+    : { value: redacted };
 }
 
 /**

@@ -68,27 +68,91 @@ function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
   // Sampled at scrape time from every registered queue.
   const queueGauge = (name: string, help: string, pick: (gauges: WorkQueueGauges) => number): void =>
     void new Gauge({
-      name, help, labelNames: ['name'], registers,
+      name,
+      help,
+      labelNames: ['name'],
+      registers,
       collect() {
         for (const [queue, source] of queueSources) this.set({ name: queue }, pick(source()));
       },
     });
   queueGauge('workqueue_depth', 'Current depth of the work queue.', (gauges) => gauges.depth);
-  queueGauge('workqueue_unfinished_work_seconds', 'Seconds of work in progress that no worker has finished yet.', (gauges) => gauges.unfinishedWorkSeconds);
-  queueGauge('workqueue_longest_running_processor_seconds', 'Seconds the longest-running worker has held its key.', (gauges) => gauges.longestRunningProcessorSeconds);
+  queueGauge(
+    'workqueue_unfinished_work_seconds',
+    'Seconds of work in progress that no worker has finished yet.',
+    (gauges) => gauges.unfinishedWorkSeconds,
+  );
+  queueGauge(
+    'workqueue_longest_running_processor_seconds',
+    'Seconds the longest-running worker has held its key.',
+    (gauges) => gauges.longestRunningProcessorSeconds,
+  );
   const adds = new Counter({ name: 'workqueue_adds_total', help: 'Keys added to the work queue.', labelNames: ['name'], registers });
-  const retries = new Counter({ name: 'workqueue_retries_total', help: 'Rate-limited re-adds (retries after a failure).', labelNames: ['name'], registers });
-  const queueDuration = new Histogram({ name: 'workqueue_queue_duration_seconds', help: 'Seconds a key waits in the queue before a worker takes it.', labelNames: ['name'], buckets: WORKQUEUE_BUCKETS, registers });
-  const workDuration = new Histogram({ name: 'workqueue_work_duration_seconds', help: 'Seconds a worker spends on one key.', labelNames: ['name'], buckets: WORKQUEUE_BUCKETS, registers });
+  const retries = new Counter({
+    name: 'workqueue_retries_total',
+    help: 'Rate-limited re-adds (retries after a failure).',
+    labelNames: ['name'],
+    registers,
+  });
+  const queueDuration = new Histogram({
+    name: 'workqueue_queue_duration_seconds',
+    help: 'Seconds a key waits in the queue before a worker takes it.',
+    labelNames: ['name'],
+    buckets: WORKQUEUE_BUCKETS,
+    registers,
+  });
+  const workDuration = new Histogram({
+    name: 'workqueue_work_duration_seconds',
+    help: 'Seconds a worker spends on one key.',
+    labelNames: ['name'],
+    buckets: WORKQUEUE_BUCKETS,
+    registers,
+  });
 
-  const reconcileTotal = new Counter({ name: 'controller_runtime_reconcile_total', help: 'Reconciles per controller and result.', labelNames: ['controller', 'result'], registers });
-  const reconcileErrors = new Counter({ name: 'controller_runtime_reconcile_errors_total', help: 'Reconciles that failed (threw or rejected).', labelNames: ['controller'], registers });
-  const reconcilePanics = new Counter({ name: 'controller_runtime_reconcile_panics_total', help: 'Reconciles that broke the reconciler contract: threw synchronously or threw something that is not an Error.', labelNames: ['controller'], registers });
-  const reconcileTime = new Histogram({ name: 'controller_runtime_reconcile_time_seconds', help: 'Seconds per reconcile.', labelNames: ['controller'], buckets: RECONCILE_BUCKETS, registers });
-  const maxConcurrent = new Gauge({ name: 'controller_runtime_max_concurrent_reconciles', help: 'Workers configured per controller.', labelNames: ['controller'], registers });
-  const activeWorkers = new Gauge({ name: 'controller_runtime_active_workers', help: 'Workers currently reconciling.', labelNames: ['controller'], registers });
+  const reconcileTotal = new Counter({
+    name: 'controller_runtime_reconcile_total',
+    help: 'Reconciles per controller and result.',
+    labelNames: ['controller', 'result'],
+    registers,
+  });
+  const reconcileErrors = new Counter({
+    name: 'controller_runtime_reconcile_errors_total',
+    help: 'Reconciles that failed (threw or rejected).',
+    labelNames: ['controller'],
+    registers,
+  });
+  const reconcilePanics = new Counter({
+    name: 'controller_runtime_reconcile_panics_total',
+    help: 'Reconciles that broke the reconciler contract: threw synchronously or threw something that is not an Error.',
+    labelNames: ['controller'],
+    registers,
+  });
+  const reconcileTime = new Histogram({
+    name: 'controller_runtime_reconcile_time_seconds',
+    help: 'Seconds per reconcile.',
+    labelNames: ['controller'],
+    buckets: RECONCILE_BUCKETS,
+    registers,
+  });
+  const maxConcurrent = new Gauge({
+    name: 'controller_runtime_max_concurrent_reconciles',
+    help: 'Workers configured per controller.',
+    labelNames: ['controller'],
+    registers,
+  });
+  const activeWorkers = new Gauge({
+    name: 'controller_runtime_active_workers',
+    help: 'Workers currently reconciling.',
+    labelNames: ['controller'],
+    registers,
+  });
 
-  const leaderStatus = new Gauge({ name: 'leader_election_master_status', help: '1 while this process holds the leader election lease, else 0.', labelNames: ['name'], registers });
+  const leaderStatus = new Gauge({
+    name: 'leader_election_master_status',
+    help: '1 while this process holds the leader election lease, else 0.',
+    labelNames: ['name'],
+    registers,
+  });
 
   return {
     workQueue(name) {

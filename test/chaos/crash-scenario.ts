@@ -39,7 +39,13 @@ export function chaosRuns(fallback: number): number {
 }
 
 /** One run: kill at `label`, restart, and check the outcome. Says how long it took and the path the post took. */
-async function crashRun(scene: NosanaScene, label: string, market: { name: string; address: PublicKey }, run: string, blackout: boolean): Promise<string> {
+async function crashRun(
+  scene: NosanaScene,
+  label: string,
+  market: { name: string; address: PublicKey },
+  run: string,
+  blackout: boolean,
+): Promise<string> {
   const started = Date.now();
   const { ns, localnet } = scene;
   const walletName = `wallet-${run}`;
@@ -48,9 +54,16 @@ async function crashRun(scene: NosanaScene, label: string, market: { name: strin
 
   const doomed = await scene.startController({ name: `doomed-${run}`, killAt: label });
   await doomed.waitReady();
-  await ns.createJob(run, { market: market.name, walletSecretRef: { name: walletName, key: WALLET_KEY }, definition: simpleDefinition(run) });
+  await ns.createJob(run, {
+    market: market.name,
+    walletSecretRef: { name: walletName, key: WALLET_KEY },
+    definition: simpleDefinition(run),
+  });
   const exit = await doomed.waitForExit(120_000);
-  assert.ok(doomed.diedAtKillPoint(label), `the controller should die at ${label}, it ended with ${describeExit(exit)}\n${doomed.diagnostics()}`);
+  assert.ok(
+    doomed.diedAtKillPoint(label),
+    `the controller should die at ${label}, it ended with ${describeExit(exit)}\n${doomed.diagnostics()}`,
+  );
 
   if (blackout) scene.faults.chain({ dropRate: 1 });
   const survivor = await scene.startController({ name: `survivor-${run}` });
@@ -63,10 +76,18 @@ async function crashRun(scene: NosanaScene, label: string, market: { name: strin
     throw new Error(`${(error as Error).message}\n${survivor.diagnostics()}`);
   });
   const stopped = await survivor.sigterm();
-  assert.deepEqual({ code: stopped.code, forced: stopped.forced }, { code: 0, forced: false }, `SIGTERM drains and exits 0\n${survivor.diagnostics()}`);
+  assert.deepEqual(
+    { code: stopped.code, forced: stopped.forced },
+    { code: 0, forced: false },
+    `SIGTERM drains and exits 0\n${survivor.diagnostics()}`,
+  );
 
   const onChain = await jobAccountsOf(localnet, wallet.publicKey, market.address);
-  assert.equal(onChain.length, 1, `exactly one on-chain job for NosanaJob ${run}, found ${onChain.map((entry) => entry.address).join(', ') || 'none'}`);
+  assert.equal(
+    onChain.length,
+    1,
+    `exactly one on-chain job for NosanaJob ${run}, found ${onChain.map((entry) => entry.address).join(', ') || 'none'}`,
+  );
   assert.equal(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], onChain[0]!.address, 'the annotation names that job');
   assert.equal(queued.status?.jobAddress, onChain[0]!.address, 'status.jobAddress names that job');
   const after = await readLedger(localnet, { poster: wallet.publicKey, market: market.address });
@@ -85,7 +106,11 @@ async function crashRun(scene: NosanaScene, label: string, market: { name: strin
 /** Registers the crash tests: one test per kill point, `runs` runs each. Call at the top of a test file. */
 export function crashScenario(runs: number): void {
   describe(`create-once under kill -9 at every step of the post (${runs} run${runs === 1 ? '' : 's'} per point, faulty RPC)`, () => {
-    const scene = useNosanaScene({ prefix: 'nj-crash', startController: false, localnet: { chain: { slotMs: SLOT_MS, blockhashLifetime: BLOCKHASH_LIFETIME, finalizeAfterSlots: 4 } } });
+    const scene = useNosanaScene({
+      prefix: 'nj-crash',
+      startController: false,
+      localnet: { chain: { slotMs: SLOT_MS, blockhashLifetime: BLOCKHASH_LIFETIME, finalizeAfterSlots: 4 } },
+    });
 
     for (const [index, label] of POST_KILL_POINTS.entries()) {
       test(`killed at ${label}: each NosanaJob ends with exactly one on-chain job, NOS conserved`, async (t) => {

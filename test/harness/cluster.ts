@@ -100,11 +100,14 @@ export class TestCluster {
         '--log-level=warn',
       ],
     });
-    await waitFor(async () => {
-      etcd.assertRunning();
-      const res = await fetch(`http://127.0.0.1:${etcdPort}/health`);
-      return res.ok;
-    }, { what: 'etcd to be healthy', timeoutMs: 30_000 });
+    await waitFor(
+      async () => {
+        etcd.assertRunning();
+        const res = await fetch(`http://127.0.0.1:${etcdPort}/health`);
+        return res.ok;
+      },
+      { what: 'etcd to be healthy', timeoutMs: 30_000 },
+    );
 
     const auditLogPath = join(dirs.logs, 'audit.log');
     const auditPolicy = join(dirs.config, 'audit-policy.yaml');
@@ -141,10 +144,13 @@ export class TestCluster {
       ],
     });
     const adminTls = { ca: await readFile(pki.caCert), cert: await readFile(pki.admin.cert), key: await readFile(pki.admin.key) };
-    await waitFor(async () => {
-      apiserver.assertRunning();
-      return (await httpsGet(`${server}/readyz`, adminTls)) === 200;
-    }, { what: 'kube-apiserver /readyz', timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      async () => {
+        apiserver.assertRunning();
+        return (await httpsGet(`${server}/readyz`, adminTls)) === 200;
+      },
+      { what: 'kube-apiserver /readyz', timeoutMs: 60_000, intervalMs: 200 },
+    );
 
     this.kubeConfig = new k8s.KubeConfig();
     this.kubeConfig.loadFromFile(kubeconfigs.admin);
@@ -249,12 +255,15 @@ export class TestCluster {
 
   private async waitForNodesReady(names: string[]): Promise<void> {
     const core = this.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    await waitFor(async () => {
-      for (const c of this.components) c.assertRunning();
-      const nodes = await core.listNode();
-      const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return names.every((name) => ready.some((n) => n.metadata?.name === name));
-    }, { what: `nodes ${names.join(', ')} to be Ready`, timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      async () => {
+        for (const c of this.components) c.assertRunning();
+        const nodes = await core.listNode();
+        const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        return names.every((name) => ready.some((n) => n.metadata?.name === name));
+      },
+      { what: `nodes ${names.join(', ')} to be Ready`, timeoutMs: 60_000, intervalMs: 200 },
+    );
   }
 
   /** Process ids of the components (also in <workDir>/pids). */
@@ -278,13 +287,16 @@ export class TestCluster {
 
 async function waitForCrdsEstablished(kc: k8s.KubeConfig, names: string[]): Promise<void> {
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  await waitFor(async () => {
-    for (const name of names) {
-      const crd = await api.readCustomResourceDefinition({ name });
-      if (!crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return false;
-    }
-    return true;
-  }, { what: `CRDs ${names.join(', ')} to be Established` });
+  await waitFor(
+    async () => {
+      for (const name of names) {
+        const crd = await api.readCustomResourceDefinition({ name });
+        if (!crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return false;
+      }
+      return true;
+    },
+    { what: `CRDs ${names.join(', ')} to be Established` },
+  );
 }
 
 function httpsGet(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<number> {
@@ -341,4 +353,3 @@ omitStages: [RequestReceived]
 rules:
 - level: Metadata
 `;
-

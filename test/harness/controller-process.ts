@@ -39,11 +39,16 @@ export interface ControllerProcessOptions extends Partial<Pick<OperatorProcessSp
 export function controllerArgs(options: ControllerProcessOptions, ports: { metrics: number; probes: number }): string[] {
   const args = [
     'controller',
-    '--kubeconfig', options.kubeconfigPath,
-    '--metrics-bind-address', `127.0.0.1:${ports.metrics}`,
-    '--health-probe-bind-address', `127.0.0.1:${ports.probes}`,
-    '--poll-interval', options.pollInterval ?? '500ms',
-    '--log-level', options.logLevel ?? 'debug',
+    '--kubeconfig',
+    options.kubeconfigPath,
+    '--metrics-bind-address',
+    `127.0.0.1:${ports.metrics}`,
+    '--health-probe-bind-address',
+    `127.0.0.1:${ports.probes}`,
+    '--poll-interval',
+    options.pollInterval ?? '500ms',
+    '--log-level',
+    options.logLevel ?? 'debug',
   ];
   if (options.localnetDir !== undefined) args.push('--localnet', options.localnetDir);
   if (options.namespaces !== undefined) args.push('--namespaces', options.namespaces.join(','));
@@ -106,21 +111,29 @@ export async function controllerIdentity(ctx: ClusterContext, namespace: string,
       subjects: [{ kind: 'ServiceAccount', name, namespace }],
     },
   });
-  const request = await ctx.core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 6 * 3600 } } });
+  const request = await ctx.core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 6 * 3600 } },
+  });
   const token = request.status?.token;
   if (token === undefined) throw new Error(`the API server issued no token for ServiceAccount ${namespace}/${name}`);
   const cluster = ctx.kubeConfig.getCurrentCluster();
   if (cluster?.caFile === undefined) throw new Error('the test kubeconfig names no CA file');
   const dir = await mkdtemp(join(tmpdir(), 'nosana-controller-identity-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
-  await writeFile(kubeconfigPath, JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'test', cluster: { server: ctx.handle.server, 'certificate-authority': cluster.caFile } }],
-    users: [{ name, user: { token } }],
-    contexts: [{ name: 'test', context: { cluster: 'test', user: name, namespace } }],
-    'current-context': 'test',
-  }), { mode: 0o600 });
+  await writeFile(
+    kubeconfigPath,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server: ctx.handle.server, 'certificate-authority': cluster.caFile } }],
+      users: [{ name, user: { token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: name, namespace } }],
+      'current-context': 'test',
+    }),
+    { mode: 0o600 },
+  );
   return {
     kubeconfigPath,
     username: `system:serviceaccount:${namespace}:${name}`,

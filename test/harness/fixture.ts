@@ -64,8 +64,10 @@ async function connect(): Promise<ClusterContext> {
       await core.createNamespace({ body: { metadata: { name, labels: { 'nosana.io/test': 'true' } } } });
       namespacesToDelete.push(name);
       // the ServiceAccount admission plugin rejects Pods until the controller made "default"
-      await waitFor(async () => (await core.readNamespacedServiceAccount({ name: 'default', namespace: name })) !== undefined,
-        { what: `ServiceAccount default in ${name}`, timeoutMs: 30_000 });
+      await waitFor(async () => (await core.readNamespacedServiceAccount({ name: 'default', namespace: name })) !== undefined, {
+        what: `ServiceAccount default in ${name}`,
+        timeoutMs: 30_000,
+      });
       return name;
     },
   };

@@ -50,7 +50,9 @@ async function provisionPending(): Promise<void> {
           },
         },
       });
-      console.log(JSON.stringify({ msg: 'provisioned', volume: name, claim: `${claim.metadata!.namespace}/${claim.metadata!.name}`, node }));
+      console.log(
+        JSON.stringify({ msg: 'provisioned', volume: name, claim: `${claim.metadata!.namespace}/${claim.metadata!.name}`, node }),
+      );
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
     }

@@ -7,9 +7,23 @@ import { kubectl, kubectlOk } from './kubectl.ts';
 import { waitFor } from './wait.ts';
 
 export async function installNosanaApis(ctx: ClusterContext): Promise<void> {
-  await kubectlOk(ctx, ['apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'crds'), '-f', join(REPO_ROOT, 'deploy', 'admission')]);
-  await kubectlOk(ctx, ['wait', '--for=condition=Established', '--timeout=60s',
-    'crd/nosanajobs.nosana.io', 'crd/nosanamarkets.nosana.io', 'crd/nosananodes.nosana.io']);
+  await kubectlOk(ctx, [
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '-f',
+    join(REPO_ROOT, 'crds'),
+    '-f',
+    join(REPO_ROOT, 'deploy', 'admission'),
+  ]);
+  await kubectlOk(ctx, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/nosanajobs.nosana.io',
+    'crd/nosanamarkets.nosana.io',
+    'crd/nosananodes.nosana.io',
+  ]);
 }
 
 /** The admission policy takes a moment to be enforced after creation: probe it with a dry run. */
@@ -18,10 +32,16 @@ export async function waitForAdmissionPolicy(ctx: ClusterContext, namespace: str
     apiVersion: 'nosana.io/v1alpha1',
     kind: 'NosanaJob',
     metadata: { name: 'policy-probe', namespace },
-    spec: { market: 'm', definition: { version: '0.1', type: 'container', ops: [{ id: 'a', type: 'container/run', args: { image: 'x', cmd: 1 } }] } },
+    spec: {
+      market: 'm',
+      definition: { version: '0.1', type: 'container', ops: [{ id: 'a', type: 'container/run', args: { image: 'x', cmd: 1 } }] },
+    },
   });
-  await waitFor(async () => {
-    const result = await kubectl(ctx, ['create', '--dry-run=server', '-f', '-'], probe);
-    return result.code !== 0 && result.stderr.includes('ValidatingAdmissionPolicy');
-  }, { what: 'the NosanaJob admission policy to be enforced', timeoutMs: 30_000, intervalMs: 250 });
+  await waitFor(
+    async () => {
+      const result = await kubectl(ctx, ['create', '--dry-run=server', '-f', '-'], probe);
+      return result.code !== 0 && result.stderr.includes('ValidatingAdmissionPolicy');
+    },
+    { what: 'the NosanaJob admission policy to be enforced', timeoutMs: 30_000, intervalMs: 250 },
+  );
 }

@@ -53,7 +53,13 @@ export function nosanaMarket(namespace: string, name: string, spec: NosanaMarket
 
 /** A wallet Secret as users create one from a Solana CLI keypair file. */
 export function walletSecret(namespace: string, name: string, wallet: Keypair): V1Secret {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque', stringData: { [WALLET_KEY]: serializeWallet(wallet) } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace },
+    type: 'Opaque',
+    stringData: { [WALLET_KEY]: serializeWallet(wallet) },
+  };
 }
 
 /** A job definition kept under test/fixtures (copied from Nosana's documentation). */
@@ -107,23 +113,35 @@ export class NosanaNamespace {
    * Opens a market of its own on the localnet and mirrors it as a NosanaMarket; waits until the
    * controller has read it (Ready=True) unless the market is not meant to be usable.
    */
-  async market(name: string, options: { settings?: TestMarketSettings; spec?: Partial<NosanaMarketSpecInput>; waitReady?: boolean } = {}): Promise<PublicKey> {
+  async market(
+    name: string,
+    options: { settings?: TestMarketSettings; spec?: Partial<NosanaMarketSpecInput>; waitReady?: boolean } = {},
+  ): Promise<PublicKey> {
     const address = await openTestMarket(this.localnet, options.settings);
     await this.ctx.objects.create(nosanaMarket(this.name, name, { address: address.toBase58(), network: 'localnet', ...options.spec }));
     if (options.waitReady ?? true) {
-      await waitFor(async () => {
-        const market = await this.ctx.objects.read<NosanaMarketResource>(this.#header('NosanaMarket', name));
-        const ready = conditionOf(market, 'Ready');
-        if (ready?.status === 'True') return true;
-        throw new Error(`Ready=${ready?.status ?? '?'} ${ready?.reason ?? ''} ${ready?.message ?? ''}`);
-      }, { what: `NosanaMarket ${this.name}/${name} to be Ready`, timeoutMs: 60_000, intervalMs: 200 });
+      await waitFor(
+        async () => {
+          const market = await this.ctx.objects.read<NosanaMarketResource>(this.#header('NosanaMarket', name));
+          const ready = conditionOf(market, 'Ready');
+          if (ready?.status === 'True') return true;
+          throw new Error(`Ready=${ready?.status ?? '?'} ${ready?.reason ?? ''} ${ready?.message ?? ''}`);
+        },
+        { what: `NosanaMarket ${this.name}/${name} to be Ready`, timeoutMs: 60_000, intervalMs: 200 },
+      );
     }
     return address;
   }
 
   /** A NosanaMarket `name` on a market of its own, and a funded wallet in Secret `<name>-wallet`. */
-  async stage(name: string, options: { settings?: TestMarketSettings; spec?: Partial<NosanaMarketSpecInput>; funding?: Funding } = {}): Promise<Stage> {
-    const market = await this.market(name, { ...(options.settings === undefined ? {} : { settings: options.settings }), ...(options.spec === undefined ? {} : { spec: options.spec }) });
+  async stage(
+    name: string,
+    options: { settings?: TestMarketSettings; spec?: Partial<NosanaMarketSpecInput>; funding?: Funding } = {},
+  ): Promise<Stage> {
+    const market = await this.market(name, {
+      ...(options.settings === undefined ? {} : { settings: options.settings }),
+      ...(options.spec === undefined ? {} : { spec: options.spec }),
+    });
     const walletName = `${name}-wallet`;
     const wallet = await this.wallet(walletName, options.funding);
     const before = await readLedger(this.localnet, { poster: wallet.publicKey, market });
@@ -156,9 +174,23 @@ export class NosanaNamespace {
   }
 
   /** A JSON merge patch of the NosanaJob (spec edits as `kubectl patch --type=merge` makes them). */
-  async patchJob(name: string, patch: { spec?: Partial<NosanaJobSpecInput>; metadata?: { annotations?: Record<string, string | null> } }): Promise<NosanaJobResource> {
-    return this.ctx.objects.patch({ apiVersion: NOSANA_API_VERSION, kind: 'NosanaJob', metadata: { name, namespace: this.name, ...patch.metadata }, ...(patch.spec === undefined ? {} : { spec: patch.spec }) } as NosanaJobResource,
-      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+  async patchJob(
+    name: string,
+    patch: { spec?: Partial<NosanaJobSpecInput>; metadata?: { annotations?: Record<string, string | null> } },
+  ): Promise<NosanaJobResource> {
+    return this.ctx.objects.patch(
+      {
+        apiVersion: NOSANA_API_VERSION,
+        kind: 'NosanaJob',
+        metadata: { name, namespace: this.name, ...patch.metadata },
+        ...(patch.spec === undefined ? {} : { spec: patch.spec }),
+      } as NosanaJobResource,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
   }
 
   async deleteJob(name: string): Promise<void> {
@@ -166,32 +198,48 @@ export class NosanaNamespace {
   }
 
   /** Waits until the NosanaJob satisfies `accept`; on timeout the message says where it stood. */
-  async waitForJob(name: string, what: string, accept: (job: NosanaJobResource) => boolean, timeoutMs = 60_000): Promise<NosanaJobResource> {
-    return waitFor(async () => {
-      const job = await this.job(name);
-      if (job !== undefined && accept(job)) return job;
-      throw new Error(describeJob(job));
-    }, { what: `NosanaJob ${this.name}/${name} ${what}`, timeoutMs, intervalMs: 200 });
+  async waitForJob(
+    name: string,
+    what: string,
+    accept: (job: NosanaJobResource) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<NosanaJobResource> {
+    return waitFor(
+      async () => {
+        const job = await this.job(name);
+        if (job !== undefined && accept(job)) return job;
+        throw new Error(describeJob(job));
+      },
+      { what: `NosanaJob ${this.name}/${name} ${what}`, timeoutMs, intervalMs: 200 },
+    );
   }
 
   /** Waits for a phase (and Ready reason, when given). */
   async waitForPhase(name: string, phase: NosanaJobPhase, reason?: string, timeoutMs = 60_000): Promise<NosanaJobResource> {
-    return this.waitForJob(name, `to reach phase ${phase}${reason === undefined ? '' : ` with reason ${reason}`}`,
-      (job) => job.status?.phase === phase && (reason === undefined || conditionOf(job, 'Ready')?.reason === reason), timeoutMs);
+    return this.waitForJob(
+      name,
+      `to reach phase ${phase}${reason === undefined ? '' : ` with reason ${reason}`}`,
+      (job) => job.status?.phase === phase && (reason === undefined || conditionOf(job, 'Ready')?.reason === reason),
+      timeoutMs,
+    );
   }
 
   async waitForJobGone(name: string, timeoutMs = 60_000): Promise<void> {
-    await waitFor(async () => {
-      const job = await this.job(name);
-      if (job === undefined) return true;
-      throw new Error(`still there (finalizers ${JSON.stringify(job.metadata?.finalizers ?? [])}); ${describeJob(job)}`);
-    }, { what: `NosanaJob ${this.name}/${name} to be deleted`, timeoutMs, intervalMs: 200 });
+    await waitFor(
+      async () => {
+        const job = await this.job(name);
+        if (job === undefined) return true;
+        throw new Error(`still there (finalizers ${JSON.stringify(job.metadata?.finalizers ?? [])}); ${describeJob(job)}`);
+      },
+      { what: `NosanaJob ${this.name}/${name} to be deleted`, timeoutMs, intervalMs: 200 },
+    );
   }
 
   /** The reasons of the Events recorded about a NosanaJob, oldest first (what `kubectl describe` lists). */
   async eventReasons(name: string): Promise<string[]> {
     const events = await this.ctx.kubeConfig.makeApiClient(EventsV1Api).listNamespacedEvent({
-      namespace: this.name, fieldSelector: `regarding.kind=NosanaJob,regarding.name=${name}`,
+      namespace: this.name,
+      fieldSelector: `regarding.kind=NosanaJob,regarding.name=${name}`,
     });
     const time = (event: EventsV1Event) => new Date(event.eventTime ?? event.deprecatedFirstTimestamp ?? 0).getTime();
     return events.items.sort((a, b) => time(a) - time(b)).map((event) => event.reason ?? '?');
@@ -199,7 +247,14 @@ export class NosanaNamespace {
 
   /** `kubectl wait --for=condition=<condition> nosanajob/<name>`, as a user scripts it. */
   kubectlWait(name: string, condition: string, timeoutSeconds = 60): Promise<KubectlResult> {
-    return kubectl(this.ctx, ['wait', `--for=condition=${condition}`, `--timeout=${timeoutSeconds}s`, '-n', this.name, `nosanajob/${name}`]);
+    return kubectl(this.ctx, [
+      'wait',
+      `--for=condition=${condition}`,
+      `--timeout=${timeoutSeconds}s`,
+      '-n',
+      this.name,
+      `nosanajob/${name}`,
+    ]);
   }
 
   /**
@@ -214,11 +269,25 @@ export class NosanaNamespace {
     let left = list.items.map((job) => job.metadata!.name!);
     while (left.length > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      left = (await this.ctx.objects.list<NosanaJobResource>(NOSANA_API_VERSION, 'NosanaJob', this.name)).items.map((job) => job.metadata!.name!);
+      left = (await this.ctx.objects.list<NosanaJobResource>(NOSANA_API_VERSION, 'NosanaJob', this.name)).items.map(
+        (job) => job.metadata!.name!,
+      );
     }
     for (const name of left) {
-      await this.ctx.objects.patch({ apiVersion: NOSANA_API_VERSION, kind: 'NosanaJob', metadata: { name, namespace: this.name, finalizers: null } } as unknown as KubernetesObject,
-        undefined, undefined, undefined, undefined, PatchStrategy.MergePatch).catch(() => undefined);
+      await this.ctx.objects
+        .patch(
+          {
+            apiVersion: NOSANA_API_VERSION,
+            kind: 'NosanaJob',
+            metadata: { name, namespace: this.name, finalizers: null },
+          } as unknown as KubernetesObject,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          PatchStrategy.MergePatch,
+        )
+        .catch(() => undefined);
     }
     return left;
   }

@@ -34,15 +34,20 @@ export interface TestMarketSettings {
 export async function openTestMarket(localnet: Localnet, settings: TestMarketSettings = {}): Promise<PublicKey> {
   const market = Keypair.generate();
   const authority = localnet.marketAuthority;
-  await new TransactionSender(localnet.connection()).execute('open market', openMarketInstructions({
-    network: LOCALNET,
-    market: market.publicKey,
-    authority: authority.publicKey,
-    jobPrice: settings.price ?? 10n,
-    jobTimeout: settings.timeout ?? 600n,
-    jobExpiration: settings.jobExpiration ?? 86_400n,
-    ...(settings.jobType === undefined ? {} : { jobType: settings.jobType }),
-  }), authority.publicKey, [authority, market]);
+  await new TransactionSender(localnet.connection()).execute(
+    'open market',
+    openMarketInstructions({
+      network: LOCALNET,
+      market: market.publicKey,
+      authority: authority.publicKey,
+      jobPrice: settings.price ?? 10n,
+      jobTimeout: settings.timeout ?? 600n,
+      jobExpiration: settings.jobExpiration ?? 86_400n,
+      ...(settings.jobType === undefined ? {} : { jobType: settings.jobType }),
+    }),
+    authority.publicKey,
+    [authority, market],
+  );
   return market.publicKey;
 }
 
@@ -69,14 +74,23 @@ export function fundedWallet(localnet: Localnet, funding: Funding): Keypair {
   localnet.chain.ledger.airdrop(wallet.publicKey, (funding.sol ?? 1n) * LAMPORTS_PER_SOL);
   if (funding.nos !== undefined) {
     localnet.chain.ledger.createTokenAccount({
-      mint: LOCALNET.nosMint, owner: wallet.publicKey, address: nosTokenAccount(LOCALNET, wallet.publicKey), amount: funding.nos,
+      mint: LOCALNET.nosMint,
+      owner: wallet.publicKey,
+      address: nosTokenAccount(LOCALNET, wallet.publicKey),
+      amount: funding.nos,
     });
   }
   return wallet;
 }
 
 /** Posts a job straight through the chain client, as the Nosana CLI would (for adoption tests). */
-export async function postDirectly(localnet: Localnet, wallet: Keypair, market: PublicKey, definitionCid: string, timeoutSeconds: bigint): Promise<PublicKey> {
+export async function postDirectly(
+  localnet: Localnet,
+  wallet: Keypair,
+  market: PublicKey,
+  definitionCid: string,
+  timeoutSeconds: bigint,
+): Promise<PublicKey> {
   const client = localnet.jobsClient();
   const pending = await client.preparePost({ wallet, market, ipfsJob: cidToBytes32(definitionCid), timeoutSeconds });
   await client.broadcast(pending);
@@ -108,7 +122,10 @@ export interface LedgerReading {
 }
 
 /** The balances a money assertion compares before and after. */
-export async function readLedger(localnet: Localnet, parties: { poster: PublicKey; market: PublicKey; node?: PublicKey }): Promise<LedgerReading> {
+export async function readLedger(
+  localnet: Localnet,
+  parties: { poster: PublicKey; market: PublicKey; node?: PublicKey },
+): Promise<LedgerReading> {
   const [total, poster, vault, node] = await Promise.all([
     totalNos(localnet.connection()),
     nosOf(localnet, parties.poster),
@@ -169,7 +186,14 @@ export function resultDocument(ops: readonly OpOutcome[], startMs = Date.now() -
     };
   });
   const failed = opStates.some((op) => op.status !== 'success');
-  return { status: failed ? 'failed' : 'success', startTime: startMs, endTime: startMs + ops.length * 1_000, errors: [], secrets: {}, opStates };
+  return {
+    status: failed ? 'failed' : 'success',
+    startTime: startMs,
+    endTime: startMs + ops.length * 1_000,
+    errors: [],
+    secrets: {},
+    opStates,
+  };
 }
 
 export class TestNode {

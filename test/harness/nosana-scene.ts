@@ -37,7 +37,13 @@ export class NosanaScene {
   readonly #controllers = new Set<OperatorProcess>();
   #controller: OperatorProcess | undefined;
 
-  constructor(ctx: ClusterContext, localnet: Localnet, namespaces: NosanaNamespace[], identity: ControllerIdentity, controllerDefaults: SceneControllerOptions) {
+  constructor(
+    ctx: ClusterContext,
+    localnet: Localnet,
+    namespaces: NosanaNamespace[],
+    identity: ControllerIdentity,
+    controllerDefaults: SceneControllerOptions,
+  ) {
     this.ctx = ctx;
     this.localnet = localnet;
     this.faults = new LocalnetFaults(localnet);
@@ -108,7 +114,13 @@ export function useNosanaScene(options: SceneOptions = {}): () => NosanaScene {
     const names = await Promise.all(Array.from({ length: options.namespaces ?? 1 }, () => ctx.freshNamespace(options.prefix ?? 'nj')));
     const identity = await controllerIdentity(ctx, names[0]!);
     const localnet = getLocalnet();
-    scene = new NosanaScene(ctx, localnet, names.map((name) => new NosanaNamespace(ctx, localnet, name)), identity, options.controller ?? {});
+    scene = new NosanaScene(
+      ctx,
+      localnet,
+      names.map((name) => new NosanaNamespace(ctx, localnet, name)),
+      identity,
+      options.controller ?? {},
+    );
     if (options.startController ?? true) {
       await (await scene.startController()).waitReady();
     }

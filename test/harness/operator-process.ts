@@ -18,7 +18,14 @@ const CLI = join(REPO_ROOT, 'bin', 'nosana-operator.js');
 const KILL_MARKER = 'nosana-kill-point ';
 // Variables of the test runner's environment that would change the child's behaviour behind the
 // test's back; the test passes what it wants explicitly.
-const SCRUBBED_ENV = ['NODE_TEST_CONTEXT', 'NOSANA_KILL_AT', 'NOSANA_KILL_AFTER', 'NOSANA_WATCH_NAMESPACES', 'NOSANA_LOG_LEVEL', 'KUBECONFIG'];
+const SCRUBBED_ENV = [
+  'NODE_TEST_CONTEXT',
+  'NOSANA_KILL_AT',
+  'NOSANA_KILL_AFTER',
+  'NOSANA_WATCH_NAMESPACES',
+  'NOSANA_LOG_LEVEL',
+  'KUBECONFIG',
+];
 
 export interface OperatorProcessSpec {
   /** Names the log files and messages, to tell processes apart. */
@@ -91,7 +98,12 @@ export class OperatorProcess {
     const stderr = openSync(this.stderrPath, 'a');
     try {
       // its own process group, so the watchdog's group kill reaches it and nothing else
-      this.#child = spawn(process.execPath, [CLI, ...spec.args], { cwd: REPO_ROOT, env: childEnv(spec), stdio: ['ignore', stdout, stderr], detached: true });
+      this.#child = spawn(process.execPath, [CLI, ...spec.args], {
+        cwd: REPO_ROOT,
+        env: childEnv(spec),
+        stdio: ['ignore', stdout, stderr],
+        detached: true,
+      });
     } finally {
       closeSync(stdout);
       closeSync(stderr);
@@ -125,10 +137,13 @@ export class OperatorProcess {
 
   /** Waits until /readyz answers 200 (caches synced); fails at once if the process dies. */
   async waitReady(timeoutMs = 60_000): Promise<void> {
-    const outcome = await waitFor(async () => {
-      if (this.#exit !== undefined) return 'exited';
-      return (await this.probe('/readyz')) === 200 ? 'ready' : false;
-    }, { what: `${this.name} /readyz to answer 200`, timeoutMs, intervalMs: 100 });
+    const outcome = await waitFor(
+      async () => {
+        if (this.#exit !== undefined) return 'exited';
+        return (await this.probe('/readyz')) === 200 ? 'ready' : false;
+      },
+      { what: `${this.name} /readyz to answer 200`, timeoutMs, intervalMs: 100 },
+    );
     if (outcome === 'exited') this.assertRunning();
   }
 

@@ -61,10 +61,24 @@ async function issue(dir: string, name: string, subject: Subject, caCert: string
   if (subject.altNames?.length) lines.push(`subjectAltName=${subject.altNames.join(',')}`);
   await writeFile(ext, lines.join('\n') + '\n');
   await openssl([
-    'x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    caCert,
+    '-CAkey',
+    caKey,
     // explicit random serials: -CAcreateserial races when certificates are issued in parallel
-    '-set_serial', `0x${randomBytes(16).toString('hex')}`,
-    '-out', cert, '-days', '30', '-sha256', '-extfile', ext,
+    '-set_serial',
+    `0x${randomBytes(16).toString('hex')}`,
+    '-out',
+    cert,
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    ext,
   ]);
   return { cert, key };
 }
@@ -76,8 +90,13 @@ export async function generateClusterPki(dir: string): Promise<ClusterPki> {
   await openssl(['req', '-x509', '-new', '-key', caKey, '-out', caCert, '-days', '30', '-subj', '/CN=nosana-operator-test-ca']);
 
   const serverNames = [
-    'IP:127.0.0.1', 'IP:10.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local',
+    'IP:127.0.0.1',
+    'IP:10.0.0.1',
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
   ];
   const [apiServer, kubelet, apiServerKubeletClient, admin, scheduler, controllerManager] = await Promise.all([
     issue(dir, 'apiserver', { commonName: 'kube-apiserver', altNames: serverNames, serverAuth: true }, caCert, caKey),
@@ -93,5 +112,16 @@ export async function generateClusterPki(dir: string): Promise<ClusterPki> {
   await newKey(serviceAccountKey);
   await openssl(['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPublicKey]);
 
-  return { caCert, caKey, apiServer, kubelet, apiServerKubeletClient, admin, scheduler, controllerManager, serviceAccountKey, serviceAccountPublicKey };
+  return {
+    caCert,
+    caKey,
+    apiServer,
+    kubelet,
+    apiServerKubeletClient,
+    admin,
+    scheduler,
+    controllerManager,
+    serviceAccountKey,
+    serviceAccountPublicKey,
+  };
 }

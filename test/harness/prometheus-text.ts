@@ -63,7 +63,11 @@ function parseLabels(text: string, line: number): Record<string, string> {
 }
 
 /** The samples of `name` whose labels include every given label. */
-export function selectSamples(samples: readonly MetricSample[], name: string, labels: Readonly<Record<string, string>> = {}): MetricSample[] {
+export function selectSamples(
+  samples: readonly MetricSample[],
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): MetricSample[] {
   return samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
 }
 
@@ -73,7 +77,12 @@ export function sumSamples(samples: readonly MetricSample[], name: string, label
 }
 
 /** The matching series summed per value of one label, e.g. RPC requests per method. */
-export function sumByLabel(samples: readonly MetricSample[], name: string, label: string, labels: Readonly<Record<string, string>> = {}): Record<string, number> {
+export function sumByLabel(
+  samples: readonly MetricSample[],
+  name: string,
+  label: string,
+  labels: Readonly<Record<string, string>> = {},
+): Record<string, number> {
   const sums: Record<string, number> = {};
   for (const sample of selectSamples(samples, name, labels)) {
     const key = sample.labels[label] ?? '';

@@ -26,7 +26,13 @@ export interface LogLine {
 }
 
 /** Makes `kubectl logs <pod> -c <container>` print these lines. Call before or after the Pod exists. */
-export async function simulateLogs(ctx: ClusterContext, namespace: string, pod: string, container: string, lines: LogLine[]): Promise<void> {
+export async function simulateLogs(
+  ctx: ClusterContext,
+  namespace: string,
+  pod: string,
+  container: string,
+  lines: LogLine[],
+): Promise<void> {
   const file = join(ctx.handle.kwokLogsDir, `${namespace}_${pod}_${container}.log`);
   const start = Date.now();
   const cri = lines.map((line, i) => `${new Date(start + i).toISOString()} ${line.stream} F ${line.text}\n`).join('');

@@ -54,7 +54,9 @@ export class TcpProxy {
     const current = kubeConfig.getCurrentCluster();
     const copy = new KubeConfig();
     copy.loadFromOptions({
-      clusters: kubeConfig.clusters.map((cluster) => cluster.name === current?.name ? { ...cluster, server: `https://127.0.0.1:${this.port}` } : cluster),
+      clusters: kubeConfig.clusters.map((cluster) =>
+        cluster.name === current?.name ? { ...cluster, server: `https://127.0.0.1:${this.port}` } : cluster,
+      ),
       users: kubeConfig.users,
       contexts: kubeConfig.contexts,
       currentContext: kubeConfig.currentContext,

@@ -22,10 +22,13 @@ function gpuPod(name: string, gpus: number, extra: Partial<k8s.V1Pod> = {}): k8s
 }
 
 async function waitForPhase(ctx: ClusterContext, namespace: string, name: string, phase: string): Promise<k8s.V1Pod> {
-  return waitFor(async () => {
-    const pod = await ctx.core.readNamespacedPod({ name, namespace });
-    return pod.status?.phase === phase ? pod : undefined;
-  }, { what: `pod ${namespace}/${name} to reach ${phase}`, timeoutMs: 30_000 });
+  return waitFor(
+    async () => {
+      const pod = await ctx.core.readNamespacedPod({ name, namespace });
+      return pod.status?.phase === phase ? pod : undefined;
+    },
+    { what: `pod ${namespace}/${name} to reach ${phase}`, timeoutMs: 30_000 },
+  );
 }
 
 async function emptiestGpuNode(ctx: ClusterContext): Promise<string> {
@@ -63,7 +66,10 @@ describe('test control plane', () => {
       { stream: 'stdout', text: 'GPU 0: NVIDIA A100-SXM4-80GB' },
       { stream: 'stderr', text: 'done' },
     ]);
-    await ctx.core.createNamespacedPod({ namespace, body: gpuPod('one-gpu', 1, { metadata: { name: 'one-gpu', annotations: simulationAnnotations({ exitCode: 0, runFor: '1s' }) } }) });
+    await ctx.core.createNamespacedPod({
+      namespace,
+      body: gpuPod('one-gpu', 1, { metadata: { name: 'one-gpu', annotations: simulationAnnotations({ exitCode: 0, runFor: '1s' }) } }),
+    });
     const pod = await waitForPhase(ctx, namespace, 'one-gpu', 'Succeeded');
     assert.ok(ctx.handle.gpuNodes.includes(pod.spec?.nodeName ?? ''), `scheduled onto ${pod.spec?.nodeName}`);
     assert.equal(pod.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 0);
@@ -74,7 +80,10 @@ describe('test control plane', () => {
   test('a failing container ends the Pod Failed with its exit code', async () => {
     const ctx = await useCluster();
     const namespace = await ctx.freshNamespace();
-    await ctx.core.createNamespacedPod({ namespace, body: gpuPod('fails', 2, { metadata: { name: 'fails', annotations: simulationAnnotations({ exitCode: 3 }) } }) });
+    await ctx.core.createNamespacedPod({
+      namespace,
+      body: gpuPod('fails', 2, { metadata: { name: 'fails', annotations: simulationAnnotations({ exitCode: 3 }) } }),
+    });
     const pod = await waitForPhase(ctx, namespace, 'fails', 'Failed');
     assert.equal(pod.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 3);
   });
@@ -93,10 +102,13 @@ describe('test control plane', () => {
     const ctx = await useCluster();
     const namespace = await ctx.freshNamespace();
     await ctx.core.createNamespacedPod({ namespace, body: gpuPod('too-big', 9) });
-    const pod = await waitFor(async () => {
-      const p = await ctx.core.readNamespacedPod({ name: 'too-big', namespace });
-      return p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable') ? p : undefined;
-    }, { what: 'the scheduler to mark too-big Unschedulable' });
+    const pod = await waitFor(
+      async () => {
+        const p = await ctx.core.readNamespacedPod({ name: 'too-big', namespace });
+        return p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable') ? p : undefined;
+      },
+      { what: 'the scheduler to mark too-big Unschedulable' },
+    );
     assert.equal(pod.status?.phase, 'Pending');
     assert.equal(pod.spec?.nodeName, undefined);
     const condition = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
@@ -108,19 +120,23 @@ describe('test control plane', () => {
     const namespace = await ctx.freshNamespace();
     // other tests' Pods may hold GPUs: use a node nothing else uses
     const node = await emptiestGpuNode(ctx);
-    const pinned = (name: string, gpus: number) => gpuPod(name, gpus, { metadata: { name }, spec: { nodeSelector: { 'kubernetes.io/hostname': node } } as unknown as k8s.V1PodSpec });
+    const pinned = (name: string, gpus: number) =>
+      gpuPod(name, gpus, { metadata: { name }, spec: { nodeSelector: { 'kubernetes.io/hostname': node } } as unknown as k8s.V1PodSpec });
     await ctx.core.createNamespacedPod({ namespace, body: pinned('fills-node', 8) });
     await waitForPhase(ctx, namespace, 'fills-node', 'Running');
     await ctx.core.createNamespacedPod({ namespace, body: pinned('no-room', 1) });
-    await waitFor(async () => {
-      const p = await ctx.core.readNamespacedPod({ name: 'no-room', namespace });
-      return p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable');
-    }, { what: 'no-room to be Unschedulable on the full node' });
+    await waitFor(
+      async () => {
+        const p = await ctx.core.readNamespacedPod({ name: 'no-room', namespace });
+        return p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable');
+      },
+      { what: 'no-room to be Unschedulable on the full node' },
+    );
     await ctx.core.deleteNamespacedPod({ name: 'fills-node', namespace });
     await waitForPhase(ctx, namespace, 'no-room', 'Running');
   });
 
-  test('a Pod with a claim on the harness StorageClass binds it and runs on the volume\'s node', async () => {
+  test("a Pod with a claim on the harness StorageClass binds it and runs on the volume's node", async () => {
     const ctx = await useCluster();
     const namespace = await ctx.freshNamespace();
     await ctx.core.createNamespacedPersistentVolumeClaim({
@@ -130,13 +146,14 @@ describe('test control plane', () => {
         spec: { accessModes: ['ReadWriteOnce'], storageClassName: ctx.handle.storageClass, resources: { requests: { storage: '10Gi' } } },
       },
     });
-    const withVolume = (name: string) => gpuPod(name, 1, {
-      metadata: { name },
-      spec: {
-        containers: [{ name: 'main', image: 'ubuntu', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
-        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'job-volume' } }],
-      } as k8s.V1PodSpec,
-    });
+    const withVolume = (name: string) =>
+      gpuPod(name, 1, {
+        metadata: { name },
+        spec: {
+          containers: [{ name: 'main', image: 'ubuntu', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'job-volume' } }],
+        } as k8s.V1PodSpec,
+      });
     await ctx.core.createNamespacedPod({ namespace, body: withVolume('writer') });
     const writer = await waitForPhase(ctx, namespace, 'writer', 'Running');
     const claim = await ctx.core.readNamespacedPersistentVolumeClaim({ name: 'job-volume', namespace });
@@ -154,11 +171,29 @@ describe('test control plane', () => {
     const ctx = await useCluster();
     const namespace = await ctx.freshNamespace('audit');
     await ctx.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'audited' }, data: { a: 'b' } } });
-    const event = await waitFor(async () => {
-      const lines = (await readFile(ctx.handle.auditLogPath, 'utf8')).trim().split('\n');
-      return lines.map((l) => JSON.parse(l) as { verb: string; objectRef?: { resource?: string; namespace?: string; name?: string }; user: { username: string }; requestObject?: unknown })
-        .find((e) => e.verb === 'create' && e.objectRef?.resource === 'configmaps' && e.objectRef.namespace === namespace && e.objectRef.name === 'audited');
-    }, { what: 'the audit event for the ConfigMap', timeoutMs: 10_000, intervalMs: 250 });
+    const event = await waitFor(
+      async () => {
+        const lines = (await readFile(ctx.handle.auditLogPath, 'utf8')).trim().split('\n');
+        return lines
+          .map(
+            (l) =>
+              JSON.parse(l) as {
+                verb: string;
+                objectRef?: { resource?: string; namespace?: string; name?: string };
+                user: { username: string };
+                requestObject?: unknown;
+              },
+          )
+          .find(
+            (e) =>
+              e.verb === 'create' &&
+              e.objectRef?.resource === 'configmaps' &&
+              e.objectRef.namespace === namespace &&
+              e.objectRef.name === 'audited',
+          );
+      },
+      { what: 'the audit event for the ConfigMap', timeoutMs: 10_000, intervalMs: 250 },
+    );
     assert.equal(event.user.username, 'admin');
     assert.equal(event.objectRef?.name, 'audited');
     assert.equal(event.requestObject, undefined, 'metadata level: no request bodies (they may hold Secrets)');

@@ -59,14 +59,21 @@ describe('controller availability', () => {
       const wallet = await jobWithOwnWallet(ns, 'while-cut', 'cut');
       // the outage lasts a few seconds: long enough for watches to fail and reconnects to be refused
       await new Promise((resolve) => setTimeout(resolve, CUT_MS));
-      const warnings = controller.logs().slice(logLinesBefore).filter((line) => logsAtLeast(line, 'warn'));
+      const warnings = controller
+        .logs()
+        .slice(logLinesBefore)
+        .filter((line) => logsAtLeast(line, 'warn'));
       assert.ok(warnings.length > 0, 'the controller noticed the outage (it logged warnings)');
       assert.deepEqual(await jobAccountsOf(localnet, wallet.publicKey), [], 'nothing is posted while the controller cannot record it');
 
       proxy.allow();
       const queued = await ns.waitForPhase('while-cut', 'Queued', undefined, 120_000);
       const onChain = await jobAccountsOf(localnet, wallet.publicKey);
-      assert.deepEqual(onChain.map((entry) => entry.address), [queued.status?.jobAddress], 'exactly one on-chain job');
+      assert.deepEqual(
+        onChain.map((entry) => entry.address),
+        [queued.status?.jobAddress],
+        'exactly one on-chain job',
+      );
       assert.ok(controller.running, `the controller survived the cut\n${controller.diagnostics()}`);
     } finally {
       await current.stopControllers();
@@ -78,17 +85,26 @@ describe('controller availability', () => {
   test('two replicas: only the leader posts; kill -9 of the leader hands over without a duplicate post', async () => {
     const current = scene();
     const { ns, localnet } = current;
-    const election: LeaderElectionOptions = { namespace: ns.name, id: 'nosana-ha-test', leaseDuration: '4s', renewDeadline: '3s', retryPeriod: '1s' };
+    const election: LeaderElectionOptions = {
+      namespace: ns.name,
+      id: 'nosana-ha-test',
+      leaseDuration: '4s',
+      renewDeadline: '3s',
+      retryPeriod: '1s',
+    };
     const replicas = [
       await current.startController({ name: 'replica-a', leaderElection: election }),
       await current.startController({ name: 'replica-b', leaderElection: election }),
     ] as const;
     await Promise.all(replicas.map((replica) => replica.waitReady()));
-    const leader = await waitFor(async () => {
-      const leading = await Promise.all(replicas.map(isLeader));
-      if (leading.filter(Boolean).length > 1) throw new Error('two replicas report leadership at once');
-      return replicas[leading.indexOf(true)];
-    }, { what: 'one replica to lead', timeoutMs: 60_000, intervalMs: 250 });
+    const leader = await waitFor(
+      async () => {
+        const leading = await Promise.all(replicas.map(isLeader));
+        if (leading.filter(Boolean).length > 1) throw new Error('two replicas report leadership at once');
+        return replicas[leading.indexOf(true)];
+      },
+      { what: 'one replica to lead', timeoutMs: 60_000, intervalMs: 250 },
+    );
     const follower = replicas.find((replica) => replica !== leader)!;
     assert.equal(await isLeader(follower), false);
 
@@ -108,7 +124,11 @@ describe('controller availability', () => {
       const name = `ha-${index + 1}`;
       const job = await ns.job(name);
       const onChain = await jobAccountsOf(localnet, wallet.publicKey);
-      assert.deepEqual(onChain.map((entry) => entry.address), [job?.status?.jobAddress], `exactly one on-chain job for ${name}`);
+      assert.deepEqual(
+        onChain.map((entry) => entry.address),
+        [job?.status?.jobAddress],
+        `exactly one on-chain job for ${name}`,
+      );
     }
   });
 });

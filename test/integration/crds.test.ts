@@ -18,8 +18,11 @@ function nosanaJob(name: string, namespace: string, spec: Json): Json {
   return { apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', metadata: { name, namespace }, spec };
 }
 
-const definition = (ops: Json[] = [{ id: 'hello', type: 'container/run', args: { image: 'ubuntu', cmd: 'echo hello' } }]): Json =>
-  ({ version: '0.1', type: 'container', ops });
+const definition = (ops: Json[] = [{ id: 'hello', type: 'container/run', args: { image: 'ubuntu', cmd: 'echo hello' } }]): Json => ({
+  version: '0.1',
+  type: 'container',
+  ops,
+});
 
 const runOp = (args: Json, extra: Json = {}): Json => ({ id: 'op', type: 'container/run', args: { image: 'ubuntu', ...args }, ...extra });
 
@@ -41,7 +44,13 @@ describe('nosana.io CRDs on a real API server', () => {
 
   test('the three CRDs are Established and listed under the nosana category and short names', async () => {
     for (const crd of ['nosanajobs', 'nosanamarkets', 'nosananodes']) {
-      const established = await kubectlOk(ctx, ['get', 'crd', `${crd}.nosana.io`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+      const established = await kubectlOk(ctx, [
+        'get',
+        'crd',
+        `${crd}.nosana.io`,
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+      ]);
       assert.equal(established, 'True');
     }
     const resources = await kubectlOk(ctx, ['api-resources', '--api-group=nosana.io', '--no-headers']);
@@ -57,44 +66,212 @@ describe('nosana.io CRDs on a real API server', () => {
     assert.ok(files.length >= 10, `expected the job examples in ${EXAMPLES_DIR}`);
     for (const file of files) {
       const jobDefinition = JSON.parse(await readFile(join(EXAMPLES_DIR, file), 'utf8')) as Json;
-      const name = file.replace(/\.json$/, '').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+      const name = file
+        .replace(/\.json$/, '')
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-');
       const result = await apply(ctx, nosanaJob(name, namespace, { market: 'nvidia-4090', timeout: '30m', definition: jobDefinition }));
       assert.equal(result.code, 0, `${file}: ${result.stderr}`);
     }
     // the stored definition is the posted one, untouched (unknown fields preserved, not pruned)
-    const stored = JSON.parse(await kubectlOk(ctx, ['get', 'nj', 'node-health-check-restart', '-n', namespace, '-o', 'json'])) as { spec: { definition: unknown } };
+    const stored = JSON.parse(await kubectlOk(ctx, ['get', 'nj', 'node-health-check-restart', '-n', namespace, '-o', 'json'])) as {
+      spec: { definition: unknown };
+    };
     const original = JSON.parse(await readFile(join(EXAMPLES_DIR, 'node-health-check-restart.json'), 'utf8')) as unknown;
     assert.deepEqual(stored.spec.definition, original);
   });
 
   const rejected: { name: string; object: (ns: string) => Json; field: string; says: RegExp }[] = [
-    { name: 'missing market', object: (ns) => nosanaJob('x', ns, { definition: definition() }), field: 'spec.market', says: /Required value/ },
-    { name: 'neither definition nor definitionFrom', object: (ns) => nosanaJob('x', ns, { market: 'm' }), field: 'spec', says: /exactly one of definition and definitionFrom/ },
-    { name: 'both definition and definitionFrom', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition(), definitionFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }), field: 'spec', says: /mutually exclusive/ },
-    { name: 'malformed timeout', object: (ns) => nosanaJob('x', ns, { market: 'm', timeout: '30 minutes', definition: definition() }), field: 'spec.timeout', says: /positive number of seconds or a duration/ },
-    { name: 'zero timeout', object: (ns) => nosanaJob('x', ns, { market: 'm', timeout: 0, definition: definition() }), field: 'spec.timeout', says: /positive/ },
-    { name: 'too many decimals in maxCost', object: (ns) => nosanaJob('x', ns, { market: 'm', maxCost: '0.1234567', definition: definition() }), field: 'spec.maxCost', says: /at most 6 decimals/ },
-    { name: 'unknown deletionPolicy', object: (ns) => nosanaJob('x', ns, { market: 'm', deletionPolicy: 'Delete', definition: definition() }), field: 'spec.deletionPolicy', says: /Unsupported value: "Delete"/ },
-    { name: 'node that is not an address', object: (ns) => nosanaJob('x', ns, { market: 'm', node: 'not-an-address', definition: definition() }), field: 'spec.node', says: /should match/ },
-    { name: 'wallet Secret without a name', object: (ns) => nosanaJob('x', ns, { market: 'm', walletSecretRef: { key: 'k' }, definition: definition() }), field: 'spec.walletSecretRef.name', says: /Required value/ },
-    { name: 'job type other than container', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: { ...definition(), type: 'docker' } }), field: 'spec.definition.type', says: /Unsupported value: "docker"/ },
-    { name: 'definition without ops', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: { version: '0.1', type: 'container' } }), field: 'spec.definition.ops', says: /Required value/ },
-    { name: 'unknown op type', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([{ id: 'a', type: 'container/exec', args: {} }]) }), field: 'spec.definition.ops[0].type', says: /Unsupported value/ },
-    { name: 'container/run without image', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([{ id: 'a', type: 'container/run', args: { cmd: 'ls' } }]) }), field: 'spec.definition.ops[0]', says: /needs args\.image/ },
-    { name: 'create-volume without name', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([{ id: 'v', type: 'container/create-volume', args: {} }]) }), field: 'spec.definition.ops[0]', says: /needs args\.name/ },
-    { name: 'duplicate op ids', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({}), runOp({})]) }), field: 'spec.definition.ops[1]', says: /Duplicate value/ },
-    { name: 'gpu as a string', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ gpu: 'yes' })]) }), field: 'spec.definition.ops[0].args.gpu', says: /must be of type boolean/ },
-    { name: 'env value that is a number', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ env: { DEBUG: 1 } })]) }), field: 'spec.definition.ops[0].args.env.DEBUG', says: /must be of type string/ },
-    { name: 'cmd that is a number', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ cmd: 42 })]) }), field: 'spec.definition.ops[0].args.cmd', says: /must be a string or an array of strings/ },
-    { name: 'cmd array with a number (second op)', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([{ ...runOp({}), id: 'first' }, runOp({ cmd: ['echo', 1] })]) }), field: 'spec.definition.ops[1].args.cmd', says: /must be a string or an array of strings/ },
-    { name: 'entrypoint that is an object', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ entrypoint: { sh: true } })]) }), field: 'spec.definition.ops[0].args.entrypoint', says: /must be a string or an array of strings/ },
-    { name: 'fractional expose port', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ expose: 8.5 })]) }), field: 'spec.definition.ops[0].args.expose', says: /port number/ },
-    { name: 'global entrypoint that is a number', object: (ns) => nosanaJob('x', ns, { market: 'm', definition: { ...definition(), global: { entrypoint: 7 } } }), field: 'spec.definition.global.entrypoint', says: /must be a string or an array of strings/ },
-    { name: 'market with both address and slug', object: (ns) => ({ apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaMarket', metadata: { name: 'x', namespace: ns }, spec: { address: JOB_ADDRESS, slug: 'nvidia-4090' } }), field: 'spec', says: /exactly one of address and slug/ },
-    { name: 'market on an unknown network', object: (ns) => ({ apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaMarket', metadata: { name: 'x', namespace: ns }, spec: { slug: 'a', network: 'testnet' } }), field: 'spec.network', says: /Unsupported value: "testnet"/ },
-    { name: 'market refreshInterval that is not a duration', object: (ns) => ({ apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaMarket', metadata: { name: 'x', namespace: ns }, spec: { slug: 'a', refreshInterval: 'often' } }), field: 'spec.refreshInterval', says: /duration of at least 1s/ },
-    { name: 'node with two concurrent jobs', object: (ns) => ({ apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaNode', metadata: { name: 'x', namespace: ns }, spec: { market: 'm', keySecretRef: { name: 'k' }, maxConcurrentJobs: 2 } }), field: 'spec.maxConcurrentJobs', says: /less than or equal to 1/ },
-    { name: 'node without a key', object: (ns) => ({ apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaNode', metadata: { name: 'x', namespace: ns }, spec: { market: 'm' } }), field: 'spec.keySecretRef', says: /Required value/ },
+    {
+      name: 'missing market',
+      object: (ns) => nosanaJob('x', ns, { definition: definition() }),
+      field: 'spec.market',
+      says: /Required value/,
+    },
+    {
+      name: 'neither definition nor definitionFrom',
+      object: (ns) => nosanaJob('x', ns, { market: 'm' }),
+      field: 'spec',
+      says: /exactly one of definition and definitionFrom/,
+    },
+    {
+      name: 'both definition and definitionFrom',
+      object: (ns) =>
+        nosanaJob('x', ns, { market: 'm', definition: definition(), definitionFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }),
+      field: 'spec',
+      says: /mutually exclusive/,
+    },
+    {
+      name: 'malformed timeout',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', timeout: '30 minutes', definition: definition() }),
+      field: 'spec.timeout',
+      says: /positive number of seconds or a duration/,
+    },
+    {
+      name: 'zero timeout',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', timeout: 0, definition: definition() }),
+      field: 'spec.timeout',
+      says: /positive/,
+    },
+    {
+      name: 'too many decimals in maxCost',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', maxCost: '0.1234567', definition: definition() }),
+      field: 'spec.maxCost',
+      says: /at most 6 decimals/,
+    },
+    {
+      name: 'unknown deletionPolicy',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', deletionPolicy: 'Delete', definition: definition() }),
+      field: 'spec.deletionPolicy',
+      says: /Unsupported value: "Delete"/,
+    },
+    {
+      name: 'node that is not an address',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', node: 'not-an-address', definition: definition() }),
+      field: 'spec.node',
+      says: /should match/,
+    },
+    {
+      name: 'wallet Secret without a name',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', walletSecretRef: { key: 'k' }, definition: definition() }),
+      field: 'spec.walletSecretRef.name',
+      says: /Required value/,
+    },
+    {
+      name: 'job type other than container',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: { ...definition(), type: 'docker' } }),
+      field: 'spec.definition.type',
+      says: /Unsupported value: "docker"/,
+    },
+    {
+      name: 'definition without ops',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: { version: '0.1', type: 'container' } }),
+      field: 'spec.definition.ops',
+      says: /Required value/,
+    },
+    {
+      name: 'unknown op type',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([{ id: 'a', type: 'container/exec', args: {} }]) }),
+      field: 'spec.definition.ops[0].type',
+      says: /Unsupported value/,
+    },
+    {
+      name: 'container/run without image',
+      object: (ns) =>
+        nosanaJob('x', ns, { market: 'm', definition: definition([{ id: 'a', type: 'container/run', args: { cmd: 'ls' } }]) }),
+      field: 'spec.definition.ops[0]',
+      says: /needs args\.image/,
+    },
+    {
+      name: 'create-volume without name',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([{ id: 'v', type: 'container/create-volume', args: {} }]) }),
+      field: 'spec.definition.ops[0]',
+      says: /needs args\.name/,
+    },
+    {
+      name: 'duplicate op ids',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({}), runOp({})]) }),
+      field: 'spec.definition.ops[1]',
+      says: /Duplicate value/,
+    },
+    {
+      name: 'gpu as a string',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ gpu: 'yes' })]) }),
+      field: 'spec.definition.ops[0].args.gpu',
+      says: /must be of type boolean/,
+    },
+    {
+      name: 'env value that is a number',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ env: { DEBUG: 1 } })]) }),
+      field: 'spec.definition.ops[0].args.env.DEBUG',
+      says: /must be of type string/,
+    },
+    {
+      name: 'cmd that is a number',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ cmd: 42 })]) }),
+      field: 'spec.definition.ops[0].args.cmd',
+      says: /must be a string or an array of strings/,
+    },
+    {
+      name: 'cmd array with a number (second op)',
+      object: (ns) =>
+        nosanaJob('x', ns, { market: 'm', definition: definition([{ ...runOp({}), id: 'first' }, runOp({ cmd: ['echo', 1] })]) }),
+      field: 'spec.definition.ops[1].args.cmd',
+      says: /must be a string or an array of strings/,
+    },
+    {
+      name: 'entrypoint that is an object',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ entrypoint: { sh: true } })]) }),
+      field: 'spec.definition.ops[0].args.entrypoint',
+      says: /must be a string or an array of strings/,
+    },
+    {
+      name: 'fractional expose port',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: definition([runOp({ expose: 8.5 })]) }),
+      field: 'spec.definition.ops[0].args.expose',
+      says: /port number/,
+    },
+    {
+      name: 'global entrypoint that is a number',
+      object: (ns) => nosanaJob('x', ns, { market: 'm', definition: { ...definition(), global: { entrypoint: 7 } } }),
+      field: 'spec.definition.global.entrypoint',
+      says: /must be a string or an array of strings/,
+    },
+    {
+      name: 'market with both address and slug',
+      object: (ns) => ({
+        apiVersion: 'nosana.io/v1alpha1',
+        kind: 'NosanaMarket',
+        metadata: { name: 'x', namespace: ns },
+        spec: { address: JOB_ADDRESS, slug: 'nvidia-4090' },
+      }),
+      field: 'spec',
+      says: /exactly one of address and slug/,
+    },
+    {
+      name: 'market on an unknown network',
+      object: (ns) => ({
+        apiVersion: 'nosana.io/v1alpha1',
+        kind: 'NosanaMarket',
+        metadata: { name: 'x', namespace: ns },
+        spec: { slug: 'a', network: 'testnet' },
+      }),
+      field: 'spec.network',
+      says: /Unsupported value: "testnet"/,
+    },
+    {
+      name: 'market refreshInterval that is not a duration',
+      object: (ns) => ({
+        apiVersion: 'nosana.io/v1alpha1',
+        kind: 'NosanaMarket',
+        metadata: { name: 'x', namespace: ns },
+        spec: { slug: 'a', refreshInterval: 'often' },
+      }),
+      field: 'spec.refreshInterval',
+      says: /duration of at least 1s/,
+    },
+    {
+      name: 'node with two concurrent jobs',
+      object: (ns) => ({
+        apiVersion: 'nosana.io/v1alpha1',
+        kind: 'NosanaNode',
+        metadata: { name: 'x', namespace: ns },
+        spec: { market: 'm', keySecretRef: { name: 'k' }, maxConcurrentJobs: 2 },
+      }),
+      field: 'spec.maxConcurrentJobs',
+      says: /less than or equal to 1/,
+    },
+    {
+      name: 'node without a key',
+      object: (ns) => ({
+        apiVersion: 'nosana.io/v1alpha1',
+        kind: 'NosanaNode',
+        metadata: { name: 'x', namespace: ns },
+        spec: { market: 'm' },
+      }),
+      field: 'spec.keySecretRef',
+      says: /Required value/,
+    },
   ];
 
   for (const c of rejected) {
@@ -120,7 +297,17 @@ describe('nosana.io CRDs on a real API server', () => {
       const created = await apply(ctx, nosanaJob(name, namespace, { market: 'nvidia-4090', timeout: '30m', definition: definition() }));
       assert.equal(created.code, 0, created.stderr);
       // what the operator records after landing the post
-      await kubectlOk(ctx, ['patch', 'nj', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { jobAddress: JOB_ADDRESS, phase: 'Queued' } })]);
+      await kubectlOk(ctx, [
+        'patch',
+        'nj',
+        name,
+        '-n',
+        namespace,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ status: { jobAddress: JOB_ADDRESS, phase: 'Queued' } }),
+      ]);
     });
 
     const change = (spec: Json) => kubectl(ctx, ['patch', 'nj', name, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec })]);
@@ -150,7 +337,16 @@ describe('nosana.io CRDs on a real API server', () => {
       const restored = 'restored';
       assert.equal((await apply(ctx, nosanaJob(restored, namespace, { market: 'm', definition: definition() }))).code, 0);
       await kubectlOk(ctx, ['annotate', 'nj', restored, '-n', namespace, `nosana.io/job-address=${JOB_ADDRESS}`]);
-      const result = await kubectl(ctx, ['patch', 'nj', restored, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { definition: definition([runOp({})]) } })]);
+      const result = await kubectl(ctx, [
+        'patch',
+        'nj',
+        restored,
+        '-n',
+        namespace,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { definition: definition([runOp({})]) } }),
+      ]);
       assert.notEqual(result.code, 0);
       assert.match(result.stderr, /spec\.definition: cannot change/);
     });
@@ -158,7 +354,16 @@ describe('nosana.io CRDs on a real API server', () => {
     test('an unposted job can still be edited', async () => {
       const draft = 'draft';
       assert.equal((await apply(ctx, nosanaJob(draft, namespace, { market: 'm', definition: definition() }))).code, 0);
-      const result = await kubectl(ctx, ['patch', 'nj', draft, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { market: 'other', definition: definition([runOp({})]) } })]);
+      const result = await kubectl(ctx, [
+        'patch',
+        'nj',
+        draft,
+        '-n',
+        namespace,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { market: 'other', definition: definition([runOp({})]) } }),
+      ]);
       assert.equal(result.code, 0, result.stderr);
     });
   });
@@ -166,9 +371,25 @@ describe('nosana.io CRDs on a real API server', () => {
   test('kubectl get shows the printer columns, -o wide adds job address and result CID', async () => {
     const name = 'columns';
     assert.equal((await apply(ctx, nosanaJob(name, namespace, { market: 'nvidia-4090', definition: definition() }))).code, 0);
-    await kubectlOk(ctx, ['patch', 'nj', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({
-      status: { phase: 'Succeeded', node: JOB_ADDRESS, cost: '0.00108', jobAddress: JOB_ADDRESS, ipfsResult: 'QmUpv6jQmMjiJKYaozcLZvUcujkiWg8L3RWkvmX42xdYL7' },
-    })]);
+    await kubectlOk(ctx, [
+      'patch',
+      'nj',
+      name,
+      '-n',
+      namespace,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        status: {
+          phase: 'Succeeded',
+          node: JOB_ADDRESS,
+          cost: '0.00108',
+          jobAddress: JOB_ADDRESS,
+          ipfsResult: 'QmUpv6jQmMjiJKYaozcLZvUcujkiWg8L3RWkvmX42xdYL7',
+        },
+      }),
+    ]);
     const [header, row] = (await kubectlOk(ctx, ['get', 'nj', name, '-n', namespace])).trim().split('\n');
     assert.match(header!, /^NAME\s+PHASE\s+MARKET\s+NODE\s+COST\s+AGE$/);
     assert.match(row!, new RegExp(`^columns\\s+Succeeded\\s+nvidia-4090\\s+${JOB_ADDRESS}\\s+0\\.00108\\s+\\S+$`));
@@ -191,9 +412,30 @@ describe('nosana.io CRDs on a real API server', () => {
     assert.equal((await apply(ctx, nosanaJob(name, namespace, { market: 'm', definition: definition() }))).code, 0);
     const waiting = kubectl(ctx, ['wait', `nj/${name}`, '-n', namespace, '--for=condition=Completed', '--timeout=30s']);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await kubectlOk(ctx, ['patch', 'nj', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({
-      status: { phase: 'Succeeded', conditions: [{ type: 'Completed', status: 'True', reason: 'Succeeded', message: 'every op succeeded', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] },
-    })]);
+    await kubectlOk(ctx, [
+      'patch',
+      'nj',
+      name,
+      '-n',
+      namespace,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        status: {
+          phase: 'Succeeded',
+          conditions: [
+            {
+              type: 'Completed',
+              status: 'True',
+              reason: 'Succeeded',
+              message: 'every op succeeded',
+              lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+            },
+          ],
+        },
+      }),
+    ]);
     const result = await waiting;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /condition met/);

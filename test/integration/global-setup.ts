@@ -10,7 +10,9 @@ export async function globalSetup(): Promise<void> {
   const started = Date.now();
   cluster = await TestCluster.start();
   process.env[SHARED_CLUSTER_ENV] = join(cluster.workDir, 'cluster.json');
-  console.log(`# test cluster ${cluster.handle.version} with ${cluster.handle.gpuNodes.length} KWOK GPU nodes started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `# test cluster ${cluster.handle.version} with ${cluster.handle.gpuNodes.length} KWOK GPU nodes started in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 export async function globalTeardown(): Promise<void> {

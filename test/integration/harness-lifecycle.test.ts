@@ -32,12 +32,19 @@ test('killing the process that started a cluster (kill -9) still stops every com
   const child = spawn(process.execPath, [join(REPO_ROOT, 'hack', 'dev-cluster.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const kubeconfig = await waitFor(() => /export KUBECONFIG=(\S+)/.exec(output)?.[1], { what: 'the dev cluster to start', timeoutMs: 60_000 });
+  const kubeconfig = await waitFor(() => /export KUBECONFIG=(\S+)/.exec(output)?.[1], {
+    what: 'the dev cluster to start',
+    timeoutMs: 60_000,
+  });
   const workDir = join(kubeconfig, '..', '..');
   const pids = readFileSync(join(workDir, 'pids'), 'utf8').trim().split('\n').map(Number);
   assert.equal(pids.length, 6);
   assert.ok(pids.every(alive));
   child.kill('SIGKILL');
-  await waitFor(() => pids.every((pid) => !alive(pid)), { what: 'the watchdog to stop every component', timeoutMs: 20_000, intervalMs: 200 });
+  await waitFor(() => pids.every((pid) => !alive(pid)), {
+    what: 'the watchdog to stop every component',
+    timeoutMs: 20_000,
+    intervalMs: 200,
+  });
   await waitFor(() => !existsSync(workDir), { what: 'the watchdog to remove the work directory', timeoutMs: 10_000 });
 });

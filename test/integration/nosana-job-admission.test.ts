@@ -20,10 +20,14 @@ const TENANT = 'team-a-developer';
 
 type Json = Record<string, unknown>;
 
-const definition = (cmd = 'echo hello'): Json =>
-  ({ version: '0.1', type: 'container', ops: [{ id: 'hello', type: 'container/run', args: { image: 'ubuntu', cmd } }] });
+const definition = (cmd = 'echo hello'): Json => ({
+  version: '0.1',
+  type: 'container',
+  ops: [{ id: 'hello', type: 'container/run', args: { image: 'ubuntu', cmd } }],
+});
 
-const pendingPost = (jobAddress: string) => JSON.stringify({ jobAddress, signature: 'sig', transaction: 'dHg=', lastValidBlockHeight: 1, preparedAt: '2025-01-01T00:00:00Z' });
+const pendingPost = (jobAddress: string) =>
+  JSON.stringify({ jobAddress, signature: 'sig', transaction: 'dHg=', lastValidBlockHeight: 1, preparedAt: '2025-01-01T00:00:00Z' });
 
 let ctx: ClusterContext;
 let teamA: string;
@@ -49,14 +53,15 @@ const escape = (text: string) => text.replace(/[.[\]/]/g, (m) => `\\${m}`);
 
 async function createJob(name: string, spec: Json = {}, annotations?: Record<string, string>): Promise<void> {
   const object = {
-    apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob',
+    apiVersion: 'nosana.io/v1alpha1',
+    kind: 'NosanaJob',
     metadata: { name, ...(annotations === undefined ? {} : { annotations }) },
     spec: { market: 'nvidia-4090', definition: definition(), ...spec },
   };
   accepted(await tenant(['create', '-f', '-'], JSON.stringify(object)), `creating NosanaJob ${name}`);
 }
 
-describe('NosanaJob admission: nosana.io annotations and posted jobs, from a tenant\'s side', () => {
+describe("NosanaJob admission: nosana.io annotations and posted jobs, from a tenant's side", () => {
   before(async () => {
     ctx = await useCluster();
     await installNosanaApis(ctx);
@@ -66,10 +71,17 @@ describe('NosanaJob admission: nosana.io annotations and posted jobs, from a ten
     const rbac = ctx.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
     // a tenant with every verb on nosana.io in its own namespace: a namespace-wide wildcard does
     // not make it the operator
-    await rbac.createNamespacedRole({ namespace: teamA, body: { metadata: { name: 'tenant' }, rules: [{ apiGroups: ['nosana.io'], resources: ['*'], verbs: ['*'] }] } });
+    await rbac.createNamespacedRole({
+      namespace: teamA,
+      body: { metadata: { name: 'tenant' }, rules: [{ apiGroups: ['nosana.io'], resources: ['*'], verbs: ['*'] }] },
+    });
     await rbac.createNamespacedRoleBinding({
       namespace: teamA,
-      body: { metadata: { name: 'tenant' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tenant' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: TENANT }] },
+      body: {
+        metadata: { name: 'tenant' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tenant' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: TENANT }],
+      },
     });
     // the operator as the chart grants it: patch NosanaJobs, and the verb the policy checks
     await rbac.createClusterRole({
@@ -109,7 +121,11 @@ describe('NosanaJob admission: nosana.io annotations and posted jobs, from a ten
       refused(await tenant(['annotate', 'nj', name, `${key}=${forged}`]), says, `a tenant adding ${key}`);
       accepted(await asOperator(['annotate', 'nj', name, `${key}=${own}`]), `the operator adding ${key}`);
       refused(await tenant(['annotate', '--overwrite', 'nj', name, `${key}=${forged}`]), says, `a tenant changing ${key}`);
-      refused(await tenant(['patch', 'nj', name, '--type=merge', '-p', JSON.stringify({ metadata: { annotations: { [key]: null } } })]), says, `a tenant removing ${key}`);
+      refused(
+        await tenant(['patch', 'nj', name, '--type=merge', '-p', JSON.stringify({ metadata: { annotations: { [key]: null } } })]),
+        says,
+        `a tenant removing ${key}`,
+      );
       accepted(await tenant(['annotate', 'nj', name, 'team.example/owner=alice']), 'a tenant writing an annotation of its own');
       accepted(await asOperator(['annotate', '--overwrite', 'nj', name, `${key}=${forged}`]), `the operator changing ${key}`);
       accepted(await asOperator(['annotate', 'nj', name, `${key}-`]), `the operator removing ${key}`);
@@ -130,7 +146,11 @@ describe('NosanaJob admission: nosana.io annotations and posted jobs, from a ten
   test('creating a NosanaJob that carries nosana.io annotations (a restore from Git or a backup) is accepted; the tenant cannot change them afterwards', async () => {
     const name = 'restored';
     await createJob(name, {}, { [JOB_ADDRESS_ANNOTATION]: OWN_JOB, [PENDING_POST_ANNOTATION]: pendingPost(OWN_JOB) });
-    refused(await tenant(['annotate', 'nj', name, `${JOB_ADDRESS_ANNOTATION}-`]), new RegExp(escape(JOB_ADDRESS_ANNOTATION)), 'a tenant removing the restored job address');
+    refused(
+      await tenant(['annotate', 'nj', name, `${JOB_ADDRESS_ANNOTATION}-`]),
+      new RegExp(escape(JOB_ADDRESS_ANNOTATION)),
+      'a tenant removing the restored job address',
+    );
     accepted(await tenant(['annotate', 'nj', name, 'team.example/restored=yes']), 'a tenant editing other annotations of the restored job');
   });
 
@@ -138,7 +158,11 @@ describe('NosanaJob admission: nosana.io annotations and posted jobs, from a ten
     const name = 'status-forger';
     await createJob(name);
     const forged = { status: { jobAddress: OWN_JOB, attempts: [{ jobAddress: OWN_JOB, origin: 'posted' }] } };
-    refused(await tenant(['patch', 'nj', name, '--subresource=status', '--type=merge', '-p', JSON.stringify(forged)]), /status: only the operator writes the status/, 'a tenant writing the status');
+    refused(
+      await tenant(['patch', 'nj', name, '--subresource=status', '--type=merge', '-p', JSON.stringify(forged)]),
+      /status: only the operator writes the status/,
+      'a tenant writing the status',
+    );
   });
 
   describe('once a post is recorded, before it is known to have landed', () => {
@@ -147,12 +171,27 @@ describe('NosanaJob admission: nosana.io annotations and posted jobs, from a ten
     test('by the pending-post annotation: market, definition, wallet and jobAddress are frozen; the timeout can only grow', async () => {
       const name = 'pending';
       await createJob(name, { timeout: '30m', walletSecretRef: { name: 'team-a-wallet' } });
-      accepted(await asOperator(['annotate', 'nj', name, `${PENDING_POST_ANNOTATION}=${pendingPost(OWN_JOB)}`]), 'the operator recording the post');
+      accepted(
+        await asOperator(['annotate', 'nj', name, `${PENDING_POST_ANNOTATION}=${pendingPost(OWN_JOB)}`]),
+        'the operator recording the post',
+      );
       refused(await change(name, { market: 'nvidia-3090' }), /spec\.market: cannot change once the job is posted/, 'changing the market');
-      refused(await change(name, { definition: definition('echo changed') }), /spec\.definition: cannot change once the job is posted \(a post recorded in nosana\.io\/pending-post\)/, 'changing the definition');
-      refused(await change(name, { walletSecretRef: { name: 'team-b-wallet' } }), /spec\.walletSecretRef: cannot change once the job is posted/, 'changing the wallet');
+      refused(
+        await change(name, { definition: definition('echo changed') }),
+        /spec\.definition: cannot change once the job is posted \(a post recorded in nosana\.io\/pending-post\)/,
+        'changing the definition',
+      );
+      refused(
+        await change(name, { walletSecretRef: { name: 'team-b-wallet' } }),
+        /spec\.walletSecretRef: cannot change once the job is posted/,
+        'changing the wallet',
+      );
       refused(await change(name, { walletSecretRef: null }), /spec\.walletSecretRef: cannot change/, 'removing the wallet');
-      refused(await change(name, { jobAddress: VICTIM_JOB }), /spec\.jobAddress: cannot change once the job is posted/, 'adding a job to adopt');
+      refused(
+        await change(name, { jobAddress: VICTIM_JOB }),
+        /spec\.jobAddress: cannot change once the job is posted/,
+        'adding a job to adopt',
+      );
       refused(await change(name, { timeout: '10m' }), /spec\.timeout: can only grow/, 'shrinking the timeout');
       refused(await change(name, { timeout: null }), /spec\.timeout: can only grow/, 'removing the timeout');
       accepted(await change(name, { timeout: 3600 }), 'growing the timeout');
@@ -162,12 +201,39 @@ describe('NosanaJob admission: nosana.io annotations and posted jobs, from a ten
     test('by status.pendingPost alone (the annotation lost): the same; a timeout where none was set is accepted', async () => {
       const name = 'pending-status';
       await createJob(name);
-      await kubectlOk(ctx, ['patch', 'nj', name, '-n', teamA, '--subresource=status', '--type=merge', '-p', JSON.stringify({
-        status: { pendingPost: { jobAddress: OWN_JOB, runAddress: VICTIM_JOB, signature: 'sig', transaction: 'dHg=', lastValidBlockHeight: 1, preparedAt: '2025-01-01T00:00:00Z' } },
-      })]);
+      await kubectlOk(ctx, [
+        'patch',
+        'nj',
+        name,
+        '-n',
+        teamA,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({
+          status: {
+            pendingPost: {
+              jobAddress: OWN_JOB,
+              runAddress: VICTIM_JOB,
+              signature: 'sig',
+              transaction: 'dHg=',
+              lastValidBlockHeight: 1,
+              preparedAt: '2025-01-01T00:00:00Z',
+            },
+          },
+        }),
+      ]);
       refused(await change(name, { market: 'nvidia-3090' }), /spec\.market: cannot change once the job is posted/, 'changing the market');
-      refused(await change(name, { definition: definition('echo changed') }), new RegExp(`spec\\.definition: cannot change once the job is posted \\(post of job ${OWN_JOB}`), 'changing the definition');
-      refused(await change(name, { walletSecretRef: { name: 'team-b-wallet' } }), /spec\.walletSecretRef: cannot change once the job is posted/, 'adding a wallet');
+      refused(
+        await change(name, { definition: definition('echo changed') }),
+        new RegExp(`spec\\.definition: cannot change once the job is posted \\(post of job ${OWN_JOB}`),
+        'changing the definition',
+      );
+      refused(
+        await change(name, { walletSecretRef: { name: 'team-b-wallet' } }),
+        /spec\.walletSecretRef: cannot change once the job is posted/,
+        'adding a wallet',
+      );
       // the market's default timeout applied; the controller compares the new one with what was posted
       accepted(await change(name, { timeout: '2h' }), 'setting a timeout where none was set');
       refused(await change(name, { timeout: '1h' }), /spec\.timeout: can only grow/, 'then shrinking it');

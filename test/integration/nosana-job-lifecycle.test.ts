@@ -23,7 +23,11 @@ const SETTINGS = { price: PRICE, timeout: TIMEOUT };
 function jobAddressOf(job: NosanaJobResource): PublicKey {
   const address = job.status?.jobAddress;
   assert.ok(address !== undefined, 'status.jobAddress is set once the job is posted');
-  assert.equal(job.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], address, `the ${JOB_ADDRESS_ANNOTATION} annotation records the same job`);
+  assert.equal(
+    job.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION],
+    address,
+    `the ${JOB_ADDRESS_ANNOTATION} annotation records the same job`,
+  );
   return new PublicKey(address);
 }
 
@@ -42,7 +46,11 @@ describe('NosanaJob lifecycle through the controller process', () => {
     const job = jobAddressOf(queued);
     assert.equal(conditionOf(queued, 'Posted')?.status, 'True');
     assert.equal(queued.status?.marketAddress, market.toBase58());
-    assert.deepEqual((await jobAccountsOf(localnet, wallet.publicKey)).map((entry) => entry.address), [job.toBase58()], 'exactly one job on chain');
+    assert.deepEqual(
+      (await jobAccountsOf(localnet, wallet.publicKey)).map((entry) => entry.address),
+      [job.toBase58()],
+      'exactly one job on chain',
+    );
     const afterPost = await readLedger(localnet, { poster: wallet.publicKey, market });
     assert.equal(afterPost.poster, before.poster - DEPOSIT, 'the deposit is price × timeout');
     assert.equal(afterPost.vault, before.vault + DEPOSIT);
@@ -76,7 +84,10 @@ describe('NosanaJob lifecycle through the controller process', () => {
     const logsName = done.status?.logsConfigMap;
     assert.equal(logsName, 'story-logs');
     const logs = await ctx.core.readNamespacedConfigMap({ namespace: ns.name, name: logsName });
-    assert.ok(logs.metadata?.ownerReferences?.some((owner) => owner.kind === 'NosanaJob' && owner.uid === done.metadata?.uid), 'the logs ConfigMap is owned by the NosanaJob');
+    assert.ok(
+      logs.metadata?.ownerReferences?.some((owner) => owner.kind === 'NosanaJob' && owner.uid === done.metadata?.uid),
+      'the logs ConfigMap is owned by the NosanaJob',
+    );
     const logText = Object.values(logs.data ?? {}).join('\n');
     for (const line of lines) assert.ok(logText.includes(line), `the logs ConfigMap holds "${line}"`);
 
@@ -91,13 +102,19 @@ describe('NosanaJob lifecycle through the controller process', () => {
     const rpcTotal = Object.values(rpc).reduce((sum, count) => sum + count, 0);
     await new Promise((resolve) => setTimeout(resolve, 2_500)); // the audit log is written in batches of up to 1 s
     const written = await auditEvents(ctx.handle.auditLogPath, {
-      username: identity.username, since: applied, namespace: ns.name, verbs: WRITE_VERBS, objectName: (name) => name.startsWith('story'),
+      username: identity.username,
+      since: applied,
+      namespace: ns.name,
+      verbs: WRITE_VERBS,
+      objectName: (name) => name.startsWith('story'),
     });
     // the NosanaMarket (also named "story") counts its jobs per phase: its writes are reported apart
     const writes = written.filter((event) => event.objectRef?.resource !== 'nosanamarkets');
     const marketWrites = written.length - writes.length;
     t.diagnostic(`RPC requests for one job lifecycle: ${rpcTotal} ${JSON.stringify(rpc)}`);
-    t.diagnostic(`API writes for one job lifecycle: ${writes.length} ${JSON.stringify(countByRequest(writes))}; its NosanaMarket's status: ${marketWrites}`);
+    t.diagnostic(
+      `API writes for one job lifecycle: ${writes.length} ${JSON.stringify(countByRequest(writes))}; its NosanaMarket's status: ${marketWrites}`,
+    );
     assert.ok(rpcTotal > 0, 'the RPC requests are counted');
     assert.ok(rpcTotal < 200, `no RPC storm: ${rpcTotal} requests`);
     assert.ok(writes.length >= 3, 'the controller wrote the post record, the status and the logs ConfigMap');
@@ -109,17 +126,25 @@ describe('NosanaJob lifecycle through the controller process', () => {
     const { ns, localnet, faults } = scene();
     const { market, wallet, walletSecretRef, before } = await ns.stage('failing', { settings: SETTINGS });
     await ns.createJob('failing', {
-      market: 'failing', walletSecretRef,
-      definition: { version: '0.1', type: 'container', ops: [
-        { id: 'prepare', type: 'container/run', args: { image: 'ubuntu:24.04', cmd: 'true' } },
-        { id: 'train', type: 'container/run', args: { image: 'ubuntu:24.04', cmd: 'exit 3' } },
-      ] },
+      market: 'failing',
+      walletSecretRef,
+      definition: {
+        version: '0.1',
+        type: 'container',
+        ops: [
+          { id: 'prepare', type: 'container/run', args: { image: 'ubuntu:24.04', cmd: 'true' } },
+          { id: 'train', type: 'container/run', args: { image: 'ubuntu:24.04', cmd: 'exit 3' } },
+        ],
+      },
     });
     const job = jobAddressOf(await ns.waitForPhase('failing', 'Queued'));
     const node = await TestNode.join(localnet);
     await node.work(market);
     faults.advanceClock(10);
-    await node.finish(job, [{ id: 'prepare', exitCode: 0, logs: ['ok'] }, { id: 'train', exitCode: 3, logs: ['out of memory'] }]);
+    await node.finish(job, [
+      { id: 'prepare', exitCode: 0, logs: ['ok'] },
+      { id: 'train', exitCode: 3, logs: ['out of memory'] },
+    ]);
 
     const failed = await ns.waitForPhase('failing', 'Failed', 'OpFailed');
     const ready = conditionOf(failed, 'Ready');
@@ -127,7 +152,13 @@ describe('NosanaJob lifecycle through the controller process', () => {
     assert.match(ready?.message ?? '', /\b3\b/, 'the message gives the exit code');
     assert.equal(conditionOf(failed, 'Failed')?.status, 'True');
     assert.equal(conditionOf(failed, 'Completed')?.status, 'True');
-    assert.deepEqual(failed.status?.ops?.map((op) => [op.id, op.exitCode]), [['prepare', 0], ['train', 3]]);
+    assert.deepEqual(
+      failed.status?.ops?.map((op) => [op.id, op.exitCode]),
+      [
+        ['prepare', 0],
+        ['train', 3],
+      ],
+    );
     const after = await readLedger(localnet, { poster: wallet.publicKey, market, node: node.address });
     assert.ok(after.node > 0n, 'a failed op does not make the job free: the node is paid');
     assert.equal(after.poster, before.poster - after.node);
@@ -193,11 +224,14 @@ describe('NosanaJob lifecycle through the controller process', () => {
 
     await ns.patchJob('extend', { spec: { timeout: '15m' } });
     const client = localnet.jobsClient();
-    await waitFor(async () => {
-      const timeout = (await client.getJob(job))?.account.timeout;
-      if (timeout === 900n) return true;
-      throw new Error(`the chain job's timeout is ${timeout}`);
-    }, { what: 'the job to be extended to 900 s on chain', timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      async () => {
+        const timeout = (await client.getJob(job))?.account.timeout;
+        if (timeout === 900n) return true;
+        throw new Error(`the chain job's timeout is ${timeout}`);
+      },
+      { what: 'the job to be extended to 900 s on chain', timeoutMs: 60_000, intervalMs: 200 },
+    );
     const after = await readLedger(localnet, { poster: wallet.publicKey, market });
     assert.equal(after.poster, before.poster - jobDeposit(PRICE, 900n), 'the deposit plus price × the 300 added seconds, charged once');
     assert.equal((await jobAccountsOf(localnet, wallet.publicKey)).length, 1, 'an extension is not a new job');
@@ -215,14 +249,22 @@ describe('NosanaJob lifecycle through the controller process', () => {
     const queued = await ns.waitForPhase('adopt', 'Queued');
     assert.equal(queued.status?.jobAddress, job.toBase58());
     assert.equal(queued.status?.ipfsJob, definitionCid);
-    assert.equal((await readLedger(localnet, { poster: wallet.publicKey, market })).poster, before.poster - DEPOSIT, 'only the direct post was paid');
+    assert.equal(
+      (await readLedger(localnet, { poster: wallet.publicKey, market })).poster,
+      before.poster - DEPOSIT,
+      'only the direct post was paid',
+    );
     const node = await TestNode.join(localnet);
     await node.work(market);
     const resultCid = await node.finish(job, [{ id: 'hello', exitCode: 0, logs: ['hello'] }]);
     const done = await ns.waitForPhase('adopt', 'Succeeded');
     assert.equal(done.status?.ipfsResult, resultCid);
 
-    assert.deepEqual((await jobAccountsOf(localnet, wallet.publicKey)).map((entry) => entry.address), [job.toBase58()], 'nothing was posted');
+    assert.deepEqual(
+      (await jobAccountsOf(localnet, wallet.publicKey)).map((entry) => entry.address),
+      [job.toBase58()],
+      'nothing was posted',
+    );
     const after = await readLedger(localnet, { poster: wallet.publicKey, market, node: node.address });
     assert.equal(after.poster, before.poster - after.node, 'in the end the poster paid the node, and nothing else');
     assert.equal(after.total, before.total);

@@ -45,14 +45,28 @@ describe('NosanaJob recovery through the controller process', () => {
     await ns.waitForPhase('quitter', 'Running');
     await quitter.quit(first);
 
-    const reposted = await ns.waitForJob('quitter', 'to be posted again as a fresh job',
-      (job) => job.status?.phase === 'Queued' && job.status.jobAddress !== undefined && job.status.jobAddress !== first.toBase58());
+    const reposted = await ns.waitForJob(
+      'quitter',
+      'to be posted again as a fresh job',
+      (job) => job.status?.phase === 'Queued' && job.status.jobAddress !== undefined && job.status.jobAddress !== first.toBase58(),
+    );
     const second = new PublicKey(reposted.status!.jobAddress!);
-    assert.deepEqual(reposted.status?.attempts?.map((attempt) => attempt.jobAddress), [first.toBase58(), second.toBase58()], 'both attempts are recorded, oldest first');
+    assert.deepEqual(
+      reposted.status?.attempts?.map((attempt) => attempt.jobAddress),
+      [first.toBase58(), second.toBase58()],
+      'both attempts are recorded, oldest first',
+    );
     assert.equal(await localnet.jobsClient().getJob(first), undefined, 'the stopped job was recovered (its account closed)');
-    assert.deepEqual((await jobAccountsOf(localnet, wallet.publicKey)).map((entry) => entry.address), [second.toBase58()], 'one live job on chain');
-    assert.equal((await readLedger(localnet, { poster: wallet.publicKey, market })).poster, before.poster - jobDeposit(PRICE, TIMEOUT),
-      'the first deposit came back before the second was paid');
+    assert.deepEqual(
+      (await jobAccountsOf(localnet, wallet.publicKey)).map((entry) => entry.address),
+      [second.toBase58()],
+      'one live job on chain',
+    );
+    assert.equal(
+      (await readLedger(localnet, { poster: wallet.publicKey, market })).poster,
+      before.poster - jobDeposit(PRICE, TIMEOUT),
+      'the first deposit came back before the second was paid',
+    );
 
     const finisher = await TestNode.join(localnet);
     await finisher.work(market);
@@ -75,10 +89,13 @@ describe('NosanaJob recovery through the controller process', () => {
     await ns.waitForPhase('silent', 'Running');
 
     // the node never finishes: the controller ends the job so the chain settles
-    const ended = await waitFor(async () => {
-      const view = await localnet.jobsClient().getJob(job);
-      return view?.status === 'COMPLETED' ? view : undefined;
-    }, { what: 'the controller to end the job of the silent node', timeoutMs: 60_000, intervalMs: 250 });
+    const ended = await waitFor(
+      async () => {
+        const view = await localnet.jobsClient().getJob(job);
+        return view?.status === 'COMPLETED' ? view : undefined;
+      },
+      { what: 'the controller to end the job of the silent node', timeoutMs: 60_000, intervalMs: 250 },
+    );
     const cost = jobCost(PRICE, ended.account.timeEnd - ended.account.timeStart, timeout);
     assert.equal(cost, PRICE * timeout, 'the node is paid for the whole timeout, no more');
 

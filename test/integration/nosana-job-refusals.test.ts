@@ -18,7 +18,6 @@ const TIMEOUT = 600n;
 const DEPOSIT = jobDeposit(PRICE, TIMEOUT);
 const SETTINGS = { price: PRICE, timeout: TIMEOUT };
 
-
 /** Nothing left the wallet: same NOS, no job account, NOS conserved overall. */
 async function assertNothingSpent(localnet: Localnet, wallet: PublicKey, market: PublicKey, before: LedgerReading): Promise<void> {
   const after = await readLedger(localnet, { poster: wallet, market });
@@ -40,8 +39,13 @@ describe('NosanaJob refusals through the controller process', () => {
     const { market, wallet, walletSecretRef, before } = await ns.stage('invalid', { settings: SETTINGS });
     const pinnedBefore = localnet.ipfs.store.objectCount;
     await ns.createJob('invalid', {
-      market: 'invalid', walletSecretRef,
-      definition: { version: '0.1', type: 'container', ops: [{ id: 'has space', type: 'container/run', args: { image: 'ubuntu:24.04', unknownArg: 1 } }] },
+      market: 'invalid',
+      walletSecretRef,
+      definition: {
+        version: '0.1',
+        type: 'container',
+        ops: [{ id: 'has space', type: 'container/run', args: { image: 'ubuntu:24.04', unknownArg: 1 } }],
+      },
     });
     const refused = await ns.waitForPhase('invalid', 'Pending', 'InvalidDefinition');
     assert.match(readyMessage(refused), /ops\[0\]\.id/, 'the op id problem is named with its path');
@@ -57,8 +61,19 @@ describe('NosanaJob refusals through the controller process', () => {
     const pinnedBefore = localnet.ipfs.store.objectCount;
     const password = 'correct-horse-battery-staple';
     await ns.createJob('credentials', {
-      market: 'credentials', walletSecretRef,
-      definition: { version: '0.1', type: 'container', ops: [{ id: 'private-image', type: 'container/run', args: { image: 'registry.example/private:1', authentication: { docker: { username: 'me', password } } } }] },
+      market: 'credentials',
+      walletSecretRef,
+      definition: {
+        version: '0.1',
+        type: 'container',
+        ops: [
+          {
+            id: 'private-image',
+            type: 'container/run',
+            args: { image: 'registry.example/private:1', authentication: { docker: { username: 'me', password } } },
+          },
+        ],
+      },
     });
     const refused = await ns.waitForPhase('credentials', 'Pending', 'PublicCredentials');
     assert.match(readyMessage(refused), /public/i, 'the message says why: the definition would be public');
@@ -111,7 +126,11 @@ describe('NosanaJob refusals through the controller process', () => {
     const { market, wallet, before } = await ns.stage('malformed', { settings: SETTINGS });
     const content = '[1,2,3,250]';
     await ns.secret('malformed-secret', { [WALLET_KEY]: content });
-    await ns.createJob('malformed', { market: 'malformed', walletSecretRef: { name: 'malformed-secret', key: WALLET_KEY }, definition: simpleDefinition() });
+    await ns.createJob('malformed', {
+      market: 'malformed',
+      walletSecretRef: { name: 'malformed-secret', key: WALLET_KEY },
+      definition: simpleDefinition(),
+    });
     const refused = await ns.waitForPhase('malformed', 'Pending', 'WalletUnavailable');
     assert.match(readyMessage(refused), /malformed-secret/);
     assert.match(readyMessage(refused), new RegExp(`"?${WALLET_KEY}"?`));
@@ -121,7 +140,9 @@ describe('NosanaJob refusals through the controller process', () => {
 
   test('a disabled market (job type 255): MarketDisabled, no deposit handed to a market that would keep it', async () => {
     const { ns, localnet } = scene();
-    const { market, wallet, walletSecretRef, before } = await ns.stage('disabled', { settings: { ...SETTINGS, jobType: JOB_TYPE_DISABLED } });
+    const { market, wallet, walletSecretRef, before } = await ns.stage('disabled', {
+      settings: { ...SETTINGS, jobType: JOB_TYPE_DISABLED },
+    });
     await ns.createJob('disabled', { market: 'disabled', walletSecretRef, definition: simpleDefinition() });
     const refused = await ns.waitForPhase('disabled', 'Pending', 'MarketDisabled');
     assert.match(readyMessage(refused), /disabled/);
@@ -151,7 +172,11 @@ describe('NosanaJob refusals through the controller process', () => {
     assert.match(readyMessage(refused), new RegExp(`${home.name}/tenant`), 'the message names the market whose wallet was refused');
     await other.createJob('secret-thief', { market: market.toBase58(), walletSecretRef, definition: simpleDefinition() });
     const unavailable = await other.waitForPhase('secret-thief', 'Pending', 'WalletUnavailable');
-    assert.match(readyMessage(unavailable), new RegExp(`${other.name}/market-wallet`), "a walletSecretRef is looked up in the job's own namespace");
+    assert.match(
+      readyMessage(unavailable),
+      new RegExp(`${other.name}/market-wallet`),
+      "a walletSecretRef is looked up in the job's own namespace",
+    );
     await assertNothingSpent(localnet, marketWallet.publicKey, market, before);
 
     await home.createJob('resident', { market: 'tenant', definition: simpleDefinition() });
@@ -162,7 +187,10 @@ describe('NosanaJob refusals through the controller process', () => {
 
   test('a daily spend limit: the job that fits posts, the next one waits with SpendLimitReached and pays nothing', async () => {
     const { ns, localnet } = scene();
-    const { market, wallet, walletSecretRef, before } = await ns.stage('limited', { settings: SETTINGS, spec: { dailySpendLimit: '0.01' } });
+    const { market, wallet, walletSecretRef, before } = await ns.stage('limited', {
+      settings: SETTINGS,
+      spec: { dailySpendLimit: '0.01' },
+    });
     await ns.createJob('first', { market: 'limited', walletSecretRef, definition: simpleDefinition() });
     await ns.waitForPhase('first', 'Queued');
     await ns.createJob('second', { market: 'limited', walletSecretRef, definition: simpleDefinition() });

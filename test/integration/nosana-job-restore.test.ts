@@ -26,18 +26,39 @@ describe('NosanaJobs restored without their status', () => {
 
     // The namespace is lost without the finalizers running (they are stripped, as a wiped etcd would).
     for (const name of posted.keys()) {
-      await ctx.objects.patch({ apiVersion: NOSANA_API_VERSION, kind: 'NosanaJob', metadata: { name, namespace: ns.name, finalizers: null } } as unknown as NosanaJobResource,
-        undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+      await ctx.objects.patch(
+        {
+          apiVersion: NOSANA_API_VERSION,
+          kind: 'NosanaJob',
+          metadata: { name, namespace: ns.name, finalizers: null },
+        } as unknown as NosanaJobResource,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
       await ns.deleteJob(name);
       await ns.waitForJobGone(name);
     }
-    await ctx.objects.create({ ...nosanaJob(ns.name, 'with-annotations', spec), metadata: { namespace: ns.name, name: 'with-annotations', annotations: { [JOB_ADDRESS_ANNOTATION]: posted.get('with-annotations') ?? '' } } });
+    await ctx.objects.create({
+      ...nosanaJob(ns.name, 'with-annotations', spec),
+      metadata: {
+        namespace: ns.name,
+        name: 'with-annotations',
+        annotations: { [JOB_ADDRESS_ANNOTATION]: posted.get('with-annotations') ?? '' },
+      },
+    });
     await ns.createJob('bare', spec);
 
     for (const [name, address] of posted) {
       const restored = await ns.waitForPhase(name, 'Queued');
       assert.equal(restored.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], address, `${name} follows the job it posted`);
-      assert.equal(restored.status?.attempts?.find((attempt) => attempt.jobAddress === address)?.origin ?? 'posted', 'posted', `${name} may act on it`);
+      assert.equal(
+        restored.status?.attempts?.find((attempt) => attempt.jobAddress === address)?.origin ?? 'posted',
+        'posted',
+        `${name} may act on it`,
+      );
     }
     assert.ok((await ns.eventReasons('bare')).includes('PostFound'));
     assert.equal((await jobAccountsOf(localnet, wallet.publicKey)).length, 2, 'two jobs in all: nothing was posted again');

@@ -24,17 +24,27 @@ describe('NosanaJob tenancy through the controller process', () => {
     const [attacker, victim] = namespaces as [NosanaNamespace, NosanaNamespace];
     rogue = await startRecordingServer(localnet.info.rpcUrl);
     // The attacker mirrors the victim's market, "serves" the victim's namespace, and names its own RPC.
-    const market = await attacker.market('lure', { settings: SETTINGS, spec: { allowedNamespaces: [victim.name], rpc: { url: rogue.url } } });
+    const market = await attacker.market('lure', {
+      settings: SETTINGS,
+      spec: { allowedNamespaces: [victim.name], rpc: { url: rogue.url } },
+    });
     const wallet = await victim.wallet('own-wallet');
-    await victim.createJob('bare', { market: market.toBase58(), walletSecretRef: { name: 'own-wallet', key: WALLET_KEY }, definition: simpleDefinition() });
+    await victim.createJob('bare', {
+      market: market.toBase58(),
+      walletSecretRef: { name: 'own-wallet', key: WALLET_KEY },
+      definition: simpleDefinition(),
+    });
     await victim.waitForPhase('bare', 'Queued');
 
     const seen = rogue.requests.map((request) => request.body).join('\n');
-    for (const [what, key] of [['wallet', wallet.publicKey], ['NOS account', nosTokenAccount(LOCALNET, wallet.publicKey)]] as const) {
+    for (const [what, key] of [
+      ['wallet', wallet.publicKey],
+      ['NOS account', nosTokenAccount(LOCALNET, wallet.publicKey)],
+    ] as const) {
       assert.ok(!seen.includes(key.toBase58()), `the victim's ${what} was never read through the attacker's RPC`);
     }
     assert.ok(!/sendTransaction|getSignatureStatuses/.test(seen), "the victim's post never went through the attacker's RPC");
-    assert.equal((await jobAccountsOf(localnet, wallet.publicKey)).length, 1, 'posted once, through the operator\'s own RPC');
+    assert.equal((await jobAccountsOf(localnet, wallet.publicKey)).length, 1, "posted once, through the operator's own RPC");
   });
 
   test("a team that copies another team's job address into a NosanaJob it creates, then deletes it, cancels nothing", async () => {
@@ -53,13 +63,21 @@ describe('NosanaJob tenancy through the controller process', () => {
       ...nosanaJob(intruder.name, 'copy', { market: market.toBase58(), definition: simpleDefinition() }),
       metadata: { namespace: intruder.name, name: 'copy', annotations: { [JOB_ADDRESS_ANNOTATION]: address } },
     });
-    await intruder.waitForJob('copy', 'the copied job to be mirrored', (job) => job.status?.attempts?.some((attempt) => attempt.jobAddress === address) === true);
+    await intruder.waitForJob(
+      'copy',
+      'the copied job to be mirrored',
+      (job) => job.status?.attempts?.some((attempt) => attempt.jobAddress === address) === true,
+    );
     assert.ok((await intruder.eventReasons('copy')).includes('RecordUnproven'));
     await intruder.deleteJob('copy');
     await intruder.waitForJobGone('copy');
 
     const jobs = await jobAccountsOf(localnet, wallet.publicKey);
-    assert.deepEqual(jobs.map((job) => job.address), [address], "the owner's job is the only one, still on chain");
+    assert.deepEqual(
+      jobs.map((job) => job.address),
+      [address],
+      "the owner's job is the only one, still on chain",
+    );
     assert.equal((await localnet.jobsClient().getJob(new PublicKey(address)))?.status, 'QUEUED', 'still queued: not delisted');
     assert.equal((await owner.job('real'))?.status?.phase, 'Queued');
   });

@@ -8,7 +8,14 @@ import { after, describe, test } from 'node:test';
 import { PatchStrategy } from '@kubernetes/client-node';
 import { SECRET_USE_LABEL } from '../../src/api/annotations.ts';
 import { serializeWallet } from '../../src/chain/wallet.ts';
-import { conditionOf, NOSANA_API_VERSION, simpleDefinition, WALLET_KEY, type NosanaMarketResource, type NosanaMarketSpecInput } from '../harness/nosana-fixtures.ts';
+import {
+  conditionOf,
+  NOSANA_API_VERSION,
+  simpleDefinition,
+  WALLET_KEY,
+  type NosanaMarketResource,
+  type NosanaMarketSpecInput,
+} from '../harness/nosana-fixtures.ts';
 import { jobAccountsOf, readLedger } from '../harness/nosana-ledger.ts';
 import { useNosanaScene } from '../harness/nosana-scene.ts';
 import { startRecordingServer } from '../harness/recording-server.ts';
@@ -32,16 +39,27 @@ describe('Secrets sent over the network must be labelled for that use', () => {
 
   async function marketResource(name: string): Promise<NosanaMarketResource> {
     const { ns, ctx } = scene();
-    return ctx.objects.read<NosanaMarketResource>({ apiVersion: NOSANA_API_VERSION, kind: 'NosanaMarket', metadata: { name, namespace: ns.name } });
+    return ctx.objects.read<NosanaMarketResource>({
+      apiVersion: NOSANA_API_VERSION,
+      kind: 'NosanaMarket',
+      metadata: { name, namespace: ns.name },
+    });
   }
 
-  async function waitForMarket(name: string, what: string, accept: (market: NosanaMarketResource) => boolean): Promise<NosanaMarketResource> {
-    return waitFor(async () => {
-      const market = await marketResource(name);
-      if (accept(market)) return market;
-      const ready = conditionOf(market, 'Ready');
-      throw new Error(`Ready=${ready?.status ?? '?'} reason ${ready?.reason ?? '?'}: ${ready?.message ?? ''}`);
-    }, { what: `NosanaMarket ${scene().ns.name}/${name} ${what}`, timeoutMs: 30_000, intervalMs: 200 });
+  async function waitForMarket(
+    name: string,
+    what: string,
+    accept: (market: NosanaMarketResource) => boolean,
+  ): Promise<NosanaMarketResource> {
+    return waitFor(
+      async () => {
+        const market = await marketResource(name);
+        if (accept(market)) return market;
+        const ready = conditionOf(market, 'Ready');
+        throw new Error(`Ready=${ready?.status ?? '?'} reason ${ready?.reason ?? '?'}: ${ready?.message ?? ''}`);
+      },
+      { what: `NosanaMarket ${scene().ns.name}/${name} ${what}`, timeoutMs: 30_000, intervalMs: 200 },
+    );
   }
 
   test('a market naming the wallet Secret as its pinning token or RPC headers is refused; nothing is sent or spent; a labelled token is accepted', async () => {
@@ -62,16 +80,27 @@ describe('Secrets sent over the network must be labelled for that use', () => {
     const before = await readLedger(localnet, { poster: wallet.publicKey, market });
 
     const secretName = `${ns.name}/${walletRef.name}`;
-    const refusedPinning = await waitForMarket('exfil', 'to refuse its settings', (object) => conditionOf(object, 'Ready')?.reason === 'SettingsInvalid');
+    const refusedPinning = await waitForMarket(
+      'exfil',
+      'to refuse its settings',
+      (object) => conditionOf(object, 'Ready')?.reason === 'SettingsInvalid',
+    );
     const pinningMessage = conditionOf(refusedPinning, 'Ready')?.message ?? '';
     assert.equal(conditionOf(refusedPinning, 'Ready')?.status, 'False');
     assert.ok(pinningMessage.includes(secretName), `the Secret is named: ${pinningMessage}`);
     assert.ok(pinningMessage.includes('spec.ipfs.pinning.credentialsSecretRef'), `the field is named: ${pinningMessage}`);
     assert.ok(pinningMessage.includes(`${SECRET_USE_LABEL}=pinning`), `the missing label is named: ${pinningMessage}`);
 
-    const refusedRpc = await waitForMarket('exfil-rpc', 'to refuse its settings', (object) => conditionOf(object, 'Ready')?.reason === 'SettingsInvalid');
+    const refusedRpc = await waitForMarket(
+      'exfil-rpc',
+      'to refuse its settings',
+      (object) => conditionOf(object, 'Ready')?.reason === 'SettingsInvalid',
+    );
     const rpcMessage = conditionOf(refusedRpc, 'Ready')?.message ?? '';
-    assert.ok(rpcMessage.includes(secretName) && rpcMessage.includes('spec.rpc.headersSecretRef'), `the Secret and field are named: ${rpcMessage}`);
+    assert.ok(
+      rpcMessage.includes(secretName) && rpcMessage.includes('spec.rpc.headersSecretRef'),
+      `the Secret and field are named: ${rpcMessage}`,
+    );
     assert.ok(rpcMessage.includes(`${SECRET_USE_LABEL}=rpc-headers`), `the missing label is named: ${rpcMessage}`);
 
     // A job posting to the market is held back with the same explanation.
@@ -82,12 +111,19 @@ describe('Secrets sent over the network must be labelled for that use', () => {
     });
     const jobMessage = conditionOf(job, 'Ready')?.message ?? '';
     assert.equal(job.status?.phase, 'Pending');
-    assert.ok(jobMessage.includes(secretName) && jobMessage.includes('spec.ipfs.pinning.credentialsSecretRef'), `the job names the Secret and field: ${jobMessage}`);
+    assert.ok(
+      jobMessage.includes(secretName) && jobMessage.includes('spec.ipfs.pinning.credentialsSecretRef'),
+      `the job names the Secret and field: ${jobMessage}`,
+    );
 
     for (const message of [pinningMessage, rpcMessage, jobMessage]) {
       assert.ok(!message.includes(walletContent.slice(0, 24)), 'no condition quotes the wallet');
     }
-    assert.deepEqual(attacker.requests.map((request) => `${request.method} ${request.url}`), [], "the attacker's server received no request at all");
+    assert.deepEqual(
+      attacker.requests.map((request) => `${request.method} ${request.url}`),
+      [],
+      "the attacker's server received no request at all",
+    );
     assert.deepEqual(await readLedger(localnet, { poster: wallet.publicKey, market }), before, 'nothing was spent');
     assert.deepEqual(await jobAccountsOf(localnet, wallet.publicKey), [], 'no job was posted');
 
@@ -98,12 +134,21 @@ describe('Secrets sent over the network must be labelled for that use', () => {
       body: { metadata: { name: 'pinning-token', labels: { [SECRET_USE_LABEL]: 'pinning' } }, stringData: { jwt: token } },
     });
     await ctx.objects.patch(
-      { apiVersion: NOSANA_API_VERSION, kind: 'NosanaMarket', metadata: { name: 'exfil', namespace: ns.name }, spec: pinningSpec({ name: 'pinning-token', key: 'jwt' }) } as NosanaMarketResource,
-      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch,
+      {
+        apiVersion: NOSANA_API_VERSION,
+        kind: 'NosanaMarket',
+        metadata: { name: 'exfil', namespace: ns.name },
+        spec: pinningSpec({ name: 'pinning-token', key: 'jwt' }),
+      } as NosanaMarketResource,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
     );
     await waitForMarket('exfil', 'to be Ready with the labelled token', (object) => conditionOf(object, 'Ready')?.status === 'True');
     await ns.waitForPhase('exfil-job', 'Queued');
-    assert.ok(attacker.requests.length > 0, 'the definition was pinned through the market\'s pinning API');
+    assert.ok(attacker.requests.length > 0, "the definition was pinned through the market's pinning API");
     for (const request of attacker.requests) assert.equal(request.headers.authorization, `Bearer ${token}`, 'with the labelled token');
     assert.deepEqual(bearing(attacker.requests, walletContent).length, 0, 'no request ever carried the wallet');
     assert.equal((await jobAccountsOf(localnet, wallet.publicKey)).length, 1, 'the job was posted once');

@@ -20,7 +20,12 @@ const FAST_BACKOFF: InformerOptions['backoff'] = { initialMs: 100, maxMs: 1000 }
 let ctx: ClusterContext;
 
 /** An informer that records its events and restarts, stopped when the test ends. */
-function recordingInformer<T extends KubernetesObject>(t: TestContext, kubeConfig: ClusterContext['kubeConfig'], path: string, options: InformerOptions = {}) {
+function recordingInformer<T extends KubernetesObject>(
+  t: TestContext,
+  kubeConfig: ClusterContext['kubeConfig'],
+  path: string,
+  options: InformerOptions = {},
+) {
   const events: CacheEvent<T>[] = [];
   const restarts: RestartReason[] = [];
   const informer = new SupervisedInformer<T>(kubeConfig, path, log, { ...options, onRestart: (reason) => restarts.push(reason) });
@@ -35,7 +40,12 @@ function configMap(namespace: string, name: string, value: string): V1ConfigMap 
 
 /** name → data.value of what the cache holds, and of what the API server holds. */
 function cachedValues(informer: SupervisedInformer<V1ConfigMap>): Record<string, string | undefined> {
-  return Object.fromEntries(informer.list().map((cm) => [cm.metadata?.name ?? '', cm.data?.value]).sort());
+  return Object.fromEntries(
+    informer
+      .list()
+      .map((cm) => [cm.metadata?.name ?? '', cm.data?.value])
+      .sort(),
+  );
 }
 
 async function serverValues(namespace: string): Promise<Record<string, string | undefined>> {
@@ -44,8 +54,11 @@ async function serverValues(namespace: string): Promise<Record<string, string | 
 }
 
 async function converged(informer: SupervisedInformer<V1ConfigMap>, namespace: string, what: string): Promise<void> {
-  await waitFor(async () => JSON.stringify(cachedValues(informer)) === JSON.stringify(await serverValues(namespace)),
-    { what, timeoutMs: 60_000, intervalMs: 200 });
+  await waitFor(async () => JSON.stringify(cachedValues(informer)) === JSON.stringify(await serverValues(namespace)), {
+    what,
+    timeoutMs: 60_000,
+    intervalMs: 200,
+  });
 }
 
 /** While the informer cannot reach the API server: update one object, delete one, create one. */
@@ -68,17 +81,42 @@ describe('SupervisedInformer on a real API server', () => {
     await installNosanaApis(ctx);
     const [first, second, unwatched] = await Promise.all([ctx.freshNamespace('inf'), ctx.freshNamespace('inf'), ctx.freshNamespace('inf')]);
     const job = (namespace: string, name: string) => ({
-      apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', metadata: { name, namespace },
-      spec: { market: 'm', definition: { version: '0.1', type: 'container', ops: [{ id: 'a', type: 'container/run', args: { image: 'ubuntu', cmd: 'true' } }] } },
+      apiVersion: 'nosana.io/v1alpha1',
+      kind: 'NosanaJob',
+      metadata: { name, namespace },
+      spec: {
+        market: 'm',
+        definition: {
+          version: '0.1',
+          type: 'container',
+          ops: [{ id: 'a', type: 'container/run', args: { image: 'ubuntu', cmd: 'true' } }],
+        },
+      },
     });
-    for (const [namespace, name] of [[first, 'one'], [second, 'two'], [unwatched, 'other']] as const) await ctx.objects.create(job(namespace, name));
+    for (const [namespace, name] of [
+      [first, 'one'],
+      [second, 'two'],
+      [unwatched, 'other'],
+    ] as const)
+      await ctx.objects.create(job(namespace, name));
 
-    const { informer, events } = recordingInformer<KubernetesObject>(t, ctx.kubeConfig, '/apis/nosana.io/v1alpha1/nosanajobs', { namespaces: [first, second] });
+    const { informer, events } = recordingInformer<KubernetesObject>(t, ctx.kubeConfig, '/apis/nosana.io/v1alpha1/nosanajobs', {
+      namespaces: [first, second],
+    });
     assert.equal(informer.hasSynced(), false);
     await informer.start();
     assert.equal(informer.hasSynced(), true);
-    assert.deepEqual(informer.list().map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`).sort(), [`${first}/one`, `${second}/two`].sort());
-    assert.deepEqual(events.map((e) => e.type), ['added', 'added']);
+    assert.deepEqual(
+      informer
+        .list()
+        .map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`)
+        .sort(),
+      [`${first}/one`, `${second}/two`].sort(),
+    );
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['added', 'added'],
+    );
     assert.equal(informer.list(first).length, 1);
 
     const cached = informer.get({ namespace: first, name: 'one' });
@@ -86,12 +124,20 @@ describe('SupervisedInformer on a real API server', () => {
     assert.equal(cached.kind, 'NosanaJob', 'list items get their kind');
     assert.equal(cached.metadata?.managedFields, undefined);
     assert.ok(Object.isFrozen(cached) && Object.isFrozen(cached.metadata), 'cached objects are frozen');
-    assert.throws(() => { (cached.metadata as { name?: string }).name = 'changed'; }, TypeError);
+    assert.throws(() => {
+      (cached.metadata as { name?: string }).name = 'changed';
+    }, TypeError);
 
     events.length = 0;
     await ctx.objects.create(job(second, 'three'));
-    await ctx.objects.patch({ apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', metadata: { name: 'one', namespace: first, labels: { touched: 'yes' } } },
-      undefined, undefined, undefined, undefined, 'application/merge-patch+json');
+    await ctx.objects.patch(
+      { apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', metadata: { name: 'one', namespace: first, labels: { touched: 'yes' } } },
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'application/merge-patch+json',
+    );
     await ctx.objects.delete({ apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', metadata: { name: 'two', namespace: second } });
     await ctx.objects.create(job(unwatched, 'ignored'));
     await waitFor(() => events.length >= 3, { what: 'three events', timeoutMs: 30_000 });
@@ -111,8 +157,12 @@ describe('SupervisedInformer on a real API server', () => {
     await seed(namespace);
     const proxy = await TcpProxy.forKubeConfig(ctx.kubeConfig);
     t.after(() => proxy.close());
-    const { informer, restarts } = recordingInformer<V1ConfigMap>(t, proxy.kubeConfig(ctx.kubeConfig), `/api/v1/namespaces/${namespace}/configmaps`,
-      { labelSelector: 'h2-test=yes', backoff: FAST_BACKOFF });
+    const { informer, restarts } = recordingInformer<V1ConfigMap>(
+      t,
+      proxy.kubeConfig(ctx.kubeConfig),
+      `/api/v1/namespaces/${namespace}/configmaps`,
+      { labelSelector: 'h2-test=yes', backoff: FAST_BACKOFF },
+    );
     await informer.start();
     assert.deepEqual(cachedValues(informer), { a: 'a1', b: 'b1', c: 'c1' });
 
@@ -126,7 +176,10 @@ describe('SupervisedInformer on a real API server', () => {
     proxy.allow();
     await converged(informer, namespace, 'the cache to match the API server after the cut');
     assert.deepEqual(cachedValues(informer), { a: 'a2', c: 'c1', d: 'd1' });
-    assert.ok(restarts.every((reason) => reason === 'error'), `restarts: ${restarts.join(', ')}`);
+    assert.ok(
+      restarts.every((reason) => reason === 'error'),
+      `restarts: ${restarts.join(', ')}`,
+    );
   });
 
   test('a stalled watch (connection open, silent) is torn down after the stall bound; the rebuilt list/watch converges while the old link hangs', async (t) => {
@@ -134,8 +187,12 @@ describe('SupervisedInformer on a real API server', () => {
     await seed(namespace);
     const proxy = await TcpProxy.forKubeConfig(ctx.kubeConfig);
     t.after(() => proxy.close());
-    const { informer, events, restarts } = recordingInformer<V1ConfigMap>(t, proxy.kubeConfig(ctx.kubeConfig), `/api/v1/namespaces/${namespace}/configmaps`,
-      { labelSelector: 'h2-test=yes', backoff: FAST_BACKOFF, stallTimeoutMs: 1500 });
+    const { informer, events, restarts } = recordingInformer<V1ConfigMap>(
+      t,
+      proxy.kubeConfig(ctx.kubeConfig),
+      `/api/v1/namespaces/${namespace}/configmaps`,
+      { labelSelector: 'h2-test=yes', backoff: FAST_BACKOFF, stallTimeoutMs: 1500 },
+    );
     await informer.start();
     // an event through the watch proves it is connected: that connection is the one to stall
     await ctx.core.createNamespacedConfigMap({ namespace, body: configMap(namespace, 'e', 'e1') });
@@ -157,31 +214,58 @@ describe('SupervisedInformer on a real API server', () => {
     // informer's last version, so resuming from that version is answered with a real 410.
     const group = `h2-${randomBytes(3).toString('hex')}.test.nosana.io`;
     const crd = JSON.stringify({
-      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `widgets.${group}` },
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `widgets.${group}` },
       spec: {
-        group, scope: 'Namespaced', names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+        group,
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
       },
     });
     const installCrd = async () => {
       await kubectlOk(ctx, ['apply', '-f', '-'], crd);
       await kubectlOk(ctx, ['wait', '--for=condition=Established', '--timeout=60s', `crd/widgets.${group}`]);
     };
-    t.after(async () => { await kubectl(ctx, ['delete', 'crd', `widgets.${group}`, '--ignore-not-found', '--wait=false']); });
+    t.after(async () => {
+      await kubectl(ctx, ['delete', 'crd', `widgets.${group}`, '--ignore-not-found', '--wait=false']);
+    });
     const namespace = await ctx.freshNamespace('inf-gone');
     const widget = (name: string) => JSON.stringify({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name, namespace } });
-    const createWidget = (name: string) => waitFor(async () => (await kubectlOk(ctx, ['create', '-f', '-'], widget(name))) !== undefined,
-      { what: `widget ${name} to be created`, timeoutMs: 30_000, intervalMs: 500 });
+    const createWidget = (name: string) =>
+      waitFor(async () => (await kubectlOk(ctx, ['create', '-f', '-'], widget(name))) !== undefined, {
+        what: `widget ${name} to be created`,
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      });
     await installCrd();
     await createWidget('x');
     await createWidget('y');
 
     const proxy = await TcpProxy.forKubeConfig(ctx.kubeConfig);
     t.after(() => proxy.close());
-    const { informer, events, restarts } = recordingInformer<KubernetesObject>(t, proxy.kubeConfig(ctx.kubeConfig), `/apis/${group}/v1/namespaces/${namespace}/widgets`,
-      { backoff: FAST_BACKOFF });
+    const { informer, events, restarts } = recordingInformer<KubernetesObject>(
+      t,
+      proxy.kubeConfig(ctx.kubeConfig),
+      `/apis/${group}/v1/namespaces/${namespace}/widgets`,
+      { backoff: FAST_BACKOFF },
+    );
     await informer.start();
-    assert.deepEqual(informer.list().map((o) => o.metadata?.name).sort(), ['x', 'y']);
+    assert.deepEqual(
+      informer
+        .list()
+        .map((o) => o.metadata?.name)
+        .sort(),
+      ['x', 'y'],
+    );
     events.length = 0;
 
     proxy.refuse();
@@ -192,7 +276,14 @@ describe('SupervisedInformer on a real API server', () => {
     proxy.allow();
 
     await waitFor(() => restarts.includes('expired'), { what: 'the watch to be answered with 410', timeoutMs: 60_000 });
-    await waitFor(() => informer.list().map((o) => o.metadata?.name).join() === 'z', { what: 'the cache to hold only z', timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      () =>
+        informer
+          .list()
+          .map((o) => o.metadata?.name)
+          .join() === 'z',
+      { what: 'the cache to hold only z', timeoutMs: 60_000, intervalMs: 200 },
+    );
     assert.deepEqual(events.map((e) => `${e.type} ${e.object.metadata?.name}`).sort(), ['added z', 'deleted x', 'deleted y']);
   });
 });

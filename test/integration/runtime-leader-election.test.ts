@@ -30,7 +30,10 @@ class Timeline {
 
   elector(name: string, kubeConfig: k8s.KubeConfig, namespace: string, durations: typeof EXPIRES_SOON): LeaderElector {
     const elector = new LeaderElector(kubeConfig, log, {
-      namespace, name: 'operator', identity: name, ...durations,
+      namespace,
+      name: 'operator',
+      identity: name,
+      ...durations,
       onStartedLeading: () => {
         const others = [...this.electors].filter(([other, e]) => other !== name && e.isLeader()).map(([other]) => other);
         assert.deepEqual(others, [], `${name} started leading while ${others.join()} still led`);
@@ -97,7 +100,10 @@ describe('LeaderElector on a real Lease', () => {
     await waitFor(() => cutOff.isLeader(), { what: 'the first candidate to lead', timeoutMs: 30_000 });
     const observedLeaders: string[] = [];
     const follower = new LeaderElector(ctx.kubeConfig, log, {
-      namespace, name: 'operator', identity: 'follower', ...EXPIRES_SOON,
+      namespace,
+      name: 'operator',
+      identity: 'follower',
+      ...EXPIRES_SOON,
       onNewLeader: (identity) => observedLeaders.push(identity),
       onStartedLeading: () => {
         assert.equal(cutOff.isLeader(), false, 'the cut-off leader must have stepped down first');

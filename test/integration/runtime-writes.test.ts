@@ -25,8 +25,13 @@ let writer: ApiKubeWriter;
 
 async function createJob(namespace: string, name: string): Promise<Job> {
   return ctx.objects.create<Job>({
-    apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', metadata: { name, namespace },
-    spec: { market: 'm', definition: { version: '0.1', type: 'container', ops: [{ id: 'a', type: 'container/run', args: { image: 'ubuntu', cmd: 'true' } }] } },
+    apiVersion: 'nosana.io/v1alpha1',
+    kind: 'NosanaJob',
+    metadata: { name, namespace },
+    spec: {
+      market: 'm',
+      definition: { version: '0.1', type: 'container', ops: [{ id: 'a', type: 'container/run', args: { image: 'ubuntu', cmd: 'true' } }] },
+    },
   } as Job);
 }
 
@@ -34,7 +39,13 @@ async function readJob(ref: ObjectRef): Promise<Job> {
   return ctx.objects.read<Job>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } });
 }
 
-const readyCondition = { type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting', lastTransitionTime: '2026-01-02T03:04:05Z' };
+const readyCondition = {
+  type: 'Ready',
+  status: 'False',
+  reason: 'Pending',
+  message: 'waiting',
+  lastTransitionTime: '2026-01-02T03:04:05Z',
+};
 
 describe('runtime writes on a real API server', () => {
   before(async () => {
@@ -43,21 +54,25 @@ describe('runtime writes on a real API server', () => {
     writer = new ApiKubeWriter(ctx.kubeConfig);
   });
 
-  test('applyStatus: server-side apply under the operator\'s field manager; unchanged status sends nothing; fields left out are released', async () => {
+  test("applyStatus: server-side apply under the operator's field manager; unchanged status sends nothing; fields left out are released", async () => {
     const namespace = await ctx.freshNamespace('writer');
     const ref = refOf(await createJob(namespace, 'applied'));
     const since = new Date(Date.now() - 1000);
 
     const firstVersion = await writer.applyStatus(ref, { phase: 'Pending', queuePosition: 3, conditions: [readyCondition] });
     const written = await readJob(ref);
-    assert.equal(firstVersion, written.metadata?.resourceVersion, 'the write returns the object\'s new resourceVersion');
+    assert.equal(firstVersion, written.metadata?.resourceVersion, "the write returns the object's new resourceVersion");
     assert.deepEqual(written.status, { phase: 'Pending', queuePosition: 3, conditions: [readyCondition] });
     const manager = written.metadata?.managedFields?.find((entry) => entry.manager === FIELD_MANAGER);
     assert.equal(manager?.operation, 'Apply');
     assert.equal(manager?.subresource, 'status');
 
     // the cached status, with keys in another order: equal, so no request at all
-    const cached = { conditions: [{ ...readyCondition }].map((c) => Object.fromEntries(Object.entries(c).reverse())), queuePosition: 3, phase: 'Pending' };
+    const cached = {
+      conditions: [{ ...readyCondition }].map((c) => Object.fromEntries(Object.entries(c).reverse())),
+      queuePosition: 3,
+      phase: 'Pending',
+    };
     assert.equal(await writer.applyStatus(ref, { phase: 'Pending', queuePosition: 3, conditions: [readyCondition] }, cached), undefined);
 
     // a later apply without queuePosition removes it: the manager owned it and let it go
@@ -65,8 +80,14 @@ describe('runtime writes on a real API server', () => {
     assert.deepEqual((await readJob(ref)).status, { phase: 'Queued', conditions: [readyCondition] });
 
     // exactly the two applies reached the API server (the audit log is flushed in batches)
-    const statusWrites = () => auditEvents(ctx.handle.auditLogPath, { username: 'admin', since, namespace, verbs: new Set(['patch']), objectName: (name) => name === 'applied' })
-      .then((events) => events.filter((event) => event.objectRef?.subresource === 'status'));
+    const statusWrites = () =>
+      auditEvents(ctx.handle.auditLogPath, {
+        username: 'admin',
+        since,
+        namespace,
+        verbs: new Set(['patch']),
+        objectName: (name) => name === 'applied',
+      }).then((events) => events.filter((event) => event.objectRef?.subresource === 'status'));
     await waitFor(async () => (await statusWrites()).length >= 2, { what: 'the status writes in the audit log', timeoutMs: 30_000 });
     assert.equal((await statusWrites()).length, 2);
   });
@@ -85,7 +106,10 @@ describe('runtime writes on a real API server', () => {
     const ref = refOf(job);
     const v1 = job.metadata?.resourceVersion ?? '';
 
-    const v2 = await writer.patchMetadata(ref, v1, { annotations: { 'nosana.io/job-address': 'abc' }, addFinalizers: ['nosana.io/cleanup'] });
+    const v2 = await writer.patchMetadata(ref, v1, {
+      annotations: { 'nosana.io/job-address': 'abc' },
+      addFinalizers: ['nosana.io/cleanup'],
+    });
     assert.notEqual(v2, v1);
     let stored = await readJob(ref);
     assert.equal(stored.metadata?.resourceVersion, v2);
@@ -93,7 +117,10 @@ describe('runtime writes on a real API server', () => {
     assert.deepEqual(stored.metadata?.finalizers, ['nosana.io/cleanup']);
 
     // the same change again: nothing to write, same version back
-    assert.equal(await writer.patchMetadata(ref, v2, { annotations: { 'nosana.io/job-address': 'abc' }, addFinalizers: ['nosana.io/cleanup'] }), v2);
+    assert.equal(
+      await writer.patchMetadata(ref, v2, { annotations: { 'nosana.io/job-address': 'abc' }, addFinalizers: ['nosana.io/cleanup'] }),
+      v2,
+    );
     // a change decided from the old version is refused and changes nothing
     await assert.rejects(writer.patchMetadata(ref, v1, { annotations: { 'nosana.io/job-address': 'other' } }), StaleObjectError);
     assert.equal((await readJob(ref)).metadata?.annotations?.['nosana.io/job-address'], 'abc');
@@ -112,7 +139,10 @@ describe('runtime writes on a real API server', () => {
     const winner = outcomes[0]?.status === 'fulfilled' ? 'first' : 'second';
     assert.equal(stored.metadata?.annotations?.['nosana.io/pending-post'], winner);
 
-    const v4 = await writer.patchMetadata(ref, stored.metadata?.resourceVersion ?? '', { annotations: { 'nosana.io/pending-post': null }, removeFinalizers: ['nosana.io/cleanup'] });
+    const v4 = await writer.patchMetadata(ref, stored.metadata?.resourceVersion ?? '', {
+      annotations: { 'nosana.io/pending-post': null },
+      removeFinalizers: ['nosana.io/cleanup'],
+    });
     stored = await readJob(ref);
     assert.equal(stored.metadata?.resourceVersion, v4);
     assert.equal(stored.metadata?.annotations?.['nosana.io/pending-post'], undefined);
@@ -126,7 +156,12 @@ describe('runtime writes on a real API server', () => {
 
   test('applyObject creates and then updates an object the operator owns; the reader returns it, and undefined for what does not exist', async () => {
     const namespace = await ctx.freshNamespace('writer-apply');
-    const configMap = (value: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'job-logs', namespace }, data: { value } });
+    const configMap = (value: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'job-logs', namespace },
+      data: { value },
+    });
     const reader = new ApiKubeReader(ctx.kubeConfig);
     await writer.applyObject(configMap('one'));
     assert.equal((await reader.getConfigMap({ namespace, name: 'job-logs' }))?.data?.value, 'one');
@@ -143,13 +178,27 @@ describe('runtime writes on a real API server', () => {
   test('events: repeats become one Event with a series; distinct notes are distinct Events; an object flooding events is rate limited', async () => {
     const namespace = await ctx.freshNamespace('events');
     const job = await createJob(namespace, 'evented');
-    const recorder = new ApiEventRecorder(ctx.kubeConfig, log, { reportingInstance: 'test-replica', burst: 3, refillIntervalMs: 3_600_000 });
-    for (let i = 0; i < 3; i++) recorder.record(job, 'Warning', 'InsufficientFunds', 'Post', 'the wallet holds 1 NOS; the deposit needs 5 NOS');
+    const recorder = new ApiEventRecorder(ctx.kubeConfig, log, {
+      reportingInstance: 'test-replica',
+      burst: 3,
+      refillIntervalMs: 3_600_000,
+    });
+    for (let i = 0; i < 3; i++)
+      recorder.record(job, 'Warning', 'InsufficientFunds', 'Post', 'the wallet holds 1 NOS; the deposit needs 5 NOS');
     recorder.record(job, 'Normal', 'Posted', 'Post', 'posted');
     await recorder.flush();
 
-    type EventObject = { reason: string; note: string; type: string; eventTime: string; reportingController: string; reportingInstance: string; action: string;
-      regarding: { uid?: string; name?: string }; series?: { count: number; lastObservedTime: string } };
+    type EventObject = {
+      reason: string;
+      note: string;
+      type: string;
+      eventTime: string;
+      reportingController: string;
+      reportingInstance: string;
+      action: string;
+      regarding: { uid?: string; name?: string };
+      series?: { count: number; lastObservedTime: string };
+    };
     const events = async () => (await ctx.objects.list<KubernetesObject & EventObject>('events.k8s.io/v1', 'Event', namespace)).items;
     let listed = await events();
     const funds = listed.filter((e) => e.reason === 'InsufficientFunds');

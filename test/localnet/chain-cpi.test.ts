@@ -3,9 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TOKEN_PROGRAM_ID, getAssociatedTokenAddressSync } from '@solana/spl-token';
-import {
-  Connection, Keypair, PublicKey, Transaction, TransactionInstruction, type SignatureStatus,
-} from '@solana/web3.js';
+import { Connection, Keypair, PublicKey, Transaction, TransactionInstruction, type SignatureStatus } from '@solana/web3.js';
 import { InstructionFault, ProgramFailure, type LocalProgram, type ProgramContext } from '../../src/localnet/chain/program.ts';
 import { createChainServer, type ChainServer } from '../../src/localnet/chain/server.ts';
 import { landed } from './support.ts';
@@ -28,11 +26,16 @@ function tokenTransfer(ctx: ProgramContext, amount: bigint, pdaSigners: PublicKe
   const data = Buffer.alloc(9);
   data.writeUInt8(3, 0);
   data.writeBigUInt64LE(amount, 1);
-  ctx.invoke(TOKEN_PROGRAM_ID, [
-    { pubkey: vault.pubkey, isSigner: false, isWritable: true },
-    { pubkey: destination.pubkey, isSigner: false, isWritable: true },
-    { pubkey: vault.pubkey, isSigner: true, isWritable: false },
-  ], data, pdaSigners);
+  ctx.invoke(
+    TOKEN_PROGRAM_ID,
+    [
+      { pubkey: vault.pubkey, isSigner: false, isWritable: true },
+      { pubkey: destination.pubkey, isSigner: false, isWritable: true },
+      { pubkey: vault.pubkey, isSigner: true, isWritable: false },
+    ],
+    data,
+    pdaSigners,
+  );
 }
 
 // Accounts: vault (W), destination (W), token program; data: [kind, amount u64].
@@ -138,14 +141,17 @@ describe('localnet cross-program invocation and account rules', () => {
     assert.equal(await amountOf(recipientAta), '300');
     const programId = PROGRAM_ID.toBase58();
     const token = TOKEN_PROGRAM_ID.toBase58();
-    assert.deepEqual(status.logs.filter((l) => !l.includes('consumed')), [
-      `Program ${programId} invoke [1]`,
-      'Program log: paying 300',
-      `Program ${token} invoke [2]`,
-      'Program log: Instruction: Transfer',
-      `Program ${token} success`,
-      `Program ${programId} success`,
-    ]);
+    assert.deepEqual(
+      status.logs.filter((l) => !l.includes('consumed')),
+      [
+        `Program ${programId} invoke [1]`,
+        'Program log: paying 300',
+        `Program ${token} invoke [2]`,
+        'Program log: Instruction: Transfer',
+        `Program ${token} success`,
+        `Program ${programId} success`,
+      ],
+    );
     assert.match(status.logs.find((l) => l.startsWith(`Program ${programId} consumed`)) ?? '', /consumed \d+ of 200000 compute units/);
   });
 
@@ -172,7 +178,11 @@ describe('localnet cross-program invocation and account rules', () => {
   test('a ProgramFailure is logged as an AnchorError and reported as its custom code', async () => {
     const status = await call(FAIL_LOCKED, 0n);
     assert.deepEqual(status.err, { InstructionError: [0, { Custom: 6001 }] });
-    assert.ok(status.logs.includes('Program log: AnchorError caused by account: vault. Error Code: VaultLocked. Error Number: 6001. Error Message: The vault is locked.'));
+    assert.ok(
+      status.logs.includes(
+        'Program log: AnchorError caused by account: vault. Error Code: VaultLocked. Error Number: 6001. Error Message: The vault is locked.',
+      ),
+    );
     assert.ok(status.logs.includes(`Program ${PROGRAM_ID.toBase58()} failed: custom program error: 0x1771`));
   });
 

@@ -15,15 +15,20 @@ const LIFETIME = 500;
 async function transferTransaction(connection: Connection, payer: Keypair, lamports = LAMPORTS_PER_SOL) {
   const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
   const recipient = Keypair.generate().publicKey;
-  const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight })
-    .add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports }));
+  const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(
+    SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports }),
+  );
   tx.sign(payer);
   return { tx, recipient, lastValidBlockHeight };
 }
 
 async function rawRpc(url: string, method: string, params: unknown[]): Promise<{ result?: unknown; error?: unknown }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  return await response.json() as { result?: unknown; error?: unknown };
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return (await response.json()) as { result?: unknown; error?: unknown };
 }
 
 describe('fault injection', () => {
@@ -65,7 +70,11 @@ describe('fault injection', () => {
   test('rate limiting answers HTTP 429 with Retry-After: 1', async () => {
     server.faults.rateLimitRate = 1;
     try {
-      const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSlot' }) });
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSlot' }),
+      });
       assert.equal(response.status, 429);
       assert.equal(response.headers.get('retry-after'), '1');
       await response.arrayBuffer();
@@ -88,12 +97,20 @@ describe('fault injection', () => {
     const { tx, recipient } = await transferTransaction(connection, payer);
     server.faults.set({ hangRate: 1, hangMs: 60_000 });
     try {
-      await assert.rejects(fetch(server.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'sendTransaction', params: [tx.serialize().toString('base64'), { encoding: 'base64' }] }),
-        signal: AbortSignal.timeout(200),
-      }), /TimeoutError|aborted/);
+      await assert.rejects(
+        fetch(server.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'sendTransaction',
+            params: [tx.serialize().toString('base64'), { encoding: 'base64' }],
+          }),
+          signal: AbortSignal.timeout(200),
+        }),
+        /TimeoutError|aborted/,
+      );
     } finally {
       server.faults.hangRate = 0;
     }
@@ -114,9 +131,14 @@ describe('fault injection', () => {
   });
 
   test('fault settings are validated and the draws repeat for a seed', () => {
-    assert.throws(() => { server.faults.dropRate = 1.5; }, /dropRate must be a fraction/);
+    assert.throws(() => {
+      server.faults.dropRate = 1.5;
+    }, /dropRate must be a fraction/);
     assert.throws(() => server.faults.set({ dropRat: 0.1 } as never), /unknown setting dropRat/);
-    const draws = (seed: number) => { const dice = new FaultDice(seed); return Array.from({ length: 64 }, () => dice.roll(0.5)); };
+    const draws = (seed: number) => {
+      const dice = new FaultDice(seed);
+      return Array.from({ length: 64 }, () => dice.roll(0.5));
+    };
     assert.deepEqual(draws(42), draws(42));
     assert.ok(draws(42).includes(true) && draws(42).includes(false));
     assert.notDeepEqual(draws(42), draws(43));
@@ -141,7 +163,10 @@ describe('transaction history retention', () => {
       const signature = await landOne(server, connection);
       server.clock.advance((400 * SLOT_MS) / 1000);
       assert.equal((await connection.getSignatureStatuses([signature])).value[0], null);
-      assert.equal((await connection.getSignatureStatuses([signature], { searchTransactionHistory: true })).value[0]?.confirmationStatus, 'finalized');
+      assert.equal(
+        (await connection.getSignatureStatuses([signature], { searchTransactionHistory: true })).value[0]?.confirmationStatus,
+        'finalized',
+      );
       assert.notEqual(await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0 }), null);
     } finally {
       await server.close();
@@ -149,7 +174,13 @@ describe('transaction history retention', () => {
   });
 
   test('without history the node answers only from its status cache and refuses any history search', async () => {
-    const server = await createChainServer({ programs: [], slotMs: SLOT_MS, blockhashLifetime: LIFETIME, finalizeAfterSlots: 3, keepHistory: false });
+    const server = await createChainServer({
+      programs: [],
+      slotMs: SLOT_MS,
+      blockhashLifetime: LIFETIME,
+      finalizeAfterSlots: 3,
+      keepHistory: false,
+    });
     try {
       const connection = new Connection(server.url, 'confirmed');
       const signature = await landOne(server, connection);
@@ -157,7 +188,10 @@ describe('transaction history retention', () => {
       // Agave refuses the search itself (-32011), even for a signature still in the status cache.
       const search = await rawRpc(server.url, 'getSignatureStatuses', [[signature], { searchTransactionHistory: true }]);
       assert.deepEqual(search.error, { code: -32011, message: 'Transaction history is not available from this node' });
-      await assert.rejects(connection.getSignatureStatuses([signature], { searchTransactionHistory: true }), /Transaction history is not available/);
+      await assert.rejects(
+        connection.getSignatureStatuses([signature], { searchTransactionHistory: true }),
+        /Transaction history is not available/,
+      );
       assert.notEqual((await connection.getSignatureStatuses([signature])).value[0], null);
       server.clock.advance((400 * SLOT_MS) / 1000);
       assert.equal((await connection.getSignatureStatuses([signature])).value[0], null);

@@ -12,11 +12,19 @@ const FINALIZE_AFTER = 2;
 const CLOCK_SYSVAR = new PublicKey('SysvarC1ock11111111111111111111111111111111');
 
 async function rawRpc(url: string, method: string, params: unknown[]): Promise<{ result?: unknown; error?: unknown }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  return await response.json() as { result?: unknown; error?: unknown };
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return (await response.json()) as { result?: unknown; error?: unknown };
 }
 
-const NOT_REACHED = (contextSlot: number) => ({ code: -32016, message: 'Minimum context slot has not been reached', data: { contextSlot } });
+const NOT_REACHED = (contextSlot: number) => ({
+  code: -32016,
+  message: 'Minimum context slot has not been reached',
+  data: { contextSlot },
+});
 
 describe('reads from a lagging backend', () => {
   const start = Date.UTC(2026, 0, 1);
@@ -33,8 +41,9 @@ describe('reads from a lagging backend', () => {
   /** Sends a transfer and lets one slot pass, so it lands at the next slot. */
   async function transfer(lamports: number): Promise<{ signature: string; slot: number }> {
     const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('processed');
-    const transaction = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight })
-      .add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports }));
+    const transaction = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports }),
+    );
     transaction.sign(payer);
     const signature = await connection.sendRawTransaction(transaction.serialize());
     advanceSlots(1);
@@ -44,7 +53,13 @@ describe('reads from a lagging backend', () => {
   }
 
   before(async () => {
-    server = await createChainServer({ programs: [], slotMs: SLOT_MS, blockhashLifetime: 300, finalizeAfterSlots: FINALIZE_AFTER, now: () => start });
+    server = await createChainServer({
+      programs: [],
+      slotMs: SLOT_MS,
+      blockhashLifetime: 300,
+      finalizeAfterSlots: FINALIZE_AFTER,
+      now: () => start,
+    });
     connection = new Connection(server.url, 'confirmed');
     server.ledger.airdrop(payer.publicKey, 10n * BigInt(LAMPORTS_PER_SOL));
     server.ledger.airdrop(closed, BigInt(LAMPORTS_PER_SOL));
@@ -65,10 +80,18 @@ describe('reads from a lagging backend', () => {
     server.faults.set({ lagSlots: 15 });
     try {
       const balance = await connection.getBalanceAndContext(recipient);
-      assert.deepEqual({ slot: balance.context.slot, value: balance.value }, { slot: 15, value: LAMPORTS_PER_SOL }, 'the second transfer is not seen yet');
+      assert.deepEqual(
+        { slot: balance.context.slot, value: balance.value },
+        { slot: 15, value: LAMPORTS_PER_SOL },
+        'the second transfer is not seen yet',
+      );
       const accounts = await connection.getMultipleAccountsInfoAndContext([recipient, closed]);
       assert.equal(accounts.context.slot, 15);
-      assert.deepEqual(accounts.value.map((account) => account?.lamports), [LAMPORTS_PER_SOL, LAMPORTS_PER_SOL], 'the closed account still exists at slot 15');
+      assert.deepEqual(
+        accounts.value.map((account) => account?.lamports),
+        [LAMPORTS_PER_SOL, LAMPORTS_PER_SOL],
+        'the closed account still exists at slot 15',
+      );
       const systemAccounts = await connection.getProgramAccounts(SystemProgram.programId);
       assert.equal(systemAccounts.find(({ pubkey }) => pubkey.equals(recipient))?.account.lamports, LAMPORTS_PER_SOL);
       assert.ok(systemAccounts.some(({ pubkey }) => pubkey.equals(closed)));
@@ -78,7 +101,10 @@ describe('reads from a lagging backend', () => {
       assert.equal(statuses.value[0]?.confirmationStatus, 'finalized');
       assert.equal(statuses.value[1], null);
       const history = await connection.getSignaturesForAddress(recipient, {}, 'confirmed');
-      assert.deepEqual(history.map((entry) => entry.signature), [first.signature]);
+      assert.deepEqual(
+        history.map((entry) => entry.signature),
+        [first.signature],
+      );
       assert.equal(await connection.getTransaction(second.signature, { maxSupportedTransactionVersion: 0 }), null);
       assert.notEqual(await connection.getTransaction(first.signature, { maxSupportedTransactionVersion: 0 }), null);
       assert.equal((await connection.getAccountInfo(CLOCK_SYSVAR))?.data.readBigUInt64LE(0), 15n, 'the Clock sysvar as of slot 15');
@@ -103,7 +129,10 @@ describe('reads from a lagging backend', () => {
     try {
       const slots = new Set<number>();
       for (let read = 0; read < 24; read++) slots.add((await connection.getBalanceAndContext(recipient)).context.slot);
-      assert.deepEqual([...slots].sort((a, b) => a - b), [15, 30]);
+      assert.deepEqual(
+        [...slots].sort((a, b) => a - b),
+        [15, 30],
+      );
     } finally {
       server.faults.clear();
     }
@@ -116,7 +145,10 @@ describe('reads from a lagging backend', () => {
     // Slot reads are answered at their commitment's slot; history at finalized at the root.
     assert.deepEqual((await rawRpc(server.url, 'getSlot', [{ commitment: 'finalized', minContextSlot: 29 }])).error, NOT_REACHED(28));
     assert.deepEqual((await rawRpc(server.url, 'getEpochInfo', [{ commitment: 'finalized', minContextSlot: 29 }])).error, NOT_REACHED(28));
-    assert.deepEqual((await rawRpc(server.url, 'getSignaturesForAddress', [address, { commitment: 'finalized', minContextSlot: 29 }])).error, NOT_REACHED(28));
+    assert.deepEqual(
+      (await rawRpc(server.url, 'getSignaturesForAddress', [address, { commitment: 'finalized', minContextSlot: 29 }])).error,
+      NOT_REACHED(28),
+    );
     assert.ok((await rawRpc(server.url, 'getSignaturesForAddress', [address, { commitment: 'finalized', minContextSlot: 28 }])).result);
 
     server.faults.set({ lagSlots: 15 });
@@ -128,13 +160,22 @@ describe('reads from a lagging backend', () => {
         rawRpc(server.url, 'getBalance', [address, { minContextSlot: 16 }]),
         rawRpc(server.url, 'getSignaturesForAddress', [address, { commitment: 'confirmed', minContextSlot: 15 }]),
       ]);
-      assert.deepEqual(refusals.map((answer) => answer.error), [NOT_REACHED(15), NOT_REACHED(15), NOT_REACHED(15), NOT_REACHED(15), NOT_REACHED(14)]);
+      assert.deepEqual(
+        refusals.map((answer) => answer.error),
+        [NOT_REACHED(15), NOT_REACHED(15), NOT_REACHED(15), NOT_REACHED(15), NOT_REACHED(14)],
+      );
       // An up-to-date answer where the lagging one would be refused: the slot reads stay current.
       assert.equal((await rawRpc(server.url, 'getBlockHeight', [{ commitment: 'processed', minContextSlot: 30 }])).result, 30);
       // Through web3.js, the refusal is a SolanaJSONRPCError carrying the code.
-      const refused = await connection.getAccountInfoAndContext(recipient, { minContextSlot: 16 }).then(() => undefined, (error: unknown) => error);
+      const refused = await connection.getAccountInfoAndContext(recipient, { minContextSlot: 16 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       assert.ok(refused instanceof SolanaJSONRPCError && refused.code === -32016, String(refused));
-      await assert.rejects(connection.getSignaturesForAddress(recipient, { minContextSlot: 29 }, 'finalized'), /Minimum context slot has not been reached/);
+      await assert.rejects(
+        connection.getSignaturesForAddress(recipient, { minContextSlot: 29 }, 'finalized'),
+        /Minimum context slot has not been reached/,
+      );
       // getSignatureStatuses takes no minContextSlot (Agave ignores it): only its context slot tells.
       const statuses = await rawRpc(server.url, 'getSignatureStatuses', [[second.signature], { minContextSlot: 30 }]);
       assert.deepEqual(statuses.result, { context: { slot: 15, apiVersion: '2.2.0-nosana-localnet' }, value: [null] });
@@ -145,8 +186,12 @@ describe('reads from a lagging backend', () => {
 
   test('lag settings are validated: no further back than the past kept', () => {
     assert.throws(() => server.faults.set({ lagSlots: PAST_STATE_SLOTS + 1 }), /lagSlots must be at most 512/);
-    assert.throws(() => { server.faults.lagSlots = -1; }, /non-negative integer/);
-    assert.throws(() => { server.faults.lagRate = 2; }, /lagRate must be a fraction/);
+    assert.throws(() => {
+      server.faults.lagSlots = -1;
+    }, /non-negative integer/);
+    assert.throws(() => {
+      server.faults.lagRate = 2;
+    }, /lagRate must be a fraction/);
     assert.equal(server.faults.lagSlots, 0);
   });
 });

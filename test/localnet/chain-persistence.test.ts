@@ -25,8 +25,9 @@ describe('localnet persistence', () => {
     const mint = first.ledger.createMint({ mintAuthority: payer.publicKey, decimals: 6 });
     const tokens = first.ledger.createTokenAccount({ mint, owner: payer.publicKey, amount: 1_500_000n });
     const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
-    const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight })
-      .add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports: LAMPORTS_PER_SOL }));
+    const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports: LAMPORTS_PER_SOL }),
+    );
     tx.sign(payer);
     const signature = await connection.sendRawTransaction(tx.serialize());
     await landed(connection, signature, SLOT_MS);
@@ -58,6 +59,9 @@ describe('localnet persistence', () => {
   test('a corrupt state file is refused with the file named', async () => {
     const stateFile = join(directory, 'corrupt.json');
     writeFileSync(stateFile, JSON.stringify({ format: 'nosana-operator-localnet-ledger/1', accounts: 'nope' }));
-    await assert.rejects(createChainServer({ programs: [], stateFile }), (error: Error) => error.message.includes(stateFile) && /not a valid ledger/.test(error.message));
+    await assert.rejects(
+      createChainServer({ programs: [], stateFile }),
+      (error: Error) => error.message.includes(stateFile) && /not a valid ledger/.test(error.message),
+    );
   });
 });

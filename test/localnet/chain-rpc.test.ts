@@ -16,7 +16,11 @@ describe('localnet JSON-RPC surface', () => {
   let connection: Connection;
 
   async function rpc(body: unknown): Promise<{ status: number; json: unknown }> {
-    const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     return { status: response.status, json: await response.json() };
   }
 
@@ -50,7 +54,11 @@ describe('localnet JSON-RPC surface', () => {
   });
 
   test('an unknown method answers -32601 and a malformed body -32700 / -32600', async () => {
-    assert.deepEqual((await rpc({ jsonrpc: '2.0', id: 7, method: 'getNothing', params: [] })).json, { jsonrpc: '2.0', id: 7, error: { code: -32601, message: 'Method not found' } });
+    assert.deepEqual((await rpc({ jsonrpc: '2.0', id: 7, method: 'getNothing', params: [] })).json, {
+      jsonrpc: '2.0',
+      id: 7,
+      error: { code: -32601, message: 'Method not found' },
+    });
     assert.deepEqual((await rpc('{not json')).json, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
     const withoutVersion = await rpc({ id: 1, method: 'getSlot' });
     assert.equal((withoutVersion.json as { error: { code: number } }).error.code, -32600);
@@ -64,7 +72,10 @@ describe('localnet JSON-RPC surface', () => {
       { jsonrpc: '2.0', id: 'c', method: 'getBalance', params: [PublicKey.default.toBase58()] },
     ]);
     assert.ok(Array.isArray(json));
-    assert.deepEqual(json.map((r: { id: string }) => r.id), ['a', 'b', 'c']);
+    assert.deepEqual(
+      json.map((r: { id: string }) => r.id),
+      ['a', 'b', 'c'],
+    );
     assert.equal(json[0].result, 2_039_280);
     assert.equal(json[1].error.code, -32601);
     assert.equal(typeof json[2].result.context.slot, 'number');
@@ -75,18 +86,37 @@ describe('localnet JSON-RPC surface', () => {
     const both = await connection.getProgramAccounts(OWNER_PROGRAM, { filters: [tagA] });
     assert.equal(both.length, 2);
     const sized = await connection.getProgramAccounts(OWNER_PROGRAM, { filters: [tagA, { dataSize: 16 }] });
-    assert.deepEqual(sized.map((a) => a.pubkey.toBase58()), [new PublicKey(new Uint8Array(32).fill(1)).toBase58()]);
+    assert.deepEqual(
+      sized.map((a) => a.pubkey.toBase58()),
+      [new PublicKey(new Uint8Array(32).fill(1)).toBase58()],
+    );
     const { json } = await rpc({
-      jsonrpc: '2.0', id: 1, method: 'getProgramAccounts',
-      params: [OWNER_PROGRAM.toBase58(), { encoding: 'base64', withContext: true, filters: [{ memcmp: { offset: 4, bytes: Buffer.from([7, 0, 0, 0]).toString('base64'), encoding: 'base64' } }], dataSlice: { offset: 4, length: 4 } }],
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'getProgramAccounts',
+      params: [
+        OWNER_PROGRAM.toBase58(),
+        {
+          encoding: 'base64',
+          withContext: true,
+          filters: [{ memcmp: { offset: 4, bytes: Buffer.from([7, 0, 0, 0]).toString('base64'), encoding: 'base64' } }],
+          dataSlice: { offset: 4, length: 4 },
+        },
+      ],
     });
-    const value = (json as { result: { context: { slot: number }; value: { account: { data: [string, string]; space: number } }[] } }).result.value;
+    const value = (json as { result: { context: { slot: number }; value: { account: { data: [string, string]; space: number } }[] } })
+      .result.value;
     assert.equal(value.length, 2);
     for (const entry of value) {
       assert.deepEqual(entry.account.data, [Buffer.from([7, 0, 0, 0]).toString('base64'), 'base64']);
       assert.equal(entry.account.space, 16);
     }
-    const tooMany = await rpc({ jsonrpc: '2.0', id: 1, method: 'getProgramAccounts', params: [OWNER_PROGRAM.toBase58(), { filters: Array(5).fill({ dataSize: 1 }) }] });
+    const tooMany = await rpc({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'getProgramAccounts',
+      params: [OWNER_PROGRAM.toBase58(), { filters: Array(5).fill({ dataSize: 1 }) }],
+    });
     assert.equal((tooMany.json as { error: { code: number } }).error.code, -32602);
   });
 
@@ -108,7 +138,8 @@ describe('localnet JSON-RPC surface', () => {
     const mint = server.ledger.createMint({ mintAuthority: OWNER_PROGRAM, decimals: 6 });
     const parsed = await connection.getParsedAccountInfo(mint);
     assert.deepEqual((parsed.value?.data as { parsed: unknown }).parsed, {
-      type: 'mint', info: { decimals: 6, freezeAuthority: null, isInitialized: true, mintAuthority: OWNER_PROGRAM.toBase58(), supply: '0' },
+      type: 'mint',
+      info: { decimals: 6, freezeAuthority: null, isInitialized: true, mintAuthority: OWNER_PROGRAM.toBase58(), supply: '0' },
     });
     assert.equal(parsed.value?.owner.toBase58(), TOKEN_PROGRAM_ID.toBase58());
   });
@@ -133,22 +164,37 @@ describe('localnet JSON-RPC surface', () => {
     const signatures: string[] = [];
     for (let i = 0; i < 3; i++) {
       const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
-      const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight })
-        .add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: LAMPORTS_PER_SOL }));
+      const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(
+        SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: LAMPORTS_PER_SOL }),
+      );
       tx.sign(payer);
       const signature = await connection.sendRawTransaction(tx.serialize());
       await landed(connection, signature, SLOT_MS);
       signatures.push(signature);
     }
     const listed = await connection.getSignaturesForAddress(payer.publicKey, {}, 'confirmed');
-    assert.deepEqual(listed.slice(0, 3).map((s) => s.signature), [...signatures].reverse());
+    assert.deepEqual(
+      listed.slice(0, 3).map((s) => s.signature),
+      [...signatures].reverse(),
+    );
     assert.equal(listed.length, 4);
     const page = await connection.getSignaturesForAddress(payer.publicKey, { before: signatures[2], limit: 1 }, 'confirmed');
-    assert.deepEqual(page.map((s) => s.signature), [signatures[1]]);
-    const details = await connection.getTransaction(signatures[0] as string, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
+    assert.deepEqual(
+      page.map((s) => s.signature),
+      [signatures[1]],
+    );
+    const details = await connection.getTransaction(signatures[0] as string, {
+      commitment: 'confirmed',
+      maxSupportedTransactionVersion: 0,
+    });
     assert.equal(typeof details?.blockTime, 'number');
     assert.equal(details?.transaction.message.staticAccountKeys[0]?.toBase58(), payer.publicKey.toBase58());
-    const processedOnly = await rpc({ jsonrpc: '2.0', id: 1, method: 'getTransaction', params: [signatures[0], { commitment: 'processed' }] });
+    const processedOnly = await rpc({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'getTransaction',
+      params: [signatures[0], { commitment: 'processed' }],
+    });
     assert.equal((processedOnly.json as { error: { code: number } }).error.code, -32602);
   });
 
@@ -157,8 +203,9 @@ describe('localnet JSON-RPC surface', () => {
     server.ledger.airdrop(payer.publicKey, 10n * BigInt(LAMPORTS_PER_SOL));
     const signed = async () => {
       const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
-      const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight })
-        .add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: LAMPORTS_PER_SOL }));
+      const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(
+        SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: LAMPORTS_PER_SOL }),
+      );
       tx.sign(payer);
       return tx;
     };
@@ -166,7 +213,12 @@ describe('localnet JSON-RPC surface', () => {
     const viaBase58 = await rpc({ jsonrpc: '2.0', id: 1, method: 'sendTransaction', params: [bs58.encode(base58.serialize())] });
     assert.equal((viaBase58.json as { result: string }).result, bs58.encode(base58.signature as Buffer));
     const base64 = await signed();
-    const viaBase64 = await rpc({ jsonrpc: '2.0', id: 2, method: 'sendTransaction', params: [base64.serialize().toString('base64'), { encoding: 'base64' }] });
+    const viaBase64 = await rpc({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'sendTransaction',
+      params: [base64.serialize().toString('base64'), { encoding: 'base64' }],
+    });
     assert.equal((viaBase64.json as { result: string }).result, bs58.encode(base64.signature as Buffer));
     assert.equal((await landed(connection, (viaBase58.json as { result: string }).result, SLOT_MS)).err, null);
     const garbage = await rpc({ jsonrpc: '2.0', id: 3, method: 'sendTransaction', params: ['AAAA', { encoding: 'base64' }] });

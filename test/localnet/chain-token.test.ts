@@ -3,12 +3,30 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  MINT_SIZE, TOKEN_PROGRAM_ID, createApproveInstruction, createAssociatedTokenAccountIdempotentInstruction, createBurnCheckedInstruction, createAssociatedTokenAccountInstruction,
-  createCloseAccountInstruction, createInitializeMint2Instruction, createMintToInstruction, createTransferCheckedInstruction,
-  createTransferInstruction, getAccount, getAssociatedTokenAddressSync, getMint,
+  MINT_SIZE,
+  TOKEN_PROGRAM_ID,
+  createApproveInstruction,
+  createAssociatedTokenAccountIdempotentInstruction,
+  createBurnCheckedInstruction,
+  createAssociatedTokenAccountInstruction,
+  createCloseAccountInstruction,
+  createInitializeMint2Instruction,
+  createMintToInstruction,
+  createTransferCheckedInstruction,
+  createTransferInstruction,
+  getAccount,
+  getAssociatedTokenAddressSync,
+  getMint,
 } from '@solana/spl-token';
 import {
-  Connection, Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction, type PublicKey, type SignatureStatus, type TransactionInstruction,
+  Connection,
+  Keypair,
+  LAMPORTS_PER_SOL,
+  SystemProgram,
+  Transaction,
+  type PublicKey,
+  type SignatureStatus,
+  type TransactionInstruction,
 } from '@solana/web3.js';
 import { createChainServer, type ChainServer } from '../../src/localnet/chain/server.ts';
 import { landed } from './support.ts';
@@ -26,7 +44,11 @@ describe('localnet SPL Token and Associated Token programs', () => {
   let aliceAta: PublicKey;
   let bobAta: PublicKey;
 
-  async function send(instructions: TransactionInstruction[], signers: Keypair[], skipPreflight = true): Promise<SignatureStatus & { signature: string; logs: string[] }> {
+  async function send(
+    instructions: TransactionInstruction[],
+    signers: Keypair[],
+    skipPreflight = true,
+  ): Promise<SignatureStatus & { signature: string; logs: string[] }> {
     const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
     const tx = new Transaction({ feePayer: payer.publicKey, blockhash, lastValidBlockHeight }).add(...instructions);
     tx.sign(payer, ...signers);
@@ -52,10 +74,20 @@ describe('localnet SPL Token and Associated Token programs', () => {
 
   test('a mint created by transaction decodes with spl-token', async () => {
     const rent = await connection.getMinimumBalanceForRentExemption(MINT_SIZE);
-    const status = await send([
-      SystemProgram.createAccount({ fromPubkey: payer.publicKey, newAccountPubkey: mint.publicKey, lamports: rent, space: MINT_SIZE, programId: TOKEN_PROGRAM_ID }),
-      createInitializeMint2Instruction(mint.publicKey, 6, mintAuthority.publicKey, null),
-    ], [mint], false);
+    const status = await send(
+      [
+        SystemProgram.createAccount({
+          fromPubkey: payer.publicKey,
+          newAccountPubkey: mint.publicKey,
+          lamports: rent,
+          space: MINT_SIZE,
+          programId: TOKEN_PROGRAM_ID,
+        }),
+        createInitializeMint2Instruction(mint.publicKey, 6, mintAuthority.publicKey, null),
+      ],
+      [mint],
+      false,
+    );
     assert.equal(status.err, null);
     const decoded = await getMint(connection, mint.publicKey, 'confirmed');
     assert.equal(decoded.decimals, 6);
@@ -96,16 +128,22 @@ describe('localnet SPL Token and Associated Token programs', () => {
   });
 
   test('transferChecked into a freshly created ATA moves tokens; balances agree across RPC methods', async () => {
-    const status = await send([
-      createAssociatedTokenAccountIdempotentInstruction(payer.publicKey, bobAta, bob.publicKey, mint.publicKey),
-      createTransferCheckedInstruction(aliceAta, mint.publicKey, bobAta, alice.publicKey, 400_000n, 6),
-    ], [alice]);
+    const status = await send(
+      [
+        createAssociatedTokenAccountIdempotentInstruction(payer.publicKey, bobAta, bob.publicKey, mint.publicKey),
+        createTransferCheckedInstruction(aliceAta, mint.publicKey, bobAta, alice.publicKey, 400_000n, 6),
+      ],
+      [alice],
+    );
     assert.equal(status.err, null);
     assert.equal(await amountOf(aliceAta), '600000');
     const bobBalance = await connection.getTokenAccountBalance(bobAta);
     assert.deepEqual(bobBalance.value, { amount: '400000', decimals: 6, uiAmount: 0.4, uiAmountString: '0.4' });
     const byMint = await connection.getTokenAccountsByOwner(bob.publicKey, { mint: mint.publicKey });
-    assert.deepEqual(byMint.value.map((a) => a.pubkey.toBase58()), [bobAta.toBase58()]);
+    assert.deepEqual(
+      byMint.value.map((a) => a.pubkey.toBase58()),
+      [bobAta.toBase58()],
+    );
     const byProgram = await connection.getParsedTokenAccountsByOwner(alice.publicKey, { programId: TOKEN_PROGRAM_ID });
     assert.equal(byProgram.value.length, 1);
     assert.equal(byProgram.value[0]?.account.data.parsed.info.tokenAmount.amount, '600000');

@@ -3,8 +3,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  AddressLookupTableAccount, ComputeBudgetProgram, Connection, Keypair, LAMPORTS_PER_SOL, SendTransactionError, SystemProgram, Transaction,
-  PublicKey, TransactionMessage, VersionedTransaction, type SignatureStatus, type TransactionInstruction,
+  AddressLookupTableAccount,
+  ComputeBudgetProgram,
+  Connection,
+  Keypair,
+  LAMPORTS_PER_SOL,
+  SendTransactionError,
+  SystemProgram,
+  Transaction,
+  PublicKey,
+  TransactionMessage,
+  VersionedTransaction,
+  type SignatureStatus,
+  type TransactionInstruction,
 } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { createChainServer, type ChainServer } from '../../src/localnet/chain/server.ts';
@@ -21,7 +32,9 @@ describe('localnet transactions', () => {
 
   async function transaction(instructions: TransactionInstruction[], signers: Keypair[] = [payer]): Promise<Transaction> {
     const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash('confirmed');
-    const tx = new Transaction({ feePayer: signers[0]?.publicKey ?? payer.publicKey, blockhash, lastValidBlockHeight }).add(...instructions);
+    const tx = new Transaction({ feePayer: signers[0]?.publicKey ?? payer.publicKey, blockhash, lastValidBlockHeight }).add(
+      ...instructions,
+    );
     tx.sign(...signers);
     return tx;
   }
@@ -56,7 +69,10 @@ describe('localnet transactions', () => {
     assert.equal(await balance(payer.publicKey), before - LAMPORTS_PER_SOL - 5000);
     const details = await connection.getTransaction(status.signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
     assert.equal(details?.meta?.fee, 5000);
-    assert.deepEqual(details?.meta?.logMessages, ['Program 11111111111111111111111111111111 invoke [1]', 'Program 11111111111111111111111111111111 success']);
+    assert.deepEqual(details?.meta?.logMessages, [
+      'Program 11111111111111111111111111111111 invoke [1]',
+      'Program 11111111111111111111111111111111 success',
+    ]);
     const deadline = Date.now() + 20_000;
     let level = status.confirmationStatus;
     while (level !== 'finalized' && Date.now() < deadline) {
@@ -69,7 +85,11 @@ describe('localnet transactions', () => {
   test('a v0 transaction lands like a legacy one', async () => {
     const recipient = Keypair.generate().publicKey;
     const { blockhash } = await connection.getLatestBlockhash('confirmed');
-    const message = new TransactionMessage({ payerKey: payer.publicKey, recentBlockhash: blockhash, instructions: [transfer(recipient, LAMPORTS_PER_SOL)] }).compileToV0Message();
+    const message = new TransactionMessage({
+      payerKey: payer.publicKey,
+      recentBlockhash: blockhash,
+      instructions: [transfer(recipient, LAMPORTS_PER_SOL)],
+    }).compileToV0Message();
     const tx = new VersionedTransaction(message);
     tx.sign([payer]);
     const signature = await connection.sendTransaction(tx);
@@ -86,7 +106,9 @@ describe('localnet transactions', () => {
     assert.ok(signature);
     signature[0] = (signature[0] ?? 0) ^ 0xff;
     const bytes = tx.serialize({ verifySignatures: false });
-    await assert.rejects(connection.sendRawTransaction(bytes), (error: Error) => error.message.includes('Transaction signature verification failure'));
+    await assert.rejects(connection.sendRawTransaction(bytes), (error: Error) =>
+      error.message.includes('Transaction signature verification failure'),
+    );
     const tampered = await connection.sendRawTransaction(bytes, { skipPreflight: true });
     // A later good transaction landing means the tampered one (accepted first) was processed too.
     await send(await transaction([transfer(Keypair.generate().publicKey, LAMPORTS_PER_SOL)]));
@@ -148,7 +170,9 @@ describe('localnet transactions', () => {
     const totalBefore = server.ledger.totalLamports();
     const burnedBefore = server.ledger.burnedFees;
     const statuses = [
-      await send(await transaction([transfer(other.publicKey, LAMPORTS_PER_SOL), transfer(Keypair.generate().publicKey, LAMPORTS_PER_SOL)])),
+      await send(
+        await transaction([transfer(other.publicKey, LAMPORTS_PER_SOL), transfer(Keypair.generate().publicKey, LAMPORTS_PER_SOL)]),
+      ),
       await send(await transaction([transfer(payer.publicKey, LAMPORTS_PER_SOL / 2, other.publicKey)], [other])),
       await send(await transaction([transfer(Keypair.generate().publicKey, 10_000 * LAMPORTS_PER_SOL)]), true),
     ];
@@ -171,11 +195,13 @@ describe('localnet transactions', () => {
   test('the compute unit price adds a priority fee of ceil(limit × price / 1e6) lamports', async () => {
     const before = await balance(payer.publicKey);
     const recipient = Keypair.generate().publicKey;
-    const status = await send(await transaction([
-      ComputeBudgetProgram.setComputeUnitLimit({ units: 10_001 }),
-      ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1_000_000 }),
-      transfer(recipient, LAMPORTS_PER_SOL),
-    ]));
+    const status = await send(
+      await transaction([
+        ComputeBudgetProgram.setComputeUnitLimit({ units: 10_001 }),
+        ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1_000_000 }),
+        transfer(recipient, LAMPORTS_PER_SOL),
+      ]),
+    );
     assert.equal(status.err, null);
     assert.equal(await balance(payer.publicKey), before - LAMPORTS_PER_SOL - 5000 - 10_001);
     const fees = await connection.getRecentPrioritizationFees({ lockedWritableAccounts: [recipient] });
@@ -189,17 +215,27 @@ describe('localnet transactions', () => {
       transfer(Keypair.generate().publicKey, LAMPORTS_PER_SOL),
     ]);
     assert.equal((await connection.getFeeForMessage(tx.compileMessage())).value, 5000 + 3);
-    const unknown = new Transaction({ feePayer: payer.publicKey, blockhash: Keypair.generate().publicKey.toBase58(), lastValidBlockHeight: 0 })
-      .add(transfer(Keypair.generate().publicKey, 1));
+    const unknown = new Transaction({
+      feePayer: payer.publicKey,
+      blockhash: Keypair.generate().publicKey.toBase58(),
+      lastValidBlockHeight: 0,
+    }).add(transfer(Keypair.generate().publicKey, 1));
     assert.equal((await connection.getFeeForMessage(unknown.compileMessage())).value, null);
   });
 
   test('createAccountWithSeed creates the derived account; a wrong address fails with AddressWithSeedMismatch', async () => {
     const owner = Keypair.generate().publicKey;
     const derived = await PublicKey.createWithSeed(payer.publicKey, 'records', owner);
-    const create = (newAccountPubkey: PublicKey) => SystemProgram.createAccountWithSeed({
-      fromPubkey: payer.publicKey, basePubkey: payer.publicKey, seed: 'records', newAccountPubkey, lamports: 2_000_000, space: 64, programId: owner,
-    });
+    const create = (newAccountPubkey: PublicKey) =>
+      SystemProgram.createAccountWithSeed({
+        fromPubkey: payer.publicKey,
+        basePubkey: payer.publicKey,
+        seed: 'records',
+        newAccountPubkey,
+        lamports: 2_000_000,
+        space: 64,
+        programId: owner,
+      });
     assert.equal((await send(await transaction([create(derived)]))).err, null);
     const account = await connection.getAccountInfo(derived);
     assert.equal(account?.owner.toBase58(), owner.toBase58());
@@ -209,10 +245,13 @@ describe('localnet transactions', () => {
   });
 
   test('a transaction that exceeds its compute unit limit fails with ComputationalBudgetExceeded', async () => {
-    const status = await send(await transaction([
-      ComputeBudgetProgram.setComputeUnitLimit({ units: 200 }),
-      transfer(Keypair.generate().publicKey, LAMPORTS_PER_SOL),
-    ]), true);
+    const status = await send(
+      await transaction([
+        ComputeBudgetProgram.setComputeUnitLimit({ units: 200 }),
+        transfer(Keypair.generate().publicKey, LAMPORTS_PER_SOL),
+      ]),
+      true,
+    );
     assert.deepEqual(status.err, { InstructionError: [1, 'ComputationalBudgetExceeded'] });
   });
 
@@ -220,12 +259,22 @@ describe('localnet transactions', () => {
     const recipient = Keypair.generate().publicKey;
     const tx = await transaction([transfer(recipient, LAMPORTS_PER_SOL)]);
     const message = tx.compileMessage();
-    const simulated = await connection.simulateTransaction(new VersionedTransaction(message, tx.signatures.map((s) => s.signature ?? new Uint8Array(64))), {
-      sigVerify: true, accounts: { encoding: 'base64', addresses: [recipient.toBase58()] },
-    });
+    const simulated = await connection.simulateTransaction(
+      new VersionedTransaction(
+        message,
+        tx.signatures.map((s) => s.signature ?? new Uint8Array(64)),
+      ),
+      {
+        sigVerify: true,
+        accounts: { encoding: 'base64', addresses: [recipient.toBase58()] },
+      },
+    );
     assert.equal(simulated.value.err, null);
     assert.equal(simulated.value.unitsConsumed, 150);
-    assert.deepEqual(simulated.value.logs, ['Program 11111111111111111111111111111111 invoke [1]', 'Program 11111111111111111111111111111111 success']);
+    assert.deepEqual(simulated.value.logs, [
+      'Program 11111111111111111111111111111111 invoke [1]',
+      'Program 11111111111111111111111111111111 success',
+    ]);
     assert.equal(simulated.value.accounts?.[0]?.lamports, LAMPORTS_PER_SOL);
     assert.equal(await balance(recipient), 0);
   });
@@ -257,8 +306,11 @@ describe('localnet transactions', () => {
       key: Keypair.generate().publicKey,
       state: { deactivationSlot: 2n ** 64n - 1n, lastExtendedSlot: 0, lastExtendedSlotStartIndex: 0, addresses: [recipient] },
     });
-    const message = new TransactionMessage({ payerKey: payer.publicKey, recentBlockhash: blockhash, instructions: [transfer(recipient, LAMPORTS_PER_SOL)] })
-      .compileToV0Message([table]);
+    const message = new TransactionMessage({
+      payerKey: payer.publicKey,
+      recentBlockhash: blockhash,
+      instructions: [transfer(recipient, LAMPORTS_PER_SOL)],
+    }).compileToV0Message([table]);
     const tx = new VersionedTransaction(message);
     tx.sign([payer]);
     await assert.rejects(connection.sendTransaction(tx), /address table lookups are not supported/);

@@ -18,7 +18,12 @@ const TIMEOUT = 100n;
 // Short slots and blockhash lifetime: a dropped post expires in about a second instead of a minute.
 const CHAIN = { slotMs: 40, blockhashLifetime: 20, finalizeAfterSlots: 2 };
 
-async function resolveUntil(client: SolanaJobsClient, pending: PendingPost, wanted: PendingPostOutcome['outcome'], seen: Set<string>): Promise<PendingPostOutcome> {
+async function resolveUntil(
+  client: SolanaJobsClient,
+  pending: PendingPost,
+  wanted: PendingPostOutcome['outcome'],
+  seen: Set<string>,
+): Promise<PendingPostOutcome> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const resolution = await client.resolvePendingPost(pending);
@@ -65,7 +70,10 @@ describe('create-once posting', () => {
     // "landed" may come from the job account within the landing slot, before the history (read at confirmed) lists it.
     await landed(connection, pending.signature);
     const history = await connection.getSignaturesForAddress(job);
-    assert.deepEqual(history.map((entry) => entry.signature), [pending.signature]);
+    assert.deepEqual(
+      history.map((entry) => entry.signature),
+      [pending.signature],
+    );
     await client.delist(localnet.poster, job);
   });
 
@@ -119,12 +127,18 @@ describe('create-once posting', () => {
     const pending = await prepare(localnet, client);
     const other = await prepare(localnet, client);
     await assert.rejects(client.broadcast({ ...pending, transaction: other.transaction }), /do not carry its recorded signature/);
-    await assert.rejects(client.resolvePendingPost({ ...pending, jobAddress: localnet.market.toBase58() }), /does not create the recorded job/);
+    await assert.rejects(
+      client.resolvePendingPost({ ...pending, jobAddress: localnet.market.toBase58() }),
+      /does not create the recorded job/,
+    );
     // Flip one byte of the signed message (the last byte: the post's timeout argument).
     const bytes = Buffer.from(pending.transaction, 'base64');
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
     await assert.rejects(client.broadcast({ ...pending, transaction: bytes.toString('base64') }), /does not verify/);
-    await assert.rejects(client.resolvePendingPost({ ...pending, genesisHash: '11111111111111111111111111111111' }), /signed for the cluster/);
+    await assert.rejects(
+      client.resolvePendingPost({ ...pending, genesisHash: '11111111111111111111111111111111' }),
+      /signed for the cluster/,
+    );
   });
 
   test('a landed post that a lagging backend has not seen is pending, never never-landed, and landed once it catches up', async () => {

@@ -19,16 +19,33 @@ describe('the adapter on a faulty RPC', () => {
     const localnet = getLocalnet();
     const events: RpcRequestEvent[] = [];
     // maxDelayMs covers the localnet's Retry-After of 1 s: a longer one would end the retries.
-    const connection = createConnection(localnet.chain.url, { timeoutMs: 300, maxRetries: 8, baseDelayMs: 10, maxDelayMs: 1_000, onRequest: (event) => events.push(event) });
+    const connection = createConnection(localnet.chain.url, {
+      timeoutMs: 300,
+      maxRetries: 8,
+      baseDelayMs: 10,
+      maxDelayMs: 1_000,
+      onRequest: (event) => events.push(event),
+    });
     const client = new SolanaJobsClient({ connection, network: LOCALNET, sender: { pollIntervalMs: 50, rebroadcastIntervalMs: 200 } });
     const node = Keypair.generate();
     localnet.chain.ledger.airdrop(node.publicKey, LAMPORTS_PER_SOL);
     const totalBefore = await totalNos(localnet.connection());
 
-    Object.assign(localnet.chain.faults, { rateLimitRate: 0.2, serverErrorRate: 0.15, hangRate: 0.05, hangMs: 1_000, landingDelaySlots: 3 });
+    Object.assign(localnet.chain.faults, {
+      rateLimitRate: 0.2,
+      serverErrorRate: 0.15,
+      hangRate: 0.05,
+      hangMs: 1_000,
+      landingDelaySlots: 3,
+    });
     try {
       await client.ensureStake(node);
-      const pending = await client.preparePost({ wallet: localnet.poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: 60n });
+      const pending = await client.preparePost({
+        wallet: localnet.poster,
+        market: localnet.market,
+        ipfsJob: DEFINITION_CID_BYTES,
+        timeoutSeconds: 60n,
+      });
       await client.broadcast(pending);
       for (;;) {
         const resolution = await client.resolvePendingPost(pending);
@@ -47,9 +64,18 @@ describe('the adapter on a faulty RPC', () => {
 
     assert.equal(await totalNos(localnet.connection()), totalBefore, 'NOS is conserved');
     const retried = events.filter((event) => event.outcome === 'retry');
-    assert.ok(retried.some((event) => event.status === 429), 'some requests were rate limited and retried');
-    assert.ok(retried.some((event) => event.status === 503), 'some requests met a server error and were retried');
-    assert.ok(retried.some((event) => event.status === undefined), 'some requests hung past the timeout and were retried');
+    assert.ok(
+      retried.some((event) => event.status === 429),
+      'some requests were rate limited and retried',
+    );
+    assert.ok(
+      retried.some((event) => event.status === 503),
+      'some requests met a server error and were retried',
+    );
+    assert.ok(
+      retried.some((event) => event.status === undefined),
+      'some requests hung past the timeout and were retried',
+    );
     const jobs = await localnet.jobsClient().getRunsByNode(node.publicKey);
     assert.deepEqual(jobs, [], 'the run was closed by finish');
   });

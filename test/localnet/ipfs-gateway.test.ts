@@ -5,8 +5,14 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  ContentIntegrityError, ContentTooLargeError, GatewayReadError, GatewayReader, IpfsServiceError, NO_RESULT_CID,
-  computeCidV0, type IpfsRequestEvent,
+  ContentIntegrityError,
+  ContentTooLargeError,
+  GatewayReadError,
+  GatewayReader,
+  IpfsServiceError,
+  NO_RESULT_CID,
+  computeCidV0,
+  type IpfsRequestEvent,
 } from '../../src/ipfs/index.ts';
 import { createIpfsServer, type IpfsServer } from '../../src/localnet/ipfs/index.ts';
 
@@ -50,21 +56,31 @@ describe('GatewayReader against the localnet gateway', () => {
     assert.equal(gateway, first.gatewayUrl);
     assert.equal(await computeCidV0(bytes), cid);
     assert.deepEqual((await reader.readJson(cid)).value, document);
-    assert.deepEqual(events.map(({ operation, service, outcome }) => ({ operation, service, outcome })), [
-      { operation: 'read', service: first.gatewayUrl, outcome: 'ok' },
-      { operation: 'read', service: first.gatewayUrl, outcome: 'ok' },
-    ]);
+    assert.deepEqual(
+      events.map(({ operation, service, outcome }) => ({ operation, service, outcome })),
+      [
+        { operation: 'read', service: first.gatewayUrl, outcome: 'ok' },
+        { operation: 'read', service: first.gatewayUrl, outcome: 'ok' },
+      ],
+    );
   });
 
   test('falls back to the next gateway when the first answers 503', LIVENESS, async () => {
     resetFaults();
     first.faults.gatewayErrorRate = 1;
     const events: IpfsRequestEvent[] = [];
-    const reader = new GatewayReader({ gateways: [first.gatewayUrl, second.gatewayUrl], retry: FAST_RETRY, onRequest: (event) => events.push(event) });
+    const reader = new GatewayReader({
+      gateways: [first.gatewayUrl, second.gatewayUrl],
+      retry: FAST_RETRY,
+      onRequest: (event) => events.push(event),
+    });
     const { gateway } = await reader.read(cid);
     assert.equal(gateway, second.gatewayUrl);
-    assert.deepEqual(events.map(({ service, outcome }) => `${service === first.gatewayUrl ? 'first' : 'second'}:${outcome}`),
-      ['first:error', 'first:error', 'second:ok'], 'the first gateway is retried per policy, then abandoned');
+    assert.deepEqual(
+      events.map(({ service, outcome }) => `${service === first.gatewayUrl ? 'first' : 'second'}:${outcome}`),
+      ['first:error', 'first:error', 'second:ok'],
+      'the first gateway is retried per policy, then abandoned',
+    );
   });
 
   test('rejects corrupt bytes and uses the next gateway', LIVENESS, async () => {
@@ -81,10 +97,15 @@ describe('GatewayReader against the localnet gateway', () => {
     first.faults.corruptRate = 1;
     second.faults.corruptRate = 1;
     const reader = new GatewayReader({ gateways: [first.gatewayUrl, second.gatewayUrl], retry: FAST_RETRY });
-    const error = await reader.read(cid).then(() => undefined, (caught: unknown) => caught);
+    const error = await reader.read(cid).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     assert.deepEqual(failureKinds(error), ['ContentIntegrityError', 'ContentIntegrityError']);
     const failures = (error as GatewayReadError).failures;
-    assert.ok(failures.every(({ error: failure }) => failure instanceof ContentIntegrityError && failure.cid === cid && failure.servedCid !== cid));
+    assert.ok(
+      failures.every(({ error: failure }) => failure instanceof ContentIntegrityError && failure.cid === cid && failure.servedCid !== cid),
+    );
     assert.match((error as Error).message, new RegExp(`gateway ${first.gatewayUrl} served corrupt content for ${cid}`));
     assert.match((error as Error).message, new RegExp(`gateway ${second.gatewayUrl} served corrupt content`));
   });
@@ -112,7 +133,10 @@ describe('GatewayReader against the localnet gateway', () => {
     const reading = reader.read(cid, { signal: controller.signal });
     controller.abort(new Error('reconcile cancelled'));
     await assert.rejects(reading, /reconcile cancelled/);
-    assert.ok(events.every(({ service }) => service === first.gatewayUrl), 'the second gateway was not asked');
+    assert.ok(
+      events.every(({ service }) => service === first.gatewayUrl),
+      'the second gateway was not asked',
+    );
   });
 
   test('reports unknown content as not found without retrying it', LIVENESS, async () => {
@@ -147,7 +171,10 @@ describe('GatewayReader against the localnet gateway', () => {
   test('refuses CIDs it cannot verify or that name no content, before any request', LIVENESS, async () => {
     const events: IpfsRequestEvent[] = [];
     const reader = new GatewayReader({ gateways: [first.gatewayUrl], onRequest: (event) => events.push(event) });
-    await assert.rejects(reader.read('bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'), /CIDv1, which cannot be stored on chain/);
+    await assert.rejects(
+      reader.read('bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'),
+      /CIDv1, which cannot be stored on chain/,
+    );
     await assert.rejects(reader.read(NO_RESULT_CID), /placeholder for 32 zero bytes on chain/);
     assert.equal(events.length, 0);
   });
@@ -156,14 +183,19 @@ describe('GatewayReader against the localnet gateway', () => {
     resetFaults();
     const textCid = (await first.store.add(new TextEncoder().encode('plain text'))).cid;
     const reader = new GatewayReader({ gateways: [first.gatewayUrl] });
-    await assert.rejects(reader.readJson(textCid), new RegExp(`content of ${textCid} \\(served by ${first.gatewayUrl}\\) is not valid JSON`));
+    await assert.rejects(
+      reader.readJson(textCid),
+      new RegExp(`content of ${textCid} \\(served by ${first.gatewayUrl}\\) is not valid JSON`),
+    );
   });
 });
 
 describe('GatewayReader against a gateway that streams without end', () => {
   test('stops reading at the cap instead of trusting the stream', LIVENESS, async () => {
     let streamClosed!: () => void;
-    const closed = new Promise<void>((resolve) => { streamClosed = resolve; });
+    const closed = new Promise<void>((resolve) => {
+      streamClosed = resolve;
+    });
     const endless = createServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/octet-stream' }); // chunked: no Content-Length
       const chunk = new Uint8Array(64 * 1024);

@@ -6,7 +6,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import {
-  CidMismatchError, IpfsAuthError, IpfsServiceError, KuboClient, PinataClient, computeCidV0, encodeJsonForPinning,
+  CidMismatchError,
+  IpfsAuthError,
+  IpfsServiceError,
+  KuboClient,
+  PinataClient,
+  computeCidV0,
+  encodeJsonForPinning,
   type IpfsRequestEvent,
 } from '../../src/ipfs/index.ts';
 import { ContentStore, createIpfsServer, type IpfsServer } from '../../src/localnet/ipfs/index.ts';
@@ -26,7 +32,8 @@ interface FakeService {
 async function fakeService(answer: (index: number, request: IncomingMessage, response: ServerResponse) => void): Promise<FakeService> {
   const requests: FakeService['requests'] = [];
   const server = createServer((request, response) => {
-    const index = requests.push({ method: request.method ?? '', path: request.url ?? '', authorization: request.headers.authorization }) - 1;
+    const index =
+      requests.push({ method: request.method ?? '', path: request.url ?? '', authorization: request.headers.authorization }) - 1;
     request.resume();
     request.on('end', () => answer(index, request, response));
   });
@@ -73,8 +80,15 @@ describe('PinataClient against the localnet', () => {
     assert.equal(new TextDecoder().decode(open.store.get(cid)), JSON.stringify(document), 'the service stored the compact serialisation');
 
     const array = [1, 'two', { three: 3 }];
-    assert.equal(await client.pinJson(array), await computeCidV0(encodeJsonForPinning(array)), 'non-object JSON goes through pinFileToIPFS');
-    assert.deepEqual(events.map(({ operation, service, outcome }) => `${operation}/${service}/${outcome}`), Array(3).fill('pin/pinata/ok'));
+    assert.equal(
+      await client.pinJson(array),
+      await computeCidV0(encodeJsonForPinning(array)),
+      'non-object JSON goes through pinFileToIPFS',
+    );
+    assert.deepEqual(
+      events.map(({ operation, service, outcome }) => `${operation}/${service}/${outcome}`),
+      Array(3).fill('pin/pinata/ok'),
+    );
   });
 
   test('sends the JWT, and a rejected one gives an error that does not contain it', LIVENESS, async () => {
@@ -109,7 +123,10 @@ describe('PinataClient against the localnet', () => {
         assert.match(error.message, /answered HTTP 503 .*pinErrorRate.*\(gave up after 3 attempts\)/);
         return true;
       });
-      assert.deepEqual(events.map(({ outcome }) => outcome), ['error', 'error', 'error']);
+      assert.deepEqual(
+        events.map(({ outcome }) => outcome),
+        ['error', 'error', 'error'],
+      );
     } finally {
       open.faults.pinErrorRate = 0;
     }
@@ -128,7 +145,10 @@ describe('PinataClient against the localnet', () => {
       });
       assert.equal(events.length, 1);
       await client.pinBytes(new Uint8Array(1000));
-      await assert.rejects(client.pinBytes(new Uint8Array(1000).fill(1)), /the localnet IPFS store is full: 1000 of 1500 bytes used, 1000 more requested/);
+      await assert.rejects(
+        client.pinBytes(new Uint8Array(1000).fill(1)),
+        /the localnet IPFS store is full: 1000 of 1500 bytes used, 1000 more requested/,
+      );
     } finally {
       await small.close();
     }
@@ -159,7 +179,10 @@ describe('KuboClient against the localnet', () => {
 
   test('without the token it fails with an auth error naming kubo', LIVENESS, async () => {
     const client = new KuboClient({ apiUrl: server.kuboApiUrl });
-    await assert.rejects(client.pinBytes(encode('x')), (error: Error) => error instanceof IpfsAuthError && /^kubo \(http:\/\/127\.0\.0\.1:\d+\) rejected/.test(error.message));
+    await assert.rejects(
+      client.pinBytes(encode('x')),
+      (error: Error) => error instanceof IpfsAuthError && /^kubo \(http:\/\/127\.0\.0\.1:\d+\) rejected/.test(error.message),
+    );
   });
 });
 
@@ -183,7 +206,10 @@ describe('pinning clients against misbehaving services', () => {
         });
       }
       await assert.rejects(new PinataClient({ jwt: JWT, apiUrl: service.url }).pinJson({ a: 1 }), CidMismatchError);
-      assert.deepEqual(service.requests.map(({ path }) => path.split('?')[0]), ['/pinning/pinFileToIPFS', '/api/v0/add', '/pinning/pinJSONToIPFS']);
+      assert.deepEqual(
+        service.requests.map(({ path }) => path.split('?')[0]),
+        ['/pinning/pinFileToIPFS', '/api/v0/add', '/pinning/pinJSONToIPFS'],
+      );
       assert.equal(service.requests[0]?.authorization, `Bearer ${JWT}`);
     } finally {
       await service.close();
@@ -231,7 +257,11 @@ describe('pinning clients against misbehaving services', () => {
     const url = `http://127.0.0.1:${(dropping.address() as AddressInfo).port}`;
     try {
       const events: IpfsRequestEvent[] = [];
-      const client = new KuboClient({ apiUrl: url, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, onRequest: (event) => events.push(event) });
+      const client = new KuboClient({
+        apiUrl: url,
+        retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+        onRequest: (event) => events.push(event),
+      });
       await assert.rejects(client.pinBytes(encode('x')), (error: Error) => {
         assert.ok(error instanceof IpfsServiceError && error.retryable);
         assert.match(error.message, new RegExp(`^kubo \\(${url}\\) could not be reached: .*\\(gave up after 2 attempts\\)$`));
@@ -260,7 +290,13 @@ describe('localnet pinning endpoints', () => {
   test('say what they are and test authentication like Pinata', LIVENESS, async () => {
     const health = await fetch(`${server.apiUrl}/health`);
     assert.equal(health.headers.get('x-nosana-network'), 'localnet');
-    assert.deepEqual(await health.json(), { status: 'ok', network: 'localnet', service: 'ipfs', objects: server.store.objectCount, bytes: server.store.totalBytes });
+    assert.deepEqual(await health.json(), {
+      status: 'ok',
+      network: 'localnet',
+      service: 'ipfs',
+      objects: server.store.objectCount,
+      bytes: server.store.totalBytes,
+    });
     const denied = await fetch(`${server.apiUrl}/data/testAuthentication`);
     assert.equal(denied.status, 401);
     assert.equal(denied.headers.get('x-nosana-network'), 'localnet');
@@ -282,7 +318,11 @@ describe('localnet pinning endpoints', () => {
     assert.equal(kubo.status, 400);
     assert.match(((await kubo.json()) as { Message: string }).Message, /only adds with cid-version=0 \(got 1\)/);
 
-    const notObject = await fetch(`${server.apiUrl}/pinning/pinJSONToIPFS`, { method: 'POST', headers: { ...authorized, 'content-type': 'application/json' }, body: '{"pinataContent":[1]}' });
+    const notObject = await fetch(`${server.apiUrl}/pinning/pinJSONToIPFS`, {
+      method: 'POST',
+      headers: { ...authorized, 'content-type': 'application/json' },
+      body: '{"pinataContent":[1]}',
+    });
     assert.equal(notObject.status, 400);
   });
 

@@ -55,7 +55,10 @@ describe('ContentStore persistence', () => {
       const cid = await computeCidV0(new TextEncoder().encode('original'));
       await writeFile(join(broken, cid), 'tampered');
       await writeFile(join(broken, 'README'), 'not content: ignored');
-      await assert.rejects(ContentStore.open({ directory: broken }), new RegExp(`file ${cid} holds content with CID Qm\\w+; remove or fix it`));
+      await assert.rejects(
+        ContentStore.open({ directory: broken }),
+        new RegExp(`file ${cid} holds content with CID Qm\\w+; remove or fix it`),
+      );
     } finally {
       await rm(broken, { recursive: true, force: true });
     }
@@ -82,8 +85,12 @@ describe('ContentStore limits and duplicates', () => {
     await assert.rejects(createIpfsServer({ faults: { corruptRate: 2 } }), /corruptRate must be between 0 and 1, got 2/);
     const server = await createIpfsServer();
     try {
-      assert.throws(() => { server.faults.gatewayDelayMs = -5; }, /gatewayDelayMs must be a finite number >= 0, got -5/);
-      assert.throws(() => { server.faults.pinErrorRate = Number.NaN; }, /pinErrorRate must be between 0 and 1, got NaN/);
+      assert.throws(() => {
+        server.faults.gatewayDelayMs = -5;
+      }, /gatewayDelayMs must be a finite number >= 0, got -5/);
+      assert.throws(() => {
+        server.faults.pinErrorRate = Number.NaN;
+      }, /pinErrorRate must be between 0 and 1, got NaN/);
       assert.equal(server.faults.pinErrorRate, 0, 'a refused value leaves the setting unchanged');
     } finally {
       await server.close();

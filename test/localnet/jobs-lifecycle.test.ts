@@ -9,7 +9,14 @@ import { getJobAccountDecoder, getMarketAccountDecoder, getRunAccountDecoder } f
 import { OPEN_MARKET_ACCESS_KEY, SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID, nosTokenAccount, stakeAccount } from '../../src/chain/addresses.ts';
 import { jobsInstruction } from '../../src/chain/instructions.ts';
 import {
-  delistInstructions, endInstructions, extendInstructions, finishInstructions, leaveQueueInstructions, openMarketInstructions, postInstructions, quitInstructions,
+  delistInstructions,
+  endInstructions,
+  extendInstructions,
+  finishInstructions,
+  leaveQueueInstructions,
+  openMarketInstructions,
+  postInstructions,
+  quitInstructions,
 } from '../../src/chain/operations.ts';
 import { JOB_TYPE_DISABLED, MARKET_QUEUE_CAPACITY, QUEUE_TYPE, decodeAccount, encodeAccount } from '../../src/chain/accounts.ts';
 import { jobCost, jobDeposit, LAMPORTS_PER_SOL } from '../../src/chain/money.ts';
@@ -67,33 +74,65 @@ async function drainNodeQueue(localnet: Localnet, client: SolanaJobsClient): Pro
   // The market's authority may take any node out of the queue.
   const sender = new TransactionSender(localnet.connection());
   for (const node of market.account.queue) {
-    await sender.execute('stop', leaveQueueInstructions(LOCALNET, localnet.market, node, localnet.marketAuthority.publicKey),
-      localnet.marketAuthority.publicKey, [localnet.marketAuthority]);
+    await sender.execute(
+      'stop',
+      leaveQueueInstructions(LOCALNET, localnet.market, node, localnet.marketAuthority.publicKey),
+      localnet.marketAuthority.publicKey,
+      [localnet.marketAuthority],
+    );
   }
 }
 
 /** Opens a market of its own for a test that changes the market's settings. */
 async function openMarket(localnet: Localnet, jobType?: number): Promise<PublicKey> {
   const market = Keypair.generate();
-  await new TransactionSender(localnet.connection()).execute('open', openMarketInstructions({
-    network: LOCALNET, market: market.publicKey, authority: localnet.marketAuthority.publicKey,
-    jobPrice: PRICE, jobTimeout: 3_600n, jobExpiration: 60n, ...(jobType === undefined ? {} : { jobType }),
-  }), localnet.marketAuthority.publicKey, [localnet.marketAuthority, market]);
+  await new TransactionSender(localnet.connection()).execute(
+    'open',
+    openMarketInstructions({
+      network: LOCALNET,
+      market: market.publicKey,
+      authority: localnet.marketAuthority.publicKey,
+      jobPrice: PRICE,
+      jobTimeout: 3_600n,
+      jobExpiration: 60n,
+      ...(jobType === undefined ? {} : { jobType }),
+    }),
+    localnet.marketAuthority.publicKey,
+    [localnet.marketAuthority, market],
+  );
   return market.publicKey;
 }
 
 /** The market authority's `update`, changing only the job type. */
 async function setJobType(localnet: Localnet, market: PublicKey, jobType: number): Promise<void> {
   const authority = localnet.marketAuthority;
-  await new TransactionSender(localnet.connection()).execute('update', [jobsInstruction(LOCALNET, 'update',
-    { market, accessKey: OPEN_MARKET_ACCESS_KEY, authority: authority.publicKey },
-    { jobExpiration: 60n, jobPrice: PRICE, jobType, nodeStakeMinimum: 0n, jobTimeout: 3_600n })], authority.publicKey, [authority]);
+  await new TransactionSender(localnet.connection()).execute(
+    'update',
+    [
+      jobsInstruction(
+        LOCALNET,
+        'update',
+        { market, accessKey: OPEN_MARKET_ACCESS_KEY, authority: authority.publicKey },
+        { jobExpiration: 60n, jobPrice: PRICE, jobType, nodeStakeMinimum: 0n, jobTimeout: 3_600n },
+      ),
+    ],
+    authority.publicKey,
+    [authority],
+  );
 }
 
 /** Sends without preflight and waits for it to land, so a failing transaction is recorded (and pays its fee). */
-async function sendLanded(connection: Connection, instructions: TransactionInstruction[], signers: [Keypair, ...Keypair[]]): Promise<TransactionError | null> {
+async function sendLanded(
+  connection: Connection,
+  instructions: TransactionInstruction[],
+  signers: [Keypair, ...Keypair[]],
+): Promise<TransactionError | null> {
   const { blockhash } = await connection.getLatestBlockhash('confirmed');
-  const message = new TransactionMessage({ payerKey: signers[0].publicKey, recentBlockhash: blockhash, instructions }).compileToLegacyMessage();
+  const message = new TransactionMessage({
+    payerKey: signers[0].publicKey,
+    recentBlockhash: blockhash,
+    instructions,
+  }).compileToLegacyMessage();
   const transaction = new VersionedTransaction(message);
   transaction.sign(signers);
   const signature = await connection.sendRawTransaction(transaction.serialize(), { skipPreflight: true });
@@ -103,7 +142,10 @@ async function sendLanded(connection: Connection, instructions: TransactionInstr
 /** The last instruction (the program call) with one account swapped for another. */
 function swapAccount(instructions: TransactionInstruction[], from: PublicKey, to: PublicKey): TransactionInstruction[] {
   const last = instructions.at(-1)!;
-  assert.ok(last.keys.some((key) => key.pubkey.equals(from)), `the instruction has no account ${from.toBase58()}`);
+  assert.ok(
+    last.keys.some((key) => key.pubkey.equals(from)),
+    `the instruction has no account ${from.toBase58()}`,
+  );
   last.keys = last.keys.map((key) => (key.pubkey.equals(from) ? { ...key, pubkey: to } : key));
   return instructions;
 }
@@ -191,7 +233,10 @@ describe('jobs lifecycle on the localnet', () => {
     await client.end(poster, job);
     const ended = await client.getJob(job);
     assert.equal(ended?.status, 'COMPLETED');
-    assert.ok(ended.account.ipfsResult.every((byte) => byte === 0), 'no result until the node completes');
+    assert.ok(
+      ended.account.ipfsResult.every((byte) => byte === 0),
+      'no result until the node completes',
+    );
     const cost = jobCost(PRICE, ended.account.timeEnd - ended.account.timeStart, TIMEOUT);
     assert.ok(cost >= PRICE * 10n);
     assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, node.publicKey)), cost);
@@ -200,8 +245,10 @@ describe('jobs lifecycle on the localnet', () => {
     const result = cidToBytes32('QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH');
     await client.complete(node, job, result);
     assert.deepEqual((await client.getJob(job))?.account.ipfsResult, result);
-    await assert.rejects(client.complete(node, job, result), (error: unknown) =>
-      error instanceof TransactionFailedError && error.programError?.name === 'JobResultsAlreadySet');
+    await assert.rejects(
+      client.complete(node, job, result),
+      (error: unknown) => error instanceof TransactionFailedError && error.programError?.name === 'JobResultsAlreadySet',
+    );
     assert.equal(await totalNos(connection), totalBefore);
   });
 
@@ -214,8 +261,10 @@ describe('jobs lifecycle on the localnet', () => {
     await client.extend(poster, job, TIMEOUT + 300n);
     assert.equal((await client.getJob(job))?.account.timeout, TIMEOUT + 300n);
     assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey)), before - PRICE * 300n);
-    await assert.rejects(client.extend(poster, job, TIMEOUT), (error: unknown) =>
-      error instanceof TransactionFailedError && error.programError?.name === 'JobTimeoutNotGreater');
+    await assert.rejects(
+      client.extend(poster, job, TIMEOUT),
+      (error: unknown) => error instanceof TransactionFailedError && error.programError?.name === 'JobTimeoutNotGreater',
+    );
     await client.delist(poster, job);
     assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey)), before + jobDeposit(PRICE, TIMEOUT));
   });
@@ -242,21 +291,25 @@ describe('jobs lifecycle on the localnet', () => {
     const job = await post(client, poster, localnet.market);
     await client.work(node, localnet.market);
     await client.finish(node, job, DEFINITION_CID_BYTES);
-    await assert.rejects(client.clean(poster, job), (error: unknown) =>
-      error instanceof TransactionFailedError && error.programError?.name === 'JobNotExpired');
+    await assert.rejects(
+      client.clean(poster, job),
+      (error: unknown) => error instanceof TransactionFailedError && error.programError?.name === 'JobNotExpired',
+    );
     localnet.chain.clock.advance(61);
     await client.clean(poster, job);
     assert.equal(await client.getJob(job), undefined);
   });
 
-  test('errors carry the program\'s names: delisting a running job, finishing someone else\'s run', async () => {
+  test("errors carry the program's names: delisting a running job, finishing someone else's run", async () => {
     const { localnet, client, poster, node } = await actors();
     await drainNodeQueue(localnet, client);
     const job = await post(client, poster, localnet.market);
     await client.work(node, localnet.market);
     // The job left the queue when the node took it, and the queue is now empty.
-    await assert.rejects(client.delist(poster, job), (error: unknown) =>
-      error instanceof TransactionFailedError && error.programError?.name === 'MarketInWrongState');
+    await assert.rejects(
+      client.delist(poster, job),
+      (error: unknown) => error instanceof TransactionFailedError && error.programError?.name === 'MarketInWrongState',
+    );
     const stranger = await freshNode(localnet, client);
     await assert.rejects(client.finish(stranger, job, DEFINITION_CID_BYTES), /has no run for node/);
     await client.end(poster, job);
@@ -271,8 +324,10 @@ describe('jobs lifecycle on the localnet', () => {
     assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey)), before - jobDeposit(PRICE, TIMEOUT));
     const view = (await client.getMarket(market))!.account;
     assert.equal(view.queue.length, 0, 'the job is not in the queue');
-    await assert.rejects(client.delist(poster, job), (error: unknown) =>
-      error instanceof TransactionFailedError && error.programError?.name === 'MarketInWrongState');
+    await assert.rejects(
+      client.delist(poster, job),
+      (error: unknown) => error instanceof TransactionFailedError && error.programError?.name === 'MarketInWrongState',
+    );
   });
 
   test('a disabled market only stops appending: a waiting node still gets a post, a queued job still goes to work', async () => {
@@ -320,13 +375,28 @@ describe('jobs lifecycle on the localnet', () => {
       const vaultBefore = await tokenBalance(connection, market.account.vault);
       const job = Keypair.generate();
       const run = Keypair.generate();
-      const err = await sendLanded(connection, postInstructions({
-        network: LOCALNET, market: localnet.market, marketAccount: market.account, job: job.publicKey, run: run.publicKey,
-        payer: poster.publicKey, authority: poster.publicKey, ipfsJob: DEFINITION_CID_BYTES, timeout,
-      }), [poster, job, run]);
+      const err = await sendLanded(
+        connection,
+        postInstructions({
+          network: LOCALNET,
+          market: localnet.market,
+          marketAccount: market.account,
+          job: job.publicKey,
+          run: run.publicKey,
+          payer: poster.publicKey,
+          authority: poster.publicKey,
+          ipfsJob: DEFINITION_CID_BYTES,
+          timeout,
+        }),
+        [poster, job, run],
+      );
       assert.deepEqual(err, { InstructionError: [0, 'ProgramFailedToComplete'] }, `timeout ${timeout}`);
       assert.equal(await connection.getAccountInfo(job.publicKey), null, `timeout ${timeout}: no job account`);
-      assert.equal(await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey)), before, `timeout ${timeout}: no NOS left the poster`);
+      assert.equal(
+        await tokenBalance(connection, nosTokenAccount(LOCALNET, poster.publicKey)),
+        before,
+        `timeout ${timeout}: no NOS left the poster`,
+      );
       assert.equal(await tokenBalance(connection, market.account.vault), vaultBefore);
       assert.ok(!(await client.getMarket(localnet.market))!.account.queue.some((entry) => entry.equals(job.publicKey)));
     }
@@ -337,7 +407,7 @@ describe('jobs lifecycle on the localnet', () => {
     await client.delist(poster, job);
   });
 
-  test('errors carry the upstream names: Unauthorized for a stranger or a borrowed stake, InvalidJobAccount for another job\'s run', async () => {
+  test("errors carry the upstream names: Unauthorized for a stranger or a borrowed stake, InvalidJobAccount for another job's run", async () => {
     const { localnet, client, poster, node } = await actors();
     await drainNodeQueue(localnet, client);
     const sender = new TransactionSender(localnet.connection());
@@ -348,22 +418,51 @@ describe('jobs lifecycle on the localnet', () => {
     const queued = await post(client, poster, localnet.market);
     const queuedJob = (await client.getJob(queued))!.account;
 
-    await assert.rejects(sender.execute('delist', delistInstructions(LOCALNET, queued, { ...queuedJob, project: stranger.publicKey }, market.account.vault),
-      stranger.publicKey, [stranger]), failsWith('Unauthorized'));
+    await assert.rejects(
+      sender.execute(
+        'delist',
+        delistInstructions(LOCALNET, queued, { ...queuedJob, project: stranger.publicKey }, market.account.vault),
+        stranger.publicKey,
+        [stranger],
+      ),
+      failsWith('Unauthorized'),
+    );
     const runAccount = (await client.getJob(running))!.run!.account;
-    await assert.rejects(sender.execute('quit', quitInstructions(LOCALNET, queued, run, runAccount), node.publicKey, [node]),
-      failsWith('InvalidJobAccount'));
+    await assert.rejects(
+      sender.execute('quit', quitInstructions(LOCALNET, queued, run, runAccount), node.publicKey, [node]),
+      failsWith('InvalidJobAccount'),
+    );
     const strangerRun = Keypair.generate();
-    await assert.rejects(sender.execute('work', [jobsInstruction(LOCALNET, 'work', {
-      run: strangerRun.publicKey, market: localnet.market, payer: stranger.publicKey,
-      stake: stakeAccount(LOCALNET, node.publicKey)[0], nft: nosTokenAccount(LOCALNET, stranger.publicKey), metadata: OPEN_MARKET_ACCESS_KEY,
-      authority: stranger.publicKey, systemProgram: SYSTEM_PROGRAM_ID,
-    }, {})], stranger.publicKey, [stranger, strangerRun]), failsWith('Unauthorized'));
+    await assert.rejects(
+      sender.execute(
+        'work',
+        [
+          jobsInstruction(
+            LOCALNET,
+            'work',
+            {
+              run: strangerRun.publicKey,
+              market: localnet.market,
+              payer: stranger.publicKey,
+              stake: stakeAccount(LOCALNET, node.publicKey)[0],
+              nft: nosTokenAccount(LOCALNET, stranger.publicKey),
+              metadata: OPEN_MARKET_ACCESS_KEY,
+              authority: stranger.publicKey,
+              systemProgram: SYSTEM_PROGRAM_ID,
+            },
+            {},
+          ),
+        ],
+        stranger.publicKey,
+        [stranger, strangerRun],
+      ),
+      failsWith('Unauthorized'),
+    );
     await client.end(poster, running);
     await client.delist(poster, queued);
   });
 
-  test('refunds and charges use exactly the payer\'s associated token account, any other NOS account is InvalidATA', async () => {
+  test("refunds and charges use exactly the payer's associated token account, any other NOS account is InvalidATA", async () => {
     const { localnet, client, poster, node } = await actors();
     await drainNodeQueue(localnet, client);
     const connection = localnet.connection();
@@ -371,30 +470,77 @@ describe('jobs lifecycle on the localnet', () => {
     const ata = nosTokenAccount(LOCALNET, poster.publicKey);
     // A second NOS account of the poster's, at an address that is not its associated one.
     const other = Keypair.generate();
-    await sender.execute('token account', [
-      SystemProgram.createAccount({
-        fromPubkey: poster.publicKey, newAccountPubkey: other.publicKey, space: ACCOUNT_SIZE,
-        lamports: await connection.getMinimumBalanceForRentExemption(ACCOUNT_SIZE), programId: TOKEN_PROGRAM_ID,
-      }),
-      createInitializeAccount3Instruction(other.publicKey, LOCALNET.nosMint, poster.publicKey),
-    ], poster.publicKey, [poster, other]);
+    await sender.execute(
+      'token account',
+      [
+        SystemProgram.createAccount({
+          fromPubkey: poster.publicKey,
+          newAccountPubkey: other.publicKey,
+          space: ACCOUNT_SIZE,
+          lamports: await connection.getMinimumBalanceForRentExemption(ACCOUNT_SIZE),
+          programId: TOKEN_PROGRAM_ID,
+        }),
+        createInitializeAccount3Instruction(other.publicKey, LOCALNET.nosMint, poster.publicKey),
+      ],
+      poster.publicKey,
+      [poster, other],
+    );
     const vault = (await client.getMarket(localnet.market))!.account.vault;
 
     const queued = await post(client, poster, localnet.market);
     const queuedJob = (await client.getJob(queued))!.account;
-    await assert.rejects(sender.execute('delist', swapAccount(delistInstructions(LOCALNET, queued, queuedJob, vault), ata, other.publicKey),
-      poster.publicKey, [poster]), failsWith('InvalidATA'));
-    await assert.rejects(sender.execute('extend', swapAccount(extendInstructions(LOCALNET, queued, queuedJob, vault, TIMEOUT + 1n), ata, other.publicKey),
-      poster.publicKey, [poster]), failsWith('InvalidATA'));
+    await assert.rejects(
+      sender.execute(
+        'delist',
+        swapAccount(delistInstructions(LOCALNET, queued, queuedJob, vault), ata, other.publicKey),
+        poster.publicKey,
+        [poster],
+      ),
+      failsWith('InvalidATA'),
+    );
+    await assert.rejects(
+      sender.execute(
+        'extend',
+        swapAccount(extendInstructions(LOCALNET, queued, queuedJob, vault, TIMEOUT + 1n), ata, other.publicKey),
+        poster.publicKey,
+        [poster],
+      ),
+      failsWith('InvalidATA'),
+    );
 
     const { run } = await client.work(node, localnet.market);
     const running = (await client.getJob(queued))!;
     const runAccount = running.run!.account;
-    await assert.rejects(sender.execute('end', swapAccount(endInstructions(LOCALNET, queued, running.account, run, runAccount, vault), ata, other.publicKey),
-      poster.publicKey, [poster]), failsWith('InvalidATA'));
-    await assert.rejects(sender.execute('finish', swapAccount(finishInstructions({
-      network: LOCALNET, jobAddress: queued, job: running.account, runAddress: run, run: runAccount, vault, ipfsResult: DEFINITION_CID_BYTES,
-    }), ata, other.publicKey), node.publicKey, [node]), failsWith('InvalidATA'));
+    await assert.rejects(
+      sender.execute(
+        'end',
+        swapAccount(endInstructions(LOCALNET, queued, running.account, run, runAccount, vault), ata, other.publicKey),
+        poster.publicKey,
+        [poster],
+      ),
+      failsWith('InvalidATA'),
+    );
+    await assert.rejects(
+      sender.execute(
+        'finish',
+        swapAccount(
+          finishInstructions({
+            network: LOCALNET,
+            jobAddress: queued,
+            job: running.account,
+            runAddress: run,
+            run: runAccount,
+            vault,
+            ipfsResult: DEFINITION_CID_BYTES,
+          }),
+          ata,
+          other.publicKey,
+        ),
+        node.publicKey,
+        [node],
+      ),
+      failsWith('InvalidATA'),
+    );
     await client.finish(node, queued, DEFINITION_CID_BYTES);
     assert.equal(await tokenBalance(connection, other.publicKey), 0n, 'nothing ever reached the other account');
   });
@@ -403,11 +549,23 @@ describe('jobs lifecycle on the localnet', () => {
     const { localnet, client, poster, node } = await actors();
     await drainNodeQueue(localnet, client);
     const connection = localnet.connection();
-    const pending = await client.preparePost({ wallet: poster, market: localnet.market, ipfsJob: DEFINITION_CID_BYTES, timeoutSeconds: TIMEOUT });
+    const pending = await client.preparePost({
+      wallet: poster,
+      market: localnet.market,
+      ipfsJob: DEFINITION_CID_BYTES,
+      timeoutSeconds: TIMEOUT,
+    });
     const jobAddress = new PublicKey(pending.jobAddress);
     // The smallest transfer the runtime lets a new account keep: an empty account's rent minimum.
     const prefund = await connection.getMinimumBalanceForRentExemption(0);
-    assert.equal(await sendLanded(connection, [SystemProgram.transfer({ fromPubkey: node.publicKey, toPubkey: jobAddress, lamports: prefund })], [node]), null);
+    assert.equal(
+      await sendLanded(
+        connection,
+        [SystemProgram.transfer({ fromPubkey: node.publicKey, toPubkey: jobAddress, lamports: prefund })],
+        [node],
+      ),
+      null,
+    );
     assert.equal(await connection.getBalance(jobAddress), prefund);
 
     const job = await land(client, pending);
@@ -417,7 +575,11 @@ describe('jobs lifecycle on the localnet', () => {
     const info = (await connection.getAccountInfo(job))!;
     assert.ok(info.owner.equals(LOCALNET.jobsProgram));
     assert.equal(info.data.length, 240);
-    assert.equal(info.lamports, await connection.getMinimumBalanceForRentExemption(240), 'the payer topped the balance up to the rent minimum');
+    assert.equal(
+      info.lamports,
+      await connection.getMinimumBalanceForRentExemption(240),
+      'the payer topped the balance up to the rent minimum',
+    );
     await client.delist(poster, job);
   });
 
@@ -441,11 +603,18 @@ describe('jobs lifecycle on the localnet', () => {
     } finally {
       const current = (await client.getMarket(localnet.market))!.account;
       const remaining = current.queue.filter((entry) => !fillers.some((filler) => filler.equals(entry)));
-      localnet.chain.ledger.put(localnet.market, { ...stored, data: encodeAccount('MarketAccount', { ...current, queue: remaining, queueType: remaining.length === 0 ? QUEUE_TYPE.empty : current.queueType }) });
+      localnet.chain.ledger.put(localnet.market, {
+        ...stored,
+        data: encodeAccount('MarketAccount', {
+          ...current,
+          queue: remaining,
+          queueType: remaining.length === 0 ? QUEUE_TYPE.empty : current.queueType,
+        }),
+      });
     }
   });
 
-  test('Nosana\'s own generated client decodes the accounts the localnet writes', async () => {
+  test("Nosana's own generated client decodes the accounts the localnet writes", async () => {
     const { localnet, client, poster, node } = await actors();
     await drainNodeQueue(localnet, client);
     const connection = localnet.connection();
@@ -471,4 +640,3 @@ describe('jobs lifecycle on the localnet', () => {
     await client.end(poster, job);
   });
 });
-

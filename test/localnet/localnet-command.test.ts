@@ -27,10 +27,16 @@ interface Running {
 async function start(stateDir: string): Promise<Running> {
   const started = performance.now();
   // Port 0 lets the system choose free ports; the banner and localnet.json say which.
-  const child = spawn(NODE, [CLI, 'localnet', '--state-dir', stateDir, '--rpc-port', '0', '--ipfs-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, [CLI, 'localnet', '--state-dir', stateDir, '--rpc-port', '0', '--ipfs-port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   const deadline = Date.now() + 30_000;
   while (!output.includes('Press Ctrl-C')) {
     if (child.exitCode !== null || Date.now() > deadline) assert.fail(`the localnet did not start:\n${output}`);
@@ -42,8 +48,12 @@ async function start(stateDir: string): Promise<Running> {
 async function run(args: string[]): Promise<{ code: number | null; output: string }> {
   const child = spawn(NODE, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   return { code, output };
 }
@@ -96,7 +106,14 @@ describe('nosana-operator localnet', () => {
     try {
       const info = JSON.parse(await readFile(join(stateDir, 'localnet.json'), 'utf8')) as LocalnetInfo;
       const definition = join(stateDir, 'hello.json');
-      await writeFile(definition, JSON.stringify({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'hello', args: { image: 'ubuntu', cmd: 'echo hello' } }] }));
+      await writeFile(
+        definition,
+        JSON.stringify({
+          version: '0.1',
+          type: 'container',
+          ops: [{ type: 'container/run', id: 'hello', args: { image: 'ubuntu', cmd: 'echo hello' } }],
+        }),
+      );
       const client = new SolanaJobsClient({ connection: createConnection(info.rpcUrl), network: NETWORKS.localnet });
       const before = await client.getBalances(new PublicKey(info.posterAddress));
 
@@ -118,7 +135,10 @@ describe('nosana-operator localnet', () => {
       assert.match(shown.output, /definition: +Qm\w{44}/);
 
       const broken = join(stateDir, 'broken.json');
-      await writeFile(broken, JSON.stringify({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'x', args: { cmd: 'true' } }] }));
+      await writeFile(
+        broken,
+        JSON.stringify({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'x', args: { cmd: 'true' } }] }),
+      );
       const refused = await run(['post', broken, '--localnet', stateDir]);
       assert.equal(refused.code, 1);
       assert.match(refused.output, /image/);
@@ -131,7 +151,9 @@ describe('nosana-operator localnet', () => {
   test('bad options fail with a message and exit code 2', async () => {
     const child = spawn(NODE, [CLI, 'localnet', '--rpc-port', 'abc'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const code = await new Promise((resolve) => child.once('exit', resolve));
     assert.equal(code, 2);
     assert.match(stderr, /--rpc-port must be a non-negative integer/);

@@ -26,7 +26,15 @@ import type { NosanaMarketObject } from '../../src/api/crds/nosana-market.ts';
 import type { MarketLabels, NosanaMetrics } from '../../src/controllers/nosana-metrics.ts';
 import { StaleObjectError, keyString, refOf } from '../../src/runtime/types.ts';
 import type {
-  EventRecorder, EventType, KubeWriter, MetadataChange, ObjectCache, ObjectKey, ObjectRef, ReconcileContext, Reconciler,
+  EventRecorder,
+  EventType,
+  KubeWriter,
+  MetadataChange,
+  ObjectCache,
+  ObjectKey,
+  ObjectRef,
+  ReconcileContext,
+  Reconciler,
 } from '../../src/runtime/types.ts';
 
 // ---- the store ---------------------------------------------------------------------------------
@@ -130,14 +138,22 @@ export class FakeKube {
     const current = this.require(kind, key);
     return this.#store(kind, {
       ...current,
-      metadata: { ...current.metadata, annotations: mergeAnnotations(current.metadata?.annotations, annotations), resourceVersion: this.#nextVersion() },
+      metadata: {
+        ...current.metadata,
+        annotations: mergeAnnotations(current.metadata?.annotations, annotations),
+        resourceVersion: this.#nextVersion(),
+      },
     });
   }
 
   /** Replaces an object's status outright, as another writer (or a restore from backup) would. */
   setStatus(kind: string, key: ObjectKey, status: unknown): KubernetesObject {
     const current = this.require(kind, key);
-    return this.#store(kind, { ...current, status, metadata: { ...current.metadata, resourceVersion: this.#nextVersion() } } as KubernetesObject);
+    return this.#store(kind, {
+      ...current,
+      status,
+      metadata: { ...current.metadata, resourceVersion: this.#nextVersion() },
+    } as KubernetesObject);
   }
 
   /** `kubectl delete`: with finalizers the object stays, marked for deletion, until they are removed. */
@@ -149,7 +165,10 @@ export class FakeKube {
       return;
     }
     if (current.metadata?.deletionTimestamp !== undefined) return;
-    this.#store(kind, { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date(), resourceVersion: this.#nextVersion() } });
+    this.#store(kind, {
+      ...current,
+      metadata: { ...current.metadata, deletionTimestamp: new Date(), resourceVersion: this.#nextVersion() },
+    });
   }
 
   /** The object vanishes without its finalizers running, as when a namespace is rebuilt or etcd is restored. */
@@ -179,7 +198,9 @@ export class FakeKube {
 
   /** A read-only informer-like view of one kind (frozen objects; stale where freezeCache said so). */
   cache<T extends KubernetesObject>(kind: string): ObjectCache<T> {
-    const view = (object: KubernetesObject): T => (this.#stale.get(`${kind}/${keyString({ namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '' })}`) ?? object) as T;
+    const view = (object: KubernetesObject): T =>
+      (this.#stale.get(`${kind}/${keyString({ namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '' })}`) ??
+        object) as T;
     return {
       get: (key) => {
         const stale = this.#stale.get(`${kind}/${keyString(key)}`);
@@ -187,9 +208,8 @@ export class FakeKube {
         const object = this.get(kind, key);
         return object === undefined ? undefined : view(object);
       },
-      list: (namespace) => [...this.#bucket(kind).values()]
-        .filter((object) => namespace === undefined || object.metadata?.namespace === namespace)
-        .map(view),
+      list: (namespace) =>
+        [...this.#bucket(kind).values()].filter((object) => namespace === undefined || object.metadata?.namespace === namespace).map(view),
       hasSynced: () => true,
     };
   }
@@ -220,7 +240,10 @@ export class FakeKube {
     patchMetadata: async (ref, resourceVersion, change) => {
       const object = this.#requireForWrite(ref);
       if (object.metadata?.resourceVersion !== resourceVersion) {
-        throw new StaleObjectError(ref, `resourceVersion ${resourceVersion} is not the current ${object.metadata?.resourceVersion ?? '(none)'}`);
+        throw new StaleObjectError(
+          ref,
+          `resourceVersion ${resourceVersion} is not the current ${object.metadata?.resourceVersion ?? '(none)'}`,
+        );
       }
       const finalizers = applyFinalizerChange(object.metadata?.finalizers, change);
       const version = this.#nextVersion();
@@ -261,7 +284,12 @@ export class FakeKube {
       const existing = this.get(ref.kind, ref);
       const wanted = object.metadata?.resourceVersion;
       if (wanted === undefined ? existing !== undefined : existing?.metadata?.resourceVersion !== wanted) {
-        throw new StaleObjectError(ref, wanted === undefined ? 'it exists already' : `resourceVersion ${wanted} is not the current ${existing?.metadata?.resourceVersion ?? '(none)'}`);
+        throw new StaleObjectError(
+          ref,
+          wanted === undefined
+            ? 'it exists already'
+            : `resourceVersion ${wanted} is not the current ${existing?.metadata?.resourceVersion ?? '(none)'}`,
+        );
       }
       this.#store(ref.kind, {
         ...object,
@@ -283,7 +311,7 @@ export class FakeKube {
 
   #copy<T>(kind: string, key: ObjectKey): T | undefined {
     const object = this.get(kind, key);
-    return object === undefined ? undefined : structuredClone(object) as T;
+    return object === undefined ? undefined : (structuredClone(object) as T);
   }
 
   #requireForWrite(ref: ObjectRef): KubernetesObject {
@@ -344,16 +372,30 @@ export class RecordedMetrics implements NosanaMetrics {
   ipfsRequests = 0;
   pendingPosts: (() => number) | undefined;
 
-  jobPosted(labels: MarketLabels): void { this.posted.push(labels); }
-  nosSpent(labels: MarketLabels, baseUnits: bigint): void { this.spent.push({ labels, baseUnits }); }
-  nosRefunded(labels: MarketLabels, baseUnits: bigint): void { this.refunded.push({ labels, baseUnits }); }
-  chainAction(network: string, action: string, outcome: 'ok' | 'error'): void { this.actions.push({ network, action, outcome }); }
-  rpcRequest(_network: string, _event: RpcRequestEvent): void { this.rpcRequests += 1; }
-  ipfsRequest(_event: IpfsRequestEvent): void { this.ipfsRequests += 1; }
+  jobPosted(labels: MarketLabels): void {
+    this.posted.push(labels);
+  }
+  nosSpent(labels: MarketLabels, baseUnits: bigint): void {
+    this.spent.push({ labels, baseUnits });
+  }
+  nosRefunded(labels: MarketLabels, baseUnits: bigint): void {
+    this.refunded.push({ labels, baseUnits });
+  }
+  chainAction(network: string, action: string, outcome: 'ok' | 'error'): void {
+    this.actions.push({ network, action, outcome });
+  }
+  rpcRequest(_network: string, _event: RpcRequestEvent): void {
+    this.rpcRequests += 1;
+  }
+  ipfsRequest(_event: IpfsRequestEvent): void {
+    this.ipfsRequests += 1;
+  }
   walletBalance(network: string, wallet: string, lamports: bigint, nosBaseUnits: bigint): void {
     this.balances.push({ network, wallet, lamports, nosBaseUnits });
   }
-  setPendingPostsSource(count: () => number): void { this.pendingPosts = count; }
+  setPendingPostsSource(count: () => number): void {
+    this.pendingPosts = count;
+  }
 }
 
 // ---- network ports over a localnet -------------------------------------------------------------
@@ -381,7 +423,10 @@ export function localnetSettings(localnet: Localnet): NetworkSettings {
 }
 
 /** One NetworkPorts for the localnet, whatever settings are asked for. `wrapJobs` lets a test observe or perturb the client. */
-function localnetPorts(localnet: Localnet, options: { wrapJobs?: (jobs: JobsClient) => JobsClient; pollIntervalMs?: number } = {}): NetworkPorts {
+function localnetPorts(
+  localnet: Localnet,
+  options: { wrapJobs?: (jobs: JobsClient) => JobsClient; pollIntervalMs?: number } = {},
+): NetworkPorts {
   const client = localnet.jobsClient();
   const jobs = options.wrapJobs === undefined ? client : options.wrapJobs(client);
   return {
@@ -399,8 +444,12 @@ function localnetPorts(localnet: Localnet, options: { wrapJobs?: (jobs: JobsClie
 /** A clock tests can move (spend windows, grace periods); starts at the real time. */
 export class FakeClock {
   #offsetMs = 0;
-  now(): Date { return new Date(Date.now() + this.#offsetMs); }
-  advance(ms: number): void { this.#offsetMs += ms; }
+  now(): Date {
+    return new Date(Date.now() + this.#offsetMs);
+  }
+  advance(ms: number): void {
+    this.#offsetMs += ms;
+  }
 }
 
 export interface TestDeps {
@@ -411,14 +460,20 @@ export interface TestDeps {
   clock: FakeClock;
 }
 
-export function localnetDeps(localnet: Localnet, options: {
-  kube?: FakeKube;
-  wrapJobs?: (jobs: JobsClient) => JobsClient;
-  controller?: Partial<NosanaJobControllerOptions>;
-} = {}): TestDeps {
+export function localnetDeps(
+  localnet: Localnet,
+  options: {
+    kube?: FakeKube;
+    wrapJobs?: (jobs: JobsClient) => JobsClient;
+    controller?: Partial<NosanaJobControllerOptions>;
+  } = {},
+): TestDeps {
   const kube = options.kube ?? new FakeKube();
   const controller = { ...TEST_CONTROLLER_OPTIONS, ...options.controller };
-  const ports = localnetPorts(localnet, { pollIntervalMs: controller.pollIntervalMs, ...(options.wrapJobs === undefined ? {} : { wrapJobs: options.wrapJobs }) });
+  const ports = localnetPorts(localnet, {
+    pollIntervalMs: controller.pollIntervalMs,
+    ...(options.wrapJobs === undefined ? {} : { wrapJobs: options.wrapJobs }),
+  });
   const metrics = new RecordedMetrics();
   const clock = new FakeClock();
   const networks: NetworkRegistry = { ports: () => ports, close: () => ports.watcher.close() };
@@ -451,8 +506,19 @@ export function nosanaJob(namespace: string, name: string, spec: NosanaJobObject
   return { apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', metadata: { namespace, name }, spec };
 }
 
-export function nosanaMarket(namespace: string, name: string, spec: NosanaMarketObject['spec'], status?: NosanaMarketObject['status']): NosanaMarketObject {
-  return { apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaMarket', metadata: { namespace, name }, spec, ...(status === undefined ? {} : { status }) };
+export function nosanaMarket(
+  namespace: string,
+  name: string,
+  spec: NosanaMarketObject['spec'],
+  status?: NosanaMarketObject['status'],
+): NosanaMarketObject {
+  return {
+    apiVersion: 'nosana.io/v1alpha1',
+    kind: 'NosanaMarket',
+    metadata: { namespace, name },
+    spec,
+    ...(status === undefined ? {} : { status }),
+  };
 }
 
 const silentLog = pino({ level: 'silent' });
@@ -467,7 +533,9 @@ export function reconcileContext(signal: AbortSignal = new AbortController().sig
  * runtime's backoff would, and the last one is reported when the deadline passes.
  */
 export async function reconcileUntil<T>(
-  reconciler: Reconciler, key: ObjectKey, done: () => T | undefined | false,
+  reconciler: Reconciler,
+  key: ObjectKey,
+  done: () => T | undefined | false,
   options: { deadlineMs?: number; maxWaitMs?: number; onError?: (error: unknown) => void } = {},
 ): Promise<T> {
   const deadline = Date.now() + (options.deadlineMs ?? 60_000);
@@ -485,7 +553,9 @@ export async function reconcileUntil<T>(
     const result = done();
     if (result !== undefined && result !== false) return result;
     if (Date.now() > deadline) {
-      throw new Error(`reconciling ${keyString(key)} did not reach the expected state in time${lastError === undefined ? '' : `; last error: ${(lastError as Error).message}`}`);
+      throw new Error(
+        `reconciling ${keyString(key)} did not reach the expected state in time${lastError === undefined ? '' : `; last error: ${(lastError as Error).message}`}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, options.maxWaitMs ?? 250)));
   }

@@ -117,7 +117,12 @@ function collect(issue: Issue, prefix: readonly PathSegment[], input: unknown, f
     // One message line per key (see messages.ts).
     const lines = issue.message.split('\n');
     issue.keys.forEach((key, index) => {
-      findings.push({ segments: [...segments, key], message: lines[index] ?? `unknown key ${JSON.stringify(key)}`, severity: 'error', unknownKey: true });
+      findings.push({
+        segments: [...segments, key],
+        message: lines[index] ?? `unknown key ${JSON.stringify(key)}`,
+        severity: 'error',
+        unknownKey: true,
+      });
     });
     return;
   }

@@ -26,18 +26,28 @@ export function checkTopLevel(root: unknown): Finding[] {
   const version = stringAt(root, 'version');
   if (version !== undefined && version !== ONLY_VERSION) {
     findings.push(
-      warning(['version'], `${JSON.stringify(version)} is not "${ONLY_VERSION}", the only job-definition version; nodes ignore the field, but current Nosana validators reject other values`),
+      warning(
+        ['version'],
+        `${JSON.stringify(version)} is not "${ONLY_VERSION}", the only job-definition version; nodes ignore the field, but current Nosana validators reject other values`,
+      ),
     );
   }
   if (stringAt(objectAt(root, 'global'), 'image') !== undefined) {
-    findings.push(warning(['global', 'image'], 'has no effect: nodes do not use global.image, every container/run op needs its own args.image'));
+    findings.push(
+      warning(['global', 'image'], 'has no effect: nodes do not use global.image, every container/run op needs its own args.image'),
+    );
   }
   const logistics = objectAt(root, 'logistics');
   if (logistics !== undefined) {
     const hasSend = ownProperty(logistics, 'send') !== undefined;
     const hasReceive = ownProperty(logistics, 'receive') !== undefined;
     if (hasSend !== hasReceive) {
-      findings.push(warning(['logistics'], `only "${hasSend ? 'send' : 'receive'}" is set; current Nosana validators require both "send" and "receive"`));
+      findings.push(
+        warning(
+          ['logistics'],
+          `only "${hasSend ? 'send' : 'receive'}" is set; current Nosana validators require both "send" and "receive"`,
+        ),
+      );
     }
   }
   return findings;
@@ -55,9 +65,13 @@ export function checkOpIds(views: readonly OpView[]): Finding[] {
     if (!view.hasIdKey) {
       if (firstWithoutId === undefined) {
         firstWithoutId = view;
-        findings.push(warning(idPath, 'missing op id: other ops and literals cannot refer to this op, and current Nosana validators require one'));
+        findings.push(
+          warning(idPath, 'missing op id: other ops and literals cannot refer to this op, and current Nosana validators require one'),
+        );
       } else {
-        findings.push(error(idPath, `missing op id: ${formatPath(firstWithoutId.path)} has no id either, and the node tells ops apart by id`));
+        findings.push(
+          error(idPath, `missing op id: ${formatPath(firstWithoutId.path)} has no id either, and the node tells ops apart by id`),
+        );
       }
       continue;
     }
@@ -65,7 +79,9 @@ export function checkOpIds(views: readonly OpView[]): Finding[] {
     if (id === undefined || id === '') continue; // the schema reports the wrong type / empty id
     if (/\s/.test(id)) findings.push(error(idPath, `op id ${JSON.stringify(id)} must not contain spaces`));
     if (id.includes('.')) {
-      findings.push(warning(idPath, `op id ${JSON.stringify(id)} contains a dot, so literals such as "%%ops.${id}.host%%" cannot refer to it`));
+      findings.push(
+        warning(idPath, `op id ${JSON.stringify(id)} contains a dot, so literals such as "%%ops.${id}.host%%" cannot refer to it`),
+      );
     }
     const first = firstById.get(id);
     if (first === undefined) firstById.set(id, view);
@@ -96,7 +112,9 @@ export function checkDependencies(views: readonly OpView[]): Finding[] {
     const dependsOn = arrayAt(view.execution, 'depends_on');
     const stopFlagPath = [...view.path, 'execution', 'stop_if_dependent_stops'];
     if (ownProperty(view.execution, 'stop_if_dependent_stops') !== undefined && dependsOn === undefined) {
-      findings.push(error(stopFlagPath, 'only allowed together with execution.depends_on (it stops this op when one of its dependencies stops)'));
+      findings.push(
+        error(stopFlagPath, 'only allowed together with execution.depends_on (it stops this op when one of its dependencies stops)'),
+      );
     }
     if (dependsOn === undefined) continue;
     dependsOn.forEach((dependency, position) => {

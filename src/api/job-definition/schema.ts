@@ -53,7 +53,10 @@ export const spreadMarkerSchema = z.strictObject(
 );
 
 /** cmd and entrypoint: a string, or an argv array (which may hold "__remove-if-empty__"). */
-const commandSchema = z.union([z.string(), z.array(text(), expecting('an array of strings'))], expecting('a string or an array of strings'));
+const commandSchema = z.union(
+  [z.string(), z.array(text(), expecting('an array of strings'))],
+  expecting('a string or an array of strings'),
+);
 
 /** Environment variables. `"__spread__": "%%…%%"` merges a JSON object resolved at run time. */
 const envSchema = stringMap('an object of string values', 'a string (quote numbers and booleans)').superRefine((env, context) => {
@@ -98,7 +101,11 @@ export const websocketHealthCheckSchema = z.strictObject({
   ...healthCheckCommon,
 });
 
-export const healthCheckSchema = z.discriminatedUnion('type', [httpHealthCheckSchema, websocketHealthCheckSchema], expecting('a health check object'));
+export const healthCheckSchema = z.discriminatedUnion(
+  'type',
+  [httpHealthCheckSchema, websocketHealthCheckSchema],
+  expecting('a health check object'),
+);
 
 export const exposedPortSchema = z.strictObject(
   {
@@ -147,7 +154,12 @@ export const s3ResourceSchema = z
   })
   .superRefine((resource, context) => {
     if (resource.bucket !== undefined && resource.buckets !== undefined) {
-      context.addIssue({ code: 'custom', path: ['buckets'], input: resource.buckets, message: 'cannot be combined with "bucket": use either one bucket or a list of buckets' });
+      context.addIssue({
+        code: 'custom',
+        path: ['buckets'],
+        input: resource.buckets,
+        message: 'cannot be combined with "bucket": use either one bucket or a list of buckets',
+      });
     }
     if (resource.files !== undefined && (resource.bucket !== undefined || resource.buckets !== undefined)) {
       context.addIssue({
@@ -174,7 +186,11 @@ export const ollamaResourceSchema = z.strictObject({
   target: text().optional(),
 });
 
-export const resourceSchema = z.discriminatedUnion('type', [s3ResourceSchema, huggingFaceResourceSchema, ollamaResourceSchema], expecting('a resource object'));
+export const resourceSchema = z.discriminatedUnion(
+  'type',
+  [s3ResourceSchema, huggingFaceResourceSchema, ollamaResourceSchema],
+  expecting('a resource object'),
+);
 
 const resourceItemSchema = z.union(
   [resourceSchema, spreadMarkerSchema, z.literal(REMOVE_IF_EMPTY)],
@@ -215,7 +231,10 @@ export const containerRunArgsSchema = z.strictObject(
       .strictObject(
         {
           docker: z
-            .strictObject({ username: text().optional(), password: text().optional(), email: text().optional(), server: text().optional() }, expecting('an object'))
+            .strictObject(
+              { username: text().optional(), password: text().optional(), email: text().optional(), server: text().optional() },
+              expecting('an object'),
+            )
             .optional(),
         },
         expecting('an object'),
@@ -249,7 +268,12 @@ const logTypesSchema = z
     logTypes.forEach((logType, index) => {
       const first = logTypes.indexOf(logType);
       if (first !== index) {
-        context.addIssue({ code: 'custom', path: [index], input: logType, message: `duplicate log type "${logType}" (already at logType[${first}])` });
+        context.addIssue({
+          code: 'custom',
+          path: [index],
+          input: logType,
+          message: `duplicate log type "${logType}" (already at logType[${first}])`,
+        });
       }
     });
   });
@@ -289,7 +313,11 @@ export const createVolumeOperationSchema = z.strictObject({
 });
 
 // Discriminated on `type`, so args are checked against the op's own type only.
-export const operationSchema = z.discriminatedUnion('type', [containerRunOperationSchema, createVolumeOperationSchema], expecting('an operation object'));
+export const operationSchema = z.discriminatedUnion(
+  'type',
+  [containerRunOperationSchema, createVolumeOperationSchema],
+  expecting('an operation object'),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Top level
@@ -298,7 +326,9 @@ export const operationSchema = z.discriminatedUnion('type', [containerRunOperati
 export const metaSchema = z.looseObject(
   {
     trigger: text().optional(),
-    system_resources: z.record(z.string(), z.union([z.string(), z.number()], expecting('a string or a number')), expecting('an object')).optional(),
+    system_resources: z
+      .record(z.string(), z.union([z.string(), z.number()], expecting('a string or a number')), expecting('an object'))
+      .optional(),
     system_requirements: z
       .looseObject(
         {
@@ -333,7 +363,10 @@ const logisticsEndpointSchema = z.strictObject(
   expecting('an object {"type": "api" | "api-listen", "args": {…}}'),
 );
 
-export const logisticsSchema = z.strictObject({ send: logisticsEndpointSchema.optional(), receive: logisticsEndpointSchema.optional() }, expecting('an object'));
+export const logisticsSchema = z.strictObject(
+  { send: logisticsEndpointSchema.optional(), receive: logisticsEndpointSchema.optional() },
+  expecting('an object'),
+);
 
 export const sshSchema = z.strictObject({ public_keys: stringList('an array of SSH public keys').optional() }, expecting('an object'));
 

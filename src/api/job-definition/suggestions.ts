@@ -35,8 +35,7 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
     examined += 1;
     if (examined > MAX_CANDIDATES) break;
     if (candidate === word) continue;
-    const distance =
-      candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, candidate, MAX_SUGGESTION_DISTANCE);
+    const distance = candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, candidate, MAX_SUGGESTION_DISTANCE);
     // A one-letter key is "close" to every short key; only suggest when the typo is a small part of it.
     if (distance < bestDistance && distance < Math.max(word.length, candidate.length)) {
       best = candidate;

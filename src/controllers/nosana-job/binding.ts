@@ -41,7 +41,7 @@ function bindingTag(subject: BindingSubject, attempt: number): string {
 /** The definition as pinned for `attempt`: the user's, with the binding added to its meta. */
 export function boundDefinition(raw: unknown, subject: BindingSubject, attempt: number): unknown {
   const definition = raw as Record<string, unknown>;
-  const meta = typeof definition['meta'] === 'object' && definition['meta'] !== null ? definition['meta'] as Record<string, unknown> : {};
+  const meta = typeof definition['meta'] === 'object' && definition['meta'] !== null ? (definition['meta'] as Record<string, unknown>) : {};
   return { ...definition, meta: { ...meta, [BINDING_META_KEY]: bindingTag(subject, attempt) } };
 }
 
@@ -92,19 +92,33 @@ function attemptWithTag(tag: unknown, subject: BindingSubject, attempts: number)
  * the post does not disown the job. Gateway failures are thrown: the caller cannot tell yet.
  */
 async function pinnedTag(gateway: GatewayReader, ipfsJob: Uint8Array, signal?: AbortSignal): Promise<unknown> {
-  const { value } = await gateway.readJson<{ meta?: Record<string, unknown> }>(bytes32ToCid(ipfsJob), signal === undefined ? {} : { signal });
+  const { value } = await gateway.readJson<{ meta?: Record<string, unknown> }>(
+    bytes32ToCid(ipfsJob),
+    signal === undefined ? {} : { signal },
+  );
   return typeof value === 'object' && value !== null ? value.meta?.[BINDING_META_KEY] : undefined;
 }
 
 /** The attempt `job` was posted for by this object, or undefined when it was not (its project is not our wallet, or its binding is not ours). */
-export async function provesJob(job: JobView, gateway: GatewayReader, subject: BindingSubject, attempts: number, signal?: AbortSignal): Promise<number | undefined> {
+export async function provesJob(
+  job: JobView,
+  gateway: GatewayReader,
+  subject: BindingSubject,
+  attempts: number,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
   if (!job.account.project.equals(subject.wallet.publicKey)) return undefined;
   return attemptWithTag(await pinnedTag(gateway, job.account.ipfsJob, signal), subject, attempts);
 }
 
 /** The attempt a recorded post was prepared for by this object (a record that came with a restore), or undefined. */
 export async function provesRecord(
-  network: NosanaNetwork, pending: PendingPost, gateway: GatewayReader, subject: BindingSubject, attempts: number, signal?: AbortSignal,
+  network: NosanaNetwork,
+  pending: PendingPost,
+  gateway: GatewayReader,
+  subject: BindingSubject,
+  attempts: number,
+  signal?: AbortSignal,
 ): Promise<number | undefined> {
   const transaction = decodePendingPost(network, pending);
   const keys = transaction.message.staticAccountKeys;

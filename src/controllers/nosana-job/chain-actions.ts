@@ -65,18 +65,32 @@ export async function recoverJob(ctx: JobReconcileContext, ports: NetworkPorts, 
  * Stops a running job: the node is paid for the time it ran (at most the timeout) and the rest of
  * the deposit comes back. Returns the job as the chain left it (COMPLETED, with timeStart/timeEnd).
  */
-export async function endJob(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, wallet: Keypair): Promise<{ ended: JobView | undefined; message: string }> {
+export async function endJob(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  job: JobView,
+  wallet: Keypair,
+): Promise<{ ended: JobView | undefined; message: string }> {
   await counted(ctx, ports, 'end', () => ports.jobs.end(wallet, job.address));
   const ended = await ports.watcher.job(job.address, { maxAgeMs: 0 });
   if (ended === undefined) return { ended, message: `ended job ${job.address.toBase58()}` };
   const { price, timeout, timeStart, timeEnd } = ended.account;
   const paid = jobCost(price, timeEnd - timeStart, timeout);
   ctx.deps.metrics.nosRefunded(labels(ports, job), deposit(ended) - paid);
-  return { ended, message: `ended job ${job.address.toBase58()}; the node was paid ${formatNos(paid)} NOS for ${timeEnd - timeStart}s, ${formatNos(deposit(ended) - paid)} NOS refunded` };
+  return {
+    ended,
+    message: `ended job ${job.address.toBase58()}; the node was paid ${formatNos(paid)} NOS for ${timeEnd - timeStart}s, ${formatNos(deposit(ended) - paid)} NOS refunded`,
+  };
 }
 
 /** Raises a job's timeout (queued or running); charged price × the added seconds. */
-export async function extendJob(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, wallet: Keypair, timeoutSeconds: bigint): Promise<string> {
+export async function extendJob(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  job: JobView,
+  wallet: Keypair,
+  timeoutSeconds: bigint,
+): Promise<string> {
   const charge = extensionCharge(job.account.price, job.account.timeout, timeoutSeconds);
   await counted(ctx, ports, 'extend', () => ports.jobs.extend(wallet, job.address, timeoutSeconds));
   ctx.deps.metrics.nosSpent(labels(ports, job), charge);

@@ -12,7 +12,15 @@ import type { Logger } from 'pino';
 import type { NosanaJobObject, NosanaJobPhase, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
 import type { NosanaMarketObject } from '../../api/crds/nosana-market.ts';
 import type { MarketView } from '../../chain/jobs-client.ts';
-import type { EventRecorder, EventType, KubeWriter, MetadataChange, ObjectCache, ObjectKey, ReconcileContext } from '../../runtime/types.ts';
+import type {
+  EventRecorder,
+  EventType,
+  KubeWriter,
+  MetadataChange,
+  ObjectCache,
+  ObjectKey,
+  ReconcileContext,
+} from '../../runtime/types.ts';
 import { refOf } from '../../runtime/types.ts';
 import type { NosanaMetrics } from '../nosana-metrics.ts';
 import type { NetworkPorts, NetworkRegistry, NetworkSettings } from '../network-ports.ts';
@@ -109,9 +117,16 @@ function marketReferenceOf(deps: NosanaJobControllerDeps, object: NosanaJobObjec
   return isRefusal(reference) ? undefined : reference;
 }
 
-export function buildJobContext(deps: NosanaJobControllerDeps, object: NosanaJobObject, reconcile: ReconcileContext, jobAddress?: string): JobReconcileContext {
+export function buildJobContext(
+  deps: NosanaJobControllerDeps,
+  object: NosanaJobObject,
+  reconcile: ReconcileContext,
+  jobAddress?: string,
+): JobReconcileContext {
   const namespace = object.metadata?.namespace ?? '';
-  const ports = once<NetworkPorts>(async () => deps.networks.ports(await deps.settingsFor(marketReferenceOf(deps, object)?.settingsFrom, namespace)));
+  const ports = once<NetworkPorts>(async () =>
+    deps.networks.ports(await deps.settingsFor(marketReferenceOf(deps, object)?.settingsFrom, namespace)),
+  );
   const wallet = once<Keypair>(() => loadWallet(deps.reader, walletSourceFor(object, marketReferenceOf(deps, object))));
   const ref = refOf(object);
   let resourceVersion = object.metadata?.resourceVersion ?? '';

@@ -17,7 +17,8 @@ function credentialsInArgs(args: ContainerRunArgs, at: string): string[] {
   (args.resources ?? []).forEach((resource, index) => {
     if (typeof resource !== 'object' || !('type' in resource)) return;
     const where = `${at}.resources[${index}]`;
-    if (resource.type === 'S3' && (filled(resource.IAM?.ACCESS_KEY_ID) || filled(resource.IAM?.SECRET_ACCESS_KEY))) found.push(`${where}.IAM`);
+    if (resource.type === 'S3' && (filled(resource.IAM?.ACCESS_KEY_ID) || filled(resource.IAM?.SECRET_ACCESS_KEY)))
+      found.push(`${where}.IAM`);
     if (resource.type === 'HF' && filled(resource.accessToken)) found.push(`${where}.accessToken`);
   });
   return found;
@@ -29,6 +30,8 @@ export function findPublicCredentials(definition: JobDefinition): string[] {
 }
 
 export function publicCredentialsMessage(paths: readonly string[]): string {
-  return `the definition carries credentials (${paths.join(', ')}); definitions are pinned to public IPFS, where anyone can read them, `
-    + 'so it was not pinned or posted. Remove the credentials, or set spec.allowPublicCredentials: true to publish them knowingly';
+  return (
+    `the definition carries credentials (${paths.join(', ')}); definitions are pinned to public IPFS, where anyone can read them, ` +
+    'so it was not pinned or posted. Remove the credentials, or set spec.allowPublicCredentials: true to publish them knowingly'
+  );
 }

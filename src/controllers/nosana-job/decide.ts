@@ -154,10 +154,14 @@ export function decide(status: NosanaJobStatus, world: JobWorld, settings: Decis
   if (draft.attempt(world.address).missingSince !== undefined) draft.updateAttempt(world.address, { missingSince: undefined });
   recordJobAccount(draft, world.job);
   switch (world.job.status) {
-    case 'QUEUED': return decideQueued(draft, world, world.job, settings);
-    case 'RUNNING': return decideRunning(draft, world, world.job, settings);
-    case 'COMPLETED': return decideCompleted(draft, world, world.job, settings);
-    case 'STOPPED': return decideStopped(draft, world, world.job, settings);
+    case 'QUEUED':
+      return decideQueued(draft, world, world.job, settings);
+    case 'RUNNING':
+      return decideRunning(draft, world, world.job, settings);
+    case 'COMPLETED':
+      return decideCompleted(draft, world, world.job, settings);
+    case 'STOPPED':
+      return decideStopped(draft, world, world.job, settings);
   }
 }
 
@@ -182,7 +186,8 @@ function recordJobAccount(draft: Draft, job: JobView): void {
 
 /** A raised spec.timeout is paid for (posted jobs only; act.ts checks it against budget and limit). */
 function extension(world: JobWorld, job: JobView, settings: DecisionSettings): JobAction {
-  if (world.origin !== 'posted' || settings.wantedTimeout === undefined || settings.wantedTimeout <= job.account.timeout) return { kind: 'none' };
+  if (world.origin !== 'posted' || settings.wantedTimeout === undefined || settings.wantedTimeout <= job.account.timeout)
+    return { kind: 'none' };
   return { kind: 'extend', timeoutSeconds: settings.wantedTimeout };
 }
 
@@ -194,7 +199,12 @@ function decideQueued(draft: Draft, world: JobWorld, job: JobView, settings: Dec
   else draft.status.queuePosition = world.queuePosition;
   draft.moveTo('Queued', 'Queued', `job ${world.address} is waiting in the queue of market ${job.account.market.toBase58()} for a node`);
   const postedAt = Date.parse(draft.attempt(world.address).postedAt ?? '');
-  if (world.origin === 'posted' && settings.queueTimeout !== undefined && Number.isFinite(postedAt) && settings.now.getTime() >= postedAt + settings.queueTimeout.ms) {
+  if (
+    world.origin === 'posted' &&
+    settings.queueTimeout !== undefined &&
+    Number.isFinite(postedAt) &&
+    settings.now.getTime() >= postedAt + settings.queueTimeout.ms
+  ) {
     draft.updateAttempt(world.address, { outcome: 'QueueTimeout' });
     return poll(draft, settings, { kind: 'delist', ending: 'QueueTimeout' });
   }
@@ -222,7 +232,11 @@ function decideRunning(draft: Draft, world: JobWorld, job: JobView, settings: De
     // Same run, services already worked out: keep what was recorded (the definition is immutable).
     const ready = findCondition(draft.status.conditions, 'Ready');
     const keep = draft.status.phase === 'Running' && ready !== undefined;
-    draft.moveTo('Running', keep && ready.reason === 'ServiceRunning' ? 'ServiceRunning' : 'Running', keep ? ready.message : runningMessage(world, job));
+    draft.moveTo(
+      'Running',
+      keep && ready.reason === 'ServiceRunning' ? 'ServiceRunning' : 'Running',
+      keep ? ready.message : runningMessage(world, job),
+    );
   }
   const deadlineMs = Number(run.account.time + job.account.timeout) * 1000;
   if (world.origin === 'posted' && settings.now.getTime() > deadlineMs + settings.deadNodeGraceMs) {
@@ -242,8 +256,14 @@ function endedBy(draft: Draft, world: JobWorld, job: JobView): EndedBy {
 }
 
 function noResultEnding(by: EndedBy, why: string): Ending {
-  if (by === 'other') return { phase: 'Stopped', reason: 'Cancelled', outcome: 'Cancelled', message: `the job was ended outside this resource; ${why}` };
-  return { phase: 'Failed', reason: 'NoResult', outcome: 'NoResult', message: by === 'operator' ? `the job was ended after its node went silent; ${why}` : why };
+  if (by === 'other')
+    return { phase: 'Stopped', reason: 'Cancelled', outcome: 'Cancelled', message: `the job was ended outside this resource; ${why}` };
+  return {
+    phase: 'Failed',
+    reason: 'NoResult',
+    outcome: 'NoResult',
+    message: by === 'operator' ? `the job was ended after its node went silent; ${why}` : why,
+  };
 }
 
 function decideCompleted(draft: Draft, world: JobWorld, job: JobView, settings: DecisionSettings): Decision {
@@ -251,8 +271,12 @@ function decideCompleted(draft: Draft, world: JobWorld, job: JobView, settings: 
   const elapsed = account.timeEnd > account.timeStart ? account.timeEnd - account.timeStart : 0n;
   const cost = jobCost(account.price, elapsed, account.timeout);
   Object.assign(draft.status, {
-    node: account.node.toBase58(), timeStart: chainTime(account.timeStart), timeEnd: chainTime(account.timeEnd),
-    duration: Number(elapsed), cost: formatNos(cost), costBaseUnits: cost.toString(),
+    node: account.node.toBase58(),
+    timeStart: chainTime(account.timeStart),
+    timeEnd: chainTime(account.timeEnd),
+    duration: Number(elapsed),
+    cost: formatNos(cost),
+    costBaseUnits: cost.toString(),
   } satisfies Partial<NosanaJobStatus>);
   delete draft.status.runAddress;
   delete draft.status.queuePosition;
@@ -260,15 +284,25 @@ function decideCompleted(draft: Draft, world: JobWorld, job: JobView, settings: 
   draft.updateAttempt(world.address, { node: account.node.toBase58(), ...(by === 'other' ? { outcome: 'Cancelled' } : {}) });
 
   // After `end` the node may still deliver its result with `complete`; wait a bounded time for it.
-  const waitUntil = Math.max(Number(account.timeEnd) * 1000, Date.parse(draft.attempt(world.address).postedAt ?? '') || 0) + settings.resultWaitMs;
+  const waitUntil =
+    Math.max(Number(account.timeEnd) * 1000, Date.parse(draft.attempt(world.address).postedAt ?? '') || 0) + settings.resultWaitMs;
   const waiting = settings.now.getTime() < waitUntil;
   const endedAt = chainTime(account.timeEnd);
   if (isNoResult(account.ipfsResult) || world.result === undefined) {
     if (waiting || !isNoResult(account.ipfsResult)) {
-      draft.moveTo('Running', 'Running', `job ${world.address} was ended at ${endedAt}; waiting until ${isoSeconds(new Date(waitUntil))} for its node's result`);
+      draft.moveTo(
+        'Running',
+        'Running',
+        `job ${world.address} was ended at ${endedAt}; waiting until ${isoSeconds(new Date(waitUntil))} for its node's result`,
+      );
       return poll(draft, settings);
     }
-    return conclude(draft, world.address, noResultEnding(by, `no result arrived within ${settings.resultWaitMs / 1000}s of the end`), endedAt);
+    return conclude(
+      draft,
+      world.address,
+      noResultEnding(by, `no result arrived within ${settings.resultWaitMs / 1000}s of the end`),
+      endedAt,
+    );
   }
 
   const cid = bytes32ToCid(account.ipfsResult);
@@ -284,7 +318,12 @@ function decideCompleted(draft: Draft, world: JobWorld, job: JobView, settings: 
   const { document } = world.result;
   draft.status.ops = opSummaries(document.ops, settings.logTailMaxBytes);
   const verdict = judgeResult(document, by);
-  const concluded = conclude(draft, world.address, { ...verdict, message: `${verdict.message}; cost ${formatNos(cost)} NOS for ${elapsed}s` }, endedAt);
+  const concluded = conclude(
+    draft,
+    world.address,
+    { ...verdict, message: `${verdict.message}; cost ${formatNos(cost)} NOS for ${elapsed}s` },
+    endedAt,
+  );
   // The result is in the status; the full logs go to the logs ConfigMap (act.ts).
   return document.ops.length === 0 ? concluded : { ...concluded, action: { kind: 'storeLogs', ops: document.ops } };
 }
@@ -293,9 +332,17 @@ function decideStopped(draft: Draft, world: JobWorld, job: JobView, settings: De
   delete draft.status.runAddress;
   const quit = `the node quit job ${world.address}`;
   if (world.origin === 'adopted') {
-    return conclude(draft, world.address, {
-      phase: 'Stopped', reason: 'NodeQuit', outcome: 'NodeQuit', message: `${quit}; its deposit stays in the market until the job's project recovers it`,
-    }, isoSeconds(settings.now));
+    return conclude(
+      draft,
+      world.address,
+      {
+        phase: 'Stopped',
+        reason: 'NodeQuit',
+        outcome: 'NodeQuit',
+        message: `${quit}; its deposit stays in the market until the job's project recovers it`,
+      },
+      isoSeconds(settings.now),
+    );
   }
   void job;
   draft.updateAttempt(world.address, { outcome: 'NodeQuit' });
@@ -306,13 +353,27 @@ function decideStopped(draft: Draft, world: JobWorld, job: JobView, settings: De
 function afterNodeQuit(draft: Draft, world: JobWorld, settings: DecisionSettings): Decision {
   const attempts = draft.status.attempts?.length ?? 1;
   const ending: Ending = {
-    phase: 'Stopped', reason: 'NodeQuit', outcome: 'NodeQuit',
+    phase: 'Stopped',
+    reason: 'NodeQuit',
+    outcome: 'NodeQuit',
     message: `the node quit job ${world.address} and no retries are left (spec.retries: ${settings.retries}); its deposit was recovered`,
   };
   const now = isoSeconds(settings.now);
   if (attempts - 1 >= settings.retries) return conclude(draft, world.address, ending, draft.attempt(world.address).endedAt ?? now);
   draft.updateAttempt(world.address, { outcome: 'NodeQuit', endedAt: draft.attempt(world.address).endedAt ?? now });
-  for (const field of ['jobAddress', 'runAddress', 'node', 'timeStart', 'timeEnd', 'duration', 'queuePosition', 'serviceUrls', 'cost', 'costBaseUnits', 'ipfsResult'] as const) {
+  for (const field of [
+    'jobAddress',
+    'runAddress',
+    'node',
+    'timeStart',
+    'timeEnd',
+    'duration',
+    'queuePosition',
+    'serviceUrls',
+    'cost',
+    'costBaseUnits',
+    'ipfsResult',
+  ] as const) {
     delete draft.status[field];
   }
   draft.event('Normal', 'Reposting', `the node quit job ${world.address}; posting attempt ${attempts + 1} of ${settings.retries + 1}`);
@@ -325,17 +386,37 @@ function decideGone(draft: Draft, world: JobWorld, settings: DecisionSettings): 
   const now = isoSeconds(settings.now);
   switch (attempt.outcome) {
     case 'QueueTimeout':
-      return conclude(draft, address, { phase: 'Stopped', reason: 'QueueTimeout', outcome: 'QueueTimeout', message: `no node took job ${address} within spec.queueTimeout (${settings.queueTimeout?.text ?? '?'}); it was delisted and its deposit refunded` }, attempt.endedAt ?? now);
+      return conclude(
+        draft,
+        address,
+        {
+          phase: 'Stopped',
+          reason: 'QueueTimeout',
+          outcome: 'QueueTimeout',
+          message: `no node took job ${address} within spec.queueTimeout (${settings.queueTimeout?.text ?? '?'}); it was delisted and its deposit refunded`,
+        },
+        attempt.endedAt ?? now,
+      );
     case 'NodeQuit':
       return afterNodeQuit(draft, world, settings);
     case 'NodeSilent':
-      return conclude(draft, address, noResultEnding('operator', `job ${address} was closed before a result arrived`), attempt.endedAt ?? now);
+      return conclude(
+        draft,
+        address,
+        noResultEnding('operator', `job ${address} was closed before a result arrived`),
+        attempt.endedAt ?? now,
+      );
     default:
       break;
   }
   const mirrored = draft.status.phase === 'Queued' || draft.status.phase === 'Running';
   if (!mirrored && world.origin === 'adopted') {
-    draft.moveTo('Pending', 'Pending', `job ${address} does not exist on ${settings.network} (never posted, or already closed): nothing to adopt`, 'Warning');
+    draft.moveTo(
+      'Pending',
+      'Pending',
+      `job ${address} does not exist on ${settings.network} (never posted, or already closed): nothing to adopt`,
+      'Warning',
+    );
     return poll(draft, settings);
   }
   if (!mirrored && settings.now.getTime() - (Date.parse(attempt.postedAt ?? '') || 0) < UNSEEN_GRACE_MS) return poll(draft, settings);
@@ -346,7 +427,15 @@ function decideGone(draft: Draft, world: JobWorld, settings: DecisionSettings): 
     if (settings.now.getTime() - Date.parse(missingSince) < UNSEEN_GRACE_MS) return poll(draft, settings);
   }
   if (world.goneAtFinality !== true) return poll(draft, settings);
-  return conclude(draft, address, {
-    phase: 'Stopped', reason: 'Cancelled', outcome: 'Cancelled', message: `job ${address} no longer exists on chain: it was delisted, recovered or closed outside this resource`,
-  }, now);
+  return conclude(
+    draft,
+    address,
+    {
+      phase: 'Stopped',
+      reason: 'Cancelled',
+      outcome: 'Cancelled',
+      message: `job ${address} no longer exists on chain: it was delisted, recovered or closed outside this resource`,
+    },
+    now,
+  );
 }

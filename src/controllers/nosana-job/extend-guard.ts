@@ -17,7 +17,12 @@ import { maxCostBaseUnits } from './spec-values.ts';
  * in which case the extension has been counted in the market's spend ledger (before it is paid,
  * like a post: a crash after the payment must not leave it uncounted).
  */
-export async function admitExtension(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, wanted: bigint): Promise<string | undefined> {
+export async function admitExtension(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  job: JobView,
+  wanted: bigint,
+): Promise<string | undefined> {
   const network = ports.settings.name;
   const { price, timeout, market } = job.account;
   const raising = `raising the timeout of job ${job.address.toBase58()} from ${timeout}s to ${wanted}s`;

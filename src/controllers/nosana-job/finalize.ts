@@ -24,8 +24,10 @@ export interface FinalizeOutcome {
 /** spec.jobAddress, or a job address this object could not prove it posted (record-trust.ts). */
 function isAdopted(ctx: JobReconcileContext, job: PublicKey): boolean {
   const address = job.toBase58();
-  return ctx.object.spec.jobAddress === address
-    || ctx.status.attempts?.some((attempt) => attempt.jobAddress === address && attempt.origin === 'adopted') === true;
+  return (
+    ctx.object.spec.jobAddress === address ||
+    ctx.status.attempts?.some((attempt) => attempt.jobAddress === address && attempt.origin === 'adopted') === true
+  );
 }
 
 /** Leaves the job on chain, saying why (an event: the resource is about to go). */
@@ -39,7 +41,11 @@ function leaveAlone(ctx: JobReconcileContext, ports: NetworkPorts, job: PublicKe
  * `origin` says whether this resource posted the job (it may cancel it), adopted it (it never
  * does), or cannot tell yet (undefined: nothing is cancelled and the finalizer stays).
  */
-export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKey | undefined, origin: 'posted' | 'adopted' | undefined = 'posted'): Promise<FinalizeOutcome> {
+export async function finalizeJob(
+  ctx: JobReconcileContext,
+  jobAddress: PublicKey | undefined,
+  origin: 'posted' | 'adopted' | undefined = 'posted',
+): Promise<FinalizeOutcome> {
   if (jobAddress === undefined) return { done: true };
   const ports = await ctx.ports();
   if (ctx.object.spec.deletionPolicy === 'Orphan') {
@@ -49,7 +55,12 @@ export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKe
   }
   if (origin === 'adopted' || isAdopted(ctx, jobAddress)) {
     // A job named by spec.jobAddress may be anyone's: deleting the resource never cancels it.
-    return leaveAlone(ctx, ports, jobAddress, 'it was adopted (spec.jobAddress, or an address this resource cannot prove it posted), and an adopted job is only mirrored');
+    return leaveAlone(
+      ctx,
+      ports,
+      jobAddress,
+      'it was adopted (spec.jobAddress, or an address this resource cannot prove it posted), and an adopted job is only mirrored',
+    );
   }
   // Fresh, not a snapshot: acting on a job that a node took a moment ago would fail.
   const job = await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
@@ -62,7 +73,11 @@ export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKe
     return { done: false, requeueAfterMs: FINALITY_POLL_MS };
   }
   if (origin === undefined) {
-    ctx.event('Warning', 'CancelBlocked', `job ${jobAddress.toBase58()} is not cancelled yet: whether this resource posted it cannot be told now (its wallet or the definition it pinned cannot be read); set spec.deletionPolicy to Orphan to leave it on chain`);
+    ctx.event(
+      'Warning',
+      'CancelBlocked',
+      `job ${jobAddress.toBase58()} is not cancelled yet: whether this resource posted it cannot be told now (its wallet or the definition it pinned cannot be read); set spec.deletionPolicy to Orphan to leave it on chain`,
+    );
     return { done: false, requeueAfterMs: ctx.deps.options.pollIntervalMs };
   }
   const poster = await posterWallet(ctx, job);
@@ -70,14 +85,23 @@ export async function finalizeJob(ctx: JobReconcileContext, jobAddress: PublicKe
     // This resource paid for the job, and only its project can cancel it: letting the finalizer
     // go would leave a paid job running. Wait for the wallet to be right again, or for a person
     // to set deletionPolicy Orphan.
-    ctx.event('Warning', 'CancelBlocked', `job ${jobAddress.toBase58()} cannot be cancelled: ${poster.refused}; set spec.deletionPolicy to Orphan to leave it on chain`);
+    ctx.event(
+      'Warning',
+      'CancelBlocked',
+      `job ${jobAddress.toBase58()} cannot be cancelled: ${poster.refused}; set spec.deletionPolicy to Orphan to leave it on chain`,
+    );
     return { done: false, requeueAfterMs: ctx.deps.options.pollIntervalMs };
   }
   if (job.status === 'QUEUED') {
     const market = await ports.watcher.market(job.account.market, { maxAgeMs: 0 });
     if (market?.account.jobType === JOB_TYPE_DISABLED) {
       // A disabled market keeps deposits without queueing: such a job can never be delisted.
-      return leaveAlone(ctx, ports, jobAddress, `market ${job.account.market.toBase58()} is disabled, so the job is not in its queue and cannot be delisted`);
+      return leaveAlone(
+        ctx,
+        ports,
+        jobAddress,
+        `market ${job.account.market.toBase58()} is disabled, so the job is not in its queue and cannot be delisted`,
+      );
     }
     if (market?.account.queue.some((entry) => entry.equals(job.address)) !== true) {
       // Read between a node claiming it and its run showing up: the next read says RUNNING.
@@ -130,9 +154,13 @@ async function settledAtFinality(ctx: JobReconcileContext, ports: NetworkPorts, 
 
 async function cancel(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, wallet: Keypair): Promise<string> {
   switch (job.status) {
-    case 'QUEUED': return delistJob(ctx, ports, job, wallet);
-    case 'RUNNING': return (await endJob(ctx, ports, job, wallet)).message;
-    case 'STOPPED': return recoverJob(ctx, ports, job, wallet);
-    case 'COMPLETED': return `job ${job.address.toBase58()} had already ended`;
+    case 'QUEUED':
+      return delistJob(ctx, ports, job, wallet);
+    case 'RUNNING':
+      return (await endJob(ctx, ports, job, wallet)).message;
+    case 'STOPPED':
+      return recoverJob(ctx, ports, job, wallet);
+    case 'COMPLETED':
+      return `job ${job.address.toBase58()} had already ended`;
   }
 }

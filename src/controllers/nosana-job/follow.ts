@@ -28,7 +28,9 @@ function settingsOf(ctx: JobReconcileContext, ports: NetworkPorts): DecisionSett
     now: ctx.deps.now(),
     ...(ctx.object.metadata?.generation === undefined ? {} : { generation: ctx.object.metadata.generation }),
     ...(spec.timeout === undefined ? {} : { wantedTimeout: durationSeconds(spec.timeout, 'spec.timeout') }),
-    ...(spec.queueTimeout === undefined ? {} : { queueTimeout: { ms: Number(durationSeconds(spec.queueTimeout, 'spec.queueTimeout')) * 1000, text: String(spec.queueTimeout) } }),
+    ...(spec.queueTimeout === undefined
+      ? {}
+      : { queueTimeout: { ms: Number(durationSeconds(spec.queueTimeout, 'spec.queueTimeout')) * 1000, text: String(spec.queueTimeout) } }),
     retries: spec.retries ?? 2,
     deadNodeGraceMs: options.deadNodeGraceMs,
     resultWaitMs: options.resultWaitMs,
@@ -39,7 +41,12 @@ function settingsOf(ctx: JobReconcileContext, ports: NetworkPorts): DecisionSett
 }
 
 /** Reads and decides, and takes the decision's status and Events into the reconcile. */
-async function readAndDecide(ctx: JobReconcileContext, ports: NetworkPorts, address: string, origin: JobWorld['origin']): Promise<{ world: JobWorld; decision: Decision }> {
+async function readAndDecide(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  address: string,
+  origin: JobWorld['origin'],
+): Promise<{ world: JobWorld; decision: Decision }> {
   const world = await readJobWorld(ctx, ports, address, origin);
   const decision = decide(ctx.status, world, settingsOf(ctx, ports));
   ctx.status = decision.status;
@@ -99,7 +106,13 @@ function requireJob(world: JobWorld): JobView {
 }
 
 /** Sends the transaction that ends the attempt; the intended ending is written first. */
-async function endJobNow(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, action: Extract<JobAction, { kind: 'delist' | 'end' | 'recover' }>, done: StepOutcome): Promise<ActResult> {
+async function endJobNow(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  job: JobView,
+  action: Extract<JobAction, { kind: 'delist' | 'end' | 'recover' }>,
+  done: StepOutcome,
+): Promise<ActResult> {
   const poster = await posterWallet(ctx, job);
   if ('refused' in poster) {
     refusedToAct(ctx, ports, job, action, poster.refused);
@@ -111,7 +124,11 @@ async function endJobNow(ctx: JobReconcileContext, ports: NetworkPorts, job: Job
       ctx.event('Normal', 'Delisted', `no node took the job within spec.queueTimeout: ${await delistJob(ctx, ports, job, poster.wallet)}`);
       break;
     case 'end':
-      ctx.event('Warning', 'NodeSilent', `node ${job.run?.account.node.toBase58() ?? '?'} did not finish within the job's timeout and grace period: ${(await endJob(ctx, ports, job, poster.wallet)).message}; waiting for its result`);
+      ctx.event(
+        'Warning',
+        'NodeSilent',
+        `node ${job.run?.account.node.toBase58() ?? '?'} did not finish within the job's timeout and grace period: ${(await endJob(ctx, ports, job, poster.wallet)).message}; waiting for its result`,
+      );
       break;
     case 'recover':
       ctx.event('Normal', 'Recovered', `the node quit job ${job.address.toBase58()}: ${await recoverJob(ctx, ports, job, poster.wallet)}`);
@@ -121,7 +138,13 @@ async function endJobNow(ctx: JobReconcileContext, ports: NetworkPorts, job: Job
 }
 
 /** The wallet is not the job's project: the intended ending does not happen, and the status says why. */
-function refusedToAct(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, action: Extract<JobAction, { kind: 'delist' | 'end' | 'recover' }>, why: string): void {
+function refusedToAct(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  job: JobView,
+  action: Extract<JobAction, { kind: 'delist' | 'end' | 'recover' }>,
+  why: string,
+): void {
   const address = job.address.toBase58();
   const attempts = (ctx.status.attempts ?? []).map((attempt) => {
     if (attempt.jobAddress !== address) return attempt;
@@ -137,7 +160,11 @@ function refusedToAct(ctx: JobReconcileContext, ports: NetworkPorts, job: JobVie
       return;
     case 'end':
       ctx.setPhase('Running', 'Running', `the node has not finished past the job's timeout, but the job cannot be ended: ${why}`);
-      ctx.event('Warning', 'Running', `the node of job ${address} has not finished past the job's timeout, but the job cannot be ended: ${why}`);
+      ctx.event(
+        'Warning',
+        'Running',
+        `the node of job ${address} has not finished past the job's timeout, but the job cannot be ended: ${why}`,
+      );
       return;
     case 'recover':
       ports.watcher.forget(job.address);
@@ -164,7 +191,11 @@ async function extend(ctx: JobReconcileContext, ports: NetworkPorts, job: JobVie
     ctx.event('Normal', 'TimeoutExtended', await extendJob(ctx, ports, job, poster.wallet, wanted));
     return true;
   } catch (error) {
-    ctx.event('Warning', 'ExtendFailed', `raising the timeout of job ${job.address.toBase58()} to ${wanted}s failed: ${(error as Error).message}`);
+    ctx.event(
+      'Warning',
+      'ExtendFailed',
+      `raising the timeout of job ${job.address.toBase58()} to ${wanted}s failed: ${(error as Error).message}`,
+    );
     return false;
   }
 }
@@ -180,7 +211,11 @@ async function storeLogs(ctx: JobReconcileContext, address: string, ops: readonl
   // A ConfigMap of that name that this NosanaJob does not own is someone else's: never overwrite it.
   const existing = await ctx.deps.reader.getConfigMap({ namespace: ctx.object.metadata?.namespace ?? '', name });
   if (existing !== undefined && !(existing.metadata?.ownerReferences ?? []).some((owner) => owner.uid === ctx.object.metadata?.uid)) {
-    ctx.event('Warning', 'LogsConfigMapTaken', `ConfigMap ${name} exists and is not owned by this NosanaJob; the logs of job ${address} stay in status.ops (tails) and on IPFS`);
+    ctx.event(
+      'Warning',
+      'LogsConfigMapTaken',
+      `ConfigMap ${name} exists and is not owned by this NosanaJob; the logs of job ${address} stay in status.ops (tails) and on IPFS`,
+    );
     delete ctx.status.logsConfigMap;
     return;
   }

@@ -18,10 +18,18 @@ const QUEUE_FULL_RETRY_MS = 30_000;
  */
 export function marketRefusal(market: MarketAccount, address: string, toNode: boolean): Refusal | undefined {
   if (market.jobType === JOB_TYPE_DISABLED) {
-    return refusal('MarketDisabled', `market ${address} is disabled (job type ${JOB_TYPE_DISABLED}): the program would keep the deposit without queueing the job`, 'recheck');
+    return refusal(
+      'MarketDisabled',
+      `market ${address} is disabled (job type ${JOB_TYPE_DISABLED}): the program would keep the deposit without queueing the job`,
+      'recheck',
+    );
   }
   if (!toNode && market.queueType === QUEUE_TYPE.job && market.queue.length >= MARKET_QUEUE_CAPACITY) {
-    return refusal('MarketQueueFull', `market ${address} has ${market.queue.length} jobs queued, its capacity; retrying when nodes have taken some`, { afterMs: QUEUE_FULL_RETRY_MS });
+    return refusal(
+      'MarketQueueFull',
+      `market ${address} has ${market.queue.length} jobs queued, its capacity; retrying when nodes have taken some`,
+      { afterMs: QUEUE_FULL_RETRY_MS },
+    );
   }
   return undefined;
 }
@@ -29,9 +37,11 @@ export function marketRefusal(market: MarketAccount, address: string, toNode: bo
 /** Refuses a post whose listCharge (deposit plus any network fee) is above spec.maxCost. */
 export function budgetRefusal(charge: bigint, maxCost: bigint | undefined, price: bigint, timeout: bigint): Refusal | undefined {
   if (maxCost === undefined || charge <= maxCost) return undefined;
-  return refusal('OverBudget',
+  return refusal(
+    'OverBudget',
     `the deposit of ${formatNos(charge)} NOS (${formatNos(price)} NOS/s × ${timeout}s, with any network fee) exceeds spec.maxCost of ${formatNos(maxCost)} NOS`,
-    'recheck');
+    'recheck',
+  );
 }
 
 // Solana's rent exemption: two years of 3480 lamports per byte, counting 128 bytes of metadata.
@@ -52,8 +62,12 @@ const WALLET_RENT_MINIMUM = rentExemptLamports(0);
  * fee the sender would bid, and the wallet's own rent minimum, which it must keep. Rent comes back
  * when the accounts close; this is about having it now. About 0.0066 SOL.
  */
-export const POST_LAMPORTS_NEEDED = rentExemptLamports(ACCOUNT_SIZES.JobAccount) + rentExemptLamports(ACCOUNT_SIZES.RunAccount)
-  + POST_SIGNATURES * LAMPORTS_PER_SIGNATURE + MAX_PRIORITY_FEE_LAMPORTS + WALLET_RENT_MINIMUM;
+export const POST_LAMPORTS_NEEDED =
+  rentExemptLamports(ACCOUNT_SIZES.JobAccount) +
+  rentExemptLamports(ACCOUNT_SIZES.RunAccount) +
+  POST_SIGNATURES * LAMPORTS_PER_SIGNATURE +
+  MAX_PRIORITY_FEE_LAMPORTS +
+  WALLET_RENT_MINIMUM;
 
 export interface FundsAssessment {
   /** Set when this post cannot be paid. */
@@ -67,7 +81,10 @@ export interface FundsAssessment {
 /** Whether the wallet can pay a post whose listCharge (deposit plus any network fee) is `charge`. */
 export function assessFunds(balances: Balances, charge: bigint, wallet: string): FundsAssessment {
   const shortfalls: string[] = [];
-  if (balances.lamports < POST_LAMPORTS_NEEDED) shortfalls.push(`${formatSol(balances.lamports)} SOL where a post needs up to ${formatSol(POST_LAMPORTS_NEEDED)} SOL for rent and fees`);
+  if (balances.lamports < POST_LAMPORTS_NEEDED)
+    shortfalls.push(
+      `${formatSol(balances.lamports)} SOL where a post needs up to ${formatSol(POST_LAMPORTS_NEEDED)} SOL for rent and fees`,
+    );
   if (balances.nos < charge) shortfalls.push(`${formatNos(balances.nos)} NOS where the deposit is ${formatNos(charge)} NOS`);
   if (shortfalls.length > 0) {
     const message = `wallet ${wallet} holds ${shortfalls.join(' and ')}; retrying with backoff until it is funded`;
@@ -76,7 +93,10 @@ export function assessFunds(balances: Balances, charge: bigint, wallet: string):
   const nosAfter = balances.nos - charge;
   const solAfter = balances.lamports - POST_LAMPORTS_NEEDED;
   if (nosAfter < charge || solAfter < POST_LAMPORTS_NEEDED) {
-    return { low: true, message: `wallet ${wallet} can pay this post but not another like it: ${formatNos(balances.nos)} NOS and ${formatSol(balances.lamports)} SOL before a deposit of ${formatNos(charge)} NOS` };
+    return {
+      low: true,
+      message: `wallet ${wallet} can pay this post but not another like it: ${formatNos(balances.nos)} NOS and ${formatSol(balances.lamports)} SOL before a deposit of ${formatNos(charge)} NOS`,
+    };
   }
   return { low: false, message: `wallet ${wallet} holds ${formatNos(balances.nos)} NOS and ${formatSol(balances.lamports)} SOL` };
 }

@@ -12,7 +12,12 @@ import type { JobWorld } from './decide.ts';
 import { ResultDocumentError, readResultDocument } from './result.ts';
 import { exposedServices } from './service-urls.ts';
 
-export async function readJobWorld(ctx: JobReconcileContext, ports: NetworkPorts, address: string, origin: JobWorld['origin']): Promise<JobWorld> {
+export async function readJobWorld(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  address: string,
+  origin: JobWorld['origin'],
+): Promise<JobWorld> {
   const jobAddress = new PublicKey(address);
   const job = await ports.watcher.job(jobAddress);
   if (job === undefined) {

@@ -92,7 +92,10 @@ function fitLogs(logs: readonly string[], maxBytes: number): { texts: string[]; 
 export function buildLogsConfigMap(owner: NosanaJobObject, ops: readonly OpLog[], maxBytes: number): V1ConfigMap {
   const name = owner.metadata?.name ?? '';
   const keys = dataKeys(ops);
-  const { texts, truncated } = fitLogs(ops.map((op) => op.logs), Math.min(maxBytes, CONFIGMAP_DATA_MAX_BYTES));
+  const { texts, truncated } = fitLogs(
+    ops.map((op) => op.logs),
+    Math.min(maxBytes, CONFIGMAP_DATA_MAX_BYTES),
+  );
   const truncatedKeys = keys.filter((_, index) => truncated[index]);
   return {
     apiVersion: 'v1',
@@ -102,13 +105,15 @@ export function buildLogsConfigMap(owner: NosanaJobObject, ops: readonly OpLog[]
       ...(owner.metadata?.namespace === undefined ? {} : { namespace: owner.metadata.namespace }),
       labels: { 'app.kubernetes.io/managed-by': 'nosana-operator' },
       ...(truncatedKeys.length === 0 ? {} : { annotations: { [LOGS_TRUNCATED_ANNOTATION]: truncatedKeys.join(',') } }),
-      ownerReferences: [{
-        apiVersion: owner.apiVersion ?? '',
-        kind: owner.kind ?? '',
-        name,
-        uid: owner.metadata?.uid ?? '',
-        controller: true,
-      }],
+      ownerReferences: [
+        {
+          apiVersion: owner.apiVersion ?? '',
+          kind: owner.kind ?? '',
+          name,
+          uid: owner.metadata?.uid ?? '',
+          controller: true,
+        },
+      ],
     },
     data: Object.fromEntries(keys.map((key, index) => [key, texts[index] ?? ''])),
   };

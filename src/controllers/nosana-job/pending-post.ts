@@ -48,14 +48,23 @@ function verifiedRecord(ports: NetworkPorts, text: string): { pending: PendingPo
  * verifies (the annotation is then written back from it): the record of a post that may have
  * been paid is never dropped for want of a readable annotation.
  */
-async function trustedRecord(ctx: JobReconcileContext, ports: NetworkPorts, text: string): Promise<{ pending: PendingPost } | { why: string }> {
+async function trustedRecord(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  text: string,
+): Promise<{ pending: PendingPost } | { why: string }> {
   const fromAnnotation = verifiedRecord(ports, text);
   if ('pending' in fromAnnotation) return fromAnnotation;
   const copy = ctx.status.pendingPost;
   const fromStatus = copy === undefined ? undefined : verifiedRecord(ports, JSON.stringify(copy));
-  if (fromStatus === undefined || !('pending' in fromStatus)) return { why: `the ${PENDING_POST_ANNOTATION} annotation cannot be used: ${fromAnnotation.why}` };
+  if (fromStatus === undefined || !('pending' in fromStatus))
+    return { why: `the ${PENDING_POST_ANNOTATION} annotation cannot be used: ${fromAnnotation.why}` };
   await ctx.patchMetadata({ annotations: { [PENDING_POST_ANNOTATION]: JSON.stringify(fromStatus.pending) } });
-  ctx.event('Warning', 'RecordRestored', `the ${PENDING_POST_ANNOTATION} annotation could not be used (${fromAnnotation.why}); it was restored from the verified copy in status, job ${fromStatus.pending.jobAddress}`);
+  ctx.event(
+    'Warning',
+    'RecordRestored',
+    `the ${PENDING_POST_ANNOTATION} annotation could not be used (${fromAnnotation.why}); it was restored from the verified copy in status, job ${fromStatus.pending.jobAddress}`,
+  );
   return fromStatus;
 }
 
@@ -124,18 +133,23 @@ async function land(ctx: JobReconcileContext, ports: NetworkPorts, pending: Pend
 /** Why a confirmation present on the resource was not acted on, if it was not. */
 function ignoredConfirmation(given: string | undefined, jobAddress: string | undefined): string {
   if (given === undefined) return '';
-  if (!(CONFIRM_POST_VALUES as readonly string[]).includes(given)) return ` The value "${given}" of ${CONFIRM_POST_ANNOTATION} is not one of "landed" and "not-landed".`;
-  return jobAddress === undefined ? ` ${CONFIRM_POST_ANNOTATION}=${given} cannot be acted on: the record names no readable job address.` : '';
+  if (!(CONFIRM_POST_VALUES as readonly string[]).includes(given))
+    return ` The value "${given}" of ${CONFIRM_POST_ANNOTATION} is not one of "landed" and "not-landed".`;
+  return jobAddress === undefined
+    ? ` ${CONFIRM_POST_ANNOTATION}=${given} cannot be acted on: the record names no readable job address.`
+    : '';
 }
 
 function unknownOutcome(ctx: JobReconcileContext, jobAddress: string | undefined, why: string): PendingResolution {
   const name = ctx.object.metadata?.name ?? '';
-  const landedHint = jobAddress === undefined
-    ? 'If a job was created, set spec.jobAddress to adopt it instead.'
-    : `If job ${jobAddress} exists (or existed), run: kubectl annotate nosanajob/${name} ${CONFIRM_POST_ANNOTATION}=landed.`;
-  const message = `cannot tell whether the post landed: ${why}. Nothing will be posted until this is settled. ${landedHint} `
-    + `If you are certain it never landed, run: kubectl annotate nosanajob/${name} ${CONFIRM_POST_ANNOTATION}=not-landed.`
-    + ignoredConfirmation(confirmValue(ctx), jobAddress);
+  const landedHint =
+    jobAddress === undefined
+      ? 'If a job was created, set spec.jobAddress to adopt it instead.'
+      : `If job ${jobAddress} exists (or existed), run: kubectl annotate nosanajob/${name} ${CONFIRM_POST_ANNOTATION}=landed.`;
+  const message =
+    `cannot tell whether the post landed: ${why}. Nothing will be posted until this is settled. ${landedHint} ` +
+    `If you are certain it never landed, run: kubectl annotate nosanajob/${name} ${CONFIRM_POST_ANNOTATION}=not-landed.` +
+    ignoredConfirmation(confirmValue(ctx), jobAddress);
   ctx.setPhase('Posting', 'PostOutcomeUnknown', message);
   ctx.event('Warning', 'PostOutcomeUnknown', message);
   // Only a person can settle it, and their annotation triggers the next reconcile.
@@ -143,7 +157,13 @@ function unknownOutcome(ctx: JobReconcileContext, jobAddress: string | undefined
 }
 
 /** Acts on a person's confirmation of a post whose outcome the RPC could not tell. */
-async function settleUnknown(ctx: JobReconcileContext, state: PostingState, ports: NetworkPorts, pending: PendingPost | undefined, why: string): Promise<PendingResolution> {
+async function settleUnknown(
+  ctx: JobReconcileContext,
+  state: PostingState,
+  ports: NetworkPorts,
+  pending: PendingPost | undefined,
+  why: string,
+): Promise<PendingResolution> {
   const confirmed = confirmValue(ctx);
   if (confirmed === 'landed' && pending !== undefined) {
     ctx.event('Normal', 'PostConfirmed', `a person confirmed that job ${pending.jobAddress} landed`);
@@ -152,8 +172,12 @@ async function settleUnknown(ctx: JobReconcileContext, state: PostingState, port
   if (confirmed === 'not-landed') {
     // Only our transaction can create the recorded job account: if it exists, the post landed,
     // whatever the confirmation says, and clearing the record would leak a paid job.
-    if (pending !== undefined && await ports.jobs.getJob(new PublicKey(pending.jobAddress)) !== undefined) {
-      ctx.event('Warning', 'ConfirmationRefused', `${CONFIRM_POST_ANNOTATION}=not-landed was not followed: job ${pending.jobAddress} exists on chain, so the post landed; it is followed instead`);
+    if (pending !== undefined && (await ports.jobs.getJob(new PublicKey(pending.jobAddress))) !== undefined) {
+      ctx.event(
+        'Warning',
+        'ConfirmationRefused',
+        `${CONFIRM_POST_ANNOTATION}=not-landed was not followed: job ${pending.jobAddress} exists on chain, so the post landed; it is followed instead`,
+      );
       return land(ctx, ports, pending);
     }
     await clearRecord(ctx, pending?.jobAddress);
@@ -172,7 +196,11 @@ export async function resolvePendingPost(ctx: JobReconcileContext, state: Postin
   const { pending } = record;
   const own = await recordIsOwn(ctx, ports, pending);
   if (own === undefined) {
-    ctx.setPhase('Posting', 'Posting', `${postingMessage(pending.jobAddress)}; whether this resource prepared it cannot be told yet (its wallet, or the definition it pinned, cannot be read)`);
+    ctx.setPhase(
+      'Posting',
+      'Posting',
+      `${postingMessage(pending.jobAddress)}; whether this resource prepared it cannot be told yet (its wallet, or the definition it pinned, cannot be read)`,
+    );
     return { kind: 'waiting', outcome: { requeueAfterMs: state.backoff.next(keyString(keyOf(ctx.object))) } };
   }
   if (!own) {
@@ -180,7 +208,11 @@ export async function resolvePendingPost(ctx: JobReconcileContext, state: Postin
     // settle. Dropping it costs nothing: if this object did post, the posting path finds that
     // job on chain by its binding before it pays for another.
     await clearRecord(ctx, undefined);
-    ctx.event('Warning', 'RecordUnproven', `the ${PENDING_POST_ANNOTATION} annotation records a post of job ${pending.jobAddress} that this NosanaJob cannot prove it prepared; it was removed`);
+    ctx.event(
+      'Warning',
+      'RecordUnproven',
+      `the ${PENDING_POST_ANNOTATION} annotation records a post of job ${pending.jobAddress} that this NosanaJob cannot prove it prepared; it was removed`,
+    );
     return { kind: 'cleared', outcome: { requeueAfterMs: postingPollMs(ctx) } };
   }
   ctx.status.pendingPost = pending;
@@ -190,7 +222,11 @@ export async function resolvePendingPost(ctx: JobReconcileContext, state: Postin
   } catch (error) {
     // An RPC that does not answer now may answer later; the record keeps everything safe meanwhile.
     const jobKey = keyString(keyOf(ctx.object));
-    ctx.setPhase('Posting', 'Posting', `${postingMessage(pending.jobAddress)}; its outcome cannot be read yet: ${(error as Error).message}`);
+    ctx.setPhase(
+      'Posting',
+      'Posting',
+      `${postingMessage(pending.jobAddress)}; its outcome cannot be read yet: ${(error as Error).message}`,
+    );
     return { kind: 'waiting', outcome: { requeueAfterMs: state.backoff.next(jobKey) } };
   }
   switch (resolution.outcome) {

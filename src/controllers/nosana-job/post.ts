@@ -79,9 +79,17 @@ async function walletOrRefusal(ctx: JobReconcileContext): Promise<Keypair | Refu
 }
 
 function recordLowBalance(ctx: JobReconcileContext, low: boolean, message: string): void {
-  ctx.status.conditions = setCondition(ctx.status.conditions, {
-    type: 'LowBalance', status: low ? 'True' : 'False', reason: low ? 'BalanceLow' : 'BalanceSufficient', message,
-  }, ctx.object.metadata?.generation, ctx.deps.now());
+  ctx.status.conditions = setCondition(
+    ctx.status.conditions,
+    {
+      type: 'LowBalance',
+      status: low ? 'True' : 'False',
+      reason: low ? 'BalanceLow' : 'BalanceSufficient',
+      message,
+    },
+    ctx.object.metadata?.generation,
+    ctx.deps.now(),
+  );
 }
 
 /** Runs every check that can refuse the post, reading nothing that costs money. */
@@ -90,7 +98,8 @@ async function planPost(ctx: JobReconcileContext): Promise<PostPlan | FoundPost 
   const resolved = await resolveDefinition(object, deps.reader);
   if (isRefusal(resolved)) return resolved;
   const credentials = findPublicCredentials(resolved.definition);
-  if (credentials.length > 0 && !object.spec.allowPublicCredentials) return refusal('PublicCredentials', publicCredentialsMessage(credentials), 'edit');
+  if (credentials.length > 0 && !object.spec.allowPublicCredentials)
+    return refusal('PublicCredentials', publicCredentialsMessage(credentials), 'edit');
 
   const reference = resolveMarketReference(object, deps.markets);
   if (isRefusal(reference)) return reference;
@@ -100,7 +109,11 @@ async function planPost(ctx: JobReconcileContext): Promise<PostPlan | FoundPost 
     ports = await ctx.ports();
   } catch (error) {
     // The NosanaMarket's settings (its ConfigMap or Secrets) may appear later: say so and retry.
-    return refusal('MarketNotFound', `the network settings for market ${address} cannot be resolved: ${(error as Error).message}`, 'backoff');
+    return refusal(
+      'MarketNotFound',
+      `the network settings for market ${address} cannot be resolved: ${(error as Error).message}`,
+      'backoff',
+    );
   }
   // Fresh, not the watcher's last poll: this read decides whether money is paid.
   const view = await ports.watcher.market(reference.address, { maxAgeMs: 0 });
@@ -129,7 +142,15 @@ async function planPost(ctx: JobReconcileContext): Promise<PostPlan | FoundPost 
   if (funds.refusal !== undefined) return funds.refusal;
 
   const attempt = nextBindingAttempt(ctx.status.attempts);
-  const plan: PostPlan = { raw: boundDefinition(resolved.raw, subject, attempt), ports, market: { ...reference, view }, timeout, charge, wallet, attempt };
+  const plan: PostPlan = {
+    raw: boundDefinition(resolved.raw, subject, attempt),
+    ports,
+    market: { ...reference, view },
+    timeout,
+    charge,
+    wallet,
+    attempt,
+  };
   const limitedBy = limitingMarket(reference, object);
   const limit = dailySpendLimit(limitedBy);
   if (limit === undefined || limitedBy === undefined) return plan;
@@ -138,7 +159,11 @@ async function planPost(ctx: JobReconcileContext): Promise<PostPlan | FoundPost 
   try {
     read = await readLedger(deps.reader, location);
   } catch (error) {
-    return refusal('SpendLimitReached', `the dailySpendLimit of market ${address} cannot be checked: ${(error as Error).message}`, 'backoff');
+    return refusal(
+      'SpendLimitReached',
+      `the dailySpendLimit of market ${address} cannot be checked: ${(error as Error).message}`,
+      'backoff',
+    );
   }
   const overLimit = spendLimitRefusal(asSpends(read.entries), limit, charge, deps.now(), address);
   return overLimit ?? { ...plan, ledger: { location, read } };
@@ -148,7 +173,10 @@ async function planPost(ctx: JobReconcileContext): Promise<PostPlan | FoundPost 
 async function pinDefinition(ctx: JobReconcileContext, plan: PostPlan): Promise<string> {
   const cid = await computeCidV0(encodeJsonForPinning(plan.raw));
   ctx.status.ipfsJob = cid;
-  const pinned = await plan.ports.pinning.pinJson(plan.raw, { name: `${ctx.object.metadata?.namespace}/${ctx.object.metadata?.name}`, signal: ctx.signal });
+  const pinned = await plan.ports.pinning.pinJson(plan.raw, {
+    name: `${ctx.object.metadata?.namespace}/${ctx.object.metadata?.name}`,
+    signal: ctx.signal,
+  });
   if (pinned !== cid) throw new Error(`the pinning service stored the definition as ${pinned}, not as ${cid} computed locally`);
   killPoint('post:after-pin');
   return cid;
@@ -166,7 +194,8 @@ async function prepare(ctx: JobReconcileContext, plan: PostPlan, cid: string): P
     });
   } catch (error) {
     // The simulation refused it: nothing was signed into a record or sent.
-    if (error instanceof TransactionFailedError) return refusal('Pending', `the chain would refuse the post (${error.message}); nothing was sent; retrying with backoff`, 'backoff');
+    if (error instanceof TransactionFailedError)
+      return refusal('Pending', `the chain would refuse the post (${error.message}); nothing was sent; retrying with backoff`, 'backoff');
     throw error;
   }
 }
@@ -181,7 +210,9 @@ async function countSpend(ctx: JobReconcileContext, plan: PostPlan, pending: Pen
   if (plan.ledger === undefined) return;
   const now = ctx.deps.now();
   const key = postEntryKey(ctx.object.metadata?.namespace ?? '', ctx.object.metadata?.name ?? '', plan.attempt);
-  await writeLedger(ctx.deps.writer, plan.ledger.location, plan.ledger.read, now, { add: { key, job: pending.jobAddress, amount: plan.charge, at: now } });
+  await writeLedger(ctx.deps.writer, plan.ledger.location, plan.ledger.read, now, {
+    add: { key, job: pending.jobAddress, amount: plan.charge, at: now },
+  });
 }
 
 async function record(ctx: JobReconcileContext, pending: PendingPost): Promise<void> {
@@ -201,7 +232,11 @@ async function broadcast(ctx: JobReconcileContext, plan: PostPlan, pending: Pend
   }
   killPoint('post:after-broadcast');
   ctx.setPhase('Posting', 'Posting', postingMessage(pending.jobAddress));
-  ctx.event('Normal', 'Posting', `posted job ${pending.jobAddress} to market ${plan.market.address.toBase58()} (${formatNos(plan.charge)} NOS for ${plan.timeout}s)`);
+  ctx.event(
+    'Normal',
+    'Posting',
+    `posted job ${pending.jobAddress} to market ${plan.market.address.toBase58()} (${formatNos(plan.charge)} NOS for ${plan.timeout}s)`,
+  );
   return { requeueAfterMs: postingPollMs(ctx) };
 }
 
@@ -211,7 +246,11 @@ async function followFound(ctx: JobReconcileContext, { attempt, job }: BoundJob)
   await ctx.patchMetadata({ annotations: { [JOB_ADDRESS_ANNOTATION]: address } });
   ctx.status.jobAddress = address;
   updateAttempt(ctx, job.address, { postedAt: isoSeconds(ctx.deps.now()), binding: attempt });
-  ctx.event('Warning', 'PostFound', `job ${address}, posted by this NosanaJob (attempt ${attempt + 1}) before it was recreated without its records, was found on chain and is followed; nothing was posted again`);
+  ctx.event(
+    'Warning',
+    'PostFound',
+    `job ${address}, posted by this NosanaJob (attempt ${attempt + 1}) before it was recreated without its records, was found on chain and is followed; nothing was posted again`,
+  );
   return { requeueAfterMs: postingPollMs(ctx) };
 }
 

@@ -36,13 +36,17 @@ export async function stopIfOverBudget(ctx: JobReconcileContext, ports: NetworkP
   if ('refused' in poster) throw new Error(`${why}, but it cannot be taken back: ${poster.refused}`);
   concludeOverBudget(ctx, ports, jobAddress, `${why}; it was taken back at once (${job.status === 'QUEUED' ? 'delisted' : 'ended'})`);
   await ctx.writeStatus();
-  const done = job.status === 'QUEUED' ? await delistJob(ctx, ports, job, poster.wallet) : (await endJob(ctx, ports, job, poster.wallet)).message;
+  const done =
+    job.status === 'QUEUED' ? await delistJob(ctx, ports, job, poster.wallet) : (await endJob(ctx, ports, job, poster.wallet)).message;
   ctx.event('Warning', PRICE_ABOVE_MAX_COST, `${why}: ${done}`);
   return job;
 }
 
 function concludeOverBudget(ctx: JobReconcileContext, ports: NetworkPorts, jobAddress: PublicKey, message: string): void {
-  updateAttempt(ctx, jobAddress, { outcome: PRICE_ABOVE_MAX_COST, endedAt: attemptOf(ctx, jobAddress)?.endedAt ?? isoSeconds(ctx.deps.now()) });
+  updateAttempt(ctx, jobAddress, {
+    outcome: PRICE_ABOVE_MAX_COST,
+    endedAt: attemptOf(ctx, jobAddress)?.endedAt ?? isoSeconds(ctx.deps.now()),
+  });
   ports.watcher.forget(jobAddress);
   moveTo(ctx, 'Stopped', PRICE_ABOVE_MAX_COST, message, 'Warning');
 }
@@ -56,7 +60,12 @@ export async function takenBackForPrice(ctx: JobReconcileContext, jobAddress: Pu
   const ports = await ctx.ports();
   const job = await stopIfOverBudget(ctx, ports, jobAddress);
   if (job === undefined || (job.status !== 'QUEUED' && job.status !== 'RUNNING')) {
-    concludeOverBudget(ctx, ports, jobAddress, `job ${jobAddress.toBase58()} was taken back because its price made it cost more than spec.maxCost`);
+    concludeOverBudget(
+      ctx,
+      ports,
+      jobAddress,
+      `job ${jobAddress.toBase58()} was taken back because its price made it cost more than spec.maxCost`,
+    );
   }
   return {};
 }

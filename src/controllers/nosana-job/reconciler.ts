@@ -54,7 +54,9 @@ export class NosanaJobReconciler implements Reconciler {
 
   constructor(deps: NosanaJobControllerDeps) {
     this.#deps = deps;
-    deps.metrics.setPendingPostsSource(() => deps.jobs.list().filter((job) => job.metadata?.annotations?.[PENDING_POST_ANNOTATION] !== undefined).length);
+    deps.metrics.setPendingPostsSource(
+      () => deps.jobs.list().filter((job) => job.metadata?.annotations?.[PENDING_POST_ANNOTATION] !== undefined).length,
+    );
   }
 
   async reconcile(key: ObjectKey, context: ReconcileContext): Promise<ReconcileOutcome | undefined> {
@@ -107,7 +109,7 @@ export class NosanaJobReconciler implements Reconciler {
     if (landed !== undefined) return { ...(await this.#observe(ctx, landed, 'posted')), landed: true };
     const posted = annotation(ctx, JOB_ADDRESS_ANNOTATION);
     // Until it can be told whether this object posted it, the job is only mirrored.
-    if (posted !== undefined) return this.#observe(ctx, new PublicKey(posted), await jobAddressOrigin(ctx, posted) ?? 'adopted');
+    if (posted !== undefined) return this.#observe(ctx, new PublicKey(posted), (await jobAddressOrigin(ctx, posted)) ?? 'adopted');
     return postJob(ctx, this.#posting);
   }
 
@@ -133,8 +135,12 @@ export class NosanaJobReconciler implements Reconciler {
   /** Puts back the annotations the status shows were lost; the next reconcile settles them as usual. */
   async #restore(ctx: JobReconcileContext, lost: Record<string, string>): Promise<StepResult> {
     await ctx.patchMetadata({ annotations: lost });
-    ctx.event('Warning', 'RecordRestored', `the annotations ${Object.keys(lost).join(' and ')} were removed but the status still records them; `
-      + `they were restored so that job ${ctx.status.pendingPost?.jobAddress ?? ctx.status.jobAddress ?? ''} is followed, not posted again`);
+    ctx.event(
+      'Warning',
+      'RecordRestored',
+      `the annotations ${Object.keys(lost).join(' and ')} were removed but the status still records them; ` +
+        `they were restored so that job ${ctx.status.pendingPost?.jobAddress ?? ctx.status.jobAddress ?? ''} is followed, not posted again`,
+    );
     return { requeueAfterMs: STALE_REQUEUE_MS };
   }
 

@@ -62,7 +62,11 @@ export async function jobAddressOrigin(ctx: JobReconcileContext, address: string
     return 'posted';
   }
   updateAttempt(ctx, new PublicKey(address), { origin: 'adopted' });
-  ctx.event('Warning', 'RecordUnproven', `the annotation names job ${address}, which this NosanaJob did not post: it is mirrored, never acted on or cancelled`);
+  ctx.event(
+    'Warning',
+    'RecordUnproven',
+    `the annotation names job ${address}, which this NosanaJob did not post: it is mirrored, never acted on or cancelled`,
+  );
   return 'adopted';
 }
 
@@ -73,7 +77,14 @@ export async function jobAddressOrigin(ctx: JobReconcileContext, address: string
 export async function recordIsOwn(ctx: JobReconcileContext, ports: NetworkPorts, pending: PendingPost): Promise<boolean | undefined> {
   if (recordedOrigin(ctx, pending.jobAddress) !== undefined) return true;
   try {
-    const attempt = await provesRecord(ports.network, pending, ports.gateway, await subjectOf(ctx), attemptsToSearch(ctx.object.spec.retries), ctx.signal);
+    const attempt = await provesRecord(
+      ports.network,
+      pending,
+      ports.gateway,
+      await subjectOf(ctx),
+      attemptsToSearch(ctx.object.spec.retries),
+      ctx.signal,
+    );
     return attempt !== undefined;
   } catch (error) {
     ctx.log.info({ err: error, jobAddress: pending.jobAddress }, 'cannot tell yet whether this resource prepared the recorded post');

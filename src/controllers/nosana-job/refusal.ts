@@ -4,8 +4,18 @@ import type { BackoffSettings, ItemBackoff } from '../../runtime/work-queue.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 
 export type PendingReason =
-  | 'Pending' | 'InvalidDefinition' | 'OverBudget' | 'InsufficientFunds' | 'MarketQueueFull' | 'MarketNotFound'
-  | 'WalletUnavailable' | 'DefinitionUnavailable' | 'SpendLimitReached' | 'MarketDisabled' | 'PublicCredentials' | 'WalletNotAllowed';
+  | 'Pending'
+  | 'InvalidDefinition'
+  | 'OverBudget'
+  | 'InsufficientFunds'
+  | 'MarketQueueFull'
+  | 'MarketNotFound'
+  | 'WalletUnavailable'
+  | 'DefinitionUnavailable'
+  | 'SpendLimitReached'
+  | 'MarketDisabled'
+  | 'PublicCredentials'
+  | 'WalletNotAllowed';
 
 /**
  * - `backoff`: the world may fix itself (a Secret created, a wallet funded, an RPC back): retry

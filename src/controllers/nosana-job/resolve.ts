@@ -54,7 +54,11 @@ export async function resolveDefinition(job: NosanaJobObject, reader: KubeReader
     // An inline definition changes only with the spec (a new generation wakes the job); one read
     // from a ConfigMap can be fixed there, which wakes nothing (ConfigMaps are read, not watched).
     const retry = job.spec.definitionFrom === undefined ? 'edit' : CONFIGMAP_RECHECK;
-    return refusal('InvalidDefinition', `the job definition has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, retry);
+    return refusal(
+      'InvalidDefinition',
+      `the job definition has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`,
+      retry,
+    );
   }
   return { raw, definition: validation.definition };
 }
@@ -99,15 +103,24 @@ export function resolveMarketReference(job: NosanaJobObject, markets: ObjectCach
   if (named !== undefined) {
     const address = marketAddressOf(named);
     if (address === undefined) {
-      return refusal('MarketNotFound', `NosanaMarket ${namespace}/${job.spec.market} has no market address yet (its status is not synced)`, 'backoff');
+      return refusal(
+        'MarketNotFound',
+        `NosanaMarket ${namespace}/${job.spec.market} has no market address yet (its status is not synced)`,
+        'backoff',
+      );
     }
     return { address, object: named, settingsFrom: named };
   }
   const address = parseAddress(job.spec.market);
   if (address === undefined) {
-    return refusal('MarketNotFound', `spec.market "${job.spec.market}" is neither a NosanaMarket in namespace ${namespace} nor a market address`, 'backoff');
+    return refusal(
+      'MarketNotFound',
+      `spec.market "${job.spec.market}" is neither a NosanaMarket in namespace ${namespace} nor a market address`,
+      'backoff',
+    );
   }
-  const mirrors = markets.list()
+  const mirrors = markets
+    .list()
     .filter((market) => marketAddressOf(market)?.equals(address) === true)
     .sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
   const own = mirrors.find((market) => market.metadata?.namespace === namespace);

@@ -79,7 +79,7 @@ function logText(entries: readonly unknown[] | null | undefined): string {
   return text;
 }
 
-const asText = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
+const asText = (value: unknown): string => (typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
 
 /**
  * The node accumulates every match (and its groups) of a results expression over the whole log,
@@ -97,7 +97,9 @@ function resultValues(results: Record<string, unknown> | null | undefined): Reco
 export function parseResultDocument(value: unknown): ResultDocument {
   const parsed = flowStateSchema.safeParse(value);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.length === 0 ? '(root)' : issue.path.join('.')}: ${issue.message}`);
+    const issues = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.length === 0 ? '(root)' : issue.path.join('.')}: ${issue.message}`);
     throw new ResultDocumentError(`not a Nosana result document (status and opStates expected): ${issues.join('; ')}`);
   }
   const flow = parsed.data;
@@ -160,7 +162,9 @@ export function judgeResult(document: ResultDocument, endedBy: EndedBy): ResultV
   if (!CLEAN_FLOW_STATUSES.has(document.status)) {
     const error = document.errors[0];
     return {
-      phase: 'Failed', reason: 'OpFailed', outcome: 'Failed',
+      phase: 'Failed',
+      reason: 'OpFailed',
+      outcome: 'Failed',
       message: `the job's flow ended with status "${document.status}"${error === undefined ? '' : `: ${error.slice(0, 512)}`}`,
     };
   }
@@ -170,7 +174,12 @@ export function judgeResult(document: ResultDocument, endedBy: EndedBy): ResultV
   }
   const which = unfinished.map((op) => `"${op.id}" ${op.status}`).join(', ');
   if (endedBy === 'other') {
-    return { phase: 'Stopped', reason: 'Cancelled', outcome: 'Cancelled', message: `the job was ended outside this resource before it finished (op ${which})` };
+    return {
+      phase: 'Stopped',
+      reason: 'Cancelled',
+      outcome: 'Cancelled',
+      message: `the job was ended outside this resource before it finished (op ${which})`,
+    };
   }
   return { phase: 'Stopped', reason: 'Stopped', outcome: 'Stopped', message: `the job stopped before every op finished (op ${which})` };
 }

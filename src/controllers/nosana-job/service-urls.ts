@@ -62,11 +62,19 @@ export function exposedServices(definition: unknown, jobAddress: string, service
   const name = (op: { id: string | undefined; index: number }): string => op.id ?? `ops[${op.index}]`;
   const privateOps = exposing.filter(({ op }) => ownProperty(op.args, 'private') === true);
   if (privateOps.length > 0) {
-    return { exposes: true, urls: [], unknown: [`op ${privateOps.map(({ op }) => name(op)).join(', ')} is private: its URLs come only from the node's API`] };
+    return {
+      exposes: true,
+      urls: [],
+      unknown: [`op ${privateOps.map(({ op }) => name(op)).join(', ')} is private: its URLs come only from the node's API`],
+    };
   }
-  const urls = exposing.flatMap(({ op, ports }) => ports.map((port) => ({
-    op: name(op), port, url: `https://${exposeId(jobAddress, op.index, port)}.${serviceDomain}`,
-  })));
+  const urls = exposing.flatMap(({ op, ports }) =>
+    ports.map((port) => ({
+      op: name(op),
+      port,
+      url: `https://${exposeId(jobAddress, op.index, port)}.${serviceDomain}`,
+    })),
+  );
   const unknown = exposing.filter(({ runtime }) => runtime).map(({ op }) => `op ${name(op)} exposes ports that are known only at run time`);
   return { exposes: true, urls: urls.slice(0, MAX_SERVICE_URLS), unknown };
 }

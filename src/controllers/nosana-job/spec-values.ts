@@ -17,7 +17,8 @@ export function durationSeconds(value: number | string, field: string): bigint {
     return BigInt(value);
   }
   const nanos = durationNanos(value);
-  if (nanos === undefined) throw new Error(`${field} must be a number of seconds or a duration such as "30m" or "1h30m", got ${JSON.stringify(value)}`);
+  if (nanos === undefined)
+    throw new Error(`${field} must be a number of seconds or a duration such as "30m" or "1h30m", got ${JSON.stringify(value)}`);
   const seconds = ceilSeconds(nanos);
   if (seconds <= 0n) throw new Error(`${field} must be longer than zero, got ${JSON.stringify(value)}`);
   return seconds;
@@ -26,7 +27,8 @@ export function durationSeconds(value: number | string, field: string): bigint {
 /** NOS base units from a spec amount: a whole number of NOS, or a decimal string such as "0.75". */
 export function nosAmount(value: number | string, field: string): bigint {
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${field} must be a non-negative whole number of NOS or a decimal string, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new Error(`${field} must be a non-negative whole number of NOS or a decimal string, got ${value}`);
     return BigInt(value) * BASE_UNITS_PER_NOS;
   }
   try {

@@ -81,7 +81,8 @@ export function parseLedger(configMap: V1ConfigMap | undefined): LedgerRead {
     throw new Error(`the spend ledger ${where} is not JSON; fix or delete it (deleting it forgets the last 24 h of spending)`);
   }
   const checked = entriesSchema.safeParse(parsed);
-  if (!checked.success) throw new Error(`the spend ledger ${where} is malformed (${checked.error.issues[0]?.message ?? 'invalid'}); fix or delete it`);
+  if (!checked.success)
+    throw new Error(`the spend ledger ${where} is malformed (${checked.error.issues[0]?.message ?? 'invalid'}); fix or delete it`);
   return {
     entries: checked.data.map((entry) => ({ key: entry.key, job: entry.job, amount: BigInt(entry.amount), at: new Date(entry.at) })),
     ...(configMap.metadata?.resourceVersion === undefined ? {} : { resourceVersion: configMap.metadata.resourceVersion }),
@@ -96,7 +97,9 @@ export function withEntry(entries: readonly LedgerEntry[], entry: LedgerEntry | 
 }
 
 function ledgerObject(location: LedgerLocation, entries: readonly LedgerEntry[], resourceVersion: string | undefined): V1ConfigMap {
-  const data = JSON.stringify(entries.map((entry) => ({ key: entry.key, job: entry.job, amount: entry.amount.toString(), at: entry.at.toISOString() })));
+  const data = JSON.stringify(
+    entries.map((entry) => ({ key: entry.key, job: entry.job, amount: entry.amount.toString(), at: entry.at.toISOString() })),
+  );
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -120,7 +123,11 @@ export async function readLedger(reader: KubeReader, location: LedgerLocation): 
  * again from a fresh read.
  */
 export async function writeLedger(
-  writer: KubeWriter, location: LedgerLocation, read: LedgerRead, now: Date, change: { add?: LedgerEntry; removeKey?: string },
+  writer: KubeWriter,
+  location: LedgerLocation,
+  read: LedgerRead,
+  now: Date,
+  change: { add?: LedgerEntry; removeKey?: string },
 ): Promise<void> {
   const entries = withEntry(read.entries, change.add, now, change.removeKey);
   await writer.writeObject(ledgerObject(location, entries, read.resourceVersion));

@@ -23,7 +23,10 @@ export interface Spend {
  * a lending market only while that market's wallet is the one paying. Another namespace's market
  * has no say over a job that pays with its own wallet (it could otherwise block it with a tiny limit).
  */
-export function limitingMarket(reference: Pick<MarketReference, 'object' | 'settingsFrom'>, job: NosanaJobObject): NosanaMarketObject | undefined {
+export function limitingMarket(
+  reference: Pick<MarketReference, 'object' | 'settingsFrom'>,
+  job: NosanaJobObject,
+): NosanaMarketObject | undefined {
   if (reference.settingsFrom !== undefined) return reference.settingsFrom;
   return job.spec.walletSecretRef === undefined ? reference.object : undefined;
 }
@@ -39,7 +42,14 @@ export function dailySpendLimit(market: NosanaMarketObject | undefined): bigint 
  * Refuses a payment (a post's deposit, an extension) that would take the rolling day's spend past
  * `limit`, saying when it would fit. `what` names the payment in the message.
  */
-export function spendLimitRefusal(spends: readonly Spend[], limit: bigint, deposit: bigint, now: Date, market: string, what = 'a deposit'): Refusal | undefined {
+export function spendLimitRefusal(
+  spends: readonly Spend[],
+  limit: bigint,
+  deposit: bigint,
+  now: Date,
+  market: string,
+  what = 'a deposit',
+): Refusal | undefined {
   const since = now.getTime() - SPEND_WINDOW_MS;
   const inWindow = spends.filter((spend) => spend.at.getTime() > since).sort((a, b) => a.at.getTime() - b.at.getTime());
   const spent = inWindow.reduce((sum, spend) => sum + spend.amount, 0n);
@@ -54,5 +64,7 @@ export function spendLimitRefusal(spends: readonly Spend[], limit: bigint, depos
     remaining -= spend.amount;
     retryAt = new Date(spend.at.getTime() + SPEND_WINDOW_MS);
   }
-  return refusal('SpendLimitReached', `${summary}; it fits again at ${retryAt.toISOString()}`, { afterMs: retryAt.getTime() - now.getTime() + 1_000 });
+  return refusal('SpendLimitReached', `${summary}; it fits again at ${retryAt.toISOString()}`, {
+    afterMs: retryAt.getTime() - now.getTime() + 1_000,
+  });
 }

@@ -36,17 +36,30 @@ export function walletSourceFor(job: NosanaJobObject, market: MarketReference | 
   const fallback = object?.spec.walletSecretRef;
   if (object !== undefined && fallback !== undefined) {
     if (!marketServes(object, namespace)) {
-      throw new WalletProblem('WalletNotAllowed', `the default wallet of ${marketName} does not serve namespace ${namespace} (not in its allowedNamespaces); set spec.walletSecretRef`);
+      throw new WalletProblem(
+        'WalletNotAllowed',
+        `the default wallet of ${marketName} does not serve namespace ${namespace} (not in its allowedNamespaces); set spec.walletSecretRef`,
+      );
     }
-    return { secret: { namespace: object.metadata?.namespace ?? '', name: fallback.name }, key: fallback.key, namedBy: `the default wallet of ${marketName}` };
+    return {
+      secret: { namespace: object.metadata?.namespace ?? '', name: fallback.name },
+      key: fallback.key,
+      namedBy: `the default wallet of ${marketName}`,
+    };
   }
   const refusedBy = market?.refusedBy;
   if (refusedBy?.spec.walletSecretRef !== undefined) {
-    throw new WalletProblem('WalletNotAllowed', `the default wallet of NosanaMarket ${refusedBy.metadata?.namespace}/${refusedBy.metadata?.name} does not serve namespace ${namespace} (not in its allowedNamespaces); set spec.walletSecretRef`);
+    throw new WalletProblem(
+      'WalletNotAllowed',
+      `the default wallet of NosanaMarket ${refusedBy.metadata?.namespace}/${refusedBy.metadata?.name} does not serve namespace ${namespace} (not in its allowedNamespaces); set spec.walletSecretRef`,
+    );
   }
-  throw new WalletProblem('WalletUnavailable', object === undefined
-    ? 'no wallet: set spec.walletSecretRef (no NosanaMarket serving this namespace provides a default wallet for this market)'
-    : `no wallet: set spec.walletSecretRef (${marketName} has no default walletSecretRef)`);
+  throw new WalletProblem(
+    'WalletUnavailable',
+    object === undefined
+      ? 'no wallet: set spec.walletSecretRef (no NosanaMarket serving this namespace provides a default wallet for this market)'
+      : `no wallet: set spec.walletSecretRef (${marketName} has no default walletSecretRef)`,
+  );
 }
 
 /** Reads and parses the keypair; the Secret's data is base64 as the API server returns it. */

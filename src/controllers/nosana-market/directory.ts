@@ -70,7 +70,9 @@ export class MarketDirectory {
   async resolve(network: NetworkName, slug: string, signal?: AbortSignal): Promise<ResolvedSlug> {
     const url = this.#urls[network];
     if (url === undefined) {
-      throw new UnknownMarketSlugError(`network ${network} has no market directory to resolve the slug "${slug}": set spec.address, or start the controller with --market-directory-url ${network}=URL`);
+      throw new UnknownMarketSlugError(
+        `network ${network} has no market directory to resolve the slug "${slug}": set spec.address, or start the controller with --market-directory-url ${network}=URL`,
+      );
     }
     const address = (await this.#list(url, signal)).get(slug);
     if (address === undefined) throw new UnknownMarketSlugError(`the market slug "${slug}" is not in the market directory ${url}`);
@@ -95,7 +97,10 @@ export class MarketDirectory {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     let response: Response;
     try {
-      response = await fetch(url, { headers: { accept: 'application/json' }, signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) });
+      response = await fetch(url, {
+        headers: { accept: 'application/json' },
+        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+      });
     } catch (error) {
       throw new MarketDirectoryUnavailableError(url, (error as Error).message);
     }

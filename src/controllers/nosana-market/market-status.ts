@@ -8,8 +8,19 @@ import { formatNos } from '../../chain/money.ts';
 
 /** The status fields read from the chain; they describe the market at `address` only. */
 export const MIRRORED_FIELDS = [
-  'address', 'jobPrice', 'jobPriceBaseUnits', 'jobTimeout', 'jobExpiration', 'jobType', 'queueType', 'queueLength',
-  'nodeAccessKey', 'nodeXnosMinimum', 'vault', 'lastRefreshed', 'slugResolvedFrom',
+  'address',
+  'jobPrice',
+  'jobPriceBaseUnits',
+  'jobTimeout',
+  'jobExpiration',
+  'jobType',
+  'queueType',
+  'queueLength',
+  'nodeAccessKey',
+  'nodeXnosMinimum',
+  'vault',
+  'lastRefreshed',
+  'slugResolvedFrom',
 ] as const satisfies readonly (keyof NosanaMarketStatus)[];
 
 type QueueType = NonNullable<NosanaMarketStatus['queueType']>;

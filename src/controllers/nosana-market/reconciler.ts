@@ -16,7 +16,13 @@ import { AccountDecodeError } from '../../chain/accounts.ts';
 import type { MarketView } from '../../chain/jobs-client.ts';
 import { findCondition } from '../../runtime/conditions.ts';
 import type {
-  EventRecorder, KubeWriter, ObjectCache, ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler,
+  EventRecorder,
+  KubeWriter,
+  ObjectCache,
+  ObjectKey,
+  ReconcileContext,
+  ReconcileOutcome,
+  Reconciler,
 } from '../../runtime/types.ts';
 import { keyString, refOf } from '../../runtime/types.ts';
 import { ItemBackoff } from '../../runtime/work-queue.ts';
@@ -124,19 +130,36 @@ export class NosanaMarketReconciler implements Reconciler {
     let delayMs: number;
     if (outcome.reason === 'Synced') {
       const mirrored = mirrorMarket(outcome.view);
-      const base = { ...withoutMirroredFields(current), ...mirrored, ...(outcome.slugResolvedFrom === undefined ? {} : { slugResolvedFrom: outcome.slugResolvedFrom }), jobs: counts };
+      const base = {
+        ...withoutMirroredFields(current),
+        ...mirrored,
+        ...(outcome.slugResolvedFrom === undefined ? {} : { slugResolvedFrom: outcome.slugResolvedFrom }),
+        jobs: counts,
+      };
       const message = `mirrors market ${mirrored.address ?? ''} on ${market.spec.network}`;
       next = this.#stampRefreshed(applyPhase('NosanaMarket', base, undefined, 'Synced', message, generation, now), current, now);
       this.#retries.reset(id);
       delayMs = intervalMs * (1 - JITTER + 2 * JITTER * this.#random());
-      if (current.jobPriceBaseUnits !== undefined && current.address === mirrored.address && current.jobPriceBaseUnits !== mirrored.jobPriceBaseUnits) {
-        this.#deps.events.record(market, 'Normal', 'PriceChanged', 'Refresh', `the job price changed from ${current.jobPrice ?? '?'} to ${mirrored.jobPrice ?? '?'} NOS/s`);
+      if (
+        current.jobPriceBaseUnits !== undefined &&
+        current.address === mirrored.address &&
+        current.jobPriceBaseUnits !== mirrored.jobPriceBaseUnits
+      ) {
+        this.#deps.events.record(
+          market,
+          'Normal',
+          'PriceChanged',
+          'Refresh',
+          `the job price changed from ${current.jobPrice ?? '?'} to ${mirrored.jobPrice ?? '?'} NOS/s`,
+        );
       }
     } else {
       // After an RPC failure the last values stay while they describe the market being read; a
       // market that is not found has no values.
       const sameMarket = outcome.reason !== 'MarketNotFound' && (outcome.address === undefined || outcome.address === current.address);
-      const base = sameMarket ? { ...current } : { ...withoutMirroredFields(current), ...(outcome.address === undefined ? {} : { address: outcome.address }) };
+      const base = sameMarket
+        ? { ...current }
+        : { ...withoutMirroredFields(current), ...(outcome.address === undefined ? {} : { address: outcome.address }) };
       next = applyPhase('NosanaMarket', { ...base, jobs: counts }, undefined, outcome.reason, outcome.message, generation, now);
       delayMs = outcome.reason !== 'MarketNotFound' ? Math.min(this.#retries.next(id), intervalMs) : intervalMs;
       if (outcome.reason === 'MarketNotFound') this.#retries.reset(id);
@@ -154,11 +177,23 @@ export class NosanaMarketReconciler implements Reconciler {
    * market must not outlive the edit, so they are kept only when the spec names the same address.
    */
   async #markRefreshing(
-    market: NosanaMarketObject, current: NosanaMarketStatus, cached: NosanaMarketStatus, counts: NosanaMarketStatus['jobs'], now: Date,
+    market: NosanaMarketObject,
+    current: NosanaMarketStatus,
+    cached: NosanaMarketStatus,
+    counts: NosanaMarketStatus['jobs'],
+    now: Date,
   ): Promise<NosanaMarketStatus> {
     const keep = market.spec.address !== undefined && market.spec.address === current.address;
     const base = { ...(keep ? current : withoutMirroredFields(current)), jobs: counts };
-    const next = applyPhase('NosanaMarket', base, undefined, 'Refreshing', `reading market ${marketName(market)} on ${market.spec.network}`, market.metadata?.generation, now);
+    const next = applyPhase(
+      'NosanaMarket',
+      base,
+      undefined,
+      'Refreshing',
+      `reading market ${marketName(market)} on ${market.spec.network}`,
+      market.metadata?.generation,
+      now,
+    );
     await this.#deps.writer.applyStatus(refOf(market), next, cached);
     return next;
   }
@@ -181,7 +216,8 @@ export class NosanaMarketReconciler implements Reconciler {
       const detail = (error as Error).message;
       const where = address === undefined ? {} : { address };
       if (error instanceof UnknownMarketSlugError) return { reason: 'MarketNotFound', message: detail };
-      if (error instanceof AccountDecodeError) return { reason: 'MarketNotFound', message: `${address ?? ''} is not a market account: ${detail}`, ...where };
+      if (error instanceof AccountDecodeError)
+        return { reason: 'MarketNotFound', message: `${address ?? ''} is not a market account: ${detail}`, ...where };
       if (error instanceof MarketDirectoryUnavailableError) return { reason: 'DirectoryUnavailable', message: detail };
       if (error instanceof NetworkSettingsError) return { reason: 'SettingsInvalid', message: detail, ...where };
       // Everything else is taken for trouble reaching the network (the RPC down, an RPC serving

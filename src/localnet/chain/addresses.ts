@@ -1,6 +1,13 @@
 // Well-known Solana addresses the localnet runtime itself needs (programs, loaders, sysvars).
 import { ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID } from '@solana/spl-token';
-import { BPF_LOADER_PROGRAM_ID, ComputeBudgetProgram, PublicKey, SYSVAR_CLOCK_PUBKEY, SYSVAR_RENT_PUBKEY, SystemProgram } from '@solana/web3.js';
+import {
+  BPF_LOADER_PROGRAM_ID,
+  ComputeBudgetProgram,
+  PublicKey,
+  SYSVAR_CLOCK_PUBKEY,
+  SYSVAR_RENT_PUBKEY,
+  SystemProgram,
+} from '@solana/web3.js';
 
 export { ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID };
 export const SYSTEM_PROGRAM_ID = SystemProgram.programId;

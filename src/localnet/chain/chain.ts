@@ -101,10 +101,13 @@ export class LocalChain {
     const restore = options.restore;
     const finalizeAfterSlots = options.finalizeAfterSlots ?? DEFAULT_FINALIZE_AFTER_SLOTS;
     this.blockhashLifetime = options.blockhashLifetime ?? DEFAULT_BLOCKHASH_LIFETIME;
-    if (!Number.isInteger(finalizeAfterSlots) || finalizeAfterSlots < 1) throw new Error(`finalizeAfterSlots must be a positive integer, got ${finalizeAfterSlots}`);
+    if (!Number.isInteger(finalizeAfterSlots) || finalizeAfterSlots < 1)
+      throw new Error(`finalizeAfterSlots must be a positive integer, got ${finalizeAfterSlots}`);
     if (!Number.isInteger(this.blockhashLifetime) || this.blockhashLifetime <= finalizeAfterSlots) {
       // Otherwise a finalized blockhash would already be expired when clients get it.
-      throw new Error(`blockhashLifetime (${this.blockhashLifetime}) must be an integer greater than finalizeAfterSlots (${finalizeAfterSlots})`);
+      throw new Error(
+        `blockhashLifetime (${this.blockhashLifetime}) must be an integer greater than finalizeAfterSlots (${finalizeAfterSlots})`,
+      );
     }
     this.faults = options.faults;
     this.#dice = new FaultDice(options.faultSeed ?? 1);
@@ -126,7 +129,12 @@ export class LocalChain {
       this.ledger.burnFee(restore.burnedFees);
       for (const record of restore.transactions) this.signatures.add(record);
     } else {
-      this.ledger.put(this.faucet.publicKey, { lamports: FAUCET_LAMPORTS, owner: SystemProgram.programId, data: Buffer.alloc(0), executable: false });
+      this.ledger.put(this.faucet.publicKey, {
+        lamports: FAUCET_LAMPORTS,
+        owner: SystemProgram.programId,
+        data: Buffer.alloc(0),
+        executable: false,
+      });
     }
     installProgramAccounts(this.ledger, this.programs);
     this.#blockhashes = new RecentBlockhashes(this.genesisSeed, this.blockhashLifetime + finalizeAfterSlots + 1);
@@ -223,8 +231,11 @@ export class LocalChain {
 
   /** A System transfer from the faucet, landing like any transaction. */
   requestAirdrop(recipient: PublicKey, lamports: bigint): string {
-    const transaction = new Transaction({ feePayer: this.faucet.publicKey, blockhash: this.#blockhashes.hashOf(this.#slot), lastValidBlockHeight: this.#slot + this.blockhashLifetime })
-      .add(SystemProgram.transfer({ fromPubkey: this.faucet.publicKey, toPubkey: recipient, lamports }));
+    const transaction = new Transaction({
+      feePayer: this.faucet.publicKey,
+      blockhash: this.#blockhashes.hashOf(this.#slot),
+      lastValidBlockHeight: this.#slot + this.blockhashLifetime,
+    }).add(SystemProgram.transfer({ fromPubkey: this.faucet.publicKey, toPubkey: recipient, lamports }));
     transaction.sign(this.faucet);
     const decoded = decodeWireTransaction(transaction.serialize());
     this.#preflight(decoded);

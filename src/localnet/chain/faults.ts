@@ -31,8 +31,15 @@ export interface ChainFaults {
 }
 
 export const NO_FAULTS: Readonly<ChainFaults> = Object.freeze({
-  dropRate: 0, landingDelaySlots: 0, rateLimitRate: 0, serverErrorRate: 0, hangRate: 0, hangMs: 10_000, expireBlockhashesEarly: null,
-  lagSlots: 0, lagRate: 1,
+  dropRate: 0,
+  landingDelaySlots: 0,
+  rateLimitRate: 0,
+  serverErrorRate: 0,
+  hangRate: 0,
+  hangMs: 10_000,
+  expireBlockhashesEarly: null,
+  lagSlots: 0,
+  lagRate: 1,
 });
 
 function checkRate(name: string, value: number): number {
@@ -61,29 +68,62 @@ export class FaultSettings implements ChainFaults {
     Object.assign(this, changes);
   }
 
-  get dropRate(): number { return this.#values.dropRate; }
-  set dropRate(value: number) { this.#values.dropRate = checkRate('dropRate', value); }
-  get landingDelaySlots(): number { return this.#values.landingDelaySlots; }
-  set landingDelaySlots(value: number) { this.#values.landingDelaySlots = checkCount('landingDelaySlots', value); }
-  get rateLimitRate(): number { return this.#values.rateLimitRate; }
-  set rateLimitRate(value: number) { this.#values.rateLimitRate = checkRate('rateLimitRate', value); }
-  get serverErrorRate(): number { return this.#values.serverErrorRate; }
-  set serverErrorRate(value: number) { this.#values.serverErrorRate = checkRate('serverErrorRate', value); }
-  get hangRate(): number { return this.#values.hangRate; }
-  set hangRate(value: number) { this.#values.hangRate = checkRate('hangRate', value); }
-  get hangMs(): number { return this.#values.hangMs; }
-  set hangMs(value: number) { this.#values.hangMs = checkCount('hangMs', value); }
-  get expireBlockhashesEarly(): number | null { return this.#values.expireBlockhashesEarly; }
+  get dropRate(): number {
+    return this.#values.dropRate;
+  }
+  set dropRate(value: number) {
+    this.#values.dropRate = checkRate('dropRate', value);
+  }
+  get landingDelaySlots(): number {
+    return this.#values.landingDelaySlots;
+  }
+  set landingDelaySlots(value: number) {
+    this.#values.landingDelaySlots = checkCount('landingDelaySlots', value);
+  }
+  get rateLimitRate(): number {
+    return this.#values.rateLimitRate;
+  }
+  set rateLimitRate(value: number) {
+    this.#values.rateLimitRate = checkRate('rateLimitRate', value);
+  }
+  get serverErrorRate(): number {
+    return this.#values.serverErrorRate;
+  }
+  set serverErrorRate(value: number) {
+    this.#values.serverErrorRate = checkRate('serverErrorRate', value);
+  }
+  get hangRate(): number {
+    return this.#values.hangRate;
+  }
+  set hangRate(value: number) {
+    this.#values.hangRate = checkRate('hangRate', value);
+  }
+  get hangMs(): number {
+    return this.#values.hangMs;
+  }
+  set hangMs(value: number) {
+    this.#values.hangMs = checkCount('hangMs', value);
+  }
+  get expireBlockhashesEarly(): number | null {
+    return this.#values.expireBlockhashesEarly;
+  }
   set expireBlockhashesEarly(value: number | null) {
     this.#values.expireBlockhashesEarly = value === null ? null : checkCount('expireBlockhashesEarly', value);
   }
-  get lagSlots(): number { return this.#values.lagSlots; }
+  get lagSlots(): number {
+    return this.#values.lagSlots;
+  }
   set lagSlots(value: number) {
-    if (checkCount('lagSlots', value) > PAST_STATE_SLOTS) throw new Error(`faults.lagSlots must be at most ${PAST_STATE_SLOTS} (the past the localnet keeps), got ${value}`);
+    if (checkCount('lagSlots', value) > PAST_STATE_SLOTS)
+      throw new Error(`faults.lagSlots must be at most ${PAST_STATE_SLOTS} (the past the localnet keeps), got ${value}`);
     this.#values.lagSlots = value;
   }
-  get lagRate(): number { return this.#values.lagRate; }
-  set lagRate(value: number) { this.#values.lagRate = checkRate('lagRate', value); }
+  get lagRate(): number {
+    return this.#values.lagRate;
+  }
+  set lagRate(value: number) {
+    this.#values.lagRate = checkRate('lagRate', value);
+  }
 
   /** Back to no faults at all. */
   clear(): void {

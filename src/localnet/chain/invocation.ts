@@ -145,7 +145,10 @@ export class InstructionRunner {
       if (this.#raised || this.#failure !== undefined) throw this.#raised ?? new FrameFailed(this.#failure as InstructionErrorJson);
       const lamportsNow = this.#sumLamports(pre.keys());
       if (lamportsNow !== frame.lamportsAtStart) {
-        throw new InstructionFault('UnbalancedInstruction', `${programId}: lamports of the instruction's accounts went from ${frame.lamportsAtStart} to ${lamportsNow}`);
+        throw new InstructionFault(
+          'UnbalancedInstruction',
+          `${programId}: lamports of the instruction's accounts went from ${frame.lamportsAtStart} to ${lamportsNow}`,
+        );
       }
     } catch (error) {
       const failure = this.#settle(error, program);
@@ -240,7 +243,8 @@ export class InstructionRunner {
       logRaw: (line) => env.logs.push(line),
       consume: (units) => {
         if (!Number.isInteger(units) || units < 0) throw new Error(`consume: units must be a non-negative integer, got ${units}`);
-        if (!env.meter.consume(units)) this.#raise(new InstructionFault('ComputationalBudgetExceeded', `${frame.programId} exceeded the compute budget`));
+        if (!env.meter.consume(units))
+          this.#raise(new InstructionFault('ComputationalBudgetExceeded', `${frame.programId} exceeded the compute budget`));
       },
       invoke: (programId, accounts, invokeData, pdaSigners = []) => this.#invoke(frame, flags, programId, accounts, invokeData, pdaSigners),
       rentExemptMinimum,
@@ -258,26 +262,42 @@ export class InstructionRunner {
     if (this.#raised) throw this.#raised;
     if (this.#failure !== undefined) throw new FrameFailed(this.#failure);
     const calleeId = programId.toBase58();
-    if (this.#stack.length >= MAX_STACK_HEIGHT) this.#raise(new InstructionFault('CallDepth', `${caller.programId}: invoking ${calleeId} exceeds the maximum stack height of ${MAX_STACK_HEIGHT}`));
+    if (this.#stack.length >= MAX_STACK_HEIGHT)
+      this.#raise(
+        new InstructionFault(
+          'CallDepth',
+          `${caller.programId}: invoking ${calleeId} exceeds the maximum stack height of ${MAX_STACK_HEIGHT}`,
+        ),
+      );
     if (!callerFlags(calleeId).listed) this.#raise(new InstructionFault('MissingAccount', `Unknown program ${calleeId}`));
     const callee = this.#env.findProgram(calleeId);
     if (!callee) this.#raise(new InstructionFault('UnsupportedProgramId', `Program ${calleeId} is not executable`));
     const reentrant = this.#stack.slice(0, -1).some((frame) => frame.programId === calleeId);
-    if (reentrant && caller.programId !== calleeId) this.#raise(new InstructionFault('ReentrancyNotAllowed', `Cross-program invocation reentrancy not allowed for ${calleeId}`));
+    if (reentrant && caller.programId !== calleeId)
+      this.#raise(new InstructionFault('ReentrancyNotAllowed', `Cross-program invocation reentrancy not allowed for ${calleeId}`));
     const signedByCaller = new Set<string>();
     for (const pda of pdaSigners) {
       // Simplification: without the seeds, any off-curve address counts as the caller's PDA.
-      if (PublicKey.isOnCurve(pda.toBytes())) this.#raise(new InstructionFault('PrivilegeEscalation', `${pda.toBase58()} is not a program address, so ${caller.programId} cannot sign for it`));
+      if (PublicKey.isOnCurve(pda.toBytes()))
+        this.#raise(
+          new InstructionFault(
+            'PrivilegeEscalation',
+            `${pda.toBase58()} is not a program address, so ${caller.programId} cannot sign for it`,
+          ),
+        );
       signedByCaller.add(pda.toBase58());
     }
     for (const account of accounts) {
       const key = account.pubkey.toBase58();
       const granted = callerFlags(key);
       if (!granted.listed) this.#raise(new InstructionFault('MissingAccount', `Instruction references an unknown account ${key}`));
-      if (account.isSigner && !granted.isSigner && !signedByCaller.has(key)) this.#raise(new InstructionFault('PrivilegeEscalation', `${key}'s signer privilege escalated`));
-      if (account.isWritable && !granted.isWritable) this.#raise(new InstructionFault('PrivilegeEscalation', `${key}'s writable privilege escalated`));
+      if (account.isSigner && !granted.isSigner && !signedByCaller.has(key))
+        this.#raise(new InstructionFault('PrivilegeEscalation', `${key}'s signer privilege escalated`));
+      if (account.isWritable && !granted.isWritable)
+        this.#raise(new InstructionFault('PrivilegeEscalation', `${key}'s writable privilege escalated`));
     }
-    if (!this.#env.meter.consume(INVOKE_UNITS)) this.#raise(new InstructionFault('ComputationalBudgetExceeded', `${caller.programId} exceeded the compute budget`));
+    if (!this.#env.meter.consume(INVOKE_UNITS))
+      this.#raise(new InstructionFault('ComputationalBudgetExceeded', `${caller.programId} exceeded the compute budget`));
     this.innerInstructions.push({
       programIdIndex: this.#env.accountIndex(calleeId),
       accounts: accounts.map((a) => this.#env.accountIndex(a.pubkey.toBase58())),
@@ -304,14 +324,18 @@ function accountChangeFault(frame: Frame, key: string, isWritable: boolean, next
   if (next.lamports < 0n) return new InstructionFault('ArithmeticOverflow', `${at}: negative lamports`);
   if (next.executable !== pre.executable) return new InstructionFault('ExecutableModified', `${at}: the executable flag cannot change`);
   if (pre.executable && lamportsChanged) return new InstructionFault('ExecutableLamportChange', `${at}: balance of an executable account`);
-  if (pre.executable && (dataChanged || ownerChanged)) return new InstructionFault('ExecutableDataModified', `${at}: data of an executable account`);
+  if (pre.executable && (dataChanged || ownerChanged))
+    return new InstructionFault('ExecutableDataModified', `${at}: data of an executable account`);
   if (!isWritable && lamportsChanged) return new InstructionFault('ReadonlyLamportChange', `${at}: account is not writable`);
   if (!isWritable && (dataChanged || ownerChanged)) return new InstructionFault('ReadonlyDataModified', `${at}: account is not writable`);
   if (ownerChanged && (!owned || next.data.some((byte) => byte !== 0))) {
     return new InstructionFault('ModifiedProgramId', `${at}: only the owner may assign an account, and only with zeroed data`);
   }
-  if (dataChanged && !owned) return new InstructionFault('ExternalAccountDataModified', `${at}: data of an account owned by ${pre.owner.toBase58()}`);
-  if (next.data.length > MAX_ACCOUNT_DATA_LENGTH) return new InstructionFault('InvalidRealloc', `${at}: ${next.data.length} bytes exceed the maximum account size`);
-  if (next.lamports < pre.lamports && !owned) return new InstructionFault('ExternalAccountLamportSpend', `${at}: debit of an account owned by ${pre.owner.toBase58()}`);
+  if (dataChanged && !owned)
+    return new InstructionFault('ExternalAccountDataModified', `${at}: data of an account owned by ${pre.owner.toBase58()}`);
+  if (next.data.length > MAX_ACCOUNT_DATA_LENGTH)
+    return new InstructionFault('InvalidRealloc', `${at}: ${next.data.length} bytes exceed the maximum account size`);
+  if (next.lamports < pre.lamports && !owned)
+    return new InstructionFault('ExternalAccountLamportSpend', `${at}: debit of an account owned by ${pre.owner.toBase58()}`);
   return undefined;
 }

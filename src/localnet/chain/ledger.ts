@@ -8,9 +8,7 @@ import { SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID } from './addresses.ts';
 import type { LedgerAccount } from './program.ts';
 import { rentExemptMinimum } from './rent.ts';
 import type { SysvarReader } from './sysvars.ts';
-import {
-  TOKEN_ACCOUNT_STATE, decodeMint, decodeTokenAccount, encodeMint, encodeTokenAccount,
-} from './token-state.ts';
+import { TOKEN_ACCOUNT_STATE, decodeMint, decodeTokenAccount, encodeMint, encodeTokenAccount } from './token-state.ts';
 
 /** Fields of `setAccount`; lamports default to the rent-exempt minimum, owner to System. */
 export interface AccountSeed {
@@ -142,27 +140,44 @@ export class Ledger implements AccountsView {
   airdrop(address: PublicKey, lamports: bigint): void {
     if (lamports <= 0n) throw new Error(`airdrop: lamports must be positive, got ${lamports}`);
     const current = this.get(address);
-    this.put(address, current
-      ? { ...current, lamports: current.lamports + lamports }
-      : { lamports, owner: SYSTEM_PROGRAM_ID, data: Buffer.alloc(0), executable: false });
+    this.put(
+      address,
+      current
+        ? { ...current, lamports: current.lamports + lamports }
+        : { lamports, owner: SYSTEM_PROGRAM_ID, data: Buffer.alloc(0), executable: false },
+    );
   }
 
   createMint(seed: MintSeed): PublicKey {
-    if (!Number.isInteger(seed.decimals) || seed.decimals < 0 || seed.decimals > 255) throw new Error(`createMint: decimals must be 0..255, got ${seed.decimals}`);
+    if (!Number.isInteger(seed.decimals) || seed.decimals < 0 || seed.decimals > 255)
+      throw new Error(`createMint: decimals must be 0..255, got ${seed.decimals}`);
     const address = seed.address ?? Keypair.generate().publicKey;
     this.#assertFree(address, 'createMint');
-    const data = encodeMint({ mintAuthority: seed.mintAuthority, supply: 0n, decimals: seed.decimals, isInitialized: true, freezeAuthority: seed.freezeAuthority ?? null });
+    const data = encodeMint({
+      mintAuthority: seed.mintAuthority,
+      supply: 0n,
+      decimals: seed.decimals,
+      isInitialized: true,
+      freezeAuthority: seed.freezeAuthority ?? null,
+    });
     this.setAccount(address, { owner: TOKEN_PROGRAM_ID, data });
     return address;
   }
 
   createTokenAccount(seed: TokenAccountSeed): PublicKey {
-    if (!decodeMint(this.get(seed.mint)?.data ?? Buffer.alloc(0))) throw new Error(`createTokenAccount: ${seed.mint.toBase58()} is not a mint`);
+    if (!decodeMint(this.get(seed.mint)?.data ?? Buffer.alloc(0)))
+      throw new Error(`createTokenAccount: ${seed.mint.toBase58()} is not a mint`);
     const address = seed.address ?? getAssociatedTokenAddressSync(seed.mint, seed.owner, true);
     this.#assertFree(address, 'createTokenAccount');
     const data = encodeTokenAccount({
-      mint: seed.mint, owner: seed.owner, amount: 0n, delegate: null, state: TOKEN_ACCOUNT_STATE.initialized,
-      isNative: null, delegatedAmount: 0n, closeAuthority: null,
+      mint: seed.mint,
+      owner: seed.owner,
+      amount: 0n,
+      delegate: null,
+      state: TOKEN_ACCOUNT_STATE.initialized,
+      isNative: null,
+      delegatedAmount: 0n,
+      closeAuthority: null,
     });
     this.setAccount(address, { owner: TOKEN_PROGRAM_ID, data });
     if (seed.amount) this.mintTo(address, seed.amount);

@@ -9,7 +9,10 @@ import type { TransactionRecord } from './signature-store.ts';
 
 const FORMAT = 'nosana-operator-localnet-ledger/1';
 
-const bigintText = z.string().regex(/^\d+$/, 'expected an unsigned integer string').transform((v) => BigInt(v));
+const bigintText = z
+  .string()
+  .regex(/^\d+$/, 'expected an unsigned integer string')
+  .transform((v) => BigInt(v));
 const pubkeyText = z.string().transform((value, ctx) => {
   try {
     return new PublicKey(value);
@@ -34,35 +37,43 @@ const stateFileSchema = z.object({
   genesisMs: z.number(),
   clockOffsetMs: z.number(),
   burnedFees: bigintText,
-  accounts: z.array(z.object({
-    address: z.string(),
-    lamports: bigintText,
-    owner: pubkeyText,
-    data: z.base64(),
-    executable: z.boolean(),
-  })),
-  transactions: z.array(z.object({
-    signature: z.string(),
-    slot: z.number(),
-    blockTime: z.number(),
-    err: transactionError.nullable(),
-    fee: bigintText,
-    logs: z.array(z.string()),
-    unitsConsumed: z.number(),
-    computeUnitPrice: bigintText,
-    wire: z.base64(),
-    version: z.union([z.literal('legacy'), z.literal(0)]),
-    accountKeys: z.array(z.string()),
-    writable: z.array(z.boolean()),
-    innerInstructions: z.array(z.object({
-      index: z.number(),
-      instructions: z.array(z.object({ programIdIndex: z.number(), accounts: z.array(z.number()), data: z.string(), stackHeight: z.number() })),
-    })),
-    preBalances: z.array(bigintText),
-    postBalances: z.array(bigintText),
-    preTokenBalances: z.array(tokenBalance),
-    postTokenBalances: z.array(tokenBalance),
-  })),
+  accounts: z.array(
+    z.object({
+      address: z.string(),
+      lamports: bigintText,
+      owner: pubkeyText,
+      data: z.base64(),
+      executable: z.boolean(),
+    }),
+  ),
+  transactions: z.array(
+    z.object({
+      signature: z.string(),
+      slot: z.number(),
+      blockTime: z.number(),
+      err: transactionError.nullable(),
+      fee: bigintText,
+      logs: z.array(z.string()),
+      unitsConsumed: z.number(),
+      computeUnitPrice: bigintText,
+      wire: z.base64(),
+      version: z.union([z.literal('legacy'), z.literal(0)]),
+      accountKeys: z.array(z.string()),
+      writable: z.array(z.boolean()),
+      innerInstructions: z.array(
+        z.object({
+          index: z.number(),
+          instructions: z.array(
+            z.object({ programIdIndex: z.number(), accounts: z.array(z.number()), data: z.string(), stackHeight: z.number() }),
+          ),
+        }),
+      ),
+      preBalances: z.array(bigintText),
+      postBalances: z.array(bigintText),
+      preTokenBalances: z.array(tokenBalance),
+      postTokenBalances: z.array(tokenBalance),
+    }),
+  ),
 });
 
 function recordToJson(record: TransactionRecord) {
@@ -111,7 +122,10 @@ export function loadSnapshot(file: string): ChainSnapshot | undefined {
     genesisMs: parsed.genesisMs,
     clockOffsetMs: parsed.clockOffsetMs,
     burnedFees: parsed.burnedFees,
-    accounts: parsed.accounts.map((a) => [a.address, { lamports: a.lamports, owner: a.owner, data: Buffer.from(a.data, 'base64'), executable: a.executable }]),
+    accounts: parsed.accounts.map((a) => [
+      a.address,
+      { lamports: a.lamports, owner: a.owner, data: Buffer.from(a.data, 'base64'), executable: a.executable },
+    ]),
     transactions: parsed.transactions,
   };
 }

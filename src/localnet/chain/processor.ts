@@ -113,8 +113,18 @@ export class TransactionProcessor {
     }
     err ??= this.#rentViolation(keys, feeStage, executionStage);
     return {
-      transaction, err, logs: logs.lines, unitsConsumed: budget.unitLimit - meter.remaining, fee,
-      computeUnitPrice: budget.unitPrice, writable, innerInstructions, preBalances, preTokenBalances, feeStage, executionStage,
+      transaction,
+      err,
+      logs: logs.lines,
+      unitsConsumed: budget.unitLimit - meter.remaining,
+      fee,
+      computeUnitPrice: budget.unitPrice,
+      writable,
+      innerInstructions,
+      preBalances,
+      preTokenBalances,
+      feeStage,
+      executionStage,
     };
   }
 
@@ -145,7 +155,8 @@ export class TransactionProcessor {
     if (!account.owner.equals(SYSTEM_PROGRAM_ID) || account.data.length > 0) throw new TransactionRejected('InvalidAccountForFee');
     if (account.lamports < fee) throw new TransactionRejected('InsufficientFundsForFee');
     const remaining = account.lamports - fee;
-    if (remaining > 0n && remaining < rentExemptMinimum(0)) throw new TransactionRejected({ InsufficientFundsForRent: { account_index: 0 } });
+    if (remaining > 0n && remaining < rentExemptMinimum(0))
+      throw new TransactionRejected({ InsufficientFundsForRent: { account_index: 0 } });
     const stage = new StagedAccounts((address) => this.#ledger.get(address));
     stage.put(payer, { ...account, lamports: remaining });
     return stage;
@@ -173,7 +184,7 @@ function tokenBalances(keys: string[], read: (address: string) => LedgerAccount 
     const state = decodeTokenAccount(account.data);
     if (!state || state.state === 0) return;
     const mintAccount = read(state.mint.toBase58());
-    const decimals = mintAccount ? decodeMint(mintAccount.data)?.decimals ?? 0 : 0;
+    const decimals = mintAccount ? (decodeMint(mintAccount.data)?.decimals ?? 0) : 0;
     balances.push({
       accountIndex,
       mint: state.mint.toBase58(),

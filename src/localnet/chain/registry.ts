@@ -2,9 +2,7 @@
 // Token) plus whatever programs the caller registers, and the executable accounts that make them
 // visible on the ledger.
 import { PublicKey } from '@solana/web3.js';
-import {
-  BPF_LOADER_2_ID, BPF_LOADER_UPGRADEABLE_ID, NATIVE_LOADER_ID,
-} from './addresses.ts';
+import { BPF_LOADER_2_ID, BPF_LOADER_UPGRADEABLE_ID, NATIVE_LOADER_ID } from './addresses.ts';
 import { associatedTokenProgram } from './builtins/associated-token.ts';
 import { computeBudgetProgram } from './builtins/compute-budget.ts';
 import type { ProgramLoader, RuntimeProgram } from './builtins/runtime-program.ts';
@@ -45,7 +43,7 @@ export function createProgramRegistry(programs: readonly LocalProgram[]): Progra
 }
 
 const LOADER_IDS: Record<ProgramLoader, PublicKey> = {
-  'native': NATIVE_LOADER_ID,
+  native: NATIVE_LOADER_ID,
   'bpf-loader-2': BPF_LOADER_2_ID,
   'bpf-loader-upgradeable': BPF_LOADER_UPGRADEABLE_ID,
 };

@@ -110,7 +110,12 @@ export async function createChainServer(options: ChainServerOptions): Promise<Ch
       return;
     }
     if (dice.roll(faults.rateLimitRate)) {
-      send(response, 429, JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: 429, message: 'Too many requests for a specific RPC call' } }), { 'retry-after': '1' });
+      send(
+        response,
+        429,
+        JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: 429, message: 'Too many requests for a specific RPC call' } }),
+        { 'retry-after': '1' },
+      );
       return;
     }
     if (dice.roll(faults.serverErrorRate)) {

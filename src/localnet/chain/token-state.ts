@@ -49,19 +49,22 @@ export function decodeTokenAccount(data: Buffer): TokenAccountState | undefined 
 
 export function encodeTokenAccount(account: TokenAccountState): Buffer {
   const data = Buffer.alloc(TOKEN_ACCOUNT_SIZE);
-  AccountLayout.encode({
-    mint: account.mint,
-    owner: account.owner,
-    amount: account.amount,
-    delegateOption: account.delegate ? 1 : 0,
-    delegate: account.delegate ?? NO_KEY,
-    state: account.state as AccountState,
-    isNativeOption: account.isNative === null ? 0 : 1,
-    isNative: account.isNative ?? 0n,
-    delegatedAmount: account.delegatedAmount,
-    closeAuthorityOption: account.closeAuthority ? 1 : 0,
-    closeAuthority: account.closeAuthority ?? NO_KEY,
-  }, data);
+  AccountLayout.encode(
+    {
+      mint: account.mint,
+      owner: account.owner,
+      amount: account.amount,
+      delegateOption: account.delegate ? 1 : 0,
+      delegate: account.delegate ?? NO_KEY,
+      state: account.state as AccountState,
+      isNativeOption: account.isNative === null ? 0 : 1,
+      isNative: account.isNative ?? 0n,
+      delegatedAmount: account.delegatedAmount,
+      closeAuthorityOption: account.closeAuthority ? 1 : 0,
+      closeAuthority: account.closeAuthority ?? NO_KEY,
+    },
+    data,
+  );
   return data;
 }
 
@@ -80,15 +83,18 @@ export function decodeMint(data: Buffer): MintState | undefined {
 
 export function encodeMint(mint: MintState): Buffer {
   const data = Buffer.alloc(TOKEN_MINT_SIZE);
-  MintLayout.encode({
-    mintAuthorityOption: mint.mintAuthority ? 1 : 0,
-    mintAuthority: mint.mintAuthority ?? NO_KEY,
-    supply: mint.supply,
-    decimals: mint.decimals,
-    isInitialized: mint.isInitialized,
-    freezeAuthorityOption: mint.freezeAuthority ? 1 : 0,
-    freezeAuthority: mint.freezeAuthority ?? NO_KEY,
-  }, data);
+  MintLayout.encode(
+    {
+      mintAuthorityOption: mint.mintAuthority ? 1 : 0,
+      mintAuthority: mint.mintAuthority ?? NO_KEY,
+      supply: mint.supply,
+      decimals: mint.decimals,
+      isInitialized: mint.isInitialized,
+      freezeAuthorityOption: mint.freezeAuthority ? 1 : 0,
+      freezeAuthority: mint.freezeAuthority ?? NO_KEY,
+    },
+    data,
+  );
   return data;
 }
 

@@ -53,7 +53,9 @@ export function decodeWireTransaction(bytes: Buffer): WireTransaction {
   const message = viewMessage(transaction.message);
   const signatures = transaction.signatures.map((s) => Buffer.from(s));
   if (signatures.length !== message.numRequiredSignatures) {
-    throw new MalformedTransaction(`transaction has ${signatures.length} signatures but its message requires ${message.numRequiredSignatures}`);
+    throw new MalformedTransaction(
+      `transaction has ${signatures.length} signatures but its message requires ${message.numRequiredSignatures}`,
+    );
   }
   const first = signatures[0];
   if (!first) throw new MalformedTransaction('transaction has no signature');

@@ -68,14 +68,18 @@ export class ContentStore {
 
   async add(bytes: Uint8Array): Promise<StoredContent> {
     if (bytes.length > this.maxObjectBytes) {
-      throw new ContentRejectedError(`content of ${bytes.length} bytes exceeds the localnet IPFS limit of ${this.maxObjectBytes} bytes per object`);
+      throw new ContentRejectedError(
+        `content of ${bytes.length} bytes exceeds the localnet IPFS limit of ${this.maxObjectBytes} bytes per object`,
+      );
     }
     const cid = await computeCidV0(bytes);
     const inFlight = this.#writing.get(cid);
     if (inFlight !== undefined) await inFlight;
     if (this.#objects.has(cid)) return { cid, size: bytes.length, duplicate: true };
     if (this.#totalBytes + bytes.length > this.maxTotalBytes) {
-      throw new ContentRejectedError(`the localnet IPFS store is full: ${this.#totalBytes} of ${this.maxTotalBytes} bytes used, ${bytes.length} more requested`);
+      throw new ContentRejectedError(
+        `the localnet IPFS store is full: ${this.#totalBytes} of ${this.maxTotalBytes} bytes used, ${bytes.length} more requested`,
+      );
     }
     const copy = new Uint8Array(bytes);
     this.#totalBytes += copy.length;

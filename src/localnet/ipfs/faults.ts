@@ -30,16 +30,30 @@ export class FaultSettings implements GatewayFaults {
     }
   }
 
-  get gatewayErrorRate(): number { return this.#gatewayErrorRate; }
-  set gatewayErrorRate(rate: number) { this.#gatewayErrorRate = checkRate('gatewayErrorRate', rate); }
+  get gatewayErrorRate(): number {
+    return this.#gatewayErrorRate;
+  }
+  set gatewayErrorRate(rate: number) {
+    this.#gatewayErrorRate = checkRate('gatewayErrorRate', rate);
+  }
 
-  get corruptRate(): number { return this.#corruptRate; }
-  set corruptRate(rate: number) { this.#corruptRate = checkRate('corruptRate', rate); }
+  get corruptRate(): number {
+    return this.#corruptRate;
+  }
+  set corruptRate(rate: number) {
+    this.#corruptRate = checkRate('corruptRate', rate);
+  }
 
-  get pinErrorRate(): number { return this.#pinErrorRate; }
-  set pinErrorRate(rate: number) { this.#pinErrorRate = checkRate('pinErrorRate', rate); }
+  get pinErrorRate(): number {
+    return this.#pinErrorRate;
+  }
+  set pinErrorRate(rate: number) {
+    this.#pinErrorRate = checkRate('pinErrorRate', rate);
+  }
 
-  get gatewayDelayMs(): number { return this.#gatewayDelayMs; }
+  get gatewayDelayMs(): number {
+    return this.#gatewayDelayMs;
+  }
   set gatewayDelayMs(delay: number) {
     if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`gatewayDelayMs must be a finite number >= 0, got ${delay}`);
     this.#gatewayDelayMs = delay;

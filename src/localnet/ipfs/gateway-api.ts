@@ -14,7 +14,12 @@ export interface GatewayContext {
   closing: AbortSignal;
 }
 
-export async function serveContent(context: GatewayContext, request: IncomingMessage, response: ServerResponse, cid: string): Promise<void> {
+export async function serveContent(
+  context: GatewayContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  cid: string,
+): Promise<void> {
   const problem = cidV0Problem(cid);
   if (problem !== undefined) throw new HttpProblem(400, 'BAD_CID', problem);
   const { faults } = context;

@@ -54,7 +54,12 @@ const KUBO_ADD_PARAMETERS: Record<string, string> = {
 };
 
 /** Kubo's `POST /api/v0/add` for one file; the answer is the line Kubo prints for it. */
-export async function kuboAdd(context: PinningContext, request: IncomingMessage, response: ServerResponse, query: URLSearchParams): Promise<void> {
+export async function kuboAdd(
+  context: PinningContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  query: URLSearchParams,
+): Promise<void> {
   for (const [parameter, accepted] of Object.entries(KUBO_ADD_PARAMETERS)) {
     const given = query.get(parameter);
     if (given !== null && given !== accepted) {
@@ -100,7 +105,11 @@ function checkPinataOptions(options: unknown): void {
   if (!isJsonObject(options)) throw new HttpProblem(400, 'BAD_REQUEST', 'pinataOptions must be a JSON object');
   const { cidVersion, wrapWithDirectory } = options;
   if (cidVersion !== undefined && cidVersion !== 0 && cidVersion !== '0') {
-    throw new HttpProblem(400, 'UNSUPPORTED', `the localnet pins with CID version 0 only (pinataOptions.cidVersion is ${JSON.stringify(cidVersion)})`);
+    throw new HttpProblem(
+      400,
+      'UNSUPPORTED',
+      `the localnet pins with CID version 0 only (pinataOptions.cidVersion is ${JSON.stringify(cidVersion)})`,
+    );
   }
   if (wrapWithDirectory === true) {
     throw new HttpProblem(400, 'UNSUPPORTED', 'the localnet does not wrap content in a directory (pinataOptions.wrapWithDirectory)');

@@ -54,7 +54,7 @@ const NETWORK_HEADER = 'x-nosana-network';
 
 export async function createIpfsServer(options: IpfsServerOptions = {}): Promise<IpfsServer> {
   if (options.requireJwt !== undefined && options.requireJwt.trim() === '') throw new TypeError('requireJwt must not be empty');
-  const store = options.store ?? await ContentStore.open();
+  const store = options.store ?? (await ContentStore.open());
   const faults = new FaultSettings(options.faults);
   const closing = new AbortController();
   const routes = defineRoutes({ store, faults, closing: closing.signal });
@@ -109,32 +109,67 @@ export async function createIpfsServer(options: IpfsServerOptions = {}): Promise
 
 function defineRoutes(context: { store: ContentStore; faults: FaultSettings; closing: AbortSignal }): Map<string, Route> {
   return new Map<string, Route>([
-    ['/health', {
-      api: 'service', methods: ['GET'], authenticated: false,
-      handle: ({ response }) => sendJson(response, 200, {
-        status: 'ok', network: 'localnet', service: 'ipfs', objects: context.store.objectCount, bytes: context.store.totalBytes,
-      }),
-    }],
-    ['/data/testAuthentication', {
-      api: 'pinata', methods: ['GET'], authenticated: true,
-      handle: ({ response }) => sendJson(response, 200, { message: 'Authenticated with the localnet pinning API' }),
-    }],
-    ['/pinning/pinFileToIPFS', {
-      api: 'pinata', methods: ['POST'], authenticated: true,
-      handle: ({ request, response }) => pinFileToIpfs(context, request, response),
-    }],
-    ['/pinning/pinJSONToIPFS', {
-      api: 'pinata', methods: ['POST'], authenticated: true,
-      handle: ({ request, response }) => pinJsonToIpfs(context, request, response),
-    }],
-    ['/api/v0/add', {
-      api: 'kubo', methods: ['POST'], authenticated: true,
-      handle: ({ request, response, url }) => kuboAdd(context, request, response, url.searchParams),
-    }],
-    ['/ipfs/', {
-      api: 'gateway', methods: ['GET', 'HEAD'], authenticated: false,
-      handle: ({ request, response, url }) => serveContent(context, request, response, url.pathname.slice('/ipfs/'.length)),
-    }],
+    [
+      '/health',
+      {
+        api: 'service',
+        methods: ['GET'],
+        authenticated: false,
+        handle: ({ response }) =>
+          sendJson(response, 200, {
+            status: 'ok',
+            network: 'localnet',
+            service: 'ipfs',
+            objects: context.store.objectCount,
+            bytes: context.store.totalBytes,
+          }),
+      },
+    ],
+    [
+      '/data/testAuthentication',
+      {
+        api: 'pinata',
+        methods: ['GET'],
+        authenticated: true,
+        handle: ({ response }) => sendJson(response, 200, { message: 'Authenticated with the localnet pinning API' }),
+      },
+    ],
+    [
+      '/pinning/pinFileToIPFS',
+      {
+        api: 'pinata',
+        methods: ['POST'],
+        authenticated: true,
+        handle: ({ request, response }) => pinFileToIpfs(context, request, response),
+      },
+    ],
+    [
+      '/pinning/pinJSONToIPFS',
+      {
+        api: 'pinata',
+        methods: ['POST'],
+        authenticated: true,
+        handle: ({ request, response }) => pinJsonToIpfs(context, request, response),
+      },
+    ],
+    [
+      '/api/v0/add',
+      {
+        api: 'kubo',
+        methods: ['POST'],
+        authenticated: true,
+        handle: ({ request, response, url }) => kuboAdd(context, request, response, url.searchParams),
+      },
+    ],
+    [
+      '/ipfs/',
+      {
+        api: 'gateway',
+        methods: ['GET', 'HEAD'],
+        authenticated: false,
+        handle: ({ request, response, url }) => serveContent(context, request, response, url.pathname.slice('/ipfs/'.length)),
+      },
+    ],
   ]);
 }
 

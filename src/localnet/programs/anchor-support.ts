@@ -4,7 +4,13 @@
 // programs make through cross-program invocation.
 import type { PublicKey } from '@solana/web3.js';
 import { SystemProgram } from '@solana/web3.js';
-import { TOKEN_PROGRAM_ID, createCloseAccountInstruction, createInitializeAccount3Instruction, createTransferInstruction, unpackAccount } from '@solana/spl-token';
+import {
+  TOKEN_PROGRAM_ID,
+  createCloseAccountInstruction,
+  createInitializeAccount3Instruction,
+  createTransferInstruction,
+  unpackAccount,
+} from '@solana/spl-token';
 import type { Account as TokenAccount } from '@solana/spl-token';
 import { ACCOUNT_SIZES, AccountDecodeError, decodeAccount, encodeAccount } from '../../chain/accounts.ts';
 import type { AccountKind } from '../../chain/accounts.ts';
@@ -111,9 +117,16 @@ export class AnchorInstruction {
     const pdaSigners = this.slots.get(slot)?.isSigner === true ? [] : [pubkey];
     const funded = this.ctx.get(pubkey)?.lamports ?? 0n;
     if (funded === 0n) {
-      this.invoke(SystemProgram.createAccount({
-        fromPubkey: payer, newAccountPubkey: pubkey, lamports: Number(rent), space, programId: this.ctx.programId,
-      }), pdaSigners);
+      this.invoke(
+        SystemProgram.createAccount({
+          fromPubkey: payer,
+          newAccountPubkey: pubkey,
+          lamports: Number(rent),
+          space,
+          programId: this.ctx.programId,
+        }),
+        pdaSigners,
+      );
     } else {
       if (funded < rent) this.invoke(SystemProgram.transfer({ fromPubkey: payer, toPubkey: pubkey, lamports: rent - funded }));
       this.invoke(SystemProgram.allocate({ accountPubkey: pubkey, space }), pdaSigners);
@@ -138,7 +151,14 @@ export class AnchorInstruction {
     const pubkey = this.key(slot);
     const account = this.ctx.get(pubkey);
     if (account === undefined || !account.owner.equals(TOKEN_PROGRAM_ID)) throw this.failure('AccountNotInitialized', slot);
-    return unpackAccount(pubkey, { ...account, lamports: Number(account.lamports), data: account.data, owner: account.owner, executable: account.executable, rentEpoch: 0 });
+    return unpackAccount(pubkey, {
+      ...account,
+      lamports: Number(account.lamports),
+      data: account.data,
+      owner: account.owner,
+      executable: account.executable,
+      rentEpoch: 0,
+    });
   }
 
   /** SPL transfer; `signedByPda` when the source's authority is a PDA of this program (the vault). */
@@ -150,13 +170,16 @@ export class AnchorInstruction {
   /** Creates a token account at a PDA owned by itself (a vault), rent paid by `payerSlot`. */
   createSelfOwnedTokenAccount(slot: string, mint: PublicKey, payerSlot: string): void {
     const vault = this.key(slot);
-    this.invoke(SystemProgram.createAccount({
-      fromPubkey: this.key(payerSlot),
-      newAccountPubkey: vault,
-      lamports: Number(this.ctx.rentExemptMinimum(165)),
-      space: 165,
-      programId: TOKEN_PROGRAM_ID,
-    }), [vault]);
+    this.invoke(
+      SystemProgram.createAccount({
+        fromPubkey: this.key(payerSlot),
+        newAccountPubkey: vault,
+        lamports: Number(this.ctx.rentExemptMinimum(165)),
+        space: 165,
+        programId: TOKEN_PROGRAM_ID,
+      }),
+      [vault],
+    );
     this.invoke(createInitializeAccount3Instruction(vault, mint, vault));
   }
 

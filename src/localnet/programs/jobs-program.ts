@@ -30,9 +30,22 @@ const ERRORS = [...JOB_ERRORS, ...COMMON_ERRORS];
 
 /** Compute units charged per instruction, the market ones higher because the ~10 KB market account is (de)serialised. */
 const COMPUTE_UNITS: Record<JobsInstructionName, number> = {
-  list: 38_000, assign: 38_000, work: 34_000, stop: 22_000, delist: 30_000, claim: 26_000, finish: 28_000,
-  end: 28_000, extend: 18_000, recover: 18_000, complete: 6_000, quit: 8_000, clean: 12_000, open: 30_000,
-  update: 20_000, close: 24_000,
+  list: 38_000,
+  assign: 38_000,
+  work: 34_000,
+  stop: 22_000,
+  delist: 30_000,
+  claim: 26_000,
+  finish: 28_000,
+  end: 28_000,
+  extend: 18_000,
+  recover: 18_000,
+  complete: 6_000,
+  quit: 8_000,
+  clean: 12_000,
+  open: 30_000,
+  update: 20_000,
+  close: 24_000,
 };
 
 type Args = Record<string, unknown>;
@@ -308,7 +321,10 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
 
   finish(ix, args, program) {
     const result = args.ipfsResult as Uint8Array;
-    ix.require(result.some((byte) => byte !== 0), 'JobResultNull');
+    ix.require(
+      result.some((byte) => byte !== 0),
+      'JobResultNull',
+    );
     const job = ix.load('job', 'JobAccount');
     const run = loadJobRun(ix);
     ix.require(ix.key('authority').equals(run.node), 'Unauthorized', 'authority');
@@ -323,11 +339,18 @@ const HANDLERS: Record<JobsInstructionName, Handler> = {
 
   complete(ix, args) {
     const result = args.ipfsResult as Uint8Array;
-    ix.require(result.some((byte) => byte !== 0), 'JobResultNull');
+    ix.require(
+      result.some((byte) => byte !== 0),
+      'JobResultNull',
+    );
     const job = ix.load('job', 'JobAccount');
     ix.require(job.state === JOB_STATE.done, 'JobInWrongState', 'job');
     ix.require(ix.key('authority').equals(job.node), 'Unauthorized', 'authority');
-    ix.require(job.ipfsResult.every((byte) => byte === 0), 'JobResultsAlreadySet', 'job');
+    ix.require(
+      job.ipfsResult.every((byte) => byte === 0),
+      'JobResultsAlreadySet',
+      'job',
+    );
     job.ipfsResult = result;
     ix.store('job', 'JobAccount', job);
   },

@@ -14,6 +14,10 @@ export class RewardsProgram implements LocalProgram {
   }
 
   execute(): void {
-    throw new ProgramFailure('InstructionFallbackNotFound', 101, 'the localnet rewards program has no instructions: the jobs program charges no network fee');
+    throw new ProgramFailure(
+      'InstructionFallbackNotFound',
+      101,
+      'the localnet rewards program has no instructions: the jobs program charges no network fee',
+    );
   }
 }

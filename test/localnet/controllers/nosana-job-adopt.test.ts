@@ -9,7 +9,16 @@ import { parseNos } from '../../../src/chain/money.ts';
 import { TestNode, fundedWallet, postDirectly } from '../../harness/nosana-ledger.ts';
 import { useLocalnet } from '../support.ts';
 import type { MirrorWorld } from './nosana-job-mirror-support.ts';
-import { DEFINITION, createJobResource, finalize, jobResource, ledger, mirrorWorld, observe, readyReason } from './nosana-job-mirror-support.ts';
+import {
+  DEFINITION,
+  createJobResource,
+  finalize,
+  jobResource,
+  ledger,
+  mirrorWorld,
+  observe,
+  readyReason,
+} from './nosana-job-mirror-support.ts';
 
 const PRICE = 10n;
 const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
@@ -37,15 +46,21 @@ describe('NosanaJob adoption', () => {
     const node = await TestNode.join(world.localnet);
     await node.work(world.market);
     assert.equal((await observe(world, 'adopted', job, 'adopted')).object.status?.phase, 'Running');
-    await node.finish(job, [{ id: 'cache', exitCode: 0 }, { id: 'serve', exitCode: 0, logs: ['served'] }]);
+    await node.finish(job, [
+      { id: 'cache', exitCode: 0 },
+      { id: 'serve', exitCode: 0, logs: ['served'] },
+    ]);
     const { object } = await observe(world, 'adopted', job, 'adopted');
     assert.equal(object.status?.phase, 'Succeeded');
-    assert.deepEqual(object.status?.ops?.map((op) => op.id), ['cache', 'serve']);
+    assert.deepEqual(
+      object.status?.ops?.map((op) => op.id),
+      ['cache', 'serve'],
+    );
 
     assert.deepEqual(world.metrics.actions, []);
     assert.deepEqual(world.metrics.spent, []);
     const after = await ledger(world);
-    assert.equal(after.poster, before.poster, 'the resource\'s wallet paid nothing');
+    assert.equal(after.poster, before.poster, "the resource's wallet paid nothing");
   });
 
   test('deleting an adopted job leaves it on chain and says so, whoever its project is', async (t) => {
@@ -61,7 +76,7 @@ describe('NosanaJob adoption', () => {
     assert.deepEqual(world.metrics.actions, []);
   });
 
-  test('an adopted job is never cancelled by deleting the resource, even when the wallet it can use is the project\'s', async (t) => {
+  test("an adopted job is never cancelled by deleting the resource, even when the wallet it can use is the project's", async (t) => {
     const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
     const cid = await world.ports.pinning.pinJson(DEFINITION);
     // Posted by the wallet this namespace's resources use: another team sharing it must not cancel it.
@@ -81,7 +96,10 @@ describe('NosanaJob adoption', () => {
     const { outcome, object } = await observe(world, 'typo', missing, 'adopted');
     assert.equal(object.status?.phase, 'Pending');
     assert.equal(readyReason(object), 'Pending');
-    assert.match(jobResource(world, 'typo').status?.conditions?.find((condition) => condition.type === 'Ready')?.message ?? '', /does not exist on localnet/);
+    assert.match(
+      jobResource(world, 'typo').status?.conditions?.find((condition) => condition.type === 'Ready')?.message ?? '',
+      /does not exist on localnet/,
+    );
     assert.equal(outcome.requeueAfterMs, world.deps.options.pollIntervalMs);
   });
 });

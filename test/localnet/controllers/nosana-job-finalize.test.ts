@@ -11,7 +11,18 @@ import { serializeWallet } from '../../../src/chain/wallet.ts';
 import { secretWithKey } from '../../support/fake-kube.ts';
 import type { ReadOptions } from '../../../src/chain/jobs-client.ts';
 import { useLocalnet } from '../support.ts';
-import { NAMESPACE, advanceTime, createJobResource, finalize, ledger, mirrorWorld, observe, postJob, runningJob, stillPolled } from './nosana-job-mirror-support.ts';
+import {
+  NAMESPACE,
+  advanceTime,
+  createJobResource,
+  finalize,
+  ledger,
+  mirrorWorld,
+  observe,
+  postJob,
+  runningJob,
+  stillPolled,
+} from './nosana-job-mirror-support.ts';
 
 const PRICE = 10n;
 const TIMEOUT = 600n;
@@ -25,7 +36,11 @@ describe('NosanaJob deletion', () => {
     await observe(world, 'queued', job);
     const before = await ledger(world);
 
-    assert.deepEqual(await finalize(world, 'queued', job), { done: false, requeueAfterMs: 2_000 }, 'delisted; the finalizer waits for a finalized read');
+    assert.deepEqual(
+      await finalize(world, 'queued', job),
+      { done: false, requeueAfterMs: 2_000 },
+      'delisted; the finalizer waits for a finalized read',
+    );
     assert.equal(await world.ports.jobs.getJob(job), undefined);
     assert.deepEqual(await finalize(world, 'queued', job), { done: true }, 'a finalized read shows the job closed');
     const after = await ledger(world);
@@ -53,7 +68,10 @@ describe('NosanaJob deletion', () => {
     assert.equal(after.node - before.node, jobCost(PRICE, elapsed, TIMEOUT), 'the node is paid price × elapsed');
     assert.equal(after.poster - before.poster, jobDeposit(PRICE, TIMEOUT) - jobCost(PRICE, elapsed, TIMEOUT), 'the unused part comes back');
     assert.equal(after.total, before.total);
-    assert.deepEqual(world.metrics.refunded.map((entry) => entry.baseUnits), [jobDeposit(PRICE, TIMEOUT) - jobCost(PRICE, elapsed, TIMEOUT)]);
+    assert.deepEqual(
+      world.metrics.refunded.map((entry) => entry.baseUnits),
+      [jobDeposit(PRICE, TIMEOUT) - jobCost(PRICE, elapsed, TIMEOUT)],
+    );
   });
 
   test('a job a node claimed between the job read and the market read is ended, not let go', async (t) => {
@@ -69,7 +87,12 @@ describe('NosanaJob deletion', () => {
         const views = await getJobs(addresses, options);
         if (!stale) return views;
         stale = false;
-        return new Map([...views].map(([key, view]) => [key, view === undefined ? view : { address: view.address, account: view.account, status: 'QUEUED' as const }]));
+        return new Map(
+          [...views].map(([key, view]) => [
+            key,
+            view === undefined ? view : { address: view.address, account: view.account, status: 'QUEUED' as const },
+          ]),
+        );
       },
     });
     const before = await ledger(world, node);
@@ -79,7 +102,10 @@ describe('NosanaJob deletion', () => {
     assert.equal((await finalize(world, 'claimed', job)).done, false, 'the running job is ended first');
     assert.equal((await world.ports.jobs.getJob(job))?.status, 'COMPLETED');
     assert.deepEqual(await finalize(world, 'claimed', job), { done: true });
-    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['end']);
+    assert.deepEqual(
+      world.metrics.actions.map((entry) => entry.action),
+      ['end'],
+    );
     const after = await ledger(world, node);
     assert.ok(after.poster > before.poster, 'the unused deposit came back');
   });
@@ -112,13 +138,20 @@ describe('NosanaJob deletion', () => {
         return lagging ? new Map([...views.keys()].map((key) => [key, undefined])) : views;
       },
     });
-    assert.equal((await finalize(world, 'fresh', job)).done, false, 'missing on every read, confirmed and finalized alike: not believed yet');
+    assert.equal(
+      (await finalize(world, 'fresh', job)).done,
+      false,
+      'missing on every read, confirmed and finalized alike: not believed yet',
+    );
     assert.equal((await world.ports.jobs.getJob(job))?.status, undefined);
     lagging = false;
     assert.equal((await finalize(world, 'fresh', job)).done, false, 'seen: delisted');
     assert.equal(await world.ports.jobs.getJob(job), undefined);
     assert.deepEqual(await finalize(world, 'fresh', job), { done: true });
-    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['delist']);
+    assert.deepEqual(
+      world.metrics.actions.map((entry) => entry.action),
+      ['delist'],
+    );
   });
 
   test('deletionPolicy Orphan: done at once, the job stays queued on chain and nothing is paid or refunded', async (t) => {

@@ -8,13 +8,26 @@ import { JOB_ADDRESS_ANNOTATION } from '../../../src/api/annotations.ts';
 import { jobDeposit } from '../../../src/chain/money.ts';
 import { TestNode } from '../../harness/nosana-ledger.ts';
 import { useLocalnet } from '../support.ts';
-import { MARKET_TIMEOUT, PRICE, createJob, jobObject, postWorld, readyReason, reconcile, reconcileToPhase } from './nosana-job-post-support.ts';
+import {
+  MARKET_TIMEOUT,
+  PRICE,
+  createJob,
+  jobObject,
+  postWorld,
+  readyReason,
+  reconcile,
+  reconcileToPhase,
+} from './nosana-job-post-support.ts';
 import type { PostWorld } from './nosana-job-post-support.ts';
 
 const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
 
 /** Reconciles `name` again (the watcher's snapshot made fresh first) and returns what it wrote and asked for. */
-async function quietReconcile(world: PostWorld, name: string, job?: PublicKey): Promise<{ writes: number; requeueAfterMs: number | undefined }> {
+async function quietReconcile(
+  world: PostWorld,
+  name: string,
+  job?: PublicKey,
+): Promise<{ writes: number; requeueAfterMs: number | undefined }> {
   if (job !== undefined) await world.ports.watcher.job(job, { maxAgeMs: 0 });
   const before = world.kube.journal.length;
   const outcome = await reconcile(world, name);
@@ -66,7 +79,10 @@ describe('NosanaJob writes within one reconcile', () => {
     const outcome = await reconcile(world, 'flaky');
     const after = jobObject(world, 'flaky');
     assert.equal(after.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], undefined, 'the job address was cleared in the same reconcile');
-    assert.deepEqual(after.status?.attempts?.map((attempt) => attempt.outcome), ['NodeQuit']);
+    assert.deepEqual(
+      after.status?.attempts?.map((attempt) => attempt.outcome),
+      ['NodeQuit'],
+    );
     assert.ok((outcome?.requeueAfterMs ?? 0) <= 1_000, 'the next attempt is posted soon');
 
     await reconcileToPhase(world, 'flaky', 'Queued');

@@ -10,7 +10,18 @@ import { jobCost, jobDeposit } from '../../../src/chain/money.ts';
 import { cidToBytes32 } from '../../../src/ipfs/cid.ts';
 import { useLocalnet } from '../support.ts';
 import type { MirrorWorld } from './nosana-job-mirror-support.ts';
-import { NAMESPACE, advanceTime, createJobResource, jobResource, ledger, mirrorWorld, observe, postJob, readyReason, runningJob } from './nosana-job-mirror-support.ts';
+import {
+  NAMESPACE,
+  advanceTime,
+  createJobResource,
+  jobResource,
+  ledger,
+  mirrorWorld,
+  observe,
+  postJob,
+  readyReason,
+  runningJob,
+} from './nosana-job-mirror-support.ts';
 
 const PRICE = 10n;
 const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
@@ -40,25 +51,40 @@ describe('NosanaJob lifecycle', () => {
     assert.equal(after.poster - before.poster, jobDeposit(PRICE, 600n), 'the whole deposit came back');
     assert.equal(after.vault, before.vault - jobDeposit(PRICE, 600n));
     assert.equal(after.total, before.total);
-    assert.deepEqual(world.metrics.refunded.map((entry) => entry.baseUnits), [jobDeposit(PRICE, 600n)]);
+    assert.deepEqual(
+      world.metrics.refunded.map((entry) => entry.baseUnits),
+      [jobDeposit(PRICE, 600n)],
+    );
     assert.deepEqual(world.metrics.actions, [{ network: 'localnet', action: 'delist', outcome: 'ok' }]);
-    assert.deepEqual(object.status?.attempts?.map((attempt) => attempt.outcome), ['QueueTimeout']);
+    assert.deepEqual(
+      object.status?.attempts?.map((attempt) => attempt.outcome),
+      ['QueueTimeout'],
+    );
     // The ending was written before the delist was sent.
-    const written = world.kube.journal.filter((entry) => entry.verb === 'applyStatus').map((entry) => (entry.detail as typeof object.status)?.attempts?.[0]?.outcome);
+    const written = world.kube.journal
+      .filter((entry) => entry.verb === 'applyStatus')
+      .map((entry) => (entry.detail as typeof object.status)?.attempts?.[0]?.outcome);
     assert.deepEqual(written.slice(-2), ['QueueTimeout', 'QueueTimeout']);
   });
 
-  test('a gone job is told apart by the ending recorded before acting: ours → QueueTimeout, someone else\'s → Cancelled', async (t) => {
+  test("a gone job is told apart by the ending recorded before acting: ours → QueueTimeout, someone else's → Cancelled", async (t) => {
     const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
     const [ours, theirs] = [await postJob(world, 600n), await postJob(world, 600n)];
-    for (const [name, job] of [['ours', ours], ['theirs', theirs]] as const) {
+    for (const [name, job] of [
+      ['ours', ours],
+      ['theirs', theirs],
+    ] as const) {
       createJobResource(world, name, { queueTimeout: 60 }, job);
       await observe(world, name, job);
       await world.ports.jobs.delist(world.localnet.poster, job);
     }
     // A crash after the delist: the intent was written, the final status was not.
     const status = jobResource(world, 'ours').status;
-    world.kube.setStatus('NosanaJob', { namespace: NAMESPACE, name: 'ours' }, { ...status, attempts: status?.attempts?.map((attempt) => ({ ...attempt, outcome: 'QueueTimeout' })) });
+    world.kube.setStatus(
+      'NosanaJob',
+      { namespace: NAMESPACE, name: 'ours' },
+      { ...status, attempts: status?.attempts?.map((attempt) => ({ ...attempt, outcome: 'QueueTimeout' })) },
+    );
     world.clock.advance(61_000);
 
     assert.equal(readyReason((await observe(world, 'ours', ours)).object), 'QueueTimeout');
@@ -116,7 +142,10 @@ describe('NosanaJob lifecycle', () => {
     const recovered = await ledger(world, node);
     assert.equal(recovered.poster - before.poster, jobDeposit(PRICE, 600n), 'the whole deposit came back');
     assert.equal(recovered.node, before.node, 'the quitting node is paid nothing');
-    assert.deepEqual(retry.object.status?.attempts?.map((attempt) => [attempt.jobAddress, attempt.outcome]), [[first.toBase58(), 'NodeQuit']]);
+    assert.deepEqual(
+      retry.object.status?.attempts?.map((attempt) => [attempt.jobAddress, attempt.outcome]),
+      [[first.toBase58(), 'NodeQuit']],
+    );
     assert.equal(retry.object.status?.jobAddress, undefined, 'the next attempt fills in its own job');
     assert.ok(world.kube.events.reasons().includes('Reposting'));
 
@@ -129,11 +158,21 @@ describe('NosanaJob lifecycle', () => {
     assert.deepEqual(outcome, {});
     assert.equal(object.status?.phase, 'Stopped');
     assert.equal(readyReason(object), 'NodeQuit');
-    assert.deepEqual(object.status?.attempts?.map((attempt) => attempt.outcome), ['NodeQuit', 'NodeQuit']);
+    assert.deepEqual(
+      object.status?.attempts?.map((attempt) => attempt.outcome),
+      ['NodeQuit', 'NodeQuit'],
+    );
     const after = await ledger(world, node);
-    assert.equal(after.poster - before.poster, 2n * jobDeposit(PRICE, 600n) - jobDeposit(PRICE, 600n), 'both deposits came back (the second was paid after `before`)');
+    assert.equal(
+      after.poster - before.poster,
+      2n * jobDeposit(PRICE, 600n) - jobDeposit(PRICE, 600n),
+      'both deposits came back (the second was paid after `before`)',
+    );
     assert.equal(after.total, before.total);
-    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['recover', 'recover']);
+    assert.deepEqual(
+      world.metrics.actions.map((entry) => entry.action),
+      ['recover', 'recover'],
+    );
   });
 
   test('dead node: ended past run start + timeout + grace (node paid the timeout), then Failed/NoResult when no result arrives', async (t) => {
@@ -152,7 +191,10 @@ describe('NosanaJob lifecycle', () => {
     const after = await ledger(world, node);
     assert.equal(after.node - before.node, jobCost(PRICE, 67n, 60n), 'the node is paid for the timeout, no more');
     assert.equal(after.poster, before.poster, 'the whole deposit was used: nothing to refund');
-    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['end']);
+    assert.deepEqual(
+      world.metrics.actions.map((entry) => entry.action),
+      ['end'],
+    );
 
     const waiting = await observe(world, 'silent', job);
     assert.equal(waiting.object.status?.phase, 'Running');
@@ -164,9 +206,16 @@ describe('NosanaJob lifecycle', () => {
     assert.equal(object.status?.phase, 'Failed');
     assert.equal(readyReason(object), 'NoResult');
     assert.deepEqual(outcome, {});
-    assert.deepEqual(object.status?.attempts?.map((attempt) => attempt.outcome), ['NoResult']);
+    assert.deepEqual(
+      object.status?.attempts?.map((attempt) => attempt.outcome),
+      ['NoResult'],
+    );
     assert.equal(object.status?.costBaseUnits, jobCost(PRICE, 67n, 60n).toString());
-    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['end'], 'ended once');
+    assert.deepEqual(
+      world.metrics.actions.map((entry) => entry.action),
+      ['end'],
+      'ended once',
+    );
   });
 
   test('dead node that comes back: its result delivered with `complete` after the end is mirrored', async (t) => {
@@ -176,12 +225,21 @@ describe('NosanaJob lifecycle', () => {
     await observe(world, 'late', job);
     assert.equal((await world.ports.jobs.getJob(job))?.status, 'COMPLETED');
 
-    const cid = await node.pinResult([{ id: 'cache', exitCode: 0 }, { id: 'serve', exitCode: 0, status: 'stopped', logs: ['stopping'] }]);
+    const cid = await node.pinResult([
+      { id: 'cache', exitCode: 0 },
+      { id: 'serve', exitCode: 0, status: 'stopped', logs: ['stopping'] },
+    ]);
     await world.ports.jobs.complete(node.key, job, cidToBytes32(cid));
     const { object } = await observe(world, 'late', job);
     assert.equal(object.status?.ipfsResult, cid);
-    assert.equal(object.status?.phase, 'Failed', 'the document\'s flow status is failed (an op did not succeed)');
-    assert.deepEqual(object.status?.ops?.map((op) => [op.id, op.status]), [['cache', 'success'], ['serve', 'stopped']]);
+    assert.equal(object.status?.phase, 'Failed', "the document's flow status is failed (an op did not succeed)");
+    assert.deepEqual(
+      object.status?.ops?.map((op) => [op.id, op.status]),
+      [
+        ['cache', 'success'],
+        ['serve', 'stopped'],
+      ],
+    );
   });
 
   test('raising spec.timeout on a running job extends it on chain, charged the difference, once', async (t) => {
@@ -196,13 +254,20 @@ describe('NosanaJob lifecycle', () => {
     const after = await ledger(world);
     assert.equal(before.poster - after.poster, PRICE * 300n, 'charged price × the 300 added seconds');
     assert.equal(after.vault - before.vault, PRICE * 300n);
-    assert.deepEqual(world.metrics.spent.map((entry) => entry.baseUnits), [PRICE * 300n]);
+    assert.deepEqual(
+      world.metrics.spent.map((entry) => entry.baseUnits),
+      [PRICE * 300n],
+    );
     assert.ok(world.kube.events.list.some((event) => event.reason === 'TimeoutExtended' && /from 600s to 900s/.test(event.note)));
     assert.equal(object.status?.phase, 'Running');
     assert.equal(object.status?.observedGeneration, 2);
 
     await observe(world, 'longer', job);
-    assert.deepEqual(world.metrics.actions.map((entry) => entry.action), ['extend'], 'an extended job is not extended again');
+    assert.deepEqual(
+      world.metrics.actions.map((entry) => entry.action),
+      ['extend'],
+      'an extended job is not extended again',
+    );
   });
 
   test('a raised spec.timeout that would cost more than spec.maxCost is not paid for; it is once maxCost allows it', async (t) => {

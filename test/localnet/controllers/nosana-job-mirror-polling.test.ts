@@ -36,7 +36,11 @@ describe('polling cost', () => {
     const cid = await new PinataClient({ jwt: 'localnet', apiUrl: localnet.ipfs.apiUrl }).pinJson(DEFINITION);
     const jobs: PublicKey[] = [];
     for (let start = 0; start < JOBS; start += 10) {
-      jobs.push(...await Promise.all(Array.from({ length: Math.min(10, JOBS - start) }, () => postDirectly(localnet, localnet.poster, market, cid, 600n))));
+      jobs.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(10, JOBS - start) }, () => postDirectly(localnet, localnet.poster, market, cid, 600n)),
+        )),
+      );
     }
     for (let index = 0; index < RUNNING; index += 1) await (await TestNode.join(localnet)).work(market);
 
@@ -60,7 +64,9 @@ describe('polling cost', () => {
     for (const job of jobs) await counted.client.getJob(job);
     const perJob = counted.total();
 
-    t.diagnostic(`watcher poll of ${JOBS} jobs: ${perPoll} RPC requests ${JSON.stringify(pollMethods)}; reconcile reads after it: ${reconcileReads}`);
+    t.diagnostic(
+      `watcher poll of ${JOBS} jobs: ${perPoll} RPC requests ${JSON.stringify(pollMethods)}; reconcile reads after it: ${reconcileReads}`,
+    );
     t.diagnostic(`one getJob per job: ${perJob} RPC requests ${JSON.stringify(Object.fromEntries(counted.requests))}`);
     // getMultipleAccounts by 100, one run-account query, one read per distinct market of queued jobs.
     assert.ok(perPoll <= Math.ceil(JOBS / 100) + 1 + 1, `a poll took ${perPoll} requests`);

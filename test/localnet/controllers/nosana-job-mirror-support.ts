@@ -38,16 +38,22 @@ export interface MirrorWorld extends TestDeps {
  * Fake Kubernetes over the localnet, the poster's wallet Secret, and a market of the test's own.
  * The watcher is closed when the test ends.
  */
-export async function mirrorWorld(t: TestContext, localnet: Localnet, controller: Partial<NosanaJobControllerOptions> = {}, price = 10n): Promise<MirrorWorld> {
+export async function mirrorWorld(
+  t: TestContext,
+  localnet: Localnet,
+  controller: Partial<NosanaJobControllerOptions> = {},
+  price = 10n,
+): Promise<MirrorWorld> {
   const polled: string[] = [];
   const world = localnetDeps(localnet, {
     controller,
-    wrapJobs: (jobs) => Object.assign(Object.create(jobs) as JobsClient, {
-      getJobs: (addresses: readonly PublicKey[]) => {
-        polled.push(...addresses.map((address) => address.toBase58()));
-        return jobs.getJobs(addresses);
-      },
-    }),
+    wrapJobs: (jobs) =>
+      Object.assign(Object.create(jobs) as JobsClient, {
+        getJobs: (addresses: readonly PublicKey[]) => {
+          polled.push(...addresses.map((address) => address.toBase58()));
+          return jobs.getJobs(addresses);
+        },
+      }),
   });
   t.after(() => world.deps.networks.close());
   // The localnet is shared by a file's tests and earlier tests may have moved its clock: start level with it.
@@ -66,7 +72,8 @@ export async function stillPolled(world: MirrorWorld, job: PublicKey): Promise<b
 }
 
 export const DEFINITION = {
-  version: '0.1', type: 'container',
+  version: '0.1',
+  type: 'container',
   ops: [
     { type: 'container/create-volume', id: 'cache', args: { name: 'cache' } },
     { type: 'container/run', id: 'serve', args: { image: 'nginx', expose: 8080 } },
@@ -80,9 +87,19 @@ export async function postJob(world: MirrorWorld, timeoutSeconds: bigint, defini
 }
 
 /** A NosanaJob paying with the poster's wallet; `posted` marks `job` as posted by it (the annotation the posting path leaves). */
-export function createJobResource(world: MirrorWorld, name: string, spec: Partial<NosanaJobObject['spec']>, posted?: PublicKey): NosanaJobObject {
+export function createJobResource(
+  world: MirrorWorld,
+  name: string,
+  spec: Partial<NosanaJobObject['spec']>,
+  posted?: PublicKey,
+): NosanaJobObject {
   const object = nosanaJob(NAMESPACE, name, {
-    market: world.market.toBase58(), walletSecretRef: WALLET_SECRET, deletionPolicy: 'Cancel', retries: 2, allowPublicCredentials: false, ...spec,
+    market: world.market.toBase58(),
+    walletSecretRef: WALLET_SECRET,
+    deletionPolicy: 'Cancel',
+    retries: 2,
+    allowPublicCredentials: false,
+    ...spec,
   });
   if (posted !== undefined) object.metadata = { ...object.metadata, annotations: { [JOB_ADDRESS_ANNOTATION]: posted.toBase58() } };
   return world.kube.create(object);
@@ -93,7 +110,11 @@ export function jobResource(world: MirrorWorld, name: string): NosanaJobObject {
 }
 
 /** A job posted for the resource `name` and taken by a fresh node: where most tests start. */
-export async function runningJob(world: MirrorWorld, name: string, options: { spec?: Partial<NosanaJobObject['spec']>; timeout?: bigint; definition?: unknown } = {}): Promise<{ job: PublicKey; node: TestNode }> {
+export async function runningJob(
+  world: MirrorWorld,
+  name: string,
+  options: { spec?: Partial<NosanaJobObject['spec']>; timeout?: bigint; definition?: unknown } = {},
+): Promise<{ job: PublicKey; node: TestNode }> {
   const job = await postJob(world, options.timeout ?? 600n, options.definition);
   createJobResource(world, name, options.spec ?? {}, job);
   const node = await TestNode.join(world.localnet);
@@ -103,11 +124,20 @@ export async function runningJob(world: MirrorWorld, name: string, options: { sp
 
 /** NOS of the poster, the market's vault, the node (when given) and in total. */
 export function ledger(world: MirrorWorld, node?: TestNode): Promise<LedgerReading> {
-  return readLedger(world.localnet, { poster: world.localnet.poster.publicKey, market: world.market, ...(node === undefined ? {} : { node: node.address }) });
+  return readLedger(world.localnet, {
+    poster: world.localnet.poster.publicKey,
+    market: world.market,
+    ...(node === undefined ? {} : { node: node.address }),
+  });
 }
 
 /** One reconcile's worth of observeJob, its status applied as the orchestrator applies it. */
-export async function observe(world: MirrorWorld, name: string, job: PublicKey, origin: 'posted' | 'adopted' = 'posted'): Promise<{ outcome: StepOutcome; object: NosanaJobObject }> {
+export async function observe(
+  world: MirrorWorld,
+  name: string,
+  job: PublicKey,
+  origin: 'posted' | 'adopted' = 'posted',
+): Promise<{ outcome: StepOutcome; object: NosanaJobObject }> {
   // The test just changed the chain: a watcher poll happens now, rather than up to an interval later.
   await world.watcher.job(job, { maxAgeMs: 0 });
   const object = jobResource(world, name);

@@ -14,8 +14,19 @@ import { jobAccountsOf } from '../../harness/nosana-ledger.ts';
 import { waitFor } from '../../harness/wait.ts';
 import { useLocalnet } from '../support.ts';
 import {
-  MARKET_TIMEOUT, NAMESPACE, PRICE, assertNothingSpent, condition, createJob, jobObject, overriding, postWorld, readMoney, readyReason,
-  reconcile, reconcileToPhase,
+  MARKET_TIMEOUT,
+  NAMESPACE,
+  PRICE,
+  assertNothingSpent,
+  condition,
+  createJob,
+  jobObject,
+  overriding,
+  postWorld,
+  readMoney,
+  readyReason,
+  reconcile,
+  reconcileToPhase,
 } from './nosana-job-post-support.ts';
 import type { PostWorld } from './nosana-job-post-support.ts';
 
@@ -25,7 +36,7 @@ const DEPOSIT = jobDeposit(PRICE, MARKET_TIMEOUT);
 
 function recordOf(world: PostWorld, name: string): PendingPost | undefined {
   const text = jobObject(world, name).metadata?.annotations?.[PENDING_POST_ANNOTATION];
-  return text === undefined ? undefined : JSON.parse(text) as PendingPost;
+  return text === undefined ? undefined : (JSON.parse(text) as PendingPost);
 }
 
 /** A second controller process over the same API server and chain: nothing carried over in memory. */
@@ -39,12 +50,13 @@ describe('settling a post in flight', () => {
   test('a crash after the record, before the broadcast: the next controller sends the recorded bytes and the job lands once', async (t) => {
     const sending = { allowed: false };
     const world = await postWorld(t, getLocalnet(), {
-      wrapJobs: (jobs) => overriding(jobs, {
-        broadcast: async (pending: PendingPost) => {
-          if (!sending.allowed) throw new Error('the process died before sending');
-          await jobs.broadcast(pending);
-        },
-      }),
+      wrapJobs: (jobs) =>
+        overriding(jobs, {
+          broadcast: async (pending: PendingPost) => {
+            if (!sending.allowed) throw new Error('the process died before sending');
+            await jobs.broadcast(pending);
+          },
+        }),
     });
     const before = await readMoney(world);
     createJob(world, 'resumed');
@@ -58,11 +70,16 @@ describe('settling a post in flight', () => {
 
     sending.allowed = true;
     const next = restarted(world);
-    const queued = await reconcileUntil(next, { namespace: NAMESPACE, name: 'resumed' }, () => (jobObject(world, 'resumed').status?.phase === 'Queued' ? jobObject(world, 'resumed') : undefined));
+    const queued = await reconcileUntil(next, { namespace: NAMESPACE, name: 'resumed' }, () =>
+      jobObject(world, 'resumed').status?.phase === 'Queued' ? jobObject(world, 'resumed') : undefined,
+    );
     assert.equal(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], record.jobAddress);
     assert.deepEqual(new Set(world.broadcasts), new Set([record.signature]), 'only the recorded transaction was ever sent');
-    assert.ok(!world.kube.events.reasons().includes('RecordUnproven'), 'the record was recognised as this object\'s own');
-    assert.deepEqual((await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address), [record.jobAddress]);
+    assert.ok(!world.kube.events.reasons().includes('RecordUnproven'), "the record was recognised as this object's own");
+    assert.deepEqual(
+      (await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address),
+      [record.jobAddress],
+    );
     const after = await readMoney(world);
     assert.equal(after.ledger.poster, before.ledger.poster - DEPOSIT);
     assert.equal(after.ledger.total, before.ledger.total);
@@ -74,17 +91,21 @@ describe('settling a post in flight', () => {
     const dying: KubeWriter = {
       ...world.deps.writer,
       applyStatus: async (ref, status, current) => {
-        if (jobObject(world, 'unwritten').metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] !== undefined) throw new Error('the process died before writing the status');
+        if (jobObject(world, 'unwritten').metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] !== undefined)
+          throw new Error('the process died before writing the status');
         return world.deps.writer.applyStatus(ref, status, current);
       },
     };
     const first = restarted(world, dying);
     const deadline = Date.now() + 30_000;
     for (let died = false; !died;) {
-      died = await first.reconcile({ namespace: NAMESPACE, name: 'unwritten' }, reconcileContext()).then(() => false, (error: unknown) => {
-        if (!/died before writing the status/.test((error as Error).message)) throw error;
-        return true;
-      });
+      died = await first.reconcile({ namespace: NAMESPACE, name: 'unwritten' }, reconcileContext()).then(
+        () => false,
+        (error: unknown) => {
+          if (!/died before writing the status/.test((error as Error).message)) throw error;
+          return true;
+        },
+      );
       assert.ok(Date.now() < deadline, 'the post should land');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -93,10 +114,15 @@ describe('settling a post in flight', () => {
     const address = landed.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION];
     assert.ok(address !== undefined);
 
-    const queued = await reconcileUntil(restarted(world), { namespace: NAMESPACE, name: 'unwritten' }, () => (jobObject(world, 'unwritten').status?.phase === 'Queued' ? jobObject(world, 'unwritten') : undefined));
+    const queued = await reconcileUntil(restarted(world), { namespace: NAMESPACE, name: 'unwritten' }, () =>
+      jobObject(world, 'unwritten').status?.phase === 'Queued' ? jobObject(world, 'unwritten') : undefined,
+    );
     assert.equal(queued.status?.jobAddress, address);
     assert.equal(queued.status?.pendingPost, undefined, 'the settled post is no longer shown as in flight');
-    assert.deepEqual(queued.status?.attempts?.map((attempt) => attempt.jobAddress), [address]);
+    assert.deepEqual(
+      queued.status?.attempts?.map((attempt) => attempt.jobAddress),
+      [address],
+    );
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 1);
   });
 
@@ -107,7 +133,9 @@ describe('settling a post in flight', () => {
     const faults = world.localnet.chain.faults;
     faults.dropRate = 1;
     try {
-      await reconcileUntil(world.reconciler, { namespace: NAMESPACE, name: 'dropped' }, () => world.kube.events.reasons().includes('PostExpired'));
+      await reconcileUntil(world.reconciler, { namespace: NAMESPACE, name: 'dropped' }, () =>
+        world.kube.events.reasons().includes('PostExpired'),
+      );
     } finally {
       faults.clear();
     }
@@ -121,7 +149,10 @@ describe('settling a post in flight', () => {
 
     const queued = await reconcileToPhase(world, 'dropped', 'Queued');
     assert.equal(new Set(world.broadcasts).size, 2, 'a second, different post was prepared and sent');
-    assert.deepEqual((await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address), [queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION]]);
+    assert.deepEqual(
+      (await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address),
+      [queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION]],
+    );
     const after = await readMoney(world);
     assert.equal(after.ledger.poster, before.ledger.poster - DEPOSIT, 'one deposit paid');
     assert.equal(after.ledger.total, before.ledger.total);
@@ -135,7 +166,11 @@ describe('settling a post in flight', () => {
     const record = recordOf(world, 'deleted');
     assert.ok(record !== undefined);
     world.kube.delete('NosanaJob', { namespace: NAMESPACE, name: 'deleted' });
-    await reconcileUntil(world.reconciler, { namespace: NAMESPACE, name: 'deleted' }, () => world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'deleted' }) === undefined);
+    await reconcileUntil(
+      world.reconciler,
+      { namespace: NAMESPACE, name: 'deleted' },
+      () => world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'deleted' }) === undefined,
+    );
     assert.ok(world.kube.events.reasons().includes('Posted'), 'the post had landed');
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 0, 'the job was delisted');
     const after = await readMoney(world);
@@ -158,7 +193,12 @@ describe('settling a post in flight', () => {
     const stuck = jobObject(world, 'unsure');
     assert.equal(stuck.status?.phase, 'Posting');
     assert.equal(condition(stuck, 'Stalled')?.status, 'True');
-    assert.match(condition(stuck, 'Ready')!.message, new RegExp(`keeps no transaction history.*kubectl annotate nosanajob/unsure ${CONFIRM_POST_ANNOTATION}=landed.*${CONFIRM_POST_ANNOTATION}=not-landed`));
+    assert.match(
+      condition(stuck, 'Ready')!.message,
+      new RegExp(
+        `keeps no transaction history.*kubectl annotate nosanajob/unsure ${CONFIRM_POST_ANNOTATION}=landed.*${CONFIRM_POST_ANNOTATION}=not-landed`,
+      ),
+    );
     const writes = world.kube.journal.length;
     const broadcasts = world.broadcasts.length;
     const outcome = await reconcile(world, 'unsure');
@@ -211,7 +251,11 @@ describe('settling a post in flight', () => {
     const record = recordOf(world, 'garbled');
     assert.ok(record !== undefined);
     assert.equal(jobObject(world, 'garbled').status?.pendingPost?.jobAddress, record.jobAddress, 'the status holds a copy');
-    world.kube.annotate('NosanaJob', { namespace: NAMESPACE, name: 'garbled' }, { [PENDING_POST_ANNOTATION]: `${JSON.stringify(record).slice(0, 40)}…` });
+    world.kube.annotate(
+      'NosanaJob',
+      { namespace: NAMESPACE, name: 'garbled' },
+      { [PENDING_POST_ANNOTATION]: `${JSON.stringify(record).slice(0, 40)}…` },
+    );
 
     const queued = await reconcileToPhase(world, 'garbled', 'Queued');
     assert.equal(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], record.jobAddress);
@@ -284,7 +328,10 @@ describe('a record that lost its annotations but not its status', () => {
     assert.equal(restored.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], address, 'the annotation is put back from the status');
     assert.equal(world.broadcasts.length, broadcasts, 'nothing was sent');
     assert.equal(jobObject(world, 'replaced').metadata?.annotations?.[PENDING_POST_ANNOTATION], undefined, 'no new post was prepared');
-    assert.deepEqual((await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address), [address]);
+    assert.deepEqual(
+      (await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address),
+      [address],
+    );
     assert.ok(world.kube.events.reasons().includes('RecordRestored'));
     const after = await readMoney(world);
     assert.equal(after.ledger.poster, before.ledger.poster - DEPOSIT, 'one deposit paid');
@@ -303,7 +350,10 @@ describe('a record that lost its annotations but not its status', () => {
     const queued = await reconcileToPhase(world, 'forgotten', 'Queued');
     assert.equal(queued.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], record.jobAddress);
     assert.deepEqual(new Set(world.broadcasts), new Set([record.signature]), 'only the recorded transaction was ever sent');
-    assert.deepEqual((await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address), [record.jobAddress]);
+    assert.deepEqual(
+      (await jobAccountsOf(world.localnet, world.wallet.publicKey)).map((job) => job.address),
+      [record.jobAddress],
+    );
     const after = await readMoney(world);
     assert.equal(after.ledger.poster, before.ledger.poster - DEPOSIT, 'one deposit paid');
     assert.equal(after.ledger.total, before.ledger.total);

@@ -13,7 +13,15 @@ import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts'
 import { NosanaJobReconciler } from '../../../src/controllers/nosana-job/reconciler.ts';
 import type { Localnet } from '../../../src/localnet/localnet.ts';
 import type { ReconcileOutcome } from '../../../src/runtime/types.ts';
-import { FakeKube, localnetDeps, nosanaJob, nosanaMarket, reconcileContext, reconcileUntil, secretWithKey } from '../../support/fake-kube.ts';
+import {
+  FakeKube,
+  localnetDeps,
+  nosanaJob,
+  nosanaMarket,
+  reconcileContext,
+  reconcileUntil,
+  secretWithKey,
+} from '../../support/fake-kube.ts';
 import type { TestDeps } from '../../support/fake-kube.ts';
 import { fundedWallet, jobAccountsOf, openTestMarket, readLedger } from '../../harness/nosana-ledger.ts';
 import type { Funding, LedgerReading, TestMarketSettings } from '../../harness/nosana-ledger.ts';
@@ -28,7 +36,11 @@ export function asDefinition(value: unknown): NosanaJobObject['spec']['definitio
   return value as NosanaJobObject['spec']['definition'];
 }
 
-export const HELLO = asDefinition({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'hello', args: { image: 'ubuntu', cmd: 'echo hello' } }] });
+export const HELLO = asDefinition({
+  version: '0.1',
+  type: 'container',
+  ops: [{ type: 'container/run', id: 'hello', args: { image: 'ubuntu', cmd: 'echo hello' } }],
+});
 
 export interface PostWorld extends TestDeps {
   localnet: Localnet;
@@ -75,14 +87,37 @@ export async function postWorld(t: TestContext, localnet: Localnet, options: Wor
   return { ...world, localnet, market, wallet, reconciler: new NosanaJobReconciler(world.deps), broadcasts };
 }
 
-export function marketObject(namespace: string, name: string, market: PublicKey, spec: Partial<NosanaMarketObject['spec']> = {}): NosanaMarketObject {
-  return nosanaMarket(namespace, name, { address: market.toBase58(), network: 'localnet', refreshInterval: '60s', ...spec }, { address: market.toBase58() });
+export function marketObject(
+  namespace: string,
+  name: string,
+  market: PublicKey,
+  spec: Partial<NosanaMarketObject['spec']> = {},
+): NosanaMarketObject {
+  return nosanaMarket(
+    namespace,
+    name,
+    { address: market.toBase58(), network: 'localnet', refreshInterval: '60s', ...spec },
+    { address: market.toBase58() },
+  );
 }
 
-export function createJob(world: PostWorld, name: string, spec: Partial<NosanaJobObject['spec']> = {}, namespace = NAMESPACE): NosanaJobObject {
-  return world.kube.create(nosanaJob(namespace, name, {
-    market: MARKET_NAME, definition: HELLO, walletSecretRef: WALLET_SECRET, deletionPolicy: 'Cancel', retries: 2, allowPublicCredentials: false, ...spec,
-  }));
+export function createJob(
+  world: PostWorld,
+  name: string,
+  spec: Partial<NosanaJobObject['spec']> = {},
+  namespace = NAMESPACE,
+): NosanaJobObject {
+  return world.kube.create(
+    nosanaJob(namespace, name, {
+      market: MARKET_NAME,
+      definition: HELLO,
+      walletSecretRef: WALLET_SECRET,
+      deletionPolicy: 'Cancel',
+      retries: 2,
+      allowPublicCredentials: false,
+      ...spec,
+    }),
+  );
 }
 
 export function jobObject(world: PostWorld, name: string, namespace = NAMESPACE): NosanaJobObject {
@@ -94,7 +129,13 @@ export function reconcile(world: PostWorld, name: string, namespace = NAMESPACE)
 }
 
 /** Reconciles until the job reaches `phase` (and `reason`, when given); returns the object then. */
-export function reconcileToPhase(world: PostWorld, name: string, phase: string, reason?: string, namespace = NAMESPACE): Promise<NosanaJobObject> {
+export function reconcileToPhase(
+  world: PostWorld,
+  name: string,
+  phase: string,
+  reason?: string,
+  namespace = NAMESPACE,
+): Promise<NosanaJobObject> {
   return reconcileUntil(world.reconciler, { namespace, name }, () => {
     const object = jobObject(world, name, namespace);
     return object.status?.phase === phase && (reason === undefined || readyReason(object) === reason) ? object : undefined;
@@ -125,6 +166,11 @@ export async function readMoney(world: PostWorld, wallet: Keypair = world.wallet
   return { ledger, lamports, jobs: jobs.length };
 }
 
-export async function assertNothingSpent(world: PostWorld, before: MoneyReading, wallet: Keypair = world.wallet, market: PublicKey = world.market): Promise<void> {
+export async function assertNothingSpent(
+  world: PostWorld,
+  before: MoneyReading,
+  wallet: Keypair = world.wallet,
+  market: PublicKey = world.market,
+): Promise<void> {
   assert.deepEqual(await readMoney(world, wallet, market), before, 'no NOS, no SOL and no job account may have moved');
 }

@@ -26,8 +26,23 @@ import { reconcileContext, reconcileUntil, secretWithKey } from '../../support/f
 import { fillMarketQueue, fundedWallet, jobAccountsOf, nosOf } from '../../harness/nosana-ledger.ts';
 import { useLocalnet } from '../support.ts';
 import {
-  HELLO, MARKET_NAME, MARKET_TIMEOUT, NAMESPACE, PRICE, asDefinition, assertNothingSpent, condition, createJob, jobObject, marketObject,
-  overriding, postWorld, readMoney, readyReason, reconcile, reconcileToPhase,
+  HELLO,
+  MARKET_NAME,
+  MARKET_TIMEOUT,
+  NAMESPACE,
+  PRICE,
+  asDefinition,
+  assertNothingSpent,
+  condition,
+  createJob,
+  jobObject,
+  marketObject,
+  overriding,
+  postWorld,
+  readMoney,
+  readyReason,
+  reconcile,
+  reconcileToPhase,
 } from './nosana-job-post-support.ts';
 import type { PostWorld } from './nosana-job-post-support.ts';
 
@@ -37,9 +52,19 @@ const DEPOSIT = jobDeposit(PRICE, MARKET_TIMEOUT);
 /** The market authority's `update`, changing the price (the rest as openTestMarket set it). */
 async function setPrice(localnet: Localnet, market: PublicKey, jobPrice: bigint): Promise<void> {
   const authority = localnet.marketAuthority;
-  await new TransactionSender(localnet.connection()).execute('update', [jobsInstruction(LOCALNET, 'update',
-    { market, accessKey: OPEN_MARKET_ACCESS_KEY, authority: authority.publicKey },
-    { jobExpiration: 86_400n, jobPrice, jobType: 0, nodeStakeMinimum: 0n, jobTimeout: MARKET_TIMEOUT })], authority.publicKey, [authority]);
+  await new TransactionSender(localnet.connection()).execute(
+    'update',
+    [
+      jobsInstruction(
+        LOCALNET,
+        'update',
+        { market, accessKey: OPEN_MARKET_ACCESS_KEY, authority: authority.publicKey },
+        { jobExpiration: 86_400n, jobPrice, jobType: 0, nodeStakeMinimum: 0n, jobTimeout: MARKET_TIMEOUT },
+      ),
+    ],
+    authority.publicKey,
+    [authority],
+  );
 }
 
 /** The CID the operator pins for `definition`: bound to the object `name` and its first attempt. */
@@ -58,7 +83,11 @@ describe('NosanaJob posting', () => {
     assert.equal(posting.status?.phase, 'Posting');
     assert.equal(readyReason(posting), 'Posting');
     assert.ok(posting.metadata?.finalizers?.includes(NOSANA_JOB_FINALIZER));
-    const record = JSON.parse(posting.metadata?.annotations?.[PENDING_POST_ANNOTATION] ?? '{}') as { jobAddress: string; signature: string; transaction: string };
+    const record = JSON.parse(posting.metadata?.annotations?.[PENDING_POST_ANNOTATION] ?? '{}') as {
+      jobAddress: string;
+      signature: string;
+      transaction: string;
+    };
     assert.equal(posting.status?.pendingPost?.jobAddress, record.jobAddress);
     assert.ok(first?.requeueAfterMs !== undefined && first.requeueAfterMs <= 1_000, 'a post in flight is looked at again soon');
 
@@ -71,7 +100,13 @@ describe('NosanaJob posting', () => {
     assert.equal(condition(queued, 'LowBalance')?.status, 'False');
 
     // Order of events: finalizer, record, broadcast(s) of the recorded bytes, then the swap to the job address.
-    const entries = world.kube.journal.map((entry) => (entry.verb === 'note' ? String(entry.detail).split(' ')[0] : entry.verb === 'patchMetadata' ? Object.keys((entry.detail as { annotations?: object }).annotations ?? { finalizer: 1 }).join('+') : entry.verb));
+    const entries = world.kube.journal.map((entry) =>
+      entry.verb === 'note'
+        ? String(entry.detail).split(' ')[0]
+        : entry.verb === 'patchMetadata'
+          ? Object.keys((entry.detail as { annotations?: object }).annotations ?? { finalizer: 1 }).join('+')
+          : entry.verb,
+    );
     const recordAt = entries.indexOf(PENDING_POST_ANNOTATION);
     assert.ok(entries.indexOf('finalizer') < recordAt, `the finalizer goes on before anything is spent: ${entries.join(', ')}`);
     assert.ok(recordAt >= 0 && recordAt < entries.indexOf('broadcast'), `recorded before broadcast: ${entries.join(', ')}`);
@@ -80,9 +115,16 @@ describe('NosanaJob posting', () => {
 
     // One job on chain, for the definition as written, and exactly its deposit paid.
     const jobs = await jobAccountsOf(world.localnet, world.wallet.publicKey);
-    assert.deepEqual(jobs.map((job) => job.address), [record.jobAddress]);
+    assert.deepEqual(
+      jobs.map((job) => job.address),
+      [record.jobAddress],
+    );
     const cid = await pinnedCid(world, HELLO, 'hello');
-    assert.equal(bytes32ToCid(jobs[0]!.account.ipfsJob), cid, 'the definition is pinned with the binding of this object and its first attempt');
+    assert.equal(
+      bytes32ToCid(jobs[0]!.account.ipfsJob),
+      cid,
+      'the definition is pinned with the binding of this object and its first attempt',
+    );
     assert.equal(queued.status?.ipfsJob, cid);
     assert.ok(world.localnet.ipfs.store.get(cid) !== undefined, 'the definition is pinned');
     const after = await readMoney(world);
@@ -90,7 +132,10 @@ describe('NosanaJob posting', () => {
     assert.equal(after.ledger.vault, before.ledger.vault + DEPOSIT);
     assert.equal(after.ledger.total, before.ledger.total, 'NOS is conserved');
     assert.deepEqual(world.metrics.posted, [{ network: 'localnet', market: world.market.toBase58() }]);
-    assert.deepEqual(world.metrics.spent.map((entry) => entry.baseUnits), [DEPOSIT]);
+    assert.deepEqual(
+      world.metrics.spent.map((entry) => entry.baseUnits),
+      [DEPOSIT],
+    );
     assert.deepEqual(world.kube.events.reasons().slice(0, 3), ['Posting', 'Posted', 'Queued']);
     assert.equal(world.metrics.pendingPosts?.(), 0);
 
@@ -104,7 +149,11 @@ describe('NosanaJob posting', () => {
     const world = await postWorld(t, getLocalnet());
     const created = createJob(world, 'stale');
     const key = { namespace: NAMESPACE, name: 'stale' };
-    await world.kube.writer.patchMetadata({ apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', ...key }, created.metadata!.resourceVersion!, { addFinalizers: [NOSANA_JOB_FINALIZER] });
+    await world.kube.writer.patchMetadata(
+      { apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', ...key },
+      created.metadata!.resourceVersion!,
+      { addFinalizers: [NOSANA_JOB_FINALIZER] },
+    );
     // The informer has not seen anything since: it keeps serving the object without a record.
     world.kube.freezeCache('NosanaJob', key);
     await reconcile(world, 'stale');
@@ -112,7 +161,10 @@ describe('NosanaJob posting', () => {
     const stale = await reconcile(world, 'stale');
     assert.equal(stale?.requeueAfterMs, 500, 'a lost race is looked at again soon, not treated as an error');
     assert.equal(world.broadcasts.length, 1, 'the second, stale reconcile broadcast nothing');
-    const records = world.kube.journal.filter((entry) => entry.verb === 'patchMetadata' && PENDING_POST_ANNOTATION in ((entry.detail as { annotations?: object }).annotations ?? {}));
+    const records = world.kube.journal.filter(
+      (entry) =>
+        entry.verb === 'patchMetadata' && PENDING_POST_ANNOTATION in ((entry.detail as { annotations?: object }).annotations ?? {}),
+    );
     assert.equal(records.length, 1, 'only the first record was written');
 
     world.kube.thawCache('NosanaJob', key);
@@ -125,16 +177,23 @@ describe('NosanaJob posting', () => {
     const before = await readMoney(world);
     const pins = world.localnet.ipfs.store.objectCount;
     // Valid for the CRD's schema (what the API server checks), invalid for the full validator.
-    const definition = asDefinition({ version: '0.1', type: 'container', ops: [
-      { type: 'container/run', id: 'a', args: { image: 'ubuntu', imagePullPolicy: 'Always' } },
-      { type: 'container/run', id: 'b', args: { image: 'ubuntu' }, execution: { depends_on: ['missing'] } },
-    ] });
+    const definition = asDefinition({
+      version: '0.1',
+      type: 'container',
+      ops: [
+        { type: 'container/run', id: 'a', args: { image: 'ubuntu', imagePullPolicy: 'Always' } },
+        { type: 'container/run', id: 'b', args: { image: 'ubuntu' }, execution: { depends_on: ['missing'] } },
+      ],
+    });
     createJob(world, 'invalid', { definition });
     const outcome = await reconcile(world, 'invalid');
     const object = jobObject(world, 'invalid');
     assert.equal(object.status?.phase, 'Pending');
     assert.equal(readyReason(object), 'InvalidDefinition');
-    assert.match(condition(object, 'Ready')!.message, /2 problems: ops\[0\]\.args\.imagePullPolicy: unknown key .*; ops\[1\]\.execution\.depends_on\[0\]: unknown op "missing"/);
+    assert.match(
+      condition(object, 'Ready')!.message,
+      /2 problems: ops\[0\]\.args\.imagePullPolicy: unknown key .*; ops\[1\]\.execution\.depends_on\[0\]: unknown op "missing"/,
+    );
     assert.equal(condition(object, 'Stalled')?.status, 'True');
     assert.equal(outcome?.requeueAfterMs, undefined, 'only an edit of the spec retries');
     assert.equal(world.localnet.ipfs.store.objectCount, pins, 'nothing pinned');
@@ -145,12 +204,25 @@ describe('NosanaJob posting', () => {
   test('credentials in the definition are refused before pinning, and posted once allowPublicCredentials is set', async (t) => {
     const world = await postWorld(t, getLocalnet());
     const before = await readMoney(world);
-    const definition = asDefinition({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'private', args: { image: 'registry.example/app', authentication: { docker: { username: 'ci', password: 'hunter2' } } } }] });
+    const definition = asDefinition({
+      version: '0.1',
+      type: 'container',
+      ops: [
+        {
+          type: 'container/run',
+          id: 'private',
+          args: { image: 'registry.example/app', authentication: { docker: { username: 'ci', password: 'hunter2' } } },
+        },
+      ],
+    });
     const created = createJob(world, 'creds', { definition });
     await reconcile(world, 'creds');
     const refused = jobObject(world, 'creds');
     assert.equal(readyReason(refused), 'PublicCredentials');
-    assert.match(condition(refused, 'Ready')!.message, /ops\[0\]\.args\.authentication\.docker\.password.*public IPFS.*allowPublicCredentials/);
+    assert.match(
+      condition(refused, 'Ready')!.message,
+      /ops\[0\]\.args\.authentication\.docker\.password.*public IPFS.*allowPublicCredentials/,
+    );
     assert.ok(!condition(refused, 'Ready')!.message.includes('hunter2'));
     const cid = await pinnedCid(world, definition, 'creds');
     assert.equal(world.localnet.ipfs.store.get(cid), undefined, 'not pinned');
@@ -168,7 +240,10 @@ describe('NosanaJob posting', () => {
     await reconcile(world, 'pricey');
     const object = jobObject(world, 'pricey');
     assert.equal(readyReason(object), 'OverBudget');
-    assert.match(condition(object, 'Ready')!.message, /deposit of 0\.036 NOS \(0\.00001 NOS\/s × 3600s.*exceeds spec\.maxCost of 0\.03 NOS/);
+    assert.match(
+      condition(object, 'Ready')!.message,
+      /deposit of 0\.036 NOS \(0\.00001 NOS\/s × 3600s.*exceeds spec\.maxCost of 0\.03 NOS/,
+    );
     await assertNothingSpent(world, before);
   });
 
@@ -180,10 +255,21 @@ describe('NosanaJob posting', () => {
     const second = await reconcile(world, 'poor');
     const object = jobObject(world, 'poor');
     assert.equal(readyReason(object), 'InsufficientFunds');
-    assert.match(condition(object, 'Ready')!.message, new RegExp(`wallet ${world.wallet.publicKey.toBase58()} holds 0\\.005999 NOS where the deposit is 0\\.006 NOS`));
+    assert.match(
+      condition(object, 'Ready')!.message,
+      new RegExp(`wallet ${world.wallet.publicKey.toBase58()} holds 0\\.005999 NOS where the deposit is 0\\.006 NOS`),
+    );
     assert.equal(condition(object, 'LowBalance')?.status, 'True');
-    assert.ok(first?.requeueAfterMs !== undefined && second?.requeueAfterMs !== undefined && second.requeueAfterMs > first.requeueAfterMs, `backoff grows: ${first?.requeueAfterMs} then ${second?.requeueAfterMs}`);
-    assert.deepEqual(world.metrics.balances.at(-1), { network: 'localnet', wallet: world.wallet.publicKey.toBase58(), lamports: before.lamports, nosBaseUnits: DEPOSIT - 1n });
+    assert.ok(
+      first?.requeueAfterMs !== undefined && second?.requeueAfterMs !== undefined && second.requeueAfterMs > first.requeueAfterMs,
+      `backoff grows: ${first?.requeueAfterMs} then ${second?.requeueAfterMs}`,
+    );
+    assert.deepEqual(world.metrics.balances.at(-1), {
+      network: 'localnet',
+      wallet: world.wallet.publicKey.toBase58(),
+      lamports: before.lamports,
+      nosBaseUnits: DEPOSIT - 1n,
+    });
     await assertNothingSpent(world, before);
   });
 
@@ -218,17 +304,23 @@ describe('NosanaJob posting', () => {
     assert.match(condition(object, 'Ready')!.message, new RegExp(`no market account at ${empty}`));
 
     // The NosanaMarket exists but its network settings cannot be read (a Secret it names is missing).
-    const unreadable = new NosanaJobReconciler({ ...world.deps, settingsFor: () => Promise.reject(new Error('Secret team-post/pinata does not exist')) });
+    const unreadable = new NosanaJobReconciler({
+      ...world.deps,
+      settingsFor: () => Promise.reject(new Error('Secret team-post/pinata does not exist')),
+    });
     createJob(world, 'no-settings');
     const outcome = await unreadable.reconcile({ namespace: NAMESPACE, name: 'no-settings' }, reconcileContext());
     const blocked = jobObject(world, 'no-settings');
     assert.equal(readyReason(blocked), 'MarketNotFound');
-    assert.match(condition(blocked, 'Ready')!.message, /network settings for market .* cannot be resolved: Secret team-post\/pinata does not exist/);
+    assert.match(
+      condition(blocked, 'Ready')!.message,
+      /network settings for market .* cannot be resolved: Secret team-post\/pinata does not exist/,
+    );
     assert.ok((outcome?.requeueAfterMs ?? 0) > 0, 'retried with backoff');
     await assertNothingSpent(world, before);
   });
 
-  test('a market\'s default wallet pays only for the namespaces it serves', async (t) => {
+  test("a market's default wallet pays only for the namespaces it serves", async (t) => {
     const world = await postWorld(t, getLocalnet());
     const shared = fundedWallet(world.localnet, { sol: 1n, nos: parseNos('1') });
     world.kube.create(secretWithKey('platform', 'shared-wallet', 'keypair', serializeWallet(shared)));
@@ -245,11 +337,11 @@ describe('NosanaJob posting', () => {
     const market = world.kube.require('NosanaMarket', { namespace: 'platform', name: 'shared' }) as NosanaMarketObject;
     world.kube.updateSpec('NosanaMarket', { namespace: 'platform', name: 'shared' }, { ...market.spec, allowedNamespaces: ['tenant'] });
     await reconcileToPhase(world, 'tenant', 'Queued', undefined, 'tenant');
-    assert.equal((await jobAccountsOf(world.localnet, shared.publicKey)).length, 1, 'the market\'s wallet paid');
+    assert.equal((await jobAccountsOf(world.localnet, shared.publicKey)).length, 1, "the market's wallet paid");
     assert.equal(await nosOf(world.localnet, shared.publicKey), before.ledger.poster - DEPOSIT);
   });
 
-  test('the daily spend limit counts this cluster\'s posts to the market over a rolling day', async (t) => {
+  test("the daily spend limit counts this cluster's posts to the market over a rolling day", async (t) => {
     const world = await postWorld(t, getLocalnet());
     const market = world.kube.require('NosanaMarket', { namespace: NAMESPACE, name: MARKET_NAME }) as NosanaMarketObject;
     // Room for one deposit (0.006 NOS) but not two.
@@ -261,9 +353,15 @@ describe('NosanaJob posting', () => {
     const outcome = await reconcile(world, 'second');
     const refused = jobObject(world, 'second');
     assert.equal(readyReason(refused), 'SpendLimitReached');
-    assert.match(condition(refused, 'Ready')!.message, /paid 0\.006 NOS .* deposit of 0\.006 NOS would pass its dailySpendLimit of 0\.01 NOS; it fits again at /);
+    assert.match(
+      condition(refused, 'Ready')!.message,
+      /paid 0\.006 NOS .* deposit of 0\.006 NOS would pass its dailySpendLimit of 0\.01 NOS; it fits again at /,
+    );
     const dayMs = 24 * 3_600_000;
-    assert.ok(outcome?.requeueAfterMs !== undefined && outcome.requeueAfterMs > dayMs - 120_000 && outcome.requeueAfterMs <= dayMs + 1_000, `retried when the window allows, got ${outcome?.requeueAfterMs}`);
+    assert.ok(
+      outcome?.requeueAfterMs !== undefined && outcome.requeueAfterMs > dayMs - 120_000 && outcome.requeueAfterMs <= dayMs + 1_000,
+      `retried when the window allows, got ${outcome?.requeueAfterMs}`,
+    );
     await assertNothingSpent(world, before);
 
     world.clock.advance(dayMs + 1_000);
@@ -279,12 +377,19 @@ describe('NosanaJob posting', () => {
     createJob(world, 'first');
     const first = await reconcileToPhase(world, 'first', 'Queued');
     const ledger = world.kube.get('ConfigMap', { namespace: NAMESPACE, name: ledgerName(world.market) }) as V1ConfigMap | undefined;
-    assert.deepEqual(JSON.parse(ledger?.data?.[SPEND_LEDGER_DATA_KEY] ?? '[]').map((entry: { job: string; amount: string }) => [entry.job, entry.amount]),
-      [[first.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], String(jobDeposit(PRICE, MARKET_TIMEOUT))]], 'the post was counted in the market\'s ledger');
+    assert.deepEqual(
+      JSON.parse(ledger?.data?.[SPEND_LEDGER_DATA_KEY] ?? '[]').map((entry: { job: string; amount: string }) => [entry.job, entry.amount]),
+      [[first.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], String(jobDeposit(PRICE, MARKET_TIMEOUT))]],
+      "the post was counted in the market's ledger",
+    );
 
     // Deleted (its deposit refunded: a refund gives no budget back), then the operator restarts.
     world.kube.delete('NosanaJob', { namespace: NAMESPACE, name: 'first' });
-    await reconcileUntil(world.reconciler, { namespace: NAMESPACE, name: 'first' }, () => world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'first' }) === undefined || undefined);
+    await reconcileUntil(
+      world.reconciler,
+      { namespace: NAMESPACE, name: 'first' },
+      () => world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'first' }) === undefined || undefined,
+    );
     const restarted = new NosanaJobReconciler(world.deps);
     createJob(world, 'renamed');
     await restarted.reconcile({ namespace: NAMESPACE, name: 'renamed' }, reconcileContext());
@@ -292,7 +397,7 @@ describe('NosanaJob posting', () => {
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 0, 'nothing more was posted');
   });
 
-  test('the daily spend limit also bounds what raising a posted job\'s timeout pays', async (t) => {
+  test("the daily spend limit also bounds what raising a posted job's timeout pays", async (t) => {
     const world = await postWorld(t, getLocalnet());
     const marketKey = { namespace: NAMESPACE, name: MARKET_NAME };
     const market = world.kube.require('NosanaMarket', marketKey) as NosanaMarketObject;
@@ -343,13 +448,14 @@ describe('NosanaJob posting', () => {
     const localnet = getLocalnet();
     const raised: { market?: PublicKey } = {};
     const world = await postWorld(t, localnet, {
-      wrapJobs: (jobs) => overriding(jobs, {
-        // The market authority raises the price after the controller checked it, before the post is signed.
-        preparePost: async (request: PostRequest) => {
-          await setPrice(localnet, raised.market!, PRICE * 3n);
-          return jobs.preparePost(request);
-        },
-      }),
+      wrapJobs: (jobs) =>
+        overriding(jobs, {
+          // The market authority raises the price after the controller checked it, before the post is signed.
+          preparePost: async (request: PostRequest) => {
+            await setPrice(localnet, raised.market!, PRICE * 3n);
+            return jobs.preparePost(request);
+          },
+        }),
     });
     raised.market = world.market;
     const before = await readMoney(world);
@@ -357,14 +463,24 @@ describe('NosanaJob posting', () => {
     createJob(world, 'raised', { maxCost: '0.01' });
     const stopped = await reconcileUntil(world.reconciler, { namespace: NAMESPACE, name: 'raised' }, () => {
       const object = jobObject(world, 'raised');
-      return object.status?.phase === 'Stopped' && object.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] !== undefined ? object : undefined;
+      return object.status?.phase === 'Stopped' && object.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] !== undefined
+        ? object
+        : undefined;
     });
     assert.equal(readyReason(stopped), 'PriceAboveMaxCost');
-    assert.match(condition(stopped, 'Ready')!.message, /landed at 0\.00003 NOS\/s.*cost up to 0\.018 NOS, more than spec\.maxCost of 0\.01 NOS.*taken back at once \(delisted\)/);
+    assert.match(
+      condition(stopped, 'Ready')!.message,
+      /landed at 0\.00003 NOS\/s.*cost up to 0\.018 NOS, more than spec\.maxCost of 0\.01 NOS.*taken back at once \(delisted\)/,
+    );
     assert.equal(stopped.status?.attempts?.[0]?.outcome, 'PriceAboveMaxCost');
     assert.equal(stopped.metadata?.annotations?.[PENDING_POST_ANNOTATION], undefined);
-    assert.ok(world.kube.events.list.some((event) => event.type === 'Warning' && event.reason === 'PriceAboveMaxCost' && /delisted job .*0\.018 NOS refunded/.test(event.note)),
-      world.kube.events.list.map((event) => event.note).join('\n'));
+    assert.ok(
+      world.kube.events.list.some(
+        (event) =>
+          event.type === 'Warning' && event.reason === 'PriceAboveMaxCost' && /delisted job .*0\.018 NOS refunded/.test(event.note),
+      ),
+      world.kube.events.list.map((event) => event.note).join('\n'),
+    );
     const after = await readMoney(world);
     assert.equal(after.jobs, 0, 'the job account was closed by the delist');
     assert.equal(after.ledger.poster, before.ledger.poster, 'the whole deposit came back');
@@ -377,7 +493,12 @@ describe('NosanaJob posting', () => {
 
   test('the definition can come from a ConfigMap key', async (t) => {
     const world = await postWorld(t, getLocalnet());
-    world.kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: NAMESPACE, name: 'defs' }, data: { 'hello.json': JSON.stringify(HELLO, null, 2) } });
+    world.kube.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { namespace: NAMESPACE, name: 'defs' },
+      data: { 'hello.json': JSON.stringify(HELLO, null, 2) },
+    });
     createJob(world, 'from-configmap', { definition: undefined, definitionFrom: { configMapKeyRef: { name: 'defs', key: 'hello.json' } } });
     const queued = await reconcileToPhase(world, 'from-configmap', 'Queued');
     // The value is pinned (compact JSON), not the ConfigMap's formatting.

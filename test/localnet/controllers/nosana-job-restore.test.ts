@@ -13,10 +13,28 @@ import { TestNode, jobAccountsOf } from '../../harness/nosana-ledger.ts';
 import { serializeWallet } from '../../../src/chain/wallet.ts';
 import { nosanaJob, secretWithKey } from '../../support/fake-kube.ts';
 import { useLocalnet } from '../support.ts';
-import { HELLO, MARKET_NAME, NAMESPACE, WALLET_SECRET, createJob, jobObject, postWorld, readyReason, reconcile, reconcileToPhase } from './nosana-job-post-support.ts';
+import {
+  HELLO,
+  MARKET_NAME,
+  NAMESPACE,
+  WALLET_SECRET,
+  createJob,
+  jobObject,
+  postWorld,
+  readyReason,
+  reconcile,
+  reconcileToPhase,
+} from './nosana-job-post-support.ts';
 
 const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
-const SPEC = { market: MARKET_NAME, definition: HELLO, walletSecretRef: WALLET_SECRET, deletionPolicy: 'Cancel' as const, retries: 2, allowPublicCredentials: false };
+const SPEC = {
+  market: MARKET_NAME,
+  definition: HELLO,
+  walletSecretRef: WALLET_SECRET,
+  deletionPolicy: 'Cancel' as const,
+  retries: 2,
+  allowPublicCredentials: false,
+};
 
 describe('NosanaJob restored without its records', () => {
   test('recreated without annotations or status: the job it posted is found by its binding and followed; nothing is posted again', async (t) => {
@@ -27,7 +45,11 @@ describe('NosanaJob restored without its records', () => {
     assert.ok(posted !== undefined);
     const onChain = await world.ports.jobs.getJob(new PublicKey(posted));
     const pinned = await world.ports.gateway.readJson(bytes32ToCid(onChain!.account.ipfsJob));
-    assert.match(JSON.stringify((pinned.value as { meta?: unknown }).meta), new RegExp(`"${BINDING_META_KEY}":"[0-9a-f]{32}"`), 'the pinned definition carries the binding, not the names');
+    assert.match(
+      JSON.stringify((pinned.value as { meta?: unknown }).meta),
+      new RegExp(`"${BINDING_META_KEY}":"[0-9a-f]{32}"`),
+      'the pinned definition carries the binding, not the names',
+    );
     assert.ok(!JSON.stringify(pinned.value).includes(NAMESPACE), 'the namespace stays off IPFS');
 
     // The namespace is rebuilt from Git: same spec, new uid, no annotations, no status.
@@ -48,11 +70,18 @@ describe('NosanaJob restored without its records', () => {
     world.kube.wipe('NosanaJob', { namespace: NAMESPACE, name: 'from-backup' });
     // The backup brings the object back before its wallet Secret.
     world.kube.delete('Secret', { namespace: NAMESPACE, name: WALLET_SECRET.name });
-    world.kube.create({ ...nosanaJob(NAMESPACE, 'from-backup', SPEC), metadata: { namespace: NAMESPACE, name: 'from-backup', annotations: { [JOB_ADDRESS_ANNOTATION]: address } } });
+    world.kube.create({
+      ...nosanaJob(NAMESPACE, 'from-backup', SPEC),
+      metadata: { namespace: NAMESPACE, name: 'from-backup', annotations: { [JOB_ADDRESS_ANNOTATION]: address } },
+    });
     await reconcile(world, 'from-backup');
     await reconcile(world, 'from-backup');
     const undecided = jobObject(world, 'from-backup');
-    assert.equal(undecided.status?.attempts?.find((attempt) => attempt.jobAddress === address)?.origin, 'unverified', 'mirrored, undecided, while the wallet cannot be read');
+    assert.equal(
+      undecided.status?.attempts?.find((attempt) => attempt.jobAddress === address)?.origin,
+      'unverified',
+      'mirrored, undecided, while the wallet cannot be read',
+    );
     assert.ok(!world.kube.events.reasons().includes('RecordUnproven'));
 
     world.kube.create(secretWithKey(NAMESPACE, WALLET_SECRET.name, WALLET_SECRET.key, serializeWallet(world.wallet)));
@@ -61,7 +90,8 @@ describe('NosanaJob restored without its records', () => {
     assert.deepEqual([proven?.origin, proven?.binding], ['posted', 0], 'the binding in the pinned definition proves it');
 
     world.kube.delete('NosanaJob', { namespace: NAMESPACE, name: 'from-backup' });
-    for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'from-backup' }) !== undefined; i += 1) await reconcile(world, 'from-backup');
+    for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'from-backup' }) !== undefined; i += 1)
+      await reconcile(world, 'from-backup');
     assert.equal(world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'from-backup' }), undefined);
     assert.equal(await world.ports.jobs.getJob(new PublicKey(address)), undefined, 'its own job was delisted');
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 0);
@@ -77,7 +107,8 @@ describe('NosanaJob restored without its records', () => {
     await node.finish(finished, [{ id: 'hello', exitCode: 0, logs: ['hello'] }]);
     await reconcileToPhase(world, 'rerun', 'Succeeded');
     world.kube.delete('NosanaJob', { namespace: NAMESPACE, name: 'rerun' });
-    for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'rerun' }) !== undefined; i += 1) await reconcile(world, 'rerun');
+    for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'rerun' }) !== undefined; i += 1)
+      await reconcile(world, 'rerun');
     assert.equal(world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'rerun' }), undefined);
 
     world.kube.create(nosanaJob(NAMESPACE, 'rerun', SPEC));
@@ -92,13 +123,17 @@ describe('NosanaJob restored without its records', () => {
     const owner = await reconcileToPhase(world, 'owner', 'Queued');
     const address = owner.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? '';
     // Same namespace, same wallet (a shared default wallet): only the binding tells them apart.
-    world.kube.create({ ...nosanaJob(NAMESPACE, 'intruder', SPEC), metadata: { namespace: NAMESPACE, name: 'intruder', annotations: { [JOB_ADDRESS_ANNOTATION]: address } } });
+    world.kube.create({
+      ...nosanaJob(NAMESPACE, 'intruder', SPEC),
+      metadata: { namespace: NAMESPACE, name: 'intruder', annotations: { [JOB_ADDRESS_ANNOTATION]: address } },
+    });
     const intruder = await reconcileToPhase(world, 'intruder', 'Queued');
     assert.equal(intruder.status?.attempts?.[0]?.origin, 'adopted');
     assert.ok(world.kube.events.reasons().includes('RecordUnproven'));
 
     world.kube.delete('NosanaJob', { namespace: NAMESPACE, name: 'intruder' });
-    for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'intruder' }) !== undefined; i += 1) await reconcile(world, 'intruder');
+    for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'intruder' }) !== undefined; i += 1)
+      await reconcile(world, 'intruder');
     assert.equal(world.kube.get('NosanaJob', { namespace: NAMESPACE, name: 'intruder' }), undefined, 'the intruder is gone');
     assert.equal((await world.ports.jobs.getJob(new PublicKey(address)))?.status, 'QUEUED', "the owner's job is still queued");
     assert.equal(readyReason(jobObject(world, 'owner')), 'Queued');
@@ -110,27 +145,41 @@ describe('NosanaJob restored without its records', () => {
     const owner = await reconcileToPhase(world, 'owner', 'Queued');
     const address = owner.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? '';
     const decoy = Keypair.generate().publicKey.toBase58();
-    for (const [name, spec] of [['copied', SPEC], ['copied-with-decoy', { ...SPEC, jobAddress: decoy }]] as const) {
-      world.kube.create({ ...nosanaJob(NAMESPACE, name, spec), metadata: { namespace: NAMESPACE, name, finalizers: [NOSANA_JOB_FINALIZER], annotations: { [JOB_ADDRESS_ANNOTATION]: address } } });
+    for (const [name, spec] of [
+      ['copied', SPEC],
+      ['copied-with-decoy', { ...SPEC, jobAddress: decoy }],
+    ] as const) {
+      world.kube.create({
+        ...nosanaJob(NAMESPACE, name, spec),
+        metadata: { namespace: NAMESPACE, name, finalizers: [NOSANA_JOB_FINALIZER], annotations: { [JOB_ADDRESS_ANNOTATION]: address } },
+      });
       world.kube.delete('NosanaJob', { namespace: NAMESPACE, name });
-      for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name }) !== undefined; i += 1) await reconcile(world, name);
+      for (let i = 0; i < 5 && world.kube.get('NosanaJob', { namespace: NAMESPACE, name }) !== undefined; i += 1)
+        await reconcile(world, name);
       assert.equal(world.kube.get('NosanaJob', { namespace: NAMESPACE, name }), undefined, `${name} is gone`);
       assert.equal((await world.ports.jobs.getJob(new PublicKey(address)))?.status, 'QUEUED', `${name}: the owner's job is still queued`);
     }
     assert.deepEqual(world.metrics.actions, [], 'no delist, end or recover was sent');
   });
 
-  test("another object copying a post record does not settle it: the record is dropped and the object posts its own job", async (t) => {
+  test('another object copying a post record does not settle it: the record is dropped and the object posts its own job', async (t) => {
     const world = await postWorld(t, getLocalnet());
     createJob(world, 'victim');
     await reconcile(world, 'victim');
     const record = jobObject(world, 'victim').metadata?.annotations?.[PENDING_POST_ANNOTATION];
     assert.ok(record !== undefined);
     const victimJob = (JSON.parse(record) as { jobAddress: string }).jobAddress;
-    world.kube.create({ ...nosanaJob(NAMESPACE, 'copycat', SPEC), metadata: { namespace: NAMESPACE, name: 'copycat', annotations: { [PENDING_POST_ANNOTATION]: record } } });
+    world.kube.create({
+      ...nosanaJob(NAMESPACE, 'copycat', SPEC),
+      metadata: { namespace: NAMESPACE, name: 'copycat', annotations: { [PENDING_POST_ANNOTATION]: record } },
+    });
     const copycat = await reconcileToPhase(world, 'copycat', 'Queued');
     assert.ok(world.kube.events.reasons().includes('RecordUnproven'));
-    assert.notEqual(copycat.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], victimJob, "the copycat follows its own job, not the victim's");
+    assert.notEqual(
+      copycat.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION],
+      victimJob,
+      "the copycat follows its own job, not the victim's",
+    );
     const victim = await reconcileToPhase(world, 'victim', 'Queued');
     assert.equal(victim.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], victimJob);
   });

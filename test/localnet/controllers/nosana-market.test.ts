@@ -32,8 +32,12 @@ function directoryServer() {
   return {
     server,
     url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}/markets/`,
-    serve: (list: unknown[]) => { entries = list; },
-    setUp: (value: boolean) => { up = value; },
+    serve: (list: unknown[]) => {
+      entries = list;
+    },
+    setUp: (value: boolean) => {
+      up = value;
+    },
   };
 }
 
@@ -162,7 +166,10 @@ describe('NosanaMarket reconciler', () => {
       await reconcile(key);
       assert.equal(ready(key)?.reason, 'Synced');
       const queued = status(key).jobs?.queued ?? 0;
-      kube.create({ ...nosanaJob('team', 'on-lagging', { market: 'lagging', retries: 2, deletionPolicy: 'Cancel', allowPublicCredentials: false }), status: { phase: 'Queued' } });
+      kube.create({
+        ...nosanaJob('team', 'on-lagging', { market: 'lagging', retries: 2, deletionPolicy: 'Cancel', allowPublicCredentials: false }),
+        status: { phase: 'Queued' },
+      });
       await reconcile(key);
       assert.equal(ready(key)?.reason, 'Synced', 'the counts were added to the status last written, not to the cached copy');
       assert.equal(status(key).jobPrice, '0.0001');
@@ -235,7 +242,7 @@ describe('NosanaMarket reconciler', () => {
     assert.equal(outcome?.requeueAfterMs, 60_000);
   });
 
-  test('editing the address drops the old market\'s values before anything is read', async () => {
+  test("editing the address drops the old market's values before anything is read", async () => {
     const net = localnet();
     const key = create('edited', { address: net.market.toBase58() });
     await reconcile(key);

@@ -15,8 +15,12 @@ function objectFor(row: HealthRow, generation = 3, observedGeneration = 3) {
       phase: row.phase,
       observedGeneration,
       conditions: Object.entries(row.conditions).map(([type, status]) => ({
-        type, status, reason: type === 'Ready' ? row.reason : 'Set', message: `${type} is ${status}`,
-        lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration,
+        type,
+        status,
+        reason: type === 'Ready' ? row.reason : 'Set',
+        message: `${type} is ${status}`,
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+        observedGeneration,
       })),
     },
   };
@@ -24,15 +28,24 @@ function objectFor(row: HealthRow, generation = 3, observedGeneration = 3) {
 
 describe('phase table', () => {
   test('every phase of NosanaJob and NosanaNode has at least one row', () => {
-    for (const phase of NOSANA_JOB_PHASES) assert.ok(HEALTH_TABLE.some((r) => r.kind === 'NosanaJob' && r.phase === phase), phase);
-    for (const phase of NOSANA_NODE_PHASES) assert.ok(HEALTH_TABLE.some((r) => r.kind === 'NosanaNode' && r.phase === phase), phase);
+    for (const phase of NOSANA_JOB_PHASES)
+      assert.ok(
+        HEALTH_TABLE.some((r) => r.kind === 'NosanaJob' && r.phase === phase),
+        phase,
+      );
+    for (const phase of NOSANA_NODE_PHASES)
+      assert.ok(
+        HEALTH_TABLE.some((r) => r.kind === 'NosanaNode' && r.phase === phase),
+        phase,
+      );
   });
 
   test('rows are unique by kind, phase and reason, and every row sets Ready, Reconciling and Stalled', () => {
     const keys = HEALTH_TABLE.map((r) => `${r.kind}/${r.phase}/${r.reason}`);
     assert.equal(new Set(keys).size, keys.length);
     for (const row of HEALTH_TABLE) {
-      for (const type of ['Ready', 'Reconciling', 'Stalled'] as const) assert.ok(row.conditions[type], `${row.kind} ${row.reason} lacks ${type}`);
+      for (const type of ['Ready', 'Reconciling', 'Stalled'] as const)
+        assert.ok(row.conditions[type], `${row.kind} ${row.reason} lacks ${type}`);
       assert.equal(healthRow(row.kind, row.phase, row.reason), row);
     }
   });
@@ -65,7 +78,10 @@ describe('phase table', () => {
   test('kstatus: an unobserved generation is InProgress, a deleted object Terminating', () => {
     const succeeded = healthRow('NosanaJob', 'Succeeded', 'Succeeded')!;
     assert.equal(kstatusOf(objectFor(succeeded, 4, 3)), 'InProgress');
-    assert.equal(kstatusOf({ ...objectFor(succeeded), metadata: { generation: 3, deletionTimestamp: '2026-01-01T00:00:00Z' } }), 'Terminating');
+    assert.equal(
+      kstatusOf({ ...objectFor(succeeded), metadata: { generation: 3, deletionTimestamp: '2026-01-01T00:00:00Z' } }),
+      'Terminating',
+    );
   });
 });
 

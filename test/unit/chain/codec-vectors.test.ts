@@ -8,8 +8,15 @@ import fc from 'fast-check';
 import { BorshCoder } from '@coral-xyz/anchor';
 import { PublicKey } from '@solana/web3.js';
 import {
-  ACCOUNT_SIZES, AccountDecodeError, JOB_STATE, MARKET_QUEUE_CAPACITY, OFFSETS, QUEUE_TYPE,
-  accountKindOf, decodeAccount, encodeAccount,
+  ACCOUNT_SIZES,
+  AccountDecodeError,
+  JOB_STATE,
+  MARKET_QUEUE_CAPACITY,
+  OFFSETS,
+  QUEUE_TYPE,
+  accountKindOf,
+  decodeAccount,
+  encodeAccount,
 } from '../../../src/chain/accounts.ts';
 import type { JobAccount, MarketAccount, RunAccount } from '../../../src/chain/accounts.ts';
 import { ACCOUNT_DISCRIMINATORS, JOBS_INSTRUCTIONS, jobsIdl } from '../../../src/chain/idl.ts';
@@ -60,11 +67,13 @@ function bytesFrom(start: number): Uint8Array {
 function sampleInstruction(name: JobsInstructionName, overrides: Record<string, PublicKey> = {}) {
   const spec = JOBS_INSTRUCTIONS[name];
   const accounts = Object.fromEntries(spec.accounts.map((slot, index) => [slot.name, key(index + 1)]));
-  const args = Object.fromEntries(spec.args.map((arg) => {
-    if (arg.type === 'u8') return [arg.name, 4];
-    if (typeof arg.type === 'object') return [arg.name, bytesFrom(1)];
-    return [arg.name, 7_200n];
-  }));
+  const args = Object.fromEntries(
+    spec.args.map((arg) => {
+      if (arg.type === 'u8') return [arg.name, 4];
+      if (typeof arg.type === 'object') return [arg.name, bytesFrom(1)];
+      return [arg.name, 7_200n];
+    }),
+  );
   return jobsInstruction(mainnet, name, { ...accounts, ...overrides } as never, args as never);
 }
 
@@ -116,7 +125,9 @@ describe('instruction discriminators', () => {
   }
 
   test('the IDL carries exactly the instructions of the vector table', () => {
-    const names = jobsIdl(mainnet.jobsProgram.toBase58()).instructions.map((entry) => entry.name).sort();
+    const names = jobsIdl(mainnet.jobsProgram.toBase58())
+      .instructions.map((entry) => entry.name)
+      .sort();
     assert.deepEqual(names, Object.keys(INSTRUCTION_DISCRIMINATORS).sort());
   });
 });
@@ -124,11 +135,25 @@ describe('instruction discriminators', () => {
 describe('instruction data', () => {
   test('list is 48 bytes: discriminator, ipfs_job [u8;32], timeout i64 LE', () => {
     const ipfsJob = bytesFrom(200);
-    const instruction = jobsInstruction(mainnet, 'list', {
-      job: key(1), market: key(2), run: key(3), user: key(4), vault: key(5), payer: key(6),
-      rewardsReflection: key(7), rewardsVault: key(8), authority: key(9), rewardsProgram: key(10),
-      tokenProgram: key(11), systemProgram: key(12),
-    }, { ipfsJob, timeout: -3n });
+    const instruction = jobsInstruction(
+      mainnet,
+      'list',
+      {
+        job: key(1),
+        market: key(2),
+        run: key(3),
+        user: key(4),
+        vault: key(5),
+        payer: key(6),
+        rewardsReflection: key(7),
+        rewardsVault: key(8),
+        authority: key(9),
+        rewardsProgram: key(10),
+        tokenProgram: key(11),
+        systemProgram: key(12),
+      },
+      { ipfsJob, timeout: -3n },
+    );
     assert.equal(instruction.data.length, 48);
     assert.deepEqual(new Uint8Array(instruction.data.subarray(8, 40)), ipfsJob);
     assert.equal(instruction.data.readBigInt64LE(40), -3n);
@@ -145,10 +170,21 @@ describe('instruction data', () => {
 
   test('open and update lay out the same five arguments in different orders', () => {
     const args = { jobExpiration: 1n, jobPrice: 2n, jobTimeout: 3n, jobType: 4, nodeXnosMinimum: (1n << 127n) + 9n };
-    const open = jobsInstruction(mainnet, 'open', {
-      mint: key(1), market: key(2), vault: key(3), authority: key(4), accessKey: key(5), rent: key(6),
-      systemProgram: key(7), tokenProgram: key(8),
-    }, args);
+    const open = jobsInstruction(
+      mainnet,
+      'open',
+      {
+        mint: key(1),
+        market: key(2),
+        vault: key(3),
+        authority: key(4),
+        accessKey: key(5),
+        rent: key(6),
+        systemProgram: key(7),
+        tokenProgram: key(8),
+      },
+      args,
+    );
     assert.equal(open.data.length, 8 + 8 + 8 + 8 + 1 + 16);
     assert.equal(open.data.readBigInt64LE(8), 1n);
     assert.equal(open.data.readBigUInt64LE(16), 2n);
@@ -156,9 +192,18 @@ describe('instruction data', () => {
     assert.equal(open.data.readUInt8(32), 4);
     assert.equal(readU128(open.data, 33), args.nodeXnosMinimum);
 
-    const update = jobsInstruction(mainnet, 'update', { market: key(1), accessKey: key(2), authority: key(3) }, {
-      jobExpiration: 1n, jobPrice: 2n, jobType: 4, nodeStakeMinimum: 5n, jobTimeout: 3n,
-    });
+    const update = jobsInstruction(
+      mainnet,
+      'update',
+      { market: key(1), accessKey: key(2), authority: key(3) },
+      {
+        jobExpiration: 1n,
+        jobPrice: 2n,
+        jobType: 4,
+        nodeStakeMinimum: 5n,
+        jobTimeout: 3n,
+      },
+    );
     assert.equal(update.data.length, 8 + 8 + 8 + 1 + 16 + 8);
     assert.equal(update.data.readUInt8(24), 4);
     assert.equal(readU128(update.data, 25), 5n);
@@ -224,13 +269,25 @@ describe('account layouts at the documented offsets', () => {
     assert.equal(readU128(bytes, 130), sampleMarket.nodeXnosMinimum);
     assert.equal(bytes.readUInt8(146), QUEUE_TYPE.job);
     assert.equal(bytes.readUInt32LE(147), 3);
-    assert.deepEqual([0, 1, 2].map((index) => readKey(bytes, 151 + 32 * index)), sampleMarket.queue.map((entry) => entry.toBase58()));
+    assert.deepEqual(
+      [0, 1, 2].map((index) => readKey(bytes, 151 + 32 * index)),
+      sampleMarket.queue.map((entry) => entry.toBase58()),
+    );
   });
 
   test('the OFFSETS used by getProgramAccounts filters match the documented ones', () => {
     assert.deepEqual(OFFSETS.job, {
-      ipfsJob: 8, ipfsResult: 40, market: 72, node: 104, payer: 136, price: 168, project: 176, state: 208,
-      timeEnd: 209, timeStart: 217, timeout: 225,
+      ipfsJob: 8,
+      ipfsResult: 40,
+      market: 72,
+      node: 104,
+      payer: 136,
+      price: 168,
+      project: 176,
+      state: 208,
+      timeEnd: 209,
+      timeStart: 217,
+      timeout: 225,
     });
     assert.deepEqual(OFFSETS.run, { job: 8, node: 40, payer: 72, state: 104, time: 105 });
     assert.deepEqual(OFFSETS.market, { authority: 8, jobPrice: 48, jobType: 64, queueType: 146, queueLength: 147, queue: 151 });
@@ -248,10 +305,16 @@ describe('allocated sizes', () => {
 
     const job = encodeAccount('JobAccount', sampleJob);
     assert.equal(job.length, 240);
-    assert.ok(job.subarray(233).every((byte) => byte === 0), 'bytes past the Borsh length are zero padding');
+    assert.ok(
+      job.subarray(233).every((byte) => byte === 0),
+      'bytes past the Borsh length are zero padding',
+    );
     const run = encodeAccount('RunAccount', sampleRun);
     assert.equal(run.length, 120);
-    assert.ok(run.subarray(113).every((byte) => byte === 0), 'bytes past the Borsh length are zero padding');
+    assert.ok(
+      run.subarray(113).every((byte) => byte === 0),
+      'bytes past the Borsh length are zero padding',
+    );
   });
 
   test('a market account is allocated 10 224 bytes whatever its queue length', () => {
@@ -280,21 +343,30 @@ describe('raw enum values', () => {
 
 describe('round trips', () => {
   test('JobAccount', () => {
-    fc.assert(fc.property(jobAccount, (job) => {
-      assert.deepEqual(comparable(decodeAccount('JobAccount', encodeAccount('JobAccount', job))), comparable(job));
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(jobAccount, (job) => {
+        assert.deepEqual(comparable(decodeAccount('JobAccount', encodeAccount('JobAccount', job))), comparable(job));
+      }),
+      { numRuns: 100 },
+    );
   });
 
   test('RunAccount', () => {
-    fc.assert(fc.property(runAccount, (run) => {
-      assert.deepEqual(comparable(decodeAccount('RunAccount', encodeAccount('RunAccount', run))), comparable(run));
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(runAccount, (run) => {
+        assert.deepEqual(comparable(decodeAccount('RunAccount', encodeAccount('RunAccount', run))), comparable(run));
+      }),
+      { numRuns: 100 },
+    );
   });
 
   test('MarketAccount', () => {
-    fc.assert(fc.property(marketAccount, (market) => {
-      assert.deepEqual(comparable(decodeAccount('MarketAccount', encodeAccount('MarketAccount', market))), comparable(market));
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(marketAccount, (market) => {
+        assert.deepEqual(comparable(decodeAccount('MarketAccount', encodeAccount('MarketAccount', market))), comparable(market));
+      }),
+      { numRuns: 60 },
+    );
   });
 
   test('an empty market queue decodes as an empty array of keys', () => {
@@ -305,7 +377,7 @@ describe('round trips', () => {
 
   test(`a full market queue (${MARKET_QUEUE_CAPACITY} entries) fits the allocation and round-trips`, () => {
     assert.equal(MARKET_QUEUE_CAPACITY, 314);
-    const queue = Array.from({ length: MARKET_QUEUE_CAPACITY }, (_, index) => key(index % 255 + 1));
+    const queue = Array.from({ length: MARKET_QUEUE_CAPACITY }, (_, index) => key((index % 255) + 1));
     const market = { ...sampleMarket, queue };
     const bytes = encodeAccount('MarketAccount', market);
     assert.equal(bytes.length, 10_224);
@@ -316,20 +388,25 @@ describe('round trips', () => {
 
   test('a queue one entry over capacity is refused', () => {
     const queue = Array.from({ length: MARKET_QUEUE_CAPACITY + 1 }, () => key(7));
-    assert.throws(() => encodeAccount('MarketAccount', { ...sampleMarket, queue }), (error: unknown) => {
-      assert.ok(error instanceof AccountDecodeError);
-      assert.match(error.message, /314/);
-      return true;
-    });
+    assert.throws(
+      () => encodeAccount('MarketAccount', { ...sampleMarket, queue }),
+      (error: unknown) => {
+        assert.ok(error instanceof AccountDecodeError);
+        assert.match(error.message, /314/);
+        return true;
+      },
+    );
   });
 });
 
 describe('malformed account data', () => {
-  const isDecodeErrorNaming = (kind: string) => (error: unknown): boolean => {
-    assert.ok(error instanceof AccountDecodeError, `expected AccountDecodeError, got ${String(error)}`);
-    assert.match(error.message, new RegExp(kind));
-    return true;
-  };
+  const isDecodeErrorNaming =
+    (kind: string) =>
+    (error: unknown): boolean => {
+      assert.ok(error instanceof AccountDecodeError, `expected AccountDecodeError, got ${String(error)}`);
+      assert.match(error.message, new RegExp(kind));
+      return true;
+    };
 
   test('a job account truncated to 100 bytes', () => {
     const truncated = encodeAccount('JobAccount', sampleJob).subarray(0, 100);
@@ -389,12 +466,12 @@ describe('program-derived addresses (PROTOCOL.md §1)', () => {
     assert.equal(rewardsReflection(NETWORKS.devnet).toBase58(), '6tjbAfNHnUusWLZqFznMKyBrjs1ZX92eyKwiUi2Bsg3x');
   });
 
-  test('the rewards vault depends on the network\'s NOS mint', () => {
+  test("the rewards vault depends on the network's NOS mint", () => {
     assert.equal(rewardsVault(NETWORKS.mainnet).toBase58(), '37xZ4jY3bSMBgxwekwdALRZK1kAUCh7YkkPabA4P2tq8');
     assert.equal(rewardsVault(NETWORKS.devnet).toBase58(), '4wk8dRGWQSCdRzvVJxu1jawHkV9pfzrEfUxYwYfwbXuk');
   });
 
-  test('the SDK default market\'s vault is the mainnet derivation (mainnet jobs program and mainnet NOS mint)', () => {
+  test("the SDK default market's vault is the mainnet derivation (mainnet jobs program and mainnet NOS mint)", () => {
     const market = new PublicKey('7nxXoihx65yRGZiGzWZsFMz8D7qwxFePNKvDBWZnxc41');
     assert.equal(marketVault(NETWORKS.mainnet, market)[0].toBase58(), '6xXAonT5D14tkF6RPUfhgvEioTCHy4YKsLZ2xKDumpwU');
     // The SDK reuses the address on devnet, but there the vault derives differently.
@@ -412,8 +489,15 @@ describe('program-derived addresses (PROTOCOL.md §1)', () => {
 describe('instruction builder guards', () => {
   test('a missing account is named', () => {
     const accounts = {
-      job: key(1), run: key(2), market: key(3), vault: key(4), deposit: key(5), user: key(6), payerRun: key(7),
-      payerJob: key(8), tokenProgram: key(10),
+      job: key(1),
+      run: key(2),
+      market: key(3),
+      vault: key(4),
+      deposit: key(5),
+      user: key(6),
+      payerRun: key(7),
+      payerJob: key(8),
+      tokenProgram: key(10),
     };
     assert.throws(
       () => jobsInstruction(mainnet, 'finish', accounts as never, { ipfsResult: bytesFrom(1) }),
@@ -449,8 +533,10 @@ describe('instruction builder guards', () => {
     const list = sampleInstruction('list', { payer: key(60), authority: key(60) });
     assert.deepEqual(
       list.keys.filter((meta) => meta.pubkey.equals(key(60))).map((meta) => [meta.isWritable, meta.isSigner]),
-      [[true, true], [false, true]],
+      [
+        [true, true],
+        [false, true],
+      ],
     );
   });
-
 });

@@ -17,14 +17,27 @@ const GENESIS = 'LocalGenesis1111111111111111111111111111111';
 function signedPost() {
   const [wallet, job, run, market] = [Keypair.generate(), Keypair.generate(), Keypair.generate(), Keypair.generate()];
   const instructions = postInstructions({
-    network: NETWORK, market: market.publicKey, marketAccount: { vault: Keypair.generate().publicKey, jobPrice: 10n },
-    job: job.publicKey, run: run.publicKey, payer: wallet.publicKey, authority: wallet.publicKey,
-    ipfsJob: new Uint8Array(32).fill(1), timeout: 60n,
+    network: NETWORK,
+    market: market.publicKey,
+    marketAccount: { vault: Keypair.generate().publicKey, jobPrice: 10n },
+    job: job.publicKey,
+    run: run.publicKey,
+    payer: wallet.publicKey,
+    authority: wallet.publicKey,
+    ipfsJob: new Uint8Array(32).fill(1),
+    timeout: 60n,
   });
   const blockhash = Keypair.generate().publicKey.toBase58();
-  const transaction = new VersionedTransaction(new TransactionMessage({ payerKey: wallet.publicKey, recentBlockhash: blockhash, instructions }).compileToLegacyMessage());
+  const transaction = new VersionedTransaction(
+    new TransactionMessage({ payerKey: wallet.publicKey, recentBlockhash: blockhash, instructions }).compileToLegacyMessage(),
+  );
   transaction.sign([wallet, job, run]);
-  return toPendingPost({ transaction, signature: base58Signature(transaction), lastValidBlockHeight: 100, slot: 50 }, job.publicKey, run.publicKey, { genesisHash: GENESIS, preparedSlot: 50 });
+  return toPendingPost(
+    { transaction, signature: base58Signature(transaction), lastValidBlockHeight: 100, slot: 50 },
+    job.publicKey,
+    run.publicKey,
+    { genesisHash: GENESIS, preparedSlot: 50 },
+  );
 }
 
 interface FakeAnswers {
@@ -49,7 +62,10 @@ function fakeConnection(answers: FakeAnswers): Connection {
   const serve = (method: string, config?: { minContextSlot?: number }) => {
     answers.calls?.push({ method, minContextSlot: config?.minContextSlot });
     if (config?.minContextSlot !== undefined && config.minContextSlot > readSlot) {
-      throw new SolanaJSONRPCError({ code: -32016, message: 'Minimum context slot has not been reached', data: { contextSlot: readSlot } }, `failed to ${method}`);
+      throw new SolanaJSONRPCError(
+        { code: -32016, message: 'Minimum context slot has not been reached', data: { contextSlot: readSlot } },
+        `failed to ${method}`,
+      );
     }
   };
   return {
@@ -85,16 +101,30 @@ function fakeConnection(answers: FakeAnswers): Connection {
 describe('create-once resolution on unusual RPC answers', () => {
   test('a failure seen only at processed commitment is still pending: its fork may be dropped', async () => {
     const pending = signedPost();
-    const outcome = await resolvePendingPost(fakeConnection({ status: { slot: 9, confirmations: 0, err: { InstructionError: [1, { Custom: 1 }] }, confirmationStatus: 'processed' } }), NETWORK, pending);
+    const outcome = await resolvePendingPost(
+      fakeConnection({
+        status: { slot: 9, confirmations: 0, err: { InstructionError: [1, { Custom: 1 }] }, confirmationStatus: 'processed' },
+      }),
+      NETWORK,
+      pending,
+    );
     assert.equal(outcome.outcome, 'pending');
   });
 
   test('a failure is final only once finalized: a confirmed one could still be dropped with its fork and replayed', async () => {
     const pending = signedPost();
     const err = { InstructionError: [1, { Custom: 1 }] };
-    const confirmed = await resolvePendingPost(fakeConnection({ status: { slot: 9, confirmations: 3, err, confirmationStatus: 'confirmed' } }), NETWORK, pending);
+    const confirmed = await resolvePendingPost(
+      fakeConnection({ status: { slot: 9, confirmations: 3, err, confirmationStatus: 'confirmed' } }),
+      NETWORK,
+      pending,
+    );
     assert.equal(confirmed.outcome, 'pending');
-    const finalized = await resolvePendingPost(fakeConnection({ status: { slot: 9, confirmations: null, err, confirmationStatus: 'finalized' } }), NETWORK, pending);
+    const finalized = await resolvePendingPost(
+      fakeConnection({ status: { slot: 9, confirmations: null, err, confirmationStatus: 'finalized' } }),
+      NETWORK,
+      pending,
+    );
     assert.equal(finalized.outcome, 'failed');
   });
 
@@ -119,8 +149,14 @@ describe('create-once judges "never landed" from one consistent view', () => {
     assert.equal(outcome.outcome, 'never-landed');
     const afterHeight = calls.slice(calls.findIndex((call) => call.method === 'getEpochInfo') + 1);
     const constrained = afterHeight.filter((call) => call.method !== 'getSignatureStatuses');
-    assert.deepEqual(constrained.map((call) => call.method), ['getAccountInfo', 'isBlockhashValid', 'getSignaturesForAddress']);
-    assert.ok(constrained.every((call) => call.minContextSlot === 500), JSON.stringify(constrained));
+    assert.deepEqual(
+      constrained.map((call) => call.method),
+      ['getAccountInfo', 'isBlockhashValid', 'getSignaturesForAddress'],
+    );
+    assert.ok(
+      constrained.every((call) => call.minContextSlot === 500),
+      JSON.stringify(constrained),
+    );
   });
 
   test('a backend behind the observed slot refuses (-32016): pending, not never-landed', async () => {

@@ -3,8 +3,18 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  BASE_UNITS_PER_NOS, CURRENT_NETWORK_FEE_PPM, LEGACY_NETWORK_FEE_PPM, NOS_DECIMALS,
-  extensionCharge, formatNos, formatSol, jobCost, jobDeposit, listCharge, networkFeePpm, parseNos,
+  BASE_UNITS_PER_NOS,
+  CURRENT_NETWORK_FEE_PPM,
+  LEGACY_NETWORK_FEE_PPM,
+  NOS_DECIMALS,
+  extensionCharge,
+  formatNos,
+  formatSol,
+  jobCost,
+  jobDeposit,
+  listCharge,
+  networkFeePpm,
+  parseNos,
 } from '../../../src/chain/money.ts';
 
 const baseUnits = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
@@ -29,31 +39,43 @@ describe('parseNos and formatNos', () => {
   });
 
   test('format then parse returns the amount (fast-check)', () => {
-    fc.assert(fc.property(baseUnits, (amount) => {
-      assert.equal(parseNos(formatNos(amount)), amount);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(baseUnits, (amount) => {
+        assert.equal(parseNos(formatNos(amount)), amount);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test('formatted amounts carry no trailing zeros and at most 6 decimals', () => {
-    fc.assert(fc.property(baseUnits, (amount) => {
-      assert.match(formatNos(amount), /^\d+(\.\d{0,5}[1-9])?$/);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(baseUnits, (amount) => {
+        assert.match(formatNos(amount), /^\d+(\.\d{0,5}[1-9])?$/);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test('parsing accepts the fraction padded to 6 digits', () => {
-    fc.assert(fc.property(baseUnits, (amount) => {
-      const [whole, fraction = ''] = formatNos(amount).split('.');
-      assert.equal(parseNos(`${whole}.${fraction.padEnd(6, '0')}`), amount);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(baseUnits, (amount) => {
+        const [whole, fraction = ''] = formatNos(amount).split('.');
+        assert.equal(parseNos(`${whole}.${fraction.padEnd(6, '0')}`), amount);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   for (const text of ['-1', '1e3', '0.0000001', 'abc', '', '1.', '.5', '1,5', '0x10', 'NaN', 'Infinity']) {
     test(`rejects ${JSON.stringify(text)}, quoting the input`, () => {
-      assert.throws(() => parseNos(text), (error: unknown) => {
-        assert.ok(error instanceof Error);
-        assert.ok(error.message.includes(JSON.stringify(text)), error.message);
-        return true;
-      });
+      assert.throws(
+        () => parseNos(text),
+        (error: unknown) => {
+          assert.ok(error instanceof Error);
+          assert.ok(error.message.includes(JSON.stringify(text)), error.message);
+          return true;
+        },
+      );
     });
   }
 });
@@ -74,9 +96,11 @@ describe('jobDeposit', () => {
   });
 
   test('the deposit the vault holds is price × timeout, whatever fee the network charges', () => {
-    fc.assert(fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, timeout) => {
-      assert.equal(jobDeposit(price, timeout), price * timeout);
-    }));
+    fc.assert(
+      fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, timeout) => {
+        assert.equal(jobDeposit(price, timeout), price * timeout);
+      }),
+    );
   });
 
   test('a negative price or timeout is refused', () => {
@@ -89,9 +113,11 @@ describe('listCharge', () => {
   test('the localnet runs the current program: posting takes the deposit and nothing more', () => {
     assert.equal(CURRENT_NETWORK_FEE_PPM, 0n);
     assert.equal(networkFeePpm('localnet'), CURRENT_NETWORK_FEE_PPM);
-    fc.assert(fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, timeout) => {
-      assert.equal(listCharge('localnet', price, timeout), jobDeposit(price, timeout));
-    }));
+    fc.assert(
+      fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, timeout) => {
+        assert.equal(listCharge('localnet', price, timeout), jobDeposit(price, timeout));
+      }),
+    );
   });
 
   test('mainnet and devnet assume the legacy 10 % fee, rounded up to the next base unit', () => {
@@ -105,12 +131,14 @@ describe('listCharge', () => {
   });
 
   test('the fee is the smallest whole amount not below the exact fraction', () => {
-    fc.assert(fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, timeout) => {
-      const base = jobDeposit(price, timeout);
-      const fee = listCharge('mainnet', price, timeout) - base;
-      assert.ok(fee * 1_000_000n >= base * LEGACY_NETWORK_FEE_PPM, 'never under-estimates');
-      assert.ok((fee - 1n) * 1_000_000n < base * LEGACY_NETWORK_FEE_PPM, 'over by less than one base unit');
-    }));
+    fc.assert(
+      fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, timeout) => {
+        const base = jobDeposit(price, timeout);
+        const fee = listCharge('mainnet', price, timeout) - base;
+        assert.ok(fee * 1_000_000n >= base * LEGACY_NETWORK_FEE_PPM, 'never under-estimates');
+        assert.ok((fee - 1n) * 1_000_000n < base * LEGACY_NETWORK_FEE_PPM, 'over by less than one base unit');
+      }),
+    );
   });
 
   test('a negative price or timeout is refused', () => {
@@ -130,11 +158,18 @@ describe('jobCost', () => {
   });
 
   test('never exceeds the deposit (fast-check)', () => {
-    fc.assert(fc.property(baseUnits, fc.bigInt({ min: -(10n ** 6n), max: 10n ** 8n }), fc.bigInt({ min: 0n, max: 10n ** 7n }), (price, elapsed, timeout) => {
-      const cost = jobCost(price, elapsed, timeout);
-      assert.ok(cost >= 0n);
-      assert.ok(cost <= jobDeposit(price, timeout));
-    }));
+    fc.assert(
+      fc.property(
+        baseUnits,
+        fc.bigInt({ min: -(10n ** 6n), max: 10n ** 8n }),
+        fc.bigInt({ min: 0n, max: 10n ** 7n }),
+        (price, elapsed, timeout) => {
+          const cost = jobCost(price, elapsed, timeout);
+          assert.ok(cost >= 0n);
+          assert.ok(cost <= jobDeposit(price, timeout));
+        },
+      ),
+    );
   });
 });
 
@@ -149,8 +184,13 @@ describe('extensionCharge', () => {
   });
 
   test('deposit at the old timeout plus the charge equals the deposit at the new one (fast-check)', () => {
-    fc.assert(fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), fc.bigInt({ min: 1n, max: 10n ** 7n }), (price, oldTimeout, added) => {
-      assert.equal(jobDeposit(price, oldTimeout) + extensionCharge(price, oldTimeout, oldTimeout + added), jobDeposit(price, oldTimeout + added));
-    }));
+    fc.assert(
+      fc.property(baseUnits, fc.bigInt({ min: 0n, max: 10n ** 7n }), fc.bigInt({ min: 1n, max: 10n ** 7n }), (price, oldTimeout, added) => {
+        assert.equal(
+          jobDeposit(price, oldTimeout) + extensionCharge(price, oldTimeout, oldTimeout + added),
+          jobDeposit(price, oldTimeout + added),
+        );
+      }),
+    );
   });
 });

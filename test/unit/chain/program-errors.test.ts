@@ -2,7 +2,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ANCHOR_ERRORS, COMMON_ERRORS, JOB_ERRORS, STAKE_ERRORS, errorInfoByName, parseProgramError,
+  ANCHOR_ERRORS,
+  COMMON_ERRORS,
+  JOB_ERRORS,
+  STAKE_ERRORS,
+  errorInfoByName,
+  parseProgramError,
 } from '../../../src/chain/program-errors.ts';
 
 const JOBS_PROGRAM = 'nosJhNRqr2bc9g1nfGDcXXTXvYUmxD4cVwy2pMWhrYM';
@@ -60,13 +65,16 @@ describe('parseProgramError', () => {
   });
 
   test('logs without an Anchor error give undefined', () => {
-    assert.equal(parseProgramError([
-      `Program ${JOBS_PROGRAM} invoke [1]`,
-      'Program log: Instruction: List',
-      'Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA invoke [2]',
-      'Program log: Error: insufficient funds',
-      'Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA failed: custom program error: 0x1',
-    ]), undefined);
+    assert.equal(
+      parseProgramError([
+        `Program ${JOBS_PROGRAM} invoke [1]`,
+        'Program log: Instruction: List',
+        'Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA invoke [2]',
+        'Program log: Error: insufficient funds',
+        'Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA failed: custom program error: 0x1',
+      ]),
+      undefined,
+    );
     assert.equal(parseProgramError([]), undefined);
     assert.equal(parseProgramError(null), undefined);
     assert.equal(parseProgramError(undefined), undefined);
@@ -74,9 +82,12 @@ describe('parseProgramError', () => {
 });
 
 describe('error tables', () => {
-  test('the jobs program\'s errors are numbered 6000–6018 in the protocol\'s order', () => {
+  test("the jobs program's errors are numbered 6000–6018 in the protocol's order", () => {
     assert.equal(JOB_ERRORS.length, 19);
-    assert.deepEqual(JOB_ERRORS.map((error) => error.code), Array.from({ length: 19 }, (_, index) => 6000 + index));
+    assert.deepEqual(
+      JOB_ERRORS.map((error) => error.code),
+      Array.from({ length: 19 }, (_, index) => 6000 + index),
+    );
     assert.equal(JOB_ERRORS[0]?.name, 'InvalidMarketAccount');
     assert.equal(JOB_ERRORS[5]?.name, 'JobNotExpired');
     assert.equal(JOB_ERRORS[18]?.name, 'NodeKeyInvalidCollection');
@@ -91,7 +102,10 @@ describe('error tables', () => {
     assert.equal(common6000?.name, 'Unauthorized');
     assert.notEqual(jobs6000.name, common6000.name);
     const jobsNames = new Set(JOB_ERRORS.map((error) => error.name));
-    assert.ok(COMMON_ERRORS.every((error) => !jobsNames.has(error.name)), 'no name is shared between the two enums');
+    assert.ok(
+      COMMON_ERRORS.every((error) => !jobsNames.has(error.name)),
+      'no name is shared between the two enums',
+    );
   });
 
   test('every error has a name and a message', () => {

@@ -43,9 +43,13 @@ async function scriptedServer(replyTo: (index: number) => Reply): Promise<Script
       if (reply === 'hang') return;
       response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       const ok = reply.status === 200;
-      response.end(JSON.stringify(ok
-        ? { jsonrpc: '2.0', id: parsed.id ?? null, result: 4242 }
-        : { jsonrpc: '2.0', id: parsed.id ?? null, error: { code: -32000, message: `status ${reply.status}` } }));
+      response.end(
+        JSON.stringify(
+          ok
+            ? { jsonrpc: '2.0', id: parsed.id ?? null, result: 4242 }
+            : { jsonrpc: '2.0', id: parsed.id ?? null, error: { code: -32000, message: `status ${reply.status}` } },
+        ),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -79,10 +83,11 @@ function recorder(): { events: RpcRequestEvent[]; onRequest: (event: RpcRequestE
   return {
     events,
     onRequest: (event) => events.push(event),
-    summary: () => events.map(({ seconds, ...rest }) => {
-      assert.ok(Number.isFinite(seconds) && seconds >= 0, `duration ${seconds}`);
-      return rest;
-    }),
+    summary: () =>
+      events.map(({ seconds, ...rest }) => {
+        assert.ok(Number.isFinite(seconds) && seconds >= 0, `duration ${seconds}`);
+        return rest;
+      }),
   };
 }
 
@@ -110,7 +115,10 @@ describe('createRpcFetch retries', () => {
     const response = await createRpcFetch({ ...FAST, onRequest: observed.onRequest })(server.url, rpcBody('getBalance'));
     assert.equal(response.status, 200);
     assert.equal(server.methods.length, 3);
-    assert.deepEqual(observed.summary().map((event) => (event as RpcRequestEvent).outcome), ['retry', 'retry', 'ok']);
+    assert.deepEqual(
+      observed.summary().map((event) => (event as RpcRequestEvent).outcome),
+      ['retry', 'retry', 'ok'],
+    );
   });
 
   test('a persistent 500 is returned after maxRetries, reported as an error', DEADLINE, async () => {
@@ -153,7 +161,10 @@ describe('createRpcFetch retries', () => {
       createRpcFetch({ ...FAST, maxRetries: 2, onRequest: observed.onRequest })(server.url, rpcBody('getSlot')),
       (error: unknown) => error instanceof RpcUnavailableError && error.method === 'getSlot',
     );
-    assert.deepEqual(observed.summary().map((event) => (event as RpcRequestEvent).outcome), ['retry', 'retry', 'error']);
+    assert.deepEqual(
+      observed.summary().map((event) => (event as RpcRequestEvent).outcome),
+      ['retry', 'retry', 'error'],
+    );
   });
 
   test('400 is not retried', DEADLINE, async () => {
@@ -176,12 +187,15 @@ describe('createRpcFetch retries', () => {
     // Retrying after maxDelayMs, sooner than asked, is what gets a key throttled harder.
     const throttling = await scriptedServer(() => ({ status: 429, headers: { 'retry-after': '3600' } }));
     const observed = recorder();
-    await assert.rejects(createRpcFetch({ ...FAST, onRequest: observed.onRequest })(throttling.url, rpcBody('getSlot')), (error: unknown) => {
-      assert.ok(error instanceof RpcUnavailableError);
-      assert.equal(error.method, 'getSlot');
-      assert.match(error.message, /Retry-After of 3600000 ms, longer than the 20 ms this transport waits \(after 1 attempts\)/);
-      return true;
-    });
+    await assert.rejects(
+      createRpcFetch({ ...FAST, onRequest: observed.onRequest })(throttling.url, rpcBody('getSlot')),
+      (error: unknown) => {
+        assert.ok(error instanceof RpcUnavailableError);
+        assert.equal(error.method, 'getSlot');
+        assert.match(error.message, /Retry-After of 3600000 ms, longer than the 20 ms this transport waits \(after 1 attempts\)/);
+        return true;
+      },
+    );
     assert.equal(throttling.methods.length, 1, 'the server is not asked again');
     assert.deepEqual(observed.summary(), [{ method: 'getSlot', outcome: 'error', status: 429 }]);
   });
@@ -198,7 +212,10 @@ describe('createRpcFetch retries', () => {
   test('a batch reports its methods joined', DEADLINE, async () => {
     const observed = recorder();
     const fakeFetch: typeof fetch = async () => new Response('[]', { status: 200 });
-    const body = JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'getSlot' }, { jsonrpc: '2.0', id: 2, method: 'getBalance' }]);
+    const body = JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'getSlot' },
+      { jsonrpc: '2.0', id: 2, method: 'getBalance' },
+    ]);
     await createRpcFetch({ fetch: fakeFetch, onRequest: observed.onRequest })('http://rpc.invalid/', { method: 'POST', body });
     assert.deepEqual(observed.summary(), [{ method: 'getSlot,getBalance', outcome: 'ok', status: 200 }]);
   });
@@ -260,7 +277,11 @@ describe('no credential of the RPC URL in what the transport throws', () => {
     assertRedacted(capture.text(), 'the log line');
   }
 
-  const failure = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => undefined, (error: unknown) => error);
+  const failure = (promise: Promise<unknown>): Promise<unknown> =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
 
   test('an unreachable URL with user:pass and ?api-key=: redacted, the host kept', DEADLINE, async () => {
     const error = await failure(createRpcFetch({ ...FAST, maxRetries: 1 })(SECRET_URL, rpcBody('getSlot')));
@@ -271,9 +292,16 @@ describe('no credential of the RPC URL in what the transport throws', () => {
 
   test('a fetch failure that quotes the URL and an Authorization header', DEADLINE, async () => {
     const echoing: typeof fetch = async (input) => {
-      throw new TypeError(`request to ${String(input)} failed`, { cause: new Error('socket hang up (sent Authorization: Bearer SECRETKEY)') });
+      throw new TypeError(`request to ${String(input)} failed`, {
+        cause: new Error('socket hang up (sent Authorization: Bearer SECRETKEY)'),
+      });
     };
-    const error = await failure(createRpcFetch({ ...FAST, maxRetries: 0, fetch: echoing })('https://rpc.example/v2/SECRETKEY0123456789abcdefXYZ?api-key=SECRETKEY', rpcBody('getSlot')));
+    const error = await failure(
+      createRpcFetch({ ...FAST, maxRetries: 0, fetch: echoing })(
+        'https://rpc.example/v2/SECRETKEY0123456789abcdefXYZ?api-key=SECRETKEY',
+        rpcBody('getSlot'),
+      ),
+    );
     assertNothingLeaks(error);
     assert.match((error as Error).message, /rpc\.example/);
   });
@@ -290,7 +318,10 @@ describe('createConnection (web3.js on the transport)', () => {
     const connection = createConnection(server.url, { ...FAST, onRequest: observed.onRequest });
     assert.equal(await connection.getSlot(), 4242);
     assert.deepEqual(server.methods, ['getSlot', 'getSlot']);
-    assert.deepEqual(observed.summary().map((event) => (event as RpcRequestEvent).outcome), ['retry', 'ok']);
+    assert.deepEqual(
+      observed.summary().map((event) => (event as RpcRequestEvent).outcome),
+      ['retry', 'ok'],
+    );
   });
 
   test('the connection defaults to confirmed commitment', () => {

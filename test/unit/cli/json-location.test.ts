@@ -44,10 +44,12 @@ describe('locateJsonSyntaxError', () => {
       fc.property(fc.json(), (text) => locateJsonSyntaxError(text) === undefined),
       { numRuns: 300 },
     );
-    const nearlyJson = fc.tuple(fc.json(), fc.nat(), fc.constantFrom('', ',', '}', ']', '"', ':', 'x', '\\', ' ', '0', '-', '\n')).map(([text, at, insert]) => {
-      const position = text.length === 0 ? 0 : at % (text.length + 1);
-      return text.slice(0, position) + insert + text.slice(position + (insert === '' ? 1 : 0));
-    });
+    const nearlyJson = fc
+      .tuple(fc.json(), fc.nat(), fc.constantFrom('', ',', '}', ']', '"', ':', 'x', '\\', ' ', '0', '-', '\n'))
+      .map(([text, at, insert]) => {
+        const position = text.length === 0 ? 0 : at % (text.length + 1);
+        return text.slice(0, position) + insert + text.slice(position + (insert === '' ? 1 : 0));
+      });
     fc.assert(
       fc.property(nearlyJson, (text) => (locateJsonSyntaxError(text) === undefined) === parses(text)),
       { numRuns: 1000 },

@@ -108,11 +108,17 @@ describe('validate command', () => {
     assert.equal(await runValidate([path], out.io), 0);
     const lines = out.stdout();
     assert.equal(lines.filter((line) => line === `${path}: valid`).length, 1);
-    assert.ok(lines.some((line) => line.startsWith(`${path}: warning: version: "1.0" is not "0.1"`)), lines.join('\n'));
+    assert.ok(
+      lines.some((line) => line.startsWith(`${path}: warning: version: "1.0" is not "0.1"`)),
+      lines.join('\n'),
+    );
   });
 
   test('an invalid definition: exit 1 and one line per problem', async () => {
-    const path = file('bad.json', JSON.stringify({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'a', args: { cmd: 5, expose: ['80a'] } }] }));
+    const path = file(
+      'bad.json',
+      JSON.stringify({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'a', args: { cmd: 5, expose: ['80a'] } }] }),
+    );
     const out = capture();
     assert.equal(await runValidate([path], out.io), 1);
     assert.deepEqual(out.stdout(), [
@@ -161,7 +167,9 @@ describe('validate command', () => {
     const path = file('empty.yaml', 'apiVersion: nosana.io/v1alpha1\nkind: NosanaJob\nmetadata:\n  name: empty\nspec: {}\n');
     const out = capture();
     assert.equal(await runValidate([path], out.io), 1);
-    assert.deepEqual(out.stdout(), [`${path}: nosanajob/empty: spec.definition: required: expected a job definition object (or spec.definitionFrom naming a ConfigMap)`]);
+    assert.deepEqual(out.stdout(), [
+      `${path}: nosanajob/empty: spec.definition: required: expected a job definition object (or spec.definitionFrom naming a ConfigMap)`,
+    ]);
   });
 
   test('unparsable YAML: exit 2 with line and column', async () => {
@@ -228,7 +236,10 @@ describe('the real launcher', () => {
 
   test('validate: exit codes and output lines', () => {
     file('ok.json', JSON.stringify(validDefinition));
-    file('wrong.json', JSON.stringify({ ...validDefinition, ops: [{ type: 'container/run', id: 'x', args: { image: 'ubuntu', gpu: 'yes' } }] }));
+    file(
+      'wrong.json',
+      JSON.stringify({ ...validDefinition, ops: [{ type: 'container/run', id: 'x', args: { image: 'ubuntu', gpu: 'yes' } }] }),
+    );
 
     const good = launch('validate', 'ok.json');
     assert.equal(good.status, 0, good.stderr);

@@ -40,8 +40,17 @@ class ScriptedChain {
   addJob(market: PublicKey, status: JobStatus = 'QUEUED'): PublicKey {
     const address = key();
     const account: JobAccount = {
-      ipfsJob: new Uint8Array(32), ipfsResult: new Uint8Array(32), market, node: PublicKey.default, payer: PublicKey.default,
-      price: 100n, project: PublicKey.default, state: 0, timeEnd: 0n, timeStart: 0n, timeout: 600n,
+      ipfsJob: new Uint8Array(32),
+      ipfsResult: new Uint8Array(32),
+      market,
+      node: PublicKey.default,
+      payer: PublicKey.default,
+      price: 100n,
+      project: PublicKey.default,
+      state: 0,
+      timeEnd: 0n,
+      timeStart: 0n,
+      timeout: 600n,
     };
     this.jobs.set(address.toBase58(), { address, account, status });
     return address;
@@ -51,8 +60,17 @@ class ScriptedChain {
     this.markets.set(market.toBase58(), {
       address: market,
       account: {
-        authority: PublicKey.default, jobExpiration: 0n, jobPrice: 100n, jobTimeout: 600n, jobType: 0, vault: PublicKey.default,
-        vaultBump: 0, nodeAccessKey: PublicKey.default, nodeXnosMinimum: 0n, queueType: 0, queue,
+        authority: PublicKey.default,
+        jobExpiration: 0n,
+        jobPrice: 100n,
+        jobTimeout: 600n,
+        jobType: 0,
+        vault: PublicKey.default,
+        vaultBump: 0,
+        nodeAccessKey: PublicKey.default,
+        nodeXnosMinimum: 0n,
+        queueType: 0,
+        queue,
       },
     });
   }
@@ -174,7 +192,10 @@ describe('BatchedChainJobWatcher', () => {
       getJobs: async (addresses: readonly PublicKey[]) => {
         const seen = await client.getJobs(addresses);
         // The poll's answer reflects the chain when it was sent; it arrives late.
-        if (releasePoll === undefined) await new Promise<void>((resolve) => { releasePoll = resolve; });
+        if (releasePoll === undefined)
+          await new Promise<void>((resolve) => {
+            releasePoll = resolve;
+          });
         return seen;
       },
     });
@@ -201,7 +222,10 @@ describe('BatchedChainJobWatcher', () => {
     try {
       chain.failNext = new Error('RPC unavailable');
       const results = await Promise.allSettled([watcher.job(a), watcher.job(b)]);
-      assert.deepEqual(results.map((result) => result.status), ['rejected', 'rejected']);
+      assert.deepEqual(
+        results.map((result) => result.status),
+        ['rejected', 'rejected'],
+      );
       assert.ok((await watcher.job(a))?.address.equals(a));
     } finally {
       watcher.close();

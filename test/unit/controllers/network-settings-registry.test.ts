@@ -19,7 +19,9 @@ function rpcStub() {
   const requests: { method: string; headers: Record<string, string | string[] | undefined> }[] = [];
   const server = createServer((request, response) => {
     let body = '';
-    request.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+    request.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
     request.on('end', () => {
       const call = JSON.parse(body) as { id: number; method: string };
       requests.push({ method: call.method, headers: request.headers });
@@ -31,7 +33,9 @@ function rpcStub() {
   return {
     server,
     url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    serveGenesis: (hash: string) => { genesis = hash; },
+    serveGenesis: (hash: string) => {
+      genesis = hash;
+    },
     requests,
   };
 }
@@ -51,11 +55,18 @@ describe('settingsFingerprint', () => {
   test('equal settings match whatever the key order; tokens and headers count but do not show', () => {
     const a = settings('https://rpc.example', { rpcHeaders: { 'x-api-key': 'secret-123' } });
     const reordered: NetworkSettings = {
-      serviceDomain: a.serviceDomain, pinning: { jwt: 'jwt-one', url: 'https://pins.example', provider: 'pinata' },
-      gatewayUrls: a.gatewayUrls, rpcHeaders: { 'x-api-key': 'secret-123' }, rpcUrl: a.rpcUrl, name: 'mainnet',
+      serviceDomain: a.serviceDomain,
+      pinning: { jwt: 'jwt-one', url: 'https://pins.example', provider: 'pinata' },
+      gatewayUrls: a.gatewayUrls,
+      rpcHeaders: { 'x-api-key': 'secret-123' },
+      rpcUrl: a.rpcUrl,
+      name: 'mainnet',
     };
     assert.equal(settingsFingerprint(reordered), settingsFingerprint(a));
-    assert.notEqual(settingsFingerprint(settings('https://rpc.example', { rpcHeaders: { 'x-api-key': 'secret-456' } })), settingsFingerprint(a));
+    assert.notEqual(
+      settingsFingerprint(settings('https://rpc.example', { rpcHeaders: { 'x-api-key': 'secret-456' } })),
+      settingsFingerprint(a),
+    );
     assert.notEqual(settingsFingerprint({ ...a, pinning: { ...a.pinning, jwt: 'jwt-two' } }), settingsFingerprint(a));
     assert.match(settingsFingerprint(a), /^[0-9a-f]{64}$/);
   });
@@ -82,7 +93,10 @@ describe('CachedNetworkRegistry', () => {
     assert.equal(await ports.jobs.getMarket(Keypair.generate().publicKey), undefined);
     assert.equal(await ports.jobs.getMarket(Keypair.generate().publicKey), undefined);
     const seen = rpc.requests.slice(from);
-    assert.deepEqual(seen.map((request) => request.method), ['getGenesisHash', 'getAccountInfo', 'getAccountInfo']);
+    assert.deepEqual(
+      seen.map((request) => request.method),
+      ['getGenesisHash', 'getAccountInfo', 'getAccountInfo'],
+    );
     for (const request of seen) assert.equal(request.headers['x-api-key'], 'k-1');
     assert.ok(metrics.rpcRequests >= seen.length, 'every request reached the metrics');
   });
@@ -101,8 +115,14 @@ describe('CachedNetworkRegistry', () => {
 
   test('without a Pinata JWT each pin is refused with the fix, the rest works', async () => {
     const ports = registry.ports(settings(rpc.url(), { pinning: { provider: 'pinata', url: 'https://pins.example' } }));
-    await assert.rejects(ports.pinning.pinJson({ a: 1 }), /no Pinata JWT; set spec\.ipfs\.pinning\.credentialsSecretRef on the NosanaMarket, or PINATA_JWT/);
+    await assert.rejects(
+      ports.pinning.pinJson({ a: 1 }),
+      /no Pinata JWT; set spec\.ipfs\.pinning\.credentialsSecretRef on the NosanaMarket, or PINATA_JWT/,
+    );
     assert.equal(await ports.jobs.getMarket(Keypair.generate().publicKey), undefined);
-    assert.equal(registry.ports(settings(rpc.url(), { pinning: { provider: 'kubo', url: 'http://kubo.example:5001' } })).pinning.kind, 'kubo');
+    assert.equal(
+      registry.ports(settings(rpc.url(), { pinning: { provider: 'kubo', url: 'http://kubo.example:5001' } })).pinning.kind,
+      'kubo',
+    );
   });
 });

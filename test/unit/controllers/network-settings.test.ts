@@ -4,7 +4,11 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { SECRET_USE_LABEL, type SecretUse } from '../../../src/api/annotations.ts';
 import type { NetworkName } from '../../../src/chain/addresses.ts';
 import {
-  BUILT_IN_NETWORK_DEFAULTS, NetworkSettingsError, operatorNetworkDefaults, settingsFor, type OperatorNetworkDefaults,
+  BUILT_IN_NETWORK_DEFAULTS,
+  NetworkSettingsError,
+  operatorNetworkDefaults,
+  settingsFor,
+  type OperatorNetworkDefaults,
 } from '../../../src/controllers/network-settings.ts';
 import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
 import { PINATA_DEFAULT_API_URL } from '../../../src/ipfs/pinata.ts';
@@ -69,11 +73,18 @@ describe('settingsFor', () => {
 
   test('the localnet has no built-in IPFS: the missing gateway and pinning API are named', async () => {
     const reader = new FakeKube().reader;
-    const noGateway = await rejection(settingsFor(market({ network: 'localnet', rpc: { url: 'http://127.0.0.1:8899' } }), 'team', reader, operatorDefaults()));
+    const noGateway = await rejection(
+      settingsFor(market({ network: 'localnet', rpc: { url: 'http://127.0.0.1:8899' } }), 'team', reader, operatorDefaults()),
+    );
     assert.match(noGateway.message, /no IPFS gateway for network localnet/);
-    const noPinning = await rejection(settingsFor(
-      market({ network: 'localnet', rpc: { url: 'http://127.0.0.1:8899' }, ipfs: { gatewayUrls: ['http://127.0.0.1:8080/ipfs/'] } }), 'team', reader, operatorDefaults(),
-    ));
+    const noPinning = await rejection(
+      settingsFor(
+        market({ network: 'localnet', rpc: { url: 'http://127.0.0.1:8899' }, ipfs: { gatewayUrls: ['http://127.0.0.1:8080/ipfs/'] } }),
+        'team',
+        reader,
+        operatorDefaults(),
+      ),
+    );
     assert.match(noPinning.message, /no IPFS pinning API for network localnet/);
   });
 
@@ -88,40 +99,59 @@ describe('settingsFor', () => {
         ipfsPinningUrl: 'http://kubo.configmap.example:5001',
       },
     });
-    const fromConfigMap = await settingsFor(market({ settingsFrom: { configMapRef: { name: 'net' } } }), 'team', kube.reader, operatorDefaults());
+    const fromConfigMap = await settingsFor(
+      market({ settingsFrom: { configMapRef: { name: 'net' } } }),
+      'team',
+      kube.reader,
+      operatorDefaults(),
+    );
     assert.equal(fromConfigMap.rpcUrl, 'https://rpc.configmap.example');
     assert.deepEqual(fromConfigMap.gatewayUrls, ['https://gw1.example/ipfs/', 'https://gw2.example']);
     assert.deepEqual(fromConfigMap.pinning, { provider: 'kubo', url: 'http://kubo.configmap.example:5001' });
 
-    const specWins = await settingsFor(market({
-      settingsFrom: { configMapRef: { name: 'net' } },
-      rpc: { url: 'https://rpc.spec.example' },
-      ipfs: { gatewayUrls: ['https://gw.spec.example/ipfs/'], pinning: { provider: 'kubo', url: 'http://kubo.spec.example:5001' } },
-      serviceDomain: 'nodes.example.org',
-    }), 'team', kube.reader, operatorDefaults());
+    const specWins = await settingsFor(
+      market({
+        settingsFrom: { configMapRef: { name: 'net' } },
+        rpc: { url: 'https://rpc.spec.example' },
+        ipfs: { gatewayUrls: ['https://gw.spec.example/ipfs/'], pinning: { provider: 'kubo', url: 'http://kubo.spec.example:5001' } },
+        serviceDomain: 'nodes.example.org',
+      }),
+      'team',
+      kube.reader,
+      operatorDefaults(),
+    );
     assert.equal(specWins.rpcUrl, 'https://rpc.spec.example');
     assert.deepEqual(specWins.gatewayUrls, ['https://gw.spec.example/ipfs/']);
     assert.deepEqual(specWins.pinning, { provider: 'kubo', url: 'http://kubo.spec.example:5001' });
     assert.equal(specWins.serviceDomain, 'nodes.example.org');
   });
 
-  test('the operator\'s JWT goes only to the operator\'s own pinning API', async () => {
+  test("the operator's JWT goes only to the operator's own pinning API", async () => {
     const reader = new FakeKube().reader;
     const sameService = await settingsFor(market({ ipfs: { pinning: { provider: 'pinata' } } }), 'team', reader, operatorDefaults());
     assert.deepEqual(sameService.pinning, { provider: 'pinata', url: PINATA_DEFAULT_API_URL, jwt: OPERATOR_JWT });
-    const elsewhere = await settingsFor(market({ ipfs: { pinning: { provider: 'pinata', url: 'https://pins.elsewhere.example' } } }), 'team', reader, operatorDefaults());
+    const elsewhere = await settingsFor(
+      market({ ipfs: { pinning: { provider: 'pinata', url: 'https://pins.elsewhere.example' } } }),
+      'team',
+      reader,
+      operatorDefaults(),
+    );
     assert.deepEqual(elsewhere.pinning, { provider: 'pinata', url: 'https://pins.elsewhere.example' });
     const otherProvider = await settingsFor(market({ ipfs: { pinning: { provider: 'kubo' } } }), 'team', reader, operatorDefaults());
     assert.deepEqual(otherProvider.pinning, { provider: 'kubo', url: KUBO_DEFAULT_API_URL });
   });
 
-  test('RPC headers and the pinning JWT come from Secrets labelled for that use in the market\'s own namespace', async () => {
+  test("RPC headers and the pinning JWT come from Secrets labelled for that use in the market's own namespace", async () => {
     const kube = new FakeKube();
-    kube.create(secretFor('rpc-headers', 'team', 'rpc-auth', 'headers', JSON.stringify({ 'x-api-key': 'k-123', Authorization: 'Bearer abc' })));
+    kube.create(
+      secretFor('rpc-headers', 'team', 'rpc-auth', 'headers', JSON.stringify({ 'x-api-key': 'k-123', Authorization: 'Bearer abc' })),
+    );
     kube.create(secretFor('pinning', 'team', 'pinata', 'jwt', '  market-jwt\n'));
     const spec = {
       rpc: { headersSecretRef: { name: 'rpc-auth', key: 'headers' } },
-      ipfs: { pinning: { provider: 'pinata' as const, url: 'https://pins.team.example', credentialsSecretRef: { name: 'pinata', key: 'jwt' } } },
+      ipfs: {
+        pinning: { provider: 'pinata' as const, url: 'https://pins.team.example', credentialsSecretRef: { name: 'pinata', key: 'jwt' } },
+      },
     };
     // The job asking lives in another namespace; the references are still read in the market's.
     const settings = await settingsFor(market(spec), 'elsewhere', kube.reader, operatorDefaults());
@@ -132,11 +162,17 @@ describe('settingsFor', () => {
   test('missing Secrets, keys and ConfigMaps are named', async () => {
     const kube = new FakeKube();
     kube.create(secretFor('rpc-headers', 'team', 'rpc-auth', 'other', '{}'));
-    const noSecret = await rejection(settingsFor(market({ rpc: { headersSecretRef: { name: 'absent', key: 'headers' } } }), 'team', kube.reader, operatorDefaults()));
+    const noSecret = await rejection(
+      settingsFor(market({ rpc: { headersSecretRef: { name: 'absent', key: 'headers' } } }), 'team', kube.reader, operatorDefaults()),
+    );
     assert.equal(noSecret.message, 'Secret team/absent does not exist');
-    const noKey = await rejection(settingsFor(market({ rpc: { headersSecretRef: { name: 'rpc-auth', key: 'headers' } } }), 'team', kube.reader, operatorDefaults()));
+    const noKey = await rejection(
+      settingsFor(market({ rpc: { headersSecretRef: { name: 'rpc-auth', key: 'headers' } } }), 'team', kube.reader, operatorDefaults()),
+    );
     assert.equal(noKey.message, 'Secret team/rpc-auth key headers does not exist');
-    const noConfigMap = await rejection(settingsFor(market({ settingsFrom: { configMapRef: { name: 'absent' } } }), 'team', kube.reader, operatorDefaults()));
+    const noConfigMap = await rejection(
+      settingsFor(market({ settingsFrom: { configMapRef: { name: 'absent' } } }), 'team', kube.reader, operatorDefaults()),
+    );
     assert.equal(noConfigMap.message, 'ConfigMap team/absent (spec.settingsFrom.configMapRef) does not exist');
   });
 
@@ -158,7 +194,10 @@ describe('settingsFor', () => {
       [headers('notobject'), /^Secret team\/notobject key v must be a JSON object/],
       [headers('badname'), /^Secret team\/badname key v: the name of header #1 is not a valid HTTP header name$/],
       [headers('badvalue'), /^Secret team\/badvalue key v: the value of header #1 must be a single-line string$/],
-      [market({ ipfs: { pinning: { provider: 'pinata', credentialsSecretRef: { name: 'emptyjwt', key: 'v' } } } }), /^Secret team\/emptyjwt key v is empty$/],
+      [
+        market({ ipfs: { pinning: { provider: 'pinata', credentialsSecretRef: { name: 'emptyjwt', key: 'v' } } } }),
+        /^Secret team\/emptyjwt key v is empty$/,
+      ],
     ];
     for (const [object, expected] of expectations) {
       const error = await rejection(settingsFor(object, 'team', kube.reader, operatorDefaults()));
@@ -175,7 +214,11 @@ describe('settingsFor', () => {
     const cases: [string, NosanaMarketObject, string][] = [
       [
         'as the pinning API token',
-        market({ ipfs: { pinning: { provider: 'pinata', url: 'https://pins.attacker.example', credentialsSecretRef: { name: 'wallet', key: 'keypair' } } } }),
+        market({
+          ipfs: {
+            pinning: { provider: 'pinata', url: 'https://pins.attacker.example', credentialsSecretRef: { name: 'wallet', key: 'keypair' } },
+          },
+        }),
         'Secret team/wallet (named by spec.ipfs.pinning.credentialsSecretRef) is not labelled nosana.io/use=pinning',
       ],
       [
@@ -200,12 +243,25 @@ describe('settingsFor', () => {
     const kube = new FakeKube();
     kube.create(secretFor('pinning', 'team', 'pinata', 'headers', JSON.stringify({ Authorization: 'Bearer pin-token' })));
     kube.create(secretFor('rpc-headers', 'team', 'rpc-auth', 'jwt', 'rpc-token'));
-    const asHeaders = await rejection(settingsFor(market({ rpc: { headersSecretRef: { name: 'pinata', key: 'headers' } } }), 'team', kube.reader, operatorDefaults()));
-    assert.match(asHeaders.message, /^Secret team\/pinata \(named by spec\.rpc\.headersSecretRef\) is not labelled nosana\.io\/use=rpc-headers:/);
-    const asToken = await rejection(settingsFor(
-      market({ ipfs: { pinning: { provider: 'pinata', credentialsSecretRef: { name: 'rpc-auth', key: 'jwt' } } } }), 'team', kube.reader, operatorDefaults(),
-    ));
-    assert.match(asToken.message, /^Secret team\/rpc-auth \(named by spec\.ipfs\.pinning\.credentialsSecretRef\) is not labelled nosana\.io\/use=pinning:/);
+    const asHeaders = await rejection(
+      settingsFor(market({ rpc: { headersSecretRef: { name: 'pinata', key: 'headers' } } }), 'team', kube.reader, operatorDefaults()),
+    );
+    assert.match(
+      asHeaders.message,
+      /^Secret team\/pinata \(named by spec\.rpc\.headersSecretRef\) is not labelled nosana\.io\/use=rpc-headers:/,
+    );
+    const asToken = await rejection(
+      settingsFor(
+        market({ ipfs: { pinning: { provider: 'pinata', credentialsSecretRef: { name: 'rpc-auth', key: 'jwt' } } } }),
+        'team',
+        kube.reader,
+        operatorDefaults(),
+      ),
+    );
+    assert.match(
+      asToken.message,
+      /^Secret team\/rpc-auth \(named by spec\.ipfs\.pinning\.credentialsSecretRef\) is not labelled nosana\.io\/use=pinning:/,
+    );
     for (const error of [asHeaders, asToken]) assert.doesNotMatch(error.message, /pin-token|rpc-token/);
   });
 
@@ -213,9 +269,13 @@ describe('settingsFor', () => {
     const kube = new FakeKube();
     kube.create(configMapWithKey('team', 'bad-provider', 'ipfsPinningProvider', 'filecoin'));
     kube.create(configMapWithKey('team', 'bad-url', 'ipfsGatewayUrls', 'https://ok.example ftp://nope.example'));
-    const provider = await rejection(settingsFor(market({ settingsFrom: { configMapRef: { name: 'bad-provider' } } }), 'team', kube.reader, operatorDefaults()));
+    const provider = await rejection(
+      settingsFor(market({ settingsFrom: { configMapRef: { name: 'bad-provider' } } }), 'team', kube.reader, operatorDefaults()),
+    );
     assert.equal(provider.message, 'ConfigMap team/bad-provider key ipfsPinningProvider: must be pinata or kubo');
-    const url = await rejection(settingsFor(market({ settingsFrom: { configMapRef: { name: 'bad-url' } } }), 'team', kube.reader, operatorDefaults()));
+    const url = await rejection(
+      settingsFor(market({ settingsFrom: { configMapRef: { name: 'bad-url' } } }), 'team', kube.reader, operatorDefaults()),
+    );
     assert.equal(url.message, 'ConfigMap team/bad-url key ipfsGatewayUrls: "ftp://nope.example" is not an http(s) URL');
   });
 
@@ -231,7 +291,7 @@ describe('settingsFor', () => {
 describe('operatorNetworkDefaults', () => {
   const localnet = { rpcUrl: 'http://127.0.0.1:8899', ipfsApiUrl: 'http://127.0.0.1:5001', gatewayUrl: 'http://127.0.0.1:5001/ipfs/' };
 
-  test('without flags: Nosana\'s public services, no RPC anywhere, mainnet for bare addresses', () => {
+  test("without flags: Nosana's public services, no RPC anywhere, mainnet for bare addresses", () => {
     const defaults = operatorNetworkDefaults({});
     assert.equal(defaults.defaultNetwork, 'mainnet');
     assert.deepEqual(defaults.networks, BUILT_IN_NETWORK_DEFAULTS);

@@ -30,7 +30,8 @@ describe('job binding', () => {
       ['another namespace', boundDefinition(definition, { ...subject, namespace: 'team-b' }, 0)],
       ['another name', boundDefinition(definition, { ...subject, name: 'story2' }, 0)],
       ['another attempt', boundDefinition(definition, subject, 1)],
-    ] as const) assert.notEqual(tagOf(other), base, reason);
+    ] as const)
+      assert.notEqual(tagOf(other), base, reason);
   });
 
   test('a definition without meta gets one', () => {
@@ -39,8 +40,19 @@ describe('job binding', () => {
 
   const cases: { reason: string; attempts: { jobAddress: string; binding?: number }[] | undefined; want: number }[] = [
     { reason: 'no attempts: the first post binds 0', attempts: undefined, want: 0 },
-    { reason: 'attempts without a binding (posted before bindings) count by position', attempts: [{ jobAddress: 'a' }, { jobAddress: 'b' }], want: 2 },
-    { reason: 'one past the highest binding, even when it is not the last entry', attempts: [{ jobAddress: 'a', binding: 4 }, { jobAddress: 'b', binding: 1 }], want: 5 },
+    {
+      reason: 'attempts without a binding (posted before bindings) count by position',
+      attempts: [{ jobAddress: 'a' }, { jobAddress: 'b' }],
+      want: 2,
+    },
+    {
+      reason: 'one past the highest binding, even when it is not the last entry',
+      attempts: [
+        { jobAddress: 'a', binding: 4 },
+        { jobAddress: 'b', binding: 1 },
+      ],
+      want: 5,
+    },
   ];
   for (const { reason, attempts, want } of cases) {
     test(`next attempt: ${reason}`, () => assert.equal(nextBindingAttempt(attempts), want));

@@ -25,7 +25,11 @@ import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
 import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
 import { FakeKube, configMapWithKey, nosanaJob, nosanaMarket, secretWithKey } from '../../support/fake-kube.ts';
 
-const HELLO = { version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'hello', args: { image: 'ubuntu', cmd: 'echo hello' } }] } as NosanaJobObject['spec']['definition'];
+const HELLO = {
+  version: '0.1',
+  type: 'container',
+  ops: [{ type: 'container/run', id: 'hello', args: { image: 'ubuntu', cmd: 'echo hello' } }],
+} as NosanaJobObject['spec']['definition'];
 
 function jobSpec(overrides: Partial<NosanaJobObject['spec']> = {}): NosanaJobObject['spec'] {
   return { market: 'gpu', definition: HELLO, deletionPolicy: 'Cancel', retries: 2, allowPublicCredentials: false, ...overrides };
@@ -38,8 +42,18 @@ function marketSpec(overrides: Partial<NosanaMarketObject['spec']> = {}): Nosana
 function marketAccount(overrides: Partial<MarketAccount> = {}): MarketAccount {
   const key = Keypair.generate().publicKey;
   return {
-    authority: key, jobExpiration: 86_400n, jobPrice: 100n, jobTimeout: 3_600n, jobType: 0, vault: key, vaultBump: 255,
-    nodeAccessKey: key, nodeXnosMinimum: 0n, queueType: QUEUE_TYPE.empty, queue: [], ...overrides,
+    authority: key,
+    jobExpiration: 86_400n,
+    jobPrice: 100n,
+    jobTimeout: 3_600n,
+    jobType: 0,
+    vault: key,
+    vaultBump: 255,
+    nodeAccessKey: key,
+    nodeXnosMinimum: 0n,
+    queueType: QUEUE_TYPE.empty,
+    queue: [],
+    ...overrides,
   };
 }
 
@@ -68,7 +82,7 @@ describe('spec values', () => {
     assert.throws(() => nosAmount('1.1234567', 'spec.maxCost'), /spec\.maxCost: .*at most 6 decimals/);
   });
 
-  test('the timeout defaults to the market\'s, and what a post takes carries the legacy fee outside the localnet', () => {
+  test("the timeout defaults to the market's, and what a post takes carries the legacy fee outside the localnet", () => {
     assert.equal(jobTimeoutSeconds({}, { jobTimeout: 600n }), 600n);
     assert.equal(jobTimeoutSeconds({ timeout: '2m' }, { jobTimeout: 600n }), 120n);
     assert.equal(listCharge('localnet', 100n, 600n), 60_000n);
@@ -79,13 +93,30 @@ describe('spec values', () => {
 describe('credentials in a definition', () => {
   test('filled docker credentials, S3 IAM keys and HF tokens are found with their paths', () => {
     const definition = parsed({
-      version: '0.1', type: 'container',
+      version: '0.1',
+      type: 'container',
       ops: [
-        { type: 'container/run', id: 'a', args: { image: 'private/image', authentication: { docker: { username: 'me', password: 'hunter2' } } } },
-        { type: 'container/run', id: 'b', args: { image: 'ubuntu', resources: [
-          { type: 'S3', url: 'https://s3.example/bucket', target: '/data', IAM: { REGION: 'eu', ACCESS_KEY_ID: 'AKIA', SECRET_ACCESS_KEY: 'secret' } },
-          { type: 'HF', repo: 'org/model', target: '/models', accessToken: 'hf_token' },
-        ] } },
+        {
+          type: 'container/run',
+          id: 'a',
+          args: { image: 'private/image', authentication: { docker: { username: 'me', password: 'hunter2' } } },
+        },
+        {
+          type: 'container/run',
+          id: 'b',
+          args: {
+            image: 'ubuntu',
+            resources: [
+              {
+                type: 'S3',
+                url: 'https://s3.example/bucket',
+                target: '/data',
+                IAM: { REGION: 'eu', ACCESS_KEY_ID: 'AKIA', SECRET_ACCESS_KEY: 'secret' },
+              },
+              { type: 'HF', repo: 'org/model', target: '/models', accessToken: 'hf_token' },
+            ],
+          },
+        },
       ],
     });
     assert.deepEqual(findPublicCredentials(definition), [
@@ -96,13 +127,29 @@ describe('credentials in a definition', () => {
     ]);
   });
 
-  test('empty credential templates (as in Nosana\'s examples) and public resources are not credentials', () => {
+  test("empty credential templates (as in Nosana's examples) and public resources are not credentials", () => {
     const definition = parsed({
-      version: '0.1', type: 'container',
-      ops: [{ type: 'container/run', id: 'a', args: {
-        image: 'ubuntu', authentication: { docker: { username: '', password: '' } },
-        resources: [{ type: 'S3', url: 'https://s3.example/public', target: '/data', IAM: { REGION: '', ACCESS_KEY_ID: '', SECRET_ACCESS_KEY: '' } }, { type: 'HF', repo: 'org/model', target: '/m' }],
-      } }],
+      version: '0.1',
+      type: 'container',
+      ops: [
+        {
+          type: 'container/run',
+          id: 'a',
+          args: {
+            image: 'ubuntu',
+            authentication: { docker: { username: '', password: '' } },
+            resources: [
+              {
+                type: 'S3',
+                url: 'https://s3.example/public',
+                target: '/data',
+                IAM: { REGION: '', ACCESS_KEY_ID: '', SECRET_ACCESS_KEY: '' },
+              },
+              { type: 'HF', repo: 'org/model', target: '/m' },
+            ],
+          },
+        },
+      ],
     });
     assert.deepEqual(findPublicCredentials(definition), []);
   });
@@ -119,8 +166,16 @@ describe('market safety and budget', () => {
     assert.equal(full?.reason, 'MarketQueueFull');
     assert.deepEqual(full?.retry, { afterMs: 30_000 });
     assert.equal(marketRefusal(marketAccount({ queueType: QUEUE_TYPE.job, queue: queue.slice(1) }), address, false), undefined);
-    assert.equal(marketRefusal(marketAccount({ queueType: QUEUE_TYPE.job, queue }), address, true), undefined, 'a post to a named node does not enter the queue');
-    assert.equal(marketRefusal(marketAccount({ queueType: QUEUE_TYPE.node, queue }), address, false), undefined, 'a queue of nodes takes jobs at once');
+    assert.equal(
+      marketRefusal(marketAccount({ queueType: QUEUE_TYPE.job, queue }), address, true),
+      undefined,
+      'a post to a named node does not enter the queue',
+    );
+    assert.equal(
+      marketRefusal(marketAccount({ queueType: QUEUE_TYPE.node, queue }), address, false),
+      undefined,
+      'a queue of nodes takes jobs at once',
+    );
   });
 
   test('a deposit over maxCost is refused naming both amounts in NOS', () => {
@@ -136,7 +191,10 @@ describe('market safety and budget', () => {
     const poor = assessFunds({ lamports: 1_000n, nos: 5n }, 100n, wallet);
     assert.equal(poor.refusal?.reason, 'InsufficientFunds');
     assert.equal(poor.refusal?.retry, 'backoff');
-    assert.match(poor.message, /0\.000001 SOL where a post needs up to 0\.00659324 SOL.* and 0\.000005 NOS where the deposit is 0\.0001 NOS/);
+    assert.match(
+      poor.message,
+      /0\.000001 SOL where a post needs up to 0\.00659324 SOL.* and 0\.000005 NOS where the deposit is 0\.0001 NOS/,
+    );
     assert.equal(POST_LAMPORTS_NEEDED, 6_593_240n);
     const once = assessFunds({ lamports: LAMPORTS_PER_SOL, nos: 150n }, 100n, wallet);
     assert.equal(once.refusal, undefined);
@@ -149,7 +207,8 @@ describe('market safety and budget', () => {
     // The controller's one backoff as the posting path holds it; the context only records the refusal.
     const backoff = new ItemBackoff(REFUSAL_BACKOFF);
     const ctx = { setPhase: () => undefined, event: () => undefined } as unknown as JobReconcileContext;
-    const retry = (key: string): number | undefined => applyRefusal(ctx, refusal('InsufficientFunds', 'short', 'backoff'), backoff, key).requeueAfterMs;
+    const retry = (key: string): number | undefined =>
+      applyRefusal(ctx, refusal('InsufficientFunds', 'short', 'backoff'), backoff, key).requeueAfterMs;
     assert.deepEqual([retry('a'), retry('a'), retry('a'), retry('b')], [1_000, 2_000, 4_000, 1_000]);
     for (let i = 0; i < 30; i += 1) retry('a');
     assert.equal(retry('a'), 300_000);
@@ -163,17 +222,24 @@ describe('spend limit', () => {
   const hoursAgo = (hours: number): Date => new Date(now.getTime() - hours * 3_600_000);
 
   test('spends in the rolling day plus the deposit must fit the limit; the refusal says when it fits again', () => {
-    const spends: Spend[] = [{ at: hoursAgo(30), amount: 900n }, { at: hoursAgo(20), amount: 400n }, { at: hoursAgo(2), amount: 300n }];
+    const spends: Spend[] = [
+      { at: hoursAgo(30), amount: 900n },
+      { at: hoursAgo(20), amount: 400n },
+      { at: hoursAgo(2), amount: 300n },
+    ];
     assert.equal(spendLimitRefusal(spends, 1_000n, 300n, now, 'M'), undefined, 'the 30 h old spend is outside the window');
     const refused = spendLimitRefusal(spends, 1_000n, 400n, now, 'M');
     assert.equal(refused?.reason, 'SpendLimitReached');
     // 700 spent + 400 > 1000; once the 20 h old spend leaves the window (in 4 h), 300 + 400 fits.
     assert.deepEqual(refused?.retry, { afterMs: 4 * 3_600_000 + 1_000 });
-    assert.match(refused!.message, /paid 0\.0007 NOS .* deposit of 0\.0004 NOS would pass its dailySpendLimit of 0\.001 NOS; it fits again at 2026-06-01T16:00:00\.000Z/);
+    assert.match(
+      refused!.message,
+      /paid 0\.0007 NOS .* deposit of 0\.0004 NOS would pass its dailySpendLimit of 0\.001 NOS; it fits again at 2026-06-01T16:00:00\.000Z/,
+    );
     assert.equal(spendLimitRefusal([], 1_000n, 1_001n, now, 'M')?.retry, 'recheck', 'a deposit over the limit on its own never fits');
   });
 
-  test("a market of another namespace limits only the jobs its own wallet pays for", () => {
+  test('a market of another namespace limits only the jobs its own wallet pays for', () => {
     const own = nosanaMarket('team', 'own', marketSpec({ dailySpendLimit: '1' }));
     const lender = nosanaMarket('platform', 'shared', marketSpec({ dailySpendLimit: '0.000001', allowedNamespaces: ['team'] }));
     const withWallet = nosanaJob('team', 'a', jobSpec({ walletSecretRef: { name: 'w', key: 'k' } }));
@@ -182,13 +248,19 @@ describe('spend limit', () => {
     assert.equal(limitingMarket({ object: lender }, withWallet), undefined, 'a lender has no say over a job paying with its own wallet');
     assert.equal(limitingMarket({ object: lender }, borrowing), lender, "a lender's limit governs what its wallet pays");
   });
-
 });
 
 describe('resolving the definition and the market', () => {
   test('an inline definition is validated with every problem and its path', async () => {
     const kube = new FakeKube();
-    const definition = { version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'x', args: { cmd: 'true' } }, { type: 'container/run', id: 'x', args: { image: 'ubuntu', gpu: 'yes' } }] };
+    const definition = {
+      version: '0.1',
+      type: 'container',
+      ops: [
+        { type: 'container/run', id: 'x', args: { cmd: 'true' } },
+        { type: 'container/run', id: 'x', args: { image: 'ubuntu', gpu: 'yes' } },
+      ],
+    };
     const bad = nosanaJob('team', 'bad', jobSpec({ definition: definition as NosanaJobObject['spec']['definition'] }));
     const refused = await resolveDefinition(bad, kube.reader);
     assert.ok('refused' in refused);
@@ -203,7 +275,11 @@ describe('resolving the definition and the market', () => {
 
   test('definitionFrom reads a ConfigMap key; missing is retried, bad JSON is invalid', async () => {
     const kube = new FakeKube();
-    const from = nosanaJob('team', 'from', jobSpec({ definition: undefined, definitionFrom: { configMapKeyRef: { name: 'defs', key: 'hello.json' } } }));
+    const from = nosanaJob(
+      'team',
+      'from',
+      jobSpec({ definition: undefined, definitionFrom: { configMapKeyRef: { name: 'defs', key: 'hello.json' } } }),
+    );
     const missing = await resolveDefinition(from, kube.reader);
     assert.ok('refused' in missing);
     assert.deepEqual([missing.reason, missing.retry], ['DefinitionUnavailable', 'backoff']);
@@ -228,7 +304,10 @@ describe('resolving the definition and the market', () => {
     const kube = new FakeKube();
     const markets = kube.cache<NosanaMarketObject>('NosanaMarket');
     const address = Keypair.generate().publicKey;
-    assert.equal((resolveMarketReference(nosanaJob('team', 'j', jobSpec({ market: 'gpu' })), markets) as { reason: string }).reason, 'MarketNotFound');
+    assert.equal(
+      (resolveMarketReference(nosanaJob('team', 'j', jobSpec({ market: 'gpu' })), markets) as { reason: string }).reason,
+      'MarketNotFound',
+    );
     kube.create(nosanaMarket('team', 'gpu', marketSpec()));
     const unsynced = resolveMarketReference(nosanaJob('team', 'j', jobSpec({ market: 'gpu' })), markets);
     assert.match((unsynced as { message: string }).message, /NosanaMarket team\/gpu has no market address yet/);
@@ -238,7 +317,9 @@ describe('resolving the definition and the market', () => {
     assert.ok(named.address.equals(address));
 
     const shared = Keypair.generate().publicKey;
-    kube.create(nosanaMarket('platform', 'closed', marketSpec({ address: shared.toBase58(), walletSecretRef: { name: 'w', key: 'keypair' } })));
+    kube.create(
+      nosanaMarket('platform', 'closed', marketSpec({ address: shared.toBase58(), walletSecretRef: { name: 'w', key: 'keypair' } })),
+    );
     const byAddress = nosanaJob('team', 'j', jobSpec({ market: shared.toBase58() }));
     const notServed = resolveMarketReference(byAddress, markets);
     assert.ok(!('refused' in notServed));
@@ -252,19 +333,32 @@ describe('resolving the definition and the market', () => {
 });
 
 describe('wallets', () => {
-  test('the job\'s own Secret, else the market default only for namespaces it serves', () => {
-    const market = nosanaMarket('platform', 'm', marketSpec({ walletSecretRef: { name: 'shared', key: 'keypair' }, allowedNamespaces: ['team'] }));
+  test("the job's own Secret, else the market default only for namespaces it serves", () => {
+    const market = nosanaMarket(
+      'platform',
+      'm',
+      marketSpec({ walletSecretRef: { name: 'shared', key: 'keypair' }, allowedNamespaces: ['team'] }),
+    );
     const address = Keypair.generate().publicKey;
-    const own = walletSourceFor(nosanaJob('other', 'j', jobSpec({ walletSecretRef: { name: 'mine', key: 'k' } })), { address, object: market });
+    const own = walletSourceFor(nosanaJob('other', 'j', jobSpec({ walletSecretRef: { name: 'mine', key: 'k' } })), {
+      address,
+      object: market,
+    });
     assert.deepEqual(own.secret, { namespace: 'other', name: 'mine' });
     const served = walletSourceFor(nosanaJob('team', 'j', jobSpec()), { address, object: market });
     assert.deepEqual([served.secret, served.key], [{ namespace: 'platform', name: 'shared' }, 'keypair']);
-    assert.throws(() => walletSourceFor(nosanaJob('other', 'j', jobSpec()), { address, object: market }),
-      (error: unknown) => error instanceof WalletProblem && error.reason === 'WalletNotAllowed' && /namespace other/.test(error.message));
-    assert.throws(() => walletSourceFor(nosanaJob('other', 'j', jobSpec()), { address, refusedBy: market }),
-      (error: unknown) => error instanceof WalletProblem && error.reason === 'WalletNotAllowed');
-    assert.throws(() => walletSourceFor(nosanaJob('other', 'j', jobSpec()), { address }),
-      (error: unknown) => error instanceof WalletProblem && error.reason === 'WalletUnavailable');
+    assert.throws(
+      () => walletSourceFor(nosanaJob('other', 'j', jobSpec()), { address, object: market }),
+      (error: unknown) => error instanceof WalletProblem && error.reason === 'WalletNotAllowed' && /namespace other/.test(error.message),
+    );
+    assert.throws(
+      () => walletSourceFor(nosanaJob('other', 'j', jobSpec()), { address, refusedBy: market }),
+      (error: unknown) => error instanceof WalletProblem && error.reason === 'WalletNotAllowed',
+    );
+    assert.throws(
+      () => walletSourceFor(nosanaJob('other', 'j', jobSpec()), { address }),
+      (error: unknown) => error instanceof WalletProblem && error.reason === 'WalletUnavailable',
+    );
   });
 
   test('a missing or malformed Secret names the Secret and key, never its content', async () => {

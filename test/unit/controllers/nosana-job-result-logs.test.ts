@@ -3,12 +3,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  LOGS_TRUNCATED_ANNOTATION, buildLogsConfigMap, logsConfigMapName, tailWithin,
+  LOGS_TRUNCATED_ANNOTATION,
+  buildLogsConfigMap,
+  logsConfigMapName,
+  tailWithin,
 } from '../../../src/controllers/nosana-job/logs-configmap.ts';
 import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
 
 const owner: NosanaJobObject = {
-  apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob',
+  apiVersion: 'nosana.io/v1alpha1',
+  kind: 'NosanaJob',
   metadata: { namespace: 'team-a', name: 'train', uid: '0b5e7c9e-1111-4222-8333-944455556666' },
   spec: { market: 'gpu', deletionPolicy: 'Cancel', retries: 2, allowPublicCredentials: false },
 };
@@ -44,13 +48,23 @@ describe('the logs ConfigMap', () => {
     const configMap = buildLogsConfigMap(owner, [{ id: 'hello', logs: 'hi\n' }], 1024);
     assert.equal(configMap.metadata?.name, 'train-logs');
     assert.equal(configMap.metadata?.namespace, 'team-a');
-    assert.deepEqual(configMap.metadata?.ownerReferences, [{ apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', name: 'train', uid: owner.metadata?.uid, controller: true }]);
+    assert.deepEqual(configMap.metadata?.ownerReferences, [
+      { apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', name: 'train', uid: owner.metadata?.uid, controller: true },
+    ]);
     assert.deepEqual(configMap.data, { 'hello.log': 'hi\n' });
     assert.equal(configMap.metadata?.annotations?.[LOGS_TRUNCATED_ANNOTATION], undefined);
   });
 
   test('op ids become valid, distinct keys', () => {
-    const configMap = buildLogsConfigMap(owner, [{ id: 'step 1/a', logs: 'x' }, { id: 'step_1_a', logs: 'y' }, { id: '..', logs: 'z' }], 1024);
+    const configMap = buildLogsConfigMap(
+      owner,
+      [
+        { id: 'step 1/a', logs: 'x' },
+        { id: 'step_1_a', logs: 'y' },
+        { id: '..', logs: 'z' },
+      ],
+      1024,
+    );
     const keys = Object.keys(configMap.data ?? {});
     assert.equal(new Set(keys).size, 3);
     for (const key of keys) assert.match(key, /^[-._a-zA-Z0-9]+$/);
@@ -58,13 +72,20 @@ describe('the logs ConfigMap', () => {
 
   test('over the cap: short logs stay whole, long ones keep their tail behind a marker, the total fits', () => {
     const cap = 4096;
-    const ops = [{ id: 'short', logs: 'done\n' }, { id: 'noisy', logs: lines(5_000, 'noisy') }, { id: 'chatty', logs: lines(3_000, 'chatty') }];
+    const ops = [
+      { id: 'short', logs: 'done\n' },
+      { id: 'noisy', logs: lines(5_000, 'noisy') },
+      { id: 'chatty', logs: lines(3_000, 'chatty') },
+    ];
     const configMap = buildLogsConfigMap(owner, ops, cap);
     const data = configMap.data ?? {};
     const total = Object.values(data).reduce((sum, text) => sum + bytes(text), 0);
     assert.ok(total <= cap, `${total} bytes of logs should fit the ${cap}-byte cap`);
     assert.equal(data['short.log'], 'done\n');
-    for (const [key, prefix, count] of [['noisy.log', 'noisy', 5_000], ['chatty.log', 'chatty', 3_000]] as const) {
+    for (const [key, prefix, count] of [
+      ['noisy.log', 'noisy', 5_000],
+      ['chatty.log', 'chatty', 3_000],
+    ] as const) {
       const text = data[key] ?? '';
       assert.match(text, /^\[nosana-operator: the first \d+ bytes of this log were dropped to fit the ConfigMap\]\n/);
       assert.ok(text.endsWith(`${prefix} ${count - 1}\n`), `${key} keeps its last line`);

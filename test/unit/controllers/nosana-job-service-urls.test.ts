@@ -19,7 +19,11 @@ const run = (id: string, args: Record<string, unknown>) => ({ type: 'container/r
 
 describe('service URLs', () => {
   test('the expose id is the first 44 base58 characters of SHA-512("<opIndex>:<port>:<job>")', async () => {
-    for (const [index, port] of [[0, 80], [3, 8080], [12, 65535]] as const) {
+    for (const [index, port] of [
+      [0, 80],
+      [3, 8080],
+      [12, 65535],
+    ] as const) {
       const id = exposeId(JOB, index, port);
       assert.equal(id, await referenceId(index, port, JOB));
       assert.equal(id.length, 44);
@@ -30,7 +34,8 @@ describe('service URLs', () => {
 
   test('every exposed port of every container/run op, indexed by its place in ops (other op types count)', async () => {
     const definition = {
-      version: '0.1', type: 'container',
+      version: '0.1',
+      type: 'container',
       ops: [
         { type: 'container/create-volume', id: 'cache', args: { name: 'cache' } },
         run('web', { expose: 8080 }),
@@ -48,13 +53,17 @@ describe('service URLs', () => {
     ]);
   });
 
-  test('the domain is the network\'s service domain', () => {
+  test("the domain is the network's service domain", () => {
     const [service] = exposedServices({ ops: [run('web', { expose: 80 })] }, JOB, 'nodes.localnet.test').urls;
     assert.match(service?.url ?? '', /^https:\/\/[1-9A-HJ-NP-Za-km-z]{44}\.nodes\.localnet\.test$/);
   });
 
   test('a job without exposed ports is not a service', () => {
-    assert.deepEqual(exposedServices({ ops: [run('train', {}), run('eval', { expose: [] })] }, JOB, DOMAIN), { exposes: false, urls: [], unknown: [] });
+    assert.deepEqual(exposedServices({ ops: [run('train', {}), run('eval', { expose: [] })] }, JOB, DOMAIN), {
+      exposes: false,
+      urls: [],
+      unknown: [],
+    });
   });
 
   test('a private exposed op makes the whole job private: it exposes ports but no URL can be computed', () => {
@@ -67,7 +76,10 @@ describe('service URLs', () => {
   test('ports given by literals are known only at run time', () => {
     const services = exposedServices({ ops: [run('dyn', { expose: ['%%ops.setup.results.port%%', 443] })] }, JOB, DOMAIN);
     assert.equal(services.exposes, true);
-    assert.deepEqual(services.urls.map((service) => service.port), [443]);
+    assert.deepEqual(
+      services.urls.map((service) => service.port),
+      [443],
+    );
     assert.match(services.unknown.join(), /dyn exposes ports that are known only at run time/);
   });
 

@@ -4,13 +4,23 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Keypair } from '@solana/web3.js';
 import {
-  SPEND_LEDGER_DATA_KEY, asSpends, ledgerName, parseLedger, postEntryKey, withEntry,
+  SPEND_LEDGER_DATA_KEY,
+  asSpends,
+  ledgerName,
+  parseLedger,
+  postEntryKey,
+  withEntry,
 } from '../../../src/controllers/nosana-job/spend-ledger.ts';
 import type { LedgerEntry } from '../../../src/controllers/nosana-job/spend-ledger.ts';
 
 const now = new Date('2026-06-01T12:00:00Z');
 const hoursAgo = (hours: number): Date => new Date(now.getTime() - hours * 3_600_000);
-const entry = (key: string, amount: bigint, at: Date, job = Keypair.generate().publicKey.toBase58()): LedgerEntry => ({ key, job, amount, at });
+const entry = (key: string, amount: bigint, at: Date, job = Keypair.generate().publicKey.toBase58()): LedgerEntry => ({
+  key,
+  job,
+  amount,
+  at,
+});
 
 describe('spend ledger', () => {
   test('an entry of the same key replaces the old one (a post prepared again for the same attempt); old entries leave with the window', () => {
@@ -34,10 +44,16 @@ describe('spend ledger', () => {
     assert.match(name, /^nosana-spend-[0-9a-f]{20}$/, 'a valid ConfigMap name whatever the address');
     assert.deepEqual(parseLedger(undefined), { entries: [] });
     const paid = entry(postEntryKey('team', 'a', 0), 12345678901234567890n, hoursAgo(2));
-    const stored = { metadata: { namespace: 'team', name, resourceVersion: '7' }, data: { [SPEND_LEDGER_DATA_KEY]: JSON.stringify([{ ...paid, amount: paid.amount.toString(), at: paid.at.toISOString() }]) } };
+    const stored = {
+      metadata: { namespace: 'team', name, resourceVersion: '7' },
+      data: { [SPEND_LEDGER_DATA_KEY]: JSON.stringify([{ ...paid, amount: paid.amount.toString(), at: paid.at.toISOString() }]) },
+    };
     assert.deepEqual(parseLedger(stored), { entries: [paid], resourceVersion: '7' });
     for (const data of ['{not json', JSON.stringify([{ key: 'k', job: 'j', amount: '-1', at: now.toISOString() }])]) {
-      assert.throws(() => parseLedger({ metadata: { namespace: 'team', name }, data: { [SPEND_LEDGER_DATA_KEY]: data } }), new RegExp(`ConfigMap team/${name}`));
+      assert.throws(
+        () => parseLedger({ metadata: { namespace: 'team', name }, data: { [SPEND_LEDGER_DATA_KEY]: data } }),
+        new RegExp(`ConfigMap team/${name}`),
+      );
     }
   });
 });

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Keypair } from '@solana/web3.js';
 import {
-  MarketDirectory, MarketDirectoryUnavailableError, UnknownMarketSlugError,
+  MarketDirectory,
+  MarketDirectoryUnavailableError,
+  UnknownMarketSlugError,
 } from '../../../src/controllers/nosana-market/directory.ts';
 
 const RTX_4090 = Keypair.generate().publicKey.toBase58();
@@ -22,7 +24,9 @@ function directoryServer() {
   return {
     server,
     url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}/markets/`,
-    answer: (status: number, body: unknown) => { answer = { status, body: typeof body === 'string' ? body : JSON.stringify(body) }; },
+    answer: (status: number, body: unknown) => {
+      answer = { status, body: typeof body === 'string' ? body : JSON.stringify(body) };
+    },
     requests: () => requests,
   };
 }
@@ -45,14 +49,20 @@ describe('MarketDirectory', () => {
     assert.deepEqual(await resolver.resolve('mainnet', 'nvidia-4090'), { address: RTX_4090, url: directory.url() });
     assert.deepEqual(await resolver.resolve('mainnet', 'nvidia-a100'), { address: A100, url: directory.url() });
     await assert.rejects(resolver.resolve('mainnet', 'broken'), UnknownMarketSlugError);
-    await assert.rejects(resolver.resolve('mainnet', 'nvidia-h100'), (error: Error) =>
-      error instanceof UnknownMarketSlugError && error.message === `the market slug "nvidia-h100" is not in the market directory ${directory.url()}`);
+    await assert.rejects(
+      resolver.resolve('mainnet', 'nvidia-h100'),
+      (error: Error) =>
+        error instanceof UnknownMarketSlugError &&
+        error.message === `the market slug "nvidia-h100" is not in the market directory ${directory.url()}`,
+    );
   });
 
   test('a network without a directory says how to configure one', async () => {
     const resolver = new MarketDirectory({ urls: { mainnet: directory.url() } });
-    await assert.rejects(resolver.resolve('localnet', 'nvidia-4090'), (error: Error) =>
-      error instanceof UnknownMarketSlugError && /--market-directory-url localnet=URL/.test(error.message));
+    await assert.rejects(
+      resolver.resolve('localnet', 'nvidia-4090'),
+      (error: Error) => error instanceof UnknownMarketSlugError && /--market-directory-url localnet=URL/.test(error.message),
+    );
   });
 
   test('keeps the list for its lifetime and serves it while the directory is down', async () => {
@@ -78,8 +88,13 @@ describe('MarketDirectory', () => {
     for (const [status, body, detail] of cases) {
       directory.answer(status, body);
       const resolver = new MarketDirectory({ urls: { devnet: directory.url() } });
-      await assert.rejects(resolver.resolve('devnet', 'nvidia-4090'), (error: Error) =>
-        error instanceof MarketDirectoryUnavailableError && error.message.startsWith(`the market directory ${directory.url()} cannot be read`) && detail.test(error.message));
+      await assert.rejects(
+        resolver.resolve('devnet', 'nvidia-4090'),
+        (error: Error) =>
+          error instanceof MarketDirectoryUnavailableError &&
+          error.message.startsWith(`the market directory ${directory.url()} cannot be read`) &&
+          detail.test(error.message),
+      );
     }
     directory.answer(200, markets);
     const tooSmall = new MarketDirectory({ urls: { devnet: directory.url() }, maxBytes: 64 });

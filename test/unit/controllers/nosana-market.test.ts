@@ -26,7 +26,10 @@ describe('parseDuration', () => {
 
   test('refuses anything else and names the setting', () => {
     for (const text of ['60', '', '1d', '-5s', 's', '5 s']) {
-      assert.throws(() => parseDuration(text, '--lease-duration'), (error: Error) => error.message.startsWith(`--lease-duration: "${text}" is not a duration`));
+      assert.throws(
+        () => parseDuration(text, '--lease-duration'),
+        (error: Error) => error.message.startsWith(`--lease-duration: "${text}" is not a duration`),
+      );
     }
   });
 });
@@ -70,14 +73,24 @@ describe('mirrorMarket', () => {
 
   test('names the access collection of a closed market and each queue type', () => {
     const collection = Keypair.generate().publicKey;
-    assert.equal(mirrorMarket({ address: new PublicKey(ADDRESS), account: account({ nodeAccessKey: collection }) }).nodeAccessKey, collection.toBase58());
+    assert.equal(
+      mirrorMarket({ address: new PublicKey(ADDRESS), account: account({ nodeAccessKey: collection }) }).nodeAccessKey,
+      collection.toBase58(),
+    );
     assert.equal(mirrorMarket({ address: new PublicKey(ADDRESS), account: account({ queueType: QUEUE_TYPE.node }) }).queueType, 'Nodes');
-    assert.equal(mirrorMarket({ address: new PublicKey(ADDRESS), account: account({ queueType: QUEUE_TYPE.empty, queue: [] }) }).queueType, 'Empty');
+    assert.equal(
+      mirrorMarket({ address: new PublicKey(ADDRESS), account: account({ queueType: QUEUE_TYPE.empty, queue: [] }) }).queueType,
+      'Empty',
+    );
     assert.equal(mirrorMarket({ address: new PublicKey(ADDRESS), account: account({ queueType: 7 }) }).queueType, undefined);
   });
 
   test('withoutMirroredFields drops every chain value and keeps the rest', () => {
-    const mirrored = { ...mirrorMarket({ address: new PublicKey(ADDRESS), account: account() }), lastRefreshed: '2026-01-01T00:00:00Z', slugResolvedFrom: 'https://dir.example/markets/' };
+    const mirrored = {
+      ...mirrorMarket({ address: new PublicKey(ADDRESS), account: account() }),
+      lastRefreshed: '2026-01-01T00:00:00Z',
+      slugResolvedFrom: 'https://dir.example/markets/',
+    };
     const kept = withoutMirroredFields({ ...mirrored, observedGeneration: 3, jobs: { pending: 1 } });
     assert.deepEqual(kept, { observedGeneration: 3, jobs: { pending: 1 } });
     for (const field of MIRRORED_FIELDS) assert.ok(field in mirrored, `${field} is one of the fields mirrorMarket or the reconciler sets`);
@@ -85,7 +98,10 @@ describe('mirrorMarket', () => {
 });
 
 function job(namespace: string, name: string, market: string, status?: NosanaJobObject['status']): NosanaJobObject {
-  return { ...nosanaJob(namespace, name, { market, retries: 2, deletionPolicy: 'Cancel', allowPublicCredentials: false }), ...(status === undefined ? {} : { status }) };
+  return {
+    ...nosanaJob(namespace, name, { market, retries: 2, deletionPolicy: 'Cancel', allowPublicCredentials: false }),
+    ...(status === undefined ? {} : { status }),
+  };
 }
 
 function marketObject(namespace: string, name: string, status?: NosanaMarketObject['status']): NosanaMarketObject {
@@ -105,15 +121,25 @@ describe('jobs of a market', () => {
     kube.create(job('team', 'new', ADDRESS));
 
     const jobs = kube.cache<NosanaJobObject>('NosanaJob');
-    const names = jobsOfMarket(gpus, jobs).map((item) => item.metadata?.name).sort();
+    const names = jobsOfMarket(gpus, jobs)
+      .map((item) => item.metadata?.name)
+      .sort();
     assert.deepEqual(names, ['by-address', 'by-name', 'new', 'resolved-address']);
     assert.deepEqual(countByPhase(jobsOfMarket(gpus, jobs)), {
-      pending: 1, posting: 0, queued: 0, running: 1, succeeded: 2, failed: 0, stopped: 0,
+      pending: 1,
+      posting: 0,
+      queued: 0,
+      running: 1,
+      succeeded: 2,
+      failed: 0,
+      stopped: 0,
     });
 
     const markets = kube.cache<NosanaMarketObject>('NosanaMarket');
-    const ofJob = (namespace: string, name: string) => marketsOfJob(jobs.get({ namespace, name }) as NosanaJobObject, markets)
-      .map((item) => `${item.metadata?.namespace}/${item.metadata?.name}`).sort();
+    const ofJob = (namespace: string, name: string) =>
+      marketsOfJob(jobs.get({ namespace, name }) as NosanaJobObject, markets)
+        .map((item) => `${item.metadata?.namespace}/${item.metadata?.name}`)
+        .sort();
     assert.deepEqual(ofJob('team', 'by-name'), ['team/gpus']);
     // A name means a NosanaMarket of the job's own namespace only.
     assert.deepEqual(ofJob('other', 'same-name-other-namespace'), ['other/gpus']);

@@ -22,13 +22,15 @@ describe('cidToBytes32 / bytes32ToCid', () => {
   });
 
   test('any 32 bytes round-trip through a CIDv0', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes) => {
-      const cid = bytes32ToCid(bytes);
-      assert.ok(cid.startsWith('Qm') && cid.length === 46, cid);
-      assert.ok(isCidV0(cid));
-      assert.deepEqual(cidToBytes32(cid), bytes);
-      assert.equal(CID.parse(cid).version, 0);
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes) => {
+        const cid = bytes32ToCid(bytes);
+        assert.ok(cid.startsWith('Qm') && cid.length === 46, cid);
+        assert.ok(isCidV0(cid));
+        assert.deepEqual(cidToBytes32(cid), bytes);
+        assert.equal(CID.parse(cid).version, 0);
+      }),
+    );
   });
 
   test('bad CIDs are refused with the reason', () => {
@@ -67,11 +69,13 @@ describe('no result', () => {
   });
 
   test('any non-zero byte is a result', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 31 }), fc.integer({ min: 1, max: 255 }), (index, value) => {
-      const bytes = new Uint8Array(32);
-      bytes[index] = value;
-      assert.equal(isNoResult(bytes), false);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 31 }), fc.integer({ min: 1, max: 255 }), (index, value) => {
+        const bytes = new Uint8Array(32);
+        bytes[index] = value;
+        assert.equal(isNoResult(bytes), false);
+      }),
+    );
   });
 
   test('isNoResult checks the length too', () => {

@@ -10,12 +10,20 @@ describe('retryDelayMs', () => {
 
   test('backoff doubles per retry up to the cap, jittered below it', () => {
     const top = () => 1;
-    assert.deepEqual([0, 1, 2, 3, 4, 5].map((retry) => retryDelayMs(retry, policy, undefined, top)), [100, 200, 400, 800, 1000, 1000]);
-    assert.equal(retryDelayMs(3, policy, undefined, () => 0), 0);
-    fc.assert(fc.property(fc.nat({ max: 30 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (retry, draw) => {
-      const delay = retryDelayMs(retry, policy, undefined, () => draw);
-      assert.ok(delay !== undefined && delay >= 0 && delay <= Math.min(1000, 100 * 2 ** retry), `${delay}`);
-    }));
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5].map((retry) => retryDelayMs(retry, policy, undefined, top)),
+      [100, 200, 400, 800, 1000, 1000],
+    );
+    assert.equal(
+      retryDelayMs(3, policy, undefined, () => 0),
+      0,
+    );
+    fc.assert(
+      fc.property(fc.nat({ max: 30 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (retry, draw) => {
+        const delay = retryDelayMs(retry, policy, undefined, () => draw);
+        assert.ok(delay !== undefined && delay >= 0 && delay <= Math.min(1000, 100 * 2 ** retry), `${delay}`);
+      }),
+    );
   });
 
   test('Retry-After wins over backoff, and one beyond the cap ends the retries', () => {
@@ -29,7 +37,10 @@ describe('retryDelayMs', () => {
 describe('fetchFrom', () => {
   test('a failure quoting a URL with credentials: no credential in the message or the cause chain', async () => {
     // fetch refuses a URL with userinfo, quoting all of it in its message.
-    const error = await fetchFrom('kubo (http://127.0.0.1:1)', 'http://user:secretpass@127.0.0.1:1/?api-key=SECRETKEY', {}).then(() => undefined, (failure: unknown) => failure);
+    const error = await fetchFrom('kubo (http://127.0.0.1:1)', 'http://user:secretpass@127.0.0.1:1/?api-key=SECRETKEY', {}).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
     assert.ok(error instanceof IpfsServiceError);
     assert.match(error.message, /^kubo \(http:\/\/127\.0\.0\.1:1\) could not be reached: .*127\.0\.0\.1:1/);
     const texts: string[] = [];
@@ -59,10 +70,13 @@ describe('normaliseGatewayUrl', () => {
     assert.throws(() => normaliseGatewayUrl('gw.example'), /gateway URL "gw.example" is not a valid URL/);
     assert.throws(() => normaliseGatewayUrl('ftp://gw.example'), /must use http or https/);
     assert.throws(() => normaliseGatewayUrl('https://gw.example/ipfs/?x=1'), /must not have a query or fragment/);
-    assert.throws(() => normaliseGatewayUrl('https://user:secret@gw.example'), (error: Error) => {
-      assert.match(error.message, /must not embed credentials/);
-      assert.doesNotMatch(error.message, /secret/);
-      return true;
-    });
+    assert.throws(
+      () => normaliseGatewayUrl('https://user:secret@gw.example'),
+      (error: Error) => {
+        assert.match(error.message, /must not embed credentials/);
+        assert.doesNotMatch(error.message, /secret/);
+        return true;
+      },
+    );
   });
 });

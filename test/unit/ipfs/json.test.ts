@@ -14,10 +14,13 @@ describe('encodeJsonForPinning', () => {
   });
 
   test('a server that parses and re-serialises the text gets the same bytes', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => {
-      const text = decode(encodeJsonForPinning(value));
-      assert.equal(JSON.stringify(JSON.parse(text)), text);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = decode(encodeJsonForPinning(value));
+        assert.equal(JSON.stringify(JSON.parse(text)), text);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test('refuses values JSON cannot carry, naming the key', () => {

@@ -43,11 +43,17 @@ describe('computeCidV0', () => {
 
   test('agrees with ipfs-only-hash around chunk and tree boundaries', async () => {
     const sizes = [
-      1, 1000, 300_000,
-      CHUNK - 1, CHUNK, CHUNK + 1,
-      2 * CHUNK, 2 * CHUNK + 1,
+      1,
+      1000,
+      300_000,
+      CHUNK - 1,
+      CHUNK,
+      CHUNK + 1,
+      2 * CHUNK,
+      2 * CHUNK + 1,
       // one parent holds at most 174 links; one byte more needs a second tree level
-      LINKS_PER_NODE * CHUNK, LINKS_PER_NODE * CHUNK + 1,
+      LINKS_PER_NODE * CHUNK,
+      LINKS_PER_NODE * CHUNK + 1,
     ];
     const seen = new Set<string>();
     for (const size of sizes) {
@@ -60,7 +66,12 @@ describe('computeCidV0', () => {
   });
 
   test('agrees with ipfs-only-hash on a JSON document as it is pinned', async () => {
-    const document = { status: 'success', startTime: 1767225600000, endTime: 1767225612345, opStates: [{ operationId: 'hello', logs: [{ type: 'stdout', log: 'héllo 🌍\n' }] }] };
+    const document = {
+      status: 'success',
+      startTime: 1767225600000,
+      endTime: 1767225612345,
+      opStates: [{ operationId: 'hello', logs: [{ type: 'stdout', log: 'héllo 🌍\n' }] }],
+    };
     const bytes = encodeJsonForPinning(document);
     assert.equal(await computeCidV0(bytes), await referenceCidV0(bytes));
   });
@@ -70,9 +81,12 @@ describe('computeCidV0', () => {
       fc.integer({ min: 0, max: 600_000 }),
       fc.constantFrom(CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK - 1, 2 * CHUNK, 2 * CHUNK + 1),
     );
-    await fc.assert(fc.asyncProperty(length, fc.integer(), async (size, seed) => {
-      const bytes = patternBytes(size, seed);
-      assert.equal(await computeCidV0(bytes), await referenceCidV0(bytes));
-    }), { numRuns: 40 });
+    await fc.assert(
+      fc.asyncProperty(length, fc.integer(), async (size, seed) => {
+        const bytes = patternBytes(size, seed);
+        assert.equal(await computeCidV0(bytes), await referenceCidV0(bytes));
+      }),
+      { numRuns: 40 },
+    );
   });
 });

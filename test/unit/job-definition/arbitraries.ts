@@ -8,7 +8,10 @@ const shortText = fc.string({ maxLength: 12 });
 const envName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,10}$/);
 const port = fc.integer({ min: 1, max: 65535 });
 
-const command = fc.oneof(shortText, fc.array(fc.oneof(shortText, fc.constant('__remove-if-empty__'), fc.constant('%%global.host%%')), { maxLength: 4 }));
+const command = fc.oneof(
+  shortText,
+  fc.array(fc.oneof(shortText, fc.constant('__remove-if-empty__'), fc.constant('%%global.host%%')), { maxLength: 4 }),
+);
 
 const httpHealthCheck = fc.record(
   {
@@ -56,19 +59,43 @@ const s3Credentials = fc.record({ REGION: shortText, ACCESS_KEY_ID: shortText, S
 
 const resource = fc.oneof(
   fc.record(
-    { type: fc.constant('S3'), target: fc.constant('/models'), url: fc.webUrl(), files: fc.array(shortText, { maxLength: 2 }), allowWrite: fc.boolean(), IAM: s3Credentials },
+    {
+      type: fc.constant('S3'),
+      target: fc.constant('/models'),
+      url: fc.webUrl(),
+      files: fc.array(shortText, { maxLength: 2 }),
+      allowWrite: fc.boolean(),
+      IAM: s3Credentials,
+    },
     { requiredKeys: ['type', 'target'] },
   ),
-  fc.record({ type: fc.constant('S3'), target: fc.constant('/data'), bucket: shortText, IAM: s3Credentials }, { requiredKeys: ['type', 'target', 'bucket'] }),
   fc.record(
-    { type: fc.constant('S3'), target: fc.constant('/data'), buckets: fc.array(fc.record({ url: fc.webUrl() }), { minLength: 1, maxLength: 2 }) },
+    { type: fc.constant('S3'), target: fc.constant('/data'), bucket: shortText, IAM: s3Credentials },
+    { requiredKeys: ['type', 'target', 'bucket'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('S3'),
+      target: fc.constant('/data'),
+      buckets: fc.array(fc.record({ url: fc.webUrl() }), { minLength: 1, maxLength: 2 }),
+    },
     { requiredKeys: ['type', 'target', 'buckets'] },
   ),
   fc.record(
-    { type: fc.constant('HF'), target: fc.constant('/hf'), repo: fc.constant('org/model'), revision: shortText, files: fc.array(shortText, { maxLength: 2 }), accessToken: shortText },
+    {
+      type: fc.constant('HF'),
+      target: fc.constant('/hf'),
+      repo: fc.constant('org/model'),
+      revision: shortText,
+      files: fc.array(shortText, { maxLength: 2 }),
+      accessToken: shortText,
+    },
     { requiredKeys: ['type', 'target', 'repo'] },
   ),
-  fc.record({ type: fc.constant('Ollama'), model: fc.constantFrom('llama3:8b', '%%global.variables.MODEL%%'), target: shortText }, { requiredKeys: ['type', 'model'] }),
+  fc.record(
+    { type: fc.constant('Ollama'), model: fc.constantFrom('llama3:8b', '%%global.variables.MODEL%%'), target: shortText },
+    { requiredKeys: ['type', 'model'] },
+  ),
   fc.constant({ __spread__: '%%ops.setup.results.resources%%' }),
   fc.constant('__remove-if-empty__'),
 );
@@ -89,9 +116,15 @@ function containerRunArgs(volumeNames: string[]) {
       gpu: fc.boolean(),
       expose,
       private: fc.boolean(),
-      volumes: volumeNames.length === 0 ? fc.constant([]) : fc.array(fc.record({ name: fc.constantFrom(...volumeNames), dest: fc.constant('/mnt') }), { maxLength: 2 }),
+      volumes:
+        volumeNames.length === 0
+          ? fc.constant([])
+          : fc.array(fc.record({ name: fc.constantFrom(...volumeNames), dest: fc.constant('/mnt') }), { maxLength: 2 }),
       resources: fc.array(resource, { maxLength: 3 }),
-      authentication: fc.record({ docker: fc.record({ username: shortText, password: shortText, server: shortText }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+      authentication: fc.record(
+        { docker: fc.record({ username: shortText, password: shortText, server: shortText }, { requiredKeys: [] }) },
+        { requiredKeys: [] },
+      ),
       restart_policy: restartPolicy,
       aliases: fc.oneof(shortText, fc.array(shortText, { maxLength: 2 })),
       trusted_execution_env: fc.boolean(),
@@ -131,7 +164,10 @@ export const validDefinition: fc.Arbitrary<Json> = fc
   .chain((plans: OpPlan[]) => {
     const volumeNames = plans.filter((plan) => plan.isVolume).map((plan) => `vol-${plan.id}`);
     const ops = plans.map((plan, index) => {
-      const candidates = plans.slice(0, index).filter((earlier) => earlier.group === plan.group).map((earlier) => earlier.id);
+      const candidates = plans
+        .slice(0, index)
+        .filter((earlier) => earlier.group === plan.group)
+        .map((earlier) => earlier.id);
       const execution = fc
         .record(
           {
@@ -151,14 +187,27 @@ export const validDefinition: fc.Arbitrary<Json> = fc
       if (plan.isVolume) {
         return common.map((extra): Json => ({ type: 'container/create-volume', id: plan.id, args: { name: `vol-${plan.id}` }, ...extra }));
       }
-      return fc.tuple(containerRunArgs(volumeNames), common).map(([args, extra]): Json => ({ type: 'container/run', id: plan.id, args, ...extra }));
+      return fc
+        .tuple(containerRunArgs(volumeNames), common)
+        .map(([args, extra]): Json => ({ type: 'container/run', id: plan.id, args, ...extra }));
     });
     return fc.record(
       {
         version: fc.constant('0.1'),
         type: fc.constant('container'),
-        meta: fc.record({ trigger: fc.constantFrom('cli', 'dashboard'), system_requirements: fc.record({ vram_total_mb: fc.nat() }) }, { requiredKeys: [] }),
-        global: fc.record({ gpu: fc.boolean(), env: fc.dictionary(envName, shortText, { maxKeys: 2 }), work_dir: shortText, variables: fc.constant({ MODEL: 'llama3:8b' }) }, { requiredKeys: ['variables'] }),
+        meta: fc.record(
+          { trigger: fc.constantFrom('cli', 'dashboard'), system_requirements: fc.record({ vram_total_mb: fc.nat() }) },
+          { requiredKeys: [] },
+        ),
+        global: fc.record(
+          {
+            gpu: fc.boolean(),
+            env: fc.dictionary(envName, shortText, { maxKeys: 2 }),
+            work_dir: shortText,
+            variables: fc.constant({ MODEL: 'llama3:8b' }),
+          },
+          { requiredKeys: ['variables'] },
+        ),
         deployment_id: shortText,
         ssh: fc.record({ public_keys: fc.array(shortText, { maxLength: 2 }) }),
         ops: fc.tuple(...ops),
@@ -191,7 +240,12 @@ export type Mutation =
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('replace' as const), pick: fc.nat(), value: fc.jsonValue({ maxDepth: 3 }) }),
-  fc.record({ kind: fc.constant('insert-key' as const), pick: fc.nat(), key: fc.string({ maxLength: 10 }), value: fc.jsonValue({ maxDepth: 2 }) }),
+  fc.record({
+    kind: fc.constant('insert-key' as const),
+    pick: fc.nat(),
+    key: fc.string({ maxLength: 10 }),
+    value: fc.jsonValue({ maxDepth: 2 }),
+  }),
   fc.record({ kind: fc.constant('retype' as const), pick: fc.nat() }),
 );
 

@@ -61,7 +61,9 @@ describe('property-based', () => {
       fc.property(fc.jsonValue({ maxDepth: 4 }), (value) => {
         assertWellFormed(validateJobDefinition(value));
         assertWellFormed(validateJobDefinition({ version: '0.1', type: 'container', ops: [value] }));
-        assertWellFormed(validateJobDefinition({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'a', args: value }] }));
+        assertWellFormed(
+          validateJobDefinition({ version: '0.1', type: 'container', ops: [{ type: 'container/run', id: 'a', args: value }] }),
+        );
       }),
       { numRuns: 600 },
     );
@@ -78,7 +80,12 @@ describe('property-based', () => {
     fc.assert(
       fc.property(withPlace, ([definition, path, suffix]) => {
         const key = `x_unknown_${suffix}`;
-        const mutated = mutate(definition, { kind: 'insert-key', pick: allPaths(definition).findIndex((candidate) => formatPath(candidate) === formatPath(path)), key, value: 1 });
+        const mutated = mutate(definition, {
+          kind: 'insert-key',
+          pick: allPaths(definition).findIndex((candidate) => formatPath(candidate) === formatPath(path)),
+          key,
+          value: 1,
+        });
         const expectedPath = formatPath([...path, key]);
 
         const strict = validateJobDefinition(mutated, { strictness: 'strict' });

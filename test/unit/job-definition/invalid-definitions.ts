@@ -214,7 +214,9 @@ export const invalidDefinitions: InvalidDefinitionCase[] = [
   {
     name: 'restart_policy is an unknown word',
     definition: job([run('a', { restart_policy: 'sometimes' })]),
-    problems: [{ path: 'ops[0].args.restart_policy', message: 'expected "no", "always", "unless-stopped", "on-failure" or {"policy": "on-failure"' }],
+    problems: [
+      { path: 'ops[0].args.restart_policy', message: 'expected "no", "always", "unless-stopped", "on-failure" or {"policy": "on-failure"' },
+    ],
   },
   {
     name: 'restart_policy object with another policy',
@@ -256,7 +258,13 @@ export const invalidDefinitions: InvalidDefinitionCase[] = [
   {
     name: 'port range string',
     definition: withExpose('8000-8010'),
-    problems: [{ path: 'ops[0].args.expose', message: 'expected a port number, an exposed-port object {"port": …}, a literal "%%…%%" string, or an array of these, got "8000-8010"' }],
+    problems: [
+      {
+        path: 'ops[0].args.expose',
+        message:
+          'expected a port number, an exposed-port object {"port": …}, a literal "%%…%%" string, or an array of these, got "8000-8010"',
+      },
+    ],
   },
   {
     name: 'expose is a boolean',
@@ -301,7 +309,9 @@ export const invalidDefinitions: InvalidDefinitionCase[] = [
   {
     name: 'health check expected_status as a string',
     definition: withExpose({ port: 80, health_checks: [{ ...httpCheck, expected_status: '200' }] }),
-    problems: [{ path: 'ops[0].args.expose.health_checks[0].expected_status', message: 'expected an integer HTTP status 100–599, got "200"' }],
+    problems: [
+      { path: 'ops[0].args.expose.health_checks[0].expected_status', message: 'expected an integer HTTP status 100–599, got "200"' },
+    ],
   },
   {
     name: 'websocket health check without expected_response',
@@ -375,7 +385,9 @@ export const invalidDefinitions: InvalidDefinitionCase[] = [
   {
     name: 'results value is a number',
     definition: withResults({ tokens: 42 }),
-    problems: [{ path: 'ops[0].results.tokens', message: 'expected a regex string or an object {"regex": …, "logType": [...]}, got number 42' }],
+    problems: [
+      { path: 'ops[0].results.tokens', message: 'expected a regex string or an object {"regex": …, "logType": [...]}, got number 42' },
+    ],
   },
 
   // ----- ids and execution
@@ -391,7 +403,10 @@ export const invalidDefinitions: InvalidDefinitionCase[] = [
   },
   {
     name: 'two ops without id',
-    definition: job([{ type: 'container/run', args: { image: 'a' } }, { type: 'container/run', args: { image: 'b' } }]),
+    definition: job([
+      { type: 'container/run', args: { image: 'a' } },
+      { type: 'container/run', args: { image: 'b' } },
+    ]),
     problems: [{ path: 'ops[1].id', message: 'missing op id: ops[0] has no id either' }],
   },
   {
@@ -421,7 +436,9 @@ export const invalidDefinitions: InvalidDefinitionCase[] = [
   {
     name: 'dependency in another group',
     definition: job([withExecution('a', { group: 'one' }), withExecution('b', { group: 'two', depends_on: ['a'] })]),
-    problems: [{ path: 'ops[1].execution.depends_on[0]', message: 'op "a" has execution.group "one" but this op has execution.group "two"' }],
+    problems: [
+      { path: 'ops[1].execution.depends_on[0]', message: 'op "a" has execution.group "one" but this op has execution.group "two"' },
+    ],
   },
   {
     name: 'stop_if_dependent_stops without depends_on',

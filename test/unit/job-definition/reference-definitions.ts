@@ -11,7 +11,9 @@ const SEEDS_DIR = join(SHARED_DIR, 'seeds');
 
 /** A reason to skip, or undefined when the reference material is present. */
 export const sharedMissingReason: string | undefined =
-  existsSync(EXAMPLES_DIR) && existsSync(SEEDS_DIR) ? undefined : `reference material not found at ${SHARED_DIR} (expected nosana/job-examples and seeds)`;
+  existsSync(EXAMPLES_DIR) && existsSync(SEEDS_DIR)
+    ? undefined
+    : `reference material not found at ${SHARED_DIR} (expected nosana/job-examples and seeds)`;
 
 export interface ReferenceDefinition {
   name: string;
@@ -53,7 +55,9 @@ function isJobDefinitionLike(value: unknown): value is { ops: unknown[] } {
  */
 export function seedDefinitions(): SeedDefinition[] {
   const found: SeedDefinition[] = [];
-  for (const file of readdirSync(SEEDS_DIR).filter((name) => name.endsWith('.txt')).sort()) {
+  for (const file of readdirSync(SEEDS_DIR)
+    .filter((name) => name.endsWith('.txt'))
+    .sort()) {
     const text = readFileSync(join(SEEDS_DIR, file), 'utf8');
     let blockIndex = 0;
     for (const match of text.matchAll(FENCED_JSON)) {

@@ -6,7 +6,10 @@ import { invalidDefinitions } from './invalid-definitions.ts';
 import { jobExamples, seedDefinitions, sharedMissingReason } from './reference-definitions.ts';
 
 function describeResult(result: ValidationResult): string {
-  const lines = [...result.problems.map((p) => `error: ${formatProblem(p)}`), ...result.warnings.map((p) => `warning: ${formatProblem(p)}`)];
+  const lines = [
+    ...result.problems.map((p) => `error: ${formatProblem(p)}`),
+    ...result.warnings.map((p) => `warning: ${formatProblem(p)}`),
+  ];
   return lines.join('\n') || '(no problems)';
 }
 
@@ -30,9 +33,18 @@ describe('real job definitions are accepted', { skip: sharedMissingReason ?? fal
     const story = byOps(['tinyllama']);
     const multiJob = byOps(['create-volume', 'run-from-cli', 'run-from-cli-2']);
     const whisper = byOps(['gpu-stats', 'run-whisper']);
-    assert.ok(story.length > 0 && story.every((seed) => !seed.neededCommentRemoval), 'story.json should be found and parse exactly as printed');
-    assert.ok(multiJob.length > 0 && multiJob.every((seed) => !seed.neededCommentRemoval), 'multi_job.json should be found and parse exactly as printed');
-    assert.ok(whisper.length > 0 && whisper.every((seed) => seed.neededCommentRemoval), 'the whisper example should be found (it has a // comment line)');
+    assert.ok(
+      story.length > 0 && story.every((seed) => !seed.neededCommentRemoval),
+      'story.json should be found and parse exactly as printed',
+    );
+    assert.ok(
+      multiJob.length > 0 && multiJob.every((seed) => !seed.neededCommentRemoval),
+      'multi_job.json should be found and parse exactly as printed',
+    );
+    assert.ok(
+      whisper.length > 0 && whisper.every((seed) => seed.neededCommentRemoval),
+      'the whisper example should be found (it has a // comment line)',
+    );
     for (const { name, definition } of seeds) {
       for (const strictness of ['strict', 'lenient'] as const) {
         const result = validateJobDefinition(definition, { strictness });
@@ -57,7 +69,11 @@ describe('bad definitions are rejected with a path and a readable message', () =
         assert.ok(match, `expected ${expected.path}: …${expected.message}…\ngot:\n${describeResult(result)}`);
       }
       for (const problem of result.problems) {
-        assert.doesNotMatch(problem.message, /Invalid input|Invalid option|Unrecognized key/, `zod wording leaked: ${formatProblem(problem)}`);
+        assert.doesNotMatch(
+          problem.message,
+          /Invalid input|Invalid option|Unrecognized key/,
+          `zod wording leaked: ${formatProblem(problem)}`,
+        );
       }
     });
   }
@@ -69,8 +85,15 @@ describe('bad definitions are rejected with a path and a readable message', () =
     const positions = several.problems.map((expected) =>
       result.problems.findIndex((problem) => problem.path === expected.path && problem.message.includes(expected.message)),
     );
-    assert.ok(positions.every((position) => position >= 0), describeResult(result));
-    assert.deepEqual(positions, [...positions].sort((a, b) => a - b), describeResult(result));
+    assert.ok(
+      positions.every((position) => position >= 0),
+      describeResult(result),
+    );
+    assert.deepEqual(
+      positions,
+      [...positions].sort((a, b) => a - b),
+      describeResult(result),
+    );
   });
 });
 
@@ -111,10 +134,19 @@ describe('strict and lenient', () => {
   });
 
   test('lenient: every other problem is still an error', () => {
-    const result = validateJobDefinition({ ...withUnknownKeys, ops: [{ type: 'container/run', id: 'a', args: { gpu: true, extra: 1 } }] }, { strictness: 'lenient' });
+    const result = validateJobDefinition(
+      { ...withUnknownKeys, ops: [{ type: 'container/run', id: 'a', args: { gpu: true, extra: 1 } }] },
+      { strictness: 'lenient' },
+    );
     assert.equal(result.ok, false);
-    assert.deepEqual(result.problems.map((problem) => problem.path), ['ops[0].args.image']);
-    assert.deepEqual(result.warnings.map((problem) => problem.path), ['priority', 'ops[0].args.extra']);
+    assert.deepEqual(
+      result.problems.map((problem) => problem.path),
+      ['ops[0].args.image'],
+    );
+    assert.deepEqual(
+      result.warnings.map((problem) => problem.path),
+      ['priority', 'ops[0].args.extra'],
+    );
   });
 
   test('strict is the default', () => {
@@ -131,7 +163,16 @@ describe('strict and lenient', () => {
         {
           type: 'container/run',
           id: 'a',
-          args: { image: 'ubuntu', env: { 'weird key': 'v' }, expose: { port: 80, health_checks: [{ type: 'http', path: '/', method: 'GET', expected_status: 200, continuous: false, headers: { 'X-Any': '1' } }] } },
+          args: {
+            image: 'ubuntu',
+            env: { 'weird key': 'v' },
+            expose: {
+              port: 80,
+              health_checks: [
+                { type: 'http', path: '/', method: 'GET', expected_status: 200, continuous: false, headers: { 'X-Any': '1' } },
+              ],
+            },
+          },
           results: { any_name: 'x' },
         },
       ],
@@ -146,7 +187,10 @@ describe('warnings that do not reject', () => {
   test('a version other than "0.1" is accepted with a warning', () => {
     const result = validateJobDefinition({ version: '1.0', type: 'container', ops: [] });
     assert.equal(result.ok, true);
-    assert.equal(formatProblem(result.warnings[0] ?? { path: '', message: '' }), 'version: "1.0" is not "0.1", the only job-definition version; nodes ignore the field, but current Nosana validators reject other values');
+    assert.equal(
+      formatProblem(result.warnings[0] ?? { path: '', message: '' }),
+      'version: "1.0" is not "0.1", the only job-definition version; nodes ignore the field, but current Nosana validators reject other values',
+    );
   });
 
   test('a volume that no create-volume op creates', () => {
@@ -156,7 +200,10 @@ describe('warnings that do not reject', () => {
       ops: [{ type: 'container/run', id: 'a', args: { image: 'ubuntu', volumes: [{ name: 'cache', dest: '/cache' }] } }],
     });
     assert.equal(result.ok, true);
-    assert.deepEqual(result.warnings.map((warning) => warning.path), ['ops[0].args.volumes[0].name']);
+    assert.deepEqual(
+      result.warnings.map((warning) => warning.path),
+      ['ops[0].args.volumes[0].name'],
+    );
   });
 
   test('ids with dots, a missing id, unresolvable literals', () => {
@@ -184,7 +231,12 @@ describe('warnings that do not reject', () => {
       version: '0.1',
       type: 'container',
       ops: [
-        { type: 'container/run', id: 'consumer', args: { image: 'ubuntu', cmd: 'echo %%ops.producer.results.port%%' }, execution: { group: 'g' } },
+        {
+          type: 'container/run',
+          id: 'consumer',
+          args: { image: 'ubuntu', cmd: 'echo %%ops.producer.results.port%%' },
+          execution: { group: 'g' },
+        },
         { type: 'container/run', id: 'producer', args: { image: 'ubuntu' }, results: { port: 'port: (\\d+)' }, execution: { group: 'g' } },
       ],
     });
@@ -203,7 +255,10 @@ describe('paths and messages', () => {
   });
 
   test('formatProblem', () => {
-    assert.equal(formatProblem({ path: 'ops[1].args.expose[0].port', message: 'expected an integer 1–65535, got "80a"' }), 'ops[1].args.expose[0].port: expected an integer 1–65535, got "80a"');
+    assert.equal(
+      formatProblem({ path: 'ops[1].args.expose[0].port', message: 'expected an integer 1–65535, got "80a"' }),
+      'ops[1].args.expose[0].port: expected an integer 1–65535, got "80a"',
+    );
   });
 
   test('never throws, even for inputs that are not JSON', () => {

@@ -74,10 +74,12 @@ function gate(): { opened: Promise<void>; open: () => void } {
 }
 
 /** A reconciler that finishes when `opened` resolves. */
-const blockUntil = (opened: Promise<void>): Script => async () => {
-  await opened;
-  return undefined;
-};
+const blockUntil =
+  (opened: Promise<void>): Script =>
+  async () => {
+    await opened;
+    return undefined;
+  };
 
 const key = (name: string): ObjectKey => ({ namespace: 'ns', name });
 
@@ -128,11 +130,14 @@ describe('controller: results and retries', () => {
 
   test('a synchronous throw and a non-Error rejection are errors and panics, and the single worker survives both', async () => {
     // Not an async function on purpose: it throws before returning a promise.
-    const { controller, metrics, logs, calls, count } = harness((object) => {
-      if (object.name === 'sync-throw') throw new Error('thrown before any promise existed');
-      if (object.name === 'string-rejection') return Promise.reject('a bare string' as unknown as Error);
-      return Promise.resolve(undefined);
-    }, { workers: 1, backoff: { baseMs: 60_000, maxMs: 60_000 } });
+    const { controller, metrics, logs, calls, count } = harness(
+      (object) => {
+        if (object.name === 'sync-throw') throw new Error('thrown before any promise existed');
+        if (object.name === 'string-rejection') return Promise.reject('a bare string' as unknown as Error);
+        return Promise.resolve(undefined);
+      },
+      { workers: 1, backoff: { baseMs: 60_000, maxMs: 60_000 } },
+    );
     controller.enqueue(key('sync-throw'));
     controller.enqueue(key('string-rejection'));
     controller.enqueue(key('after'));
@@ -142,7 +147,10 @@ describe('controller: results and retries', () => {
     assert.equal(await count('error'), 2);
     assert.equal(await metricValue(metrics.registry, 'controller_runtime_reconcile_errors_total', { controller: 'demo' }), 2);
     assert.equal(await metricValue(metrics.registry, 'controller_runtime_reconcile_panics_total', { controller: 'demo' }), 2);
-    const messages = logs.lines().filter((line) => line['level'] === 'error').map((line) => line['msg']);
+    const messages = logs
+      .lines()
+      .filter((line) => line['level'] === 'error')
+      .map((line) => line['msg']);
     assert.deepEqual(messages, [
       'reconcile failed: thrown before any promise existed',
       'reconcile failed: a non-Error value was thrown (string)',
@@ -152,9 +160,12 @@ describe('controller: results and retries', () => {
 
   test('a failing key is retried after its backoff delay, which doubles', async () => {
     const clock = new FakeClock();
-    const { controller, calls, count } = harness(async () => {
-      throw new Error('still failing');
-    }, { clock, backoff: { baseMs: 5, maxMs: 1000 }, workers: 1 });
+    const { controller, calls, count } = harness(
+      async () => {
+        throw new Error('still failing');
+      },
+      { clock, backoff: { baseMs: 5, maxMs: 1000 }, workers: 1 },
+    );
     controller.enqueue(key('broken'));
     controller.start();
     const afterErrors = async (errors: number): Promise<void> => {
@@ -203,13 +214,16 @@ describe('controller: concurrency', () => {
     const release = gate();
     let running = 0;
     let mostAtOnce = 0;
-    const { controller, calls, count } = harness(async (_object, _context, call) => {
-      running++;
-      mostAtOnce = Math.max(mostAtOnce, running);
-      if (call === 0) await release.opened;
-      running--;
-      return undefined;
-    }, { workers: 4 });
+    const { controller, calls, count } = harness(
+      async (_object, _context, call) => {
+        running++;
+        mostAtOnce = Math.max(mostAtOnce, running);
+        if (call === 0) await release.opened;
+        running--;
+        return undefined;
+      },
+      { workers: 4 },
+    );
     controller.enqueue(key('busy'));
     controller.start();
     await waitFor(() => calls.length === 1, 'the first reconcile');
@@ -264,8 +278,9 @@ describe('controller: stop', () => {
   });
 
   test('when the drain time runs out the in-flight reconcile is aborted', async () => {
-    const { controller, calls, contexts } = harness((_object, context) =>
-      new Promise((resolve) => context.signal.addEventListener('abort', () => resolve(undefined))));
+    const { controller, calls, contexts } = harness(
+      (_object, context) => new Promise((resolve) => context.signal.addEventListener('abort', () => resolve(undefined))),
+    );
     controller.enqueue(key('stubborn'));
     controller.start();
     await waitFor(() => calls.length === 1, 'the reconcile');

@@ -20,7 +20,10 @@ function registryWithOneCounter(): Registry {
   return registry;
 }
 
-async function start(readyz: Record<string, HealthCheck>, addresses = { metrics: '127.0.0.1:0', probe: '127.0.0.1:0' }): Promise<HealthServers> {
+async function start(
+  readyz: Record<string, HealthCheck>,
+  addresses = { metrics: '127.0.0.1:0', probe: '127.0.0.1:0' },
+): Promise<HealthServers> {
   const servers = await startHealthServers({
     metricsAddress: addresses.metrics,
     probeAddress: addresses.probe,
@@ -61,10 +64,10 @@ describe('health servers', () => {
     const servers = await start({
       'informers-synced': () => false,
       leader: () => true,
-      'throws': () => {
+      throws: () => {
         throw new Error('boom with detail');
       },
-      'rejects': () => Promise.reject(new Error('no')),
+      rejects: () => Promise.reject(new Error('no')),
     });
     const response = await get(servers.probe.port, '/readyz');
     assert.equal(response.status, 500);
@@ -107,7 +110,12 @@ describe('health servers', () => {
     const [metricsPort] = await freePorts(1);
     try {
       await assert.rejects(
-        startHealthServers({ metricsAddress: `127.0.0.1:${metricsPort}`, probeAddress: `127.0.0.1:${port}`, registry: new Registry(), checks: { healthz: {}, readyz: {} } }),
+        startHealthServers({
+          metricsAddress: `127.0.0.1:${metricsPort}`,
+          probeAddress: `127.0.0.1:${port}`,
+          registry: new Registry(),
+          checks: { healthz: {}, readyz: {} },
+        }),
         new RegExp(`cannot listen on the health probe address 127\\.0\\.0\\.1:${port}: EADDRINUSE`),
       );
       await assert.rejects(fetch(`http://127.0.0.1:${metricsPort}/metrics`), 'the metrics server that did start was closed again');
@@ -134,8 +142,12 @@ describe('bind addresses', () => {
 
   test('anything else is refused, naming the flag and the value', () => {
     for (const bad of ['8080', 'host:', 'host:65536', 'a:b:1', ':-1', '::1:80', '']) {
-      assert.throws(() => parseBindAddress(bad, '--health-probe-bind-address'), (error: Error) =>
-        error.message.startsWith('--health-probe-bind-address must be HOST:PORT or :PORT') && error.message.includes(`"${bad}"`), bad);
+      assert.throws(
+        () => parseBindAddress(bad, '--health-probe-bind-address'),
+        (error: Error) =>
+          error.message.startsWith('--health-probe-bind-address must be HOST:PORT or :PORT') && error.message.includes(`"${bad}"`),
+        bad,
+      );
     }
   });
 });

@@ -24,7 +24,10 @@ function assertNoSecret(output: string): void {
   }
 }
 
-function logged(write: (log: ReturnType<typeof createLogger>) => void, level = 'debug'): { text: string; lines: Record<string, unknown>[] } {
+function logged(
+  write: (log: ReturnType<typeof createLogger>) => void,
+  level = 'debug',
+): { text: string; lines: Record<string, unknown>[] } {
   const capture = captureLogs();
   write(createLogger({ level, destination: capture.destination }));
   return { text: capture.text(), lines: capture.lines() };
@@ -67,7 +70,10 @@ describe('logger: secrets never reach the output', () => {
 
   test('child logger bindings are redacted too', () => {
     const { text, lines } = logged((log) => {
-      log.child({ wallet, headers: { authorization: 'Bearer abc.def' } }).child({ nested: { secretKey: 'x' } }).info('from a grandchild');
+      log
+        .child({ wallet, headers: { authorization: 'Bearer abc.def' } })
+        .child({ nested: { secretKey: 'x' } })
+        .info('from a grandchild');
     });
     assertNoSecret(text);
     assert.equal(text.includes('abc.def'), false);
@@ -79,19 +85,37 @@ describe('logger: secrets never reach the output', () => {
   test('keys named like credentials are redacted at any depth; references to them are not', () => {
     const value = redactValue({
       pinataJwt: 'eyJhbGciOi.payload.sig',
-      spec: { walletSecretRef: { name: 'wallet', key: 'keypair.json' }, auth: { password: 'hunter2', access_token: 't', apiKey: 'k', Authorization: 'Basic x' } },
+      spec: {
+        walletSecretRef: { name: 'wallet', key: 'keypair.json' },
+        auth: { password: 'hunter2', access_token: 't', apiKey: 'k', Authorization: 'Basic x' },
+      },
       privateKey: 'p',
     });
     assert.deepEqual(value, {
       pinataJwt: REDACTED,
-      spec: { walletSecretRef: { name: 'wallet', key: 'keypair.json' }, auth: { password: REDACTED, access_token: REDACTED, apiKey: REDACTED, Authorization: REDACTED } },
+      spec: {
+        walletSecretRef: { name: 'wallet', key: 'keypair.json' },
+        auth: { password: REDACTED, access_token: REDACTED, apiKey: REDACTED, Authorization: REDACTED },
+      },
       privateKey: REDACTED,
     });
   });
 
   test("a Kubernetes Secret's data is redacted whatever its keys are called", () => {
-    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wallet' }, data: { 'id.json': Buffer.from(secretForms.jsonArray).toString('base64') }, stringData: { 'id.json': secretForms.jsonArray } };
-    assert.deepEqual(redactValue(secret), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wallet' }, data: REDACTED, stringData: REDACTED });
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'wallet' },
+      data: { 'id.json': Buffer.from(secretForms.jsonArray).toString('base64') },
+      stringData: { 'id.json': secretForms.jsonArray },
+    };
+    assert.deepEqual(redactValue(secret), {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'wallet' },
+      data: REDACTED,
+      stringData: REDACTED,
+    });
   });
 });
 
@@ -99,7 +123,9 @@ describe('logger: ordinary values survive', () => {
   test('public keys, transaction signatures, bigints and plain fields are logged as they are', () => {
     // 64 random bytes are a valid signature shape but not a keypair: the halves do not match.
     const signature = bs58.encode(randomBytes(64));
-    const { lines } = logged((log) => log.info({ wallet: wallet.publicKey, signature, deposit: 12_345_678_901_234_567_890n, attempts: 2 }, `sent ${signature}`));
+    const { lines } = logged((log) =>
+      log.info({ wallet: wallet.publicKey, signature, deposit: 12_345_678_901_234_567_890n, attempts: 2 }, `sent ${signature}`),
+    );
     assert.equal(lines[0]?.['wallet'], wallet.publicKey.toBase58());
     assert.equal(lines[0]?.['signature'], signature);
     assert.equal(lines[0]?.['deposit'], '12345678901234567890');
@@ -119,7 +145,11 @@ describe('logger: ordinary values survive', () => {
   test('circular structures and throwing getters do not break a log call', () => {
     const loop: Record<string, unknown> = { name: 'loop' };
     loop['self'] = loop;
-    const hostile = { get boom(): never { throw new Error('getter'); } };
+    const hostile = {
+      get boom(): never {
+        throw new Error('getter');
+      },
+    };
     const { lines } = logged((log) => log.info({ loop, hostile }, 'odd values'));
     assert.deepEqual(lines[0]?.['loop'], { name: 'loop', self: '[circular]' });
     assert.equal(lines[0]?.['hostile'], '[unloggable]');
@@ -133,6 +163,9 @@ describe('logger: ordinary values survive', () => {
     assert.equal(lines.length, 1);
     assert.equal(lines[0]?.['level'], 'info');
     assert.match(String(lines[0]?.['time']), /^\d{4}-\d\d-\d\dT/);
-    assert.throws(() => createLogger({ level: 'verbose' }), /unknown log level "verbose": expected one of trace, debug, info, warn, error, fatal, silent/);
+    assert.throws(
+      () => createLogger({ level: 'verbose' }),
+      /unknown log level "verbose": expected one of trace, debug, info, warn, error, fatal, silent/,
+    );
   });
 });

@@ -7,10 +7,12 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
   const metric = registry.getSingleMetric(name) ?? registry.getSingleMetric(family);
   if (metric === undefined) return undefined;
   const { values } = await metric.get();
-  const sample = values.find((value) =>
-    ((value as { metricName?: string }).metricName ?? name) === name
-    && Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted)
-    && Object.keys(value.labels).length === Object.keys(labels).length);
+  const sample = values.find(
+    (value) =>
+      ((value as { metricName?: string }).metricName ?? name) === name &&
+      Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted) &&
+      Object.keys(value.labels).length === Object.keys(labels).length,
+  );
   return sample?.value;
 }
 

@@ -15,11 +15,21 @@ describe('metrics: runtime series', () => {
     for (const result of ['success', 'error', 'requeue', 'requeue_after']) {
       assert.match(text, line('controller_runtime_reconcile_total', `controller="nosanajob",result="${result}"`, 0));
     }
-    for (const name of ['controller_runtime_reconcile_errors_total', 'controller_runtime_reconcile_panics_total', 'controller_runtime_reconcile_time_seconds_count',
-      'controller_runtime_max_concurrent_reconciles', 'controller_runtime_active_workers']) {
+    for (const name of [
+      'controller_runtime_reconcile_errors_total',
+      'controller_runtime_reconcile_panics_total',
+      'controller_runtime_reconcile_time_seconds_count',
+      'controller_runtime_max_concurrent_reconciles',
+      'controller_runtime_active_workers',
+    ]) {
       assert.match(text, line(name, 'controller="nosanajob"', 0));
     }
-    for (const name of ['workqueue_adds_total', 'workqueue_retries_total', 'workqueue_queue_duration_seconds_count', 'workqueue_work_duration_seconds_count']) {
+    for (const name of [
+      'workqueue_adds_total',
+      'workqueue_retries_total',
+      'workqueue_queue_duration_seconds_count',
+      'workqueue_work_duration_seconds_count',
+    ]) {
       assert.match(text, line(name, 'name="nosanajob"', 0));
     }
   });

@@ -14,10 +14,12 @@ import { ApiEventRecorder } from '../../../src/runtime/events.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import { captureLogs } from './log-capture.ts';
 
-const LEAKY = 'RPC getSlot failed: Request cannot be constructed from a URL that includes credentials: '
-  + 'http://user:secretpass@127.0.0.1:1/?api-key=SECRETKEY (Authorization: Bearer SECRETTOKEN)';
-const WANT = `RPC getSlot failed: Request cannot be constructed from a URL that includes credentials: `
-  + `http://${REDACTED}@127.0.0.1:1/?api-key=${REDACTED} (Authorization: Bearer ${REDACTED})`;
+const LEAKY =
+  'RPC getSlot failed: Request cannot be constructed from a URL that includes credentials: ' +
+  'http://user:secretpass@127.0.0.1:1/?api-key=SECRETKEY (Authorization: Bearer SECRETTOKEN)';
+const WANT =
+  `RPC getSlot failed: Request cannot be constructed from a URL that includes credentials: ` +
+  `http://${REDACTED}@127.0.0.1:1/?api-key=${REDACTED} (Authorization: Bearer ${REDACTED})`;
 
 function assertNoSecret(text: string): void {
   for (const secret of ['secretpass', 'SECRETKEY', 'SECRETTOKEN']) assert.equal(text.includes(secret), false, `${secret} leaked: ${text}`);
@@ -28,7 +30,11 @@ describe('condition messages', () => {
     const update = { type: 'Ready', status: 'False', reason: 'Pending', message: LEAKY } as const;
     const first = setCondition(undefined, update, 1, new Date(0));
     assert.equal(first[0]?.message, WANT);
-    assert.deepEqual(setCondition(first, update, 1, new Date(1_000)), first, 're-applying the same message changes nothing (no write loop)');
+    assert.deepEqual(
+      setCondition(first, update, 1, new Date(1_000)),
+      first,
+      're-applying the same message changes nothing (no write loop)',
+    );
   });
 });
 
@@ -71,7 +77,10 @@ describe('log lines', () => {
   test('URL credentials and Bearer tokens in messages, string fields and errors are redacted', () => {
     const capture = captureLogs();
     const log = createLogger({ level: 'info', destination: capture.destination });
-    log.warn({ rpc: 'https://user:secretpass@rpc.example.com/?api-key=SECRETKEY', detail: 'sent Authorization: Bearer SECRETTOKEN' }, LEAKY);
+    log.warn(
+      { rpc: 'https://user:secretpass@rpc.example.com/?api-key=SECRETKEY', detail: 'sent Authorization: Bearer SECRETTOKEN' },
+      LEAKY,
+    );
     log.error({ err: new Error('outer', { cause: new Error(LEAKY) }) }, 'failed');
     assertNoSecret(capture.text());
     const [first] = capture.lines();

@@ -15,7 +15,13 @@ interface Recorded {
 }
 
 function recordingMetrics(): { metrics: WorkQueueMetrics; recorded: Recorded } {
-  const recorded: Recorded = { added: 0, retried: 0, queued: [], worked: [], gauges: () => assert.fail('the queue registered no gauges source') };
+  const recorded: Recorded = {
+    added: 0,
+    retried: 0,
+    queued: [],
+    worked: [],
+    gauges: () => assert.fail('the queue registered no gauges source'),
+  };
   const metrics: WorkQueueMetrics = {
     added: () => void recorded.added++,
     retried: () => void recorded.retried++,
@@ -112,7 +118,10 @@ describe('work queue: delayed adds', () => {
   });
 
   test('the earliest of several pending delays wins, and the later one does not fire again', async () => {
-    for (const [firstMs, secondMs] of [[1000, 200], [200, 1000]] as const) {
+    for (const [firstMs, secondMs] of [
+      [1000, 200],
+      [200, 1000],
+    ] as const) {
       const { queue, clock } = newQueue();
       queue.addAfter('ns/a', firstMs);
       queue.addAfter('ns/a', secondMs);

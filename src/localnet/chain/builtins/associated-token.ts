@@ -39,7 +39,11 @@ function createPdaAccount(ctx: RuntimeContext, payer: PublicKey, address: Public
     return;
   }
   if (required > current) {
-    ctx.invoke(SYSTEM_PROGRAM_ID, [writableSigner(payer), { pubkey: address, isSigner: false, isWritable: true }], systemInstruction(2, u64(required - current)));
+    ctx.invoke(
+      SYSTEM_PROGRAM_ID,
+      [writableSigner(payer), { pubkey: address, isSigner: false, isWritable: true }],
+      systemInstruction(2, u64(required - current)),
+    );
   }
   ctx.invoke(SYSTEM_PROGRAM_ID, [writableSigner(address)], systemInstruction(8, u64(BigInt(TOKEN_ACCOUNT_SIZE))), [address]);
   ctx.invoke(SYSTEM_PROGRAM_ID, [writableSigner(address)], systemInstruction(1, TOKEN_PROGRAM_ID.toBuffer()), [address]);
@@ -63,11 +67,19 @@ function create(ctx: RuntimeContext, idempotent: boolean): void {
       return;
     }
   }
-  if (existing && !existing.owner.equals(SYSTEM_PROGRAM_ID)) throw new InstructionFault('IllegalOwner', 'Program log: Provided owner is not allowed');
+  if (existing && !existing.owner.equals(SYSTEM_PROGRAM_ID))
+    throw new InstructionFault('IllegalOwner', 'Program log: Provided owner is not allowed');
   createPdaAccount(ctx, payer, address);
   ctx.log('Initialize the associated token account');
   ctx.invoke(tokenProgramId, [{ pubkey: address, isSigner: false, isWritable: true }], Buffer.from([22]));
-  ctx.invoke(tokenProgramId, [{ pubkey: address, isSigner: false, isWritable: true }, { pubkey: mint, isSigner: false, isWritable: false }], Buffer.concat([Buffer.from([18]), wallet.toBuffer()]));
+  ctx.invoke(
+    tokenProgramId,
+    [
+      { pubkey: address, isSigner: false, isWritable: true },
+      { pubkey: mint, isSigner: false, isWritable: false },
+    ],
+    Buffer.concat([Buffer.from([18]), wallet.toBuffer()]),
+  );
 }
 
 export const associatedTokenProgram: RuntimeProgram = {

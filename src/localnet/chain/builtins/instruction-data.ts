@@ -13,7 +13,10 @@ export class InstructionData {
 
   #take(length: number): Buffer {
     if (this.#offset + length > this.#data.length) {
-      throw new InstructionFault('InvalidInstructionData', `instruction data too short: needs ${this.#offset + length} bytes, has ${this.#data.length}`);
+      throw new InstructionFault(
+        'InvalidInstructionData',
+        `instruction data too short: needs ${this.#offset + length} bytes, has ${this.#data.length}`,
+      );
     }
     const slice = this.#data.subarray(this.#offset, this.#offset + length);
     this.#offset += length;
@@ -44,14 +47,16 @@ export class InstructionData {
   /** bincode string: u64 LE length, then UTF-8 bytes. */
   string(): string {
     const length = this.u64();
-    if (length > BigInt(this.#data.length)) throw new InstructionFault('InvalidInstructionData', `string length ${length} exceeds the instruction data`);
+    if (length > BigInt(this.#data.length))
+      throw new InstructionFault('InvalidInstructionData', `string length ${length} exceeds the instruction data`);
     return this.#take(Number(length)).toString('utf8');
   }
 }
 
 export function accountAt(ctx: ProgramContext, index: number): InstructionAccount {
   const account = ctx.accounts[index];
-  if (!account) throw new InstructionFault('NotEnoughAccountKeys', `instruction needs at least ${index + 1} accounts, got ${ctx.accounts.length}`);
+  if (!account)
+    throw new InstructionFault('NotEnoughAccountKeys', `instruction needs at least ${index + 1} accounts, got ${ctx.accounts.length}`);
   return account;
 }
 

@@ -22,8 +22,14 @@ const SYSTEM_ERRORS = {
 
 // Real System instructions the localnet does not implement (nonces, *WithSeed variants).
 const NOT_IMPLEMENTED: Record<number, string> = {
-  4: 'AdvanceNonceAccount', 5: 'WithdrawNonceAccount', 6: 'InitializeNonceAccount', 7: 'AuthorizeNonceAccount',
-  9: 'AllocateWithSeed', 10: 'AssignWithSeed', 11: 'TransferWithSeed', 12: 'UpgradeNonceAccount',
+  4: 'AdvanceNonceAccount',
+  5: 'WithdrawNonceAccount',
+  6: 'InitializeNonceAccount',
+  7: 'AuthorizeNonceAccount',
+  9: 'AllocateWithSeed',
+  10: 'AssignWithSeed',
+  11: 'TransferWithSeed',
+  12: 'UpgradeNonceAccount',
 };
 
 const EMPTY: LedgerAccount = { lamports: 0n, owner: SYSTEM_PROGRAM_ID, data: Buffer.alloc(0), executable: false };
@@ -48,31 +54,41 @@ function transfer(ctx: RuntimeContext, from: InstructionAccount, to: Instruction
   }
   const source = read(ctx, from);
   if (source.data.length > 0) throw new InstructionFault('InvalidArgument', 'Transfer: `from` must not carry data');
-  if (lamports > source.lamports) fail(ctx, 'ResultWithNegativeLamports', `Transfer: insufficient lamports ${source.lamports}, need ${lamports}`);
+  if (lamports > source.lamports)
+    fail(ctx, 'ResultWithNegativeLamports', `Transfer: insufficient lamports ${source.lamports}, need ${lamports}`);
   ctx.set(from.pubkey, { ...source, lamports: source.lamports - lamports });
   const destination = read(ctx, to);
   ctx.set(to.pubkey, { ...destination, lamports: destination.lamports + lamports });
 }
 
 function allocate(ctx: RuntimeContext, target: InstructionAccount, space: bigint, signer: PublicKey, base?: PublicKey): void {
-  if (!isSigner(ctx, signer)) throw new InstructionFault('MissingRequiredSignature', `Allocate: 'to' account ${describeAddress(target.pubkey, base)} must sign`);
+  if (!isSigner(ctx, signer))
+    throw new InstructionFault('MissingRequiredSignature', `Allocate: 'to' account ${describeAddress(target.pubkey, base)} must sign`);
   const account = read(ctx, target);
   if (account.data.length > 0 || !account.owner.equals(SYSTEM_PROGRAM_ID)) {
     fail(ctx, 'AccountAlreadyInUse', `Allocate: account ${describeAddress(target.pubkey, base)} already in use`);
   }
-  if (space > BigInt(MAX_ACCOUNT_DATA_LENGTH)) fail(ctx, 'InvalidAccountDataLength', `Allocate: requested ${space}, max allowed ${MAX_ACCOUNT_DATA_LENGTH}`);
+  if (space > BigInt(MAX_ACCOUNT_DATA_LENGTH))
+    fail(ctx, 'InvalidAccountDataLength', `Allocate: requested ${space}, max allowed ${MAX_ACCOUNT_DATA_LENGTH}`);
   ctx.set(target.pubkey, { ...account, data: Buffer.alloc(Number(space)) });
 }
 
 function assign(ctx: RuntimeContext, target: InstructionAccount, owner: PublicKey, signer: PublicKey, base?: PublicKey): void {
   const account = read(ctx, target);
   if (account.owner.equals(owner)) return;
-  if (!isSigner(ctx, signer)) throw new InstructionFault('MissingRequiredSignature', `Assign: account ${describeAddress(target.pubkey, base)} must sign`);
+  if (!isSigner(ctx, signer))
+    throw new InstructionFault('MissingRequiredSignature', `Assign: account ${describeAddress(target.pubkey, base)} must sign`);
   ctx.set(target.pubkey, { ...account, owner });
 }
 
-function createAccount(ctx: RuntimeContext, from: InstructionAccount, to: InstructionAccount, fields: { lamports: bigint; space: bigint; owner: PublicKey; signer: PublicKey; base?: PublicKey }): void {
-  if (read(ctx, to).lamports > 0n) fail(ctx, 'AccountAlreadyInUse', `Create Account: account ${describeAddress(to.pubkey, fields.base)} already in use`);
+function createAccount(
+  ctx: RuntimeContext,
+  from: InstructionAccount,
+  to: InstructionAccount,
+  fields: { lamports: bigint; space: bigint; owner: PublicKey; signer: PublicKey; base?: PublicKey },
+): void {
+  if (read(ctx, to).lamports > 0n)
+    fail(ctx, 'AccountAlreadyInUse', `Create Account: account ${describeAddress(to.pubkey, fields.base)} already in use`);
   allocate(ctx, to, fields.space, fields.signer, fields.base);
   assign(ctx, to, fields.owner, fields.signer, fields.base);
   transfer(ctx, from, to, fields.lamports);
@@ -113,9 +129,15 @@ export const systemProgram: RuntimeProgram = {
         const fields = { lamports: data.u64(), space: data.u64(), owner: data.pubkey() };
         const from = accountAt(ctx, 0);
         const to = accountAt(ctx, 1);
-        if (Buffer.byteLength(seed) > MAX_SEED_LENGTH) fail(ctx, 'MaxSeedLengthExceeded', `Create: seed of ${Buffer.byteLength(seed)} bytes exceeds ${MAX_SEED_LENGTH}`);
+        if (Buffer.byteLength(seed) > MAX_SEED_LENGTH)
+          fail(ctx, 'MaxSeedLengthExceeded', `Create: seed of ${Buffer.byteLength(seed)} bytes exceeds ${MAX_SEED_LENGTH}`);
         const expected = addressWithSeed(base, seed, fields.owner);
-        if (!expected.equals(to.pubkey)) fail(ctx, 'AddressWithSeedMismatch', `Create: address ${to.pubkey.toBase58()} does not match derived address ${expected.toBase58()}`);
+        if (!expected.equals(to.pubkey))
+          fail(
+            ctx,
+            'AddressWithSeedMismatch',
+            `Create: address ${to.pubkey.toBase58()} does not match derived address ${expected.toBase58()}`,
+          );
         createAccount(ctx, from, to, { ...fields, signer: base, base });
         return;
       }
@@ -124,9 +146,10 @@ export const systemProgram: RuntimeProgram = {
         return;
       default: {
         const name = NOT_IMPLEMENTED[index];
-        throw new InstructionFault('InvalidInstructionData', name
-          ? `localnet: System instruction ${name} is not implemented`
-          : `System program: unknown instruction ${index}`);
+        throw new InstructionFault(
+          'InvalidInstructionData',
+          name ? `localnet: System instruction ${name} is not implemented` : `System program: unknown instruction ${index}`,
+        );
       }
     }
   },

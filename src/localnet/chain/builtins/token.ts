@@ -7,8 +7,15 @@ import type { PublicKey } from '@solana/web3.js';
 import { SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID } from '../addresses.ts';
 import { InstructionFault, ProgramFailure, type LedgerAccount } from '../program.ts';
 import {
-  TOKEN_ACCOUNT_SIZE, TOKEN_ACCOUNT_STATE, TOKEN_MINT_SIZE, decodeMint, decodeTokenAccount, encodeMint, encodeTokenAccount,
-  type MintState, type TokenAccountState,
+  TOKEN_ACCOUNT_SIZE,
+  TOKEN_ACCOUNT_STATE,
+  TOKEN_MINT_SIZE,
+  decodeMint,
+  decodeTokenAccount,
+  encodeMint,
+  encodeTokenAccount,
+  type MintState,
+  type TokenAccountState,
 } from '../token-state.ts';
 import { InstructionData, accountAt, isSigner } from './instruction-data.ts';
 import type { RuntimeContext, RuntimeProgram } from './runtime-program.ts';
@@ -44,17 +51,50 @@ function programError(variant: string): InstructionFault {
 
 // Compute units, close to what the real program reports for each instruction.
 const UNITS: Record<string, number> = {
-  InitializeMint: 2_967, InitializeMint2: 2_828, InitializeAccount: 3_443, InitializeAccount2: 3_288, InitializeAccount3: 3_158,
-  Transfer: 4_645, TransferChecked: 6_200, MintTo: 4_492, MintToChecked: 4_540, Burn: 4_753, BurnChecked: 4_700,
-  CloseAccount: 2_915, Approve: 2_904, ApproveChecked: 4_457, Revoke: 2_697, InitializeImmutableOwner: 1_405,
+  InitializeMint: 2_967,
+  InitializeMint2: 2_828,
+  InitializeAccount: 3_443,
+  InitializeAccount2: 3_288,
+  InitializeAccount3: 3_158,
+  Transfer: 4_645,
+  TransferChecked: 6_200,
+  MintTo: 4_492,
+  MintToChecked: 4_540,
+  Burn: 4_753,
+  BurnChecked: 4_700,
+  CloseAccount: 2_915,
+  Approve: 2_904,
+  ApproveChecked: 4_457,
+  Revoke: 2_697,
+  InitializeImmutableOwner: 1_405,
 };
 
 const INSTRUCTION_NAMES: Record<number, string> = {
-  0: 'InitializeMint', 1: 'InitializeAccount', 2: 'InitializeMultisig', 3: 'Transfer', 4: 'Approve', 5: 'Revoke',
-  6: 'SetAuthority', 7: 'MintTo', 8: 'Burn', 9: 'CloseAccount', 10: 'FreezeAccount', 11: 'ThawAccount',
-  12: 'TransferChecked', 13: 'ApproveChecked', 14: 'MintToChecked', 15: 'BurnChecked', 16: 'InitializeAccount2',
-  17: 'SyncNative', 18: 'InitializeAccount3', 19: 'InitializeMultisig2', 20: 'InitializeMint2', 21: 'GetAccountDataSize',
-  22: 'InitializeImmutableOwner', 23: 'AmountToUiAmount', 24: 'UiAmountToAmount',
+  0: 'InitializeMint',
+  1: 'InitializeAccount',
+  2: 'InitializeMultisig',
+  3: 'Transfer',
+  4: 'Approve',
+  5: 'Revoke',
+  6: 'SetAuthority',
+  7: 'MintTo',
+  8: 'Burn',
+  9: 'CloseAccount',
+  10: 'FreezeAccount',
+  11: 'ThawAccount',
+  12: 'TransferChecked',
+  13: 'ApproveChecked',
+  14: 'MintToChecked',
+  15: 'BurnChecked',
+  16: 'InitializeAccount2',
+  17: 'SyncNative',
+  18: 'InitializeAccount3',
+  19: 'InitializeMultisig2',
+  20: 'InitializeMint2',
+  21: 'GetAccountDataSize',
+  22: 'InitializeImmutableOwner',
+  23: 'AmountToUiAmount',
+  24: 'UiAmountToAmount',
 };
 
 interface Loaded<T> {
@@ -119,14 +159,21 @@ function initializeAccount(ctx: RuntimeContext, owner: PublicKey): void {
   if (!account || account.data.length !== TOKEN_ACCOUNT_SIZE) throw programError('InvalidAccountData');
   if (decodeTokenAccount(account.data)?.state !== TOKEN_ACCOUNT_STATE.uninitialized) throw tokenError('AlreadyInUse');
   if (account.lamports < ctx.rentExemptMinimum(account.data.length)) throw tokenError('NotRentExempt');
-  if (mintAddress.equals(NATIVE_MINT)) throw new InstructionFault('InvalidArgument', 'localnet: wrapped SOL (the native mint) is not implemented');
+  if (mintAddress.equals(NATIVE_MINT))
+    throw new InstructionFault('InvalidArgument', 'localnet: wrapped SOL (the native mint) is not implemented');
   const mint = ctx.get(mintAddress);
   if (!mint || !mint.owner.equals(TOKEN_PROGRAM_ID) || !decodeMint(mint.data)?.isInitialized) throw tokenError('InvalidMint');
   ctx.set(address, {
     ...account,
     data: encodeTokenAccount({
-      mint: mintAddress, owner, amount: 0n, delegate: null, state: TOKEN_ACCOUNT_STATE.initialized,
-      isNative: null, delegatedAmount: 0n, closeAuthority: null,
+      mint: mintAddress,
+      owner,
+      amount: 0n,
+      delegate: null,
+      state: TOKEN_ACCOUNT_STATE.initialized,
+      isNative: null,
+      delegatedAmount: 0n,
+      closeAuthority: null,
     }),
   });
 }
@@ -158,7 +205,8 @@ function transfer(ctx: RuntimeContext, amount: bigint, checked: { decimals: numb
   const authority = accountAt(ctx, checked ? 3 : 2).pubkey;
   const source = loadTokenAccount(ctx, sourceKey);
   const destination = loadTokenAccount(ctx, destinationKey);
-  if (source.state.state === TOKEN_ACCOUNT_STATE.frozen || destination.state.state === TOKEN_ACCOUNT_STATE.frozen) throw tokenError('AccountFrozen');
+  if (source.state.state === TOKEN_ACCOUNT_STATE.frozen || destination.state.state === TOKEN_ACCOUNT_STATE.frozen)
+    throw tokenError('AccountFrozen');
   if (source.state.amount < amount) throw tokenError('InsufficientFunds');
   if (!source.state.mint.equals(destination.state.mint)) throw tokenError('MintMismatch');
   if (checked && mintKey) {
@@ -249,23 +297,40 @@ export const tokenProgram: RuntimeProgram = {
     ctx.log(`Instruction: ${name}`);
     ctx.consume(UNITS[name] ?? 3_000);
     switch (tag) {
-      case 0: return initializeMint(ctx, data);
-      case 20: return initializeMint(ctx, data);
-      case 1: return initializeAccount(ctx, accountAt(ctx, 2).pubkey);
-      case 16: return initializeAccount(ctx, data.pubkey());
-      case 18: return initializeAccount(ctx, data.pubkey());
-      case 22: return initializeImmutableOwner(ctx);
-      case 3: return transfer(ctx, data.u64(), undefined);
-      case 12: return transfer(ctx, data.u64(), { decimals: data.u8() });
-      case 7: return mintTo(ctx, data.u64(), undefined);
-      case 14: return mintTo(ctx, data.u64(), { decimals: data.u8() });
-      case 8: return burn(ctx, data.u64(), undefined);
-      case 15: return burn(ctx, data.u64(), { decimals: data.u8() });
-      case 9: return closeAccount(ctx);
-      case 4: return approve(ctx, data.u64(), undefined);
-      case 13: return approve(ctx, data.u64(), { decimals: data.u8() });
-      case 5: return revoke(ctx);
-      default: throw new InstructionFault('InvalidInstructionData', `localnet: SPL Token instruction ${name} is not implemented`);
+      case 0:
+        return initializeMint(ctx, data);
+      case 20:
+        return initializeMint(ctx, data);
+      case 1:
+        return initializeAccount(ctx, accountAt(ctx, 2).pubkey);
+      case 16:
+        return initializeAccount(ctx, data.pubkey());
+      case 18:
+        return initializeAccount(ctx, data.pubkey());
+      case 22:
+        return initializeImmutableOwner(ctx);
+      case 3:
+        return transfer(ctx, data.u64(), undefined);
+      case 12:
+        return transfer(ctx, data.u64(), { decimals: data.u8() });
+      case 7:
+        return mintTo(ctx, data.u64(), undefined);
+      case 14:
+        return mintTo(ctx, data.u64(), { decimals: data.u8() });
+      case 8:
+        return burn(ctx, data.u64(), undefined);
+      case 15:
+        return burn(ctx, data.u64(), { decimals: data.u8() });
+      case 9:
+        return closeAccount(ctx);
+      case 4:
+        return approve(ctx, data.u64(), undefined);
+      case 13:
+        return approve(ctx, data.u64(), { decimals: data.u8() });
+      case 5:
+        return revoke(ctx);
+      default:
+        throw new InstructionFault('InvalidInstructionData', `localnet: SPL Token instruction ${name} is not implemented`);
     }
   },
 };

@@ -61,7 +61,10 @@ function encodeData(account: LedgerAccount, view: AccountView, readMint: (addres
     case 'binary':
     case 'base58':
       if (data.length > MAX_BASE58_BYTES) {
-        throw new RpcError(RPC_ERROR.invalidRequest, `Encoded binary (base 58) data should be less than ${MAX_BASE58_BYTES} bytes, please use Base64 encoding.`);
+        throw new RpcError(
+          RPC_ERROR.invalidRequest,
+          `Encoded binary (base 58) data should be less than ${MAX_BASE58_BYTES} bytes, please use Base64 encoding.`,
+        );
       }
       return view.encoding === 'binary' ? bs58.encode(data) : [bs58.encode(data), 'base58'];
     case 'base64+zstd':

@@ -34,11 +34,15 @@ export const accountMethods = {
     checkMinContextSlot(config, slot);
     const view = accountViewOf(config);
     const accounts = chain.accountsAt(slot);
-    return withContext(chain, addresses.map((raw, i) => {
-      if (typeof raw !== 'string') throw invalidParams(`Invalid params: account address ${i} must be a string`);
-      const account = accounts.get(parsePubkey(raw, `account address ${i}`));
-      return account ? encodeAccount(account, view, readMint(accounts)) : null;
-    }), slot);
+    return withContext(
+      chain,
+      addresses.map((raw, i) => {
+        if (typeof raw !== 'string') throw invalidParams(`Invalid params: account address ${i} must be a string`);
+        const account = accounts.get(parsePubkey(raw, `account address ${i}`));
+        return account ? encodeAccount(account, view, readMint(accounts)) : null;
+      }),
+      slot,
+    );
   },
   getProgramAccounts: (params: Params, chain: LocalChain) => {
     const programId = pubkeyParam(params, 0, 'program id');

@@ -40,7 +40,13 @@ export const clusterMethods = {
       transactionCount: chain.signatures.landedCount,
     };
   },
-  getEpochSchedule: () => ({ slotsPerEpoch: SLOTS_PER_EPOCH, leaderScheduleSlotOffset: SLOTS_PER_EPOCH, warmup: false, firstNormalEpoch: 0, firstNormalSlot: 0 }),
+  getEpochSchedule: () => ({
+    slotsPerEpoch: SLOTS_PER_EPOCH,
+    leaderScheduleSlotOffset: SLOTS_PER_EPOCH,
+    warmup: false,
+    firstNormalEpoch: 0,
+    firstNormalSlot: 0,
+  }),
   getLatestBlockhash: (params: Params, chain: LocalChain) => {
     const config = configParam(params, 0);
     const { slot, blockhash, lastValidBlockHeight } = chain.latestBlockhash(commitmentOf(config));
@@ -56,7 +62,8 @@ export const clusterMethods = {
   getFirstAvailableBlock: (_params: Params, chain: LocalChain) => firstAvailableBlock(chain),
   getBlockTime: (params: Params, chain: LocalChain) => {
     const slot = integerParam(params, 0, 'slot');
-    if (slot > chain.slot || slot < firstAvailableBlock(chain)) throw new RpcError(BLOCK_NOT_AVAILABLE, `Block not available for slot ${slot}`);
+    if (slot > chain.slot || slot < firstAvailableBlock(chain))
+      throw new RpcError(BLOCK_NOT_AVAILABLE, `Block not available for slot ${slot}`);
     const landed = chain.signatures.since(slot).find((record) => record.slot === slot);
     return landed?.blockTime ?? chain.clock.slotTime(slot);
   },

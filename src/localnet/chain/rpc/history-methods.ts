@@ -9,7 +9,17 @@ import type { LocalChain } from '../chain.ts';
 import type { ConfirmationStatus, TransactionRecord } from '../signature-store.ts';
 import { decodeWireTransaction } from '../wire-transaction.ts';
 import {
-  arrayParam, checkMinContextSlot, commitmentOf, configParam, optionalBoolean, optionalInteger, optionalString, pubkeyParam, stringParam, type Config, type Params,
+  arrayParam,
+  checkMinContextSlot,
+  commitmentOf,
+  configParam,
+  optionalBoolean,
+  optionalInteger,
+  optionalString,
+  pubkeyParam,
+  stringParam,
+  type Config,
+  type Params,
 } from './params.ts';
 import { withContext } from './response.ts';
 import { RPC_ERROR, RpcError, invalidParams } from './rpc-error.ts';
@@ -61,9 +71,16 @@ function transactionJson(record: TransactionRecord, parsed: boolean) {
         numReadonlySignedAccounts: transaction.numReadonlySigned,
         numReadonlyUnsignedAccounts: transaction.numReadonlyUnsigned,
       },
-      instructions: transaction.instructions.map((ix) => parsed
-        ? { programId: keys[ix.programIndex], accounts: ix.accountIndexes.map((i) => keys[i]), data: bs58.encode(ix.data), stackHeight: null }
-        : { programIdIndex: ix.programIndex, accounts: ix.accountIndexes, data: bs58.encode(ix.data), stackHeight: null }),
+      instructions: transaction.instructions.map((ix) =>
+        parsed
+          ? {
+              programId: keys[ix.programIndex],
+              accounts: ix.accountIndexes.map((i) => keys[i]),
+              data: bs58.encode(ix.data),
+              stackHeight: null,
+            }
+          : { programIdIndex: ix.programIndex, accounts: ix.accountIndexes, data: bs58.encode(ix.data), stackHeight: null },
+      ),
       recentBlockhash: transaction.recentBlockhash,
       ...(record.version === 0 ? { addressTableLookups: [] } : {}),
     },
@@ -79,9 +96,16 @@ function metaJson(record: TransactionRecord, parsed: boolean) {
     postBalances: record.postBalances.map(Number),
     innerInstructions: record.innerInstructions.map(({ index, instructions }) => ({
       index,
-      instructions: instructions.map((ix) => parsed
-        ? { programId: record.accountKeys[ix.programIdIndex], accounts: ix.accounts.map((i) => record.accountKeys[i]), data: ix.data, stackHeight: ix.stackHeight }
-        : ix),
+      instructions: instructions.map((ix) =>
+        parsed
+          ? {
+              programId: record.accountKeys[ix.programIdIndex],
+              accounts: ix.accounts.map((i) => record.accountKeys[i]),
+              data: ix.data,
+              stackHeight: ix.stackHeight,
+            }
+          : ix,
+      ),
     })),
     logMessages: record.logs,
     preTokenBalances: record.preTokenBalances,
@@ -100,13 +124,17 @@ export const historyMethods = {
     if (searchHistory && !chain.signatures.keepHistory) throw historyNotAvailable();
     // Agave takes no minContextSlot here; a client compares the context slot instead.
     const slot = chain.readSlot();
-    return withContext(chain, signatures.map((signature, i) => {
-      if (typeof signature !== 'string') throw invalidParams(`Invalid params: signature ${i} must be a string`);
-      const record = chain.signatures.get(signature, slot);
-      if (!record) return null;
-      const answerable = chain.signatures.inStatusCache(record, slot) || searchHistory;
-      return answerable ? statusOf(chain, record, slot) : null;
-    }), slot);
+    return withContext(
+      chain,
+      signatures.map((signature, i) => {
+        if (typeof signature !== 'string') throw invalidParams(`Invalid params: signature ${i} must be a string`);
+        const record = chain.signatures.get(signature, slot);
+        if (!record) return null;
+        const answerable = chain.signatures.inStatusCache(record, slot) || searchHistory;
+        return answerable ? statusOf(chain, record, slot) : null;
+      }),
+      slot,
+    );
   },
   getSignaturesForAddress: (params: Params, chain: LocalChain) => {
     const address = pubkeyParam(params, 0, 'account address');
@@ -143,7 +171,8 @@ export const historyMethods = {
     const config = configParam(params, 1);
     const commitment = historyCommitment(config);
     const encoding = optionalString(config, 'encoding') ?? 'json';
-    if (!['json', 'jsonParsed', 'base64', 'base58'].includes(encoding)) throw invalidParams(`Invalid params: unknown encoding \`${encoding}\``);
+    if (!['json', 'jsonParsed', 'base64', 'base58'].includes(encoding))
+      throw invalidParams(`Invalid params: unknown encoding \`${encoding}\``);
     const maxVersion = optionalInteger(config, 'maxSupportedTransactionVersion');
     // Agave takes no minContextSlot here either.
     const slot = chain.readSlot();
@@ -156,9 +185,12 @@ export const historyMethods = {
       );
     }
     const parsed = encoding === 'jsonParsed';
-    const transaction = encoding === 'base64'
-      ? [record.wire, 'base64']
-      : encoding === 'base58' ? [bs58.encode(Buffer.from(record.wire, 'base64')), 'base58'] : transactionJson(record, parsed);
+    const transaction =
+      encoding === 'base64'
+        ? [record.wire, 'base64']
+        : encoding === 'base58'
+          ? [bs58.encode(Buffer.from(record.wire, 'base64')), 'base58']
+          : transactionJson(record, parsed);
     return {
       slot: record.slot,
       blockTime: record.blockTime,

@@ -12,7 +12,11 @@ import { transactionMethods } from './transaction-methods.ts';
 type RpcMethod = (params: Params, chain: LocalChain) => unknown;
 
 const METHODS: Record<string, RpcMethod> = {
-  ...clusterMethods, ...accountMethods, ...tokenMethods, ...transactionMethods, ...historyMethods,
+  ...clusterMethods,
+  ...accountMethods,
+  ...tokenMethods,
+  ...transactionMethods,
+  ...historyMethods,
 };
 
 export const RPC_METHOD_NAMES: readonly string[] = Object.keys(METHODS);
@@ -27,7 +31,11 @@ interface RpcResponse {
 }
 
 function errorResponse(id: RequestId, error: RpcError): RpcResponse {
-  return { jsonrpc: '2.0', id, error: { code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) } };
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) },
+  };
 }
 
 function isRequestId(value: unknown): value is RequestId {
@@ -42,7 +50,12 @@ function answer(request: unknown, chain: LocalChain): RpcResponse | undefined {
   const fields = request as Record<string, unknown>;
   const id = isRequestId(fields['id']) ? fields['id'] : null;
   const params = fields['params'] ?? [];
-  if (fields['jsonrpc'] !== '2.0' || typeof fields['method'] !== 'string' || !Array.isArray(params) || !('id' in fields ? isRequestId(fields['id']) : true)) {
+  if (
+    fields['jsonrpc'] !== '2.0' ||
+    typeof fields['method'] !== 'string' ||
+    !Array.isArray(params) ||
+    !('id' in fields ? isRequestId(fields['id']) : true)
+  ) {
     return errorResponse(id, new RpcError(RPC_ERROR.invalidRequest, 'Invalid request'));
   }
   const isNotification = !('id' in fields);
@@ -54,9 +67,10 @@ function answer(request: unknown, chain: LocalChain): RpcResponse | undefined {
     try {
       response = { jsonrpc: '2.0', id, result: method(params, chain) };
     } catch (error) {
-      const rpcError = error instanceof RpcError
-        ? error
-        : new RpcError(RPC_ERROR.internalError, `Internal error: ${error instanceof Error ? error.message : String(error)}`);
+      const rpcError =
+        error instanceof RpcError
+          ? error
+          : new RpcError(RPC_ERROR.internalError, `Internal error: ${error instanceof Error ? error.message : String(error)}`);
       response = errorResponse(id, rpcError);
     }
   }

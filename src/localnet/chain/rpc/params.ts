@@ -29,7 +29,8 @@ export function parsePubkey(value: string, what: string): PublicKey {
 
 export function integerParam(params: Params, index: number, what: string): number {
   const value = params[index];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalidParams(`Invalid params: ${what} (param ${index}) must be a non-negative integer`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw invalidParams(`Invalid params: ${what} (param ${index}) must be a non-negative integer`);
   return value;
 }
 
@@ -64,14 +65,21 @@ export function optionalBoolean(config: Config, field: string): boolean | undefi
 export function optionalInteger(config: Config, field: string): number | undefined {
   const value = config[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalidParams(`Invalid params: ${field} must be a non-negative integer`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw invalidParams(`Invalid params: ${field} must be a non-negative integer`);
   return value;
 }
 
 const COMMITMENTS: Record<string, Commitment> = {
-  processed: 'processed', confirmed: 'confirmed', finalized: 'finalized',
+  processed: 'processed',
+  confirmed: 'confirmed',
+  finalized: 'finalized',
   // Deprecated names Solana still accepts.
-  recent: 'processed', single: 'confirmed', singleGossip: 'confirmed', root: 'finalized', max: 'finalized',
+  recent: 'processed',
+  single: 'confirmed',
+  singleGossip: 'confirmed',
+  root: 'finalized',
+  max: 'finalized',
 };
 
 /** The config's commitment (`field`, usually "commitment"), finalized when absent, as Solana defaults. */
@@ -79,7 +87,8 @@ export function commitmentOf(config: Config, field = 'commitment'): Commitment {
   const name = optionalString(config, field);
   if (name === undefined) return 'finalized';
   const commitment = COMMITMENTS[name];
-  if (!commitment) throw invalidParams(`Invalid params: unknown variant \`${name}\`, expected one of \`processed\`, \`confirmed\`, \`finalized\``);
+  if (!commitment)
+    throw invalidParams(`Invalid params: unknown variant \`${name}\`, expected one of \`processed\`, \`confirmed\`, \`finalized\``);
   return commitment;
 }
 

@@ -52,6 +52,7 @@ function decodeBytes(text: string, encoding: string, index: number): Buffer {
   } else {
     throw invalidParams(`Invalid params: filter ${index}: unknown memcmp encoding \`${encoding}\``);
   }
-  if (bytes.length > MAX_MEMCMP_BYTES) throw invalidParams(`Invalid param: filter ${index}: memcmp data is longer than ${MAX_MEMCMP_BYTES} bytes`);
+  if (bytes.length > MAX_MEMCMP_BYTES)
+    throw invalidParams(`Invalid param: filter ${index}: memcmp data is longer than ${MAX_MEMCMP_BYTES} bytes`);
   return bytes;
 }

@@ -7,7 +7,17 @@ import { transactionFee } from '../processor.ts';
 import { TransactionRejected } from '../transaction-errors.ts';
 import { accountViewOf, encodeAccount } from './account-encoding.ts';
 import {
-  arrayParam, checkMinContextSlot, commitmentOf, configParam, integerParam, optionalBoolean, parsePubkey, pubkeyParam, stringParam, type Config, type Params,
+  arrayParam,
+  checkMinContextSlot,
+  commitmentOf,
+  configParam,
+  integerParam,
+  optionalBoolean,
+  parsePubkey,
+  pubkeyParam,
+  stringParam,
+  type Config,
+  type Params,
 } from './params.ts';
 import { withContext } from './response.ts';
 import { RPC_ERROR, RpcError, invalidParams } from './rpc-error.ts';
@@ -82,10 +92,20 @@ export const transactionMethods = {
     if (verifySignatures && replaceRecentBlockhash) throw invalidParams('sigVerify may not be used with replaceRecentBlockhash');
     const outcome = chain.simulate(transaction, { verifySignatures, replaceRecentBlockhash });
     const replacement = replaceRecentBlockhash ? chain.latestBlockhash('processed') : undefined;
-    const replacementBlockhash = replacement ? { blockhash: replacement.blockhash, lastValidBlockHeight: replacement.lastValidBlockHeight } : null;
+    const replacementBlockhash = replacement
+      ? { blockhash: replacement.blockhash, lastValidBlockHeight: replacement.lastValidBlockHeight }
+      : null;
     const executed = outcome.executed;
     if (!executed) {
-      return withContext(chain, { err: outcome.rejected, logs: [], accounts: null, unitsConsumed: 0, returnData: null, innerInstructions: null, replacementBlockhash });
+      return withContext(chain, {
+        err: outcome.rejected,
+        logs: [],
+        accounts: null,
+        unitsConsumed: 0,
+        returnData: null,
+        innerInstructions: null,
+        replacementBlockhash,
+      });
     }
     return withContext(chain, {
       err: executed.err,
@@ -122,7 +142,8 @@ export const transactionMethods = {
   },
   getRecentPrioritizationFees: (params: Params, chain: LocalChain) => {
     const raw = params[0] === undefined ? [] : arrayParam(params, 0, 'account addresses');
-    if (raw.length > MAX_PRIORITIZATION_FEE_ADDRESSES) throw invalidParams(`Too many inputs provided; max ${MAX_PRIORITIZATION_FEE_ADDRESSES}`);
+    if (raw.length > MAX_PRIORITIZATION_FEE_ADDRESSES)
+      throw invalidParams(`Too many inputs provided; max ${MAX_PRIORITIZATION_FEE_ADDRESSES}`);
     const addresses = new Set(raw.map((a, i) => parsePubkey(typeof a === 'string' ? a : '', `account address ${i}`).toBase58()));
     const firstSlot = Math.max(0, chain.slot - PRIORITIZATION_FEE_SLOTS + 1);
     const lowestBySlot = new Map<number, bigint>();
