@@ -171,6 +171,8 @@ function poll(draft: Draft, settings: DecisionSettings, action: JobAction = { ki
 
 function conclude(draft: Draft, address: string, ending: Ending, endedAt: string): Decision {
   draft.updateAttempt(address, { outcome: ending.outcome, endedAt });
+  // An ended job holds no place in a queue.
+  delete draft.status.queuePosition;
   draft.moveTo(ending.phase, ending.reason, ending.message, ending.phase === 'Succeeded' ? 'Normal' : 'Warning');
   return { status: draft.status, action: { kind: 'none' }, events: draft.events, forget: true };
 }

@@ -274,6 +274,7 @@ describe('decide: a followed NosanaJob', () => {
       if (row.want.ready !== undefined) assert.equal(findCondition(decision.status.conditions, 'Ready')?.reason, row.want.ready);
       assert.equal(decision.action.kind, row.want.action);
       assert.equal(decision.forget, row.want.forget ?? false);
+      if (decision.forget) assert.equal(decision.status.queuePosition, undefined, 'an ended job holds no place in a queue');
       if ('outcome' in row.want)
         assert.equal(decision.status.attempts?.find((entry) => entry.jobAddress === address)?.outcome, row.want.outcome);
       if (decision.forget && decision.action.kind !== 'repost') {
