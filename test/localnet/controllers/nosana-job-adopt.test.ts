@@ -38,19 +38,19 @@ describe('NosanaJob adoption', () => {
     const before = await ledger(world);
 
     world.clock.advance(5_000);
-    const queued = await observe(world, 'adopted', job, 'adopted');
+    const queued = await observe(world, 'adopted', job);
     assert.equal(queued.object.status?.phase, 'Queued', 'an adopted job past queueTimeout is not delisted');
     assert.equal(queued.object.status?.queuePosition, 0);
     assert.equal((await world.ports.jobs.getJob(job))?.account.timeout, 600n, 'nor extended');
 
     const node = await TestNode.join(world.localnet);
     await node.work(world.market);
-    assert.equal((await observe(world, 'adopted', job, 'adopted')).object.status?.phase, 'Running');
+    assert.equal((await observe(world, 'adopted', job)).object.status?.phase, 'Running');
     await node.finish(job, [
       { id: 'cache', exitCode: 0 },
       { id: 'serve', exitCode: 0, logs: ['served'] },
     ]);
-    const { object } = await observe(world, 'adopted', job, 'adopted');
+    const { object } = await observe(world, 'adopted', job);
     assert.equal(object.status?.phase, 'Succeeded');
     assert.deepEqual(
       object.status?.ops?.map((op) => op.id),
@@ -67,7 +67,7 @@ describe('NosanaJob adoption', () => {
     const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
     const job = await postedByCli(world);
     createJobResource(world, 'foreign', { jobAddress: job.toBase58() });
-    await observe(world, 'foreign', job, 'adopted');
+    await observe(world, 'foreign', job);
 
     assert.deepEqual(await finalize(world, 'foreign', job), { done: true });
     assert.equal((await world.ports.jobs.getJob(job))?.status, 'QUEUED');
@@ -82,7 +82,7 @@ describe('NosanaJob adoption', () => {
     // Posted by the wallet this namespace's resources use: another team sharing it must not cancel it.
     const job = await postDirectly(world.localnet, world.localnet.poster, world.market, cid, 600n);
     createJobResource(world, 'own', { jobAddress: job.toBase58() });
-    await observe(world, 'own', job, 'adopted');
+    await observe(world, 'own', job);
 
     assert.deepEqual(await finalize(world, 'own', job), { done: true });
     assert.equal((await world.ports.jobs.getJob(job))?.status, 'QUEUED', 'still queued');
@@ -93,7 +93,7 @@ describe('NosanaJob adoption', () => {
     const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
     const missing = Keypair.generate().publicKey;
     createJobResource(world, 'typo', { jobAddress: missing.toBase58() });
-    const { outcome, object } = await observe(world, 'typo', missing, 'adopted');
+    const { outcome, object } = await observe(world, 'typo', missing);
     assert.equal(object.status?.phase, 'Pending');
     assert.equal(readyReason(object), 'Pending');
     assert.match(

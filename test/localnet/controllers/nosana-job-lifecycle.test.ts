@@ -4,13 +4,17 @@
 // raised spec.timeout is paid for with extend. Endings recorded before acting survive a crash.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { PublicKey } from '@solana/web3.js';
+import { PublicKey } from '@solana/web3.js';
+import { JOB_ADDRESS_ANNOTATION } from '../../../src/api/annotations.ts';
 import type { ReadOptions } from '../../../src/chain/jobs-client.ts';
 import { jobCost, jobDeposit } from '../../../src/chain/money.ts';
 import { cidToBytes32 } from '../../../src/ipfs/cid.ts';
+import { reconcileUntil } from '../../support/fake-kube.ts';
 import { useLocalnet } from '../support.ts';
 import type { MirrorWorld } from './nosana-job-mirror-support.ts';
+import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
 import {
+  DEFINITION,
   NAMESPACE,
   advanceTime,
   createJobResource,
@@ -131,13 +135,21 @@ describe('NosanaJob lifecycle', () => {
 
   test('node quit: the deposit is recovered and a repost asked for while spec.retries allows; then Stopped/NodeQuit', async (t) => {
     const world = await mirrorWorld(t, getLocalnet(), {}, PRICE);
-    const { job: first, node } = await runningJob(world, 'flaky', { spec: { retries: 1 } });
+    // With a definition of its own: the reconciler posts the retry itself.
+    const { job: first, node } = await runningJob(world, 'flaky', {
+      spec: { retries: 1, definition: DEFINITION as NosanaJobObject['spec']['definition'] },
+    });
     assert.equal((await observe(world, 'flaky', first)).object.status?.phase, 'Running');
     await node.quit(first);
     const before = await ledger(world, node);
 
     const retry = await observe(world, 'flaky', first);
-    assert.deepEqual(retry.outcome, { repost: true });
+    assert.equal(
+      retry.object.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION],
+      undefined,
+      'a repost is asked for: the job address makes way for the next post',
+    );
+    assert.ok((retry.outcome.requeueAfterMs ?? Infinity) <= 1_000, 'and it comes soon');
     assert.equal(await world.ports.jobs.getJob(first), undefined, 'recover closed the job');
     const recovered = await ledger(world, node);
     assert.equal(recovered.poster - before.poster, jobDeposit(PRICE, 600n), 'the whole deposit came back');
@@ -149,8 +161,12 @@ describe('NosanaJob lifecycle', () => {
     assert.equal(retry.object.status?.jobAddress, undefined, 'the next attempt fills in its own job');
     assert.ok(world.kube.events.reasons().includes('Reposting'));
 
-    // The orchestrator posts the second attempt; its node quits too, and no retry is left.
-    const second = await postJob(world, 600n);
+    // The reconciler posts the second attempt itself; its node quits too, and no retry is left.
+    const reposted = await reconcileUntil(world.reconciler, { namespace: NAMESPACE, name: 'flaky' }, () => {
+      const address = jobResource(world, 'flaky').metadata?.annotations?.[JOB_ADDRESS_ANNOTATION];
+      return jobResource(world, 'flaky').status?.phase === 'Queued' && address !== undefined ? address : undefined;
+    });
+    const second = new PublicKey(reposted);
     await node.work(world.market);
     assert.equal((await observe(world, 'flaky', second)).object.status?.phase, 'Running');
     await node.quit(second);

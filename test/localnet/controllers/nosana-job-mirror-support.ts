@@ -1,23 +1,21 @@
-// Driving the mirror and deletion steps of the NosanaJob controller against the localnet, one
-// reconcile at a time: a NosanaJob in the fake API server, a JobReconcileContext built as the
-// orchestrator builds it, the step under test, and the status applied afterwards the way the
-// orchestrator applies it. Jobs are posted straight through the chain client, so these tests
-// depend on nothing of the posting path.
+// Driving the following and deletion of on-chain jobs through the real NosanaJobReconciler, one
+// reconcile at a time, against the localnet: a NosanaJob in the fake API server as the operator
+// leaves it after posting (its finalizer, its job-address annotation, the attempt in its status),
+// with jobs posted straight through the chain client so that these tests depend on nothing of the
+// posting path.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { PublicKey } from '@solana/web3.js';
 import type { JobsClient } from '../../../src/chain/jobs-client.ts';
 import { BatchedChainJobWatcher } from '../../../src/controllers/chain-watcher.ts';
-import { JOB_ADDRESS_ANNOTATION } from '../../../src/api/annotations.ts';
-import type { NosanaJobControllerOptions, StepOutcome } from '../../../src/controllers/nosana-job/context.ts';
+import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER } from '../../../src/api/annotations.ts';
+import type { NosanaJobControllerOptions } from '../../../src/controllers/nosana-job/context.ts';
+import type { ReconcileOutcome } from '../../../src/runtime/types.ts';
 import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
-import { finalizeJob } from '../../../src/controllers/nosana-job/finalize.ts';
-import type { FinalizeOutcome } from '../../../src/controllers/nosana-job/finalize.ts';
-import { buildJobContext } from '../../../src/controllers/nosana-job/context.ts';
-import { followJob } from '../../../src/controllers/nosana-job/follow.ts';
+import { isoSeconds } from '../../../src/controllers/nosana-job/job-status.ts';
+import { NosanaJobReconciler } from '../../../src/controllers/nosana-job/reconciler.ts';
 import { serializeWallet } from '../../../src/chain/wallet.ts';
 import type { Localnet } from '../../../src/localnet/localnet.ts';
-import { refOf } from '../../../src/runtime/types.ts';
 import { localnetDeps, nosanaJob, reconcileContext, secretWithKey } from '../../support/fake-kube.ts';
 import type { TestDeps } from '../../support/fake-kube.ts';
 import { TestNode, openTestMarket, postDirectly, readLedger } from '../../harness/nosana-ledger.ts';
@@ -27,6 +25,7 @@ export const NAMESPACE = 'team-a';
 const WALLET_SECRET = { name: 'poster-wallet', key: 'keypair' };
 
 export interface MirrorWorld extends TestDeps {
+  reconciler: NosanaJobReconciler;
   localnet: Localnet;
   market: PublicKey;
   /** Every address the watcher asked the chain about (getJobs), in order. */
@@ -61,7 +60,14 @@ export async function mirrorWorld(
   world.kube.create(secretWithKey(NAMESPACE, WALLET_SECRET.name, WALLET_SECRET.key, serializeWallet(localnet.poster)));
   const watcher = world.ports.watcher;
   assert.ok(watcher instanceof BatchedChainJobWatcher);
-  return { ...world, localnet, polled, watcher, market: await openTestMarket(localnet, { price }) };
+  return {
+    ...world,
+    reconciler: new NosanaJobReconciler(world.deps),
+    localnet,
+    polled,
+    watcher,
+    market: await openTestMarket(localnet, { price }),
+  };
 }
 
 /** Whether the watcher still polls `job`: one poll now, and look at what it asked for. */
@@ -101,7 +107,16 @@ export function createJobResource(
     allowPublicCredentials: false,
     ...spec,
   });
-  if (posted !== undefined) object.metadata = { ...object.metadata, annotations: { [JOB_ADDRESS_ANNOTATION]: posted.toBase58() } };
+  // As the operator's first reconcile leaves it: with the finalizer that cancels the job on delete.
+  object.metadata = { ...object.metadata, finalizers: [NOSANA_JOB_FINALIZER] };
+  if (posted !== undefined) {
+    // As the operator records a post it made: the annotation, and the attempt in the status.
+    object.metadata = { ...object.metadata, annotations: { [JOB_ADDRESS_ANNOTATION]: posted.toBase58() } };
+    object.status = {
+      jobAddress: posted.toBase58(),
+      attempts: [{ jobAddress: posted.toBase58(), postedAt: isoSeconds(world.clock.now()) }],
+    };
+  }
   return world.kube.create(object);
 }
 
@@ -131,29 +146,34 @@ export function ledger(world: MirrorWorld, node?: TestNode): Promise<LedgerReadi
   });
 }
 
-/** One reconcile's worth of observeJob, its status applied as the orchestrator applies it. */
+/**
+ * One reconcile of the resource through the real NosanaJobReconciler, after the watcher has seen
+ * the chain as it is now (the test just changed it).
+ */
 export async function observe(
   world: MirrorWorld,
   name: string,
   job: PublicKey,
-  origin: 'posted' | 'adopted' = 'posted',
-): Promise<{ outcome: StepOutcome; object: NosanaJobObject }> {
-  // The test just changed the chain: a watcher poll happens now, rather than up to an interval later.
+): Promise<{ outcome: ReconcileOutcome; object: NosanaJobObject }> {
   await world.watcher.job(job, { maxAgeMs: 0 });
-  const object = jobResource(world, name);
-  const ctx = buildJobContext(world.deps, object, reconcileContext(), job.toBase58());
-  const outcome = await followJob(ctx, job, origin);
-  await world.deps.writer.applyStatus(refOf(object), ctx.status, jobResource(world, name).status);
+  const outcome = (await world.reconciler.reconcile({ namespace: NAMESPACE, name }, reconcileContext())) ?? {};
   return { outcome, object: jobResource(world, name) };
 }
 
-/** One reconcile's worth of finalizeJob on the resource marked for deletion. */
-export async function finalize(world: MirrorWorld, name: string, job: PublicKey | undefined): Promise<FinalizeOutcome> {
-  const object = jobResource(world, name);
-  const ctx = buildJobContext(world.deps, object, reconcileContext(), job?.toBase58());
-  const outcome = await finalizeJob(ctx, job);
-  await world.deps.writer.applyStatus(refOf(object), ctx.status, jobResource(world, name).status);
-  return outcome;
+/** What one reconcile of a resource being deleted came to: whether it is gone, else when it looks again. */
+export interface DeletionOutcome {
+  done: boolean;
+  requeueAfterMs?: number;
+}
+
+/** Deletes the resource (once: `kubectl delete` marks it) and reconciles it once through the real reconciler. */
+export async function finalize(world: MirrorWorld, name: string, job: PublicKey | undefined): Promise<DeletionOutcome> {
+  if (job !== undefined) await world.watcher.job(job, { maxAgeMs: 0 });
+  const key = { namespace: NAMESPACE, name };
+  world.kube.delete('NosanaJob', key);
+  const outcome = (await world.reconciler.reconcile(key, reconcileContext())) ?? {};
+  if (world.kube.get('NosanaJob', key) === undefined) return { done: true };
+  return { done: false, ...(outcome.requeueAfterMs === undefined ? {} : { requeueAfterMs: outcome.requeueAfterMs }) };
 }
 
 /** Moves the chain's clock and the controller's clock forward together. */
