@@ -24,7 +24,9 @@ describe('NosanaJobs restored without their status', () => {
       posted.set(name, (await ns.waitForPhase(name, 'Queued')).metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? '');
     }
 
-    // The namespace is lost without the finalizers running (they are stripped, as a wiped etcd would).
+    // The namespace is lost without the finalizers running (they are stripped, as a wiped etcd
+    // would lose them), while the operator is down: a running one would put its finalizer back.
+    await scene().stopControllers();
     for (const name of posted.keys()) {
       await ctx.objects.patch(
         {
@@ -50,6 +52,7 @@ describe('NosanaJobs restored without their status', () => {
       },
     });
     await ns.createJob('bare', spec);
+    await (await scene().startController()).waitReady();
 
     for (const [name, address] of posted) {
       const restored = await ns.waitForPhase(name, 'Queued');
