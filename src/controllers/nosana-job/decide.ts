@@ -49,8 +49,11 @@ export type IntendedEnding = 'QueueTimeout' | 'NodeQuit' | 'NodeSilent';
 /** What was read for one decision (job-world.ts). */
 export interface JobWorld {
   address: string;
-  /** 'posted': this resource paid for the job and may act on it; 'adopted': mirrored only. */
-  origin: 'posted' | 'adopted';
+  /**
+   * 'posted': this resource paid for the job and may act on it; 'adopted': mirrored only;
+   * 'unverified': mirrored only, and nothing is concluded until it is known whose it is.
+   */
+  origin: 'posted' | 'adopted' | 'unverified';
   /** undefined: the account was not found. */
   job?: JobView;
   /** Read only when the job was not found: whether a finalized read agrees. */
@@ -149,6 +152,9 @@ interface Ending {
 export function decide(status: NosanaJobStatus, world: JobWorld, settings: DecisionSettings): Decision {
   const draft = new Draft(status, settings);
   draft.attempt(world.address);
+  // An adopted job says so in its attempt: it is never counted as spent, acted on or cancelled.
+  if (world.origin === 'adopted' && draft.attempt(world.address).origin === undefined)
+    draft.updateAttempt(world.address, { origin: 'adopted' });
   if (world.job === undefined) return decideGone(draft, world, settings);
   // Seen again: a read that missed it was a lagging one.
   if (draft.attempt(world.address).missingSince !== undefined) draft.updateAttempt(world.address, { missingSince: undefined });
@@ -333,6 +339,8 @@ function decideCompleted(draft: Draft, world: JobWorld, job: JobView, settings: 
 function decideStopped(draft: Draft, world: JobWorld, job: JobView, settings: DecisionSettings): Decision {
   delete draft.status.runAddress;
   const quit = `the node quit job ${world.address}`;
+  // Whose it is is not known yet: whether to recover it (posted) or report it (adopted) waits.
+  if (world.origin === 'unverified') return poll(draft, settings);
   if (world.origin === 'adopted') {
     return conclude(
       draft,
@@ -411,6 +419,7 @@ function decideGone(draft: Draft, world: JobWorld, settings: DecisionSettings): 
     default:
       break;
   }
+  if (world.origin === 'unverified') return poll(draft, settings);
   const mirrored = draft.status.phase === 'Queued' || draft.status.phase === 'Running';
   if (!mirrored && world.origin === 'adopted') {
     draft.moveTo(

@@ -8,7 +8,7 @@ import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext } from './context.ts';
 import { isRefusal } from './refusal.ts';
 import { resolveMarketReference } from './resolve.ts';
-import { asSpends, extensionEntryKey, readLedger, writeLedger } from './spend-ledger.ts';
+import { asSpends, extensionEntryKey, ledgerLocation, readLedger, writeLedger } from './spend-ledger.ts';
 import { dailySpendLimit, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
 import { maxCostBaseUnits } from './spec-values.ts';
 
@@ -36,7 +36,7 @@ export async function admitExtension(
   const limitedBy = isRefusal(reference) || !reference.address.equals(market) ? undefined : limitingMarket(reference, ctx.object);
   const limit = dailySpendLimit(limitedBy);
   if (limit === undefined || limitedBy === undefined) return undefined;
-  const location = { namespace: limitedBy.metadata?.namespace ?? '', market };
+  const location = ledgerLocation(limitedBy, market);
   const now = ctx.deps.now();
   const charge = total - listCharge(network, price, timeout);
   try {
@@ -44,6 +44,8 @@ export async function admitExtension(
     const refused = spendLimitRefusal(asSpends(read.entries), limit, charge, now, market.toBase58(), 'an extension');
     if (refused !== undefined) return `${raising} waits: ${refused.message}`;
     const key = extensionEntryKey(ctx.object.metadata?.namespace ?? '', ctx.object.metadata?.name ?? '', job.address.toBase58(), wanted);
+    // Counted already (an earlier try that did not go through): counted once, at its first time.
+    if (read.entries.some((entry) => entry.key === key)) return undefined;
     await writeLedger(ctx.deps.writer, location, read, now, { add: { key, job: job.address.toBase58(), amount: charge, at: now } });
   } catch (error) {
     return `${raising} waits: the daily spend limit cannot be checked (${(error as Error).message})`;

@@ -74,6 +74,12 @@ export async function followJob(ctx: JobReconcileContext, jobAddress: PublicKey,
   const next = await readAndDecide(ctx, ports, address, origin);
   // A repost moves no money (the next reconcile's posting path pays, after its own checks).
   if (next.decision.action.kind === 'repost') return { repost: true };
+  // Storing the logs of a job that ended meanwhile moves no money either, and an ended job is not
+  // looked at again.
+  if (next.decision.action.kind === 'storeLogs') {
+    await storeLogs(ctx, address, next.decision.action.ops);
+    return {};
+  }
   if (next.decision.action.kind !== 'none') return { requeueAfterMs: AFTER_ACTION_MS };
   return next.decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: next.decision.requeueAfterMs };
 }
@@ -180,14 +186,22 @@ function refusedToAct(
  * charging twice. Returns whether the chain changed.
  */
 async function extend(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, wanted: bigint): Promise<boolean> {
+  // The wallet first: an extension that cannot be sent must not be counted as spent.
+  const poster = await posterWallet(ctx, job).catch((error: unknown) => ({ refused: (error as Error).message }));
+  if ('refused' in poster) {
+    ctx.event(
+      'Warning',
+      'ExtendFailed',
+      `raising the timeout of job ${job.address.toBase58()} to ${wanted}s is not possible: ${poster.refused}`,
+    );
+    return false;
+  }
   const refused = await admitExtension(ctx, ports, job, wanted);
   if (refused !== undefined) {
     ctx.event('Warning', 'ExtendRefused', refused);
     return false;
   }
   try {
-    const poster = await posterWallet(ctx, job);
-    if ('refused' in poster) throw new Error(poster.refused);
     ctx.event('Normal', 'TimeoutExtended', await extendJob(ctx, ports, job, poster.wallet, wanted));
     return true;
   } catch (error) {

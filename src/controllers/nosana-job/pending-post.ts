@@ -17,7 +17,7 @@ import { nextBindingAttempt } from './binding.ts';
 import { recordIsOwn } from './record-trust.ts';
 import { isRefusal } from './refusal.ts';
 import { resolveMarketReference } from './resolve.ts';
-import { readLedger, writeLedger } from './spend-ledger.ts';
+import { ledgerLocation, readLedger, writeLedger } from './spend-ledger.ts';
 import { dailySpendLimit, limitingMarket } from './spend-limit.ts';
 import { isoSeconds, updateAttempt } from './job-status.ts';
 import { postingMessage, postingPollMs } from './post.ts';
@@ -81,7 +81,7 @@ async function takeBackSpend(ctx: JobReconcileContext, jobAddress: string): Prom
   if (isRefusal(reference)) return;
   const limitedBy = limitingMarket(reference, ctx.object);
   if (limitedBy === undefined || dailySpendLimit(limitedBy) === undefined) return;
-  const location = { namespace: limitedBy.metadata?.namespace ?? '', market: reference.address };
+  const location = ledgerLocation(limitedBy, reference.address);
   try {
     const read = await readLedger(ctx.deps.reader, location);
     const entry = read.entries.find((candidate) => candidate.job === jobAddress);

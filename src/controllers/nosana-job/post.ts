@@ -15,7 +15,7 @@ import { encodeJsonForPinning } from '../../ipfs/json.ts';
 import { computeCidV0 } from '../../ipfs/unixfs.ts';
 import { setCondition } from '../../runtime/conditions.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
-import { keyOf, keyString } from '../../runtime/types.ts';
+import { StaleObjectError, keyOf, keyString } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import { attemptsToSearch, boundDefinition, findBoundJobs, nextBindingAttempt } from './binding.ts';
 import type { BoundJob } from './binding.ts';
@@ -28,7 +28,7 @@ import type { Refusal } from './refusal.ts';
 import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import { resolveDefinition, resolveMarketReference } from './resolve.ts';
 import type { MarketReference } from './resolve.ts';
-import { asSpends, postEntryKey, readLedger, writeLedger } from './spend-ledger.ts';
+import { asSpends, ledgerLocation, postEntryKey, readLedger, writeLedger } from './spend-ledger.ts';
 import type { LedgerLocation, LedgerRead } from './spend-ledger.ts';
 import { dailySpendLimit, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
 import { jobTimeoutSeconds, maxCostBaseUnits } from './spec-values.ts';
@@ -154,7 +154,7 @@ async function planPost(ctx: JobReconcileContext): Promise<PostPlan | FoundPost 
   const limitedBy = limitingMarket(reference, object);
   const limit = dailySpendLimit(limitedBy);
   if (limit === undefined || limitedBy === undefined) return plan;
-  const location = { namespace: limitedBy.metadata?.namespace ?? '', market: reference.address };
+  const location = ledgerLocation(limitedBy, reference.address);
   let read: LedgerRead;
   try {
     read = await readLedger(deps.reader, location);
@@ -206,13 +206,30 @@ async function prepare(ctx: JobReconcileContext, plan: PostPlan, cid: string): P
  * conditional on the ledger as checked: a post counted meanwhile by another worker or replica
  * makes it stale, and the next reconcile checks the limit again.
  */
-async function countSpend(ctx: JobReconcileContext, plan: PostPlan, pending: PendingPost): Promise<void> {
-  if (plan.ledger === undefined) return;
+async function countSpend(ctx: JobReconcileContext, plan: PostPlan, pending: PendingPost): Promise<string | undefined> {
+  if (plan.ledger === undefined) return undefined;
   const now = ctx.deps.now();
-  const key = postEntryKey(ctx.object.metadata?.namespace ?? '', ctx.object.metadata?.name ?? '', plan.attempt);
+  const { namespace = '', name = '', uid = '' } = ctx.object.metadata ?? {};
+  const key = postEntryKey(namespace, name, uid, plan.attempt, pending.jobAddress);
   await writeLedger(ctx.deps.writer, plan.ledger.location, plan.ledger.read, now, {
     add: { key, job: pending.jobAddress, amount: plan.charge, at: now },
   });
+  return key;
+}
+
+/**
+ * A post whose record was refused (the object changed since it was read) is never sent: its
+ * entry leaves the ledger again, or anyone could fill a limit by editing their NosanaJob while it
+ * posts. Best effort: an entry left behind over-counts, on the side of the limit.
+ */
+async function uncountSpend(ctx: JobReconcileContext, plan: PostPlan, key: string | undefined): Promise<void> {
+  if (plan.ledger === undefined || key === undefined) return;
+  try {
+    const read = await readLedger(ctx.deps.reader, plan.ledger.location);
+    await writeLedger(ctx.deps.writer, plan.ledger.location, read, ctx.deps.now(), { removeKey: key });
+  } catch (error) {
+    ctx.log.warn({ err: error }, 'the spend of a post that was never sent stays counted in the spend ledger');
+  }
 }
 
 async function record(ctx: JobReconcileContext, pending: PendingPost): Promise<void> {
@@ -266,8 +283,14 @@ export async function postJob(ctx: JobReconcileContext, state: PostingState): Pr
   const cid = await pinDefinition(ctx, plan);
   const pending = await prepare(ctx, plan, cid);
   if (isRefusal(pending)) return applyRefusal(ctx, pending, state.backoff, jobKey);
-  await countSpend(ctx, plan, pending);
-  await record(ctx, pending);
+  const counted = await countSpend(ctx, plan, pending);
+  try {
+    await record(ctx, pending);
+  } catch (error) {
+    // A stale object refused the record: nothing was written, and nothing will be sent.
+    if (error instanceof StaleObjectError) await uncountSpend(ctx, plan, counted);
+    throw error;
+  }
   state.backoff.reset(jobKey);
   return broadcast(ctx, plan, pending);
 }

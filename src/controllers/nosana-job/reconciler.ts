@@ -109,11 +109,11 @@ export class NosanaJobReconciler implements Reconciler {
     if (landed !== undefined) return { ...(await this.#observe(ctx, landed, 'posted')), landed: true };
     const posted = annotation(ctx, JOB_ADDRESS_ANNOTATION);
     // Until it can be told whether this object posted it, the job is only mirrored.
-    if (posted !== undefined) return this.#observe(ctx, new PublicKey(posted), (await jobAddressOrigin(ctx, posted)) ?? 'adopted');
+    if (posted !== undefined) return this.#observe(ctx, new PublicKey(posted), (await jobAddressOrigin(ctx, posted)) ?? 'unverified');
     return postJob(ctx, this.#posting);
   }
 
-  async #observe(ctx: JobReconcileContext, jobAddress: PublicKey, origin: 'posted' | 'adopted'): Promise<StepResult> {
+  async #observe(ctx: JobReconcileContext, jobAddress: PublicKey, origin: 'posted' | 'adopted' | 'unverified'): Promise<StepResult> {
     if (isTerminal(ctx)) {
       // Say the current spec was seen (kstatus reads an old observedGeneration as in progress).
       const generation = ctx.object.metadata?.generation;

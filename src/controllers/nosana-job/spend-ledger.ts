@@ -7,12 +7,13 @@
 // by two workers or two replicas cannot both slip under a limit only one of them fits. Adopting a
 // job writes nothing. A post known never to have landed takes its entry back.
 //
-// Entries are keyed by what paid: `<namespace>/<name>#<attempt>` for a post (a post prepared again
-// for the same attempt replaces its entry) and `…@extend:<seconds>` for an extension.
+// Entries are keyed by what paid: `<namespace>/<name>/<uid>#<attempt>@<job>` for a post and
+// `…@extend:<seconds>` for an extension.
 import { createHash } from 'node:crypto';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { PublicKey } from '@solana/web3.js';
 import { z } from 'zod';
+import type { NosanaMarketObject } from '../../api/crds/nosana-market.ts';
 import type { KubeWriter } from '../../runtime/types.ts';
 import type { KubeReader } from './context.ts';
 import type { Spend } from './spend-limit.ts';
@@ -37,10 +38,17 @@ export interface LedgerEntry {
   at: Date;
 }
 
-/** Where a market's ledger lives: the limiting NosanaMarket's namespace, a name derived from the market address. */
+/** Where a market's ledger lives: the limiting NosanaMarket's namespace, a name derived from it and the market address. */
 export interface LedgerLocation {
   namespace: string;
   market: PublicKey;
+  /** The NosanaMarket whose limit it counts: two of them on one address keep two ledgers. */
+  marketName: string;
+}
+
+/** The ledger of the NosanaMarket whose dailySpendLimit applies, for the market at `address`. */
+export function ledgerLocation(limitedBy: NosanaMarketObject, address: PublicKey): LedgerLocation {
+  return { namespace: limitedBy.metadata?.namespace ?? '', market: address, marketName: limitedBy.metadata?.name ?? '' };
 }
 
 export interface LedgerRead {
@@ -50,12 +58,17 @@ export interface LedgerRead {
 }
 
 /** ConfigMap names are lower-case DNS names; a base58 address is not. */
-export function ledgerName(market: PublicKey): string {
-  return `nosana-spend-${createHash('sha256').update(market.toBase58()).digest('hex').slice(0, 20)}`;
+export function ledgerName(location: Pick<LedgerLocation, 'market' | 'marketName'>): string {
+  return `nosana-spend-${createHash('sha256').update(`${location.market.toBase58()}/${location.marketName}`).digest('hex').slice(0, 20)}`;
 }
 
-export function postEntryKey(namespace: string, name: string, attempt: number): string {
-  return `${namespace}/${name}#${attempt}`;
+/**
+ * One entry per prepared post: the uid tells a re-created object (a new run) from the one it
+ * replaces, and the job address tells two posts prepared for one attempt apart (one of them,
+ * refused its record, is taken back without touching the other).
+ */
+export function postEntryKey(namespace: string, name: string, uid: string, attempt: number, job: string): string {
+  return `${namespace}/${name}/${uid}#${attempt}@${job}`;
 }
 
 export function extensionEntryKey(namespace: string, name: string, job: string, timeoutSeconds: bigint): string {
@@ -105,7 +118,7 @@ function ledgerObject(location: LedgerLocation, entries: readonly LedgerEntry[],
     kind: 'ConfigMap',
     metadata: {
       namespace: location.namespace,
-      name: ledgerName(location.market),
+      name: ledgerName(location),
       labels: { [SPEND_LEDGER_LABEL]: location.market.toBase58(), 'app.kubernetes.io/managed-by': 'nosana-operator' },
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
     },
@@ -114,7 +127,7 @@ function ledgerObject(location: LedgerLocation, entries: readonly LedgerEntry[],
 }
 
 export async function readLedger(reader: KubeReader, location: LedgerLocation): Promise<LedgerRead> {
-  return parseLedger(await reader.getConfigMap({ namespace: location.namespace, name: ledgerName(location.market) }));
+  return parseLedger(await reader.getConfigMap({ namespace: location.namespace, name: ledgerName(location) }));
 }
 
 /**

@@ -376,7 +376,10 @@ describe('NosanaJob posting', () => {
     world.kube.updateSpec('NosanaMarket', marketKey, { ...market.spec, dailySpendLimit: '0.01' });
     createJob(world, 'first');
     const first = await reconcileToPhase(world, 'first', 'Queued');
-    const ledger = world.kube.get('ConfigMap', { namespace: NAMESPACE, name: ledgerName(world.market) }) as V1ConfigMap | undefined;
+    const ledger = world.kube.get('ConfigMap', {
+      namespace: NAMESPACE,
+      name: ledgerName({ market: world.market, marketName: MARKET_NAME }),
+    }) as V1ConfigMap | undefined;
     assert.deepEqual(
       JSON.parse(ledger?.data?.[SPEND_LEDGER_DATA_KEY] ?? '[]').map((entry: { job: string; amount: string }) => [entry.job, entry.amount]),
       [[first.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], String(jobDeposit(PRICE, MARKET_TIMEOUT))]],
@@ -395,6 +398,37 @@ describe('NosanaJob posting', () => {
     await restarted.reconcile({ namespace: NAMESPACE, name: 'renamed' }, reconcileContext());
     assert.equal(readyReason(jobObject(world, 'renamed')), 'SpendLimitReached');
     assert.equal((await jobAccountsOf(world.localnet, world.wallet.publicKey)).length, 0, 'nothing more was posted');
+  });
+
+  test('a post refused its record (a stale object) is taken back out of the spend ledger; the recorded post stays counted', async (t) => {
+    const world = await postWorld(t, getLocalnet());
+    const marketKey = { namespace: NAMESPACE, name: MARKET_NAME };
+    const market = world.kube.require('NosanaMarket', marketKey) as NosanaMarketObject;
+    world.kube.updateSpec('NosanaMarket', marketKey, { ...market.spec, dailySpendLimit: '0.02' });
+    const created = createJob(world, 'raced');
+    const key = { namespace: NAMESPACE, name: 'raced' };
+    await world.kube.writer.patchMetadata(
+      { apiVersion: 'nosana.io/v1alpha1', kind: 'NosanaJob', ...key },
+      created.metadata!.resourceVersion!,
+      {
+        addFinalizers: [NOSANA_JOB_FINALIZER],
+      },
+    );
+    // The informer keeps serving the object without its record: the second post is refused its record.
+    world.kube.freezeCache('NosanaJob', key);
+    await reconcile(world, 'raced');
+    await reconcile(world, 'raced');
+    world.kube.thawCache('NosanaJob', key);
+    const recorded = (
+      JSON.parse(world.kube.require('NosanaJob', key).metadata?.annotations?.[PENDING_POST_ANNOTATION] ?? '{}') as { jobAddress?: string }
+    ).jobAddress;
+    const ledger = world.kube.get('ConfigMap', {
+      namespace: NAMESPACE,
+      name: ledgerName({ market: world.market, marketName: MARKET_NAME }),
+    }) as V1ConfigMap | undefined;
+    const counted = (JSON.parse(ledger?.data?.[SPEND_LEDGER_DATA_KEY] ?? '[]') as { job: string }[]).map((entry) => entry.job);
+    assert.ok(recorded !== undefined);
+    assert.deepEqual(counted, [recorded], 'one entry: the post that was recorded');
   });
 
   test("the daily spend limit also bounds what raising a posted job's timeout pays", async (t) => {

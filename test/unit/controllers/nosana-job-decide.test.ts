@@ -208,6 +208,18 @@ const rows: Row[] = [
     want: { phase: 'Stopped', ready: 'NodeQuit', action: 'none', forget: true, outcome: 'NodeQuit' },
   },
   {
+    reason: 'stopped, unverified (whose it is cannot be told yet): nothing is concluded or recovered, it is looked at again',
+    status: shown('Running'),
+    world: { origin: 'unverified', job: job('STOPPED') },
+    want: { phase: 'Running', action: 'none' },
+  },
+  {
+    reason: 'gone, unverified: nothing is concluded',
+    status: shown('Queued', { attempts: [attempt({ missingSince: LONG_AGO })] }),
+    world: { origin: 'unverified', goneAtFinality: true },
+    want: { phase: 'Queued', action: 'none' },
+  },
+  {
     reason: 'stopped, posted: the intent is recorded and the deposit recovered',
     status: shown('Running'),
     world: { origin: 'posted', job: job('STOPPED') },
@@ -289,6 +301,11 @@ describe('decide: a followed NosanaJob', () => {
         assert.equal(decision.requeueAfterMs, SETTINGS.pollIntervalMs, 'an unfinished job is polled');
     });
   }
+
+  test('an adopted job is marked so in its attempt (never counted as spent, never acted on)', () => {
+    const decision = decide({}, { address, origin: 'adopted', job: job('QUEUED') }, SETTINGS);
+    assert.equal(decision.status.attempts?.[0]?.origin, 'adopted');
+  });
 
   test('a poll that sees nothing new decides nothing new: no Event, the same status', () => {
     const first = decide({}, { address, origin: 'posted', job: job('QUEUED'), queuePosition: 0 }, SETTINGS);

@@ -23,27 +23,34 @@ const entry = (key: string, amount: bigint, at: Date, job = Keypair.generate().p
 });
 
 describe('spend ledger', () => {
-  test('an entry of the same key replaces the old one (a post prepared again for the same attempt); old entries leave with the window', () => {
-    const first = entry(postEntryKey('team', 'a', 0), 100n, hoursAgo(1));
-    const stale = entry(postEntryKey('team', 'b', 0), 50n, hoursAgo(25));
-    const again = entry(postEntryKey('team', 'a', 0), 100n, now);
-    const retry = entry(postEntryKey('team', 'a', 1), 100n, now);
+  test('an entry written again replaces itself; another post, attempt or object is another entry; old entries leave with the window', () => {
+    const first = entry(postEntryKey('team', 'a', 'uid-a', 0, 'job-a0'), 100n, hoursAgo(1));
+    const stale = entry(postEntryKey('team', 'b', 'uid-b', 0, 'job-b0'), 50n, hoursAgo(25));
+    const again = entry(postEntryKey('team', 'a', 'uid-a', 0, 'job-a0'), 100n, now);
+    const retry = entry(postEntryKey('team', 'a', 'uid-a', 1, 'job-a1'), 100n, now);
     assert.deepEqual(withEntry([first, stale], again, now), [again]);
     assert.deepEqual(withEntry([first], retry, now), [first, retry], 'another attempt is another payment');
     assert.deepEqual(withEntry([first, retry], undefined, now, retry.key), [first], 'a post that never landed takes its entry back');
+    const recreated = entry(postEntryKey('team', 'a', 'uid-other', 0, 'job-a0'), 100n, now);
+    assert.deepEqual(
+      withEntry([first], recreated, now),
+      [first, recreated],
+      'an object re-created under the same name does not erase what the old one paid',
+    );
   });
 
   test('entries count as spends at the time they were written, whatever the job does later', () => {
-    const paid = entry(postEntryKey('team', 'a', 0), 100n, hoursAgo(2));
+    const paid = entry(postEntryKey('team', 'a', 'uid-a', 0, 'job-a0'), 100n, hoursAgo(2));
     assert.deepEqual(asSpends([paid]), [{ jobAddress: paid.job, at: paid.at, amount: 100n }]);
   });
 
   test('the ConfigMap round trip; a missing ledger is empty, an unreadable one an error naming it', () => {
     const market = Keypair.generate().publicKey;
-    const name = ledgerName(market);
+    const name = ledgerName({ market, marketName: 'gpu' });
     assert.match(name, /^nosana-spend-[0-9a-f]{20}$/, 'a valid ConfigMap name whatever the address');
+    assert.notEqual(ledgerName({ market, marketName: 'other' }), name, 'two NosanaMarkets on one address keep two ledgers');
     assert.deepEqual(parseLedger(undefined), { entries: [] });
-    const paid = entry(postEntryKey('team', 'a', 0), 12345678901234567890n, hoursAgo(2));
+    const paid = entry(postEntryKey('team', 'a', 'uid-a', 0, 'job-a0'), 12345678901234567890n, hoursAgo(2));
     const stored = {
       metadata: { namespace: 'team', name, resourceVersion: '7' },
       data: { [SPEND_LEDGER_DATA_KEY]: JSON.stringify([{ ...paid, amount: paid.amount.toString(), at: paid.at.toISOString() }]) },
