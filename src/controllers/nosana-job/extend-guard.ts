@@ -8,8 +8,8 @@ import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext } from './context.ts';
 import { isRefusal } from './refusal.ts';
 import { resolveMarketReference } from './resolve.ts';
-import { asSpends, extensionEntryKey, ledgerLocation, readLedger, writeLedger } from './spend-ledger.ts';
-import { dailySpendLimit, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
+import { asSpends, extensionEntryKey, ledgerFor, readLedger, writeLedger } from './spend-ledger.ts';
+import { spendLimitRefusal } from './spend-limit.ts';
 import { maxCostBaseUnits } from './spec-values.ts';
 
 /**
@@ -33,10 +33,9 @@ export async function admitExtension(
   }
 
   const reference = resolveMarketReference(ctx.object, ctx.deps.markets);
-  const limitedBy = isRefusal(reference) || !reference.address.equals(market) ? undefined : limitingMarket(reference, ctx.object);
-  const limit = dailySpendLimit(limitedBy);
-  if (limit === undefined || limitedBy === undefined) return undefined;
-  const location = ledgerLocation(limitedBy, market);
+  const ledger = isRefusal(reference) || !reference.address.equals(market) ? undefined : ledgerFor(reference, ctx.object);
+  if (ledger === undefined) return undefined;
+  const { location, limit } = ledger;
   const now = ctx.deps.now();
   const charge = total - listCharge(network, price, timeout);
   try {

@@ -17,8 +17,7 @@ import { nextBindingAttempt } from './binding.ts';
 import { recordIsOwn } from './record-trust.ts';
 import { isRefusal } from './refusal.ts';
 import { resolveMarketReference } from './resolve.ts';
-import { ledgerLocation, readLedger, writeLedger } from './spend-ledger.ts';
-import { dailySpendLimit, limitingMarket } from './spend-limit.ts';
+import { ledgerFor, takeBack } from './spend-ledger.ts';
 import { isoSeconds, updateAttempt } from './job-status.ts';
 import { postingMessage, postingPollMs } from './post.ts';
 import type { PostingState } from './post.ts';
@@ -79,13 +78,10 @@ function confirmValue(ctx: JobReconcileContext): string | undefined {
 async function takeBackSpend(ctx: JobReconcileContext, jobAddress: string): Promise<void> {
   const reference = resolveMarketReference(ctx.object, ctx.deps.markets);
   if (isRefusal(reference)) return;
-  const limitedBy = limitingMarket(reference, ctx.object);
-  if (limitedBy === undefined || dailySpendLimit(limitedBy) === undefined) return;
-  const location = ledgerLocation(limitedBy, reference.address);
+  const ledger = ledgerFor(reference, ctx.object);
+  if (ledger === undefined) return;
   try {
-    const read = await readLedger(ctx.deps.reader, location);
-    const entry = read.entries.find((candidate) => candidate.job === jobAddress);
-    if (entry !== undefined) await writeLedger(ctx.deps.writer, location, read, ctx.deps.now(), { removeKey: entry.key });
+    await takeBack(ctx.deps.reader, ctx.deps.writer, ledger.location, jobAddress, ctx.deps.now());
   } catch (error) {
     ctx.log.warn({ err: error, jobAddress }, 'the spend of a post that never landed stays counted in the spend ledger');
   }

@@ -28,9 +28,9 @@ import type { Refusal } from './refusal.ts';
 import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import { resolveDefinition, resolveMarketReference } from './resolve.ts';
 import type { MarketReference } from './resolve.ts';
-import { asSpends, ledgerLocation, postEntryKey, readLedger, writeLedger } from './spend-ledger.ts';
+import { asSpends, ledgerFor, postEntryKey, readLedger, takeBack, writeLedger } from './spend-ledger.ts';
 import type { LedgerLocation, LedgerRead } from './spend-ledger.ts';
-import { dailySpendLimit, limitingMarket, spendLimitRefusal } from './spend-limit.ts';
+import { spendLimitRefusal } from './spend-limit.ts';
 import { jobTimeoutSeconds, maxCostBaseUnits } from './spec-values.ts';
 import { WalletProblem } from './wallet.ts';
 
@@ -151,10 +151,9 @@ async function planPost(ctx: JobReconcileContext): Promise<PostPlan | FoundPost 
     wallet,
     attempt,
   };
-  const limitedBy = limitingMarket(reference, object);
-  const limit = dailySpendLimit(limitedBy);
-  if (limit === undefined || limitedBy === undefined) return plan;
-  const location = ledgerLocation(limitedBy, reference.address);
+  const ledger = ledgerFor(reference, object);
+  if (ledger === undefined) return plan;
+  const { location, limit } = ledger;
   let read: LedgerRead;
   try {
     read = await readLedger(deps.reader, location);
@@ -206,15 +205,14 @@ async function prepare(ctx: JobReconcileContext, plan: PostPlan, cid: string): P
  * conditional on the ledger as checked: a post counted meanwhile by another worker or replica
  * makes it stale, and the next reconcile checks the limit again.
  */
-async function countSpend(ctx: JobReconcileContext, plan: PostPlan, pending: PendingPost): Promise<string | undefined> {
-  if (plan.ledger === undefined) return undefined;
+async function countSpend(ctx: JobReconcileContext, plan: PostPlan, pending: PendingPost): Promise<void> {
+  if (plan.ledger === undefined) return;
   const now = ctx.deps.now();
   const { namespace = '', name = '', uid = '' } = ctx.object.metadata ?? {};
   const key = postEntryKey(namespace, name, uid, plan.attempt, pending.jobAddress);
   await writeLedger(ctx.deps.writer, plan.ledger.location, plan.ledger.read, now, {
     add: { key, job: pending.jobAddress, amount: plan.charge, at: now },
   });
-  return key;
 }
 
 /**
@@ -222,11 +220,10 @@ async function countSpend(ctx: JobReconcileContext, plan: PostPlan, pending: Pen
  * entry leaves the ledger again, or anyone could fill a limit by editing their NosanaJob while it
  * posts. Best effort: an entry left behind over-counts, on the side of the limit.
  */
-async function uncountSpend(ctx: JobReconcileContext, plan: PostPlan, key: string | undefined): Promise<void> {
-  if (plan.ledger === undefined || key === undefined) return;
+async function uncountSpend(ctx: JobReconcileContext, plan: PostPlan, pending: PendingPost): Promise<void> {
+  if (plan.ledger === undefined) return;
   try {
-    const read = await readLedger(ctx.deps.reader, plan.ledger.location);
-    await writeLedger(ctx.deps.writer, plan.ledger.location, read, ctx.deps.now(), { removeKey: key });
+    await takeBack(ctx.deps.reader, ctx.deps.writer, plan.ledger.location, pending.jobAddress, ctx.deps.now());
   } catch (error) {
     ctx.log.warn({ err: error }, 'the spend of a post that was never sent stays counted in the spend ledger');
   }
@@ -283,12 +280,12 @@ export async function postJob(ctx: JobReconcileContext, state: PostingState): Pr
   const cid = await pinDefinition(ctx, plan);
   const pending = await prepare(ctx, plan, cid);
   if (isRefusal(pending)) return applyRefusal(ctx, pending, state.backoff, jobKey);
-  const counted = await countSpend(ctx, plan, pending);
+  await countSpend(ctx, plan, pending);
   try {
     await record(ctx, pending);
   } catch (error) {
     // A stale object refused the record: nothing was written, and nothing will be sent.
-    if (error instanceof StaleObjectError) await uncountSpend(ctx, plan, counted);
+    if (error instanceof StaleObjectError) await uncountSpend(ctx, plan, pending);
     throw error;
   }
   state.backoff.reset(jobKey);

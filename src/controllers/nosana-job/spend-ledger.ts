@@ -16,8 +16,10 @@ import { z } from 'zod';
 import type { NosanaMarketObject } from '../../api/crds/nosana-market.ts';
 import type { KubeWriter } from '../../runtime/types.ts';
 import type { KubeReader } from './context.ts';
+import type { NosanaJobObject } from '../../api/crds/nosana-job.ts';
+import type { MarketReference } from './resolve.ts';
 import type { Spend } from './spend-limit.ts';
-import { SPEND_WINDOW_MS } from './spend-limit.ts';
+import { SPEND_WINDOW_MS, dailySpendLimit, limitingMarket } from './spend-limit.ts';
 
 export const SPEND_LEDGER_DATA_KEY = 'spends.json';
 /** Label on every ledger ConfigMap, with the market address as its value. */
@@ -47,8 +49,19 @@ export interface LedgerLocation {
 }
 
 /** The ledger of the NosanaMarket whose dailySpendLimit applies, for the market at `address`. */
-export function ledgerLocation(limitedBy: NosanaMarketObject, address: PublicKey): LedgerLocation {
+function ledgerLocation(limitedBy: NosanaMarketObject, address: PublicKey): LedgerLocation {
   return { namespace: limitedBy.metadata?.namespace ?? '', market: address, marketName: limitedBy.metadata?.name ?? '' };
+}
+
+/** The limit that governs what `job` pays into the market of `reference`, and its ledger; undefined when none applies. */
+export function ledgerFor(
+  reference: Pick<MarketReference, 'address' | 'object' | 'settingsFrom'>,
+  job: NosanaJobObject,
+): { location: LedgerLocation; limit: bigint } | undefined {
+  const limitedBy = limitingMarket(reference, job);
+  const limit = dailySpendLimit(limitedBy);
+  if (limit === undefined || limitedBy === undefined) return undefined;
+  return { location: ledgerLocation(limitedBy, reference.address), limit };
 }
 
 export interface LedgerRead {
@@ -144,4 +157,11 @@ export async function writeLedger(
 ): Promise<void> {
   const entries = withEntry(read.entries, change.add, now, change.removeKey);
   await writer.writeObject(ledgerObject(location, entries, read.resourceVersion));
+}
+
+/** Takes the entries of a post that paid nothing (never sent, never landed) out of the ledger. */
+export async function takeBack(reader: KubeReader, writer: KubeWriter, location: LedgerLocation, job: string, now: Date): Promise<void> {
+  const read = await readLedger(reader, location);
+  const entry = read.entries.find((candidate) => candidate.job === job);
+  if (entry !== undefined) await writeLedger(writer, location, read, now, { removeKey: entry.key });
 }
