@@ -95,8 +95,6 @@ export interface JobReconcileContext {
 /** What a step asks the orchestrator to do next. */
 export interface StepOutcome {
   requeueAfterMs?: number;
-  /** The chain job ended without success and spec.retries allows another attempt: post a fresh job. */
-  repost?: boolean;
 }
 
 function once<T>(load: () => Promise<T>): () => Promise<T> {

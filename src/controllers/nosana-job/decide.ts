@@ -1,452 +1,127 @@
-// What happens next to a NosanaJob whose job exists (or existed) on chain: a pure function of the
-// status so far, what was read of the chain and IPFS (job-world.ts), the spec and the clock. It
-// returns the status to show, at most one action, when to look again and the Events to record;
-// act.ts performs the action. Reading and deciding never spend money. The phases and reasons are
-// the phase table's (api/health.ts).
+// What happens next to a NosanaJob: one pure function of the status so far, what was read of the
+// chain, IPFS and the cluster (a world per stage), the spec and the clock. It returns the status to
+// show, at most one action, when to look again and the Events to record; a thin layer per stage
+// performs the action (post.ts, settle.ts, follow.ts, finalize.ts). Reading and deciding never
+// spend money. Phases and reasons are the phase table's (api/health.ts).
 //
-//   chain state         condition                                    → phase / reason        action
-//   QUEUED              posted, past spec.queueTimeout                → Queued (intent)        delist
-//   QUEUED              posted, spec.timeout above the job's          → Queued                 extend
-//   QUEUED              otherwise                                     → Queued / Queued        —
-//   RUNNING             posted, past run start + timeout + grace      → Running (intent)       end
-//   RUNNING             posted, spec.timeout above the job's          → Running                extend
-//   RUNNING             otherwise                                     → Running / Running | ServiceRunning
-//   COMPLETED           no result yet, within the result wait         → Running / Running      —
-//   COMPLETED           no result past the wait                       → Failed / NoResult (Stopped / Cancelled if ended elsewhere)
-//   COMPLETED           result unreadable: transient within the wait  → Running / Running      —
-//   COMPLETED           result document                               → Succeeded | Failed / OpFailed | Stopped   storeLogs
-//   STOPPED             adopted                                       → Stopped / NodeQuit     —
-//   STOPPED             posted                                        → (intent NodeQuit)      recover
-//   gone                intent QueueTimeout | NodeSilent               → Stopped / QueueTimeout | Failed / NoResult
-//   gone                intent NodeQuit, retries left                 → Pending (next attempt) repost
-//   gone                intent NodeQuit, no retries left              → Stopped / NodeQuit     —
-//   gone                adopted, never seen                           → Pending / Pending      —
-//   gone                seen, missing < 1 min or still at finality    → unchanged              —
-//   gone                missing for a minute, gone at finality        → Stopped / Cancelled    —
+// Which stage an object is in follows from the object alone (stageOf):
+//
+//   object                                                          stage     reads
+//   deleting, finalizer gone                                        —         nothing (it is gone)
+//   nosana.io annotations lost while the status still names them    restore   nothing (they are put back)
+//   deleting, deletionPolicy Cancel, a post in flight               settle    the post's outcome
+//   deleting                                                        delete    the job, fresh; finality
+//   a post in flight (pending-post annotation)                      settle    the post's outcome
+//   a job that ended for good (terminal phase-table row)            ended     nothing
+//   spec.jobAddress, or the job-address annotation                  follow    the job, its queue, result
+//   otherwise                                                       post      definition, market, wallet, funds, ledger
+//
+// Then, per stage (→ phase / reason, action):
+//
+//   post    definition, market or wallet unusable                 → Pending / its reason         —  (retry per refusal)
+//   post    a job this object posted before a restore is on chain → (attempt recorded)           recordFound
+//   post    may-pay.ts refuses (market, maxCost, funds, limit)    → Pending / its reason         —
+//   post    otherwise                                             → (Posting once sent)          post
+//   settle  annotation garbled, verified copy in status           → unchanged                    restoreRecord
+//   settle  whose record it is cannot be told now                 → Posting / Posting            —  (backoff)
+//   settle  the record is not this object's                       → unchanged                    clearRecord
+//   settle  outcome unreadable now                                → Posting / Posting            —  (backoff)
+//   settle  still pending                                         → Posting / Posting            rebroadcast
+//   settle  landed (or confirmed landed, or not-landed refused
+//           because the job exists), price within spec.maxCost    → (job address recorded)       land
+//   settle  landed above spec.maxCost, queued or running          → Stopped / PriceAboveMaxCost  delist | end
+//   settle  failed / never landed / confirmed not landed          → Pending / Pending            clearRecord
+//   settle  unknown, no confirmation                              → Posting / PostOutcomeUnknown —  (a person decides)
+//   ended   —                                                     → unchanged (observedGeneration)
+//   follow  QUEUED, posted, past spec.queueTimeout                → Queued (intent)              delist
+//   follow  QUEUED or RUNNING, posted, spec.timeout raised        → Queued | Running             extend
+//   follow  QUEUED otherwise                                      → Queued / Queued              —
+//   follow  RUNNING, posted, past run start + timeout + grace     → Running (intent)             end
+//   follow  RUNNING otherwise                                     → Running / Running | ServiceRunning
+//   follow  COMPLETED, no result yet, within the result wait      → Running / Running            —
+//   follow  COMPLETED, no result past the wait                    → Failed / NoResult (Stopped / Cancelled if ended elsewhere)
+//   follow  COMPLETED, result unreadable, transient, in the wait  → Running / Running            —
+//   follow  COMPLETED, result document                            → Succeeded | Failed / OpFailed | Stopped   storeLogs
+//   follow  STOPPED, adopted                                      → Stopped / NodeQuit           —
+//   follow  STOPPED, posted                                       → (intent NodeQuit)            recover
+//   follow  taken back for its price, still queued or running     → Stopped / PriceAboveMaxCost  delist | end
+//   follow  taken back for its price, ended or gone               → Stopped / PriceAboveMaxCost  —
+//   follow  gone, intent QueueTimeout | NodeSilent                → Stopped / QueueTimeout | Failed / NoResult
+//   follow  gone, intent NodeQuit, retries left                   → Pending (next attempt)       repost
+//   follow  gone, intent NodeQuit, no retries left                → Stopped / NodeQuit           —
+//   follow  gone, adopted, never seen                             → Pending / Pending            —
+//   follow  gone, seen, missing < 1 min or still at finality      → unchanged                    —
+//   follow  gone, missing for a minute, gone at finality          → Stopped / Cancelled          —
+//   delete  no job, deletionPolicy Orphan, or an adopted job      → —                            removeFinalizer
+//   delete  whose job it is cannot be told now                    → —  (CancelBlocked Event)     —
+//   delete  ended or gone, and a finalized read agrees            → —                            removeFinalizer
+//   delete  gone, never seen ended here, missing < 1 min          → (missingSince recorded)      —
+//   delete  queued in a disabled market                           → —  (LeftOnChain Event)       removeFinalizer
+//   delete  queued but not in the queue (a node is claiming it)   → —                            —  (look again)
+//   delete  queued / running / node quit                          → (intent Cancelled)           delist | end | recover
 //
 // An "intent" is the ending the operator is about to cause, recorded in the attempt and written
-// before the transaction (act.ts): the job account disappears with delist and recover, and a
-// crash right after must not be mistaken for someone else closing it.
-import type { NosanaJobPhase, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
-import type { JobView } from '../../chain/jobs-client.ts';
-import { formatNos, jobCost } from '../../chain/money.ts';
-import { bytes32ToCid, isNoResult } from '../../ipfs/cid.ts';
+// before the transaction: the job account disappears with delist and recover, and a crash right
+// after must not be mistaken for someone else closing it.
+import { NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
+import type { NosanaJobObject, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
+import { healthRow } from '../../api/health.ts';
 import { findCondition } from '../../runtime/conditions.ts';
-import type { EventType } from '../../runtime/types.ts';
-import { applyPhase } from '../phase.ts';
-import { judgeResult } from './result.ts';
-import type { EndedBy, OpOutcome, ResultDocument, ResultVerdict } from './result.ts';
-import { chainTime, isNewPhase, isoSeconds, withAttempt, withAttemptChange } from './job-status.ts';
-import type { Attempt } from './job-status.ts';
-import { opSummaries } from './status-ops.ts';
+import { decideDelete } from './decide-delete.ts';
+import { decideFollow } from './decide-follow.ts';
+import { decidePost } from './decide-post.ts';
+import { decideSettle } from './decide-settle.ts';
+import { Draft } from './decision.ts';
+import type { Decision, DecisionSettings, World } from './decision.ts';
+import { lostAnnotations } from './lost-record.ts';
 
-/** How long a job may be missing before it counts as closed by someone else (a lagging RPC node). */
-export const UNSEEN_GRACE_MS = 60_000;
+export type Stage =
+  | { kind: 'gone' }
+  | { kind: 'restore'; annotations: Record<string, string> }
+  | { kind: 'settle'; record: string }
+  | { kind: 'delete' }
+  | { kind: 'ended' }
+  | { kind: 'follow' }
+  | { kind: 'post' };
 
-/** Endings the operator causes, recorded before it acts. */
-export type IntendedEnding = 'QueueTimeout' | 'NodeQuit' | 'NodeSilent';
-
-/** What was read for one decision (job-world.ts). */
-export interface JobWorld {
-  address: string;
-  /**
-   * 'posted': this resource paid for the job and may act on it; 'adopted': mirrored only;
-   * 'unverified': mirrored only, and nothing is concluded until it is known whose it is.
-   */
-  origin: 'posted' | 'adopted' | 'unverified';
-  /** undefined: the account was not found. */
-  job?: JobView;
-  /** Read only when the job was not found: whether a finalized read agrees. */
-  goneAtFinality?: boolean;
-  /** QUEUED: the job's place in its market's queue, when found. */
-  queuePosition?: number;
-  /** RUNNING: the exposed services, worked out when a run starts (undefined: not read this time). */
-  services?: { reason: 'Running' | 'ServiceRunning'; message: string; urls?: NonNullable<NosanaJobStatus['serviceUrls']> };
-  /** COMPLETED with a result: the document, or why it could not be read. */
-  result?: { document: ResultDocument } | { error: string; permanent: boolean };
+/** Nothing more will happen to the job (its phase-table row is terminal). */
+function isTerminal(status: NosanaJobStatus | undefined): boolean {
+  const reason = findCondition(status?.conditions, 'Ready')?.reason;
+  return reason !== undefined && healthRow('NosanaJob', status?.phase, reason)?.terminal === true;
 }
 
-/** What the spec and the controller's settings say, already turned into numbers. */
-export interface DecisionSettings {
-  now: Date;
-  generation?: number;
-  /** spec.timeout in seconds, when set. */
-  wantedTimeout?: bigint;
-  /** spec.queueTimeout in milliseconds and as written, when set. */
-  queueTimeout?: { ms: number; text: string };
-  retries: number;
-  deadNodeGraceMs: number;
-  resultWaitMs: number;
-  pollIntervalMs: number;
-  logTailMaxBytes: number;
-  network: string;
+/** The stage of `object`, from the object alone (the header's first table). */
+export function stageOf(object: NosanaJobObject, jobAddress: string | undefined): Stage {
+  const { metadata, spec } = object;
+  const deleting = metadata?.deletionTimestamp !== undefined;
+  if (deleting && !(metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER)) return { kind: 'gone' };
+  // Deletion included: a job whose record lost its annotations would be posted again, or leaked.
+  const lost = lostAnnotations(object);
+  if (lost !== undefined) return { kind: 'restore', annotations: lost };
+  const record = metadata?.annotations?.[PENDING_POST_ANNOTATION];
+  // Orphan leaves the chain alone, a post in flight included; Cancel must know whether it landed.
+  if (record !== undefined && !(deleting && spec.deletionPolicy === 'Orphan')) return { kind: 'settle', record };
+  if (deleting) return { kind: 'delete' };
+  if (jobAddress === undefined) return { kind: 'post' };
+  return isTerminal(object.status) ? { kind: 'ended' } : { kind: 'follow' };
 }
 
-export type JobAction =
-  | { kind: 'none' }
-  | { kind: 'delist'; ending: 'QueueTimeout' }
-  | { kind: 'end'; ending: 'NodeSilent' }
-  | { kind: 'recover'; ending: 'NodeQuit' }
-  | { kind: 'extend'; timeoutSeconds: bigint }
-  | { kind: 'storeLogs'; ops: OpOutcome[] }
-  | { kind: 'repost' };
-
-export interface DecidedEvent {
-  type: EventType;
-  reason: string;
-  note: string;
-}
-
-export interface Decision {
-  status: NosanaJobStatus;
-  action: JobAction;
-  /** Look again after this long; undefined: nothing will change without an event. */
-  requeueAfterMs?: number;
-  events: DecidedEvent[];
-  /** The job has ended for this resource: stop polling it. */
-  forget: boolean;
-}
-
-/** The working state of one decision: a copy of the status and what the decision adds to it. */
-class Draft {
-  status: NosanaJobStatus;
-  readonly events: DecidedEvent[] = [];
-  readonly #settings: DecisionSettings;
-
-  constructor(status: NosanaJobStatus, settings: DecisionSettings) {
-    // A copy: the decision never changes what it was given.
-    this.status = structuredClone(status);
-    this.#settings = settings;
-  }
-
-  attempt(address: string): Attempt {
-    const { status, attempt } = withAttempt(this.status, address, this.#settings.now);
-    this.status = status;
-    return attempt;
-  }
-
-  updateAttempt(address: string, change: Partial<Attempt>): void {
-    this.status = withAttemptChange(this.status, address, change, this.#settings.now);
-  }
-
-  /** Sets the phase; an Event only when phase or reason change (polls repeat the same observation). */
-  moveTo(phase: NosanaJobPhase, reason: string, message: string, type: EventType = 'Normal'): void {
-    const changed = isNewPhase(this.status, phase, reason);
-    this.status = applyPhase('NosanaJob', this.status, phase, reason, message, this.#settings.generation, this.#settings.now);
-    if (changed) this.events.push({ type, reason, note: message });
-  }
-
-  event(type: EventType, reason: string, note: string): void {
-    this.events.push({ type, reason, note });
-  }
-}
-
-interface Ending {
-  phase: ResultVerdict['phase'];
-  reason: string;
-  message: string;
-  outcome: string;
-}
-
-/** Decides what happens next to the job of `world`, from the status so far. */
-export function decide(status: NosanaJobStatus, world: JobWorld, settings: DecisionSettings): Decision {
-  const draft = new Draft(status, settings);
-  draft.attempt(world.address);
-  // An adopted job says so in its attempt: it is never counted as spent, acted on or cancelled.
-  if (world.origin === 'adopted' && draft.attempt(world.address).origin === undefined)
-    draft.updateAttempt(world.address, { origin: 'adopted' });
-  if (world.job === undefined) return decideGone(draft, world, settings);
-  // Seen again: a read that missed it was a lagging one.
-  if (draft.attempt(world.address).missingSince !== undefined) draft.updateAttempt(world.address, { missingSince: undefined });
-  recordJobAccount(draft, world.job);
-  switch (world.job.status) {
-    case 'QUEUED':
-      return decideQueued(draft, world, world.job, settings);
-    case 'RUNNING':
-      return decideRunning(draft, world, world.job, settings);
-    case 'COMPLETED':
-      return decideCompleted(draft, world, world.job, settings);
-    case 'STOPPED':
-      return decideStopped(draft, world, world.job, settings);
-  }
-}
-
-function poll(draft: Draft, settings: DecisionSettings, action: JobAction = { kind: 'none' }): Decision {
-  return { status: draft.status, action, requeueAfterMs: settings.pollIntervalMs, events: draft.events, forget: false };
-}
-
-function conclude(draft: Draft, address: string, ending: Ending, endedAt: string): Decision {
-  draft.updateAttempt(address, { outcome: ending.outcome, endedAt });
-  // An ended job holds no place in a queue.
-  delete draft.status.queuePosition;
-  draft.moveTo(ending.phase, ending.reason, ending.message, ending.phase === 'Succeeded' ? 'Normal' : 'Warning');
-  return { status: draft.status, action: { kind: 'none' }, events: draft.events, forget: true };
-}
-
-function recordJobAccount(draft: Draft, job: JobView): void {
-  const { account } = job;
-  draft.status.jobAddress = job.address.toBase58();
-  draft.status.marketAddress = account.market.toBase58();
-  draft.status.price = formatNos(account.price);
-  draft.status.priceBaseUnits = account.price.toString();
-  draft.status.ipfsJob = bytes32ToCid(account.ipfsJob);
-}
-
-/** A raised spec.timeout is paid for (posted jobs only; act.ts checks it against budget and limit). */
-function extension(world: JobWorld, job: JobView, settings: DecisionSettings): JobAction {
-  if (world.origin !== 'posted' || settings.wantedTimeout === undefined || settings.wantedTimeout <= job.account.timeout)
-    return { kind: 'none' };
-  return { kind: 'extend', timeoutSeconds: settings.wantedTimeout };
-}
-
-function decideQueued(draft: Draft, world: JobWorld, job: JobView, settings: DecisionSettings): Decision {
-  // A queued job has not ended: an ending recorded before a transaction that then failed no
-  // longer holds (it is recorded again when the action is retried).
-  draft.updateAttempt(world.address, { outcome: undefined });
-  if (world.queuePosition === undefined) delete draft.status.queuePosition;
-  else draft.status.queuePosition = world.queuePosition;
-  draft.moveTo('Queued', 'Queued', `job ${world.address} is waiting in the queue of market ${job.account.market.toBase58()} for a node`);
-  const postedAt = Date.parse(draft.attempt(world.address).postedAt ?? '');
-  if (
-    world.origin === 'posted' &&
-    settings.queueTimeout !== undefined &&
-    Number.isFinite(postedAt) &&
-    settings.now.getTime() >= postedAt + settings.queueTimeout.ms
-  ) {
-    draft.updateAttempt(world.address, { outcome: 'QueueTimeout' });
-    return poll(draft, settings, { kind: 'delist', ending: 'QueueTimeout' });
-  }
-  return poll(draft, settings, extension(world, job, settings));
-}
-
-function runningMessage(world: JobWorld, job: JobView): string {
-  return `node ${job.run?.account.node.toBase58() ?? '?'} runs job ${world.address}`;
-}
-
-function decideRunning(draft: Draft, world: JobWorld, job: JobView, settings: DecisionSettings): Decision {
-  const run = job.run;
-  if (run === undefined) throw new Error(`job ${world.address} is RUNNING without a run account`);
-  draft.updateAttempt(world.address, { outcome: undefined, node: run.account.node.toBase58() });
-  const newRun = draft.status.runAddress !== run.address.toBase58();
-  draft.status.node = run.account.node.toBase58();
-  draft.status.runAddress = run.address.toBase58();
-  draft.status.timeStart = chainTime(run.account.time);
-  delete draft.status.queuePosition;
-  if (newRun) delete draft.status.serviceUrls;
-  if (world.services !== undefined && (newRun || draft.status.serviceUrls === undefined)) {
-    if (world.services.urls !== undefined) draft.status.serviceUrls = world.services.urls;
-    draft.moveTo('Running', world.services.reason, world.services.message);
-  } else {
-    // Same run, services already worked out: keep what was recorded (the definition is immutable).
-    const ready = findCondition(draft.status.conditions, 'Ready');
-    const keep = draft.status.phase === 'Running' && ready !== undefined;
-    draft.moveTo(
-      'Running',
-      keep && ready.reason === 'ServiceRunning' ? 'ServiceRunning' : 'Running',
-      keep ? ready.message : runningMessage(world, job),
-    );
-  }
-  const deadlineMs = Number(run.account.time + job.account.timeout) * 1000;
-  if (world.origin === 'posted' && settings.now.getTime() > deadlineMs + settings.deadNodeGraceMs) {
-    draft.updateAttempt(world.address, { outcome: 'NodeSilent' });
-    return poll(draft, settings, { kind: 'end', ending: 'NodeSilent' });
-  }
-  return poll(draft, settings, extension(world, job, settings));
-}
-
-/** Whoever ended the job: the node (finish), this operator (end, dead node) or someone else (end). */
-function endedBy(draft: Draft, world: JobWorld, job: JobView): EndedBy {
-  const outcome = draft.attempt(world.address).outcome;
-  if (outcome === 'NodeSilent') return 'operator';
-  // `finish` always sets a result; a job done without one was `end`ed, and not by us.
-  if (outcome === 'Cancelled' || isNoResult(job.account.ipfsResult)) return 'other';
-  return 'node';
-}
-
-function noResultEnding(by: EndedBy, why: string): Ending {
-  if (by === 'other')
-    return { phase: 'Stopped', reason: 'Cancelled', outcome: 'Cancelled', message: `the job was ended outside this resource; ${why}` };
-  return {
-    phase: 'Failed',
-    reason: 'NoResult',
-    outcome: 'NoResult',
-    message: by === 'operator' ? `the job was ended after its node went silent; ${why}` : why,
-  };
-}
-
-function decideCompleted(draft: Draft, world: JobWorld, job: JobView, settings: DecisionSettings): Decision {
-  const { account } = job;
-  const elapsed = account.timeEnd > account.timeStart ? account.timeEnd - account.timeStart : 0n;
-  const cost = jobCost(account.price, elapsed, account.timeout);
-  Object.assign(draft.status, {
-    node: account.node.toBase58(),
-    timeStart: chainTime(account.timeStart),
-    timeEnd: chainTime(account.timeEnd),
-    duration: Number(elapsed),
-    cost: formatNos(cost),
-    costBaseUnits: cost.toString(),
-  } satisfies Partial<NosanaJobStatus>);
-  delete draft.status.runAddress;
-  delete draft.status.queuePosition;
-  const by = endedBy(draft, world, job);
-  draft.updateAttempt(world.address, { node: account.node.toBase58(), ...(by === 'other' ? { outcome: 'Cancelled' } : {}) });
-
-  // After `end` the node may still deliver its result with `complete`; wait a bounded time for it.
-  const waitUntil =
-    Math.max(Number(account.timeEnd) * 1000, Date.parse(draft.attempt(world.address).postedAt ?? '') || 0) + settings.resultWaitMs;
-  const waiting = settings.now.getTime() < waitUntil;
-  const endedAt = chainTime(account.timeEnd);
-  if (isNoResult(account.ipfsResult) || world.result === undefined) {
-    if (waiting || !isNoResult(account.ipfsResult)) {
-      draft.moveTo(
-        'Running',
-        'Running',
-        `job ${world.address} was ended at ${endedAt}; waiting until ${isoSeconds(new Date(waitUntil))} for its node's result`,
-      );
-      return poll(draft, settings);
+/** Decides what happens next, from the status so far and what was read for the object's stage. */
+export function decide(status: NosanaJobStatus, world: World, settings: DecisionSettings): Decision {
+  switch (world.stage) {
+    case 'post':
+      return decidePost(status, world, settings);
+    case 'settle':
+      return decideSettle(status, world, settings);
+    case 'follow':
+      return decideFollow(status, world, settings);
+    case 'delete':
+      return decideDelete(status, world, settings);
+    case 'ended': {
+      // Say the current spec was seen (kstatus reads an old observedGeneration as in progress).
+      const draft = new Draft(status, settings);
+      if (settings.generation !== undefined) draft.status.observedGeneration = settings.generation;
+      return draft.decided({ kind: 'none' });
     }
-    return conclude(
-      draft,
-      world.address,
-      noResultEnding(by, `no result arrived within ${settings.resultWaitMs / 1000}s of the end`),
-      endedAt,
-    );
   }
-
-  const cid = bytes32ToCid(account.ipfsResult);
-  draft.status.ipfsResult = cid;
-  if ('error' in world.result) {
-    const problem = `the result document ${cid} could not be read: ${world.result.error}`;
-    if (waiting && !world.result.permanent) {
-      draft.moveTo('Running', 'Running', `job ${world.address} ended at ${endedAt}; ${problem} (retrying)`);
-      return poll(draft, settings);
-    }
-    return conclude(draft, world.address, noResultEnding(by, problem), endedAt);
-  }
-  const { document } = world.result;
-  draft.status.ops = opSummaries(document.ops, settings.logTailMaxBytes);
-  const verdict = judgeResult(document, by);
-  const concluded = conclude(
-    draft,
-    world.address,
-    { ...verdict, message: `${verdict.message}; cost ${formatNos(cost)} NOS for ${elapsed}s` },
-    endedAt,
-  );
-  // The result is in the status; the full logs go to the logs ConfigMap (act.ts).
-  return document.ops.length === 0 ? concluded : { ...concluded, action: { kind: 'storeLogs', ops: document.ops } };
-}
-
-function decideStopped(draft: Draft, world: JobWorld, job: JobView, settings: DecisionSettings): Decision {
-  delete draft.status.runAddress;
-  const quit = `the node quit job ${world.address}`;
-  // Whose it is is not known yet: whether to recover it (posted) or report it (adopted) waits.
-  if (world.origin === 'unverified') return poll(draft, settings);
-  if (world.origin === 'adopted') {
-    return conclude(
-      draft,
-      world.address,
-      {
-        phase: 'Stopped',
-        reason: 'NodeQuit',
-        outcome: 'NodeQuit',
-        message: `${quit}; its deposit stays in the market until the job's project recovers it`,
-      },
-      isoSeconds(settings.now),
-    );
-  }
-  void job;
-  draft.updateAttempt(world.address, { outcome: 'NodeQuit' });
-  return poll(draft, settings, { kind: 'recover', ending: 'NodeQuit' });
-}
-
-/** A quit job's deposit is back: post a fresh job while spec.retries allows, else stop. */
-function afterNodeQuit(draft: Draft, world: JobWorld, settings: DecisionSettings): Decision {
-  const attempts = draft.status.attempts?.length ?? 1;
-  const ending: Ending = {
-    phase: 'Stopped',
-    reason: 'NodeQuit',
-    outcome: 'NodeQuit',
-    message: `the node quit job ${world.address} and no retries are left (spec.retries: ${settings.retries}); its deposit was recovered`,
-  };
-  const now = isoSeconds(settings.now);
-  if (attempts - 1 >= settings.retries) return conclude(draft, world.address, ending, draft.attempt(world.address).endedAt ?? now);
-  draft.updateAttempt(world.address, { outcome: 'NodeQuit', endedAt: draft.attempt(world.address).endedAt ?? now });
-  for (const field of [
-    'jobAddress',
-    'runAddress',
-    'node',
-    'timeStart',
-    'timeEnd',
-    'duration',
-    'queuePosition',
-    'serviceUrls',
-    'cost',
-    'costBaseUnits',
-    'ipfsResult',
-  ] as const) {
-    delete draft.status[field];
-  }
-  draft.event('Normal', 'Reposting', `the node quit job ${world.address}; posting attempt ${attempts + 1} of ${settings.retries + 1}`);
-  return { status: draft.status, action: { kind: 'repost' }, events: draft.events, forget: true };
-}
-
-function decideGone(draft: Draft, world: JobWorld, settings: DecisionSettings): Decision {
-  const address = world.address;
-  const attempt = draft.attempt(address);
-  const now = isoSeconds(settings.now);
-  switch (attempt.outcome) {
-    case 'QueueTimeout':
-      return conclude(
-        draft,
-        address,
-        {
-          phase: 'Stopped',
-          reason: 'QueueTimeout',
-          outcome: 'QueueTimeout',
-          message: `no node took job ${address} within spec.queueTimeout (${settings.queueTimeout?.text ?? '?'}); it was delisted and its deposit refunded`,
-        },
-        attempt.endedAt ?? now,
-      );
-    case 'NodeQuit':
-      return afterNodeQuit(draft, world, settings);
-    case 'NodeSilent':
-      return conclude(
-        draft,
-        address,
-        noResultEnding('operator', `job ${address} was closed before a result arrived`),
-        attempt.endedAt ?? now,
-      );
-    default:
-      break;
-  }
-  if (world.origin === 'unverified') return poll(draft, settings);
-  const mirrored = draft.status.phase === 'Queued' || draft.status.phase === 'Running';
-  if (!mirrored && world.origin === 'adopted') {
-    draft.moveTo(
-      'Pending',
-      'Pending',
-      `job ${address} does not exist on ${settings.network} (never posted, or already closed): nothing to adopt`,
-      'Warning',
-    );
-    return poll(draft, settings);
-  }
-  if (!mirrored && settings.now.getTime() - (Date.parse(attempt.postedAt ?? '') || 0) < UNSEEN_GRACE_MS) return poll(draft, settings);
-  if (mirrored) {
-    // No single read ends a job that was queued or running: it must stay missing for a while.
-    const missingSince = attempt.missingSince ?? now;
-    if (attempt.missingSince === undefined) draft.updateAttempt(address, { missingSince });
-    if (settings.now.getTime() - Date.parse(missingSince) < UNSEEN_GRACE_MS) return poll(draft, settings);
-  }
-  if (world.goneAtFinality !== true) return poll(draft, settings);
-  return conclude(
-    draft,
-    address,
-    {
-      phase: 'Stopped',
-      reason: 'Cancelled',
-      outcome: 'Cancelled',
-      message: `job ${address} no longer exists on chain: it was delisted, recovered or closed outside this resource`,
-    },
-    now,
-  );
 }

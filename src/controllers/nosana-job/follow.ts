@@ -5,52 +5,40 @@
 // status shows what the chain did. Nothing here decides a phase; what the action leads to is the
 // next decision's.
 import { PublicKey } from '@solana/web3.js';
+import { JOB_ADDRESS_ANNOTATION } from '../../api/annotations.ts';
 import type { JobView } from '../../chain/jobs-client.ts';
+import { listCharge } from '../../chain/money.ts';
+import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { NetworkPorts } from '../network-ports.ts';
-import { delistJob, endJob, extendJob, posterWallet, recoverJob } from './chain-actions.ts';
+import { decisionSettings, requeueOf, sendEnding, takeDecision } from './act.ts';
+import { extendJob, posterWallet } from './chain-actions.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { decide } from './decide.ts';
-import { isoSeconds } from './job-status.ts';
-import type { Decision, DecisionSettings, JobAction, JobWorld } from './decide.ts';
-import { admitExtension } from './extend-guard.ts';
+import type { Decision, FollowOrigin, FollowWorld } from './decision.ts';
 import { readJobWorld } from './job-world.ts';
 import { buildLogsConfigMap } from './logs-configmap.ts';
+import { mayPay } from './may-pay.ts';
+import { isRefusal } from './refusal.ts';
+import { resolveMarketReference } from './resolve.ts';
 import type { OpOutcome } from './result.ts';
-import { durationSeconds } from './spec-values.ts';
+import { asSpends, extensionEntryKey, ledgerFor, readLedger, writeLedger } from './spend-ledger.ts';
+import { maxCostBaseUnits } from './spec-values.ts';
 
 // After an action, the next look comes soon: the chain changed, and the status should say how.
 const AFTER_ACTION_MS = 1_000;
 
-function settingsOf(ctx: JobReconcileContext, ports: NetworkPorts): DecisionSettings {
-  const { spec } = ctx.object;
-  const { options } = ctx.deps;
-  return {
-    now: ctx.deps.now(),
-    ...(ctx.object.metadata?.generation === undefined ? {} : { generation: ctx.object.metadata.generation }),
-    ...(spec.timeout === undefined ? {} : { wantedTimeout: durationSeconds(spec.timeout, 'spec.timeout') }),
-    ...(spec.queueTimeout === undefined
-      ? {}
-      : { queueTimeout: { ms: Number(durationSeconds(spec.queueTimeout, 'spec.queueTimeout')) * 1000, text: String(spec.queueTimeout) } }),
-    retries: spec.retries ?? 2,
-    deadNodeGraceMs: options.deadNodeGraceMs,
-    resultWaitMs: options.resultWaitMs,
-    pollIntervalMs: options.pollIntervalMs,
-    logTailMaxBytes: options.logTailMaxBytes,
-    network: ports.settings.name,
-  };
-}
+// A repost starts from the posting path at once.
+const REPOST_MS = 500;
 
 /** Reads and decides, and takes the decision's status and Events into the reconcile. */
 async function readAndDecide(
   ctx: JobReconcileContext,
   ports: NetworkPorts,
   address: string,
-  origin: JobWorld['origin'],
-): Promise<{ world: JobWorld; decision: Decision }> {
+  origin: FollowOrigin,
+): Promise<{ world: FollowWorld; decision: Decision }> {
   const world = await readJobWorld(ctx, ports, address, origin);
-  const decision = decide(ctx.status, world, settingsOf(ctx, ports));
-  ctx.status = decision.status;
-  for (const event of decision.events) ctx.event(event.type, event.reason, event.note);
+  const decision = decide(ctx.status, world, decisionSettings(ctx, ports.settings.name));
   if (decision.forget) ports.watcher.forget(new PublicKey(address));
   return { world, decision };
 }
@@ -59,41 +47,50 @@ async function readAndDecide(
  * Mirrors the job at `jobAddress` into ctx.status and performs the one action the decision calls
  * for. `origin` 'posted': this resource paid for the job; 'adopted': mirrored, never acted on.
  */
-export async function followJob(ctx: JobReconcileContext, jobAddress: PublicKey, origin: JobWorld['origin']): Promise<StepOutcome> {
+export async function followJob(
+  ctx: JobReconcileContext,
+  backoff: ItemBackoff,
+  jobAddress: PublicKey,
+  origin: FollowOrigin,
+): Promise<StepOutcome> {
   const ports = await ctx.ports();
   // Tracking puts the job in the watcher's batched poll, so the reconciles that follow it every
   // poll interval read its snapshot and cost no RPC of their own.
   ports.watcher.track(jobAddress);
   const address = jobAddress.toBase58();
   const { world, decision } = await readAndDecide(ctx, ports, address, origin);
-  const acted = await act(ctx, ports, world, decision);
+  const done = takeDecision(ctx, decision, backoff);
+  const acted = await act(ctx, ports, world, decision.action, done);
   if (acted !== 'changed-chain') return acted;
   // The action changed the chain: look once more, so the status says what it led to. What this
-  // second decision asks for is left to the next reconcile: one action per reconcile.
+  // second decision asks for is left to the next reconcile (one action per reconcile), except
+  // what moves no money: a repost only clears the job address (the next reconcile's posting path
+  // pays, after its own checks), and the logs of a job that ended meanwhile are stored now (an
+  // ended job is not looked at again).
   await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
   const next = await readAndDecide(ctx, ports, address, origin);
-  // A repost moves no money (the next reconcile's posting path pays, after its own checks).
-  if (next.decision.action.kind === 'repost') return { repost: true };
-  // Storing the logs of a job that ended meanwhile moves no money either, and an ended job is not
-  // looked at again.
-  if (next.decision.action.kind === 'storeLogs') {
-    await storeLogs(ctx, address, next.decision.action.ops);
-    return {};
-  }
-  if (next.decision.action.kind !== 'none') return { requeueAfterMs: AFTER_ACTION_MS };
-  return next.decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: next.decision.requeueAfterMs };
+  const after = takeDecision(ctx, next.decision, backoff);
+  const { action } = next.decision;
+  if (action.kind === 'repost' || action.kind === 'storeLogs') return act(ctx, ports, next.world, action, after) as Promise<StepOutcome>;
+  if (action.kind !== 'none') return { requeueAfterMs: AFTER_ACTION_MS };
+  return requeueOf(ctx, next.decision, backoff);
 }
 
 type ActResult = StepOutcome | 'changed-chain';
 
-async function act(ctx: JobReconcileContext, ports: NetworkPorts, world: JobWorld, decision: Decision): Promise<ActResult> {
-  const done: StepOutcome = decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: decision.requeueAfterMs };
-  const { action } = decision;
+async function act(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  world: FollowWorld,
+  action: Decision['action'],
+  done: StepOutcome,
+): Promise<ActResult> {
   switch (action.kind) {
-    case 'none':
-      return done;
     case 'repost':
-      return { repost: true };
+      // The attempt is over and retries remain: without the job-address annotation the next
+      // reconcile takes the posting path and posts a fresh job.
+      await ctx.patchMetadata({ annotations: { [JOB_ADDRESS_ANNOTATION]: null } });
+      return { requeueAfterMs: REPOST_MS };
     case 'storeLogs':
       await storeLogs(ctx, world.address, action.ops);
       return done;
@@ -102,81 +99,15 @@ async function act(ctx: JobReconcileContext, ports: NetworkPorts, world: JobWorl
     case 'delist':
     case 'end':
     case 'recover':
-      return endJobNow(ctx, ports, requireJob(world), action, done);
+      return (await sendEnding(ctx, ports, requireJob(world), action)) ? 'changed-chain' : done;
+    default:
+      return done;
   }
 }
 
-function requireJob(world: JobWorld): JobView {
+function requireJob(world: FollowWorld): JobView {
   if (world.job === undefined) throw new Error(`job ${world.address} was decided upon without being read`);
   return world.job;
-}
-
-/** Sends the transaction that ends the attempt; the intended ending is written first. */
-async function endJobNow(
-  ctx: JobReconcileContext,
-  ports: NetworkPorts,
-  job: JobView,
-  action: Extract<JobAction, { kind: 'delist' | 'end' | 'recover' }>,
-  done: StepOutcome,
-): Promise<ActResult> {
-  const poster = await posterWallet(ctx, job);
-  if ('refused' in poster) {
-    refusedToAct(ctx, ports, job, action, poster.refused);
-    return done;
-  }
-  await ctx.writeStatus();
-  switch (action.kind) {
-    case 'delist':
-      ctx.event('Normal', 'Delisted', `no node took the job within spec.queueTimeout: ${await delistJob(ctx, ports, job, poster.wallet)}`);
-      break;
-    case 'end':
-      ctx.event(
-        'Warning',
-        'NodeSilent',
-        `node ${job.run?.account.node.toBase58() ?? '?'} did not finish within the job's timeout and grace period: ${(await endJob(ctx, ports, job, poster.wallet)).message}; waiting for its result`,
-      );
-      break;
-    case 'recover':
-      ctx.event('Normal', 'Recovered', `the node quit job ${job.address.toBase58()}: ${await recoverJob(ctx, ports, job, poster.wallet)}`);
-      break;
-  }
-  return 'changed-chain';
-}
-
-/** The wallet is not the job's project: the intended ending does not happen, and the status says why. */
-function refusedToAct(
-  ctx: JobReconcileContext,
-  ports: NetworkPorts,
-  job: JobView,
-  action: Extract<JobAction, { kind: 'delist' | 'end' | 'recover' }>,
-  why: string,
-): void {
-  const address = job.address.toBase58();
-  const attempts = (ctx.status.attempts ?? []).map((attempt) => {
-    if (attempt.jobAddress !== address) return attempt;
-    const { outcome: _intent, ...rest } = attempt;
-    void _intent;
-    return action.kind === 'recover' ? { ...rest, outcome: 'NodeQuit', endedAt: isoSeconds(ctx.deps.now()) } : rest;
-  });
-  ctx.status.attempts = attempts;
-  switch (action.kind) {
-    case 'delist':
-      ctx.setPhase('Queued', 'Queued', `spec.queueTimeout has passed but the job cannot be delisted: ${why}`);
-      ctx.event('Warning', 'Queued', `spec.queueTimeout has passed but job ${address} cannot be delisted: ${why}`);
-      return;
-    case 'end':
-      ctx.setPhase('Running', 'Running', `the node has not finished past the job's timeout, but the job cannot be ended: ${why}`);
-      ctx.event(
-        'Warning',
-        'Running',
-        `the node of job ${address} has not finished past the job's timeout, but the job cannot be ended: ${why}`,
-      );
-      return;
-    case 'recover':
-      ports.watcher.forget(job.address);
-      ctx.setPhase('Stopped', 'NodeQuit', `the node quit job ${address}; ${why}`);
-      ctx.event('Warning', 'NodeQuit', `the node quit job ${address}; ${why}`);
-  }
 }
 
 /**
@@ -243,4 +174,44 @@ async function storeLogs(ctx: JobReconcileContext, address: string, ops: readonl
     throw error;
   }
   ctx.status.logsConfigMap = name;
+}
+
+/**
+ * Why raising the timeout of `job` to `wanted` seconds may not be paid for (may-pay.ts); undefined
+ * when it may, in which case the extension has been counted in the market's spend ledger before
+ * it is paid, like a post: a crash after the payment must not leave it uncounted.
+ */
+async function admitExtension(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, wanted: bigint): Promise<string | undefined> {
+  const network = ports.settings.name;
+  const { price, timeout, market } = job.account;
+  const address = job.address.toBase58();
+  const total = listCharge(network, price, wanted);
+  const charge = total - listCharge(network, price, timeout);
+  const maxCost = maxCostBaseUnits(ctx.object.spec);
+  const payment = {
+    kind: 'extend',
+    job: address,
+    fromSeconds: timeout,
+    toSeconds: wanted,
+    total,
+    charge,
+    ...(maxCost === undefined ? {} : { maxCost }),
+  } as const;
+  // The limit that applies is the one of the market the job is in, as its NosanaMarket says.
+  const reference = resolveMarketReference(ctx.object, ctx.deps.markets);
+  const ledger = isRefusal(reference) || !reference.address.equals(market) ? undefined : ledgerFor(reference, ctx.object);
+  if (ledger === undefined) return mayPay(payment, ctx.deps.now()).refusal?.message;
+  const now = ctx.deps.now();
+  try {
+    const read = await readLedger(ctx.deps.reader, ledger.location);
+    const answer = mayPay({ ...payment, daily: { limit: ledger.limit, spends: asSpends(read.entries), market: market.toBase58() } }, now);
+    if (answer.refusal !== undefined) return answer.refusal.message;
+    const key = extensionEntryKey(ctx.object.metadata?.namespace ?? '', ctx.object.metadata?.name ?? '', address, wanted);
+    // Counted already (an earlier try that did not go through): counted once, at its first time.
+    if (read.entries.some((entry) => entry.key === key)) return undefined;
+    await writeLedger(ctx.deps.writer, ledger.location, read, now, { add: { key, job: address, amount: charge, at: now } });
+  } catch (error) {
+    return `raising the timeout of job ${address} from ${timeout}s to ${wanted}s waits: the daily spend limit cannot be checked (${(error as Error).message})`;
+  }
+  return undefined;
 }

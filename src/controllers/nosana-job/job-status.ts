@@ -1,10 +1,8 @@
-// The attempts list and the few status moves the steps outside the decision make (posting,
-// landing, deletion, the price guard): pure functions over a status, and the context's wrappers
-// over its working copy. decide.ts uses the same pure functions.
+// The attempts list: pure functions over a status (the decisions' Draft uses them), and the one
+// wrapper over the context's working copy that the acting layer and record-trust.ts need.
 import type { PublicKey } from '@solana/web3.js';
 import type { NosanaJobPhase, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
 import { findCondition } from '../../runtime/conditions.ts';
-import type { EventType } from '../../runtime/types.ts';
 import type { JobReconcileContext } from './context.ts';
 
 export type Attempt = NonNullable<NosanaJobStatus['attempts']>[number];
@@ -38,20 +36,6 @@ export function withAttemptChange(status: NosanaJobStatus, address: string, chan
 /** Whether a move to (phase, reason) changes what the status shows (an Event is recorded only then). */
 export function isNewPhase(status: NosanaJobStatus, phase: NosanaJobPhase, reason: string): boolean {
   return status.phase !== phase || findCondition(status.conditions, 'Ready')?.reason !== reason;
-}
-
-/** Sets the phase; the event is recorded only when phase or reason change. */
-export function moveTo(ctx: JobReconcileContext, phase: NosanaJobPhase, reason: string, message: string, type: EventType = 'Normal'): void {
-  const changed = isNewPhase(ctx.status, phase, reason);
-  ctx.setPhase(phase, reason, message);
-  if (changed) ctx.event(type, reason, message);
-}
-
-/** The attempt for `job` in the working status, added when absent. */
-export function attemptFor(ctx: JobReconcileContext, job: PublicKey): Attempt {
-  const { status, attempt } = withAttempt(ctx.status, job.toBase58(), ctx.deps.now());
-  ctx.status = status;
-  return attempt;
 }
 
 /** Changes the attempt for `job` in the working status. */

@@ -8,7 +8,7 @@ import type { JobView } from '../../chain/jobs-client.ts';
 import { bytes32ToCid, isNoResult } from '../../ipfs/cid.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import type { JobReconcileContext } from './context.ts';
-import type { JobWorld } from './decide.ts';
+import type { FollowWorld } from './decision.ts';
 import { ResultDocumentError, readResultDocument } from './result.ts';
 import { exposedServices } from './service-urls.ts';
 
@@ -16,16 +16,16 @@ export async function readJobWorld(
   ctx: JobReconcileContext,
   ports: NetworkPorts,
   address: string,
-  origin: JobWorld['origin'],
-): Promise<JobWorld> {
+  origin: FollowWorld['origin'],
+): Promise<FollowWorld> {
   const jobAddress = new PublicKey(address);
   const job = await ports.watcher.job(jobAddress);
   if (job === undefined) {
     // The confirmed read may come from a node behind the one that saw the job: ask for finality too.
     const settled = await ports.jobs.getJob(jobAddress, { commitment: 'finalized' });
-    return { address, origin, goneAtFinality: settled === undefined };
+    return { stage: 'follow', address, origin, goneAtFinality: settled === undefined };
   }
-  const world: JobWorld = { address, origin, job };
+  const world: FollowWorld = { stage: 'follow', address, origin, job };
   switch (job.status) {
     case 'QUEUED': {
       const market = await ports.watcher.market(job.account.market);
@@ -50,7 +50,7 @@ function needsServices(status: NosanaJobStatus, job: JobView): boolean {
  * The services the pinned definition exposes (the definition the node runs, also for adopted
  * jobs). A read that fails says so in the message; the next reconcile tries again.
  */
-async function readServices(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView): Promise<NonNullable<JobWorld['services']>> {
+async function readServices(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView): Promise<NonNullable<FollowWorld['services']>> {
   const base = `node ${job.run?.account.node.toBase58() ?? '?'} runs job ${job.address.toBase58()}`;
   let definition: unknown;
   try {
@@ -66,7 +66,7 @@ async function readServices(ctx: JobReconcileContext, ports: NetworkPorts, job: 
   return { reason: 'ServiceRunning', message: `${base}, serving ${urls === '' ? 'ports' : urls}${notes}`, urls: services.urls };
 }
 
-async function readResult(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView): Promise<NonNullable<JobWorld['result']>> {
+async function readResult(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView): Promise<NonNullable<FollowWorld['result']>> {
   const cid = bytes32ToCid(job.account.ipfsResult);
   try {
     return { document: await readResultDocument(ports.gateway, cid, ctx.signal) };

@@ -1,71 +1,59 @@
-// The posting path: every check that can refuse a post runs before anything is pinned or paid,
-// then the create-once protocol. The signed post is recorded in the NosanaJob's pending-post
-// annotation with a resourceVersion precondition BEFORE it is broadcast: if the informer cache
-// was stale (the job already has a post in flight) the write fails and nothing is broadcast, and
-// a crash at any instant leaves either no record (nothing was sent) or a record the next
-// reconcile resolves (pending-post.ts). Either way one NosanaJob never pays for two jobs.
+// The posting path: read what a post depends on, decide (decide-post.ts: every check that can
+// refuse a post, on what was read, before anything is pinned or paid), then the create-once
+// protocol. The signed post is recorded in the NosanaJob's pending-post annotation with a
+// resourceVersion precondition BEFORE it is broadcast: if the informer cache was stale (the job
+// already has a post in flight) the write fails and nothing is broadcast, and a crash at any
+// instant leaves either no record (nothing was sent) or a record the next reconcile settles
+// (settle.ts). Either way one NosanaJob never pays for two jobs.
 import { PublicKey } from '@solana/web3.js';
 import type { Keypair } from '@solana/web3.js';
 import { JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
-import type { MarketView, PendingPost } from '../../chain/jobs-client.ts';
-import { formatNos, listCharge } from '../../chain/money.ts';
+import type { PendingPost } from '../../chain/jobs-client.ts';
+import { formatNos } from '../../chain/money.ts';
 import { TransactionFailedError } from '../../chain/transaction-sender.ts';
 import { cidToBytes32 } from '../../ipfs/cid.ts';
 import { encodeJsonForPinning } from '../../ipfs/json.ts';
 import { computeCidV0 } from '../../ipfs/unixfs.ts';
-import { setCondition } from '../../runtime/conditions.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
 import { StaleObjectError, keyOf, keyString } from '../../runtime/types.ts';
-import type { NetworkPorts } from '../network-ports.ts';
-import { attemptsToSearch, boundDefinition, findBoundJobs, nextBindingAttempt } from './binding.ts';
-import type { BoundJob } from './binding.ts';
-import type { JobReconcileContext, StepOutcome } from './context.ts';
-import { isoSeconds, updateAttempt } from './job-status.ts';
-import { findPublicCredentials, publicCredentialsMessage } from './credentials.ts';
-import { assessFunds, budgetRefusal, marketRefusal } from './guards.ts';
-import { applyRefusal, isRefusal, refusal } from './refusal.ts';
-import type { Refusal } from './refusal.ts';
 import type { ItemBackoff } from '../../runtime/work-queue.ts';
+import type { NetworkPorts } from '../network-ports.ts';
+import { decisionSettings, takeDecision } from './act.ts';
+import { attemptsToSearch, boundDefinition, findBoundJobs } from './binding.ts';
+import type { BindingSubject } from './binding.ts';
+import type { JobReconcileContext, StepOutcome } from './context.ts';
+import { decide } from './decide.ts';
+import { postingMessage, postingPollMs } from './decision.ts';
+import type { JobAction, PostWorld } from './decision.ts';
+import { isRefusal, refusal } from './refusal.ts';
+import type { Refusal } from './refusal.ts';
 import { resolveDefinition, resolveMarketReference } from './resolve.ts';
-import type { MarketReference } from './resolve.ts';
 import { asSpends, ledgerFor, postEntryKey, readLedger, takeBack, writeLedger } from './spend-ledger.ts';
 import type { LedgerLocation, LedgerRead } from './spend-ledger.ts';
-import { spendLimitRefusal } from './spend-limit.ts';
-import { jobTimeoutSeconds, maxCostBaseUnits } from './spec-values.ts';
 import { WalletProblem } from './wallet.ts';
 
-/** What outlives one reconcile: retry delays. */
-export interface PostingState {
-  backoff: ItemBackoff;
+/** What the acting layer needs beyond the world: the ports, the wallet, the ledger as read. */
+interface PostReads {
+  world: PostWorld;
+  ports?: NetworkPorts;
+  wallet?: Keypair;
+  subject?: BindingSubject;
+  /** The market's spend ledger as read for the limit check, when a dailySpendLimit applies. */
+  ledger?: { location: LedgerLocation; read: LedgerRead };
 }
 
-/** A job this object posted before it was recreated without its records: follow it, post nothing. */
-interface FoundPost {
-  found: BoundJob;
-}
-
+/** The plan a post carries out: the decision's numbers and what was read to make it. */
 interface PostPlan {
   raw: unknown;
   ports: NetworkPorts;
-  market: MarketReference & { view: MarketView };
+  market: PublicKey;
   timeout: bigint;
   /** What the post takes from the wallet into the market (deposit and any network fee). */
   charge: bigint;
   wallet: Keypair;
   /** The binding attempt number of this post. */
   attempt: number;
-  /** The market's spend ledger as read for the limit check, when a dailySpendLimit applies. */
   ledger?: { location: LedgerLocation; read: LedgerRead };
-}
-
-// A post lands within a few slots; look again soon rather than at the polling interval.
-export function postingPollMs(ctx: JobReconcileContext): number {
-  return Math.min(ctx.deps.options.pollIntervalMs, 1_000);
-}
-
-/** The Posting phase's message, the same while the post waits to land (so waiting writes nothing). */
-export function postingMessage(jobAddress: string): string {
-  return `job ${jobAddress} was sent to the chain and is waiting to land (recorded in annotation ${PENDING_POST_ANNOTATION})`;
 }
 
 async function walletOrRefusal(ctx: JobReconcileContext): Promise<Keypair | Refusal> {
@@ -78,94 +66,60 @@ async function walletOrRefusal(ctx: JobReconcileContext): Promise<Keypair | Refu
   }
 }
 
-function recordLowBalance(ctx: JobReconcileContext, low: boolean, message: string): void {
-  ctx.status.conditions = setCondition(
-    ctx.status.conditions,
-    {
-      type: 'LowBalance',
-      status: low ? 'True' : 'False',
-      reason: low ? 'BalanceLow' : 'BalanceSufficient',
-      message,
-    },
-    ctx.object.metadata?.generation,
-    ctx.deps.now(),
-  );
-}
-
-/** Runs every check that can refuse the post, reading nothing that costs money. */
-async function planPost(ctx: JobReconcileContext): Promise<PostPlan | FoundPost | Refusal> {
+/**
+ * Reads what a post depends on, in order. Reading stops at the first thing that cannot be read,
+ * because what follows needs it; nothing read here spends money.
+ */
+async function readPost(ctx: JobReconcileContext): Promise<PostReads> {
   const { deps, object } = ctx;
-  const resolved = await resolveDefinition(object, deps.reader);
-  if (isRefusal(resolved)) return resolved;
-  const credentials = findPublicCredentials(resolved.definition);
-  if (credentials.length > 0 && !object.spec.allowPublicCredentials)
-    return refusal('PublicCredentials', publicCredentialsMessage(credentials), 'edit');
-
+  const definition = await resolveDefinition(object, deps.reader);
+  if (isRefusal(definition)) return { world: { stage: 'post', definition } };
+  const reads = (rest: Omit<PostWorld, 'stage' | 'definition'>): PostWorld => ({ stage: 'post', definition, ...rest });
   const reference = resolveMarketReference(object, deps.markets);
-  if (isRefusal(reference)) return reference;
+  if (isRefusal(reference)) return { world: reads({ market: reference }) };
   const address = reference.address.toBase58();
   let ports: NetworkPorts;
   try {
     ports = await ctx.ports();
   } catch (error) {
     // The NosanaMarket's settings (its ConfigMap or Secrets) may appear later: say so and retry.
-    return refusal(
-      'MarketNotFound',
-      `the network settings for market ${address} cannot be resolved: ${(error as Error).message}`,
-      'backoff',
-    );
+    const why = `the network settings for market ${address} cannot be resolved: ${(error as Error).message}`;
+    return { world: reads({ market: refusal('MarketNotFound', why, 'backoff') }) };
   }
   // Fresh, not the watcher's last poll: this read decides whether money is paid.
   const view = await ports.watcher.market(reference.address, { maxAgeMs: 0 });
-  if (view === undefined) return refusal('MarketNotFound', `no market account at ${address} on ${ports.settings.name}`, 'backoff');
-  const unsafe = marketRefusal(view.account, address, object.spec.node !== undefined);
-  if (unsafe !== undefined) return unsafe;
-
-  const timeout = jobTimeoutSeconds(object.spec, view.account);
-  const charge = listCharge(ports.settings.name, view.account.jobPrice, timeout);
-  const overBudget = budgetRefusal(charge, maxCostBaseUnits(object.spec), view.account.jobPrice, timeout);
-  if (overBudget !== undefined) return overBudget;
-
+  if (view === undefined)
+    return {
+      world: reads({ market: refusal('MarketNotFound', `no market account at ${address} on ${ports.settings.name}`, 'backoff') }),
+      ports,
+    };
+  const market = { address, view, network: ports.settings.name };
   const wallet = await walletOrRefusal(ctx);
-  if (isRefusal(wallet)) return wallet;
+  if (isRefusal(wallet)) return { world: reads({ market, wallet }), ports };
   const subject = { wallet, namespace: object.metadata?.namespace ?? '', name: object.metadata?.name ?? '' };
+  const known = { market, wallet: wallet.publicKey.toBase58() };
   // No attempt in status: a new object, or one restored without status or annotations. Before
   // paying, look on chain for a job this object posted before (binding.ts).
   if ((ctx.status.attempts ?? []).length === 0) {
-    const [found] = await findBoundJobs(ports.jobs, resolved.raw, subject, attemptsToSearch(object.spec.retries));
-    if (found !== undefined) return { found };
+    const [found] = await findBoundJobs(ports.jobs, definition.raw, subject, attemptsToSearch(object.spec.retries));
+    if (found !== undefined) return { world: reads({ ...known, found }), ports, wallet, subject };
   }
   const balances = await ports.jobs.getBalances(wallet.publicKey);
   deps.metrics.walletBalance(ports.settings.name, wallet.publicKey.toBase58(), balances.lamports, balances.nos);
-  const funds = assessFunds(balances, charge, wallet.publicKey.toBase58());
-  recordLowBalance(ctx, funds.low, funds.message);
-  if (funds.refusal !== undefined) return funds.refusal;
-
-  const attempt = nextBindingAttempt(ctx.status.attempts);
-  const plan: PostPlan = {
-    raw: boundDefinition(resolved.raw, subject, attempt),
-    ports,
-    market: { ...reference, view },
-    timeout,
-    charge,
-    wallet,
-    attempt,
-  };
-  const ledger = ledgerFor(reference, object);
-  if (ledger === undefined) return plan;
-  const { location, limit } = ledger;
-  let read: LedgerRead;
+  const limited = ledgerFor(reference, object);
+  if (limited === undefined) return { world: reads({ ...known, balances }), ports, wallet, subject };
   try {
-    read = await readLedger(deps.reader, location);
+    const read = await readLedger(deps.reader, limited.location);
+    return {
+      world: reads({ ...known, balances, daily: { limit: limited.limit, spends: asSpends(read.entries) } }),
+      ports,
+      wallet,
+      subject,
+      ledger: { location: limited.location, read },
+    };
   } catch (error) {
-    return refusal(
-      'SpendLimitReached',
-      `the dailySpendLimit of market ${address} cannot be checked: ${(error as Error).message}`,
-      'backoff',
-    );
+    return { world: reads({ ...known, balances, daily: { error: (error as Error).message } }), ports, wallet, subject };
   }
-  const overLimit = spendLimitRefusal(asSpends(read.entries), limit, charge, deps.now(), address);
-  return overLimit ?? { ...plan, ledger: { location, read } };
 }
 
 /** The CID is computed here first and recorded, so the pin can be checked and repeated safely. */
@@ -186,7 +140,7 @@ async function prepare(ctx: JobReconcileContext, plan: PostPlan, cid: string): P
   try {
     return await plan.ports.jobs.preparePost({
       wallet: plan.wallet,
-      market: plan.market.address,
+      market: plan.market,
       ipfsJob: cidToBytes32(cid),
       timeoutSeconds: plan.timeout,
       ...(node === undefined ? {} : { node: new PublicKey(node) }),
@@ -199,7 +153,6 @@ async function prepare(ctx: JobReconcileContext, plan: PostPlan, cid: string): P
   }
 }
 
-/** Records the post in the pending-post annotation; a stale resourceVersion throws StaleObjectError and nothing is sent. */
 /**
  * Counts the post in the market's spend ledger before it is recorded and sent. The write is
  * conditional on the ledger as checked: a post counted meanwhile by another worker or replica
@@ -249,37 +202,49 @@ async function broadcast(ctx: JobReconcileContext, plan: PostPlan, pending: Pend
   ctx.event(
     'Normal',
     'Posting',
-    `posted job ${pending.jobAddress} to market ${plan.market.address.toBase58()} (${formatNos(plan.charge)} NOS for ${plan.timeout}s)`,
+    `posted job ${pending.jobAddress} to market ${plan.market.toBase58()} (${formatNos(plan.charge)} NOS for ${plan.timeout}s)`,
   );
-  return { requeueAfterMs: postingPollMs(ctx) };
+  return { requeueAfterMs: postingPollMs(ctx.deps.options) };
 }
 
 /** Records the job found on chain as this object's, exactly as a landed post is recorded. */
-async function followFound(ctx: JobReconcileContext, { attempt, job }: BoundJob): Promise<StepOutcome> {
-  const address = job.address.toBase58();
+async function recordFound(ctx: JobReconcileContext, address: string): Promise<void> {
   await ctx.patchMetadata({ annotations: { [JOB_ADDRESS_ANNOTATION]: address } });
-  ctx.status.jobAddress = address;
-  updateAttempt(ctx, job.address, { postedAt: isoSeconds(ctx.deps.now()), binding: attempt });
-  ctx.event(
-    'Warning',
-    'PostFound',
-    `job ${address}, posted by this NosanaJob (attempt ${attempt + 1}) before it was recreated without its records, was found on chain and is followed; nothing was posted again`,
-  );
-  return { requeueAfterMs: postingPollMs(ctx) };
 }
 
-/** One reconcile of a NosanaJob that has no post in flight and no job: check, pin, post once. */
-export async function postJob(ctx: JobReconcileContext, state: PostingState): Promise<StepOutcome> {
-  const jobKey = keyString(keyOf(ctx.object));
-  const plan = await planPost(ctx);
-  if (isRefusal(plan)) return applyRefusal(ctx, plan, state.backoff, jobKey);
-  if ('found' in plan) return followFound(ctx, plan.found);
-  ctx.status.marketAddress = plan.market.address.toBase58();
-  ctx.status.priceBaseUnits = plan.market.view.account.jobPrice.toString();
-  ctx.status.price = formatNos(plan.market.view.account.jobPrice);
+/** Pins, prepares, counts, records and broadcasts one post. */
+async function post(
+  ctx: JobReconcileContext,
+  reads: PostReads & { backoff: ItemBackoff },
+  action: Extract<JobAction, { kind: 'post' }>,
+): Promise<StepOutcome> {
+  const { ports, wallet, subject, world } = reads;
+  if (
+    ports === undefined ||
+    wallet === undefined ||
+    subject === undefined ||
+    isRefusal(world.definition) ||
+    world.market === undefined ||
+    isRefusal(world.market)
+  )
+    throw new Error('a post was decided without what it needs being read');
+  const plan: PostPlan = {
+    raw: boundDefinition(world.definition.raw, subject, action.attempt),
+    ports,
+    market: new PublicKey(world.market.address),
+    timeout: action.timeout,
+    charge: action.charge,
+    wallet,
+    attempt: action.attempt,
+    ...(reads.ledger === undefined ? {} : { ledger: reads.ledger }),
+  };
   const cid = await pinDefinition(ctx, plan);
   const pending = await prepare(ctx, plan, cid);
-  if (isRefusal(pending)) return applyRefusal(ctx, pending, state.backoff, jobKey);
+  if (isRefusal(pending)) {
+    ctx.setPhase('Pending', pending.reason, pending.message);
+    ctx.event('Warning', pending.reason, pending.message);
+    return { requeueAfterMs: reads.backoff.next(keyString(keyOf(ctx.object))) };
+  }
   await countSpend(ctx, plan, pending);
   try {
     await record(ctx, pending);
@@ -288,6 +253,22 @@ export async function postJob(ctx: JobReconcileContext, state: PostingState): Pr
     if (error instanceof StaleObjectError) await uncountSpend(ctx, plan, pending);
     throw error;
   }
-  state.backoff.reset(jobKey);
+  reads.backoff.reset(keyString(keyOf(ctx.object)));
   return broadcast(ctx, plan, pending);
+}
+
+/** One reconcile of a NosanaJob that has no post in flight and no job: read, decide, post once. */
+export async function postJob(ctx: JobReconcileContext, backoff: ItemBackoff): Promise<StepOutcome> {
+  const reads = await readPost(ctx);
+  const decision = decide(ctx.status, reads.world, decisionSettings(ctx, reads.ports?.settings.name));
+  const next = takeDecision(ctx, decision, backoff);
+  switch (decision.action.kind) {
+    case 'recordFound':
+      await recordFound(ctx, decision.action.found.job.address.toBase58());
+      return next;
+    case 'post':
+      return post(ctx, { ...reads, backoff }, decision.action);
+    default:
+      return next;
+  }
 }

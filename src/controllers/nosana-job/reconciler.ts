@@ -1,31 +1,26 @@
 // The NosanaJob reconciler: level-based, one step of convergence per reconcile. It reads the
-// object from the cache and, in this order, puts back a create-once record whose annotations were
-// lost (lost-record.ts), handles deletion (finalizer), makes sure the finalizer is on before
-// anything is spent, settles a post in flight, mirrors the job it posted or adopted, or else runs
-// the posting path. The status is a working copy applied once at the end (nothing is
-// written when nothing changed). A write that lost a race (StaleObjectError) means the cache is
-// behind: the reconcile ends without applying what it computed from the stale copy, and looks
-// again soon.
+// object from the cache, tells its stage from the object alone (decide.ts's stageOf), and hands it
+// to that stage's layer, which reads what the stage depends on, decides (decide.ts) and performs
+// at most one action: post.ts, settle.ts, follow.ts, finalize.ts. The status is a working copy
+// applied once at the end (nothing is written when nothing changed). A write that lost a race
+// (StaleObjectError) means the cache is behind: the reconcile ends without applying what it
+// computed from the stale copy, and looks again soon.
 import { PublicKey } from '@solana/web3.js';
 import { CONFIRM_POST_ANNOTATION, JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
-import { healthRow } from '../../api/health.ts';
-import { findCondition } from '../../runtime/conditions.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
 import { StaleObjectError } from '../../runtime/types.ts';
 import { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler } from '../../runtime/types.ts';
 import { buildJobContext } from './context.ts';
 import type { JobReconcileContext, NosanaJobControllerDeps, StepOutcome } from './context.ts';
-import { finalizeJob } from './finalize.ts';
-import { lostAnnotations } from './lost-record.ts';
+import { decide, stageOf } from './decide.ts';
+import { deleteJob } from './finalize.ts';
 import { followJob } from './follow.ts';
-import { resolvePendingPost } from './pending-post.ts';
 import { postJob } from './post.ts';
 import { jobAddressOrigin } from './record-trust.ts';
-import type { JobOrigin } from './record-trust.ts';
-import type { PostingState } from './post.ts';
-import { takenBackForPrice } from './price-guard.ts';
 import { REFUSAL_BACKOFF } from './refusal.ts';
+import { settlePost } from './settle.ts';
+import { decisionSettings } from './act.ts';
 
 // The cache catches up within moments of our own write; there is nothing to wait for beyond that.
 const STALE_REQUEUE_MS = 500;
@@ -37,20 +32,11 @@ interface StepResult extends StepOutcome {
   landed?: boolean;
 }
 
-function annotation(ctx: JobReconcileContext, name: string): string | undefined {
-  return ctx.object.metadata?.annotations?.[name];
-}
-
-/** Nothing more will happen to the job (its phase-table row is terminal). */
-function isTerminal(ctx: JobReconcileContext): boolean {
-  const reason = findCondition(ctx.status.conditions, 'Ready')?.reason;
-  return reason !== undefined && healthRow('NosanaJob', ctx.status.phase, reason)?.terminal === true;
-}
-
 export class NosanaJobReconciler implements Reconciler {
   readonly name = 'nosanajob';
   readonly #deps: NosanaJobControllerDeps;
-  readonly #posting: PostingState = { backoff: new ItemBackoff(REFUSAL_BACKOFF) };
+  /** Per-object retry delays for what may fix itself (refusals, unreadable outcomes). */
+  readonly #backoff = new ItemBackoff(REFUSAL_BACKOFF);
 
   constructor(deps: NosanaJobControllerDeps) {
     this.#deps = deps;
@@ -80,56 +66,41 @@ export class NosanaJobReconciler implements Reconciler {
 
   async #step(ctx: JobReconcileContext): Promise<StepResult> {
     const { metadata, spec } = ctx.object;
-    const hasFinalizer = (metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER);
-    const deleting = metadata?.deletionTimestamp !== undefined;
-    if (deleting && !hasFinalizer) return { gone: true };
-    // Deletion included: a job whose record lost its annotations would be posted again, or leaked.
-    const lost = lostAnnotations(ctx.object);
-    if (lost !== undefined) return this.#restore(ctx, lost);
-    if (deleting) return this.#delete(ctx);
-    if (!hasFinalizer) {
-      await ctx.patchMetadata({ addFinalizers: [NOSANA_JOB_FINALIZER] });
+    const annotations = metadata?.annotations ?? {};
+    const address = spec.jobAddress ?? annotations[JOB_ADDRESS_ANNOTATION];
+    const stage = stageOf(ctx.object, address);
+    const backoff = this.#backoff;
+    switch (stage.kind) {
+      case 'gone':
+        return { gone: true };
+      case 'restore':
+        return this.#restore(ctx, stage.annotations);
+      case 'delete':
+        return deleteJob(ctx, backoff);
+      default:
+        break;
     }
-    // A post in flight comes first, even before adoption: it may hold a paid job.
-    const pending = annotation(ctx, PENDING_POST_ANNOTATION);
-    let landed: PublicKey | undefined;
-    if (pending !== undefined) {
-      const resolution = await resolvePendingPost(ctx, this.#posting, pending);
-      if (resolution.kind !== 'landed') return resolution.outcome;
-      landed = resolution.jobAddress;
-    } else {
-      // A post settled by a process that died before its status write is still shown as in flight.
-      delete ctx.status.pendingPost;
-      if (annotation(ctx, CONFIRM_POST_ANNOTATION) !== undefined) {
-        // A confirmation with no post to settle would otherwise wait and settle the NEXT unknown post.
-        await ctx.patchMetadata({ annotations: { [CONFIRM_POST_ANNOTATION]: null } });
+    // Nothing is spent before the finalizer is on: a deletion must find the job to cancel it.
+    if (!(metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER)) await ctx.patchMetadata({ addFinalizers: [NOSANA_JOB_FINALIZER] });
+    if (stage.kind === 'settle') return settlePost(ctx, backoff, stage.record);
+    // A post settled by a process that died before its status write is still shown as in flight.
+    delete ctx.status.pendingPost;
+    // A confirmation with no post to settle would otherwise wait and settle the NEXT unknown post.
+    if (annotations[CONFIRM_POST_ANNOTATION] !== undefined) await ctx.patchMetadata({ annotations: { [CONFIRM_POST_ANNOTATION]: null } });
+    switch (stage.kind) {
+      case 'ended':
+        ctx.status = decide(ctx.status, { stage: 'ended' }, decisionSettings(ctx, undefined)).status;
+        return {};
+      case 'follow': {
+        if (address === undefined) throw new Error('a job is followed without an address');
+        if (spec.jobAddress !== undefined) return followJob(ctx, backoff, new PublicKey(address), 'adopted');
+        // Until it can be told whether this object posted it, the job is only mirrored.
+        const origin = (await jobAddressOrigin(ctx, address)) ?? 'unverified';
+        return followJob(ctx, backoff, new PublicKey(address), origin);
       }
+      case 'post':
+        return postJob(ctx, backoff);
     }
-    if (spec.jobAddress !== undefined) return this.#observe(ctx, new PublicKey(spec.jobAddress), 'adopted');
-    if (landed !== undefined) return { ...(await this.#observe(ctx, landed, 'posted')), landed: true };
-    const posted = annotation(ctx, JOB_ADDRESS_ANNOTATION);
-    // Until it can be told whether this object posted it, the job is only mirrored.
-    if (posted !== undefined) return this.#observe(ctx, new PublicKey(posted), (await jobAddressOrigin(ctx, posted)) ?? 'unverified');
-    return postJob(ctx, this.#posting);
-  }
-
-  async #observe(ctx: JobReconcileContext, jobAddress: PublicKey, origin: 'posted' | 'adopted' | 'unverified'): Promise<StepResult> {
-    if (isTerminal(ctx)) {
-      // Say the current spec was seen (kstatus reads an old observedGeneration as in progress).
-      const generation = ctx.object.metadata?.generation;
-      if (generation !== undefined) ctx.status.observedGeneration = generation;
-      return {};
-    }
-    if (origin === 'posted') {
-      const takenBack = await takenBackForPrice(ctx, jobAddress);
-      if (takenBack !== undefined) return takenBack;
-    }
-    const outcome = await followJob(ctx, jobAddress, origin);
-    if (outcome.repost !== true) return outcome;
-    // The attempt is over and retries remain: without the job-address annotation the next
-    // reconcile takes the posting path and posts a fresh job.
-    await ctx.patchMetadata({ annotations: { [JOB_ADDRESS_ANNOTATION]: null } });
-    return { requeueAfterMs: STALE_REQUEUE_MS };
   }
 
   /** Puts back the annotations the status shows were lost; the next reconcile settles them as usual. */
@@ -142,28 +113,5 @@ export class NosanaJobReconciler implements Reconciler {
         `they were restored so that job ${ctx.status.pendingPost?.jobAddress ?? ctx.status.jobAddress ?? ''} is followed, not posted again`,
     );
     return { requeueAfterMs: STALE_REQUEUE_MS };
-  }
-
-  /** Cancels the job on chain (per deletionPolicy), then lets the object go. */
-  async #delete(ctx: JobReconcileContext): Promise<StepResult> {
-    const { spec } = ctx.object;
-    // spec.jobAddress names an adopted job, whatever an annotation says; an annotated address is
-    // acted on only when it is this object's own (record-trust.ts): an allow-list, not a deny-list.
-    let address = spec.jobAddress ?? annotation(ctx, JOB_ADDRESS_ANNOTATION);
-    let origin: JobOrigin | undefined = spec.jobAddress === undefined ? 'posted' : 'adopted';
-    const pending = annotation(ctx, PENDING_POST_ANNOTATION);
-    // Orphan leaves the chain alone, a post in flight included; Cancel must know whether it landed.
-    if (spec.deletionPolicy !== 'Orphan') {
-      if (pending !== undefined) {
-        const resolution = await resolvePendingPost(ctx, this.#posting, pending);
-        if (resolution.kind === 'waiting') return resolution.outcome;
-        if (resolution.kind === 'landed' && spec.jobAddress === undefined) address = resolution.jobAddress.toBase58();
-      }
-      if (origin === 'posted' && address !== undefined) origin = await jobAddressOrigin(ctx, address);
-    }
-    const finalized = await finalizeJob(ctx, address === undefined ? undefined : new PublicKey(address), origin);
-    if (!finalized.done) return finalized.requeueAfterMs === undefined ? {} : { requeueAfterMs: finalized.requeueAfterMs };
-    await ctx.patchMetadata({ removeFinalizers: [NOSANA_JOB_FINALIZER] });
-    return { gone: true };
   }
 }

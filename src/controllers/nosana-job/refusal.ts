@@ -1,7 +1,6 @@
 // Why a NosanaJob is not posted (yet), and when to look again. Every refusal happens before
 // anything is pinned or paid; the status says why and the requeue says when it is worth retrying.
-import type { BackoffSettings, ItemBackoff } from '../../runtime/work-queue.ts';
-import type { JobReconcileContext, StepOutcome } from './context.ts';
+import type { BackoffSettings } from '../../runtime/work-queue.ts';
 
 export type PendingReason =
   | 'Pending'
@@ -29,12 +28,13 @@ export type RetryPolicy = 'backoff' | 'recheck' | 'edit' | { afterMs: number };
 
 export interface Refusal {
   refused: true;
-  reason: PendingReason;
+  /** A post's refusal is shown as phase Pending with this reason; a landed job over budget is taken back. */
+  reason: PendingReason | 'PriceAboveMaxCost';
   message: string;
   retry: RetryPolicy;
 }
 
-export function refusal(reason: PendingReason, message: string, retry: RetryPolicy): Refusal {
+export function refusal(reason: Refusal['reason'], message: string, retry: RetryPolicy): Refusal {
   return { refused: true, reason, message, retry };
 }
 
@@ -51,13 +51,10 @@ const RECHECK_MS = 5 * 60_000;
  */
 export const REFUSAL_BACKOFF: BackoffSettings = { baseMs: 1_000, maxMs: 5 * 60_000 };
 
-/** Records the refusal in the status (phase Pending with its reason) and says when to look again. */
-export function applyRefusal(ctx: JobReconcileContext, refused: Refusal, backoff: ItemBackoff, key: string): StepOutcome {
-  ctx.setPhase('Pending', refused.reason, refused.message);
-  ctx.event('Warning', refused.reason, refused.message);
-  const { retry } = refused;
-  if (retry === 'edit') return {};
-  if (retry === 'recheck') return { requeueAfterMs: RECHECK_MS };
-  if (retry === 'backoff') return { requeueAfterMs: backoff.next(key) };
-  return { requeueAfterMs: Math.max(1_000, retry.afterMs) };
+/** When to look again after a refusal: its retry policy as a decision's requeue. */
+export function retryOf(policy: RetryPolicy): { afterMs?: number; backoff?: true } {
+  if (policy === 'edit') return {};
+  if (policy === 'recheck') return { afterMs: RECHECK_MS };
+  if (policy === 'backoff') return { backoff: true };
+  return { afterMs: Math.max(1_000, policy.afterMs) };
 }

@@ -1,7 +1,6 @@
 // Turning the int-or-string fields of NosanaJob and NosanaMarket specs into the bigint numbers the
 // chain works with: durations into whole seconds and NOS amounts into base units. (What a post
 // costs is chain/money.ts's listCharge.)
-import type { MarketAccount } from '../../chain/accounts.ts';
 import { BASE_UNITS_PER_NOS, parseNos } from '../../chain/money.ts';
 import type { NosanaJobSpec } from '../../api/crds/nosana-job.ts';
 import { ceilSeconds, durationNanos } from '../../api/duration.ts';
@@ -36,11 +35,6 @@ export function nosAmount(value: number | string, field: string): bigint {
   } catch (error) {
     throw new Error(`${field}: ${(error as Error).message}`, { cause: error });
   }
-}
-
-/** The timeout a post asks for: spec.timeout, else the market's default job timeout. */
-export function jobTimeoutSeconds(spec: Pick<NosanaJobSpec, 'timeout'>, market: Pick<MarketAccount, 'jobTimeout'>): bigint {
-  return spec.timeout === undefined ? market.jobTimeout : durationSeconds(spec.timeout, 'spec.timeout');
 }
 
 /** spec.maxCost in base units; undefined when the job sets no budget. */

@@ -18,10 +18,11 @@ import type { KubeWriter } from '../../runtime/types.ts';
 import type { KubeReader } from './context.ts';
 import type { NosanaJobObject } from '../../api/crds/nosana-job.ts';
 import type { MarketReference } from './resolve.ts';
-import type { Spend } from './spend-limit.ts';
-import { SPEND_WINDOW_MS, dailySpendLimit, limitingMarket } from './spend-limit.ts';
+import { nosAmount } from './spec-values.ts';
 
 export const SPEND_LEDGER_DATA_KEY = 'spends.json';
+/** The dailySpendLimit is a rolling day. */
+export const SPEND_WINDOW_MS = 24 * 60 * 60_000;
 /** Label on every ledger ConfigMap, with the market address as its value. */
 export const SPEND_LEDGER_LABEL = 'nosana.io/spend-ledger';
 
@@ -51,6 +52,33 @@ export interface LedgerLocation {
 /** The ledger of the NosanaMarket whose dailySpendLimit applies, for the market at `address`. */
 function ledgerLocation(limitedBy: NosanaMarketObject, address: PublicKey): LedgerLocation {
   return { namespace: limitedBy.metadata?.namespace ?? '', market: address, marketName: limitedBy.metadata?.name ?? '' };
+}
+
+/** One payment as the limit check counts it. */
+export interface Spend {
+  jobAddress?: string;
+  at: Date;
+  amount: bigint;
+}
+
+/**
+ * The NosanaMarket whose dailySpendLimit governs a job's payments: its own namespace's market, or
+ * a lending market only while that market's wallet is the one paying. Another namespace's market
+ * has no say over a job that pays with its own wallet (it could otherwise block it with a tiny limit).
+ */
+export function limitingMarket(
+  reference: Pick<MarketReference, 'object' | 'settingsFrom'>,
+  job: NosanaJobObject,
+): NosanaMarketObject | undefined {
+  if (reference.settingsFrom !== undefined) return reference.settingsFrom;
+  return job.spec.walletSecretRef === undefined ? reference.object : undefined;
+}
+
+/** The NosanaMarket's dailySpendLimit in base units; undefined when it sets none. */
+export function dailySpendLimit(market: NosanaMarketObject | undefined): bigint | undefined {
+  const text = market?.spec.dailySpendLimit;
+  if (text === undefined) return undefined;
+  return nosAmount(text, `NosanaMarket ${market?.metadata?.namespace}/${market?.metadata?.name} spec.dailySpendLimit`);
 }
 
 /** The limit that governs what `job` pays into the market of `reference`, and its ledger; undefined when none applies. */

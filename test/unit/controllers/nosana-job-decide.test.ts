@@ -10,7 +10,7 @@ import { healthRow } from '../../../src/api/health.ts';
 import { JOB_STATE } from '../../../src/chain/accounts.ts';
 import type { JobStatus, JobView } from '../../../src/chain/jobs-client.ts';
 import { decide } from '../../../src/controllers/nosana-job/decide.ts';
-import type { DecisionSettings, JobWorld } from '../../../src/controllers/nosana-job/decide.ts';
+import type { DecisionSettings, FollowWorld } from '../../../src/controllers/nosana-job/decision.ts';
 import { findCondition } from '../../../src/runtime/conditions.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
@@ -79,7 +79,7 @@ const document = (opStatus: string, exitCode: number) => ({
 interface Row {
   reason: string;
   status: NosanaJobStatus;
-  world: Omit<JobWorld, 'address'>;
+  world: Omit<FollowWorld, 'address' | 'stage'>;
   settings?: Partial<DecisionSettings>;
   want: { phase: string | undefined; ready?: string; action: string; forget?: boolean; outcome?: string };
 }
@@ -280,7 +280,7 @@ describe('decide: a followed NosanaJob', () => {
   for (const row of rows) {
     test(row.reason, () => {
       const before = structuredClone(row.status);
-      const decision = decide(row.status, { address, ...row.world }, { ...SETTINGS, ...row.settings });
+      const decision = decide(row.status, { stage: 'follow', address, ...row.world }, { ...SETTINGS, ...row.settings });
       assert.deepEqual(row.status, before, 'the input status is not changed');
       assert.equal(decision.status.phase, row.want.phase);
       if (row.want.ready !== undefined) assert.equal(findCondition(decision.status.conditions, 'Ready')?.reason, row.want.ready);
@@ -303,13 +303,13 @@ describe('decide: a followed NosanaJob', () => {
   }
 
   test('an adopted job is marked so in its attempt (never counted as spent, never acted on)', () => {
-    const decision = decide({}, { address, origin: 'adopted', job: job('QUEUED') }, SETTINGS);
+    const decision = decide({}, { stage: 'follow', address, origin: 'adopted', job: job('QUEUED') }, SETTINGS);
     assert.equal(decision.status.attempts?.[0]?.origin, 'adopted');
   });
 
   test('a poll that sees nothing new decides nothing new: no Event, the same status', () => {
-    const first = decide({}, { address, origin: 'posted', job: job('QUEUED'), queuePosition: 0 }, SETTINGS);
-    const again = decide(first.status, { address, origin: 'posted', job: job('QUEUED'), queuePosition: 0 }, SETTINGS);
+    const first = decide({}, { stage: 'follow', address, origin: 'posted', job: job('QUEUED'), queuePosition: 0 }, SETTINGS);
+    const again = decide(first.status, { stage: 'follow', address, origin: 'posted', job: job('QUEUED'), queuePosition: 0 }, SETTINGS);
     assert.deepEqual(again.events, []);
     assert.deepEqual(again.status, first.status);
   });

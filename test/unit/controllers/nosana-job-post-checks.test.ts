@@ -1,25 +1,18 @@
-// The posting path's checks on their own: spec values, credentials, market safety, budget,
-// funds, spend limit, market and wallet resolution. Each refusal names what is wrong and when it
-// is worth trying again.
+// The posting path's checks on their own: spec values, credentials, which market's limit governs,
+// market and wallet resolution (what may be paid is may-pay.ts's, tested on its own). Each refusal
+// names what is wrong and when it is worth trying again.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Keypair } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { validateJobDefinition } from '../../../src/api/job-definition/index.ts';
 import type { JobDefinition } from '../../../src/api/job-definition/index.ts';
-import { JOB_TYPE_DISABLED, MARKET_QUEUE_CAPACITY, QUEUE_TYPE } from '../../../src/chain/accounts.ts';
-import type { MarketAccount } from '../../../src/chain/accounts.ts';
-import { LAMPORTS_PER_SOL, listCharge } from '../../../src/chain/money.ts';
+import { listCharge } from '../../../src/chain/money.ts';
 import { serializeWallet } from '../../../src/chain/wallet.ts';
-import { ItemBackoff } from '../../../src/runtime/work-queue.ts';
 import { findPublicCredentials } from '../../../src/controllers/nosana-job/credentials.ts';
-import { POST_LAMPORTS_NEEDED, assessFunds, budgetRefusal, marketRefusal } from '../../../src/controllers/nosana-job/guards.ts';
-import { REFUSAL_BACKOFF, applyRefusal, refusal } from '../../../src/controllers/nosana-job/refusal.ts';
-import type { JobReconcileContext } from '../../../src/controllers/nosana-job/context.ts';
 import { resolveDefinition, resolveMarketReference } from '../../../src/controllers/nosana-job/resolve.ts';
-import { durationSeconds, jobTimeoutSeconds, nosAmount } from '../../../src/controllers/nosana-job/spec-values.ts';
-import { limitingMarket, spendLimitRefusal } from '../../../src/controllers/nosana-job/spend-limit.ts';
-import type { Spend } from '../../../src/controllers/nosana-job/spend-limit.ts';
+import { durationSeconds, nosAmount } from '../../../src/controllers/nosana-job/spec-values.ts';
+import { limitingMarket } from '../../../src/controllers/nosana-job/spend-ledger.ts';
 import { WalletProblem, loadWallet, walletSourceFor } from '../../../src/controllers/nosana-job/wallet.ts';
 import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
 import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
@@ -37,24 +30,6 @@ function jobSpec(overrides: Partial<NosanaJobObject['spec']> = {}): NosanaJobObj
 
 function marketSpec(overrides: Partial<NosanaMarketObject['spec']> = {}): NosanaMarketObject['spec'] {
   return { network: 'localnet', refreshInterval: '60s', ...overrides };
-}
-
-function marketAccount(overrides: Partial<MarketAccount> = {}): MarketAccount {
-  const key = Keypair.generate().publicKey;
-  return {
-    authority: key,
-    jobExpiration: 86_400n,
-    jobPrice: 100n,
-    jobTimeout: 3_600n,
-    jobType: 0,
-    vault: key,
-    vaultBump: 255,
-    nodeAccessKey: key,
-    nodeXnosMinimum: 0n,
-    queueType: QUEUE_TYPE.empty,
-    queue: [],
-    ...overrides,
-  };
 }
 
 function parsed(definition: unknown): JobDefinition {
@@ -82,9 +57,7 @@ describe('spec values', () => {
     assert.throws(() => nosAmount('1.1234567', 'spec.maxCost'), /spec\.maxCost: .*at most 6 decimals/);
   });
 
-  test("the timeout defaults to the market's, and what a post takes carries the legacy fee outside the localnet", () => {
-    assert.equal(jobTimeoutSeconds({}, { jobTimeout: 600n }), 600n);
-    assert.equal(jobTimeoutSeconds({ timeout: '2m' }, { jobTimeout: 600n }), 120n);
+  test('what a post takes carries the legacy fee outside the localnet', () => {
     assert.equal(listCharge('localnet', 100n, 600n), 60_000n);
     assert.equal(listCharge('mainnet', 100n, 600n), 66_000n);
   });
@@ -155,90 +128,7 @@ describe('credentials in a definition', () => {
   });
 });
 
-describe('market safety and budget', () => {
-  test('a disabled market is refused for good measure; a full job queue is retried later', () => {
-    const address = Keypair.generate().publicKey.toBase58();
-    const disabled = marketRefusal(marketAccount({ jobType: JOB_TYPE_DISABLED }), address, false);
-    assert.equal(disabled?.reason, 'MarketDisabled');
-    assert.equal(disabled?.retry, 'recheck');
-    const queue = Array.from({ length: MARKET_QUEUE_CAPACITY }, () => Keypair.generate().publicKey);
-    const full = marketRefusal(marketAccount({ queueType: QUEUE_TYPE.job, queue }), address, false);
-    assert.equal(full?.reason, 'MarketQueueFull');
-    assert.deepEqual(full?.retry, { afterMs: 30_000 });
-    assert.equal(marketRefusal(marketAccount({ queueType: QUEUE_TYPE.job, queue: queue.slice(1) }), address, false), undefined);
-    assert.equal(
-      marketRefusal(marketAccount({ queueType: QUEUE_TYPE.job, queue }), address, true),
-      undefined,
-      'a post to a named node does not enter the queue',
-    );
-    assert.equal(
-      marketRefusal(marketAccount({ queueType: QUEUE_TYPE.node, queue }), address, false),
-      undefined,
-      'a queue of nodes takes jobs at once',
-    );
-  });
-
-  test('a deposit over maxCost is refused naming both amounts in NOS', () => {
-    const refused = budgetRefusal(360_000n, 300_000n, 100n, 3_600n);
-    assert.equal(refused?.reason, 'OverBudget');
-    assert.match(refused!.message, /deposit of 0\.36 NOS .*exceeds spec\.maxCost of 0\.3 NOS/);
-    assert.equal(budgetRefusal(300_000n, 300_000n, 100n, 3_000n), undefined);
-    assert.equal(budgetRefusal(10n ** 12n, undefined, 100n, 3_600n), undefined, 'no maxCost, no budget');
-  });
-
-  test('funds: short SOL or NOS refuses with the amounts; enough for one post but not two is low', () => {
-    const wallet = Keypair.generate().publicKey.toBase58();
-    const poor = assessFunds({ lamports: 1_000n, nos: 5n }, 100n, wallet);
-    assert.equal(poor.refusal?.reason, 'InsufficientFunds');
-    assert.equal(poor.refusal?.retry, 'backoff');
-    assert.match(
-      poor.message,
-      /0\.000001 SOL where a post needs up to 0\.00659324 SOL.* and 0\.000005 NOS where the deposit is 0\.0001 NOS/,
-    );
-    assert.equal(POST_LAMPORTS_NEEDED, 6_593_240n);
-    const once = assessFunds({ lamports: LAMPORTS_PER_SOL, nos: 150n }, 100n, wallet);
-    assert.equal(once.refusal, undefined);
-    assert.equal(once.low, true);
-    const plenty = assessFunds({ lamports: LAMPORTS_PER_SOL, nos: 1_000n }, 100n, wallet);
-    assert.deepEqual([plenty.refusal, plenty.low], [undefined, false]);
-  });
-
-  test('a refusal retried with backoff waits per object from one second, doubling, and stops growing at five minutes', () => {
-    // The controller's one backoff as the posting path holds it; the context only records the refusal.
-    const backoff = new ItemBackoff(REFUSAL_BACKOFF);
-    const ctx = { setPhase: () => undefined, event: () => undefined } as unknown as JobReconcileContext;
-    const retry = (key: string): number | undefined =>
-      applyRefusal(ctx, refusal('InsufficientFunds', 'short', 'backoff'), backoff, key).requeueAfterMs;
-    assert.deepEqual([retry('a'), retry('a'), retry('a'), retry('b')], [1_000, 2_000, 4_000, 1_000]);
-    for (let i = 0; i < 30; i += 1) retry('a');
-    assert.equal(retry('a'), 300_000);
-    backoff.reset('a');
-    assert.equal(retry('a'), 1_000);
-  });
-});
-
 describe('spend limit', () => {
-  const now = new Date('2026-06-01T12:00:00Z');
-  const hoursAgo = (hours: number): Date => new Date(now.getTime() - hours * 3_600_000);
-
-  test('spends in the rolling day plus the deposit must fit the limit; the refusal says when it fits again', () => {
-    const spends: Spend[] = [
-      { at: hoursAgo(30), amount: 900n },
-      { at: hoursAgo(20), amount: 400n },
-      { at: hoursAgo(2), amount: 300n },
-    ];
-    assert.equal(spendLimitRefusal(spends, 1_000n, 300n, now, 'M'), undefined, 'the 30 h old spend is outside the window');
-    const refused = spendLimitRefusal(spends, 1_000n, 400n, now, 'M');
-    assert.equal(refused?.reason, 'SpendLimitReached');
-    // 700 spent + 400 > 1000; once the 20 h old spend leaves the window (in 4 h), 300 + 400 fits.
-    assert.deepEqual(refused?.retry, { afterMs: 4 * 3_600_000 + 1_000 });
-    assert.match(
-      refused!.message,
-      /paid 0\.0007 NOS .* deposit of 0\.0004 NOS would pass its dailySpendLimit of 0\.001 NOS; it fits again at 2026-06-01T16:00:00\.000Z/,
-    );
-    assert.equal(spendLimitRefusal([], 1_000n, 1_001n, now, 'M')?.retry, 'recheck', 'a deposit over the limit on its own never fits');
-  });
-
   test('a market of another namespace limits only the jobs its own wallet pays for', () => {
     const own = nosanaMarket('team', 'own', marketSpec({ dailySpendLimit: '1' }));
     const lender = nosanaMarket('platform', 'shared', marketSpec({ dailySpendLimit: '0.000001', allowedNamespaces: ['team'] }));
