@@ -1,9 +1,9 @@
 // Starts the test control plane for a person to use, prints how to reach it, and stops
 // it on Ctrl-C:   npm run dev-cluster
-import { TestCluster } from '../test/harness/cluster.ts';
+import { LocalCluster } from '../src/local-cluster/cluster.ts';
 
 const started = Date.now();
-const cluster = await TestCluster.start();
+const cluster = await LocalCluster.start();
 const { handle } = cluster;
 console.log(`Kubernetes ${handle.version} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 console.log(`  export KUBECONFIG=${handle.kubeconfigPath}`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { ClusterContext } from './fixture.ts';
 import { OperatorProcess, type OperatorProcessSpec } from './operator-process.ts';
-import { freePorts } from './ports.ts';
+import { freePorts } from '../../src/local-cluster/ports.ts';
 
 export interface LeaderElectionOptions {
   namespace: string;

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { TestCluster, type ClusterHandle } from './cluster.ts';
-import { controlPlaneBinaries, type ControlPlaneBinaries } from './binaries.ts';
-import { waitFor } from './wait.ts';
+import { LocalCluster, type ClusterHandle } from '../../src/local-cluster/cluster.ts';
+import { controlPlaneBinaries, type ControlPlaneBinaries } from '../../src/local-cluster/binaries.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 export const SHARED_CLUSTER_ENV = 'NOSANA_TEST_CLUSTER';
 
@@ -22,7 +22,7 @@ export interface ClusterContext {
 }
 
 let context: Promise<ClusterContext> | undefined;
-let privateCluster: TestCluster | undefined;
+let privateCluster: LocalCluster | undefined;
 const namespacesToDelete: string[] = [];
 
 // Registered when the module loads, so it belongs to the file's root test and runs when
@@ -47,7 +47,7 @@ async function connect(): Promise<ClusterContext> {
   if (sharedHandle) {
     handle = JSON.parse(await readFile(sharedHandle, 'utf8')) as ClusterHandle;
   } else {
-    privateCluster = await TestCluster.start();
+    privateCluster = await LocalCluster.start();
     handle = privateCluster.handle;
   }
   const kubeConfig = new k8s.KubeConfig();

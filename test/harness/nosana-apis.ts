@@ -1,10 +1,10 @@
 // Installs the project's CRDs and admission policy into a test cluster exactly as a user
 // would (kubectl apply --server-side), and waits until they serve.
 import { join } from 'node:path';
-import { REPO_ROOT } from './binaries.ts';
+import { REPO_ROOT } from '../../src/local-cluster/binaries.ts';
 import type { ClusterContext } from './fixture.ts';
 import { kubectl, kubectlOk } from './kubectl.ts';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 export async function installNosanaApis(ctx: ClusterContext): Promise<void> {
   await kubectlOk(ctx, [

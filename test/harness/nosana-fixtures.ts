@@ -11,11 +11,11 @@ import type { NosanaJobPhase, NosanaJobStatus, nosanaJobSpec } from '../../src/a
 import type { NosanaMarketStatus, nosanaMarketSpec } from '../../src/api/crds/nosana-market.ts';
 import { serializeWallet } from '../../src/chain/wallet.ts';
 import type { Localnet } from '../../src/localnet/localnet.ts';
-import { REPO_ROOT } from './binaries.ts';
+import { REPO_ROOT } from '../../src/local-cluster/binaries.ts';
 import type { ClusterContext } from './fixture.ts';
 import { kubectl, type KubectlResult } from './kubectl.ts';
 import { fundedWallet, openTestMarket, readLedger, type Funding, type LedgerReading, type TestMarketSettings } from './nosana-ledger.ts';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 export const NOSANA_API_VERSION = 'nosana.io/v1alpha1';
 export const WALLET_KEY = 'keypair';

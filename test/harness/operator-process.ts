@@ -8,10 +8,10 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './binaries.ts';
+import { REPO_ROOT } from '../../src/local-cluster/binaries.ts';
 import { parsePrometheusText, type MetricSample } from './prometheus-text.ts';
-import { startWatchdog } from './processes.ts';
-import { waitFor } from './wait.ts';
+import { startWatchdog } from '../../src/local-cluster/processes.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 const CLI = join(REPO_ROOT, 'bin', 'nosana-operator.js');
 /** What kill-points.ts writes on stderr just before the SIGKILL. */

@@ -1,29 +1,21 @@
-// Giving simulated containers an outcome: exit code and run time through annotations
-// (see kwok-stages.ts), output through KWOK Logs objects that point at a file in the CRI
-// log format, which `kubectl logs` and the API's pod log endpoint then serve.
+// Simulated containers for tests that create Pods themselves: the annotations the local
+// cluster's KWOK stages read (simulation.ts decides them for Pods the operator creates), and
+// output through KWOK Logs objects pointing at a file in the CRI log format, which `kubectl logs`
+// and the API's pod log endpoint then serve.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterContext } from './fixture.ts';
-import { SIMULATION_ANNOTATIONS } from './kwok-stages.ts';
+import { annotationsFor, criLog } from '../../src/local-cluster/simulation.ts';
+import type { SimulatedBehaviour, SimulatedLogLine } from '../../src/local-cluster/simulation.ts';
 
-export { SIMULATION_ANNOTATIONS };
+export { SIMULATION_ANNOTATIONS } from '../../src/local-cluster/kwok-stages.ts';
 
-export interface SimulatedRun {
-  exitCode: number;
-  /** a Go duration, e.g. "2s" */
-  runFor?: string;
+/** The annotations that make a Pod this test creates behave as described (run until deleted by default). */
+export function simulationAnnotations(behaviour: SimulatedBehaviour = {}): Record<string, string> {
+  return annotationsFor('test', behaviour);
 }
 
-export function simulationAnnotations(run: SimulatedRun): Record<string, string> {
-  const annotations: Record<string, string> = { [SIMULATION_ANNOTATIONS.exitCode]: String(run.exitCode) };
-  if (run.runFor) annotations[SIMULATION_ANNOTATIONS.runDuration] = run.runFor;
-  return annotations;
-}
-
-export interface LogLine {
-  stream: 'stdout' | 'stderr';
-  text: string;
-}
+export type LogLine = SimulatedLogLine;
 
 /** Makes `kubectl logs <pod> -c <container>` print these lines. Call before or after the Pod exists. */
 export async function simulateLogs(
@@ -34,9 +26,7 @@ export async function simulateLogs(
   lines: LogLine[],
 ): Promise<void> {
   const file = join(ctx.handle.kwokLogsDir, `${namespace}_${pod}_${container}.log`);
-  const start = Date.now();
-  const cri = lines.map((line, i) => `${new Date(start + i).toISOString()} ${line.stream} F ${line.text}\n`).join('');
-  await writeFile(file, cri);
+  await writeFile(file, criLog(lines, new Date()));
   await ctx.objects.create({
     apiVersion: 'kwok.x-k8s.io/v1alpha1',
     kind: 'Logs',

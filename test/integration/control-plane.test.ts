@@ -6,12 +6,13 @@ import { describe, test } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
 import { useCluster, type ClusterContext } from '../harness/fixture.ts';
 import { simulateLogs, simulationAnnotations } from '../harness/simulation.ts';
-import { waitFor } from '../harness/wait.ts';
-import { GPU_RESOURCE } from '../harness/gpu-nodes.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
+import { GPU_RESOURCE } from '../../src/local-cluster/gpu-nodes.ts';
 
 function gpuPod(name: string, gpus: number, extra: Partial<k8s.V1Pod> = {}): k8s.V1Pod {
   return {
-    metadata: { name, ...extra.metadata },
+    // Decided by the test: a service (runs until deleted) unless the caller says otherwise.
+    metadata: { name, annotations: simulationAnnotations(), ...extra.metadata },
     spec: {
       automountServiceAccountToken: false,
       restartPolicy: 'Never',
@@ -88,7 +89,7 @@ describe('test control plane', () => {
     assert.equal(pod.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 3);
   });
 
-  test('a Pod without a simulated outcome keeps running, like a service', async () => {
+  test('a Pod decided as a service (no exit code) keeps running', async () => {
     const ctx = await useCluster();
     const namespace = await ctx.freshNamespace();
     await ctx.core.createNamespacedPod({ namespace, body: gpuPod('service', 1) });
@@ -136,7 +137,7 @@ describe('test control plane', () => {
     await waitForPhase(ctx, namespace, 'no-room', 'Running');
   });
 
-  test("a Pod with a claim on the harness StorageClass binds it and runs on the volume's node", async () => {
+  test("a Pod with a claim on the local cluster's StorageClass binds it and runs on the volume's node", async () => {
     const ctx = await useCluster();
     const namespace = await ctx.freshNamespace();
     await ctx.core.createNamespacedPersistentVolumeClaim({

@@ -15,7 +15,7 @@ import { jobAccountsOf } from '../harness/nosana-ledger.ts';
 import { useNosanaScene } from '../harness/nosana-scene.ts';
 import { sumSamples } from '../harness/prometheus-text.ts';
 import { TcpProxy } from '../harness/tcp-proxy.ts';
-import { waitFor } from '../harness/wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 const SETTINGS = { price: 10n, timeout: 600n };
 const CUT_MS = 4_000;

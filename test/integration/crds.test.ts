@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { REPO_ROOT } from '../harness/binaries.ts';
+import { REPO_ROOT } from '../../src/local-cluster/binaries.ts';
 import { useCluster, type ClusterContext } from '../harness/fixture.ts';
 import { kubectl, kubectlOk } from '../harness/kubectl.ts';
 import { installNosanaApis, waitForAdmissionPolicy } from '../harness/nosana-apis.ts';

@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { REPO_ROOT } from '../harness/binaries.ts';
-import { TestCluster } from '../harness/cluster.ts';
-import { waitFor } from '../harness/wait.ts';
+import { REPO_ROOT } from '../../src/local-cluster/binaries.ts';
+import { LocalCluster } from '../../src/local-cluster/cluster.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -19,7 +19,7 @@ function alive(pid: number): boolean {
 }
 
 test('a stopped cluster leaves no process and no files behind', async () => {
-  const cluster = await TestCluster.start({ count: 1 });
+  const cluster = await LocalCluster.start({ count: 1 });
   const pids = cluster.pids();
   assert.equal(pids.length, 6, 'etcd, apiserver, scheduler, controller-manager, kwok, provisioner');
   assert.ok(pids.every(alive));

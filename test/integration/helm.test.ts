@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { controlPlaneBinaries, REPO_ROOT, type ControlPlaneBinaries } from '../harness/binaries.ts';
-import { TestCluster } from '../harness/cluster.ts';
+import { controlPlaneBinaries, REPO_ROOT, type ControlPlaneBinaries } from '../../src/local-cluster/binaries.ts';
+import { LocalCluster } from '../../src/local-cluster/cluster.ts';
 import { ControllerProcess } from '../harness/controller-process.ts';
 import { localnetDir } from '../harness/localnet-faults.ts';
-import { waitFor } from '../harness/wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 import { useLocalnet } from '../localnet/support.ts';
 
 const run = promisify(execFile);
@@ -53,7 +53,7 @@ function find(all: Manifest[], kind: string, name?: string): Manifest | undefine
 }
 
 describe('Helm chart', () => {
-  let cluster: TestCluster;
+  let cluster: LocalCluster;
   let bin: ControlPlaneBinaries;
   const env = () => ({ ...process.env, KUBECONFIG: cluster.handle.kubeconfigPath });
   const helm = (...args: string[]) => run(bin.helm, args, { env: env() });
@@ -61,7 +61,7 @@ describe('Helm chart', () => {
 
   before(async () => {
     bin = await controlPlaneBinaries();
-    cluster = await TestCluster.start({ count: 1 });
+    cluster = await LocalCluster.start({ count: 1 });
   });
   after(() => cluster?.stop());
 

@@ -12,7 +12,7 @@ import { conditionOf, definitionFixture, simpleDefinition, type NosanaJobResourc
 import { jobAccountsOf, postDirectly, readLedger, TestNode } from '../harness/nosana-ledger.ts';
 import { useNosanaScene } from '../harness/nosana-scene.ts';
 import { growth, sumByLabel } from '../harness/prometheus-text.ts';
-import { waitFor } from '../harness/wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 const PRICE = 10n;
 const TIMEOUT = 600n;

@@ -9,7 +9,7 @@ import { jobCost, jobDeposit } from '../../src/chain/money.ts';
 import { conditionOf, simpleDefinition } from '../harness/nosana-fixtures.ts';
 import { jobAccountsOf, readLedger, TestNode } from '../harness/nosana-ledger.ts';
 import { useNosanaScene } from '../harness/nosana-scene.ts';
-import { waitFor } from '../harness/wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 const PRICE = 10n;
 const TIMEOUT = 600n;

@@ -20,7 +20,7 @@ import { jobAccountsOf, readLedger } from '../harness/nosana-ledger.ts';
 import { useNosanaScene } from '../harness/nosana-scene.ts';
 import { startRecordingServer } from '../harness/recording-server.ts';
 import type { RecordedRequest, RecordingServer } from '../harness/recording-server.ts';
-import { waitFor } from '../harness/wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 /** Whether any recorded request carries `content` (or a recognisable piece of it) in a header or its body. */
 function bearing(requests: readonly RecordedRequest[], content: string): RecordedRequest[] {

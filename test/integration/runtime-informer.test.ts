@@ -11,7 +11,7 @@ import { useCluster, type ClusterContext } from '../harness/fixture.ts';
 import { kubectl, kubectlOk } from '../harness/kubectl.ts';
 import { installNosanaApis } from '../harness/nosana-apis.ts';
 import { TcpProxy } from '../harness/tcp-proxy.ts';
-import { waitFor } from '../harness/wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 const log = pino({ level: process.env.NOSANA_TEST_LOG ?? 'silent' });
 // short enough that a test is not spent waiting for retries

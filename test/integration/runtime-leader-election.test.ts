@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { LeaderElector } from '../../src/runtime/leader-election.ts';
 import { useCluster, type ClusterContext } from '../harness/fixture.ts';
 import { TcpProxy } from '../harness/tcp-proxy.ts';
-import { waitFor } from '../harness/wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 const log = pino({ level: process.env.NOSANA_TEST_LOG ?? 'silent' });
 const EXPIRES_SOON = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };

@@ -12,7 +12,7 @@ import { StaleObjectError, refOf, type ObjectRef } from '../../src/runtime/types
 import { auditEvents } from '../harness/audit-log.ts';
 import { useCluster, type ClusterContext } from '../harness/fixture.ts';
 import { installNosanaApis } from '../harness/nosana-apis.ts';
-import { waitFor } from '../harness/wait.ts';
+import { waitFor } from '../../src/local-cluster/wait.ts';
 
 const log = pino({ level: process.env.NOSANA_TEST_LOG ?? 'silent' });
 

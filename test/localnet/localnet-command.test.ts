@@ -13,7 +13,7 @@ import { detectNetwork } from '../../src/chain/network-detect.ts';
 import { createConnection } from '../../src/chain/rpc-transport.ts';
 import { SolanaJobsClient } from '../../src/chain/solana-jobs-client.ts';
 import type { LocalnetInfo } from '../../src/localnet/localnet.ts';
-import { REPO_ROOT } from '../harness/binaries.ts';
+import { REPO_ROOT } from '../../src/local-cluster/binaries.ts';
 
 const NODE = process.execPath;
 const CLI = join(REPO_ROOT, 'bin', 'nosana-operator.js');

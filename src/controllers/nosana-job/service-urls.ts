@@ -1,13 +1,11 @@
 // The public URLs of a job's exposed ports. Nosana derives them from the job address, the op's
 // index and the port alone, so the operator can show them as soon as a node runs the job, with no
 // call to the node: https://<first 44 chars of base58(SHA-512("<opIndex>:<port>:<job>"))>.<domain>
-// (the SDK's getExposeIdHash; see NODE.md §2.9). The domain is the network's frp server.
-import { createHash } from 'node:crypto';
-import bs58 from 'bs58';
+// (expose-id.ts). The domain is the network's frp server.
+import { exposeId } from '../../api/job-definition/expose-id.ts';
 import { readOperations } from '../../api/job-definition/op-views.ts';
 import { isPlainObject, ownProperty } from '../../api/job-definition/json-values.ts';
 
-const EXPOSE_ID_LENGTH = 44;
 /** status.serviceUrls holds at most this many entries (the CRD's bound). */
 const MAX_SERVICE_URLS = 64;
 
@@ -24,12 +22,6 @@ export interface ExposedServices {
   urls: ServiceUrl[];
   /** Why exposed ports have no URL here (private ops, ports only known at run time). */
   unknown: string[];
-}
-
-/** The host label the node's frp client registers for one exposed port. */
-export function exposeId(jobAddress: string, opIndex: number, port: number): string {
-  const digest = createHash('sha512').update(`${opIndex}:${port}:${jobAddress}`, 'utf8').digest();
-  return bs58.encode(digest).slice(0, EXPOSE_ID_LENGTH);
 }
 
 /**

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { jobCost, jobDeposit } from '../../../src/chain/money.ts';
-import { exposeId } from '../../../src/controllers/nosana-job/service-urls.ts';
+import { exposeId } from '../../../src/api/job-definition/expose-id.ts';
 import { LOGS_TRUNCATED_ANNOTATION } from '../../../src/controllers/nosana-job/logs-configmap.ts';
 import { LOCALNET_SERVICE_DOMAIN } from '../../support/fake-kube.ts';
 import { TestNode, resultDocument } from '../../harness/nosana-ledger.ts';

@@ -11,7 +11,7 @@ import { NosanaJobReconciler } from '../../../src/controllers/nosana-job/reconci
 import type { KubeWriter } from '../../../src/runtime/types.ts';
 import { reconcileContext, reconcileUntil } from '../../support/fake-kube.ts';
 import { jobAccountsOf } from '../../harness/nosana-ledger.ts';
-import { waitFor } from '../../harness/wait.ts';
+import { waitFor } from '../../../src/local-cluster/wait.ts';
 import { useLocalnet } from '../support.ts';
 import {
   MARKET_TIMEOUT,

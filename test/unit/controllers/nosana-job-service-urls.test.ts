@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import bs58 from 'bs58';
 import { Keypair } from '@solana/web3.js';
-import { exposeId, exposedServices } from '../../../src/controllers/nosana-job/service-urls.ts';
+import { exposeId } from '../../../src/api/job-definition/expose-id.ts';
+import { exposedServices } from '../../../src/controllers/nosana-job/service-urls.ts';
 
 const JOB = Keypair.generate().publicKey.toBase58();
 const DOMAIN = 'node.k8s.prd.nos.ci';

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Counter, Registry } from 'prom-client';
 import { parseBindAddress, startHealthServers } from '../../../src/runtime/health-server.ts';
-import { freePorts } from '../../harness/ports.ts';
+import { freePorts } from '../../../src/local-cluster/ports.ts';
 import type { HealthCheck, HealthServers } from '../../../src/runtime/health-server.ts';
 
 const started: HealthServers[] = [];

@@ -1,4 +1,4 @@
-// Polling with a deadline: the one way tests and the harness wait for the cluster.
+// Polling with a deadline: the one way the local cluster and its users wait for it.
 export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;

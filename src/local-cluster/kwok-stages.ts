@@ -1,16 +1,25 @@
 // KWOK stages for the simulated GPU nodes and the Pods placed on them.
 //
-// Nodes become Ready and keep their Lease fresh. A Pod bound to a KWOK node goes Running
-// (after `sim.nosana.io/start-delay`, default immediately). It then completes only when it
-// carries `sim.nosana.io/exit-code`: after `sim.nosana.io/run-duration` (a Go duration such
-// as "2s", default 500ms) it terminates with that exit code, phase Succeeded for 0 and
-// Failed otherwise. Pods without the annotation run until deleted, like a service would.
+// Nodes become Ready and keep their Lease fresh. A Pod bound to a KWOK node runs only once the
+// simulation has decided what it does (`sim.nosana.io/decided`, set by simulation.ts or by a
+// test); until then it stays Pending, as on a kubelet that has not started it yet. Then:
+// - with `sim.nosana.io/pull-error` it stays Pending, its container waiting with ErrImagePull;
+// - otherwise it goes Running after `sim.nosana.io/start-delay` (default immediately), Ready at
+//   once, or `sim.nosana.io/ready-after` later (a Go duration; "never" keeps it unready);
+// - with `sim.nosana.io/exit-code` it terminates after `sim.nosana.io/run-duration` (a Go
+//   duration such as "2s", default 500ms), phase Succeeded for 0 and Failed otherwise, reason
+//   OOMKilled when `sim.nosana.io/oom-killed` is "true". Without it the Pod runs until deleted,
+//   like a service would.
 // (KWOK's stock completion stage only completes Pods owned by a batch Job.)
 
 export const SIMULATION_ANNOTATIONS = {
+  decided: 'sim.nosana.io/decided',
   exitCode: 'sim.nosana.io/exit-code',
   runDuration: 'sim.nosana.io/run-duration',
   startDelay: 'sim.nosana.io/start-delay',
+  pullError: 'sim.nosana.io/pull-error',
+  oomKilled: 'sim.nosana.io/oom-killed',
+  readyAfter: 'sim.nosana.io/ready-after',
 } as const;
 
 const nodeInitialize = `
@@ -100,6 +109,10 @@ spec:
     - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
       operator: 'NotIn'
       values: ['True']
+    - key: '.metadata.annotations["${SIMULATION_ANNOTATIONS.decided}"]'
+      operator: 'Exists'
+    - key: '.metadata.annotations["${SIMULATION_ANNOTATIONS.pullError}"]'
+      operator: 'DoesNotExist'
   delay:
     durationMilliseconds: 0
     durationFrom:
@@ -107,6 +120,7 @@ spec:
   next:
     statusTemplate: |
       {{ $now := Now }}
+      {{ $ready := not ( index .metadata.annotations "${SIMULATION_ANNOTATIONS.readyAfter}" ) }}
       conditions:
       - lastTransitionTime: {{ $now | Quote }}
         status: "True"
@@ -115,10 +129,10 @@ spec:
         status: "True"
         type: Initialized
       - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
+        status: {{ if $ready }}"True"{{ else }}"False"{{ end }}
         type: Ready
       - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
+        status: {{ if $ready }}"True"{{ else }}"False"{{ end }}
         type: ContainersReady
       containerStatuses:
       {{ range .spec.containers }}
@@ -126,7 +140,7 @@ spec:
         imageID: {{ printf "simulated://%s" .image | Quote }}
         containerID: {{ printf "kwok://%s" .name | Quote }}
         name: {{ .name | Quote }}
-        ready: true
+        ready: {{ $ready }}
         started: true
         restartCount: 0
         state:
@@ -190,6 +204,7 @@ spec:
     statusTemplate: |
       {{ $now := Now }}
       {{ $code := index .metadata.annotations "${SIMULATION_ANNOTATIONS.exitCode}" }}
+      {{ $oom := or ( index .metadata.annotations "${SIMULATION_ANNOTATIONS.oomKilled}" ) "false" }}
       {{ $started := or .status.startTime $now }}
       conditions:
       - lastTransitionTime: {{ $now | Quote }}
@@ -218,11 +233,132 @@ spec:
         state:
           terminated:
             exitCode: {{ $code }}
-            reason: {{ if eq $code "0" }}Completed{{ else }}Error{{ end }}
+            reason: {{ if eq $code "0" }}Completed{{ else if eq $oom "true" }}OOMKilled{{ else }}Error{{ end }}
             startedAt: {{ $started | Quote }}
             finishedAt: {{ $now | Quote }}
       {{ end }}
       phase: {{ if eq $code "0" }}Succeeded{{ else }}Failed{{ end }}
+`;
+
+const podReady = `
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-ready
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['Running']
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: 'NotIn'
+      values: ['True']
+    - key: '.metadata.annotations["${SIMULATION_ANNOTATIONS.readyAfter}"]'
+      operator: 'Exists'
+    - key: '.metadata.annotations["${SIMULATION_ANNOTATIONS.readyAfter}"]'
+      operator: 'NotIn'
+      values: ['never']
+  delay:
+    durationMilliseconds: 0
+    durationFrom:
+      expressionFrom: '.metadata.annotations["${SIMULATION_ANNOTATIONS.readyAfter}"]'
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      {{ $started := or .status.startTime $now }}
+      conditions:
+      - lastTransitionTime: {{ $started | Quote }}
+        status: "True"
+        type: PodScheduled
+      - lastTransitionTime: {{ $started | Quote }}
+        status: "True"
+        type: Initialized
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Ready
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: ContainersReady
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        imageID: {{ printf "simulated://%s" .image | Quote }}
+        containerID: {{ printf "kwok://%s" .name | Quote }}
+        name: {{ .name | Quote }}
+        ready: true
+        started: true
+        restartCount: 0
+        state:
+          running:
+            startedAt: {{ $started | Quote }}
+      {{ end }}
+`;
+
+const podPullError = `
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-pull-error
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['Pending']
+    - key: '.metadata.annotations["${SIMULATION_ANNOTATIONS.pullError}"]'
+      operator: 'Exists'
+    - key: '.status.containerStatuses.[0].state.waiting.reason'
+      operator: 'NotIn'
+      values: ['ErrImagePull']
+  delay:
+    durationMilliseconds: 0
+    durationFrom:
+      expressionFrom: '.metadata.annotations["${SIMULATION_ANNOTATIONS.startDelay}"]'
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      {{ $message := index .metadata.annotations "${SIMULATION_ANNOTATIONS.pullError}" }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: PodScheduled
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Initialized
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        reason: ContainersNotReady
+        type: Ready
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        reason: ContainersNotReady
+        type: ContainersReady
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        imageID: ""
+        name: {{ .name | Quote }}
+        ready: false
+        started: false
+        restartCount: 0
+        state:
+          waiting:
+            reason: ErrImagePull
+            message: {{ $message | Quote }}
+      {{ end }}
+      phase: Pending
+      startTime: {{ $now | Quote }}
 `;
 
 const podDelete = `
@@ -245,5 +381,5 @@ spec:
 `;
 
 export function kwokStagesYaml(): string {
-  return [nodeInitialize, podRunning, podComplete, podDelete].map((doc) => doc.trim()).join('\n---\n') + '\n';
+  return [nodeInitialize, podRunning, podReady, podPullError, podComplete, podDelete].map((doc) => doc.trim()).join('\n---\n') + '\n';
 }

@@ -1,8 +1,8 @@
-// Child processes of a test control plane. Each component writes to its own log file
+// Child processes of a local control plane. Each component writes to its own log file
 // (printed when it dies early, so a failed start explains itself), is stopped with
 // SIGTERM then SIGKILL, and is also covered by a watchdog: a detached shell that kills
 // every component once the Node process that started them is gone, even after kill -9,
-// so a crashed test run never leaves an API server behind.
+// so a crashed run never leaves an API server behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
-// A real Kubernetes control plane for tests: etcd, kube-apiserver, kube-controller-manager
-// and kube-scheduler built from Go modules, KWOK playing the kubelets of simulated GPU
-// nodes, and a small on-demand volume provisioner. Everything listens on loopback.
+// A real Kubernetes control plane on this machine, for `nosana-operator run`, the demo and the
+// tests: etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from Go modules,
+// KWOK playing the kubelets of simulated GPU nodes, and a small on-demand volume provisioner.
+// Everything listens on loopback. What a simulated container does is simulation.ts's business.
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -14,14 +15,14 @@ import { Component, startWatchdog, type ComponentSpec } from './processes.ts';
 import { kwokStagesYaml } from './kwok-stages.ts';
 import { waitFor } from './wait.ts';
 import { registerGpuNodes, type GpuNodeOptions } from './gpu-nodes.ts';
-import { HARNESS_STORAGE_CLASS, installStorageClass } from './storage.ts';
+import { LOCAL_STORAGE_CLASS, installStorageClass } from './storage.ts';
 
 export interface ClusterOptions extends Partial<GpuNodeOptions> {
   /** keep the work directory (logs, audit log) after stop; also via NOSANA_KEEP_CLUSTER=1 */
   keepWorkDir?: boolean;
 }
 
-/** What a test process needs to use a cluster started by another process. */
+/** What another process needs to use a cluster this one started. */
 export interface ClusterHandle {
   workDir: string;
   kubeconfigPath: string;
@@ -33,7 +34,7 @@ export interface ClusterHandle {
   kwokLogsDir: string;
 }
 
-export class TestCluster {
+export class LocalCluster {
   private components: Component[] = [];
   private watchdog: { update(): void; cancel(): void } | undefined;
   private readonly exitHandler = (): void => this.killNow();
@@ -48,14 +49,14 @@ export class TestCluster {
     this.options = options;
   }
 
-  static async start(options: ClusterOptions = {}): Promise<TestCluster> {
-    const workDir = await mkdtemp(join(tmpdir(), 'nosana-test-cluster-'));
-    const cluster = new TestCluster(workDir, options);
+  static async start(options: ClusterOptions = {}): Promise<LocalCluster> {
+    const workDir = await mkdtemp(join(tmpdir(), 'nosana-local-cluster-'));
+    const cluster = new LocalCluster(workDir, options);
     try {
       await cluster.boot(await controlPlaneBinaries());
     } catch (err) {
       await cluster.stop({ keepWorkDir: true });
-      throw new Error(`test cluster failed to start (logs in ${workDir}): ${(err as Error).message}`, { cause: err });
+      throw new Error(`the local cluster failed to start (logs in ${workDir}): ${(err as Error).message}`, { cause: err });
     }
     return cluster;
   }
@@ -95,7 +96,7 @@ export class TestCluster {
         `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
         `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
         `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
-        // test data is disposable: skip fsync, as envtest does
+        // a local cluster's data is disposable: skip fsync, as envtest does
         '--unsafe-no-fsync=true',
         '--log-level=warn',
       ],
@@ -174,7 +175,7 @@ export class TestCluster {
         `--root-ca-file=${pki.caCert}`,
         `--cluster-signing-cert-file=${pki.caCert}`,
         `--cluster-signing-key-file=${pki.caKey}`,
-        // the harness creates Nodes itself; nothing allocates Pod CIDRs
+        // the local cluster registers its Nodes itself; nothing allocates Pod CIDRs
         '--allocate-node-cidrs=false',
       ],
     });
@@ -205,7 +206,7 @@ export class TestCluster {
     this.launch(dirs.logs, {
       name: 'volume-provisioner',
       command: process.execPath,
-      args: [join(REPO_ROOT, 'test', 'harness', 'local-provisioner.ts'), kubeconfigs.admin],
+      args: [join(REPO_ROOT, 'src', 'local-cluster', 'local-provisioner.ts'), kubeconfigs.admin],
     });
 
     await installStorageClass(this.kubeConfig);
@@ -226,12 +227,12 @@ export class TestCluster {
       server,
       version: version.gitVersion,
       gpuNodes,
-      storageClass: HARNESS_STORAGE_CLASS,
+      storageClass: LOCAL_STORAGE_CLASS,
       kwokLogsDir: dirs.kwokLogs,
     };
     await writeFile(join(this.workDir, 'cluster.json'), JSON.stringify(this.handle, null, 2));
     if (process.env.NOSANA_TEST_VERBOSE) {
-      console.error(`test cluster ${version.gitVersion} ready in ${Date.now() - started} ms at ${server}`);
+      console.error(`local cluster ${version.gitVersion} ready in ${Date.now() - started} ms at ${server}`);
     }
   }
 
@@ -315,7 +316,7 @@ function kubeconfigYaml(server: string, caFile: string, client: CertificatePair,
   return `apiVersion: v1
 kind: Config
 clusters:
-- name: test
+- name: nosana-local
   cluster:
     server: ${server}
     certificate-authority: ${caFile}
@@ -325,11 +326,11 @@ users:
     client-certificate: ${client.cert}
     client-key: ${client.key}
 contexts:
-- name: test
+- name: nosana-local
   context:
-    cluster: test
+    cluster: nosana-local
     user: ${JSON.stringify(user)}
-current-context: test
+current-context: nosana-local
 `;
 }
 

@@ -1,10 +1,10 @@
-// A minimal external provisioner for the harness StorageClass, run as its own process:
+// A minimal external provisioner for the local cluster's StorageClass, run as its own process:
 //   node local-provisioner.ts KUBECONFIG
 // For every claim of the class that the scheduler has assigned to a node it creates a
 // PersistentVolume pinned to that node and pre-bound to the claim; it deletes released
 // volumes it created. Polling keeps it simple and robust against watch hiccups.
 import * as k8s from '@kubernetes/client-node';
-import { HARNESS_PROVISIONER, HARNESS_STORAGE_CLASS } from './storage.ts';
+import { LOCAL_PROVISIONER, LOCAL_STORAGE_CLASS } from './storage.ts';
 
 const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 const PROVISIONED_BY = 'pv.kubernetes.io/provisioned-by';
@@ -22,17 +22,17 @@ async function provisionPending(): Promise<void> {
   const claims = await core.listPersistentVolumeClaimForAllNamespaces();
   for (const claim of claims.items) {
     const node = claim.metadata?.annotations?.[SELECTED_NODE];
-    if (claim.spec?.storageClassName !== HARNESS_STORAGE_CLASS || !node || claim.spec.volumeName) continue;
+    if (claim.spec?.storageClassName !== LOCAL_STORAGE_CLASS || !node || claim.spec.volumeName) continue;
     const name = `pvc-${claim.metadata!.uid}`;
     try {
       await core.createPersistentVolume({
         body: {
-          metadata: { name, annotations: { [PROVISIONED_BY]: HARNESS_PROVISIONER } },
+          metadata: { name, annotations: { [PROVISIONED_BY]: LOCAL_PROVISIONER } },
           spec: {
             capacity: { storage: claim.spec.resources?.requests?.storage ?? '1Gi' },
             accessModes: claim.spec.accessModes ?? ['ReadWriteOnce'],
             persistentVolumeReclaimPolicy: 'Delete',
-            storageClassName: HARNESS_STORAGE_CLASS,
+            storageClassName: LOCAL_STORAGE_CLASS,
             volumeMode: claim.spec.volumeMode ?? 'Filesystem',
             claimRef: {
               apiVersion: 'v1',
@@ -41,7 +41,7 @@ async function provisionPending(): Promise<void> {
               name: claim.metadata!.name!,
               uid: claim.metadata!.uid!,
             },
-            local: { path: `/var/lib/nosana-harness/${name}` },
+            local: { path: `/var/lib/nosana-local/${name}` },
             nodeAffinity: {
               required: {
                 nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }],
@@ -62,7 +62,7 @@ async function provisionPending(): Promise<void> {
 async function deleteReleased(): Promise<void> {
   const volumes = await core.listPersistentVolume();
   for (const volume of volumes.items) {
-    const ours = volume.metadata?.annotations?.[PROVISIONED_BY] === HARNESS_PROVISIONER;
+    const ours = volume.metadata?.annotations?.[PROVISIONED_BY] === LOCAL_PROVISIONER;
     if (ours && volume.status?.phase === 'Released' && !volume.metadata?.deletionTimestamp) {
       await core.deletePersistentVolume({ name: volume.metadata!.name! });
       console.log(JSON.stringify({ msg: 'deleted', volume: volume.metadata!.name }));

@@ -1,4 +1,4 @@
-// Certificates for a throwaway test control plane. The API server, its clients and the
+// Certificates for a throwaway local control plane. The API server, its clients and the
 // KWOK kubelet endpoint all authenticate with X.509, as in a kubeadm cluster, so RBAC and
 // the audit log see real user names. openssl ships with every Debian machine (the
 // ca-certificates package depends on it); EC P-256 keys keep generation fast.
@@ -87,7 +87,7 @@ export async function generateClusterPki(dir: string): Promise<ClusterPki> {
   const caKey = join(dir, 'ca.key');
   const caCert = join(dir, 'ca.crt');
   await newKey(caKey);
-  await openssl(['req', '-x509', '-new', '-key', caKey, '-out', caCert, '-days', '30', '-subj', '/CN=nosana-operator-test-ca']);
+  await openssl(['req', '-x509', '-new', '-key', caKey, '-out', caCert, '-days', '30', '-subj', '/CN=nosana-operator-local-ca']);
 
   const serverNames = [
     'IP:127.0.0.1',
