@@ -40,11 +40,15 @@ export function decisionSettings(ctx: JobReconcileContext, network: NetworkName 
   };
 }
 
-/** Takes the decision's status and Events into the reconcile; returns when to look again. */
+/** Takes the decision's status into the reconcile; returns when to look again. */
 export function takeDecision(ctx: JobReconcileContext, decision: Decision, backoff: ItemBackoff): StepOutcome {
   ctx.status = decision.status;
-  for (const event of decision.events) ctx.event(event.type, event.reason, event.note);
   return requeueOf(ctx, decision, backoff);
+}
+
+/** Records the decision's Events (after the action they announce, where there is one). */
+export function recordEvents(ctx: JobReconcileContext, decision: Decision): void {
+  for (const event of decision.events) ctx.event(event.type, event.reason, event.note);
 }
 
 export function requeueOf(ctx: JobReconcileContext, decision: Decision, backoff: ItemBackoff): StepOutcome {
@@ -57,12 +61,20 @@ export function requeueOf(ctx: JobReconcileContext, decision: Decision, backoff:
  * written first. Returns false when the wallet is not the job's project: nothing was sent, and
  * the status and Events say why.
  */
-export async function sendEnding(ctx: JobReconcileContext, ports: NetworkPorts, job: JobView, action: ChainAction): Promise<boolean> {
+export async function sendEnding(
+  ctx: JobReconcileContext,
+  ports: NetworkPorts,
+  job: JobView,
+  action: ChainAction,
+  /** Runs once the wallet may send it, just before the intent is written. */
+  beforeSend?: () => void,
+): Promise<boolean> {
   const poster = await posterWallet(ctx, job);
   if ('refused' in poster) {
     refusedToEnd(ctx, ports, job, action, poster.refused);
     return false;
   }
+  beforeSend?.();
   await ctx.writeStatus();
   const address = job.address.toBase58();
   const done = async (): Promise<string> => {
@@ -110,16 +122,18 @@ function refusedToEnd(ctx: JobReconcileContext, ports: NetworkPorts, job: JobVie
     // Nothing is written: the landed job stays recorded as in flight until it can be taken back.
     throw new Error(`${readyMessage(ctx)}, but it cannot be taken back: ${why}`);
   }
-  const intended = ctx.status.attempts?.find((attempt) => attempt.jobAddress === address);
-  if (intended !== undefined) {
-    const quit = action.ending === 'NodeQuit';
-    // The ending was only intended; a node that quit did end the attempt, unrecovered.
-    updateAttempt(
-      ctx,
-      job.address,
-      quit ? { outcome: 'NodeQuit', endedAt: isoSeconds(ctx.deps.now()) } : { outcome: undefined, endedAt: undefined },
-    );
-  }
+  // The ending was only intended: the attempt is as it was before the decision (an earlier ending
+  // it recorded included), except that a node that quit did end it, unrecovered.
+  const before = ctx.object.status?.attempts?.find((attempt) => attempt.jobAddress === address);
+  const attempts = ctx.status.attempts ?? [];
+  ctx.status = {
+    ...ctx.status,
+    attempts:
+      before === undefined
+        ? attempts.filter((attempt) => attempt.jobAddress !== address)
+        : attempts.map((attempt) => (attempt.jobAddress === address ? before : attempt)),
+  };
+  if (action.ending === 'NodeQuit') updateAttempt(ctx, job.address, { outcome: 'NodeQuit', endedAt: isoSeconds(ctx.deps.now()) });
   switch (action.ending) {
     case 'QueueTimeout':
       ctx.setPhase('Queued', 'Queued', `spec.queueTimeout has passed but the job cannot be delisted: ${why}`);

@@ -26,8 +26,6 @@ export function decideFollow(status: NosanaJobStatus, world: FollowWorld, settin
   // An adopted job says so in its attempt: it is never counted as spent, acted on or cancelled.
   if (world.origin === 'adopted' && draft.attempt(world.address).origin === undefined)
     draft.updateAttempt(world.address, { origin: 'adopted' });
-  // Taken back for its price when it landed (settle.ts); a crash may have come before saying so.
-  if (draft.attempt(world.address).outcome === 'PriceAboveMaxCost') return decideTakenBack(draft, world, settings);
   if (world.job === undefined) return decideGone(draft, world, settings);
   // Seen again: a read that missed it was a lagging one.
   if (draft.attempt(world.address).missingSince !== undefined) draft.updateAttempt(world.address, { missingSince: undefined });
@@ -42,29 +40,6 @@ export function decideFollow(status: NosanaJobStatus, world: FollowWorld, settin
     case 'STOPPED':
       return decideStopped(draft, world, world.job, settings);
   }
-}
-
-function decideTakenBack(draft: Draft, world: FollowWorld, settings: DecisionSettings): Decision {
-  const status = world.job?.status;
-  if (world.origin === 'posted' && (status === 'QUEUED' || status === 'RUNNING')) {
-    draft.moveTo('Stopped', 'PriceAboveMaxCost', `job ${world.address} cost more than spec.maxCost and is being taken back`, 'Warning');
-    return poll(
-      draft,
-      settings,
-      status === 'QUEUED' ? { kind: 'delist', ending: 'PriceAboveMaxCost' } : { kind: 'end', ending: 'PriceAboveMaxCost' },
-    );
-  }
-  return conclude(
-    draft,
-    world.address,
-    {
-      phase: 'Stopped',
-      reason: 'PriceAboveMaxCost',
-      outcome: 'PriceAboveMaxCost',
-      message: `job ${world.address} was taken back because its price made it cost more than spec.maxCost`,
-    },
-    draft.attempt(world.address).endedAt ?? isoSeconds(settings.now),
-  );
 }
 
 function poll(draft: Draft, settings: DecisionSettings, action: JobAction = { kind: 'none' }): Decision {

@@ -13,6 +13,7 @@ import { Draft, postingMessage, postingPollMs } from './decision.ts';
 import type { Decision, DecisionSettings, SettleWorld } from './decision.ts';
 import { isoSeconds } from './job-status.ts';
 import { mayPay } from './may-pay.ts';
+import { FINALITY_POLL_MS } from './decide-delete.ts';
 
 // After the record changed (cleared, restored, landed), the next stage starts at once.
 const NEXT_STAGE_MS = 500;
@@ -50,6 +51,11 @@ export function decideSettle(status: NosanaJobStatus, world: SettleWorld, settin
     return draft.decided({ kind: 'clearRecord' }, { afterMs: postingPollMs(settings) });
   }
   draft.status.pendingPost = pending;
+  if (world.takenBack === true) {
+    // Known to have landed (it was taken back); the record goes once the job is closed for good.
+    if (world.landed === undefined && world.goneAtFinality !== true) return draft.decided({ kind: 'none' }, { afterMs: FINALITY_POLL_MS });
+    return land(draft, world, settings, pending);
+  }
   const outcome = world.outcome;
   if (outcome === undefined || 'readError' in outcome) {
     // An RPC that does not answer now may answer later; the record keeps everything safe meanwhile.

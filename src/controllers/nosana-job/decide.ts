@@ -30,6 +30,9 @@
 //   settle  landed (or confirmed landed, or not-landed refused
 //           because the job exists), price within spec.maxCost    → (job address recorded)       land
 //   settle  landed above spec.maxCost, queued or running          → Stopped / PriceAboveMaxCost  delist | end
+//   settle  taken back before, still queued or running            → Stopped / PriceAboveMaxCost  delist | end (again)
+//   settle  taken back before, closed or ended at finality        → (job address recorded)       land
+//   settle  taken back before, missing but not yet at finality    → unchanged                    —  (look again)
 //   settle  failed / never landed / confirmed not landed          → Pending / Pending            clearRecord
 //   settle  unknown, no confirmation                              → Posting / PostOutcomeUnknown —  (a person decides)
 //   ended   —                                                     → unchanged (observedGeneration)
@@ -44,8 +47,6 @@
 //   follow  COMPLETED, result document                            → Succeeded | Failed / OpFailed | Stopped   storeLogs
 //   follow  STOPPED, adopted                                      → Stopped / NodeQuit           —
 //   follow  STOPPED, posted                                       → (intent NodeQuit)            recover
-//   follow  taken back for its price, still queued or running     → Stopped / PriceAboveMaxCost  delist | end
-//   follow  taken back for its price, ended or gone               → Stopped / PriceAboveMaxCost  —
 //   follow  gone, intent QueueTimeout | NodeSilent                → Stopped / QueueTimeout | Failed / NoResult
 //   follow  gone, intent NodeQuit, retries left                   → Pending (next attempt)       repost
 //   follow  gone, intent NodeQuit, no retries left                → Stopped / NodeQuit           —

@@ -76,6 +76,10 @@ export interface SettleWorld {
   exists?: boolean;
   /** When the post landed (or is confirmed to have): the job as read now, fresh. */
   landed?: JobView;
+  /** This resource already took the landed job back for its price (its attempt says so). */
+  takenBack?: boolean;
+  /** Taken back and not found: whether a finalized read agrees it is closed or ended. */
+  goneAtFinality?: boolean;
 }
 
 /** A NosanaJob being deleted, with no post in flight (finalize.ts). */

@@ -6,7 +6,7 @@ import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER } from '../../api/annotati
 import { JOB_TYPE_DISABLED } from '../../chain/accounts.ts';
 import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { NetworkPorts } from '../network-ports.ts';
-import { decisionSettings, sendEnding, takeDecision } from './act.ts';
+import { decisionSettings, recordEvents, sendEnding, takeDecision } from './act.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { decide } from './decide.ts';
 import type { DeleteWorld } from './decision.ts';
@@ -47,6 +47,7 @@ export async function deleteJob(ctx: JobReconcileContext, backoff: ItemBackoff):
   const world: DeleteWorld = ports === undefined ? { stage: 'delete' } : await readDelete(ctx, ports, address);
   const decision = decide(ctx.status, world, decisionSettings(ctx, ports?.settings.name));
   const next = takeDecision(ctx, decision, backoff);
+  recordEvents(ctx, decision);
   if (decision.forget && ports !== undefined && address !== undefined) ports.watcher.forget(new PublicKey(address));
   const { action } = decision;
   switch (action.kind) {

@@ -10,7 +10,7 @@ import type { JobView } from '../../chain/jobs-client.ts';
 import { listCharge } from '../../chain/money.ts';
 import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { NetworkPorts } from '../network-ports.ts';
-import { decisionSettings, requeueOf, sendEnding, takeDecision } from './act.ts';
+import { decisionSettings, recordEvents, requeueOf, sendEnding, takeDecision } from './act.ts';
 import { extendJob, posterWallet } from './chain-actions.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { decide } from './decide.ts';
@@ -60,6 +60,7 @@ export async function followJob(
   const address = jobAddress.toBase58();
   const { world, decision } = await readAndDecide(ctx, ports, address, origin);
   const done = takeDecision(ctx, decision, backoff);
+  recordEvents(ctx, decision);
   const acted = await act(ctx, ports, world, decision.action, done);
   if (acted !== 'changed-chain') return acted;
   // The action changed the chain: look once more, so the status says what it led to. What this
@@ -70,6 +71,7 @@ export async function followJob(
   await ports.watcher.job(jobAddress, { maxAgeMs: 0 });
   const next = await readAndDecide(ctx, ports, address, origin);
   const after = takeDecision(ctx, next.decision, backoff);
+  recordEvents(ctx, next.decision);
   const { action } = next.decision;
   if (action.kind === 'repost' || action.kind === 'storeLogs') return act(ctx, ports, next.world, action, after) as Promise<StepOutcome>;
   if (action.kind !== 'none') return { requeueAfterMs: AFTER_ACTION_MS };

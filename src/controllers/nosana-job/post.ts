@@ -18,7 +18,7 @@ import { killPoint } from '../../runtime/kill-points.ts';
 import { StaleObjectError, keyOf, keyString } from '../../runtime/types.ts';
 import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { NetworkPorts } from '../network-ports.ts';
-import { decisionSettings, takeDecision } from './act.ts';
+import { decisionSettings, recordEvents, takeDecision } from './act.ts';
 import { attemptsToSearch, boundDefinition, findBoundJobs } from './binding.ts';
 import type { BindingSubject } from './binding.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
@@ -265,10 +265,13 @@ export async function postJob(ctx: JobReconcileContext, backoff: ItemBackoff): P
   switch (decision.action.kind) {
     case 'recordFound':
       await recordFound(ctx, decision.action.found.job.address.toBase58());
+      // Announced once recorded: a write that lost a race is decided again.
+      recordEvents(ctx, decision);
       return next;
     case 'post':
       return post(ctx, { ...reads, backoff }, decision.action);
     default:
+      recordEvents(ctx, decision);
       return next;
   }
 }

@@ -12,10 +12,10 @@ import { jobDeposit } from '../../chain/money.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
 import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { NetworkPorts } from '../network-ports.ts';
-import { decisionSettings, sendEnding, takeDecision } from './act.ts';
+import { decisionSettings, recordEvents, sendEnding, takeDecision } from './act.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { decide } from './decide.ts';
-import type { SettleWorld } from './decision.ts';
+import type { JobAction, SettleWorld } from './decision.ts';
 import { recordIsOwn } from './record-trust.ts';
 import { isRefusal } from './refusal.ts';
 import { resolveMarketReference } from './resolve.ts';
@@ -60,13 +60,22 @@ async function readSettle(ctx: JobReconcileContext, ports: NetworkPorts, text: s
   const own = await recordIsOwn(ctx, ports, pending);
   if (own !== true) return own === undefined ? world : { ...world, own };
   const mine = { ...world, own };
+  const address = new PublicKey(pending.jobAddress);
+  if (takenBack(ctx.status, pending.jobAddress)) {
+    // This resource saw the post land and took it back for its price: it landed, whatever an RPC
+    // without the signature in its history would say now. The record goes once finality agrees
+    // the job is closed or ended, so a take-back that failed is tried again first.
+    const landed = await ports.watcher.job(address, { maxAgeMs: 0 });
+    if (landed !== undefined) return { ...mine, takenBack: true, landed };
+    const settled = await ports.jobs.getJob(address, { commitment: 'finalized' });
+    return { ...mine, takenBack: true, goneAtFinality: settled === undefined || settled.status === 'COMPLETED' };
+  }
   let outcome: SettleWorld['outcome'];
   try {
     outcome = await ports.jobs.resolvePendingPost(pending);
   } catch (error) {
     return { ...mine, outcome: { readError: (error as Error).message } };
   }
-  const address = new PublicKey(pending.jobAddress);
   const unknown = outcome.outcome === 'unknown';
   // Only our transaction can create the recorded job account: whether it exists answers a "not landed".
   const exists = unknown && confirm === 'not-landed' ? (await ports.jobs.getJob(address)) !== undefined : undefined;
@@ -133,34 +142,45 @@ export async function settlePost(
   const world = await readSettle(ctx, ports, text);
   const decision = decide(ctx.status, world, decisionSettings(ctx, ports.settings.name));
   const next = takeDecision(ctx, decision, backoff);
-  const { action } = decision;
+  const landed = await act(ctx, ports, world, decision.action);
+  // The decision's Events say what the action did: recorded once it has (a write that lost a race
+  // is decided again, and would otherwise announce it twice).
+  recordEvents(ctx, decision);
+  return landed ? { ...next, landed } : next;
+}
+
+/** Performs the settle decision's action; true when the record became the job-address annotation. */
+async function act(ctx: JobReconcileContext, ports: NetworkPorts, world: SettleWorld, action: JobAction): Promise<boolean> {
   switch (action.kind) {
     case 'restoreRecord':
       await ctx.patchMetadata({ annotations: { [PENDING_POST_ANNOTATION]: JSON.stringify(action.pending) } });
-      return next;
+      return false;
     case 'clearRecord':
       await ctx.patchMetadata({ annotations: { [PENDING_POST_ANNOTATION]: null, ...withoutConfirmation(ctx) } });
       if (action.takeBackSpend !== undefined) await takeBackSpend(ctx, action.takeBackSpend);
-      return next;
+      return false;
     case 'rebroadcast':
       await ports.jobs
         .broadcast(action.pending)
         .catch((error: unknown) => ctx.log.warn({ err: error }, 're-sending the pending post failed'));
-      return next;
+      return false;
     case 'land':
       await land(ctx, ports, action.pending, world.landed);
-      return { ...next, landed: true };
+      return true;
     case 'delist':
     case 'end': {
       const job = world.landed;
       if (job === undefined) throw new Error('a landed job was taken back without being read');
       ports.watcher.forget(job.address);
-      // The post did pay, whatever happens to it now; counted once, at the first take-back.
-      if (!takenBack(ctx.object.status, job.address.toBase58())) countLanded(ctx, ports, job);
-      await sendEnding(ctx, ports, job, action);
-      return next;
+      // The post did pay, whatever happens to it now: counted once, when the take-back is first
+      // recorded (after the wallet check, so a refused wallet counts nothing).
+      const first = !takenBack(ctx.object.status, job.address.toBase58());
+      await sendEnding(ctx, ports, job, action, () => {
+        if (first) countLanded(ctx, ports, job);
+      });
+      return false;
     }
     default:
-      return next;
+      return false;
   }
 }

@@ -443,6 +443,16 @@ const POSTING: NosanaJobStatus = applyPhase<NosanaJobStatus>(
   1,
   NOW,
 );
+/** A post this resource saw land and took back for its price. */
+const TAKEN_BACK = applyPhase<NosanaJobStatus>(
+  'NosanaJob',
+  { attempts: [{ jobAddress: address, postedAt: secondsAgo(40), binding: 3, outcome: 'PriceAboveMaxCost', endedAt: secondsAgo(20) }] },
+  'Stopped',
+  'PriceAboveMaxCost',
+  'taken back',
+  1,
+  NOW,
+);
 const UNKNOWN = { outcome: 'unknown', reason: 'the RPC keeps no transaction history' } as const;
 
 interface SettleRow {
@@ -731,15 +741,7 @@ const settleRows: SettleRow[] = [
   {
     reason:
       'taken back for its price and gone: land (the record becomes the job address), still Stopped/PriceAboveMaxCost, not announced as Posted',
-    status: applyPhase<NosanaJobStatus>(
-      'NosanaJob',
-      { attempts: [{ jobAddress: address, postedAt: secondsAgo(40), binding: 3, outcome: 'PriceAboveMaxCost', endedAt: secondsAgo(20) }] },
-      'Stopped',
-      'PriceAboveMaxCost',
-      'taken back',
-      1,
-      NOW,
-    ),
+    status: TAKEN_BACK,
     world: { record: { pending: PENDING }, own: true, outcome: { outcome: 'landed' } },
     want: {
       action: 'land',
@@ -748,6 +750,40 @@ const settleRows: SettleRow[] = [
       requeueAfterMs: NEXT_STAGE_MS,
       events: [],
       landed: { postedAt: secondsAgo(40), binding: 3, outcome: 'PriceAboveMaxCost' },
+    },
+  },
+  {
+    reason: 'taken back before and the RPC no longer knows the post: it is known to have landed; a job still queued is delisted again',
+    status: TAKEN_BACK,
+    world: { record: { pending: PENDING }, own: true, takenBack: true, landed: job('QUEUED') },
+    want: {
+      action: 'delist',
+      ending: 'PriceAboveMaxCost',
+      phase: 'Stopped',
+      ready: 'PriceAboveMaxCost',
+      requeueAfterMs: NEXT_STAGE_MS,
+      events: [],
+      landed: { postedAt: secondsAgo(40), binding: 3, outcome: 'PriceAboveMaxCost' },
+      forget: true,
+    },
+  },
+  {
+    reason: 'taken back before and missing, but finality does not agree yet: the record stays, look again at the finality pace',
+    status: TAKEN_BACK,
+    world: { record: { pending: PENDING }, own: true, takenBack: true, goneAtFinality: false },
+    want: { action: 'none', phase: 'Stopped', ready: 'PriceAboveMaxCost', requeueAfterMs: FINALITY_POLL_MS, events: [] },
+  },
+  {
+    reason: 'taken back before and closed at finality: land (the record becomes the job address), never asking a person',
+    status: TAKEN_BACK,
+    world: { record: { pending: PENDING }, own: true, takenBack: true, goneAtFinality: true },
+    want: {
+      landed: { postedAt: secondsAgo(40), binding: 3, outcome: 'PriceAboveMaxCost' },
+      action: 'land',
+      phase: 'Stopped',
+      ready: 'PriceAboveMaxCost',
+      requeueAfterMs: NEXT_STAGE_MS,
+      events: [],
     },
   },
   {
@@ -861,7 +897,13 @@ describe('decide: a NosanaJob whose job ended for good (ended)', () => {
       reason: 'a new spec is seen: observedGeneration follows it, nothing else changes',
       status: SUCCEEDED,
       settings: { generation: 4 },
-      want: { action: 'none', phase: 'Succeeded', ready: 'Succeeded', events: [], observedGeneration: 4 },
+      want: {
+        action: 'none',
+        phase: 'Succeeded',
+        ready: 'Succeeded',
+        events: [],
+        observedGeneration: 4,
+      },
     },
     {
       reason: 'no generation known: observedGeneration stays',
