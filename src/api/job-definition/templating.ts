@@ -14,6 +14,9 @@ export const REMOVE_IF_EMPTY = '__remove-if-empty__';
 /** The key of a spread marker object (arrays) or of an env entry (objects). */
 export const SPREAD_KEY = '__spread__';
 
+/** `{"__pairs__": …}`: turns `[{key, value}]` into fields of the object it stands in. */
+export const PAIRS_KEY = '__pairs__';
+
 export function isLiteral(value: unknown): value is string {
   return typeof value === 'string' && LITERAL_PATTERN.test(value);
 }
