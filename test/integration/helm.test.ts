@@ -9,6 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { controlPlaneBinaries, REPO_ROOT, type ControlPlaneBinaries } from '../../src/local-cluster/binaries.ts';
 import { LocalCluster } from '../../src/local-cluster/cluster.ts';
+import { SimulationWatcher } from '../../src/local-cluster/simulation.ts';
+import * as k8s from '@kubernetes/client-node';
+import pino from 'pino';
 import { ControllerProcess } from '../harness/controller-process.ts';
 import { localnetDir } from '../harness/localnet-faults.ts';
 import { waitFor } from '../../src/local-cluster/wait.ts';
@@ -59,11 +62,27 @@ describe('Helm chart', () => {
   const helm = (...args: string[]) => run(bin.helm, args, { env: env() });
   const kubectl = (...args: string[]) => run(bin.kubectl, args, { env: env() });
 
+  let simulation: SimulationWatcher | undefined;
+
   before(async () => {
     bin = await controlPlaneBinaries();
     cluster = await LocalCluster.start({ count: 1 });
+    // The chart's controller Pod is simulated as a service that runs until stopped, Ready at once
+    // (a real controller process is checked separately, below).
+    const kubeConfig = new k8s.KubeConfig();
+    kubeConfig.loadFromFile(cluster.handle.kubeconfigPath);
+    simulation = new SimulationWatcher({
+      kubeConfig,
+      logsDir: cluster.handle.kwokLogsDir,
+      rules: [{ name: 'controller', match: {}, then: {} }],
+      log: pino({ level: 'silent' }),
+    });
+    await simulation.start();
   });
-  after(() => cluster?.stop());
+  after(async () => {
+    await simulation?.stop();
+    await cluster?.stop();
+  });
 
   test('lints clean', async () => {
     const { stdout } = await helm('lint', '--strict', CHART);
