@@ -4,7 +4,8 @@
 // environment, which is how Helm charts and GitOps tools usually pass them.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from './kube-config.ts';
 import { NOSANA_NETWORKS } from '../api/crds/nosana-market.ts';
 import type { NetworkName } from '../chain/addresses.ts';
 import { endpointOrigin } from '../chain/network-detect.ts';
@@ -235,21 +236,6 @@ export async function parseControllerArgs(args: readonly string[], env: NodeJS.P
       logTailMaxBytes: LOG_TAIL_MAX_BYTES,
     },
   };
-}
-
-function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (path !== undefined) {
-    kubeConfig.loadFromFile(path);
-  } else if (env['KUBECONFIG'] !== undefined && env['KUBECONFIG'] !== '') {
-    // client-node reads $KUBECONFIG itself, including a list of files like kubectl does.
-    kubeConfig.loadFromDefault();
-  } else if (env['KUBERNETES_SERVICE_HOST'] !== undefined) {
-    kubeConfig.loadFromCluster();
-  } else {
-    throw new Error('no cluster to talk to: pass --kubeconfig PATH or set $KUBECONFIG (or run in a pod)');
-  }
-  return kubeConfig;
 }
 
 /** The networks as the log shows them: endpoints by origin (paths and queries may carry API keys), no tokens. */

@@ -6,6 +6,7 @@ import type { CommandIo } from './io.ts';
 import { JOB_SUMMARY, runJob } from './job.ts';
 import { LOCALNET_SUMMARY, runLocalnet } from './localnet.ts';
 import { POST_SUMMARY, runPost } from './post.ts';
+import { RUN_SUMMARY, runRun } from './run.ts';
 import { VALIDATE_SUMMARY, runValidate } from './validate.ts';
 
 interface Subcommand {
@@ -18,6 +19,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   localnet: { summary: LOCALNET_SUMMARY, run: runLocalnet },
   post: { summary: POST_SUMMARY, run: runPost },
   job: { summary: JOB_SUMMARY, run: runJob },
+  run: { summary: RUN_SUMMARY, run: runRun },
   controller: { summary: CONTROLLER_SUMMARY, run: runController },
 };
 

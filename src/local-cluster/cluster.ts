@@ -218,6 +218,16 @@ export class LocalCluster {
     };
     const gpuNodes = await registerGpuNodes(this.kubeConfig, nodeOptions);
     await this.waitForNodesReady(gpuNodes);
+    // Pods are refused until the controller manager has made the namespace's ServiceAccount: a
+    // cluster handed out before that fails the first Pod anyone creates in "default".
+    const core = this.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    await waitFor(
+      async () => (await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).catch(() => undefined)) !== undefined,
+      {
+        what: 'the ServiceAccount default/default',
+        timeoutMs: 60_000,
+      },
+    );
 
     const version = await this.kubeConfig.makeApiClient(k8s.VersionApi).getCode();
     this.handle = {

@@ -84,6 +84,16 @@ export class KubeApi {
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
+  /** A GET of a text body (a container log), bounded like `request`. */
+  async text(path: string, options: Pick<RequestOptions, 'query' | 'signal' | 'timeoutMs'> = {}): Promise<string> {
+    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)));
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+    const response = await this.send('GET', path, { ...options, signal });
+    const text = await response.body.text();
+    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw apiError('GET', path, response.httpStatusCode, text);
+    return text;
+  }
+
   /**
    * A streaming GET (a watch): yields the response body line by line until the server ends it or
    * `signal` aborts (then it throws the abort reason). No overall timeout: the caller bounds it.

@@ -1,0 +1,400 @@
+// The runner: walks a job's plan against the API server. The thin layer around decide-run.ts: it
+// watches the job's Pods through an informer (never a poll per Pod), turns what it sees into the
+// observed state of each op (observe.ts), asks the pure decision what to do, and does exactly
+// that: create an op's objects (literals resolved first, builders per kind), delete a Pod it must
+// stop, record an op's end in the result document with its logs and results, end the flow. All
+// objects live in one namespace and are owned by the run's ConfigMap, so deleting it (at the end,
+// or after a crash) takes everything of the run with it, except the shared resource caches.
+import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { ContainerRunArgs } from '../api/job-definition/index.ts';
+import { SupervisedInformer } from '../runtime/informer.ts';
+import { KubeApi, hasStatus } from '../runtime/kube-api.ts';
+import { buildNetworkPolicy } from './build-network-policy.ts';
+import { OP_CONTAINER_NAME, buildOpPod, isPrivateCopy } from './build-pod.ts';
+import { buildResourceClaim } from './build-resource-claim.ts';
+import { buildRunConfigMap, ownedBy } from './build-run-config-map.ts';
+import { buildPullSecret, buildResourceCredentialSecret } from './build-secret.ts';
+import { buildExposureRoutes, buildOpService } from './build-service.ts';
+import { buildJobVolumeClaim, buildPrivateResourceClaim, buildResourceCacheClaim } from './build-volume.ts';
+import { decideRun } from './decide-run.ts';
+import type { FinishAction, ObservedOp, RunnerAction, StopCause, TimingBounds } from './decide-run.ts';
+import { abortDiagnosticsReason, appendLogs, containerStateDiagnostics, initialFlowState, opTimeoutReason } from './flow-state.ts';
+import type { FlowState, LogEntry, OpState } from './flow-state.ts';
+import { JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, labelValue } from './labels.ts';
+import type { JobContext, OpContext } from './labels.ts';
+import { resolveOpArgs } from './literals.ts';
+import type { GlobalLiteralValues, LiteralValues } from './literals.ts';
+import { opPodName, opServiceName } from './names.ts';
+import { observePod, podPhaseForVolume } from './observe.ts';
+import type { RunnerMarks } from './observe.ts';
+import type { Plan, PlannedOp } from './plan.ts';
+import { extractResults } from './results.ts';
+import type { ExecutorSettings } from './settings.ts';
+
+// Between events the clock still moves (timeouts, bounds, the deadline): look again this often.
+const TICK_MS = 1_000;
+
+export interface RunOptions {
+  kubeConfig: KubeConfig;
+  settings: ExecutorSettings;
+  log: Logger;
+  /** `%%global.…%%` values: the job, its poster, the node serving it. */
+  globals: Omit<GlobalLiteralValues, 'variables'>;
+  /** The job's deadline in ms epoch, read at every decision (an extended job's moves later). */
+  deadline?: () => number | undefined;
+  /** Aborting it stops the job: every op stops, its status `stopped`, and the run cleans up. */
+  signal?: AbortSignal;
+  /** 'fail-op' (`run`): a cluster failure fails the op; 'quit' (the node agent): the run ends at once. */
+  onClusterFailure: 'fail-op' | 'quit';
+  bounds?: Partial<TimingBounds>;
+  /** Called whenever the result document changes. */
+  onProgress?: (flow: FlowState, ops: Readonly<Record<string, ObservedOp>>) => void;
+}
+
+export interface RunResult {
+  flow: FlowState;
+  /** Set when the run ended because the cluster failed it (onClusterFailure 'quit'). */
+  clusterFailure?: { opId: string; message: string };
+}
+
+/** Runs the plan to its end and returns the result document; the run's objects are gone afterwards. */
+export async function runPlan(plan: Plan, options: RunOptions): Promise<RunResult> {
+  const run = new PlanRun(plan, options);
+  try {
+    return await run.execute();
+  } finally {
+    await run.cleanUp();
+  }
+}
+
+class PlanRun {
+  readonly #plan: Plan;
+  readonly #options: RunOptions;
+  readonly #api: KubeApi;
+  readonly #namespace: string;
+  readonly #pods: SupervisedInformer<V1Pod>;
+  readonly #marks = new Map<string, RunnerMarks>();
+  readonly #flow: FlowState;
+  #job: JobContext;
+  #wake: () => void = () => undefined;
+
+  constructor(plan: Plan, options: RunOptions) {
+    this.#plan = plan;
+    this.#options = options;
+    this.#api = new KubeApi(options.kubeConfig);
+    this.#namespace = options.settings.namespace;
+    this.#job = { jobId: plan.jobId, settings: options.settings };
+    this.#flow = initialFlowState(plan.definition.ops, Date.now());
+    const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY},${JOB_LABEL}=${labelValue(plan.jobId)}`;
+    this.#pods = new SupervisedInformer<V1Pod>(
+      options.kubeConfig,
+      `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/pods`,
+      options.log,
+      {
+        labelSelector,
+      },
+    );
+    this.#pods.on(() => this.#wake());
+  }
+
+  async execute(): Promise<RunResult> {
+    const owner = await this.#create(buildRunConfigMap(this.#job, { jobId: this.#plan.jobId }), true);
+    this.#job = { ...this.#job, ownerReferences: ownedBy(owner as V1ConfigMap) };
+    await this.#create(buildNetworkPolicy(this.#job) as KubernetesObject);
+    if (this.#options.settings.dra !== undefined) await this.#create(buildResourceClaim(this.#job) as KubernetesObject);
+    await this.#pods.start();
+    this.#options.signal?.addEventListener('abort', () => this.#wake(), { once: true });
+    this.#flow.status = 'running';
+    for (;;) {
+      const now = Date.now();
+      const ops = this.#observe(now);
+      const actions = decideRun({
+        plan: this.#plan,
+        ops,
+        now,
+        ...this.#deadline(),
+        jobStopped: this.#options.signal?.aborted === true,
+        ...(this.#options.bounds === undefined ? {} : { bounds: this.#options.bounds }),
+      });
+      for (const action of actions) {
+        const ended = await this.#perform(action, ops, now);
+        if (ended !== undefined) return ended;
+      }
+      this.#options.onProgress?.(this.#flow, ops);
+      await this.#nextChange();
+    }
+  }
+
+  /** Deleting the run's ConfigMap lets the garbage collector take what it owns; the Pods go at once. */
+  async cleanUp(): Promise<void> {
+    await this.#pods.stop();
+    const ns = encodeURIComponent(this.#namespace);
+    const selector = `${MANAGED_BY_LABEL}=${MANAGED_BY},${JOB_LABEL}=${labelValue(this.#plan.jobId)}`;
+    await this.#api
+      .request('DELETE', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: selector, gracePeriodSeconds: 0 } })
+      .catch((error: unknown) => this.#options.log.warn({ err: error }, 'deleting the run Pods failed'));
+    const owner = buildRunConfigMap(this.#job, {}).metadata?.name ?? '';
+    await this.#api
+      .request('DELETE', `/api/v1/namespaces/${ns}/configmaps/${encodeURIComponent(owner)}`, { query: { propagationPolicy: 'Background' } })
+      .catch((error: unknown) => {
+        if (!hasStatus(error, 404)) this.#options.log.warn({ err: error }, 'deleting the run ConfigMap failed');
+      });
+  }
+
+  #deadline(): { deadline?: number } {
+    const deadline = this.#options.deadline?.();
+    return deadline === undefined ? {} : { deadline };
+  }
+
+  #marksOf(opId: string): RunnerMarks {
+    let marks = this.#marks.get(opId);
+    if (marks === undefined) {
+      marks = {};
+      this.#marks.set(opId, marks);
+    }
+    return marks;
+  }
+
+  #podOf(op: PlannedOp): V1Pod | undefined {
+    return this.#pods.get({ namespace: this.#namespace, name: opPodName(this.#plan.jobId, op.index) });
+  }
+
+  #observe(now: number): Record<string, ObservedOp> {
+    const ops: Record<string, ObservedOp> = {};
+    for (const op of this.#plan.ops) {
+      const marks = this.#marksOf(op.id);
+      if (op.type === 'container/create-volume') {
+        ops[op.id] = { ...podPhaseForVolume(marks.launchedAt !== undefined, marks.launchedAt), ...carried(marks) };
+        continue;
+      }
+      const { observed, marks: next } = observePod(this.#podOf(op), marks, now);
+      this.#marks.set(op.id, next);
+      ops[op.id] = observed;
+    }
+    return ops;
+  }
+
+  async #perform(action: RunnerAction, ops: Record<string, ObservedOp>, now: number): Promise<RunResult | undefined> {
+    switch (action.kind) {
+      case 'start-group':
+        this.#options.log.info({ group: action.group }, 'starting group');
+        return undefined;
+      case 'launch':
+        await this.#launch(this.#op(action.opId), now);
+        return undefined;
+      case 'stop':
+        await this.#stop(action.opId, action.cause, now);
+        return undefined;
+      case 'finish':
+        await this.#finish(action, ops[action.opId], now);
+        return undefined;
+      case 'cluster-failure':
+        if (this.#options.onClusterFailure === 'quit')
+          return { flow: this.#flow, clusterFailure: { opId: action.opId, message: action.message } };
+        await this.#stop(action.failOp.opId, action.failOp.cause, now);
+        return undefined;
+      case 'end-flow':
+        this.#flow.status = action.status;
+        this.#flow.endTime = now;
+        this.#flow.secrets = {};
+        this.#options.onProgress?.(this.#flow, ops);
+        return { flow: this.#flow };
+    }
+  }
+
+  #op(opId: string): PlannedOp {
+    const op = this.#plan.ops.find((candidate) => candidate.id === opId);
+    if (op === undefined) throw new Error(`the decision named op ${opId}, which the plan does not have`);
+    return op;
+  }
+
+  #opContext(op: PlannedOp): OpContext {
+    return { ...this.#job, opIndex: op.index, opId: op.id };
+  }
+
+  /** What `%%ops.…%%` and `%%global.…%%` resolve to now: op hosts, and the results of ended ops. */
+  #literalValues(): LiteralValues {
+    const ops: LiteralValues['ops'] = Object.fromEntries(
+      this.#plan.ops.map((op) => {
+        const state = this.#flow.opStates[op.index];
+        return [
+          op.id,
+          { host: opServiceName(this.#plan.jobId, op.index), ...(state?.results === undefined ? {} : { results: state.results }) },
+        ];
+      }),
+    );
+    const variables = this.#plan.definition.global?.variables;
+    return { ops, globals: { ...this.#options.globals, ...(variables === undefined ? {} : { variables }) } };
+  }
+
+  async #launch(op: PlannedOp, now: number): Promise<void> {
+    const marks = this.#marksOf(op.id);
+    if (marks.launchedAt !== undefined || marks.launchFailure !== undefined) return;
+    if (op.type === 'container/create-volume') {
+      await this.#create(buildJobVolumeClaim(this.#job, op.args.name));
+      marks.launchedAt = now;
+      return;
+    }
+    const resolved = resolveOpArgs(op.args, this.#literalValues());
+    if ('error' in resolved) {
+      marks.launchFailure = { cause: 'unresolved-literal', message: resolved.error };
+      this.#wake();
+      return;
+    }
+    const args = resolved.args as ContainerRunArgs;
+    const context = this.#opContext(op);
+    try {
+      await this.#createOpObjects(context, args);
+    } catch (error) {
+      // The API refused an object (a name, a quantity, a quota): the op fails like a runtime error.
+      marks.launchFailure = { cause: 'container-runtime-error', message: (error as Error).message };
+      this.#wake();
+      return;
+    }
+    marks.launchedAt = now;
+  }
+
+  async #createOpObjects(context: OpContext, args: ContainerRunArgs): Promise<void> {
+    const docker = args.authentication?.docker;
+    if (docker !== undefined) await this.#create(buildPullSecret(context, args.image, docker));
+    for (const [index, entry] of (args.resources ?? []).entries()) {
+      if (typeof entry !== 'object' || entry === null || '__spread__' in entry) continue;
+      const secret = buildResourceCredentialSecret(context, index, entry);
+      if (secret !== undefined) await this.#create(secret);
+      // A resource cache is shared by every job that reads it: never owned by this run.
+      await this.#create(
+        isPrivateCopy(entry) ? buildPrivateResourceClaim(context, index) : buildResourceCacheClaim(this.#job.settings, entry),
+      );
+    }
+    const service = buildOpService(context, args);
+    if (service !== undefined) await this.#create(service);
+    if (service !== undefined && this.#job.settings.exposure !== undefined) {
+      for (const route of buildExposureRoutes(context, args, { mode: 'public' })) await this.#create(route.route as KubernetesObject);
+    }
+    // Every Pod of a job runs on the node of its first Pod, so they can share volumes.
+    const pinToNode = this.#pods.list(this.#namespace).find((pod) => pod.spec?.nodeName !== undefined)?.spec?.nodeName;
+    const pod = buildOpPod(context, { args, definition: this.#plan.definition, ...(pinToNode === undefined ? {} : { pinToNode }) });
+    await this.#create(pod);
+  }
+
+  async #stop(opId: string, cause: StopCause, now: number): Promise<void> {
+    const marks = this.#marksOf(opId);
+    marks.stopRequested ??= { cause, at: now };
+    const op = this.#op(opId);
+    if (op.type === 'container/create-volume') return;
+    const name = encodeURIComponent(opPodName(this.#plan.jobId, op.index));
+    // Logs are read before the Pod goes: a stopped op keeps what it printed.
+    await this.#collectLogs(op);
+    await this.#api.request('DELETE', `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/pods/${name}`).catch((error: unknown) => {
+      if (!hasStatus(error, 404)) throw error;
+    });
+  }
+
+  readonly #logs = new Map<string, LogEntry[]>();
+
+  /** The op container's log, with the API's timestamps; the API merges stdout and stderr into one stream. */
+  async #collectLogs(op: PlannedOp): Promise<void> {
+    const pod = this.#podOf(op);
+    if (pod === undefined || this.#logs.has(op.id)) return;
+    const name = encodeURIComponent(pod.metadata?.name ?? '');
+    let text: string;
+    try {
+      text = await this.#api.text(`/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/pods/${name}/log`, {
+        query: { container: OP_CONTAINER_NAME, timestamps: true },
+      });
+    } catch (error) {
+      this.#options.log.debug({ err: error, op: op.id }, 'the op has no log to read');
+      return;
+    }
+    this.#logs.set(op.id, parseLog(text));
+  }
+
+  async #finish(action: FinishAction, observed: ObservedOp | undefined, now: number): Promise<void> {
+    const op = this.#op(action.opId);
+    const marks = this.#marksOf(op.id);
+    if (marks.finished !== undefined) return;
+    if (op.type === 'container/run') await this.#collectLogs(op);
+    const state = this.#flow.opStates[op.index];
+    if (state === undefined) return;
+    const logs = appendLogs(state.logs, [
+      ...(this.#logs.get(op.id) ?? []),
+      ...(action.nodeLog === undefined ? [] : [{ type: 'nodeerr' as const, log: action.nodeLog, timestamp: new Date(now).toISOString() }]),
+    ]);
+    const pod = this.#podOf(op);
+    const container = pod?.status?.containerStatuses?.find((status) => status.name === OP_CONTAINER_NAME);
+    const next: OpState = {
+      ...state,
+      providerId: pod?.metadata?.uid ?? state.providerId,
+      status: action.status,
+      startTime: observed?.startedAt ?? state.startTime,
+      endTime: action.endedAt ?? now,
+      exitCode: action.exitCode ?? null,
+      logs,
+      errors: action.error === undefined ? state.errors : [...state.errors, action.error],
+      diagnostics: {
+        ...state.diagnostics,
+        reason: { ...state.diagnostics.reason, ...diagnosticsReason(action) },
+        ...(container === undefined ? {} : { state: containerStateDiagnostics(container) }),
+      },
+    };
+    if (op.type === 'container/run' && op.args !== undefined) {
+      const spec = this.#plan.definition.ops[op.index];
+      if (spec !== undefined && 'results' in spec && spec.results !== undefined) next.results = extractResults(spec.results, logs);
+    }
+    this.#flow.opStates[op.index] = next;
+    marks.finished = action.status;
+  }
+
+  /** Creates an object (already there is fine: launches are idempotent); returns the stored object. */
+  async #create(object: KubernetesObject, readBack = false): Promise<KubernetesObject> {
+    const path = await this.#api.resourcePath({ apiVersion: object.apiVersion ?? '', kind: object.kind ?? '', namespace: this.#namespace });
+    try {
+      return await this.#api.request<KubernetesObject>('POST', path, { body: object });
+    } catch (error) {
+      if (!hasStatus(error, 409)) throw error;
+      if (!readBack) return object;
+      return this.#api.request<KubernetesObject>('GET', `${path}/${encodeURIComponent(object.metadata?.name ?? '')}`);
+    }
+  }
+
+  #nextChange(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, TICK_MS);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+/** The marks the runner carries for a create-volume op (it has no Pod to observe). */
+function carried(marks: RunnerMarks): Partial<ObservedOp> {
+  return {
+    ...(marks.stopRequested === undefined ? {} : { stopRequested: marks.stopRequested }),
+    ...(marks.finished === undefined ? {} : { finished: marks.finished }),
+    ...(marks.launchFailure === undefined ? {} : { phase: 'failed-to-launch' as const, launchFailure: marks.launchFailure }),
+  };
+}
+
+/** The result's diagnostics flags and text for how the op ended. */
+function diagnosticsReason(action: FinishAction): Partial<OpState['diagnostics']['reason']> {
+  const cause = action.cause;
+  if (cause?.kind === 'job-expired') return abortDiagnosticsReason('expired');
+  if (cause?.kind === 'stopped') return abortDiagnosticsReason('stopped');
+  if (cause?.kind === 'op-timeout') return opTimeoutReason(cause.timeoutSeconds);
+  return action.reason === undefined ? {} : { reason: action.reason };
+}
+
+/** `<RFC 3339 timestamp> <text>` per line, as the log endpoint serves it with timestamps=true. */
+export function parseLog(text: string): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const space = line.indexOf(' ');
+    const timestamp = space > 0 ? line.slice(0, space) : '';
+    entries.push({ type: 'stdout', log: `${space > 0 ? line.slice(space + 1) : line}\n`, ...(timestamp === '' ? {} : { timestamp }) });
+  }
+  return entries;
+}
