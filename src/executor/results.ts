@@ -2,6 +2,9 @@
 // result document and are what later ops read through "%%ops.<id>.results.<key>%%" literals. Both
 // uses depend on the exact shape the reference node produces — arrays of match + capture groups,
 // accumulated over log entries, or an error string — so that shape is reproduced here, quirks included.
+// The regexes are a stranger's: one that backtracks catastrophically would freeze the process
+// that runs the job, so matching gets a time budget and is cut off when it runs out.
+import { runInNewContext } from 'node:vm';
 import type { OperationResults } from '../api/job-definition/index.ts';
 import type { LogEntry, ResultValue } from './flow-state.ts';
 
@@ -40,8 +43,26 @@ function compile(key: string, extractor: OperationResults[string]): CompiledExtr
  * Without `spec` the op declares no results: the answer is `{}`, and the op's state carries no
  * `results` field at all.
  */
-export function extractResults(spec: OperationResults | undefined, logs: readonly LogEntry[]): Record<string, ResultValue> {
+export function extractResults(
+  spec: OperationResults | undefined,
+  logs: readonly LogEntry[],
+  budgetMs = RESULTS_BUDGET_MS,
+): Record<string, ResultValue> {
   if (spec === undefined) return {};
+  try {
+    // The watchdog of a vm timeout interrupts whatever runs inside, a regex in the middle of a match too.
+    return runInNewContext('extract()', { extract: () => extract(spec, logs) }, { timeout: budgetMs }) as Record<string, ResultValue>;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw error;
+    const message = `the results regexes took longer than ${budgetMs} ms over the op's logs and were stopped`;
+    return Object.fromEntries(Object.keys(spec).map((key) => [key, message]));
+  }
+}
+
+/** How long all of one op's results may take to extract. */
+export const RESULTS_BUDGET_MS = 2_000;
+
+function extract(spec: OperationResults, logs: readonly LogEntry[]): Record<string, ResultValue> {
   const extractors = Object.entries(spec).map(([key, extractor]) => compile(key, extractor));
   const values = new Map<string, ResultValue>(extractors.map(({ key }) => [key, []]));
   for (const { type, log } of logs) {

@@ -34,6 +34,8 @@ import type { ExecutorSettings } from './settings.ts';
 
 // Between events the clock still moves (timeouts, bounds, the deadline): look again this often.
 const TICK_MS = 1_000;
+/** Real definitions fetch one to three models or datasets; each resource is a volume of its own. */
+export const MAX_RESOURCES_PER_OP = 16;
 
 export interface RunOptions {
   kubeConfig: KubeConfig;
@@ -236,13 +238,29 @@ class PlanRun {
       marks.launchedAt = now;
       return;
     }
-    const resolved = resolveOpArgs(op.args, this.#literalValues());
+    let resolved: ReturnType<typeof resolveOpArgs>;
+    try {
+      resolved = resolveOpArgs(op.args, this.#literalValues());
+    } catch (error) {
+      // A value no resolution can handle (nested too deep for the stack): the op fails, not the run.
+      resolved = { error: `the op's literals cannot be resolved: ${(error as Error).message}` };
+    }
     if ('error' in resolved) {
       marks.launchFailure = { cause: 'unresolved-literal', message: resolved.error };
       this.#wake();
       return;
     }
     const args = resolved.args as ContainerRunArgs;
+    // A spread can turn one log line into any number of resources, each a volume: bounded.
+    const resources = (args.resources ?? []).length;
+    if (resources > MAX_RESOURCES_PER_OP) {
+      marks.launchFailure = {
+        cause: 'resource-error',
+        message: `the op asks for ${resources} resources; at most ${MAX_RESOURCES_PER_OP} are fetched for one op`,
+      };
+      this.#wake();
+      return;
+    }
     const context = this.#opContext(op);
     try {
       await this.#createOpObjects(context, args);

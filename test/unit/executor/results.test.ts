@@ -138,3 +138,11 @@ describe('job-examples/cli-result-extracting.json', { skip: sharedMissingReason 
     assert.match(String(thrown), /^SyntaxError: Invalid regular expression: /);
   });
 });
+
+test('a regex that backtracks catastrophically is cut off within its budget: every key says so, the process goes on', () => {
+  const started = Date.now();
+  const values = extractResults({ slow: '^(a+)+$', other: 'a' }, [{ type: 'stdout', log: `${'a'.repeat(40)}!` }], 200);
+  assert.ok(Date.now() - started < 2_000, 'stopped near its budget');
+  assert.match(String(values['slow']), /took longer than 200 ms/);
+  assert.match(String(values['other']), /took longer than 200 ms/);
+});
