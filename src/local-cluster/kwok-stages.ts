@@ -90,6 +90,27 @@ spec:
       phase: Running
 `;
 
+/**
+ * The Pod conditions every stage writes: scheduled and initialized since `since` (a template
+ * variable), Ready and ContainersReady with `ready` (a template expression) and an optional reason.
+ */
+function podConditions(since: string, ready: string, reason?: string): string {
+  const why = reason === undefined ? '' : `\n        reason: ${reason}`;
+  return `      conditions:
+      - lastTransitionTime: {{ ${since} | Quote }}
+        status: "True"
+        type: PodScheduled
+      - lastTransitionTime: {{ ${since} | Quote }}
+        status: "True"
+        type: Initialized
+      - lastTransitionTime: {{ $now | Quote }}
+        status: ${ready}${why}
+        type: Ready
+      - lastTransitionTime: {{ $now | Quote }}
+        status: ${ready}${why}
+        type: ContainersReady`;
+}
+
 const podRunning = `
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -121,19 +142,7 @@ spec:
     statusTemplate: |
       {{ $now := Now }}
       {{ $ready := not ( index .metadata.annotations "${SIMULATION_ANNOTATIONS.readyAfter}" ) }}
-      conditions:
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: PodScheduled
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
-        status: {{ if $ready }}"True"{{ else }}"False"{{ end }}
-        type: Ready
-      - lastTransitionTime: {{ $now | Quote }}
-        status: {{ if $ready }}"True"{{ else }}"False"{{ end }}
-        type: ContainersReady
+${podConditions('$now', '{{ if $ready }}"True"{{ else }}"False"{{ end }}')}
       containerStatuses:
       {{ range .spec.containers }}
       - image: {{ .image | Quote }}
@@ -206,21 +215,7 @@ spec:
       {{ $code := index .metadata.annotations "${SIMULATION_ANNOTATIONS.exitCode}" }}
       {{ $oom := or ( index .metadata.annotations "${SIMULATION_ANNOTATIONS.oomKilled}" ) "false" }}
       {{ $started := or .status.startTime $now }}
-      conditions:
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: PodScheduled
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "False"
-        reason: PodCompleted
-        type: Ready
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "False"
-        reason: PodCompleted
-        type: ContainersReady
+${podConditions('$now', '"False"', 'PodCompleted')}
       containerStatuses:
       {{ range .spec.containers }}
       - image: {{ .image | Quote }}
@@ -272,19 +267,7 @@ spec:
     statusTemplate: |
       {{ $now := Now }}
       {{ $started := or .status.startTime $now }}
-      conditions:
-      - lastTransitionTime: {{ $started | Quote }}
-        status: "True"
-        type: PodScheduled
-      - lastTransitionTime: {{ $started | Quote }}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Ready
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: ContainersReady
+${podConditions('$started', '"True"')}
       containerStatuses:
       {{ range .spec.containers }}
       - image: {{ .image | Quote }}
@@ -329,21 +312,7 @@ spec:
     statusTemplate: |
       {{ $now := Now }}
       {{ $message := index .metadata.annotations "${SIMULATION_ANNOTATIONS.pullError}" }}
-      conditions:
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: PodScheduled
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "False"
-        reason: ContainersNotReady
-        type: Ready
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "False"
-        reason: ContainersNotReady
-        type: ContainersReady
+${podConditions('$now', '"False"', 'ContainersNotReady')}
       containerStatuses:
       {{ range .spec.containers }}
       - image: {{ .image | Quote }}
