@@ -33,8 +33,6 @@ export interface RunnerMarks {
   stopRequested?: ObservedOp['stopRequested'];
   finished?: ObservedOp['finished'];
   launchFailure?: ObservedOp['launchFailure'];
-  /** The runner deleted the Pod. */
-  podDeleted?: boolean;
   /** The last reading of the Pod while it existed, without the runner's marks. */
   lastSeen?: ObservedOp;
   /** The first time the Pod was found gone after it was launched. */
@@ -86,7 +84,7 @@ export function podPhaseForVolume(claimExists: boolean, createdAt?: number): Obs
 // No Pod
 
 function readAbsence(marks: RunnerMarks, now: number): { facts: ObservedOp; marks: RunnerMarks } {
-  const ownDeletion = marks.stopRequested !== undefined || marks.podDeleted === true;
+  const ownDeletion = marks.stopRequested !== undefined;
   const seen = marks.lastSeen;
   if (!ownDeletion && seen === undefined) {
     if (marks.launchedAt === undefined) return { facts: { phase: 'waiting', restarts: 0 }, marks };
@@ -157,7 +155,7 @@ function readPod(pod: V1Pod, marks: RunnerMarks, now: number): ObservedOp {
     exitCode: lastTermination?.exitCode,
     terminatedReason: lastTermination?.reason,
     clusterLoss: clusterLossOf(pod, condition('DisruptionTarget'), {
-      ownDeletion: marks.stopRequested !== undefined || marks.podDeleted === true,
+      ownDeletion: marks.stopRequested !== undefined,
       startedAt,
     }),
   });

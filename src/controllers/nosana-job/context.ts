@@ -11,7 +11,6 @@ import type { Keypair } from '@solana/web3.js';
 import type { Logger } from 'pino';
 import type { NosanaJobObject, NosanaJobPhase, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
 import type { NosanaMarketObject } from '../../api/crds/nosana-market.ts';
-import type { MarketView } from '../../chain/jobs-client.ts';
 import type {
   EventRecorder,
   EventType,
@@ -62,13 +61,6 @@ export interface NosanaJobControllerDeps {
   metrics: NosanaMetrics;
   now(): Date;
   options: NosanaJobControllerOptions;
-}
-
-/** The market a job posts to: a NosanaMarket of its namespace, or a bare address. */
-export interface ResolvedMarket {
-  object?: NosanaMarketObject;
-  address: string;
-  view: MarketView;
 }
 
 export interface JobReconcileContext {

@@ -637,12 +637,6 @@ const absentCases: Case[] = [
     want: { ...seenRunning, phase: 'ended', endedAt: at(90), stopRequested: STOP },
   },
   {
-    reason: 'a Pod the runner deleted without a stop mark has ended, no loss',
-    pod: undefined,
-    marks: { launchedAt: at(0), podDeleted: true, lastSeen: seenRunning },
-    want: { ...seenRunning, phase: 'ended', endedAt: NOW },
-  },
-  {
     reason: 'a Pod still running when last seen, gone without a stop, was deleted by someone else',
     pod: undefined,
     marks: { launchedAt: at(0), lastSeen: seenRunning },
