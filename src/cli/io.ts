@@ -15,3 +15,5 @@ export const processIo: CommandIo = { stdout: process.stdout, stderr: process.st
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
 export const EXIT_USAGE = 2;
+/** Stopped by Ctrl-C (SIGINT) or SIGTERM after cleaning up: the shell's 128 + SIGINT. */
+export const EXIT_INTERRUPTED = 130;

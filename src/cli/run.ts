@@ -12,8 +12,9 @@ import type { ObservedOp } from '../executor/decide-run.ts';
 import { validationFailureState } from '../executor/flow-state.ts';
 import type { FlowState } from '../executor/flow-state.ts';
 import { DEFAULT_EXECUTOR_SETTINGS } from '../executor/settings.ts';
+import type { ExecutorSettings } from '../executor/settings.ts';
 import { parseDuration } from '../api/duration.ts';
-import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';
 import type { CommandIo } from './io.ts';
 import { loadKubeConfig } from './kube-config.ts';
 
@@ -30,6 +31,16 @@ Options:
   --gpus-per-job N       GPUs each GPU op requests (default 1)
   --gpu-resource NAME    the GPU extended resource (default nvidia.com/gpu)
   --storage-class NAME   StorageClass of job volumes (default: the cluster's default)
+  --dra-device-class N   Dynamic Resource Allocation: one ResourceClaim per job for --gpus-per-job
+                         devices of this DeviceClass, shared by all its Pods (default: device plugin)
+  --runtime-class NAME   a sandboxed runtime (gVisor, Kata) for the job's Pods
+  --expose-domain D      publish exposed ports at <Nosana expose id>.D (default: Services only)
+  --expose-kind K        ingress (default) or httproute
+  --ingress-class NAME   the Ingress class of exposed ports
+  --gateway NS/NAME      the Gateway an HTTPRoute attaches to (with --expose-kind httproute)
+  --operator-image REF   the image whose download command fills resource caches
+  --node-address A       what %%global.host%% stands for (default "local-node": no node serves the job)
+  --project-address A    what %%global.project%% stands for (default "local-poster")
   --timeout D            the job's deadline, like "30m" (default 1h): running ops stop and succeed
   --image-pull-timeout D how long an image pull may keep failing before its op fails (default 2m)
   --scheduling-timeout D how long a Pod may wait for a node before its op fails (default 5m)
@@ -37,8 +48,11 @@ Options:
   -h, --help             this help
 
 Progress goes to stderr. Ctrl-C stops the job and removes its objects.
-Exit status: 0 when the flow succeeded, 1 when it failed, 2 for a usage error.
+Exit status: 0 when the flow succeeded, 1 when it failed, 2 for a usage error, 130 when interrupted.
 `;
+
+// The operator's own image runs resource downloads; `run` has no deployment to take it from.
+const DEFAULT_OPERATOR_IMAGE = 'ghcr.io/nosana-operator/nosana-operator:latest';
 
 const OPTIONS = {
   kubeconfig: { type: 'string' },
@@ -46,15 +60,21 @@ const OPTIONS = {
   'gpus-per-job': { type: 'string', default: '1' },
   'gpu-resource': { type: 'string', default: 'nvidia.com/gpu' },
   'storage-class': { type: 'string' },
+  'dra-device-class': { type: 'string' },
+  'runtime-class': { type: 'string' },
+  'expose-domain': { type: 'string' },
+  'expose-kind': { type: 'string', default: 'ingress' },
+  'ingress-class': { type: 'string' },
+  gateway: { type: 'string' },
+  'operator-image': { type: 'string', default: DEFAULT_OPERATOR_IMAGE },
+  'node-address': { type: 'string', default: 'local-node' },
+  'project-address': { type: 'string', default: 'local-poster' },
   timeout: { type: 'string', default: '1h' },
   'image-pull-timeout': { type: 'string', default: '2m' },
   'scheduling-timeout': { type: 'string', default: '5m' },
   output: { type: 'string', default: 'text' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-// The operator's own image runs resource downloads; `run` has no deployment to take it from.
-const OPERATOR_IMAGE = 'ghcr.io/nosana-operator/nosana-operator:latest';
 
 export async function runRun(args: readonly string[], io: CommandIo): Promise<number> {
   let parsed;
@@ -89,6 +109,9 @@ export async function runRun(args: readonly string[], io: CommandIo): Promise<nu
   } catch (error) {
     return usage((error as Error).message);
   }
+  const placement = placementSettings(values);
+  if (typeof placement === 'string') return usage(placement);
+
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(file, 'utf8')) as unknown;
@@ -128,11 +151,14 @@ export async function runRun(args: readonly string[], io: CommandIo): Promise<nu
         namespace: values.namespace,
         gpusPerJob: gpus,
         gpuResourceName: values['gpu-resource'],
-        operatorImage: OPERATOR_IMAGE,
+        operatorImage: values['operator-image'],
         ...(values['storage-class'] === undefined ? {} : { storageClassName: values['storage-class'] }),
+        ...placement,
       },
       log: pino({ level: 'warn' }, pino.destination(2)),
-      globals: { job: jobId, project: '', host: '', frps_address: '' },
+      // As on a node, an empty global counts as unset and fails the op that reads it: `run` has no
+      // node or poster, so it stands in names the user can set.
+      globals: { job: jobId, project: values['project-address'], host: values['node-address'], frps_address: '' },
       deadline: () => started + timeoutMs,
       signal: stop.signal,
       onClusterFailure: 'fail-op',
@@ -140,11 +166,43 @@ export async function runRun(args: readonly string[], io: CommandIo): Promise<nu
       onProgress: (flow, ops) => progress.show(flow, ops),
     });
     writeResult(io, values.output, result.flow);
+    if (stop.signal.aborted) return EXIT_INTERRUPTED;
     return result.flow.status === 'success' ? EXIT_OK : EXIT_PROBLEMS;
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
   }
+}
+
+type RunValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
+
+/** The settings of DRA, runtime class and exposure the flags give, or what is wrong with them. */
+function placementSettings(values: RunValues): Pick<ExecutorSettings, 'dra' | 'runtimeClassName' | 'exposure'> | string {
+  const kind = values['expose-kind'];
+  if (kind !== 'ingress' && kind !== 'httproute') return '--expose-kind must be ingress or httproute';
+  const gateway = values.gateway?.split('/');
+  if (gateway !== undefined && (gateway.length !== 2 || gateway.some((part) => part === ''))) {
+    return '--gateway must be NAMESPACE/NAME';
+  }
+  if (kind === 'httproute' && values['expose-domain'] !== undefined && gateway === undefined) {
+    return '--expose-kind httproute needs --gateway NAMESPACE/NAME';
+  }
+  const gpus = Number(values['gpus-per-job']);
+  const domain = values['expose-domain'];
+  return {
+    ...(values['dra-device-class'] === undefined ? {} : { dra: { deviceClassName: values['dra-device-class'], count: gpus } }),
+    ...(values['runtime-class'] === undefined ? {} : { runtimeClassName: values['runtime-class'] }),
+    ...(domain === undefined
+      ? {}
+      : {
+          exposure: {
+            baseDomain: domain,
+            kind: kind === 'ingress' ? ('Ingress' as const) : ('HTTPRoute' as const),
+            ...(values['ingress-class'] === undefined ? {} : { ingressClass: values['ingress-class'] }),
+            ...(gateway === undefined ? {} : { gateway: { namespace: gateway[0] ?? '', name: gateway[1] ?? '' } }),
+          },
+        }),
+  };
 }
 
 function writeResult(io: CommandIo, output: string, flow: FlowState): void {

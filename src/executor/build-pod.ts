@@ -53,22 +53,22 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import type { ContainerRunArgs, JobDefinition, Resource, ResourceEntry } from '../api/job-definition/index.ts';
+import type { ContainerRunArgs, JobDefinition, Resource } from '../api/job-definition/index.ts';
 import { GPU_REQUEST_NAME } from './build-resource-claim.ts';
 import { resourceCredentialEnv } from './build-secret.ts';
 import { healthCheckProbes, exposedPorts } from './build-service.ts';
 import { opObjectMeta } from './labels.ts';
 import type { OpContext } from './labels.ts';
 import {
-  OLLAMA_DEFAULT_TARGET,
   jobVolumeClaimName,
   opPodName,
-  privateResourceClaimName,
   pullSecretName,
-  resourceCacheClaimName,
   resourceClaimName,
   resourceCredentialSecretName,
+  resourceIdentity,
 } from './names.ts';
+import { SHM_MOUNT_PATH, resourceMounts } from './resource-mounts.ts';
+import type { ResourceMount } from './resource-mounts.ts';
 import type { ExecutorSettings } from './settings.ts';
 
 /** The op's container (logs and exit codes are read from it). */
@@ -189,26 +189,12 @@ function containerResources(settings: ExecutorSettings, gpu: boolean): V1Resourc
 // ---------------------------------------------------------------------------------------------
 // Resources
 
-function isResource(entry: ResourceEntry): entry is Resource {
-  return typeof entry === 'object' && 'type' in entry;
-}
-
-/** What `download` fetches: the resource without its mount path, write flag or credential. */
+/**
+ * What `download` fetches: exactly the fields the cache is keyed by (names.ts, resourceIdentity),
+ * so a cache never holds more or other than its name says; no mount path, write flag or credential.
+ */
 export function downloadSpec(resource: Resource): Record<string, unknown> {
-  switch (resource.type) {
-    case 'S3': {
-      const { target: _target, allowWrite: _allowWrite, IAM: _iam, ...spec } = resource;
-      return spec;
-    }
-    case 'HF': {
-      const { target: _target, accessToken: _token, ...spec } = resource;
-      return spec;
-    }
-    case 'Ollama': {
-      const { target: _target, ...spec } = resource;
-      return spec;
-    }
-  }
+  return Object.fromEntries(Object.entries(resourceIdentity(resource)).filter(([, value]) => value !== null));
 }
 
 /** The argv of a download init container (the operator image's entrypoint is its CLI). */
@@ -216,41 +202,37 @@ export function downloadArgs(resource: Resource): string[] {
   return ['download', resource.type, '--dest', RESOURCE_DOWNLOAD_PATH, '--resource', JSON.stringify(downloadSpec(resource))];
 }
 
-export function isPrivateCopy(resource: Resource): boolean {
-  return resource.type === 'S3' && resource.allowWrite === true;
-}
-
 interface ResourceParts {
   volume: V1Volume;
-  initContainer: V1Container;
+  initContainers: V1Container[];
   mount: V1VolumeMount;
 }
 
-function resourceParts(context: OpContext, resource: Resource, resourceIndex: number): ResourceParts {
-  const volumeName = `resource-${resourceIndex}`;
-  const privateCopy = isPrivateCopy(resource);
-  const claimName = privateCopy
-    ? privateResourceClaimName(context.jobId, context.opIndex, resourceIndex)
-    : resourceCacheClaimName(resource);
+function downloadContainer(context: OpContext, volumeName: string, resource: Resource, resourceIndex: number): V1Container {
   const secretName = resourceCredentialSecretName(context.jobId, context.opIndex, resourceIndex);
   const env = Object.keys(resourceCredentialEnv(resource)).map((key) => ({
     name: key,
     valueFrom: { secretKeyRef: { name: secretName, key } },
   }));
   return {
-    volume: { name: volumeName, persistentVolumeClaim: { claimName } },
-    initContainer: {
-      name: volumeName,
-      image: context.settings.operatorImage,
-      imagePullPolicy: 'IfNotPresent',
-      args: downloadArgs(resource),
-      ...(env.length === 0 ? {} : { env }),
-      volumeMounts: [{ name: volumeName, mountPath: RESOURCE_DOWNLOAD_PATH }],
-      resources: { limits: baseLimits(context.settings), requests: baseLimits(context.settings) },
-      securityContext: hardenedSecurityContext(),
-      terminationMessagePolicy: 'FallbackToLogsOnError',
-    },
-    mount: { name: volumeName, mountPath: resource.target ?? OLLAMA_DEFAULT_TARGET, readOnly: !privateCopy },
+    name: `resource-${resourceIndex}`,
+    image: context.settings.operatorImage,
+    imagePullPolicy: 'IfNotPresent',
+    args: downloadArgs(resource),
+    ...(env.length === 0 ? {} : { env }),
+    volumeMounts: [{ name: volumeName, mountPath: RESOURCE_DOWNLOAD_PATH }],
+    resources: { limits: baseLimits(context.settings), requests: baseLimits(context.settings) },
+    securityContext: hardenedSecurityContext(),
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+}
+
+function resourceParts(context: OpContext, mount: ResourceMount): ResourceParts {
+  const volumeName = `resource-${mount.resources[0]?.index ?? 0}`;
+  return {
+    volume: { name: volumeName, persistentVolumeClaim: { claimName: mount.claimName } },
+    initContainers: mount.resources.map(({ resource, index }) => downloadContainer(context, volumeName, resource, index)),
+    mount: { name: volumeName, mountPath: mount.target, readOnly: !mount.privateCopy },
   };
 }
 
@@ -308,7 +290,9 @@ export function buildOpPod(context: OpContext, input: PodInput): V1Pod {
   const probes = healthCheckProbes(args);
   const ports = exposedPorts(args.expose);
 
-  const resources = (args.resources ?? []).flatMap((entry, index) => (isResource(entry) ? [resourceParts(context, entry, index)] : []));
+  const mounts = resourceMounts(context.jobId, context.opIndex, args);
+  if ('error' in mounts) throw new Error(`op ${context.opIndex}: ${mounts.error}`);
+  const resources = mounts.map((mount) => resourceParts(context, mount));
   const jobVolumes = (args.volumes ?? []).map((volume, index) => ({
     volume: { name: `volume-${index}`, persistentVolumeClaim: { claimName: jobVolumeClaimName(context.jobId, volume.name) } },
     mount: { name: `volume-${index}`, mountPath: volume.dest },
@@ -337,7 +321,7 @@ export function buildOpPod(context: OpContext, input: PodInput): V1Pod {
     ...(ports.length === 0 ? {} : { ports: ports.map(({ port }) => ({ containerPort: port, protocol: 'TCP' })) }),
     resources: containerResources(settings, gpu),
     volumeMounts: [
-      { name: SHM_VOLUME, mountPath: '/dev/shm' },
+      { name: SHM_VOLUME, mountPath: SHM_MOUNT_PATH },
       ...jobVolumes.map(({ mount }) => mount),
       ...resources.map(({ mount }) => mount),
     ],
@@ -365,7 +349,7 @@ export function buildOpPod(context: OpContext, input: PodInput): V1Pod {
       hostIPC: false,
       terminationGracePeriodSeconds: TERMINATION_GRACE_PERIOD_SECONDS,
       securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-      ...(resources.length === 0 ? {} : { initContainers: resources.map(({ initContainer }) => initContainer) }),
+      ...(resources.length === 0 ? {} : { initContainers: resources.flatMap(({ initContainers }) => initContainers) }),
       containers: [container],
       volumes: [
         { name: SHM_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: SHM_SIZE } },

@@ -11,10 +11,10 @@
 // the files the next job reads; here the job's writes stay in a volume of its own, at the cost of
 // downloading it afresh.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import type { Resource } from '../api/job-definition/index.ts';
 import { jobObjectMeta, opObjectMeta, resourceCacheLabels } from './labels.ts';
 import type { JobContext, OpContext } from './labels.ts';
-import { jobVolumeClaimName, privateResourceClaimName, resourceCacheClaimName } from './names.ts';
+import { jobVolumeClaimName, privateResourceClaimName } from './names.ts';
+import type { ResourceMount } from './resource-mounts.ts';
 import type { ExecutorSettings } from './settings.ts';
 
 /** The volume's name as the definition wrote it (the PVC name may be a hash of it). */
@@ -41,9 +41,12 @@ export function buildJobVolumeClaim(context: JobContext, volumeName: string): V1
   };
 }
 
-/** The shared cache of one resource (identity + credential fingerprint); never owned by a run. */
-export function buildResourceCacheClaim(settings: ExecutorSettings, resource: Resource): V1PersistentVolumeClaim {
-  const name = resourceCacheClaimName(resource);
+/** The shared cache behind one resource mount (resource-mounts.ts names it); never owned by a run. */
+export function buildResourceCacheClaim(
+  settings: ExecutorSettings,
+  mount: Pick<ResourceMount, 'claimName' | 'resources'>,
+): V1PersistentVolumeClaim {
+  const name = mount.claimName;
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
@@ -51,7 +54,7 @@ export function buildResourceCacheClaim(settings: ExecutorSettings, resource: Re
       name,
       namespace: settings.namespace,
       labels: resourceCacheLabels(settings, name.slice('nos-cache-'.length)),
-      annotations: { [RESOURCE_TYPE_ANNOTATION]: resource.type },
+      annotations: { [RESOURCE_TYPE_ANNOTATION]: mount.resources[0]?.resource.type ?? '' },
     },
     spec: claimSpec(settings),
   };

@@ -199,7 +199,7 @@ export interface FinishAction {
   /** Set when the runner stopped the op; the result's diagnostics flags follow from it. */
   cause?: StopCause;
   /** An entry for the op's `errors` (§2.5). */
-  error?: { event: 'image-pull-error' | 'resource-error' | 'container-runtime-error'; message: string };
+  error?: { event: 'image-pull-error' | 'resource-error' | 'container-runtime-error' | 'operation-error'; message: string };
   /** A node-side message the result shows as a `nodeerr` log (an unresolved literal). */
   nodeLog?: string;
 }
@@ -284,6 +284,8 @@ function finishAfterStop(op: PlannedOp, observed: ObservedOp, cause: StopCause):
     ...(cause.kind === 'image-pull-error' || cause.kind === 'container-runtime-error'
       ? { error: { event: cause.kind, message: cause.message } }
       : {}),
+    // The result's vocabulary has no word for the cluster's failure; the message says what it was.
+    ...(cause.kind === 'cluster-failure' ? { error: { event: 'operation-error' as const, message: stopReasonText(cause) } } : {}),
   };
 }
 

@@ -11,12 +11,14 @@ import type { ContainerRunArgs } from '../api/job-definition/index.ts';
 import { SupervisedInformer } from '../runtime/informer.ts';
 import { KubeApi, hasStatus } from '../runtime/kube-api.ts';
 import { buildNetworkPolicy } from './build-network-policy.ts';
-import { OP_CONTAINER_NAME, buildOpPod, isPrivateCopy } from './build-pod.ts';
+import { OP_CONTAINER_NAME, buildOpPod } from './build-pod.ts';
 import { buildResourceClaim } from './build-resource-claim.ts';
 import { buildRunConfigMap, ownedBy } from './build-run-config-map.ts';
 import { buildPullSecret, buildResourceCredentialSecret } from './build-secret.ts';
 import { buildExposureRoutes, buildOpService } from './build-service.ts';
 import { buildJobVolumeClaim, buildPrivateResourceClaim, buildResourceCacheClaim } from './build-volume.ts';
+import { resourceMounts } from './resource-mounts.ts';
+import type { ResourceMount } from './resource-mounts.ts';
 import { decideRun } from './decide-run.ts';
 import type { FinishAction, ObservedOp, RunnerAction, StopCause, TimingBounds } from './decide-run.ts';
 import { abortDiagnosticsReason, appendLogs, containerStateDiagnostics, initialFlowState, opTimeoutReason } from './flow-state.ts';
@@ -261,9 +263,15 @@ class PlanRun {
       this.#wake();
       return;
     }
+    const mounts = resourceMounts(this.#plan.jobId, op.index, args);
+    if ('error' in mounts) {
+      marks.launchFailure = { cause: 'resource-error', message: mounts.error };
+      this.#wake();
+      return;
+    }
     const context = this.#opContext(op);
     try {
-      await this.#createOpObjects(context, args);
+      await this.#createOpObjects(context, args, mounts);
     } catch (error) {
       // The API refused an object (a name, a quantity, a quota): the op fails like a runtime error.
       marks.launchFailure = { cause: 'container-runtime-error', message: (error as Error).message };
@@ -273,16 +281,18 @@ class PlanRun {
     marks.launchedAt = now;
   }
 
-  async #createOpObjects(context: OpContext, args: ContainerRunArgs): Promise<void> {
+  async #createOpObjects(context: OpContext, args: ContainerRunArgs, mounts: readonly ResourceMount[]): Promise<void> {
     const docker = args.authentication?.docker;
     if (docker !== undefined) await this.#create(buildPullSecret(context, args.image, docker));
-    for (const [index, entry] of (args.resources ?? []).entries()) {
-      if (typeof entry !== 'object' || entry === null || '__spread__' in entry) continue;
-      const secret = buildResourceCredentialSecret(context, index, entry);
-      if (secret !== undefined) await this.#create(secret);
+    for (const mount of mounts) {
+      for (const { resource, index } of mount.resources) {
+        const secret = buildResourceCredentialSecret(context, index, resource);
+        if (secret !== undefined) await this.#create(secret);
+      }
       // A resource cache is shared by every job that reads it: never owned by this run.
+      const first = mount.resources[0]?.index ?? 0;
       await this.#create(
-        isPrivateCopy(entry) ? buildPrivateResourceClaim(context, index) : buildResourceCacheClaim(this.#job.settings, entry),
+        mount.privateCopy ? buildPrivateResourceClaim(context, first) : buildResourceCacheClaim(this.#job.settings, mount),
       );
     }
     const service = buildOpService(context, args);

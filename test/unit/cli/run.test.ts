@@ -37,6 +37,21 @@ describe('nosana-operator run: what it refuses before touching a cluster', () =>
       args: async () => ['--gpus-per-job', '1.5', await file({})],
       stderr: /--gpus-per-job/,
     },
+    {
+      reason: 'an exposure kind there is none of',
+      args: async () => ['--expose-kind', 'nodeport', await file({})],
+      stderr: /--expose-kind/,
+    },
+    {
+      reason: 'a gateway without its namespace',
+      args: async () => ['--gateway', 'public', await file({})],
+      stderr: /--gateway must be NAMESPACE\/NAME/,
+    },
+    {
+      reason: 'HTTPRoutes without a gateway to attach to',
+      args: async () => ['--expose-domain', 'example.test', '--expose-kind', 'httproute', await file({})],
+      stderr: /needs --gateway/,
+    },
     { reason: 'a file that is not JSON', args: async () => [await file('{ nope')], stderr: /job\.json: .*JSON/ },
   ];
   for (const row of rows) {

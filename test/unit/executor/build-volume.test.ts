@@ -20,6 +20,7 @@ const JOB = '7Uq9yCqnYbTTLfqVv5rZ3gYjNpJZRsqZJ7m2iYVQmAbW';
 const SETTINGS: ExecutorSettings = { ...DEFAULT_EXECUTOR_SETTINGS, namespace: 'jobs', operatorImage: 'op:1', volumeSize: '25Gi' };
 const OWNER = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'run', uid: 'uid-1', controller: true }];
 const HF: Resource = { type: 'HF', repo: 'org/model', target: '/models', accessToken: 'secret-token' };
+const HF_MOUNT = { claimName: resourceCacheClaimName(HF), resources: [{ resource: HF, index: 0 }] };
 
 describe('PVCs', () => {
   const rows: {
@@ -39,7 +40,7 @@ describe('PVCs', () => {
     },
     {
       reason: 'a resource cache: named by what it holds, no job label and no owner, since jobs share it and it outlives them',
-      claim: (settings) => buildResourceCacheClaim(settings, HF),
+      claim: (settings) => buildResourceCacheClaim(settings, HF_MOUNT),
       want: { name: resourceCacheClaimName(HF), owned: false, jobLabel: false, annotations: { [RESOURCE_TYPE_ANNOTATION]: 'HF' } },
     },
     {
@@ -72,13 +73,13 @@ describe('PVCs', () => {
   });
 
   test('a cache carries its hash as a label and never the credential', () => {
-    const pvc = buildResourceCacheClaim(SETTINGS, HF);
+    const pvc = buildResourceCacheClaim(SETTINGS, HF_MOUNT);
     assert.equal(pvc.metadata?.labels?.[RESOURCE_CACHE_LABEL], resourceCacheClaimName(HF).slice('nos-cache-'.length));
     assert.ok(!JSON.stringify(pvc).includes('secret-token'));
   });
 
   test('a cache carries the node identity when known, so a node prunes its own', () => {
-    const pvc = buildResourceCacheClaim({ ...SETTINGS, identity: { node: 'NodeAddr' } }, HF);
+    const pvc = buildResourceCacheClaim({ ...SETTINGS, identity: { node: 'NodeAddr' } }, HF_MOUNT);
     assert.equal(pvc.metadata?.labels?.['nosana.io/node'], 'NodeAddr');
   });
 });

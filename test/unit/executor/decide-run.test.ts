@@ -689,6 +689,7 @@ const scenarios: Scenario[] = [
             cause: 'unschedulable',
             message: 'not scheduled within 5 min: 0/3 nodes have enough nvidia.com/gpu',
           },
+          error: { event: 'operation-error', message: 'unschedulable: not scheduled within 5 min: 0/3 nodes have enough nvidia.com/gpu' },
         },
       },
     ],
