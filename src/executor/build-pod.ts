@@ -38,7 +38,8 @@
 //
 // One node per job: ops share volumes and a Nosana job owns its node, so every Pod after the first
 // is pinned (pinToNode, a required affinity on the node's name, not on its hostname label, which
-// need not equal the name). `meta.system_requirements` is a hint the dashboard uses to choose a
+// need not equal the name), and Pods launched at the same moment hold together by a required Pod
+// affinity to the job's Pods (affinity() says how). `meta.system_requirements` is a hint the dashboard uses to choose a
 // market, which the node never reads (§1.2): here it is a *preferred* affinity for nodes whose GPU
 // memory (GPU feature discovery's `nvidia.com/gpu.memory`, MiB) is at least the requirement; a
 // required one could leave a job this node already accepted unschedulable.
@@ -57,7 +58,7 @@ import type { ContainerRunArgs, JobDefinition, Resource } from '../api/job-defin
 import { GPU_REQUEST_NAME } from './build-resource-claim.ts';
 import { resourceCredentialEnv } from './build-secret.ts';
 import { healthCheckProbes, exposedPorts } from './build-service.ts';
-import { opObjectMeta } from './labels.ts';
+import { jobSelector, opObjectMeta } from './labels.ts';
 import type { OpContext } from './labels.ts';
 import {
   jobVolumeClaimName,
@@ -81,6 +82,8 @@ export const RESTART_TRIES_ANNOTATION = 'nosana.io/restart-tries';
 export const MAX_RESTARTS_ANNOTATION = 'nosana.io/max-restarts';
 /** GPU feature discovery's label: memory of each GPU of a node, in MiB. */
 export const GPU_MEMORY_LABEL = 'nvidia.com/gpu.memory';
+/** One value per node on every cluster (the kubelet sets it), so "same hostname" is "same node". */
+const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 export const SHM_SIZE = '4Gi';
 export const TERMINATION_GRACE_PERIOD_SECONDS = 10;
 /** The env var the node always sets to the job id. */
@@ -249,29 +252,41 @@ export function requiredGpuMemoryMiB(definition: Pick<JobDefinition, 'meta'>): n
   return wanted.length === 0 ? undefined : Math.ceil(Math.max(...wanted));
 }
 
-function affinity(pinToNode: string | undefined, gpuMemoryMiB: number | undefined): V1Affinity | undefined {
-  if (pinToNode === undefined && gpuMemoryMiB === undefined) return undefined;
+/**
+ * Pods of one job go to one node. Pinning to the first Pod's node covers Pods launched after it
+ * was scheduled; Pods launched together (a group without depends_on) are held together by a
+ * required affinity to the job's own Pods on one hostname: the scheduler lets the first of them go
+ * anywhere (a Pod matching its own affinity term may start the set) and puts the rest beside it.
+ */
+function affinity(jobId: string, pinToNode: string | undefined, gpuMemoryMiB: number | undefined): V1Affinity {
   return {
-    nodeAffinity: {
-      ...(pinToNode === undefined
-        ? {}
-        : {
-            requiredDuringSchedulingIgnoredDuringExecution: {
-              nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [pinToNode] }] }],
-            },
-          }),
-      ...(gpuMemoryMiB === undefined
-        ? {}
-        : {
-            preferredDuringSchedulingIgnoredDuringExecution: [
-              // Gt is strict: at least N MiB is more than N - 1.
-              {
-                weight: 100,
-                preference: { matchExpressions: [{ key: GPU_MEMORY_LABEL, operator: 'Gt', values: [String(gpuMemoryMiB - 1)] }] },
-              },
-            ],
-          }),
+    podAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: jobSelector(jobId), topologyKey: HOSTNAME_LABEL }],
     },
+    ...(pinToNode === undefined && gpuMemoryMiB === undefined
+      ? {}
+      : {
+          nodeAffinity: {
+            ...(pinToNode === undefined
+              ? {}
+              : {
+                  requiredDuringSchedulingIgnoredDuringExecution: {
+                    nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [pinToNode] }] }],
+                  },
+                }),
+            ...(gpuMemoryMiB === undefined
+              ? {}
+              : {
+                  preferredDuringSchedulingIgnoredDuringExecution: [
+                    // Gt is strict: at least N MiB is more than N - 1.
+                    {
+                      weight: 100,
+                      preference: { matchExpressions: [{ key: GPU_MEMORY_LABEL, operator: 'Gt', values: [String(gpuMemoryMiB - 1)] }] },
+                    },
+                  ],
+                }),
+          },
+        }),
   };
 }
 
@@ -333,7 +348,7 @@ export function buildOpPod(context: OpContext, input: PodInput): V1Pod {
   };
 
   const hostAliases: V1HostAlias[] = (input.hostAliases ?? []).map(({ ip, hostnames }) => ({ ip, hostnames: [...hostnames] }));
-  const nodeAffinity = affinity(input.pinToNode, gpu ? requiredGpuMemoryMiB(definition) : undefined);
+  const podAffinity = affinity(context.jobId, input.pinToNode, gpu ? requiredGpuMemoryMiB(definition) : undefined);
   const dra = gpu && settings.dra !== undefined;
 
   return {
@@ -361,7 +376,7 @@ export function buildOpPod(context: OpContext, input: PodInput): V1Pod {
         : { imagePullSecrets: [{ name: pullSecretName(context.jobId, context.opIndex) }] }),
       ...(hostAliases.length === 0 ? {} : { hostAliases }),
       ...(settings.nodeSelector === undefined ? {} : { nodeSelector: { ...settings.nodeSelector } }),
-      ...(nodeAffinity === undefined ? {} : { affinity: nodeAffinity }),
+      affinity: podAffinity,
       ...(settings.tolerations === undefined ? {} : { tolerations: settings.tolerations.map((toleration) => ({ ...toleration })) }),
       ...(settings.runtimeClassName === undefined ? {} : { runtimeClassName: settings.runtimeClassName }),
       ...(dra ? { resourceClaims: [{ name: GPU_REQUEST_NAME, resourceClaimName: resourceClaimName(context.jobId) }] } : {}),

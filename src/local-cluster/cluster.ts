@@ -14,6 +14,7 @@ import { freePorts } from './ports.ts';
 import { Component, startWatchdog, type ComponentSpec } from './processes.ts';
 import { kwokStagesYaml } from './kwok-stages.ts';
 import { waitFor } from './wait.ts';
+import { publishSimulatedGpus } from './dra.ts';
 import { registerGpuNodes, type GpuNodeOptions } from './gpu-nodes.ts';
 import { LOCAL_STORAGE_CLASS, installStorageClass } from './storage.ts';
 
@@ -217,6 +218,7 @@ export class LocalCluster {
       gpuMemoryMiB: this.options.gpuMemoryMiB ?? 81920,
     };
     const gpuNodes = await registerGpuNodes(this.kubeConfig, nodeOptions);
+    await publishSimulatedGpus(this.kubeConfig, { nodes: gpuNodes, ...nodeOptions });
     await this.waitForNodesReady(gpuNodes);
     // Pods are refused until the controller manager has made the namespace's ServiceAccount: a
     // cluster handed out before that fails the first Pod anyone creates in "default".

@@ -89,6 +89,7 @@ describe('the node semantics through nosana-operator run', { skip: sharedMissing
       // Never ends by itself: only a timeout, the deadline or Ctrl-C stops it.
       { name: 'forever', match: { image: 'forever' }, then: {} },
       { name: 'gpu hog', match: { image: 'gpu-hog' }, then: { exitCode: 0 } },
+      { name: 'pair', match: { image: 'pair' }, then: { exitCode: 0, runFor: '1s' } },
     ];
     watcher = new SimulationWatcher({
       kubeConfig: ctx.kubeConfig,
@@ -326,6 +327,26 @@ describe('the node semantics through nosana-operator run', { skip: sharedMissing
     assert.ok(
       privatePod?.spec?.initContainers?.[0]?.env?.some((entry) => entry.name === 'HF_TOKEN' && entry.valueFrom?.secretKeyRef !== undefined),
     );
+  });
+
+  test('GPU ops launched at the same moment land on one node, as ops share a Nosana node', async () => {
+    const ran = await run('pair', {
+      version: '0.1',
+      type: 'container',
+      ops: ['left', 'right', 'third'].map((id) => ({
+        type: 'container/run',
+        id,
+        args: { image: 'pair', gpu: true },
+        execution: { group: 'g' },
+      })),
+    });
+    assert.equal(ran.code, 0, ran.stderr);
+    const jobId = [...seenPods.values()].find((pod) => pod.spec?.containers[0]?.image === 'pair')?.metadata?.annotations?.[
+      JOB_ID_ANNOTATION
+    ];
+    const nodes = ['left', 'right', 'third'].map((id) => podOf(id, jobId).spec?.nodeName);
+    assert.ok(nodes[0] !== undefined);
+    assert.deepEqual(nodes, [nodes[0], nodes[0], nodes[0]], `all on one node: ${nodes.join(', ')}`);
   });
 
   test('execution.timeout stops an op that runs too long, counted from its start, and the op succeeds', async () => {

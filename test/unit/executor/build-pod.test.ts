@@ -15,7 +15,7 @@ import {
   opAliases,
 } from '../../../src/executor/build-pod.ts';
 import type { PodInput } from '../../../src/executor/build-pod.ts';
-import { JOB_LABEL, OP_INDEX_LABEL } from '../../../src/executor/labels.ts';
+import { JOB_LABEL, OP_INDEX_LABEL, jobSelector } from '../../../src/executor/labels.ts';
 import type { OpContext } from '../../../src/executor/labels.ts';
 import {
   jobVolumeClaimName,
@@ -450,7 +450,12 @@ describe('pull secret, aliases, placement, settings', () => {
     const terms = build({}, { pinToNode: 'gpu-node-3' }).spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
       ?.nodeSelectorTerms;
     assert.deepEqual(terms, [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['gpu-node-3'] }] }]);
-    assert.equal(build({}).spec?.affinity, undefined);
+    assert.equal(build({}).spec?.affinity?.nodeAffinity, undefined, 'nothing pins the first Pod');
+  });
+
+  test("every Pod requires the job's own Pods on its node: Pods launched together land together", () => {
+    const terms = build({}).spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+    assert.deepEqual(terms, [{ labelSelector: jobSelector(JOB), topologyKey: 'kubernetes.io/hostname' }]);
   });
 
   const vramRows: { reason: string; gpu: boolean; requirements: Record<string, number>; want: string | undefined }[] = [
