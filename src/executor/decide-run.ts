@@ -13,6 +13,7 @@
 //   waits to be scheduled past the scheduling bound                   → cluster-failure (unschedulable)
 //   cannot pull its image (at once if permanent, else past a bound)   → stop (image-pull-error) → finish failed, exit 2
 //   cannot create its container past a bound                          → stop (container-runtime-error) → finish failed, exit 2
+//   had a resource download (init container) exit non-zero            → stop (resource-error) → finish failed, exit 2
 //   ended by itself                                                   → finish success if exit 0, else failed (OOMKilled named)
 //   runs while the job is past its deadline / stopped by the caller   → stop (job-expired → success / stopped → stopped)
 //   has run past execution.timeout, counted from container start      → stop (op-timeout) → finish success
@@ -129,6 +130,7 @@ export type StopCause =
   | { kind: 'restart-limit'; restarts: number; restartTries: number; lastExitCode?: number }
   | { kind: 'image-pull-error'; message: string }
   | { kind: 'container-runtime-error'; message: string }
+  | { kind: 'resource-error'; message: string }
   | { kind: 'cluster-failure'; cause: ClusterFailureCause; message: string };
 
 /**
@@ -158,6 +160,8 @@ export interface ObservedOp {
   terminatedReason?: string;
   /** Filled from the Pod's DisruptionTarget condition, its status reason, the node's state, or its absence. */
   clusterLoss?: { cause: ClusterLossCause; message: string };
+  /** A resource download (an init container) exited non-zero before the op's container started. */
+  downloadFailure?: string;
   /** Set with phase `failed-to-launch`. */
   launchFailure?: { cause: LaunchFailureCause; message: string };
   /** The runner's mark, written before it deletes the Pod: why, and when it asked. */
@@ -241,6 +245,7 @@ export function statusAfterStop(cause: StopCause): FinishedOpStatus {
     case 'restart-limit':
     case 'image-pull-error':
     case 'container-runtime-error':
+    case 'resource-error':
     case 'cluster-failure':
       return 'failed';
   }
@@ -260,6 +265,7 @@ function stopReasonText(cause: StopCause): string {
       return `failed again after ${cause.restarts} restarts; restart_tries allows ${cause.restartTries}`;
     case 'image-pull-error':
     case 'container-runtime-error':
+    case 'resource-error':
       return cause.message;
     case 'cluster-failure':
       return `${cause.cause}: ${cause.message}`;
@@ -268,7 +274,7 @@ function stopReasonText(cause: StopCause): string {
 
 function finishAfterStop(op: PlannedOp, observed: ObservedOp, cause: StopCause): FinishAction {
   const exitCode =
-    cause.kind === 'image-pull-error' || cause.kind === 'container-runtime-error'
+    cause.kind === 'image-pull-error' || cause.kind === 'container-runtime-error' || cause.kind === 'resource-error'
       ? RUNTIME_ERROR_EXIT_CODE
       : cause.kind === 'restart-limit'
         ? cause.lastExitCode
@@ -281,7 +287,7 @@ function finishAfterStop(op: PlannedOp, observed: ObservedOp, cause: StopCause):
     ...(observed.endedAt === undefined ? {} : { endedAt: observed.endedAt }),
     reason: stopReasonText(cause),
     cause,
-    ...(cause.kind === 'image-pull-error' || cause.kind === 'container-runtime-error'
+    ...(cause.kind === 'image-pull-error' || cause.kind === 'container-runtime-error' || cause.kind === 'resource-error'
       ? { error: { event: cause.kind, message: cause.message } }
       : {}),
     // The result's vocabulary has no word for the cluster's failure; the message says what it was.
@@ -404,6 +410,11 @@ function judgeInFlight(
     return over ? finishAfterStop(op, observed, stop.cause) : undefined;
   }
   if (observed.clusterLoss !== undefined) return clusterFailure(op, observed.clusterLoss.cause, observed.clusterLoss.message);
+  // A download that failed fails the op, as on the node, whether the kubelet gave up on the Pod
+  // (restartPolicy Never) or would retry it for ever (OnFailure, Always).
+  if (observed.downloadFailure !== undefined && observed.startedAt === undefined) {
+    return { kind: 'stop', opId: op.id, cause: { kind: 'resource-error', message: observed.downloadFailure } };
+  }
   if (observed.phase === 'ended') return finishAfterExit(op, observed);
   if (observed.phase === 'launched') {
     const action = judgeLaunched(op, observed, judgement);

@@ -154,6 +154,7 @@ function readPod(pod: V1Pod, marks: RunnerMarks, now: number): ObservedOp {
     endedAt,
     exitCode: lastTermination?.exitCode,
     terminatedReason: lastTermination?.reason,
+    downloadFailure: startedAt === undefined ? downloadFailure(status.initContainerStatuses) : undefined,
     clusterLoss: clusterLossOf(pod, condition('DisruptionTarget'), {
       ownDeletion: marks.stopRequested !== undefined,
       startedAt,
@@ -173,6 +174,19 @@ function initContainerFailure(statuses: V1ContainerStatus[] | undefined): V1Cont
   const waiting = failing?.state?.waiting;
   if (failing === undefined || waiting === undefined) return failing?.state;
   return { waiting: { ...waiting, message: `${failing.name}: ${waiting.message ?? waiting.reason ?? ''}` } };
+}
+
+/** The first init container (a resource download) that exited non-zero, now or in its last run. */
+function downloadFailure(statuses: V1ContainerStatus[] | undefined): string | undefined {
+  for (const status of statuses ?? []) {
+    const terminated = [status.state?.terminated, status.lastState?.terminated].find(
+      (state) => state !== undefined && state.exitCode !== 0,
+    );
+    if (terminated === undefined) continue;
+    const said = (terminated.message ?? terminated.reason ?? '').trim();
+    return `${status.name} exited with code ${terminated.exitCode}${said === '' ? '' : `: ${said}`}`;
+  }
+  return undefined;
 }
 
 /** DisruptionTarget reasons: who took the Pod away. */

@@ -17,6 +17,7 @@ import { buildRunConfigMap, ownedBy } from './build-run-config-map.ts';
 import { buildPullSecret, buildResourceCredentialSecret } from './build-secret.ts';
 import { buildExposureRoutes, buildOpService } from './build-service.ts';
 import { buildJobVolumeClaim, buildPrivateResourceClaim, buildResourceCacheClaim } from './build-volume.ts';
+import { checkResolvedArgs } from './resolved-args.ts';
 import { resourceMounts } from './resource-mounts.ts';
 import type { ResourceMount } from './resource-mounts.ts';
 import { decideRun } from './decide-run.ts';
@@ -252,7 +253,13 @@ class PlanRun {
       this.#wake();
       return;
     }
-    const args = resolved.args as ContainerRunArgs;
+    const checked = checkResolvedArgs(op.id, resolved.args);
+    if ('error' in checked) {
+      marks.launchFailure = { cause: 'container-runtime-error', message: checked.error };
+      this.#wake();
+      return;
+    }
+    const args = checked.args;
     // A spread can turn one log line into any number of resources, each a volume: bounded.
     const resources = (args.resources ?? []).length;
     if (resources > MAX_RESOURCES_PER_OP) {

@@ -583,6 +583,34 @@ const scenarios: Scenario[] = [
     ],
   },
   {
+    reason: 'a resource download that exits non-zero fails the op with a resource-error, exit 2, also while the kubelet would retry it',
+    plan: () => handMade(run('a'), run('b')),
+    steps: [
+      { at: 0, want: ['start-group a', 'launch a'] },
+      { at: 5, observe: { a: { waiting: { reason: 'PodInitializing', since: at(1) } } }, want: [] },
+      {
+        at: 9,
+        observe: { a: { waiting: { reason: 'CrashLoopBackOff', since: at(9) }, downloadFailure: 'resource-0 exited with code 3: 401' } },
+        want: ['stop a resource-error'],
+      },
+      { at: 10, observe: { a: { phase: 'waiting', waiting: undefined } }, want: ['finish a failed exit 2', 'start-group b', 'launch b'] },
+    ],
+    details: [
+      {
+        step: 3,
+        action: {
+          kind: 'finish',
+          opId: 'a',
+          status: 'failed',
+          exitCode: 2,
+          reason: 'resource-0 exited with code 3: 401',
+          cause: { kind: 'resource-error', message: 'resource-0 exited with code 3: 401' },
+          error: { event: 'resource-error', message: 'resource-0 exited with code 3: 401' },
+        },
+      },
+    ],
+  },
+  {
     reason: 'an image name that can never be pulled fails at once',
     plan: () => handMade(run('a', undefined, { image: 'Not A Name' })),
     steps: [

@@ -383,7 +383,42 @@ const podCases: Case[] = [
       ],
       containerStatuses: [opStatus({ waiting: { reason: 'PodInitializing' } })],
     }),
-    want: { phase: 'ended', launchedAt: at(0), scheduled: true, restarts: 0, endedAt: at(20), exitCode: 1, terminatedReason: 'Error' },
+    want: {
+      phase: 'ended',
+      launchedAt: at(0),
+      scheduled: true,
+      restarts: 0,
+      endedAt: at(20),
+      exitCode: 1,
+      terminatedReason: 'Error',
+      downloadFailure: 'resource-0 exited with code 1: Error',
+    },
+  },
+  {
+    reason: 'a download the kubelet retries (OnFailure) failed in its last run: the failure is seen while it backs off',
+    pod: pod({
+      phase: 'Pending',
+      conditions: [...SCHEDULED.slice(0, 1), condition('Initialized', 'False'), ...NOT_READY],
+      initContainerStatuses: [
+        {
+          name: 'resource-1',
+          restartCount: 1,
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container' } },
+          lastState: {
+            terminated: { exitCode: 3, reason: 'Error', message: 'HF acme/model: 401 Unauthorized', startedAt: iso(3), finishedAt: iso(9) },
+          },
+        },
+      ],
+      containerStatuses: [opStatus({ waiting: { reason: 'PodInitializing' } })],
+    }),
+    want: {
+      phase: 'launched',
+      launchedAt: at(0),
+      scheduled: true,
+      waiting: { reason: 'CrashLoopBackOff', message: 'resource-1: back-off 10s restarting failed container', since: NOW },
+      restarts: 0,
+      downloadFailure: 'resource-1 exited with code 3: HF acme/model: 401 Unauthorized',
+    },
   },
   {
     reason: "an evicted Pod (node pressure) ended and is a cluster loss with the kubelet's message",
