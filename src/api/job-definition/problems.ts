@@ -19,6 +19,8 @@ export interface Finding {
   message: string;
   severity: Severity;
   unknownKey?: boolean;
+  /** Set on an error that Nosana's nodes run all the same: in lenient mode it is this warning instead. */
+  lenientWarning?: string;
 }
 
 export const ROOT_PATH = '(root)';

@@ -60,24 +60,33 @@ export function checkOpIds(views: readonly OpView[]): Finding[] {
   const findings: Finding[] = [];
   const firstById = new Map<string, OpView>();
   let firstWithoutId: OpView | undefined;
+  // An op without an id runs under the empty id, so it and an op whose id is "" cannot be told apart.
+  const withEmptyId = views.find((view) => view.id === '');
   for (const view of views) {
     const idPath = [...view.path, 'id'];
     if (!view.hasIdKey) {
-      if (firstWithoutId === undefined) {
+      if (firstWithoutId === undefined && withEmptyId === undefined) {
         firstWithoutId = view;
         findings.push(
           warning(idPath, 'missing op id: other ops and literals cannot refer to this op, and current Nosana validators require one'),
         );
       } else {
-        findings.push(
-          error(idPath, `missing op id: ${formatPath(firstWithoutId.path)} has no id either, and the node tells ops apart by id`),
-        );
+        const other =
+          firstWithoutId === undefined
+            ? `${formatPath(withEmptyId?.path ?? [])} has the empty id`
+            : `${formatPath(firstWithoutId.path)} has no id either`;
+        findings.push(error(idPath, `missing op id: ${other}, and the node tells ops apart by id`));
       }
       continue;
     }
     const id = view.id;
-    if (id === undefined || id === '') continue; // the schema reports the wrong type / empty id
-    if (/\s/.test(id)) findings.push(error(idPath, `op id ${JSON.stringify(id)} must not contain spaces`));
+    if (id === undefined) continue; // the schema reports the wrong type
+    if (/\s/.test(id)) {
+      findings.push({
+        ...error(idPath, `op id ${JSON.stringify(id)} must not contain spaces`),
+        lenientWarning: `op id ${JSON.stringify(id)} contains spaces, which current Nosana validators reject`,
+      });
+    }
     if (id.includes('.')) {
       findings.push(
         warning(idPath, `op id ${JSON.stringify(id)} contains a dot, so literals such as "%%ops.${id}.host%%" cannot refer to it`),

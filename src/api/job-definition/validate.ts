@@ -5,14 +5,11 @@ import { readOperations } from './op-views.ts';
 import { ROOT_PATH, findingsFromIssues, sortByAppearance, toDefinitionProblem, withoutDuplicates } from './problems.ts';
 import type { DefinitionProblem, Finding, PathSegment } from './problems.ts';
 import { checkContainerArgs, checkDependencies, checkOpIds, checkResultPatterns, checkTopLevel } from './rules.ts';
-import { jobDefinitionSchema } from './schema.ts';
-import type { JobDefinition } from './schema.ts';
+import { jobDefinitionSchema, lenientJobDefinitionSchema } from './schema.ts';
+import type { JobDefinition, Strictness } from './schema.ts';
+import { unwrapTolerances } from './tolerances.ts';
 
-/**
- * `strict` (posting): unknown keys are errors. `lenient` (the node side, which must accept
- * definitions from newer posters): unknown keys are warnings; everything else is the same.
- */
-export type Strictness = 'strict' | 'lenient';
+export type { Strictness } from './schema.ts';
 
 export interface ValidationOptions {
   strictness?: Strictness;
@@ -20,7 +17,10 @@ export interface ValidationOptions {
 
 export interface ValidationResult {
   ok: boolean;
-  /** The parsed definition (unknown keys removed), present exactly when `ok`. */
+  /**
+   * The parsed definition, present exactly when `ok`: unknown keys removed and, when lenient, the
+   * shapes only Nosana's nodes take normalised or left out (tolerances.ts).
+   */
   definition?: JobDefinition;
   problems: DefinitionProblem[];
   warnings: DefinitionProblem[];
@@ -31,10 +31,17 @@ interface SchemaOutcome {
   findings: Finding[];
 }
 
-function checkSchema(input: unknown): SchemaOutcome {
-  const result = jobDefinitionSchema.safeParse(input, { error: readableMessage });
-  if (result.success) return { definition: result.data, findings: [] };
-  return { findings: findingsFromIssues(result.error.issues, input) };
+function checkSchema(input: unknown, strictness: Strictness): SchemaOutcome {
+  if (strictness === 'strict') {
+    const result = jobDefinitionSchema.safeParse(input, { error: readableMessage });
+    if (result.success) return { definition: result.data, findings: [] };
+    return { findings: findingsFromIssues(result.error.issues, input) };
+  }
+  const result = lenientJobDefinitionSchema.safeParse(input, { error: readableMessage });
+  if (!result.success) return { findings: findingsFromIssues(result.error.issues, input) };
+  // The shapes only Nosana's nodes take come out of the parse marked; their notes are the warnings.
+  const { value, warnings } = unwrapTolerances(result.data);
+  return { definition: value as JobDefinition, findings: warnings };
 }
 
 function checkRules(input: unknown): Finding[] {
@@ -80,12 +87,20 @@ function withoutKeys(root: unknown, paths: readonly PathSegment[][]): unknown {
   return result;
 }
 
+/** On the node side, unknown keys and the errors Nosana's nodes run all the same are warnings. */
+function asSeverityFor(strictness: Strictness): (finding: Finding) => Finding {
+  return (finding) => {
+    if (strictness === 'strict' || finding.severity === 'warning') return finding;
+    if (finding.lenientWarning !== undefined) return { segments: finding.segments, message: finding.lenientWarning, severity: 'warning' };
+    return finding.unknownKey === true ? { ...finding, severity: 'warning' } : finding;
+  };
+}
+
 function validate(input: unknown, strictness: Strictness): ValidationResult {
-  const schema = checkSchema(input);
-  const schemaFindings = schema.findings.map((finding): Finding =>
-    finding.unknownKey === true && strictness === 'lenient' ? { ...finding, severity: 'warning' } : finding,
-  );
-  const findings = withoutDuplicates([...schemaFindings, ...checkRules(input)]);
+  const severityFor = asSeverityFor(strictness);
+  const schema = checkSchema(input, strictness);
+  const schemaFindings = schema.findings.map(severityFor);
+  const findings = withoutDuplicates([...schemaFindings, ...checkRules(input).map(severityFor)]);
   const errors = findings.filter((finding) => finding.severity === 'error');
   const warnings = findings.filter((finding) => finding.severity === 'warning');
 
@@ -93,9 +108,9 @@ function validate(input: unknown, strictness: Strictness): ValidationResult {
   if (errors.length === 0 && definition === undefined) {
     // Lenient, and unknown keys were the only schema findings: parse again without them.
     const unknownKeyPaths = schemaFindings.filter((finding) => finding.unknownKey === true).map((finding) => finding.segments);
-    const retry = checkSchema(withoutKeys(input, unknownKeyPaths));
+    const retry = checkSchema(withoutKeys(input, unknownKeyPaths), strictness);
     definition = retry.definition;
-    errors.push(...retry.findings);
+    for (const finding of retry.findings) (finding.severity === 'error' ? errors : warnings).push(finding);
   }
 
   const ok = errors.length === 0 && definition !== undefined;
