@@ -1,6 +1,7 @@
 // The `nosana-operator` command: dispatches to a subcommand. Every failure ends as a message
 // and an exit code, never as a stack trace.
 import { CONTROLLER_SUMMARY, runController } from './controller.ts';
+import { DOWNLOAD_SUMMARY, runDownload } from './download.ts';
 import { EXIT_OK, EXIT_USAGE, processIo } from './io.ts';
 import type { CommandIo } from './io.ts';
 import { JOB_SUMMARY, runJob } from './job.ts';
@@ -21,6 +22,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   job: { summary: JOB_SUMMARY, run: runJob },
   run: { summary: RUN_SUMMARY, run: runRun },
   controller: { summary: CONTROLLER_SUMMARY, run: runController },
+  download: { summary: DOWNLOAD_SUMMARY, run: runDownload },
 };
 
 export function usage(): string {
