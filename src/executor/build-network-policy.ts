@@ -18,9 +18,8 @@ import type { JobContext } from './labels.ts';
 import { networkPolicyName } from './names.ts';
 
 /**
- * Where traffic to the job comes from besides its own Pods. Not in ExecutorSettings yet (it
- * belongs there: see the proposal in the executor's notes); a caller without it gets a policy that
- * admits only the job's own Pods.
+ * Where traffic to the job comes from besides its own Pods (settings.networkPeers); a caller
+ * without it gets a policy that admits only the job's own Pods.
  */
 export interface NetworkPolicyPeers {
   /** The namespace whose Pods carry exposed traffic in: the ingress controller's, or the gateway proxies'. */

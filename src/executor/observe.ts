@@ -37,6 +37,11 @@ export interface RunnerMarks {
   lastSeen?: ObservedOp;
   /** The first time the Pod was found gone after it was launched. */
   goneAt?: number;
+  /**
+   * The runner deleted the Pod to restart the op (a failed `restart_on_failure` check the kubelet
+   * could not perform): the op runs on, between two Pods, until the new one is seen.
+   */
+  replacing?: { uid: string; at: number; recreated?: boolean };
 }
 
 const NOT_SEEN: ObservedOp = { phase: 'waiting', restarts: 0 };
@@ -54,6 +59,23 @@ export function observePod(pod: V1Pod | undefined, marks: RunnerMarks, now: numb
   });
   if (marks.launchFailure !== undefined) {
     return { observed: { phase: 'failed-to-launch', restarts: 0, launchFailure: marks.launchFailure, ...runnerMarks }, marks };
+  }
+  if (marks.replacing !== undefined && marks.stopRequested === undefined) {
+    if (pod === undefined || pod.metadata?.uid === marks.replacing.uid) {
+      const seen = marks.lastSeen ?? NOT_SEEN;
+      const between = compact<ObservedOp>({
+        phase: 'running',
+        launchedAt: seen.launchedAt ?? marks.launchedAt,
+        scheduled: seen.scheduled,
+        startedAt: seen.startedAt,
+        readyAt: marks.readyAt,
+        restarts: seen.restarts,
+      });
+      return { observed: { ...between, ...runnerMarks }, marks };
+    }
+    // The new Pod is there: read it like any other, keeping the first start.
+    const { replacing: _replacing, goneAt: _goneAt, waitingSince: _waitingSince, ...kept } = marks;
+    marks = kept;
   }
   if (pod === undefined) {
     const { facts, marks: next } = readAbsence(marks, now);

@@ -19,10 +19,20 @@ import { buildExposureRoutes, buildOpService } from './build-service.ts';
 import { buildJobVolumeClaim, buildPrivateResourceClaim, buildResourceCacheClaim } from './build-volume.ts';
 import { checkResolvedArgs } from './resolved-args.ts';
 import { resourceMounts } from './resource-mounts.ts';
+import { RunnerChecks } from './runner-checks.ts';
+import { podAddress } from './check-target.ts';
+import type { CheckTargetResolver } from './check-target.ts';
 import type { ResourceMount } from './resource-mounts.ts';
 import { decideRun } from './decide-run.ts';
 import type { FinishAction, ObservedOp, RunnerAction, StopCause, TimingBounds } from './decide-run.ts';
-import { abortDiagnosticsReason, appendLogs, containerStateDiagnostics, initialFlowState, opTimeoutReason } from './flow-state.ts';
+import {
+  MAX_LOG_ENTRIES,
+  abortDiagnosticsReason,
+  appendLogs,
+  containerStateDiagnostics,
+  initialFlowState,
+  opTimeoutReason,
+} from './flow-state.ts';
 import type { FlowState, LogEntry, OpState } from './flow-state.ts';
 import { JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, labelValue } from './labels.ts';
 import type { JobContext, OpContext } from './labels.ts';
@@ -53,6 +63,11 @@ export interface RunOptions {
   /** 'fail-op' (`run`): a cluster failure fails the op; 'quit' (the node agent): the run ends at once. */
   onClusterFailure: 'fail-op' | 'quit';
   bounds?: Partial<TimingBounds>;
+  /**
+   * Where the runner reaches an op's port for the health checks no probe can express; default:
+   * the Pod's IP (the runner then must run where Pod IPs are routed, as a node agent in the cluster does).
+   */
+  checkResolver?: CheckTargetResolver;
   /** Called whenever the result document changes. */
   onProgress?: (flow: FlowState, ops: Readonly<Record<string, ObservedOp>>) => void;
 }
@@ -64,6 +79,9 @@ export interface RunResult {
 }
 
 /** Runs the plan to its end and returns the result document; the run's objects are gone afterwards. */
+/** The most of one Pod's log the runner reads (the API cuts the tail it sends at this size). */
+export const MAX_LOG_BYTES_PER_POD = 32 * 1024 * 1024;
+
 export async function runPlan(plan: Plan, options: RunOptions): Promise<RunResult> {
   const run = new PlanRun(plan, options);
   try {
@@ -83,6 +101,9 @@ class PlanRun {
   readonly #flow: FlowState;
   #job: JobContext;
   #wake: () => void = () => undefined;
+  readonly #checks: RunnerChecks;
+  /** Each launched op's args with literals resolved: a Pod replaced for a failed check is rebuilt from them. */
+  readonly #launchedArgs = new Map<string, ContainerRunArgs>();
 
   constructor(plan: Plan, options: RunOptions) {
     this.#plan = plan;
@@ -101,12 +122,19 @@ class PlanRun {
       },
     );
     this.#pods.on(() => this.#wake());
+    this.#checks = new RunnerChecks({
+      namespace: this.#namespace,
+      jobId: plan.jobId,
+      resolver: options.checkResolver ?? podAddress,
+      log: options.log,
+      wake: () => this.#wake(),
+    });
   }
 
   async execute(): Promise<RunResult> {
     const owner = await this.#create(buildRunConfigMap(this.#job, { jobId: this.#plan.jobId }), true);
     this.#job = { ...this.#job, ownerReferences: ownedBy(owner as V1ConfigMap) };
-    await this.#create(buildNetworkPolicy(this.#job) as KubernetesObject);
+    await this.#create(buildNetworkPolicy(this.#job, this.#options.settings.networkPeers) as KubernetesObject);
     if (this.#options.settings.dra !== undefined) await this.#create(buildResourceClaim(this.#job) as KubernetesObject);
     await this.#pods.start();
     this.#options.signal?.addEventListener('abort', () => this.#wake(), { once: true });
@@ -114,6 +142,7 @@ class PlanRun {
     for (;;) {
       const now = Date.now();
       const ops = this.#observe(now);
+      await this.#replaceForFailedChecks(ops, now);
       const actions = decideRun({
         plan: this.#plan,
         ops,
@@ -133,6 +162,7 @@ class PlanRun {
 
   /** Deleting the run's ConfigMap lets the garbage collector take what it owns; the Pods go at once. */
   async cleanUp(): Promise<void> {
+    this.#checks.close();
     await this.#pods.stop();
     const ns = encodeURIComponent(this.#namespace);
     const selector = `${MANAGED_BY_LABEL}=${MANAGED_BY},${JOB_LABEL}=${labelValue(this.#plan.jobId)}`;
@@ -173,9 +203,10 @@ class PlanRun {
         ops[op.id] = { ...podPhaseForVolume(marks.launchedAt !== undefined, marks.launchedAt), ...carried(marks) };
         continue;
       }
-      const { observed, marks: next } = observePod(this.#podOf(op), marks, now);
+      const pod = this.#podOf(op);
+      const { observed, marks: next } = observePod(pod, marks, now);
       this.#marks.set(op.id, next);
-      ops[op.id] = observed;
+      ops[op.id] = this.#checks.observe(op.id, op.index, pod, observed, now);
     }
     return ops;
   }
@@ -260,6 +291,8 @@ class PlanRun {
       return;
     }
     const args = checked.args;
+    this.#launchedArgs.set(op.id, args);
+    this.#checks.track(op.id, args);
     // A spread can turn one log line into any number of resources, each a volume: bounded.
     const resources = (args.resources ?? []).length;
     if (resources > MAX_RESOURCES_PER_OP) {
@@ -307,10 +340,52 @@ class PlanRun {
     if (service !== undefined && this.#job.settings.exposure !== undefined) {
       for (const route of buildExposureRoutes(context, args, { mode: 'public' })) await this.#create(route.route as KubernetesObject);
     }
+    await this.#createPod(context, args);
+  }
+
+  async #createPod(context: OpContext, args: ContainerRunArgs): Promise<void> {
     // Every Pod of a job runs on the node of its first Pod, so they can share volumes.
     const pinToNode = this.#pods.list(this.#namespace).find((pod) => pod.spec?.nodeName !== undefined)?.spec?.nodeName;
     const pod = buildOpPod(context, { args, definition: this.#plan.definition, ...(pinToNode === undefined ? {} : { pinToNode }) });
     await this.#create(pod);
+  }
+
+  /**
+   * A `restart_on_failure` check the kubelet cannot perform failed: the op's container is
+   * restarted by replacing its Pod (a Pod's container cannot be restarted through the API). Its
+   * log so far is kept; the new Pod is created once the old one is gone (same name).
+   */
+  async #replaceForFailedChecks(ops: Readonly<Record<string, ObservedOp>>, now: number): Promise<void> {
+    for (const op of this.#plan.ops) {
+      const marks = this.#marksOf(op.id);
+      const observed = ops[op.id];
+      if (observed === undefined || marks.stopRequested !== undefined || marks.finished !== undefined) continue;
+      const replacing = marks.replacing;
+      if (replacing !== undefined) {
+        const args = this.#launchedArgs.get(op.id);
+        if (replacing.recreated !== true && this.#podOf(op) === undefined && args !== undefined) {
+          await this.#createPod(this.#opContext(op), args);
+          replacing.recreated = true;
+        }
+        continue;
+      }
+      const wanted = this.#checks.restartWanted(op.id);
+      const pod = this.#podOf(op);
+      const uid = pod?.metadata?.uid;
+      if (wanted === undefined || uid === undefined) continue;
+      this.#options.log.info({ op: op.id, restarts: wanted.restarts, detail: wanted.detail }, 'restarting the op: a health check failed');
+      await this.#collectLogs(op);
+      this.#checks.restarted(op.id, wanted.restarts);
+      marks.replacing = { uid, at: now };
+      await this.#api
+        .request(
+          'DELETE',
+          `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/pods/${encodeURIComponent(opPodName(this.#plan.jobId, op.index))}`,
+        )
+        .catch((error: unknown) => {
+          if (!hasStatus(error, 404)) throw error;
+        });
+    }
   }
 
   async #stop(opId: string, cause: StopCause, now: number): Promise<void> {
@@ -326,23 +401,34 @@ class PlanRun {
     });
   }
 
-  readonly #logs = new Map<string, LogEntry[]>();
+  /** Per op, the log of each of its Pods by uid, in the order they ran (a replaced Pod's first). */
+  readonly #logs = new Map<string, Map<string, LogEntry[]>>();
+
+  #logsOf(opId: string): LogEntry[] {
+    return [...(this.#logs.get(opId)?.values() ?? [])].flat();
+  }
 
   /** The op container's log, with the API's timestamps; the API merges stdout and stderr into one stream. */
   async #collectLogs(op: PlannedOp): Promise<void> {
     const pod = this.#podOf(op);
-    if (pod === undefined || this.#logs.has(op.id)) return;
+    const uid = pod?.metadata?.uid ?? '';
+    if (pod === undefined || this.#logs.get(op.id)?.has(uid) === true) return;
     const name = encodeURIComponent(pod.metadata?.name ?? '');
     let text: string;
     try {
       text = await this.#api.text(`/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/pods/${name}/log`, {
-        query: { container: OP_CONTAINER_NAME, timestamps: true },
+        // Only what the result keeps (the newest MAX_LOG_ENTRIES lines), and never more bytes than
+        // the runner is willing to hold for one Pod: a container printing without end must not
+        // exhaust the agent's memory.
+        query: { container: OP_CONTAINER_NAME, timestamps: true, tailLines: MAX_LOG_ENTRIES, limitBytes: MAX_LOG_BYTES_PER_POD },
       });
     } catch (error) {
       this.#options.log.debug({ err: error, op: op.id }, 'the op has no log to read');
       return;
     }
-    this.#logs.set(op.id, parseLog(text));
+    const byPod = this.#logs.get(op.id) ?? new Map<string, LogEntry[]>();
+    byPod.set(uid, parseLog(text));
+    this.#logs.set(op.id, byPod);
   }
 
   async #finish(action: FinishAction, observed: ObservedOp | undefined, now: number): Promise<void> {
@@ -353,7 +439,7 @@ class PlanRun {
     const state = this.#flow.opStates[op.index];
     if (state === undefined) return;
     const logs = appendLogs(state.logs, [
-      ...(this.#logs.get(op.id) ?? []),
+      ...this.#logsOf(op.id),
       ...(action.nodeLog === undefined ? [] : [{ type: 'nodeerr' as const, log: action.nodeLog, timestamp: new Date(now).toISOString() }]),
     ]);
     const pod = this.#podOf(op);

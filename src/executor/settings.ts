@@ -1,6 +1,7 @@
 // How the executor runs a job on this cluster: everything the builders and the runner take from the
 // caller (the `run` command's flags, a NosanaNode's spec, the operator's containment flags), never
 // from the job definition. A definition is a stranger's input: nothing in it can change these.
+import type { NetworkPolicyPeers } from './build-network-policy.ts';
 
 export interface ResourceLimits {
   /** Kubernetes quantities, e.g. "4", "16Gi". */
@@ -45,6 +46,8 @@ export interface ExecutorSettings {
   /** Egress job Pods may never reach: cluster-internal ranges and the cloud metadata address. */
   deniedCidrs: string[];
   exposure?: ExposureSettings;
+  /** Who besides the job's own Pods may connect to them (build-network-policy.ts). */
+  networkPeers?: NetworkPolicyPeers;
   /** The image holding the operator's CLI: its `download` subcommand fills resource caches. */
   operatorImage: string;
   /** Labels that say which run and node identity the objects belong to, when known. */
