@@ -27,17 +27,35 @@ export function decodeXmlText(text: string): string {
   });
 }
 
+/**
+ * The text of each `<name>…</name>` in order, found by plain scanning: a lazy regex over a page
+ * whose closing tags are missing would try every start against the rest of the page (quadratic on
+ * a hostile server's 16 MiB answer), where this reads the page once.
+ */
+function elements(xml: string, name: string): string[] {
+  const open = `<${name}>`;
+  const close = `</${name}>`;
+  const found: string[] = [];
+  let from = 0;
+  for (;;) {
+    const start = xml.indexOf(open, from);
+    if (start < 0) return found;
+    const end = xml.indexOf(close, start + open.length);
+    if (end < 0) return found;
+    found.push(xml.slice(start + open.length, end));
+    from = end + close.length;
+  }
+}
+
 function element(xml: string, name: string): string | undefined {
-  const match = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml);
-  return match?.[1];
+  return elements(xml, name)[0];
 }
 
 /** One page of a listing; `what` names the request in a refusal. */
 export function parseListObjectsV2(xml: string, what: string): ListPage {
   if (!/<ListBucketResult[\s>]/.test(xml)) throw new DownloadError(`${what}: the answer is not an S3 ListBucketResult`);
   const objects: ListedObject[] = [];
-  for (const match of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-    const body = match[1] ?? '';
+  for (const body of elements(xml, 'Contents')) {
     const key = element(body, 'Key');
     const size = element(body, 'Size');
     if (key === undefined || size === undefined || !/^\d+$/.test(size.trim())) {

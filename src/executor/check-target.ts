@@ -3,12 +3,11 @@
 // runs inside the cluster, so the op's port is reached through the cluster's network.
 //
 // The address is found by an injectable resolver so the same check code can be pointed at a
-// loopback server by tests, or at a port-forward by a caller outside the cluster. The production
-// default is the op's Service by its DNS name (`<service>.<namespace>.svc`): stable while the Pod
-// is replaced, and the same host the op's `%%ops.<id>.host%%` literal names. A Service routes only
-// to Ready Pods, so while the kubelet's probes hold the Pod unready a check through the Service
-// cannot connect; `podAddress` reaches the Pod directly, as Nosana's node reaches its container,
-// for callers that want checks independent of the probes.
+// loopback server by tests, or at a port-forward by a caller outside the cluster. The runner's
+// default is the Pod itself, by its IP (`podAddress`), as Nosana's node reaches its container: a
+// Service routes only to Ready Pods, so while the kubelet's probes hold the Pod unready a check
+// through the Service (`serviceAddress`) could not connect, and a restart_on_failure check would
+// restart a container only its probe found slow.
 import { opPodName, opServiceName } from './names.ts';
 
 /** The op port a check is for, and what is known of the Pod behind it. */
@@ -51,4 +50,4 @@ export const podAddress: CheckTargetResolver = (target) =>
     : Promise.resolve({ host: target.podIP, port: target.port });
 
 /** What the runner uses unless told otherwise. */
-export const defaultCheckTargetResolver: CheckTargetResolver = serviceAddress;
+export const defaultCheckTargetResolver: CheckTargetResolver = podAddress;

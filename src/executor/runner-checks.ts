@@ -16,6 +16,11 @@ import type { CheckTargetResolver } from './check-target.ts';
 import type { ObservedOp } from './decide-run.ts';
 import { performHealthCheck } from './health-check.ts';
 
+/** The most Pod replacements for failed checks per op, whatever `max_restarts` says. */
+export const MAX_HEALTH_RESTARTS = 10;
+/** The most health checks of one op the runner performs (a definition could list thousands). */
+export const MAX_RUNNER_CHECKS_PER_OP = 16;
+
 interface OpChecks {
   plan: RunnerCheckPlan;
   records: Record<string, CheckRecord>;
@@ -60,12 +65,18 @@ export class RunnerChecks {
     this.#options = options;
   }
 
-  /** Starts following an op's checks, from its args with literals resolved (a literal may expose a port). */
-  track(opId: string, args: Pick<ContainerRunArgs, 'expose'>): void {
-    if (this.#ops.has(opId)) return;
+  /**
+   * Starts following an op's checks, from its args with literals resolved (a literal may expose a
+   * port). Returns why the op cannot run when it has more checks than the runner performs.
+   */
+  track(opId: string, args: Pick<ContainerRunArgs, 'expose'>): string | undefined {
+    if (this.#ops.has(opId)) return undefined;
     const plan = runnerCheckPlan(args);
-    if (plan.checks.length === 0) return;
-    this.#ops.set(opId, { plan, records: {}, healthRestarts: 0 });
+    if (plan.checks.length > MAX_RUNNER_CHECKS_PER_OP) {
+      return `the op has ${plan.checks.length} health checks no probe can perform; at most ${MAX_RUNNER_CHECKS_PER_OP} are checked for one op`;
+    }
+    if (plan.checks.length > 0) this.#ops.set(opId, { plan, records: {}, healthRestarts: 0 });
+    return undefined;
   }
 
   /**
@@ -105,6 +116,18 @@ export class RunnerChecks {
     const state = this.#ops.get(opId);
     const restart = state?.verdict?.restart;
     if (state === undefined || restart === undefined) return undefined;
+    // However many restarts a definition allows, the node replaces a Pod at most this often: each
+    // replacement costs a Pod start and keeps a log.
+    if (restart.kind === 'restart' && restart.restarts > MAX_HEALTH_RESTARTS) {
+      if (state.exhaustedLogged !== true) {
+        state.exhaustedLogged = true;
+        this.#options.log.warn(
+          { op: opId, check: restart.key, limit: MAX_HEALTH_RESTARTS },
+          'a health check keeps failing; the node restarts an op at most this often, the op runs on',
+        );
+      }
+      return undefined;
+    }
     if (restart.kind === 'exhausted' && state.exhaustedLogged !== true) {
       state.exhaustedLogged = true;
       this.#options.log.warn(

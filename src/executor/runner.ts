@@ -18,9 +18,10 @@ import { buildPullSecret, buildResourceCredentialSecret } from './build-secret.t
 import { buildExposureRoutes, buildOpService } from './build-service.ts';
 import { buildJobVolumeClaim, buildPrivateResourceClaim, buildResourceCacheClaim } from './build-volume.ts';
 import { checkResolvedArgs } from './resolved-args.ts';
+import { tagStreams } from './log-streams.ts';
 import { resourceMounts } from './resource-mounts.ts';
 import { RunnerChecks } from './runner-checks.ts';
-import { podAddress } from './check-target.ts';
+import { defaultCheckTargetResolver } from './check-target.ts';
 import type { CheckTargetResolver } from './check-target.ts';
 import type { ResourceMount } from './resource-mounts.ts';
 import { decideRun } from './decide-run.ts';
@@ -125,7 +126,7 @@ class PlanRun {
     this.#checks = new RunnerChecks({
       namespace: this.#namespace,
       jobId: plan.jobId,
-      resolver: options.checkResolver ?? podAddress,
+      resolver: options.checkResolver ?? defaultCheckTargetResolver,
       log: options.log,
       wake: () => this.#wake(),
     });
@@ -291,8 +292,13 @@ class PlanRun {
       return;
     }
     const args = checked.args;
+    const tooManyChecks = this.#checks.track(op.id, args);
+    if (tooManyChecks !== undefined) {
+      marks.launchFailure = { cause: 'container-runtime-error', message: tooManyChecks };
+      this.#wake();
+      return;
+    }
     this.#launchedArgs.set(op.id, args);
-    this.#checks.track(op.id, args);
     // A spread can turn one log line into any number of resources, each a volume: bounded.
     const resources = (args.resources ?? []).length;
     if (resources > MAX_RESOURCES_PER_OP) {
@@ -401,34 +407,44 @@ class PlanRun {
     });
   }
 
-  /** Per op, the log of each of its Pods by uid, in the order they ran (a replaced Pod's first). */
-  readonly #logs = new Map<string, Map<string, LogEntry[]>>();
+  /** Per op, its log so far over all its Pods (a replaced Pod's first), capped as the result is. */
+  readonly #logs = new Map<string, LogEntry[]>();
+  /** The Pods whose log was read (by uid): each is read once, when it ends or is stopped or replaced. */
+  readonly #logsRead = new Set<string>();
 
   #logsOf(opId: string): LogEntry[] {
-    return [...(this.#logs.get(opId)?.values() ?? [])].flat();
+    return this.#logs.get(opId) ?? [];
   }
 
-  /** The op container's log, with the API's timestamps; the API merges stdout and stderr into one stream. */
+  /** The op container's log, with the API's timestamps, each line tagged with its stream (log-streams.ts). */
   async #collectLogs(op: PlannedOp): Promise<void> {
     const pod = this.#podOf(op);
     const uid = pod?.metadata?.uid ?? '';
-    if (pod === undefined || this.#logs.get(op.id)?.has(uid) === true) return;
-    const name = encodeURIComponent(pod.metadata?.name ?? '');
-    let text: string;
-    try {
-      text = await this.#api.text(`/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/pods/${name}/log`, {
-        // Only what the result keeps (the newest MAX_LOG_ENTRIES lines), and never more bytes than
-        // the runner is willing to hold for one Pod: a container printing without end must not
-        // exhaust the agent's memory.
-        query: { container: OP_CONTAINER_NAME, timestamps: true, tailLines: MAX_LOG_ENTRIES, limitBytes: MAX_LOG_BYTES_PER_POD },
+    if (pod === undefined || this.#logsRead.has(uid)) return;
+    const path = `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/pods/${encodeURIComponent(pod.metadata?.name ?? '')}/log`;
+    // Only what the result keeps (the newest MAX_LOG_ENTRIES lines), and never more bytes than the
+    // runner is willing to hold for one Pod: a container printing without end must not exhaust the
+    // agent's memory.
+    const read = (stream?: 'Stdout' | 'Stderr'): Promise<string> =>
+      this.#api.text(path, {
+        query: {
+          container: OP_CONTAINER_NAME,
+          timestamps: true,
+          tailLines: MAX_LOG_ENTRIES,
+          limitBytes: MAX_LOG_BYTES_PER_POD,
+          ...(stream === undefined ? {} : { stream }),
+        },
       });
+    let merged: string;
+    try {
+      merged = await read();
     } catch (error) {
       this.#options.log.debug({ err: error, op: op.id }, 'the op has no log to read');
       return;
     }
-    const byPod = this.#logs.get(op.id) ?? new Map<string, LogEntry[]>();
-    byPod.set(uid, parseLog(text));
-    this.#logs.set(op.id, byPod);
+    const [stdout, stderr] = await Promise.all([read('Stdout').catch(() => undefined), read('Stderr').catch(() => undefined)]);
+    this.#logsRead.add(uid);
+    this.#logs.set(op.id, appendLogs(this.#logsOf(op.id), tagStreams(merged, stdout, stderr)));
   }
 
   async #finish(action: FinishAction, observed: ObservedOp | undefined, now: number): Promise<void> {
@@ -506,16 +522,4 @@ function diagnosticsReason(action: FinishAction): Partial<OpState['diagnostics']
   if (cause?.kind === 'stopped') return abortDiagnosticsReason('stopped');
   if (cause?.kind === 'op-timeout') return opTimeoutReason(cause.timeoutSeconds);
   return action.reason === undefined ? {} : { reason: action.reason };
-}
-
-/** `<RFC 3339 timestamp> <text>` per line, as the log endpoint serves it with timestamps=true. */
-export function parseLog(text: string): LogEntry[] {
-  const entries: LogEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const space = line.indexOf(' ');
-    const timestamp = space > 0 ? line.slice(0, space) : '';
-    entries.push({ type: 'stdout', log: `${space > 0 ? line.slice(space + 1) : line}\n`, ...(timestamp === '' ? {} : { timestamp }) });
-  }
-  return entries;
 }

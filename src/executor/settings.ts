@@ -61,6 +61,16 @@ export const DEFAULT_EXECUTOR_SETTINGS: Omit<ExecutorSettings, 'namespace' | 'op
   volumeSize: '10Gi',
   limits: { cpu: '8', memory: '32Gi', ephemeralStorage: '50Gi' },
   // Private ranges (RFC 1918), carrier-grade NAT, link-local (the cloud metadata address
-  // 169.254.169.254 among them) and loopback-mapped ranges of IPv6.
-  deniedCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'],
+  // 169.254.169.254 among them), Azure's WireServer (a public address every Azure VM reaches, which
+  // hands out node bootstrap secrets) and the private and link-local ranges of IPv6.
+  deniedCidrs: [
+    '10.0.0.0/8',
+    '172.16.0.0/12',
+    '192.168.0.0/16',
+    '100.64.0.0/10',
+    '169.254.0.0/16',
+    '168.63.129.16/32',
+    'fc00::/7',
+    'fe80::/10',
+  ],
 };

@@ -14,7 +14,7 @@ import { SimulationWatcher } from '../../src/local-cluster/simulation.ts';
 import type { SimulationRule } from '../../src/local-cluster/simulation.ts';
 import { useCluster } from '../harness/fixture.ts';
 import type { ClusterContext } from '../harness/fixture.ts';
-import { seedDefinitions, sharedMissingReason } from '../unit/job-definition/reference-definitions.ts';
+import { jobExamples, seedDefinitions, sharedMissingReason } from '../unit/job-definition/reference-definitions.ts';
 
 const STORY = 'Once upon a time, Tony the tiny hawk learned to fly. (canned by the test)';
 
@@ -54,6 +54,19 @@ const RULES: SimulationRule[] = [
     },
   },
   { name: 'private', match: { image: /^private\.example\// }, then: { pullError: 'pull access denied' } },
+  {
+    name: 'gpu report',
+    match: { image: 'ubuntu', commandLine: /Device 0: NVIDIA GeForce RTX 3070/ },
+    then: {
+      exitCode: 0,
+      runFor: '200ms',
+      logs: [
+        { stream: 'stdout', text: 'running ubuntu' },
+        { stream: 'stderr', text: 'Device 0: NVIDIA GeForce RTX 3070, compute capability 8.6, VMM: yes' },
+        { stream: 'stdout', text: 'Device 1: NVIDIA GeForce RTX 3080, compute capability 8.6, VMM: yes' },
+      ],
+    },
+  },
 ];
 
 interface Ran {
@@ -174,6 +187,26 @@ describe('nosana-operator run on the local cluster', { skip: sharedMissingReason
     assert.equal(pulled?.status, 'failed');
     assert.equal(pulled?.errors[0]?.event, 'image-pull-error');
     assert.match(pulled?.errors[0]?.message ?? '', /pull access denied/);
+  });
+
+  test('cli-result-extracting: each results regex over the op log, as the node applies them', async () => {
+    const example = jobExamples().find((entry) => entry.name === 'job-examples/cli-result-extracting.json');
+    assert.ok(example);
+    const ran = await run('results', example.definition);
+    assert.equal(ran.code, 0, ran.stderr);
+    const results = ran.flow.opStates[0]?.results ?? {};
+    // No g flag: one match (with its groups) per matching line, accumulated over the lines.
+    assert.deepEqual(results['detected-gpu-all-std'], [
+      'Device 0: NVIDIA GeForce RTX 3070, compute capability 8.6, VMM: yes',
+      'Device 1: NVIDIA GeForce RTX 3080, compute capability 8.6, VMM: yes',
+    ]);
+    assert.deepEqual(results['empty-result'], []);
+    // An invalid regex makes the value the error text.
+    assert.equal(typeof results['throw-error'], 'string');
+    assert.match(String(results['throw-error']), /regular expression/i);
+    // Whether the stderr line is tagged stderr depends on the kubelet splitting streams; KWOK does
+    // not (log-streams.ts reads such a log as all stdout), so only the shape is checked here.
+    assert.ok(Array.isArray(results['detected-gpu-stderr']));
   });
 
   test('an invalid definition is a failed result naming the problem, not a crash; nothing is created', async () => {

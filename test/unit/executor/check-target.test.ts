@@ -25,8 +25,8 @@ describe('the target of a check', () => {
 
   test('the default reaches the Service by its cluster DNS name, on the exposed port itself', async () => {
     const target = checkTarget({ namespace: 'jobs', jobId: JOB, opIndex: 0, podIP: '10.1.2.3' }, 9000);
-    assert.equal(defaultCheckTargetResolver, serviceAddress);
-    assert.deepEqual(await defaultCheckTargetResolver(target), { host: `${opServiceName(JOB, 0)}.jobs.svc`, port: 9000 });
+    assert.equal(defaultCheckTargetResolver, podAddress);
+    assert.deepEqual(await serviceAddress(target), { host: `${opServiceName(JOB, 0)}.jobs.svc`, port: 9000 });
   });
 
   test('the Pod address is the Pod IP, and is refused while the Pod has none', async () => {

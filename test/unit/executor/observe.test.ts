@@ -717,6 +717,41 @@ describe('observePod across calls', () => {
     return { observed, marks };
   }
 
+  test('a Pod the runner replaces for a failed check: the op runs on between the Pods (no loss), and the new Pod keeps the first start', () => {
+    const replacing = { uid: 'old-uid', at: at(40) };
+    const old = pod(kwokRunning(true), { metadata: { uid: 'old-uid', deletionTimestamp: iso(40) } });
+    const fresh = pod({ ...kwokRunning(true), startTime: iso(50) }, { metadata: { uid: 'new-uid', creationTimestamp: iso(48) } });
+    const first = replay([{ pod: pod(kwokRunning(true), { metadata: { uid: 'old-uid' } }), now: at(30) }]);
+    const { observed, marks } = replay(
+      [
+        { pod: old, now: at(41) },
+        { pod: undefined, now: at(45) },
+        { pod: fresh, now: at(50) },
+      ],
+      { ...first.marks, replacing },
+    );
+    assert.deepEqual(
+      observed.map(({ phase, clusterLoss, startedAt }) => ({ phase, clusterLoss, startedAt })),
+      [
+        { phase: 'running', clusterLoss: undefined, startedAt: first.observed[0]?.startedAt },
+        { phase: 'running', clusterLoss: undefined, startedAt: first.observed[0]?.startedAt },
+        { phase: 'ready', clusterLoss: undefined, startedAt: first.observed[0]?.startedAt },
+      ],
+    );
+    assert.equal(marks.replacing, undefined, 'the mark is dropped once the new Pod is seen');
+  });
+
+  test('a stop asked for while a Pod is being replaced ends the op once the Pod is gone', () => {
+    const first = replay([{ pod: pod(kwokRunning(true), { metadata: { uid: 'old-uid' } }), now: at(30) }]);
+    const { observed } = replay([{ pod: undefined, now: at(45) }], {
+      ...first.marks,
+      replacing: { uid: 'old-uid', at: at(40) },
+      stopRequested: STOP,
+    });
+    assert.equal(observed[0]?.phase, 'ended');
+    assert.equal(observed[0]?.clusterLoss, undefined);
+  });
+
   test('readyAt is the first time the Pod was seen Ready, kept when the condition flips back', () => {
     const { observed, marks } = replay([
       { pod: pod(kwokRunning(false)), now: at(10) },
