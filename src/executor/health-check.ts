@@ -9,14 +9,18 @@
 // contains `expected_response`; the node concatenates everything it receives, so the response may
 // arrive across several messages. (Nosana's node sends its websocket checks to the localhost of its
 // tunnel container, where the op does not listen; these go to the op's port, as the definition
-// means.)
+// means.) The websocket is read by a small frame reader of its own rather than a client library,
+// because the service is the job's, a stranger's: what it sends is looked through as it streams in
+// and never held (a client library hands over whole, possibly decompressed, messages).
 //
 // The outcome's detail is short and safe to log: it names the method, the path without its query
 // (queries carry tokens), the statuses, and the kind of network failure, never a header value, the
 // body or what the service answered.
+import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { ClientRequest, OutgoingHttpHeaders } from 'node:http';
 import type { HealthCheck, HttpHealthCheck, WebsocketHealthCheck } from '../api/job-definition/index.ts';
+import type { Duplex } from 'node:stream';
 import type { CheckAddress } from './check-target.ts';
 
 export interface CheckOutcome {
@@ -136,18 +140,13 @@ function websocketCheck(
   if (url === undefined) return Promise.resolve({ ok: false, detail: 'websocket: the address does not make a URL' });
 
   return new Promise((resolve) => {
-    let socket: WebSocket;
-    try {
-      socket = new WebSocket(url);
-    } catch {
-      resolve({ ok: false, detail: 'websocket: the address does not make a URL' });
-      return;
-    }
-    socket.binaryType = 'arraybuffer';
-    let opened = false;
+    const key = randomBytes(16).toString('base64');
+    const upgrade = request(url.href.replace(/^ws:/, 'http:'), {
+      method: 'GET',
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key },
+    });
+    let socket: Duplex | undefined;
     let settled = false;
-    // Only the last expected.length - 1 characters can begin a match that later data completes.
-    let tail = '';
     const timers: NodeJS.Timeout[] = [];
     const onAbort = (): void => finish({ ok: false, detail: 'websocket: cancelled' });
     const finish = (outcome: CheckOutcome): void => {
@@ -155,7 +154,8 @@ function websocketCheck(
       settled = true;
       timers.forEach(clearTimeout);
       signal?.removeEventListener('abort', onAbort);
-      socket.close();
+      upgrade.destroy();
+      socket?.destroy();
       resolve(outcome);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -163,41 +163,126 @@ function websocketCheck(
       () => finish({ ok: false, detail: `websocket: no connection within ${seconds(timeouts.connectMs)}` }),
       timeouts.connectMs,
     );
-    timers.push(connectTimer);
     timers.push(
+      connectTimer,
       setTimeout(
         () => finish({ ok: false, detail: `websocket: the expected response did not arrive within ${seconds(timeouts.totalMs)}` }),
         timeouts.totalMs,
       ),
     );
-    socket.addEventListener('open', () => {
-      opened = true;
+    const refused = (): void => finish({ ok: false, detail: 'websocket: could not connect (refused, or not a websocket endpoint)' });
+    upgrade.on('error', refused);
+    upgrade.on('response', refused);
+    upgrade.on('upgrade', (response, upgraded, head: Buffer) => {
+      socket = upgraded;
       clearTimeout(connectTimer);
+      const accept = websocketAccept(key);
+      if (response.headers['sec-websocket-accept'] !== accept) {
+        refused();
+        return;
+      }
       // Any output contains the empty string: the node passes such a check at once.
-      if (expected === '') finish({ ok: true, detail: 'websocket: connected' });
+      if (expected === '') {
+        finish({ ok: true, detail: 'websocket: connected' });
+        return;
+      }
+      const reader = new FrameReader(expected);
+      const take = (chunk: Buffer): void => {
+        const verdict = reader.push(chunk);
+        if (verdict !== undefined) finish(verdict);
+      };
+      upgraded.on('data', take);
+      upgraded.on('error', () => finish({ ok: false, detail: 'websocket: connection reset' }));
+      upgraded.on('close', () => finish({ ok: false, detail: 'websocket: closed by the service before the expected response' }));
+      if (head.length > 0) take(head);
     });
-    socket.addEventListener('message', (event: MessageEvent) => {
-      const received = tail + messageText(event.data);
-      if (received.includes(expected)) finish({ ok: true, detail: 'websocket: received the expected response' });
-      else tail = received.slice(Math.max(0, received.length - expected.length + 1));
-    });
-    socket.addEventListener('close', () =>
-      finish({
-        ok: false,
-        detail: opened
-          ? 'websocket: closed by the service before the expected response'
-          : 'websocket: could not connect (refused, or not a websocket endpoint)',
-      }),
-    );
+    upgrade.end();
   });
 }
 
-const UTF8 = new TextDecoder();
+/** RFC 6455's proof that the server read our key. */
+function websocketAccept(key: string): string {
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+}
 
-function messageText(data: unknown): string {
-  if (typeof data === 'string') return data;
-  if (data instanceof ArrayBuffer) return UTF8.decode(data);
-  return '';
+/**
+ * Reads a server's frames as they stream in, without holding a frame: payload bytes of text,
+ * binary and continuation frames go through a streaming UTF-8 decoder into a window just long
+ * enough to find `expected` across chunk and frame boundaries. A service may send at most
+ * MAX_WEBSOCKET_BYTES before the check fails (a check needs a handful of bytes; a hostile service
+ * would otherwise make the runner hold what it sends). Compression is never offered, so frames are
+ * plain.
+ */
+class FrameReader {
+  readonly #expected: string;
+  readonly #decoder = new TextDecoder();
+  #header = Buffer.alloc(0);
+  /** Payload bytes left in the current frame, and whether they are data. */
+  #remaining = 0;
+  #data = false;
+  #received = 0;
+  #tail = '';
+
+  constructor(expected: string) {
+    this.#expected = expected;
+  }
+
+  push(chunk: Buffer): CheckOutcome | undefined {
+    this.#received += chunk.length;
+    if (this.#received > MAX_WEBSOCKET_BYTES) {
+      return { ok: false, detail: `websocket: more than ${MAX_WEBSOCKET_BYTES} bytes arrived without the expected response` };
+    }
+    let rest = chunk;
+    while (rest.length > 0) {
+      if (this.#remaining > 0) {
+        const payload = rest.subarray(0, this.#remaining);
+        rest = rest.subarray(payload.length);
+        this.#remaining -= payload.length;
+        if (this.#data && this.#matches(this.#decoder.decode(payload, { stream: true }))) {
+          return { ok: true, detail: 'websocket: received the expected response' };
+        }
+        continue;
+      }
+      this.#header = Buffer.concat([this.#header, rest]);
+      const frame = frameHeader(this.#header);
+      if (frame === undefined) return undefined;
+      if (frame.opcode === CLOSE_OPCODE) return { ok: false, detail: 'websocket: closed by the service before the expected response' };
+      if (frame.length > MAX_WEBSOCKET_BYTES) {
+        return { ok: false, detail: `websocket: a frame of ${frame.length} bytes is more than a check reads` };
+      }
+      this.#data = frame.opcode <= BINARY_OPCODE;
+      this.#remaining = frame.length;
+      rest = this.#header.subarray(frame.headerLength);
+      this.#header = Buffer.alloc(0);
+    }
+    return undefined;
+  }
+
+  #matches(text: string): boolean {
+    const window = this.#tail + text;
+    if (window.includes(this.#expected)) return true;
+    // Only the last expected.length - 1 characters can begin a match that later data completes.
+    this.#tail = window.slice(Math.max(0, window.length - this.#expected.length + 1));
+    return false;
+  }
+}
+
+const BINARY_OPCODE = 0x2;
+const CLOSE_OPCODE = 0x8;
+/** The most a service may send a websocket check before it fails. */
+export const MAX_WEBSOCKET_BYTES = 1024 * 1024;
+
+/** A frame's opcode, payload length and header size, once the header has fully arrived. */
+function frameHeader(bytes: Buffer): { opcode: number; length: number; headerLength: number } | undefined {
+  if (bytes.length < 2) return undefined;
+  const opcode = (bytes[0] ?? 0) & 0x0f;
+  const masked = ((bytes[1] ?? 0) & 0x80) !== 0;
+  const short = (bytes[1] ?? 0) & 0x7f;
+  const lengthBytes = short === 126 ? 2 : short === 127 ? 8 : 0;
+  const headerLength = 2 + lengthBytes + (masked ? 4 : 0);
+  if (bytes.length < headerLength) return undefined;
+  const length = short === 126 ? bytes.readUInt16BE(2) : short === 127 ? Number(bytes.readBigUInt64BE(2)) : short;
+  return { opcode, length, headerLength };
 }
 
 // ---------------------------------------------------------------------------------------------

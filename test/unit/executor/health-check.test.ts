@@ -273,13 +273,25 @@ const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** A server text frame: FIN + opcode 1, unmasked, short payload. */
 function textFrame(text: string): Buffer {
   const payload = Buffer.from(text);
-  assert.ok(payload.length < 126);
-  return Buffer.concat([Buffer.from([0x81, payload.length]), payload]);
+  if (payload.length < 126) return Buffer.concat([Buffer.from([0x81, payload.length]), payload]);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64BE(BigInt(payload.length));
+  return Buffer.concat([Buffer.from([0x81, 127]), length, payload]);
+}
+/** Only the header of a text frame announcing `length` bytes (a service that never sends them). */
+function announcedFrame(length: bigint): Buffer {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64BE(length);
+  return Buffer.concat([Buffer.from([0x81, 127]), bytes]);
 }
 const CLOSE_FRAME = Buffer.from([0x88, 0x00]);
 
 type WebsocketBehaviour =
-  { kind: 'send'; messages: string[] } | { kind: 'send-then-close'; messages: string[] } | { kind: 'silent' } | { kind: 'refuse-upgrade' };
+  | { kind: 'send'; messages: string[] }
+  | { kind: 'send-then-close'; messages: string[] }
+  | { kind: 'silent' }
+  | { kind: 'refuse-upgrade' }
+  | { kind: 'raw'; bytes: Buffer };
 
 /** A loopback websocket server whose behaviour is picked by the request path. */
 async function websocketServer(
@@ -302,6 +314,10 @@ async function websocketServer(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
     if (behaviour.kind === 'silent') return;
+    if (behaviour.kind === 'raw') {
+      socket.write(behaviour.bytes);
+      return;
+    }
     for (const message of behaviour.messages) socket.write(textFrame(message));
     if (behaviour.kind === 'send-then-close') socket.end(CLOSE_FRAME);
   });
@@ -348,6 +364,24 @@ describe('a websocket check', () => {
       behaviour: { kind: 'refuse-upgrade' },
       expected: 'ready',
       want: { ok: false, detail: /^websocket: could not connect/ },
+    },
+    {
+      reason: 'a service that streams more than a check reads without the expected response fails: the runner holds none of it',
+      behaviour: { kind: 'send', messages: ['x'.repeat(600_000), 'y'.repeat(600_000)] },
+      expected: 'ready',
+      want: { ok: false, detail: /^websocket: more than 1048576 bytes arrived without the expected response$/ },
+    },
+    {
+      reason: 'a frame announcing gigabytes fails at once',
+      behaviour: { kind: 'raw', bytes: announcedFrame(8n * 1024n ** 3n) },
+      expected: 'ready',
+      want: { ok: false, detail: /^websocket: a frame of 8589934592 bytes is more than a check reads$/ },
+    },
+    {
+      reason: 'the expected response at the end of a long frame is found (read as it streams in)',
+      behaviour: { kind: 'send', messages: [`${'z'.repeat(200_000)}ready`] },
+      expected: 'ready',
+      want: { ok: true, detail: /received the expected response/ },
     },
     {
       reason: 'an empty expected response passes once connected: any output contains it',
