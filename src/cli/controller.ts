@@ -20,8 +20,6 @@ import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';
 import type { CommandIo } from './io.ts';
 import { readLocalnetInfo } from './network-options.ts';
 
-export const CONTROLLER_SUMMARY = 'run the NosanaJob and NosanaMarket controllers against a cluster';
-
 const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 /** The status tail of each op's logs; the full logs go to the logs ConfigMap. */
 const LOG_TAIL_MAX_BYTES = 2048;

@@ -16,8 +16,6 @@ import { describeResource, parseDownloadSpec } from '../download/resource-spec.t
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';
 import type { CommandIo, TextOutput } from './io.ts';
 
-export const DOWNLOAD_SUMMARY = "fetch one resource of a job definition into a directory (the executor's resource init containers)";
-
 export const DOWNLOAD_USAGE = `Usage: nosana-operator download S3|HF|Ollama --dest DIR --resource JSON [options]
 
 Fetches one resource of a Nosana job definition into DIR, as Nosana's node does before it starts

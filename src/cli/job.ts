@@ -7,8 +7,6 @@ import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';
 import type { CommandIo } from './io.ts';
 import { NETWORK_OPTIONS, NETWORK_OPTIONS_HELP, resolveNetwork } from './network-options.ts';
 
-export const JOB_SUMMARY = "show a job's on-chain state";
-
 const HELP = `Usage: nosana-operator job ADDRESS [options]
 
 Options:

@@ -9,8 +9,6 @@ import type { Localnet, LocalnetOptions } from '../localnet/localnet.ts';
 import { EXIT_OK, EXIT_USAGE } from './io.ts';
 import type { CommandIo } from './io.ts';
 
-export const LOCALNET_SUMMARY = 'run a local Nosana network (Solana RPC + IPFS) for demos and tests';
-
 function defaultStateDir(): string {
   const base = process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
   return join(base, 'nosana-operator', 'localnet');

@@ -1,28 +1,40 @@
 // The `nosana-operator` command: dispatches to a subcommand. Every failure ends as a message
 // and an exit code, never as a stack trace.
-import { CONTROLLER_SUMMARY, runController } from './controller.ts';
-import { DOWNLOAD_SUMMARY, runDownload } from './download.ts';
 import { EXIT_OK, EXIT_USAGE, processIo } from './io.ts';
 import type { CommandIo } from './io.ts';
-import { JOB_SUMMARY, runJob } from './job.ts';
-import { LOCALNET_SUMMARY, runLocalnet } from './localnet.ts';
-import { POST_SUMMARY, runPost } from './post.ts';
-import { RUN_SUMMARY, runRun } from './run.ts';
-import { VALIDATE_SUMMARY, runValidate } from './validate.ts';
+
+type Run = (args: readonly string[], io: CommandIo) => Promise<number>;
 
 interface Subcommand {
   summary: string;
-  run: (args: readonly string[], io: CommandIo) => Promise<number>;
+  /** Loaded only when the subcommand runs: a resource download must not wait for the controller's code. */
+  load: () => Promise<Run>;
 }
 
+// The summaries are written here, not imported, so listing them loads nothing.
 const SUBCOMMANDS: Record<string, Subcommand> = {
-  validate: { summary: VALIDATE_SUMMARY, run: runValidate },
-  localnet: { summary: LOCALNET_SUMMARY, run: runLocalnet },
-  post: { summary: POST_SUMMARY, run: runPost },
-  job: { summary: JOB_SUMMARY, run: runJob },
-  run: { summary: RUN_SUMMARY, run: runRun },
-  controller: { summary: CONTROLLER_SUMMARY, run: runController },
-  download: { summary: DOWNLOAD_SUMMARY, run: runDownload },
+  validate: {
+    summary: 'check Nosana job definitions (JSON files or NosanaJob manifests)',
+    load: async () => (await import('./validate.ts')).runValidate,
+  },
+  localnet: {
+    summary: 'run a local Nosana network (Solana RPC + IPFS) for demos and tests',
+    load: async () => (await import('./localnet.ts')).runLocalnet,
+  },
+  post: { summary: 'pin a job definition and post it to a market, exactly once', load: async () => (await import('./post.ts')).runPost },
+  job: { summary: "show a job's on-chain state", load: async () => (await import('./job.ts')).runJob },
+  run: {
+    summary: 'run a job definition on the current cluster as a Nosana node would (no chain, no wallet)',
+    load: async () => (await import('./run.ts')).runRun,
+  },
+  download: {
+    summary: "fetch one resource of a job definition into a directory (the executor's resource init containers)",
+    load: async () => (await import('./download.ts')).runDownload,
+  },
+  controller: {
+    summary: 'run the NosanaJob and NosanaMarket controllers against a cluster',
+    load: async () => (await import('./controller.ts')).runController,
+  },
 };
 
 export function usage(): string {
@@ -53,7 +65,9 @@ export async function main(argv: readonly string[], io: CommandIo = processIo): 
     return EXIT_USAGE;
   }
   try {
-    return await command.run(args, io);
+    return await (
+      await command.load()
+    )(args, io);
   } catch (failure) {
     const reason = failure instanceof Error ? failure.message : String(failure);
     io.stderr.write(`nosana-operator ${name}: internal error: ${reason}\n`);

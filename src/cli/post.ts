@@ -16,8 +16,6 @@ import type { CommandIo } from './io.ts';
 import { NETWORK_OPTIONS, NETWORK_OPTIONS_HELP, resolveNetwork } from './network-options.ts';
 import type { ResolvedNetwork } from './network-options.ts';
 
-export const POST_SUMMARY = 'pin a job definition and post it to a market, exactly once';
-
 const HELP = `Usage: nosana-operator post FILE [options]
 
 Validates the job definition in FILE (JSON), pins it to IPFS, and posts it to the market. The

@@ -18,8 +18,6 @@ import { EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE } from './io.ts';
 import type { CommandIo } from './io.ts';
 import { loadKubeConfig } from './kube-config.ts';
 
-export const RUN_SUMMARY = 'run a job definition on the current cluster as a Nosana node would (no chain, no wallet)';
-
 export const RUN_USAGE = `Usage: nosana-operator run [options] JOB.json
 
 Runs each op of a Nosana job definition as Pods on the current cluster, with the semantics of a

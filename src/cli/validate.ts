@@ -10,8 +10,6 @@ import type { CommandIo } from './io.ts';
 const NOSANA_JOB_API_VERSION = 'nosana.io/v1alpha1';
 const NOSANA_JOB_KIND = 'NosanaJob';
 
-export const VALIDATE_SUMMARY = 'check Nosana job definitions (JSON files or NosanaJob manifests)';
-
 export const VALIDATE_USAGE = `Usage: nosana-operator validate [--lenient] FILE…
 
 Checks Nosana job definitions and prints one line per problem, with its JSON path.

@@ -157,7 +157,10 @@ class PlanRun {
         if (ended !== undefined) return ended;
       }
       this.#options.onProgress?.(this.#flow, ops);
-      await this.#nextChange();
+      // A job volume is ready the moment its claim is created, and no informer tells of it: decide
+      // again at once rather than a tick later, so the ops after it start without a pause.
+      const volumeCreated = actions.some((action) => action.kind === 'launch' && this.#op(action.opId).type === 'container/create-volume');
+      if (!volumeCreated) await this.#nextChange();
     }
   }
 
