@@ -50,6 +50,8 @@ import type { ExecutorSettings } from './settings.ts';
 const TICK_MS = 1_000;
 /** Real definitions fetch one to three models or datasets; each resource is a volume of its own. */
 export const MAX_RESOURCES_PER_OP = 16;
+/** The most shared resource caches one job may make the node keep (each is a volume outliving the job). */
+export const MAX_CACHES_PER_JOB = 32;
 
 export interface RunOptions {
   kubeConfig: KubeConfig;
@@ -103,6 +105,7 @@ class PlanRun {
   #job: JobContext;
   #wake: () => void = () => undefined;
   readonly #checks: RunnerChecks;
+  readonly #cachesUsed = new Set<string>();
   /** Each launched op's args with literals resolved: a Pod replaced for a failed check is rebuilt from them. */
   readonly #launchedArgs = new Map<string, ContainerRunArgs>();
 
@@ -313,8 +316,9 @@ class PlanRun {
       return;
     }
     const mounts = resourceMounts(this.#plan.jobId, op.index, args);
-    if ('error' in mounts) {
-      marks.launchFailure = { cause: 'resource-error', message: mounts.error };
+    const cacheProblem = 'error' in mounts ? mounts.error : this.#claimCaches(mounts);
+    if (cacheProblem !== undefined || 'error' in mounts) {
+      marks.launchFailure = { cause: 'resource-error', message: cacheProblem ?? 'the resources cannot be mounted' };
       this.#wake();
       return;
     }
@@ -328,6 +332,21 @@ class PlanRun {
       return;
     }
     marks.launchedAt = now;
+  }
+
+  /**
+   * Counts the shared caches this job makes the node keep. A cache outlives the job (that is its
+   * point), so a definition naming thousands of distinct resources over many ops would leave as
+   * many volumes behind: at most MAX_CACHES_PER_JOB per job.
+   */
+  #claimCaches(mounts: readonly ResourceMount[]): string | undefined {
+    const wanted = mounts.filter((mount) => !mount.privateCopy).map((mount) => mount.claimName);
+    const total = new Set([...this.#cachesUsed, ...wanted]);
+    if (total.size > MAX_CACHES_PER_JOB) {
+      return `the job would keep ${total.size} resource caches on the node; at most ${MAX_CACHES_PER_JOB} are kept for one job`;
+    }
+    for (const name of wanted) this.#cachesUsed.add(name);
+    return undefined;
   }
 
   async #createOpObjects(context: OpContext, args: ContainerRunArgs, mounts: readonly ResourceMount[]): Promise<void> {

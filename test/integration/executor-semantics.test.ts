@@ -349,6 +349,31 @@ describe('the node semantics through nosana-operator run', { skip: sharedMissing
     assert.deepEqual(nodes, [nodes[0], nodes[0], nodes[0]], `all on one node: ${nodes.join(', ')}`);
   });
 
+  test('a job naming more distinct resources than the node keeps caches for: the op that would pass the bound fails, naming it', async () => {
+    const reads = (op: number): unknown => ({
+      type: 'container/run',
+      id: `read-${op}`,
+      args: {
+        image: 'reader',
+        resources: Array.from({ length: 12 }, (_, index) => ({
+          type: 'S3',
+          url: `https://models.example/${op}/${index}`,
+          target: `/models/${index}`,
+        })),
+      },
+    });
+    const ran = await run('many-caches', { version: '0.1', type: 'container', ops: [reads(0), reads(1), reads(2)] }, [
+      '--storage-class',
+      LOCAL_STORAGE_CLASS,
+    ]);
+    assert.deepEqual(
+      ran.flow.opStates.map((op) => op.status),
+      ['success', 'success', 'failed'],
+    );
+    assert.match(ran.flow.opStates[2]?.errors[0]?.message ?? '', /would keep 36 resource caches on the node; at most 32/);
+    assert.equal(ran.flow.opStates[2]?.errors[0]?.event, 'resource-error');
+  });
+
   test('execution.timeout stops an op that runs too long, counted from its start, and the op succeeds', async () => {
     const ran = await run('timeout', {
       version: '0.1',
