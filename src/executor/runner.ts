@@ -11,7 +11,7 @@ import type { ContainerRunArgs } from '../api/job-definition/index.ts';
 import { SupervisedInformer } from '../runtime/informer.ts';
 import { KubeApi, hasStatus } from '../runtime/kube-api.ts';
 import { buildNetworkPolicy } from './build-network-policy.ts';
-import { OP_CONTAINER_NAME, buildOpPod } from './build-pod.ts';
+import { OP_CONTAINER_NAME, buildOpPod, opAliases } from './build-pod.ts';
 import { buildResourceClaim } from './build-resource-claim.ts';
 import { buildRunConfigMap, ownedBy } from './build-run-config-map.ts';
 import { buildPullSecret, buildResourceCredentialSecret } from './build-secret.ts';
@@ -52,6 +52,8 @@ const TICK_MS = 1_000;
 export const MAX_RESOURCES_PER_OP = 16;
 /** The most shared resource caches one job may make the node keep (each is a volume outliving the job). */
 export const MAX_CACHES_PER_JOB = 32;
+/** A name a Pod's host entries accept (an alias that is not one is left out rather than failing the Pod). */
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export interface RunOptions {
   kubeConfig: KubeConfig;
@@ -374,8 +376,34 @@ class PlanRun {
   async #createPod(context: OpContext, args: ContainerRunArgs): Promise<void> {
     // Every Pod of a job runs on the node of its first Pod, so they can share volumes.
     const pinToNode = this.#pods.list(this.#namespace).find((pod) => pod.spec?.nodeName !== undefined)?.spec?.nodeName;
-    const pod = buildOpPod(context, { args, definition: this.#plan.definition, ...(pinToNode === undefined ? {} : { pinToNode }) });
+    const hostAliases = this.#hostAliases(context.opIndex);
+    const pod = buildOpPod(context, {
+      args,
+      definition: this.#plan.definition,
+      ...(pinToNode === undefined ? {} : { pinToNode }),
+      ...(hostAliases.length === 0 ? {} : { hostAliases }),
+    });
     await this.#create(pod);
+  }
+
+  /**
+   * On Nosana's node the ops of a job share a network where each is reached by its container name
+   * (what `%%ops.<id>.host%%` gives) and by its `aliases`. Here each op is a Pod: a new Pod gets
+   * those names as host entries for every other op of the job already running, at its Pod's IP.
+   * (Ops start after what they depend on, so the ops a Pod talks to are running by then.)
+   */
+  #hostAliases(opIndex: number): { ip: string; hostnames: string[] }[] {
+    const entries: { ip: string; hostnames: string[] }[] = [];
+    for (const op of this.#plan.ops) {
+      if (op.index === opIndex || op.type !== 'container/run') continue;
+      const ip = this.#podOf(op)?.status?.podIP;
+      if (ip === undefined || ip === '' || this.#marksOf(op.id).finished !== undefined) continue;
+      const aliases = opAliases(this.#launchedArgs.get(op.id) ?? {})
+        .map((alias) => alias.toLowerCase())
+        .filter((alias) => DNS_SUBDOMAIN.test(alias));
+      entries.push({ ip, hostnames: [opServiceName(this.#plan.jobId, op.index), ...aliases] });
+    }
+    return entries;
   }
 
   /**

@@ -374,6 +374,36 @@ describe('the node semantics through nosana-operator run', { skip: sharedMissing
     assert.equal(ran.flow.opStates[2]?.errors[0]?.event, 'resource-error');
   });
 
+  test("ops reach each other by %%ops.<id>.host%% and aliases: the Pod gets host entries at the running ops' Pod IPs", async () => {
+    const ran = await run(
+      'aliases',
+      {
+        version: '0.1',
+        type: 'container',
+        ops: [
+          { type: 'container/run', id: 'db', args: { image: 'forever', aliases: ['Database', 'not a name'] }, execution: { group: 'g' } },
+          {
+            type: 'container/run',
+            id: 'app',
+            args: { image: 'pair', cmd: ['connect', '%%ops.db.host%%'] },
+            execution: { group: 'g', depends_on: ['db'] },
+          },
+        ],
+      },
+      ['--timeout', '6s'],
+    );
+    assert.equal(ran.code, 0, ran.stderr);
+    const db = [...seenPods.values()].find(
+      (pod) => pod.metadata?.annotations?.[OP_ID_ANNOTATION] === 'db' && pod.spec?.containers[0]?.image === 'forever',
+    );
+    const jobId = db?.metadata?.annotations?.[JOB_ID_ANNOTATION];
+    const app = podOf('app', jobId);
+    const dbHost = app.spec?.containers[0]?.args?.[1] ?? '';
+    assert.ok(dbHost !== '' && dbHost !== '%%ops.db.host%%', 'the literal was resolved');
+    assert.ok(db?.status?.podIP !== undefined);
+    assert.deepEqual(app.spec?.hostAliases, [{ ip: db.status.podIP, hostnames: [dbHost, 'database'] }]);
+  });
+
   test('execution.timeout stops an op that runs too long, counted from its start, and the op succeeds', async () => {
     const ran = await run('timeout', {
       version: '0.1',
