@@ -3,6 +3,7 @@
 import type { Keypair, PublicKey } from '@solana/web3.js';
 import type { JobAccount, MarketAccount, RunAccount } from './accounts.ts';
 import type { NosanaNetwork } from './addresses.ts';
+import type { NodeTransactionRecord } from './node-transaction-record.ts';
 import type { ParsedProgramError } from './program-errors.ts';
 
 /** Client-side job states; RUNNING is derived (a run account exists), never stored. */
@@ -64,6 +65,32 @@ export interface PostRequest {
   node?: PublicKey;
 }
 
+/**
+ * A node transaction to prepare (see node-transactions.ts). `finish` and `complete` write the
+ * result CIDv0; `finish` pays into `payout`, by default the node's associated NOS account.
+ */
+export type NodeTransactionRequest =
+  | { kind: 'finish'; job: PublicKey; resultCid: string; payout?: PublicKey }
+  | { kind: 'complete'; job: PublicKey; resultCid: string }
+  | { kind: 'quit'; job: PublicKey }
+  | { kind: 'work'; market: PublicKey }
+  | { kind: 'leave-queue'; market: PublicKey };
+
+export type NodeTransactionResolution =
+  /**
+   * It landed and succeeded: its signature was seen (`signature`), or, for finish and complete,
+   * what it does is on chain (`effect`: the job completed by this node with this result).
+   */
+  | { outcome: 'landed'; evidence: 'signature' | 'effect'; slot?: number }
+  /** It may still land: its blockhash is still valid, or it is seen but not yet confirmed. */
+  | { outcome: 'pending' }
+  /** It landed and failed, beyond any rollback: nothing changed but the fee. */
+  | { outcome: 'failed'; error: ParsedProgramError | undefined; detail: string }
+  /** It did not land and never can: its blockhash expired, shown by one consistent view of the cluster. */
+  | { outcome: 'expired' }
+  /** The RPC cannot say whether it landed (no history, or no block height): sign nothing new. */
+  | { outcome: 'unknown'; reason: string };
+
 export interface Balances {
   lamports: bigint;
   /** NOS base units in the owner's associated NOS account (0 when it does not exist). */
@@ -117,4 +144,10 @@ export interface JobsClient {
   finish(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult>;
   complete(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult>;
   quit(node: Keypair, job: PublicKey): Promise<TransactionResult>;
+
+  // Exactly-once node transactions (see node-transactions.ts): prepare signs and sends nothing;
+  // the caller persists the record, then broadcasts and resolves it as often as needed.
+  prepareNodeTransaction(node: Keypair, request: NodeTransactionRequest): Promise<NodeTransactionRecord>;
+  broadcastNodeTransaction(record: NodeTransactionRecord): Promise<void>;
+  resolveNodeTransaction(record: NodeTransactionRecord): Promise<NodeTransactionResolution>;
 }

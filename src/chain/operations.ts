@@ -246,13 +246,22 @@ export interface FinishParams {
   run: RunAccount;
   vault: PublicKey;
   ipfsResult: Uint8Array;
+  /** The NOS token account the node is paid into; default: the node's own. */
+  payout?: PublicKey;
 }
 
-/** `finish`: the node posts its result and is paid; its NOS account is created first if missing. */
+/**
+ * `finish`: the node posts its result and is paid into `payout` (default: its own NOS account).
+ * The node's own account is created first when it is the payout and missing (another payout
+ * account must already exist); the poster's, which gets the refund, is created when missing, as
+ * Nosana's node does.
+ */
 export function finishInstructions(params: FinishParams): TransactionInstruction[] {
   const { network, job, run } = params;
+  const ownAccount = nosTokenAccount(network, run.node);
+  const payout = params.payout ?? ownAccount;
   return [
-    ensureNosAccount(network, run.node, run.node),
+    ...(payout.equals(ownAccount) ? [ensureNosAccount(network, run.node, run.node)] : []),
     ensureNosAccount(network, run.node, job.payer),
     jobsInstruction(
       network,
@@ -263,7 +272,7 @@ export function finishInstructions(params: FinishParams): TransactionInstruction
         market: job.market,
         vault: params.vault,
         deposit: nosTokenAccount(network, job.payer),
-        user: nosTokenAccount(network, run.node),
+        user: payout,
         payerRun: run.payer,
         payerJob: job.payer,
         authority: run.node,

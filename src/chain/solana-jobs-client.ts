@@ -6,6 +6,7 @@ import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
 import { JOB_STATE, OFFSETS, decodeAccount } from './accounts.ts';
 import type { JobAccount } from './accounts.ts';
 import { nosTokenAccount, stakeAccount } from './addresses.ts';
+import { cidToBytes32 } from '../ipfs/cid.ts';
 import type { NosanaNetwork } from './addresses.ts';
 import { decodePendingPost, genesisHashOf, requireSameCluster, resolvePendingPost, toPendingPost } from './create-once.ts';
 import type {
@@ -14,6 +15,8 @@ import type {
   JobView,
   JobsClient,
   MarketView,
+  NodeTransactionRequest,
+  NodeTransactionResolution,
   PendingPost,
   PendingPostOutcome,
   PostRequest,
@@ -35,6 +38,9 @@ import {
   recoverInstructions,
   workInstructions,
 } from './operations.ts';
+import { decodeNodeTransaction, toNodeTransactionRecord } from './node-transaction-record.ts';
+import type { NodeTransactionRecord, NodeTransactionSubject } from './node-transaction-record.ts';
+import { payoutProblem, refusalToSign, requireRecordCluster, resolveNodeTransaction } from './node-transactions.ts';
 import { TransactionSender } from './transaction-sender.ts';
 import type { SenderOptions } from './transaction-sender.ts';
 
@@ -288,7 +294,94 @@ export class SolanaJobsClient implements JobsClient {
     return this.run('quit', quitInstructions(this.network, job, run.address, run.account), node);
   }
 
+  // ---- exactly-once node transactions (node-transactions.ts) ---------------------------------
+
+  async prepareNodeTransaction(node: Keypair, request: NodeTransactionRequest): Promise<NodeTransactionRecord> {
+    const { subject, instructions, signers } = await this.planNodeTransaction(node.publicKey, request);
+    const genesisHash = await genesisHashOf(this.connection);
+    const signed = await this.sender.build(request.kind, instructions, node.publicKey, [node, ...signers]);
+    return toNodeTransactionRecord(subject, node.publicKey, signed, genesisHash);
+  }
+
+  async broadcastNodeTransaction(record: NodeTransactionRecord): Promise<void> {
+    const transaction = decodeNodeTransaction(this.network, record);
+    await requireRecordCluster(this.connection, record);
+    await this.sender.send(transaction);
+  }
+
+  async resolveNodeTransaction(record: NodeTransactionRecord): Promise<NodeTransactionResolution> {
+    return resolveNodeTransaction(this.connection, this.network, record);
+  }
+
   // ---- helpers ------------------------------------------------------------------------------
+
+  /** Reads what a node transaction needs and builds it; refuses what must not be signed now. */
+  private async planNodeTransaction(
+    node: PublicKey,
+    request: NodeTransactionRequest,
+  ): Promise<{ subject: NodeTransactionSubject; instructions: Parameters<TransactionSender['build']>[1]; signers: Keypair[] }> {
+    if (request.kind === 'work') {
+      const market = await this.requireMarket(request.market);
+      const run = Keypair.generate();
+      const instructions = workInstructions({
+        network: this.network,
+        market: request.market,
+        marketAccount: market.account,
+        node,
+        run: run.publicKey,
+      });
+      return { subject: { kind: 'work', market: request.market, run: run.publicKey }, instructions, signers: [run] };
+    }
+    if (request.kind === 'leave-queue') {
+      return {
+        subject: { kind: 'leave-queue', market: request.market },
+        instructions: leaveQueueInstructions(this.network, request.market, node),
+        signers: [],
+      };
+    }
+    const view = await this.getJob(request.job);
+    const refusal = refusalToSign(request, node, view);
+    if (refusal !== undefined || view === undefined) throw new Error(refusal ?? `job ${request.job.toBase58()} does not exist`);
+    if (request.kind === 'complete') {
+      return {
+        subject: { kind: 'complete', job: request.job, resultCid: request.resultCid },
+        instructions: completeInstructions(this.network, request.job, node, cidToBytes32(request.resultCid)),
+        signers: [],
+      };
+    }
+    const run = this.requireOwnRun(view, node);
+    if (request.kind === 'quit') {
+      return {
+        subject: { kind: 'quit', job: request.job, run: run.address },
+        instructions: quitInstructions(this.network, request.job, run.address, run.account),
+        signers: [],
+      };
+    }
+    const payout = request.payout ?? nosTokenAccount(this.network, node);
+    if (request.payout !== undefined) await this.requirePayout(request.payout);
+    const instructions = finishInstructions({
+      network: this.network,
+      jobAddress: request.job,
+      job: view.account,
+      runAddress: run.address,
+      run: run.account,
+      vault: await this.vaultOf(view.account.market),
+      ipfsResult: cidToBytes32(request.resultCid),
+      payout,
+    });
+    return {
+      subject: { kind: 'finish', job: request.job, run: run.address, resultCid: request.resultCid, payout },
+      instructions,
+      signers: [],
+    };
+  }
+
+  /** A chosen payout account must already be a NOS token account: the program would pay nothing into anything else. */
+  private async requirePayout(payout: PublicKey): Promise<void> {
+    const info = await this.connection.getAccountInfo(payout);
+    const problem = info === null ? 'it does not exist' : payoutProblem(this.network, info.owner, info.data);
+    if (problem !== undefined) throw new Error(`payout account ${payout.toBase58()} cannot receive NOS: ${problem}`);
+  }
 
   private async run(what: string, instructions: Parameters<TransactionSender['execute']>[1], signer: Keypair): Promise<TransactionResult> {
     return { signature: await this.sender.execute(what, instructions, signer.publicKey, [signer]) };

@@ -1,0 +1,287 @@
+// Exactly-once node transactions. A node's `finish` is what pays it, and a node agent can be
+// killed at any instant: between signing and sending, between sending and seeing the answer. So
+// a node transaction follows the create-once protocol of posting (create-once.ts):
+//   1. prepare: read the accounts, sign, and return a plain record; the caller persists it
+//      BEFORE anything is sent;
+//   2. broadcast the record's bytes, again and again if needed (the cluster de-duplicates them);
+//   3. resolve, on every later look: landed / pending / failed / expired / unknown.
+//
+// "Landed" is a seen signature or, for finish and complete, the effect on chain: the job completed
+// by this node with this result (a record whose own signature was never seen, but whose bytes, or
+// an earlier record's, did the work). "Expired" needs positive evidence that the bytes did not land
+// and never will: the finalized block height is past lastValidBlockHeight, the cluster no longer
+// accepts the blockhash, and either the state shows the transaction's work undone (the run it
+// would close still open) or the history, reaching back to when it was prepared, holds no trace of
+// its signature. As in create-once.ts every read behind that judgement is answered at the slot the
+// finalized height was read at, or later; an answer from a backend behind it is "pending".
+//
+// The program itself refuses a second finish of a run (finish closes the run account), so no run
+// is paid twice whatever happens; this protocol keeps the node from signing a transaction that can
+// only fail, from giving up on one that landed, and from ever re-signing a finish whose run is gone.
+import { PublicKey } from '@solana/web3.js';
+import type { AccountInfo, Connection, SignatureStatus, VersionedTransaction } from '@solana/web3.js';
+import { bytes32ToCid, isNoResult } from '../ipfs/cid.ts';
+import { JOB_STATE, accountKindOf, decodeAccount } from './accounts.ts';
+import type { JobAccount, RunAccount } from './accounts.ts';
+import { TOKEN_PROGRAM_ID } from './addresses.ts';
+import type { NosanaNetwork } from './addresses.ts';
+import { genesisHashOf } from './create-once.ts';
+import type { JobView, NodeTransactionRequest, NodeTransactionResolution } from './jobs-client.ts';
+import { decodeNodeTransaction } from './node-transaction-record.ts';
+import type { NodeTransactionRecord } from './node-transaction-record.ts';
+import { parseProgramError } from './program-errors.ts';
+import { isFinalized, isSettled, lookupSignature } from './signature-status.ts';
+
+// ---- preparing ------------------------------------------------------------------------------
+
+/**
+ * Why `node` must not sign `request` now, judged from the request's job as just read (undefined
+ * when the account does not exist); undefined when signing is allowed. A finish or quit needs the
+ * node's own open run: once the run is closed nothing is left to finish, and a finish is never
+ * signed again. A complete needs a job the poster ended on this node that has no result yet.
+ */
+export function refusalToSign(request: NodeTransactionRequest, node: PublicKey, job: JobView | undefined): string | undefined {
+  if (request.kind === 'work' || request.kind === 'leave-queue') return undefined;
+  const address = request.job.toBase58();
+  if (job === undefined) return `job ${address} does not exist (never posted, or closed), so there is nothing to ${request.kind}`;
+  if (request.kind === 'complete') {
+    if (job.account.state !== JOB_STATE.done || !job.account.node.equals(node)) {
+      return `job ${address} was not ended on node ${node.toBase58()} (it is ${job.status}); only a job its poster ended may be completed`;
+    }
+    if (!isNoResult(job.account.ipfsResult)) return `job ${address} already has a result`;
+    return undefined;
+  }
+  if (job.run === undefined || !job.run.account.node.equals(node)) {
+    return `job ${address} has no open run for node ${node.toBase58()} (it is ${job.status}), so there is nothing to ${request.kind}`;
+  }
+  return undefined;
+}
+
+/** SPL token account layout: the mint is the first 32 bytes of a 165-byte account. */
+const TOKEN_ACCOUNT_SIZE = 165;
+
+/** Why `data` (owned by `owner`) cannot receive NOS, or undefined when it is a NOS token account. */
+export function payoutProblem(network: NosanaNetwork, owner: PublicKey, data: Uint8Array): string | undefined {
+  if (!owner.equals(TOKEN_PROGRAM_ID) || data.length !== TOKEN_ACCOUNT_SIZE) return 'it is not a token account';
+  if (!new PublicKey(data.subarray(0, 32)).equals(network.nosMint)) return 'it does not hold NOS';
+  return undefined;
+}
+
+// ---- resolving ------------------------------------------------------------------------------
+
+/** Agave's JSON-RPC error when the node has not reached the request's minContextSlot. */
+const MIN_CONTEXT_SLOT_NOT_REACHED = -32016;
+
+function isMinContextSlotNotReached(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  return (
+    (error as { code?: unknown }).code === MIN_CONTEXT_SLOT_NOT_REACHED ||
+    /Minimum context slot has not been reached/i.test(String((error as { message?: unknown }).message))
+  );
+}
+
+/** The most history entries asked for at once; a page that is full and does not reach back far enough proves nothing. */
+export const HISTORY_PAGE = 1_000;
+
+/** Refuses a record signed for another cluster: heights and histories of two chains do not compare. */
+export async function requireRecordCluster(connection: Connection, record: NodeTransactionRecord): Promise<void> {
+  const genesisHash = await genesisHashOf(connection);
+  if (genesisHash !== record.genesisHash) {
+    throw new Error(
+      `the ${record.kind} record ${record.signature} was signed for the cluster with genesis ${record.genesisHash}, but the RPC serves ${genesisHash}; refusing to resolve or re-send it there`,
+    );
+  }
+}
+
+/** The jobs-program accounts a record's judgement reads, each undefined when absent (or not the program's). */
+interface RecordState {
+  job: JobAccount | undefined;
+  run: RunAccount | undefined;
+}
+
+function sameResult(job: JobAccount, resultCid: string): boolean {
+  return !isNoResult(job.ipfsResult) && bytes32ToCid(job.ipfsResult) === resultCid;
+}
+
+/** What the transaction does is on chain: only finish, complete and work leave a mark that is theirs. */
+function effectOnChain(record: NodeTransactionRecord, state: RecordState): boolean {
+  switch (record.kind) {
+    case 'finish':
+    case 'complete': {
+      const { job } = state;
+      const completedHere = job !== undefined && job.state === JOB_STATE.done && job.node.toBase58() === record.node;
+      const runClosed = record.kind === 'complete' || state.run === undefined;
+      return completedHere && runClosed && sameResult(job, record.resultCid);
+    }
+    case 'work':
+      // Only this work can create a run at its fresh address.
+      return state.run !== undefined && state.run.node.toBase58() === record.node;
+    case 'quit':
+    case 'leave-queue':
+      return false;
+  }
+}
+
+/**
+ * After expiry, the state alone shows the transaction did not land: a finish or quit would have
+ * closed the run that is still open; a complete would have written the result the job lacks.
+ */
+function stateShowsNotLanded(record: NodeTransactionRecord, state: RecordState): boolean {
+  switch (record.kind) {
+    case 'finish':
+    case 'quit':
+      return state.run !== undefined && state.run.job.toBase58() === record.job && state.run.node.toBase58() === record.node;
+    case 'complete':
+      return state.job !== undefined && !sameResult(state.job, record.resultCid);
+    case 'work':
+    case 'leave-queue':
+      return false;
+  }
+}
+
+/** The address whose history must list the transaction if it landed, and that few others touch. */
+function witnessAddress(record: NodeTransactionRecord): PublicKey {
+  switch (record.kind) {
+    case 'finish':
+    case 'quit':
+    case 'work':
+      return new PublicKey(record.run);
+    case 'complete':
+      return new PublicKey(record.job);
+    case 'leave-queue':
+      return new PublicKey(record.node);
+  }
+}
+
+async function readState(
+  connection: Connection,
+  network: NosanaNetwork,
+  record: NodeTransactionRecord,
+  minContextSlot: number,
+): Promise<RecordState> {
+  const job = 'job' in record ? new PublicKey(record.job) : undefined;
+  const run = 'run' in record ? new PublicKey(record.run) : undefined;
+  const addresses = [job, run].filter((address) => address !== undefined);
+  if (addresses.length === 0) return { job: undefined, run: undefined };
+  const { value: infos } = await connection.getMultipleAccountsInfoAndContext(addresses, { commitment: 'confirmed', minContextSlot });
+  const infoOf = (address: PublicKey | undefined) => (address === undefined ? null : (infos[addresses.indexOf(address)] ?? null));
+  return { job: programAccount(network, infoOf(job), 'JobAccount'), run: programAccount(network, infoOf(run), 'RunAccount') };
+}
+
+/** The account decoded as `kind`, when it is one of the program's: anyone may send lamports to an address. */
+function programAccount<K extends 'JobAccount' | 'RunAccount'>(
+  network: NosanaNetwork,
+  info: AccountInfo<Buffer> | null,
+  kind: K,
+): (K extends 'JobAccount' ? JobAccount : RunAccount) | undefined {
+  if (info === null || !info.owner.equals(network.jobsProgram) || accountKindOf(info.data) !== kind) return undefined;
+  return decodeAccount(kind, info.data) as K extends 'JobAccount' ? JobAccount : RunAccount;
+}
+
+export async function resolveNodeTransaction(
+  connection: Connection,
+  network: NosanaNetwork,
+  record: NodeTransactionRecord,
+): Promise<NodeTransactionResolution> {
+  const transaction = decodeNodeTransaction(network, record);
+  await requireRecordCluster(connection, record);
+
+  const { status, historyAvailable } = await lookupSignature(connection, record.signature);
+  // A status is positive evidence, whatever node and slot it came from.
+  if (status !== undefined) return statusOutcome(connection, record.signature, status);
+
+  // The finalized height and the slot it was observed at, from one bank in one answer.
+  const { blockHeight: height, absoluteSlot: observedSlot } = await connection.getEpochInfo('finalized');
+  if (height === undefined) {
+    return { outcome: 'unknown', reason: 'the RPC reports no block height with its slot, so expiry cannot be judged' };
+  }
+  try {
+    return await judgeFromSlot(connection, network, record, transaction, { height, observedSlot, historyAvailable });
+  } catch (error) {
+    // A backend behind the observed slot refused: it may catch up, or the next request may reach another.
+    if (isMinContextSlotNotReached(error)) return { outcome: 'pending' };
+    throw error;
+  }
+}
+
+/** Every read here is answered at `observedSlot` or later, or the judgement is "pending". */
+async function judgeFromSlot(
+  connection: Connection,
+  network: NosanaNetwork,
+  record: NodeTransactionRecord,
+  transaction: VersionedTransaction,
+  seen: { height: number; observedSlot: number; historyAvailable: boolean },
+): Promise<NodeTransactionResolution> {
+  const minContextSlot = seen.observedSlot;
+  const state = await readState(connection, network, record, minContextSlot);
+  if (effectOnChain(record, state)) return { outcome: 'landed', evidence: 'effect' };
+
+  if (seen.height <= record.lastValidBlockHeight) return { outcome: 'pending' };
+  // The recorded height is advisory; the blockhash is covered by the signature, so ask about it too.
+  const blockhash = transaction.message.recentBlockhash;
+  if (await connection.isBlockhashValid(blockhash, { commitment: 'processed', minContextSlot }).then((answer) => answer.value)) {
+    return { outcome: 'pending' };
+  }
+  // It can no longer land. Had it landed, it would be in a block at or below the finalized one
+  // observed, so state read at that slot or later shows whether it did.
+  if (stateShowsNotLanded(record, state)) return { outcome: 'expired' };
+
+  if (!seen.historyAvailable) {
+    return { outcome: 'unknown', reason: `the RPC keeps no transaction history, so it cannot say whether the ${record.kind} landed` };
+  }
+  const witness = witnessAddress(record);
+  let touching: { signature: string; err: unknown; slot: number }[];
+  try {
+    touching = await connection.getSignaturesForAddress(witness, { limit: HISTORY_PAGE, minContextSlot }, 'finalized');
+  } catch (error) {
+    if (isMinContextSlotNotReached(error)) return { outcome: 'pending' };
+    return { outcome: 'unknown', reason: `the RPC cannot list the transactions of ${witness.toBase58()}: ${(error as Error).message}` };
+  }
+  const ours = touching.find((entry) => entry.signature === record.signature);
+  if (ours !== undefined) {
+    return ours.err === null
+      ? { outcome: 'landed', evidence: 'signature', slot: ours.slot }
+      : failedOutcome(connection, record.signature, ours.err);
+  }
+  const oldest = touching.at(-1);
+  if (touching.length >= HISTORY_PAGE && oldest !== undefined && oldest.slot >= record.preparedSlot) {
+    return {
+      outcome: 'unknown',
+      reason: `more than ${HISTORY_PAGE} transactions touched ${witness.toBase58()} since the ${record.kind} was prepared`,
+    };
+  }
+  let firstAvailable: number;
+  try {
+    firstAvailable = await connection.getFirstAvailableBlock();
+  } catch (error) {
+    return { outcome: 'unknown', reason: `the RPC cannot say how far back its history goes: ${(error as Error).message}` };
+  }
+  if (firstAvailable > record.preparedSlot) {
+    return {
+      outcome: 'unknown',
+      reason: `the RPC's history starts at slot ${firstAvailable}, after the ${record.kind} was prepared (slot ${record.preparedSlot})`,
+    };
+  }
+  // The status cache could have caught it between our looks; look once more, now final.
+  const last = await lookupSignature(connection, record.signature);
+  if (last.status !== undefined) return statusOutcome(connection, record.signature, last.status);
+  // getSignatureStatuses takes no minContextSlot: an answer from before the observed slot, or one
+  // from a backend that searched only its recent status cache, proves nothing.
+  if (last.contextSlot < minContextSlot || !last.historyAvailable) return { outcome: 'pending' };
+  return { outcome: 'expired' };
+}
+
+async function statusOutcome(connection: Connection, signature: string, status: SignatureStatus): Promise<NodeTransactionResolution> {
+  // A processed block may still be dropped with its fork: nothing seen only at processed is final.
+  if (!isSettled(status)) return { outcome: 'pending' };
+  // A failure lets a new transaction be signed, so it must be beyond any rollback.
+  if (status.err !== null) return isFinalized(status) ? failedOutcome(connection, signature, status.err) : { outcome: 'pending' };
+  return { outcome: 'landed', evidence: 'signature', slot: status.slot };
+}
+
+async function failedOutcome(connection: Connection, signature: string, err: unknown): Promise<NodeTransactionResolution> {
+  const details = await connection
+    .getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 })
+    .catch(() => null);
+  return { outcome: 'failed', error: parseProgramError(details?.meta?.logMessages), detail: JSON.stringify(err) };
+}
