@@ -23,14 +23,13 @@
 // before that slot is "pending": look again later.
 import { verify } from 'node:crypto';
 import { PublicKey, VersionedTransaction } from '@solana/web3.js';
-import type { Connection, SignatureStatus } from '@solana/web3.js';
+import type { Connection } from '@solana/web3.js';
 import { pendingPostRecord } from '../api/crds/nosana-job.ts';
 import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
 import type { NosanaNetwork } from './addresses.ts';
 import { decodeJobsInstruction } from './instructions.ts';
 import type { PendingPost, PendingPostOutcome } from './jobs-client.ts';
-import { parseProgramError } from './program-errors.ts';
-import { isFinalized, isSettled, lookupSignature } from './signature-status.ts';
+import { failedOutcome, isMinContextSlotNotReached, lookupSignature, resolveSigned, settledOutcome } from './signature-status.ts';
 import { base58Signature } from './transaction-sender.ts';
 import type { SignedTransaction } from './transaction-sender.ts';
 
@@ -160,17 +159,6 @@ export async function requireSameCluster(connection: Connection, pending: Pendin
   }
 }
 
-/** Agave's JSON-RPC error when the node has not reached the request's minContextSlot. */
-const MIN_CONTEXT_SLOT_NOT_REACHED = -32016;
-
-function isMinContextSlotNotReached(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  return (
-    (error as { code?: unknown }).code === MIN_CONTEXT_SLOT_NOT_REACHED ||
-    /Minimum context slot has not been reached/i.test(String((error as { message?: unknown }).message))
-  );
-}
-
 export async function resolvePendingPost(
   connection: Connection,
   network: NosanaNetwork,
@@ -178,23 +166,7 @@ export async function resolvePendingPost(
 ): Promise<PendingPostOutcome> {
   const transaction = decodePendingPost(network, pending);
   await requireSameCluster(connection, pending);
-
-  const { status, historyAvailable } = await lookupSignature(connection, pending.signature);
-  // A status is positive evidence, whatever node and slot it came from.
-  if (status !== undefined) return outcomeOf(connection, pending.signature, status);
-
-  // The finalized height and the slot it was observed at, from one bank in one answer (a height
-  // and a slot asked apart could come from two backends).
-  const { blockHeight: height, absoluteSlot: observedSlot } = await connection.getEpochInfo('finalized');
-  if (height === undefined)
-    return { outcome: 'unknown', reason: 'the RPC reports no block height with its slot, so expiry cannot be judged' };
-  try {
-    return await judgeFromSlot(connection, network, pending, transaction, { height, observedSlot, historyAvailable });
-  } catch (error) {
-    // A backend behind the observed slot refused: it may catch up, or the next request may reach another.
-    if (isMinContextSlotNotReached(error)) return { outcome: 'pending' };
-    throw error;
-  }
+  return resolveSigned(connection, pending.signature, (seen) => judgeFromSlot(connection, network, pending, transaction, seen));
 }
 
 /** Every read here is answered at `observedSlot` or later, or the judgement is "pending". */
@@ -257,26 +229,9 @@ async function judgeFromSlot(
   }
   // The status cache could have caught it between our looks; look once more, now final.
   const last = await lookupSignature(connection, pending.signature);
-  if (last.status !== undefined) return outcomeOf(connection, pending.signature, last.status);
+  if (last.status !== undefined) return settledOutcome(connection, pending.signature, last.status);
   // getSignatureStatuses takes no minContextSlot: an answer from before the observed slot, or one
   // from a backend that searched only its recent status cache, proves nothing.
   if (last.contextSlot < minContextSlot || !last.historyAvailable) return { outcome: 'pending' };
   return { outcome: 'never-landed' };
-}
-
-async function outcomeOf(connection: Connection, signature: string, status: SignatureStatus): Promise<PendingPostOutcome> {
-  // A processed block may still be dropped with its fork, and the same bytes may then land
-  // elsewhere: nothing seen only at processed is final, success or failure.
-  if (!isSettled(status)) return { outcome: 'pending' };
-  // A failure clears the record and lets a fresh post go out, so it must be beyond any rollback:
-  // wait for finalized (a confirmed failure dropped with its fork could be replayed and succeed).
-  if (status.err !== null) return isFinalized(status) ? failedOutcome(connection, signature, status.err) : { outcome: 'pending' };
-  return { outcome: 'landed', slot: status.slot };
-}
-
-async function failedOutcome(connection: Connection, signature: string, err: unknown): Promise<PendingPostOutcome> {
-  const details = await connection
-    .getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 })
-    .catch(() => null);
-  return { outcome: 'failed', error: parseProgramError(details?.meta?.logMessages), detail: JSON.stringify(err) };
 }

@@ -19,7 +19,7 @@
 // is paid twice whatever happens; this protocol keeps the node from signing a transaction that can
 // only fail, from giving up on one that landed, and from ever re-signing a finish whose run is gone.
 import { PublicKey } from '@solana/web3.js';
-import type { AccountInfo, Connection, SignatureStatus, VersionedTransaction } from '@solana/web3.js';
+import type { AccountInfo, Connection, VersionedTransaction } from '@solana/web3.js';
 import { bytes32ToCid, isNoResult } from '../ipfs/cid.ts';
 import { JOB_STATE, accountKindOf, decodeAccount } from './accounts.ts';
 import type { JobAccount, RunAccount } from './accounts.ts';
@@ -29,8 +29,7 @@ import { genesisHashOf } from './create-once.ts';
 import type { JobView, NodeTransactionRequest, NodeTransactionResolution } from './jobs-client.ts';
 import { decodeNodeTransaction } from './node-transaction-record.ts';
 import type { NodeTransactionRecord } from './node-transaction-record.ts';
-import { parseProgramError } from './program-errors.ts';
-import { isFinalized, isSettled, lookupSignature } from './signature-status.ts';
+import { failedOutcome, isMinContextSlotNotReached, lookupSignature, resolveSigned, settledOutcome } from './signature-status.ts';
 
 // ---- preparing ------------------------------------------------------------------------------
 
@@ -68,17 +67,6 @@ export function payoutProblem(network: NosanaNetwork, owner: PublicKey, data: Ui
 }
 
 // ---- resolving ------------------------------------------------------------------------------
-
-/** Agave's JSON-RPC error when the node has not reached the request's minContextSlot. */
-const MIN_CONTEXT_SLOT_NOT_REACHED = -32016;
-
-function isMinContextSlotNotReached(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  return (
-    (error as { code?: unknown }).code === MIN_CONTEXT_SLOT_NOT_REACHED ||
-    /Minimum context slot has not been reached/i.test(String((error as { message?: unknown }).message))
-  );
-}
 
 /** The most history entries asked for at once; a page that is full and does not reach back far enough proves nothing. */
 export const HISTORY_PAGE = 1_000;
@@ -185,23 +173,11 @@ export async function resolveNodeTransaction(
 ): Promise<NodeTransactionResolution> {
   const transaction = decodeNodeTransaction(network, record);
   await requireRecordCluster(connection, record);
-
-  const { status, historyAvailable } = await lookupSignature(connection, record.signature);
-  // A status is positive evidence, whatever node and slot it came from.
-  if (status !== undefined) return statusOutcome(connection, record.signature, status);
-
-  // The finalized height and the slot it was observed at, from one bank in one answer.
-  const { blockHeight: height, absoluteSlot: observedSlot } = await connection.getEpochInfo('finalized');
-  if (height === undefined) {
-    return { outcome: 'unknown', reason: 'the RPC reports no block height with its slot, so expiry cannot be judged' };
-  }
-  try {
-    return await judgeFromSlot(connection, network, record, transaction, { height, observedSlot, historyAvailable });
-  } catch (error) {
-    // A backend behind the observed slot refused: it may catch up, or the next request may reach another.
-    if (isMinContextSlotNotReached(error)) return { outcome: 'pending' };
-    throw error;
-  }
+  const resolved = await resolveSigned(connection, record.signature, (seen) =>
+    judgeFromSlot(connection, network, record, transaction, seen),
+  );
+  // A landed status is evidence by signature; the judge's own "landed" says which evidence it had.
+  return resolved.outcome === 'landed' && !('evidence' in resolved) ? { ...resolved, evidence: 'signature' } : resolved;
 }
 
 /** Every read here is answered at `observedSlot` or later, or the judgement is "pending". */
@@ -264,24 +240,12 @@ async function judgeFromSlot(
   }
   // The status cache could have caught it between our looks; look once more, now final.
   const last = await lookupSignature(connection, record.signature);
-  if (last.status !== undefined) return statusOutcome(connection, record.signature, last.status);
+  if (last.status !== undefined) {
+    const settled = await settledOutcome(connection, record.signature, last.status);
+    return settled.outcome === 'landed' ? { ...settled, evidence: 'signature' } : settled;
+  }
   // getSignatureStatuses takes no minContextSlot: an answer from before the observed slot, or one
   // from a backend that searched only its recent status cache, proves nothing.
   if (last.contextSlot < minContextSlot || !last.historyAvailable) return { outcome: 'pending' };
   return { outcome: 'expired' };
-}
-
-async function statusOutcome(connection: Connection, signature: string, status: SignatureStatus): Promise<NodeTransactionResolution> {
-  // A processed block may still be dropped with its fork: nothing seen only at processed is final.
-  if (!isSettled(status)) return { outcome: 'pending' };
-  // A failure lets a new transaction be signed, so it must be beyond any rollback.
-  if (status.err !== null) return isFinalized(status) ? failedOutcome(connection, signature, status.err) : { outcome: 'pending' };
-  return { outcome: 'landed', evidence: 'signature', slot: status.slot };
-}
-
-async function failedOutcome(connection: Connection, signature: string, err: unknown): Promise<NodeTransactionResolution> {
-  const details = await connection
-    .getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 })
-    .catch(() => null);
-  return { outcome: 'failed', error: parseProgramError(details?.meta?.logMessages), detail: JSON.stringify(err) };
 }
