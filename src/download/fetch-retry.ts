@@ -13,8 +13,8 @@
 //   answer (wrong URL, no access) and is reported at once.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseRetryAfter } from '../http/retry-after.ts';
-import { retryDelayMs } from '../ipfs/http.ts';
-import type { RetryPolicy } from '../ipfs/http.ts';
+import { retryDelayMs } from '../http/retry.ts';
+import type { RetryPolicy } from '../http/retry.ts';
 import { DownloadError } from './errors.ts';
 
 export interface HttpRequest {

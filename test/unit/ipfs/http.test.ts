@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_RETRY_POLICY, fetchFrom, resolveRetryPolicy, retryDelayMs } from '../../../src/ipfs/http.ts';
+import { fetchFrom, resolveRetryPolicy } from '../../../src/ipfs/http.ts';
+import { DEFAULT_RETRY_POLICY, retryDelayMs } from '../../../src/http/retry.ts';
 import { IpfsServiceError } from '../../../src/ipfs/errors.ts';
 import { normaliseGatewayUrl } from '../../../src/ipfs/gateway.ts';
 
