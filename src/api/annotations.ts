@@ -15,6 +15,13 @@ export const CONFIRM_POST_VALUES = ['landed', 'not-landed'] as const;
 /** The finalizer that cancels the on-chain job (delist or end) before a NosanaJob goes away. */
 export const NOSANA_JOB_FINALIZER = 'nosana.io/cancel-job';
 /**
+ * The finalizer that keeps a NosanaNode until its node has drained: the run it holds ended (its
+ * finish, complete or quit settled on chain) and the node out of its market's queue. Without it a
+ * deleted node would leave the job it holds unfinished, and its entry in the queue would still be
+ * given jobs that nobody runs.
+ */
+export const NOSANA_NODE_FINALIZER = 'nosana.io/drain-node';
+/**
  * Every annotation under this prefix on a NosanaJob is the operator's to write, except
  * CONFIRM_POST_ANNOTATION (the admission policy enforces it).
  */

@@ -1,7 +1,7 @@
 // The port controllers use to reach the Nosana jobs program. Controllers never learn whether the
 // other end is mainnet, devnet or the localnet; the Solana adapter implements it over JSON-RPC.
 import type { Keypair, PublicKey } from '@solana/web3.js';
-import type { JobAccount, MarketAccount, RunAccount } from './accounts.ts';
+import type { JobAccount, MarketAccount, RunAccount, StakeAccount } from './accounts.ts';
 import type { NosanaNetwork } from './addresses.ts';
 import type { NodeTransactionRecord } from './node-transaction-record.ts';
 import type { ParsedProgramError } from './program-errors.ts';
@@ -97,6 +97,23 @@ export interface Balances {
   nos: bigint;
 }
 
+/** An account read among many that holds something other than what was asked for; `problem` names its address. */
+export interface UnusableAccount {
+  problem: string;
+}
+
+/** A market read among many: its view, undefined when no account exists, or why the account is not a market. */
+export type MarketLookup = MarketView | UnusableAccount | undefined;
+
+/** What a node needs of its own accounts before it may join a market (PROTOCOL.md §8). */
+export interface NodeAccounts {
+  balances: Balances;
+  /** Whether the node's associated NOS token account exists. */
+  nosAccount: boolean;
+  /** The node's stake account, when it has one. */
+  stake?: StakeAccount;
+}
+
 export interface TransactionResult {
   signature: string;
 }
@@ -124,6 +141,20 @@ export interface JobsClient {
   getRunsByJob(job: PublicKey): Promise<RunView[]>;
   getRunsByNode(node: PublicKey): Promise<RunView[]>;
   getBalances(owner: PublicKey): Promise<Balances>;
+
+  // Batched reads for many node identities at once (the node agent reads all of its nodes per round).
+  /**
+   * Many markets in getMultipleAccounts calls of 100. An address that holds another account is
+   * reported in its own entry, so one wrong market spoils no other.
+   */
+  getMarketsByAddress(addresses: readonly PublicKey[], options?: ReadOptions): Promise<Map<string, MarketLookup>>;
+  /**
+   * The runs each node holds, keyed by node address (an empty list for none), in one
+   * getProgramAccounts call whatever the number of nodes.
+   */
+  getRunsByNodes(nodes: readonly PublicKey[], options?: ReadOptions): Promise<Map<string, RunView[]>>;
+  /** SOL, NOS account and stake account of many nodes, keyed by node address: getMultipleAccounts over three accounts per node. */
+  getNodeAccounts(nodes: readonly PublicKey[], options?: ReadOptions): Promise<Map<string, NodeAccounts>>;
 
   // Create-once posting (see create-once.ts for the protocol).
   preparePost(request: PostRequest): Promise<PendingPost>;

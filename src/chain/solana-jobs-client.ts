@@ -1,9 +1,9 @@
 // The JobsClient adapter over Solana JSON-RPC (web3.js 1.x Connection + the project's codecs).
 import { Keypair } from '@solana/web3.js';
-import type { Connection, GetProgramAccountsFilter, PublicKey } from '@solana/web3.js';
+import type { AccountInfo, Connection, GetProgramAccountsFilter, PublicKey } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
-import { JOB_STATE, OFFSETS, decodeAccount } from './accounts.ts';
+import { AccountDecodeError, JOB_STATE, OFFSETS, decodeAccount } from './accounts.ts';
 import type { JobAccount } from './accounts.ts';
 import { nosTokenAccount, stakeAccount } from './addresses.ts';
 import { cidToBytes32 } from '../ipfs/cid.ts';
@@ -14,7 +14,9 @@ import type {
   JobStatus,
   JobView,
   JobsClient,
+  MarketLookup,
   MarketView,
+  NodeAccounts,
   NodeTransactionRequest,
   NodeTransactionResolution,
   PendingPost,
@@ -174,6 +176,58 @@ export class SolanaJobsClient implements JobsClient {
     return { lamports: BigInt(lamports), nos: token === null ? 0n : token.data.readBigUInt64LE(64) };
   }
 
+  // ---- batched reads for many nodes -----------------------------------------------------------
+
+  async getMarketsByAddress(addresses: readonly PublicKey[], options: ReadOptions = {}): Promise<Map<string, MarketLookup>> {
+    const infos = await this.multipleAccounts(addresses, options);
+    const markets = new Map<string, MarketLookup>();
+    addresses.forEach((address, index) => markets.set(address.toBase58(), this.marketLookup(address, infos[index] ?? null)));
+    return markets;
+  }
+
+  async getRunsByNodes(nodes: readonly PublicKey[], options: ReadOptions = {}): Promise<Map<string, RunView[]>> {
+    const held = new Map<string, RunView[]>(nodes.map((node) => [node.toBase58(), []]));
+    const [only] = nodes;
+    if (only === undefined) return held;
+    // One node: its own runs. Several: every run account of the program, matched here. Runs exist
+    // only while a job runs, so the set stays small, and one call replaces one per node. Only the
+    // runs of the nodes asked for are decoded: nobody else's account can spoil this read.
+    const filters =
+      nodes.length === 1
+        ? [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount), memcmp(OFFSETS.run.node, only.toBytes())]
+        : [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount)];
+    const accounts = await this.connection.getProgramAccounts(this.network.jobsProgram, {
+      filters,
+      ...(options.commitment === undefined ? {} : { commitment: options.commitment }),
+    });
+    const nodeField = OFFSETS.run.node;
+    for (const { pubkey, account } of accounts) {
+      if (account.data.length < nodeField + 32) continue;
+      const runs = held.get(bs58.encode(account.data.subarray(nodeField, nodeField + 32)));
+      runs?.push({ address: pubkey, account: decodeAccount('RunAccount', account.data) });
+    }
+    return held;
+  }
+
+  async getNodeAccounts(nodes: readonly PublicKey[], options: ReadOptions = {}): Promise<Map<string, NodeAccounts>> {
+    const keys = nodes.flatMap((node) => [node, nosTokenAccount(this.network, node), stakeAccount(this.network, node)[0]]);
+    const infos = await this.multipleAccounts(keys, options);
+    const found = new Map<string, NodeAccounts>();
+    nodes.forEach((node, index) => {
+      const [wallet, token, stake] = [infos[3 * index] ?? null, infos[3 * index + 1] ?? null, infos[3 * index + 2] ?? null];
+      // Anyone can send lamports to an address before its account is created: only a NOS token
+      // account owned by the token program, and a stake owned by the staking program, count.
+      const nosAccount = token !== null && payoutProblem(this.network, token.owner, token.data) === undefined;
+      const staked = stake !== null && stake.owner.equals(this.network.stakingProgram);
+      found.set(node.toBase58(), {
+        balances: { lamports: BigInt(wallet?.lamports ?? 0), nos: nosAccount ? token.data.readBigUInt64LE(64) : 0n },
+        nosAccount,
+        ...(staked ? { stake: decodeAccount('StakeAccount', stake.data) } : {}),
+      });
+    });
+    return found;
+  }
+
   // ---- create-once posting ------------------------------------------------------------------
 
   async preparePost(request: PostRequest): Promise<PendingPost> {
@@ -243,7 +297,9 @@ export class SolanaJobsClient implements JobsClient {
 
   async ensureStake(node: Keypair): Promise<TransactionResult | undefined> {
     const stake = stakeAccount(this.network, node.publicKey)[0];
-    if ((await this.connection.getAccountInfo(stake)) !== null) return undefined;
+    // Only the staking program's account is a stake: anyone may send lamports to the address first.
+    const existing = await this.connection.getAccountInfo(stake);
+    if (existing !== null && existing.owner.equals(this.network.stakingProgram)) return undefined;
     return this.run('stake', createStakeInstructions(this.network, node.publicKey), node);
   }
 
@@ -405,6 +461,34 @@ export class SolanaJobsClient implements JobsClient {
     const wanted = new Set(jobs.map((job) => job.toBase58()));
     const all = await this.runs([], options);
     return all.filter((run) => wanted.has(run.account.job.toBase58()));
+  }
+
+  /** getMultipleAccounts in calls of at most MULTIPLE_ACCOUNTS_BATCH keys; null where no account exists. */
+  private async multipleAccounts(addresses: readonly PublicKey[], options: ReadOptions): Promise<(AccountInfo<Buffer> | null)[]> {
+    const infos: (AccountInfo<Buffer> | null)[] = [];
+    for (let start = 0; start < addresses.length; start += MULTIPLE_ACCOUNTS_BATCH) {
+      const batch = addresses.slice(start, start + MULTIPLE_ACCOUNTS_BATCH);
+      infos.push(
+        ...(await this.connection.getMultipleAccountsInfo(
+          batch,
+          options.commitment === undefined ? undefined : { commitment: options.commitment },
+        )),
+      );
+    }
+    return infos;
+  }
+
+  private marketLookup(address: PublicKey, info: AccountInfo<Buffer> | null): MarketLookup {
+    if (info === null) return undefined;
+    const where = `${address.toBase58()} on ${this.network.name}`;
+    if (!info.owner.equals(this.network.jobsProgram))
+      return { problem: `${where} is not a Nosana jobs-program account (owner ${info.owner.toBase58()})` };
+    try {
+      return { address, account: decodeAccount('MarketAccount', info.data) };
+    } catch (error) {
+      if (!(error instanceof AccountDecodeError)) throw error;
+      return { problem: `${where} is not a Nosana market: ${error.message}` };
+    }
   }
 
   private requireJobsProgramOwner(address: PublicKey, owner: PublicKey): void {

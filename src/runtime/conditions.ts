@@ -4,6 +4,7 @@
 // before they reach a status anyone with read access to the resource can see.
 import type { Condition } from '../api/crds/common.ts';
 import { redactSecrets } from '../http/redact.ts';
+import { isoSeconds } from './kube-time.ts';
 
 export interface ConditionUpdate {
   type: string;
@@ -32,7 +33,7 @@ export function setCondition(
     lastTransitionTime:
       previous !== undefined && previous.status === update.status
         ? previous.lastTransitionTime
-        : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        : isoSeconds(now),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
   };
   if (index >= 0) list[index] = next;

@@ -3,14 +3,13 @@
 import type { PublicKey } from '@solana/web3.js';
 import type { NosanaJobPhase, NosanaJobStatus } from '../../api/crds/nosana-job.ts';
 import { findCondition } from '../../runtime/conditions.ts';
+import { isoSeconds } from '../../runtime/kube-time.ts';
 import type { JobReconcileContext } from './context.ts';
 
 export type Attempt = NonNullable<NosanaJobStatus['attempts']>[number];
 
-/** Kubernetes timestamps: RFC 3339 in UTC, whole seconds. */
-export function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+// The NosanaJob decisions import the formatter from here, beside chainTime.
+export { isoSeconds };
 
 /** A unix time in seconds from the chain as a Kubernetes timestamp. */
 export function chainTime(unixSeconds: bigint): string {

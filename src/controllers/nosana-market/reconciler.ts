@@ -15,6 +15,7 @@ import type { NosanaMarketObject, NosanaMarketStatus } from '../../api/crds/nosa
 import { AccountDecodeError } from '../../chain/accounts.ts';
 import type { MarketView } from '../../chain/jobs-client.ts';
 import { findCondition } from '../../runtime/conditions.ts';
+import { isoSeconds } from '../../runtime/kube-time.ts';
 import type {
   EventRecorder,
   KubeWriter,
@@ -70,10 +71,6 @@ interface MarketRecord {
   nextReadAt: number;
   /** The status last applied: newer than the cache until the watch delivers it. */
   status: NosanaMarketStatus;
-}
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** What JSON (and so the API server) keeps of a status: undefined fields vanish. */
@@ -233,7 +230,7 @@ export class NosanaMarketReconciler implements Reconciler {
     const { lastRefreshed } = current;
     const unchanged = sameStatus({ ...next, lastRefreshed }, current);
     const heartbeatDue = lastRefreshed === undefined || now.getTime() - Date.parse(lastRefreshed) >= LAST_REFRESHED_HEARTBEAT_MS;
-    return unchanged && !heartbeatDue ? { ...next, lastRefreshed } : { ...next, lastRefreshed: timestamp(now) };
+    return unchanged && !heartbeatDue ? { ...next, lastRefreshed } : { ...next, lastRefreshed: isoSeconds(now) };
   }
 
   /** An Event when Ready's reason changes (the recorder de-duplicates repeats). */

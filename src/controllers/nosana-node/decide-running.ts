@@ -5,7 +5,7 @@
 // node cannot do the work it would be paid for; or its Pods are stopped when the poster ended the
 // job or the run was closed elsewhere. Pure: the acting layer reads and acts.
 import type { JobView, RunView } from '../../chain/jobs-client.ts';
-import { isoSeconds } from '../nosana-job/job-status.ts';
+import { isoSeconds } from '../../runtime/kube-time.ts';
 import { NEXT_STEP_MS, deadlineOf, endedByPoster, forgetRun, jobOf, showBusy, showIdle } from './decision.ts';
 import type { ExecutorState, NodeContext, NodeDecision } from './decision.ts';
 

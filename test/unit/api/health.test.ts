@@ -1,10 +1,11 @@
 // The phase table, the kstatus rules and the generated Argo CD scripts agree.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { LuaFactory, type LuaEngine } from 'wasmoon';
+import { describe, test } from 'node:test';
+import { LuaFactory } from 'wasmoon';
 import { argoHealthLua } from '../../../src/api/argocd-health.ts';
 import { HEALTH_TABLE, healthRow, kstatusOf, type HealthRow } from '../../../src/api/health.ts';
 import { NOSANA_JOB_PHASES, NOSANA_NODE_PHASES } from '../../../src/api/crds/index.ts';
+import { applyPhase, type StatusWithConditions } from '../../../src/controllers/phase.ts';
 
 function objectFor(row: HealthRow, generation = 3, observedGeneration = 3) {
   return {
@@ -85,16 +86,103 @@ describe('phase table', () => {
   });
 });
 
-describe('Argo CD health scripts (run in a Lua VM)', () => {
-  let lua: LuaEngine;
-  before(async () => {
-    lua = await new LuaFactory().createEngine();
-  });
-  after(() => lua.global.close());
+interface NodeStateCase {
+  reason: string;
+  phase: string;
+  ready: string;
+  want: { kstatus: HealthRow['kstatus']; argo: HealthRow['argo'] };
+}
 
+// The states the node agent shows, and what GitOps tools must make of each.
+const NODE_STATES: NodeStateCase[] = [
+  {
+    reason: 'a node short of SOL is still working toward serving, but someone must fund it',
+    phase: 'Idle',
+    ready: 'LowBalance',
+    want: { kstatus: 'InProgress', argo: 'Degraded' },
+  },
+  {
+    reason: 'a node waiting for room in a busy cluster is making progress, not broken',
+    phase: 'Idle',
+    ready: 'NoCapacity',
+    want: { kstatus: 'InProgress', argo: 'Progressing' },
+  },
+  {
+    reason: 'too little stake for the market stalls the node until someone stakes',
+    phase: 'Error',
+    ready: 'StakeBelowMinimum',
+    want: { kstatus: 'Failed', argo: 'Degraded' },
+  },
+  {
+    reason: 'a market that admits only access-key holders stalls a node without one',
+    phase: 'Error',
+    ready: 'AccessKeyRequired',
+    want: { kstatus: 'Failed', argo: 'Degraded' },
+  },
+  {
+    reason: 'a market that cannot be found or is disabled stalls the node',
+    phase: 'Error',
+    ready: 'MarketUnavailable',
+    want: { kstatus: 'Failed', argo: 'Degraded' },
+  },
+  {
+    reason: 'a node whose key Secret cannot be used stalls until the Secret is fixed',
+    phase: 'Error',
+    ready: 'KeyUnavailable',
+    want: { kstatus: 'Failed', argo: 'Degraded' },
+  },
+  {
+    reason: 'an ending that keeps failing on chain stops the node for a person to look',
+    phase: 'Error',
+    ready: 'EndingFailed',
+    want: { kstatus: 'Failed', argo: 'Degraded' },
+  },
+  { reason: 'a paused node is suspended, on purpose', phase: 'Idle', ready: 'Paused', want: { kstatus: 'Current', argo: 'Suspended' } },
+  { reason: 'a queued node is what was asked for', phase: 'Queued', ready: 'Queued', want: { kstatus: 'Current', argo: 'Healthy' } },
+];
+
+describe('NosanaNode states in the phase table', () => {
+  for (const c of NODE_STATES) {
+    test(c.reason, () => {
+      const row = healthRow('NosanaNode', c.phase, c.ready);
+      assert.ok(row, `no row for ${c.phase}/${c.ready}`);
+      assert.equal(row.kstatus, c.want.kstatus);
+      assert.equal(row.argo, c.want.argo);
+      // applyPhase accepts the state, and the conditions it sets make kstatus agree.
+      const empty: StatusWithConditions = {};
+      const status = applyPhase('NosanaNode', empty, c.phase, c.ready, 'why', 2, new Date('2026-01-01T00:00:00Z'));
+      assert.equal(status.phase, c.phase);
+      assert.equal(kstatusOf({ metadata: { generation: 2 }, status }), c.want.kstatus);
+    });
+  }
+
+  test('a Ready reason means the same health in every NosanaNode phase it appears in', () => {
+    const byReason = new Map<string, string>();
+    for (const row of HEALTH_TABLE.filter((r) => r.kind === 'NosanaNode')) {
+      const health = `${row.kstatus}/${row.argo}`;
+      assert.equal(byReason.get(row.reason) ?? health, health, row.reason);
+      byReason.set(row.reason, health);
+    }
+  });
+
+  test('applyPhase refuses a NosanaNode state the table does not document', () => {
+    assert.throws(() => applyPhase('NosanaNode', {}, 'Running', 'LowBalance', 'why', 1, new Date()), /no phase table row/);
+  });
+});
+
+describe('Argo CD health scripts (run in a Lua VM)', () => {
+  const factory = new LuaFactory();
+
+  // A fresh VM per script run (about 2 ms): one VM given many objects in turn corrupts its own
+  // memory after a few dozen (wasmoon 1.16: "metatable not found: js_proxy").
   async function argoHealth(kind: HealthRow['kind'], object: unknown): Promise<{ status: string; message: string }> {
-    lua.global.set('obj', object);
-    return (await lua.doString(argoHealthLua(kind))) as { status: string; message: string };
+    const lua = await factory.createEngine();
+    try {
+      lua.global.set('obj', object);
+      return (await lua.doString(argoHealthLua(kind))) as { status: string; message: string };
+    } finally {
+      lua.global.close();
+    }
   }
 
   test('every row of the table gets the Argo CD health it promises, with the Ready message', async () => {
