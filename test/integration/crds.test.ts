@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { REPO_ROOT } from '../../src/local-cluster/binaries.ts';
+import { DEFAULT_JOB_LIMITS } from '../../src/api/crds/nosana-node.ts';
 import { useCluster, type ClusterContext } from '../harness/fixture.ts';
 import { kubectl, kubectlOk } from '../harness/kubectl.ts';
 import { installNosanaApis, waitForAdmissionPolicy } from '../harness/nosana-apis.ts';
@@ -33,6 +34,16 @@ async function apply(ctx: ClusterContext, object: Json) {
 
 let ctx: ClusterContext;
 let namespace: string;
+
+/** A NosanaNode with a key and a market, and `extra` spec fields. */
+function nosanaNode(namespace: string, extra: Record<string, unknown>, name = 'x'): Json {
+  return {
+    apiVersion: 'nosana.io/v1alpha1',
+    kind: 'NosanaNode',
+    metadata: { name, namespace },
+    spec: { market: 'm', keySecretRef: { name: 'k' }, ...extra },
+  };
+}
 
 describe('nosana.io CRDs on a real API server', () => {
   before(async () => {
@@ -262,6 +273,30 @@ describe('nosana.io CRDs on a real API server', () => {
       says: /less than or equal to 1/,
     },
     {
+      name: 'node with both DRA and device-plugin GPUs',
+      object: (ns) => nosanaNode(ns, { dra: { deviceClassName: 'gpu.nvidia.com', count: 2 }, gpusPerJob: 2 }),
+      field: 'spec.dra',
+      says: /dra replaces the device-plugin fields/,
+    },
+    {
+      name: 'node exposing by HTTPRoute without a gateway',
+      object: (ns) => nosanaNode(ns, { exposure: { baseDomain: 'jobs.example.org', kind: 'HTTPRoute' } }),
+      field: 'spec.exposure.gateway',
+      says: /needs gateway/,
+    },
+    {
+      name: 'node limit that is not a quantity',
+      object: (ns) => nosanaNode(ns, { limits: { cpu: 'lots', memory: '32Gi', ephemeralStorage: '50Gi' } }),
+      field: 'spec.limits.cpu',
+      says: /should match/,
+    },
+    {
+      name: 'node paid into something that is not an address',
+      object: (ns) => nosanaNode(ns, { payoutAddress: 'my-cold-wallet' }),
+      field: 'spec.payoutAddress',
+      says: /should match/,
+    },
+    {
       name: 'node without a key',
       object: (ns) => ({
         apiVersion: 'nosana.io/v1alpha1',
@@ -283,6 +318,15 @@ describe('nosana.io CRDs on a real API server', () => {
       assert.match(result.stderr, c.says);
     });
   }
+
+  test('a NosanaNode that sets no limits is stored with the default job limits', async () => {
+    const applied = await apply(ctx, nosanaNode(namespace, {}, 'defaults'));
+    assert.equal(applied.code, 0, applied.stderr);
+    const stored = JSON.parse(await kubectlOk(ctx, ['get', 'nosananode', 'defaults', '-n', namespace, '-o', 'json'])) as {
+      spec: { limits?: unknown };
+    };
+    assert.deepEqual(stored.spec.limits, DEFAULT_JOB_LIMITS);
+  });
 
   test('server-side apply (as Flux and Argo CD use it) also names the field, by op id', async () => {
     const object = nosanaJob('ssa', namespace, { market: 'm', definition: definition([runOp({ gpu: 'yes' })]) });
