@@ -30,10 +30,7 @@ export function setCondition(
     reason: update.reason,
     // the API server caps messages at 32 KiB
     message: message.length > 32_768 ? `${message.slice(0, 32_700)}… (truncated)` : message,
-    lastTransitionTime:
-      previous !== undefined && previous.status === update.status
-        ? previous.lastTransitionTime
-        : isoSeconds(now),
+    lastTransitionTime: previous !== undefined && previous.status === update.status ? previous.lastTransitionTime : isoSeconds(now),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
   };
   if (index >= 0) list[index] = next;
