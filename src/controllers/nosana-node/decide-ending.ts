@@ -3,11 +3,13 @@
 // meanwhile); a signed ending follows the one rule for recorded node transactions
 // (chain/node-transaction-step.ts): the same bytes until they land, nothing new while it may still
 // land, a new signature only once it cannot and its work is still to do; a settled ending is
-// counted once and then released. Pure: the acting layer reads and acts.
+// counted once (jobsCompleted, jobsFailed or jobsQuit) and then released. Pure: the acting layer
+// reads and acts.
 import type { JobView } from '../../chain/jobs-client.ts';
 import { formatNos, jobCost } from '../../chain/money.ts';
 import { decideNodeTransactionStep, observeJob } from '../../chain/node-transaction-step.ts';
-import { ENDING_POLL_MS, NEXT_STEP_MS, endedByPoster, forgetRun, heldRun, jobOf, showBusy, showIdle } from './decision.ts';
+import { findCondition } from '../../runtime/conditions.ts';
+import { ENDING_POLL_MS, NEXT_STEP_MS, endedByPoster, forgetRun, heldRun, jobOf, nameRun, showBusy, showIdle } from './decision.ts';
 import type { EndingKind, NodeContext, NodeDecision, RecordedEnding, RunRecord } from './decision.ts';
 
 /** landed: the ending took effect; lost: nothing more can be sent for the run. */
@@ -47,8 +49,7 @@ export function decideEnding(ctx: NodeContext, record: RunRecord): NodeDecision 
   if (draft.status.currentRun !== runAddress) {
     // A status that lost the run (recreated, restored from a backup) names it again before
     // anything is sent, so that its ending is counted when it settles.
-    draft.status.currentRun = runAddress;
-    draft.status.currentJob = jobAddress;
+    nameRun(draft, runAddress, jobAddress, heldRun(chain, runAddress));
     showBusy(ctx, `ending job ${jobAddress}`);
     return draft.decided({ kind: 'none' }, { afterMs: NEXT_STEP_MS });
   }
@@ -76,6 +77,7 @@ function follow(ctx: NodeContext, record: RunRecord, ending: RecordedEnding, nex
       showBusy(ctx, `sent the ${what}; waiting for it to land`);
       return draft.decided({ kind: 'broadcast', signed }, { afterMs: ENDING_POLL_MS });
     case 'wait':
+      if (ending.outcome.outcome === 'unreadable') draft.error(`the ${signed.kind} of job ${record.jobAddress}: ${next.message}`);
       showBusy(ctx, `sent the ${what}; ${next.message}`);
       return draft.decided({ kind: 'none' }, { backoff: true });
     case 'complete': {
@@ -97,11 +99,12 @@ function follow(ctx: NodeContext, record: RunRecord, ending: RecordedEnding, nex
       break;
   }
   const failures = ending.failures + (next.failed ? 1 : 0);
+  if (next.failed) draft.error(`the ${signed.kind} of job ${record.jobAddress}: ${next.message}`);
   if (next.failed && failures >= settings.maxEndingFailures) {
     const message = `the ${what}: ${next.message}; ${failures} signed versions of it failed, so no more are sent until a person looks (the run's record keeps the last one)`;
     // Announced once: until a person acts, later reconciles find the same.
-    if (draft.status.phase !== 'Error') draft.event('Warning', 'EndingFailed', message);
-    draft.setPhase('Error', 'NodeError', message);
+    if (findCondition(draft.status.conditions, 'Ready')?.reason !== 'EndingFailed') draft.event('Warning', 'EndingFailed', message);
+    draft.stall('EndingFailed', message);
     return draft.decided({ kind: 'none' });
   }
   showBusy(ctx, `the ${what}: ${next.message}; signing it again`);
@@ -150,6 +153,7 @@ function count(ctx: NodeContext, record: RunRecord, job: JobView | undefined, se
     message = `nothing more can be sent for job ${jobAddress}: ${settled.why}`;
     draft.event('Warning', 'EndingLost', message);
   } else if (ending?.signed.kind === 'quit') {
+    draft.status.jobsQuit = (draft.status.jobsQuit ?? 0) + 1;
     message = `quit job ${jobAddress}: ${ending.reason}; nothing was earned`;
     draft.event('Warning', 'Quit', message);
   } else {

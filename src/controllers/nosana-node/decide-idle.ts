@@ -1,12 +1,15 @@
 // Whether a node with no run joins its market's queue, stays in it, or leaves it (the idle rows
 // of decide.ts's table). Every check that can keep the node out runs on what was read, before
 // anything is spent; each one that fails is a condition of its own, so a market that needs more
-// stake or an access key is reported, never a silent failure. Joining is capacity-aware: the node
-// is in the queue only while the cluster could schedule one more of its jobs now.
+// stake or an access key is reported, never a silent failure. What needs a person (the market,
+// the stake, an access key) is shown before what only needs SOL or time, so that a node that will
+// not get in by waiting reads as stalled. Joining is capacity-aware: the node is in the queue only
+// while the cluster could schedule one more of its jobs now.
 import type { MarketView } from '../../chain/jobs-client.ts';
-import { NEXT_STEP_MS } from './decision.ts';
-import type { NodeContext, NodeDecision } from './decision.ts';
-import { showIdle } from './decision.ts';
+import { formatNos } from '../../chain/money.ts';
+import type { CapacityVerdict } from './capacity.ts';
+import { NEXT_STEP_MS, lowBalanceNote, showIdle } from './decision.ts';
+import type { NodeContext, NodeDecision, NodeProblem, NodeStall } from './decision.ts';
 
 /** A market whose job type is this is disabled: `work` would not queue the node. */
 const DISABLED_JOB_TYPE = 255;
@@ -48,7 +51,8 @@ export function decideIdle(ctx: NodeContext): NodeDecision {
     draft.problem('AccessKeyRequired', undefined);
     reportCapacity(ctx);
     if (!world.capacity.fits) {
-      showIdle(ctx, `leaving the queue of market ${marketName}: the cluster has no room for a job now (see NoCapacity)`);
+      // Whatever the cause: a node in the queue is handed a job at once, and must be able to run it.
+      draft.setPhase('Idle', 'NoCapacity', `leaving the queue of market ${marketName}: ${capacityNote(world.capacity)}`);
       return draft.decided({ kind: 'leaveQueue', market: addressOf(market) }, { afterMs: NEXT_STEP_MS });
     }
     draft.status.queuePosition = position;
@@ -59,28 +63,27 @@ export function decideIdle(ctx: NodeContext): NodeDecision {
   const { stake } = chain.accounts;
   const xnos = stake?.xnos ?? 0n;
   const minimum = market.account.nodeXnosMinimum;
-  draft.problem(
-    'StakeBelowMinimum',
+  const stakeProblem =
     xnos < minimum
-      ? `market ${marketName} asks for a stake of at least ${minimum} xNOS; node ${address} has ${xnos}: stake NOS to serve it`
-      : undefined,
-  );
-  draft.problem(
-    'AccessKeyRequired',
+      ? `market ${marketName} asks for a stake of at least ${formatNos(minimum)} xNOS; node ${address} has ${formatNos(xnos)}: stake NOS to serve it`
+      : undefined;
+  // Every gated market reads 'missing' while a node's NFTs are not read (chain-reader.ts): the
+  // message says so instead of claiming the node holds none.
+  const accessKeyProblem =
     chain.accessKey === 'missing'
-      ? `market ${marketName} admits only nodes holding an access key of collection ${market.account.nodeAccessKey.toBase58()}; node ${address} holds none`
-      : undefined,
-  );
+      ? `market ${marketName} admits only nodes holding an access key (an NFT of collection ${market.account.nodeAccessKey.toBase58()}); this agent does not check or present access keys yet, so node ${address} does not join it`
+      : undefined;
+  draft.problem('StakeBelowMinimum', stakeProblem);
+  draft.problem('AccessKeyRequired', accessKeyProblem);
   reportCapacity(ctx);
 
-  if (chain.balances.lamports < settings.lowBalanceLamports) {
-    showIdle(ctx, `waiting for SOL before joining market ${marketName} (see the LowBalance condition)`);
+  if (stakeProblem !== undefined) return blocked(ctx, 'StakeBelowMinimum', stakeProblem);
+  if (accessKeyProblem !== undefined) return blocked(ctx, 'AccessKeyRequired', accessKeyProblem);
+  const lowBalance = lowBalanceNote(address, chain.balances.lamports, settings.lowBalanceLamports);
+  if (lowBalance !== undefined) {
+    draft.setPhase('Idle', 'LowBalance', `not joining market ${marketName}: ${lowBalance}`);
     return draft.decided({ kind: 'none' }, { backoff: true });
   }
-  if (xnos < minimum)
-    return blocked(ctx, undefined, `node ${address} has too little stake for market ${marketName} (see StakeBelowMinimum)`);
-  if (chain.accessKey === 'missing')
-    return blocked(ctx, undefined, `node ${address} holds no access key for market ${marketName} (see AccessKeyRequired)`);
   if (!chain.accounts.nosAccount || stake === undefined) {
     showIdle(
       ctx,
@@ -92,7 +95,7 @@ export function decideIdle(ctx: NodeContext): NodeDecision {
     );
   }
   if (!world.capacity.fits) {
-    showIdle(ctx, `waiting for room in the cluster before joining market ${marketName} (see NoCapacity)`);
+    draft.setPhase('Idle', 'NoCapacity', `not joining market ${marketName}: ${capacityNote(world.capacity)}`);
     return draft.decided({ kind: 'none' }, { afterMs: settings.pollIntervalMs });
   }
   const sinceJoin = world.lastJoinAt === undefined ? Infinity : settings.now.getTime() - world.lastJoinAt.getTime();
@@ -106,11 +109,26 @@ export function decideIdle(ctx: NodeContext): NodeDecision {
   return draft.decided({ kind: 'joinQueue', market: addressOf(market) }, { afterMs: NEXT_STEP_MS });
 }
 
-/** NoCapacity follows the capacity verdict; its reason is the verdict's cause. */
+/** NoCapacity follows the capacity verdict: its reason is the verdict's cause, its message the verdict's reason. */
 function reportCapacity(ctx: NodeContext): void {
   const { capacity } = ctx.world;
-  if (capacity.fits) ctx.draft.problem('NoCapacity', undefined);
-  else ctx.draft.problem('NoCapacity', `the cluster cannot run one more job of this node now: ${capacity.reason}`, capacity.cause);
+  ctx.draft.problem('NoCapacity', capacity.fits ? undefined : capacityNote(capacity), capacity.fits ? undefined : capacity.cause);
+}
+
+/**
+ * What keeps the node out, by cause: GPUs busy now free up by themselves; no suitable node or
+ * GPUs that cannot be counted usually take a person (a nodeSelector, a device plugin, a
+ * DeviceClass), and an unknown count is not a full cluster, so it is not called one.
+ */
+function capacityNote(verdict: Extract<CapacityVerdict, { fits: false }>): string {
+  switch (verdict.cause) {
+    case 'GpusInUse':
+      return `the cluster has no room for one more job of this node now: ${verdict.reason}`;
+    case 'NoSuitableNode':
+      return `no node of the cluster can run a job of this node: ${verdict.reason}`;
+    case 'CapacityUnknown':
+      return `whether the cluster has room for a job of this node cannot be judged: ${verdict.reason}`;
+  }
 }
 
 /** The node's place in the market's queue (0 is next), when it is in it. */
@@ -123,9 +141,12 @@ function addressOf(market: MarketView): string {
   return market.address.toBase58();
 }
 
-/** The node cannot serve until someone (or the chain) changes something: Error, looked at again now and then. */
-function blocked(ctx: NodeContext, problem: 'MarketUnavailable' | undefined, message: string): NodeDecision {
-  if (problem !== undefined) ctx.draft.problem(problem, message);
-  ctx.draft.setPhase('Error', 'NodeError', message);
+/**
+ * The node cannot serve until someone (or the chain) changes something: the condition holds, and
+ * it is the Error's reason; looked at again now and then (nothing in the cluster announces it).
+ */
+function blocked(ctx: NodeContext, reason: Extract<NodeStall, NodeProblem>, message: string): NodeDecision {
+  ctx.draft.problem(reason, message);
+  ctx.draft.stall(reason, message);
   return ctx.draft.decided({ kind: 'none' }, { afterMs: ctx.settings.recheckMs });
 }

@@ -6,7 +6,7 @@
 // job or the run was closed elsewhere. Pure: the acting layer reads and acts.
 import type { JobView, RunView } from '../../chain/jobs-client.ts';
 import { isoSeconds } from '../../runtime/kube-time.ts';
-import { NEXT_STEP_MS, deadlineOf, endedByPoster, forgetRun, jobOf, showBusy, showIdle } from './decision.ts';
+import { NEXT_STEP_MS, deadlineOf, endedByPoster, forgetRun, jobOf, nameRun, showBusy, showIdle } from './decision.ts';
 import type { ExecutorState, NodeContext, NodeDecision } from './decision.ts';
 
 type BusyExecutor = Exclude<ExecutorState, { state: 'idle' }>;
@@ -45,13 +45,12 @@ function decideHeld(ctx: NodeContext, held: RunView): NodeDecision {
   if (draft.status.currentRun !== runAddress) {
     // Adopted before anything is signed for it: the status write that later counts its ending is
     // the one that stops naming it, so a restart can never count it twice.
-    draft.status.currentRun = runAddress;
-    draft.status.currentJob = jobAddress;
+    nameRun(draft, runAddress, jobAddress, held);
     showBusy(ctx, `running job ${jobAddress}`);
     draft.event('Normal', 'Claimed', `node ${ctx.address} holds job ${jobAddress} (run ${runAddress})`);
     return draft.decided({ kind: 'none' }, { afterMs: NEXT_STEP_MS });
   }
-  draft.status.currentJob = jobAddress;
+  nameRun(draft, runAddress, jobAddress, held);
   const job = jobOf(chain, jobAddress);
   if (job === undefined) {
     showBusy(ctx, `running job ${jobAddress}; its job account could not be read`);
@@ -71,6 +70,7 @@ function decideHeld(ctx: NodeContext, held: RunView): NodeDecision {
     case 'idle':
       return pastDeadline ? quit(`it expired at ${iso(deadlineMs)} before it started; nothing was run`) : start();
     case 'start-failed': {
+      draft.error(`the definition of job ${jobAddress} could not be fetched: ${executor.error}`);
       if (pastDeadline) return quit(`its definition could not be fetched before its deadline (${executor.error}); nothing was run`);
       const dueMs = executor.atMs + settings.startRetryMs;
       if (settings.now.getTime() < dueMs) {
@@ -87,6 +87,7 @@ function decideHeld(ctx: NodeContext, held: RunView): NodeDecision {
     case 'too-large':
       return quit(`its plan needs ${executor.gpusNeeded} GPUs at once and the cluster offers this node ${executor.gpusAvailable}`);
     case 'cluster-failure':
+      draft.error(`the cluster failed job ${jobAddress} (${executor.cause}, op ${executor.opId}): ${executor.message}`);
       return quit(`the cluster failed it, not the job (${executor.cause}, op ${executor.opId}): ${executor.message}`);
     case 'running':
       if (executor.deadlineMs !== deadlineMs) {

@@ -21,17 +21,22 @@
 //   a run held on chain, the executor busy, or the status naming a run     run      (decide-running.ts)
 //   otherwise                                                              idle     (decide-idle.ts)
 //
-// Then (→ phase / reason, the condition that changes, [Events], action). "Busy" is Running /
+// Then (→ phase / Ready reason, the condition that changes, [Events], action). "Busy" is Running /
 // Running, or Draining / Draining when the node is paused or being deleted; "at rest" is Idle /
-// Joining, or Idle / Paused when it is. LowBalance follows the SOL balance wherever it is read; it
-// keeps the node from joining, never from ending a run.
+// Joining, or Idle / Paused when it is. A Ready reason that names a problem (KeyUnavailable,
+// MarketUnavailable, StakeBelowMinimum, AccessKeyRequired, LowBalance, NoCapacity) has a condition
+// of that type beside it, True while it holds and announced once. LowBalance follows the SOL
+// balance wherever it is read; it keeps the node from joining, never from ending a run. NoCapacity's
+// condition carries the capacity verdict's cause as its reason (GpusInUse, NoSuitableNode,
+// CapacityUnknown) and the verdict's reason in its message; an unknown count is never called a full
+// cluster.
 //
 //   key         an ending signed and still pending              → unchanged, KeyUnavailable                 broadcast
-//   key         otherwise                                       → Error / NodeError, KeyUnavailable         —  (backoff)
+//   key         otherwise                                       → Error / KeyUnavailable                    —  (backoff)
 //   unreadable  an ending signed and still pending              → unchanged, ChainUnreadable                broadcast
 //   unreadable  otherwise                                       → unchanged, ChainUnreadable                —  (backoff)
 //   ending      neither a result nor an ending                  → unchanged                                 releaseRun
-//   ending      settled, and the status still names the run     → at rest, counters once [Finished | Quit | EndingLost]  —
+//   ending      settled, and the status still names the run     → at rest, counted once [Finished | Quit | EndingLost]  —
 //   ending      settled, the status no longer names the run     → unchanged (it was counted)                releaseRun
 //   ending      unsettled, the status does not name the run     → busy (the run adopted back)               —
 //   ending      result pinned, the poster ended the job         → busy                                      prepare complete
@@ -39,7 +44,7 @@
 //   ending      signed, pending, its work still to do           → busy                                      broadcast (the same bytes)
 //   ending      signed, outcome unknown or unreadable           → busy                                      —  (backoff)
 //   ending      a finish whose run the poster's `end` closed    → busy                                      prepare complete (same result)
-//   ending      signed, failed maxEndingFailures times          → Error / NodeError [EndingFailed]          —
+//   ending      signed, failed maxEndingFailures times          → Error / EndingFailed [EndingFailed, once] —
 //   ending      failed or expired, its work still to do (the run open for finish and quit, the job
 //               ended on this node without a result for complete)
 //                                                               → busy [EndingFailed | EndingExpired]       resign
@@ -71,25 +76,34 @@
 //   idle        deleting or paused, in the queue                → Draining / Draining                       leaveQueue
 //   idle        deleting, out of the queue                      → Idle / Paused                             removeFinalizer
 //   idle        paused, out of the queue                        → Idle / Paused                             —
-//   idle        the market missing or disabled                  → Error / NodeError, MarketUnavailable      —  (recheck)
-//   idle        in the queue, the cluster has no room now       → Idle / Joining, NoCapacity                leaveQueue
+//   idle        the market missing or disabled                  → Error / MarketUnavailable                 —  (recheck)
+//   idle        in the queue, the cluster has no room now (or it cannot be judged)
+//                                                               → Idle / NoCapacity                         leaveQueue
 //   idle        in the queue                                    → Queued / Queued, its position             —  (poll)
-//   idle        SOL below the threshold                         → Idle / Joining, LowBalance                —  (backoff)
-//   idle        stake below the market's nodeXnosMinimum        → Error / NodeError, StakeBelowMinimum      —  (recheck)
-//   idle        the market needs an access key, none held       → Error / NodeError, AccessKeyRequired      —  (recheck)
+//   idle        stake below the market's nodeXnosMinimum        → Error / StakeBelowMinimum                 —  (recheck)
+//   idle        the market needs an access key (holding one is not checked yet)
+//                                                               → Error / AccessKeyRequired                 —  (recheck)
+//   idle        SOL below the threshold                         → Idle / LowBalance                         —  (backoff)
 //   idle        the NOS account or the stake account missing    → Idle / Joining                            ensureAccounts
-//   idle        the cluster has no room for one more job now    → Idle / Joining, NoCapacity                —  (poll)
+//   idle        the cluster has no room for one more job now (or it cannot be judged)
+//                                                               → Idle / NoCapacity                         —  (poll)
 //   idle        `work` sent less than joinSettleMs ago          → Idle / Joining                            —  (look again)
 //   idle        otherwise                                       → Idle / Joining [Joined]                   joinQueue
 //
-// The counters change exactly once per run: a run is adopted into the status (currentRun) before
-// anything is signed for it, the status write that counts its ending also stops naming it, and a
-// settled record whose run the status no longer names is only released.
-import { formatSol } from '../../chain/money.ts';
+// The stake and access-key rows come before SOL: a node short of both reads as stalled (it will
+// not get in by being funded), with LowBalance still reported as a condition.
+//
+// The counters (jobsCompleted, jobsFailed, jobsQuit; earnings) change exactly once per run: a run
+// is adopted into the status (currentRun, and startedAt: the run's start as the chain recorded it)
+// before anything is signed for it, the status write that counts its ending also stops naming it,
+// and a settled record whose run the status no longer names is only released. A finish counts as
+// completed or failed by the flow's status; a quit that landed counts as quit; a lost ending counts
+// as nothing. lastError keeps the last error met (the key, a chain read, an ending that failed on
+// chain, a definition fetch, a cluster failure): one short line, never key material.
 import { decideEnding } from './decide-ending.ts';
 import { decideIdle } from './decide-idle.ts';
 import { decideRunning } from './decide-running.ts';
-import { ENDING_POLL_MS, NodeDraft } from './decision.ts';
+import { ENDING_POLL_MS, NodeDraft, lowBalanceNote } from './decision.ts';
 import type { NodeContext, NodeDecision, NodeSettings, NodeWorld } from './decision.ts';
 
 /** Decides what the node agent does next for one NosanaNode. */
@@ -99,10 +113,12 @@ export function decide(world: NodeWorld, settings: NodeSettings): NodeDecision {
   const draining = node.deleting ? 'deleting' : node.spec.paused ? 'paused' : undefined;
   const { key, chain } = world;
   if ('problem' in key) {
-    draft.problem('KeyUnavailable', `${key.problem}; the node cannot sign, so it neither joins nor ends a run`);
+    const message = `${key.problem}; the node cannot sign, so it neither joins nor ends a run`;
+    draft.problem('KeyUnavailable', message);
+    draft.error(key.problem);
     const pending = pendingEnding(world);
     if (pending !== undefined) return pending(draft);
-    draft.setPhase('Error', 'NodeError', key.problem);
+    draft.stall('KeyUnavailable', message);
     return draft.decided({ kind: 'none' }, { backoff: true });
   }
   draft.problem('KeyUnavailable', undefined);
@@ -110,6 +126,7 @@ export function decide(world: NodeWorld, settings: NodeSettings): NodeDecision {
   if (chain === undefined || 'readError' in chain) {
     const why = chain === undefined ? 'not read' : chain.readError;
     draft.problem('ChainUnreadable', `the chain could not be read: ${why}`);
+    if (chain !== undefined) draft.error(`the chain could not be read: ${why}`);
     const pending = pendingEnding(world);
     if (pending !== undefined) return pending(draft);
     // Nothing is known: the status stays as it was, and a node never shown gets its first phase.
@@ -117,13 +134,7 @@ export function decide(world: NodeWorld, settings: NodeSettings): NodeDecision {
     return draft.decided({ kind: 'none' }, { backoff: true });
   }
   draft.problem('ChainUnreadable', undefined);
-  const { lamports } = chain.balances;
-  draft.problem(
-    'LowBalance',
-    lamports < settings.lowBalanceLamports
-      ? `node ${key.address} holds ${formatSol(lamports)} SOL, below the ${formatSol(settings.lowBalanceLamports)} SOL it needs to take a job (run rent and fees); send it SOL`
-      : undefined,
-  );
+  draft.problem('LowBalance', lowBalanceNote(key.address, chain.balances.lamports, settings.lowBalanceLamports));
   const ctx: NodeContext = { draft, world, chain, address: key.address, settings, ...(draining === undefined ? {} : { draining }) };
   if (world.record !== undefined) return decideEnding(ctx, world.record);
   if (chain.run !== undefined || world.executor.state !== 'idle' || node.status.currentRun !== undefined) return decideRunning(ctx);

@@ -1,15 +1,18 @@
 // The vocabulary of NosanaNode decisions (decide.ts): what one reconcile of the node agent reads
 // (the object, its key, the chain, the cluster's capacity, the run's record and the executor),
 // what the agent's options say, the one action a decision may name, and the working copy a decider
-// fills in. Types and a small helper class; no I/O.
+// fills in, with the few helpers every part of the decision shares. No I/O.
 import type { NosanaNodePhase, NosanaNodeSpec, NosanaNodeStatus } from '../../api/crds/nosana-node.ts';
 import type { StakeAccount } from '../../chain/accounts.ts';
 import type { Balances, JobView, MarketView, NodeTransactionResolution, RunView } from '../../chain/jobs-client.ts';
+import { formatSol } from '../../chain/money.ts';
 import type { NodeTransactionRecordOf } from '../../chain/node-transaction-record.ts';
 import type { ClusterFailureCause } from '../../executor/decide-run.ts';
 import type { FlowState, FlowStatus } from '../../executor/flow-state.ts';
+import { redactSecrets } from '../../http/redact.ts';
 import { isNoResult } from '../../ipfs/cid.ts';
 import { setCondition, findCondition } from '../../runtime/conditions.ts';
+import { isoSeconds } from '../../runtime/kube-time.ts';
 import type { EventType } from '../../runtime/types.ts';
 import { applyPhase } from '../phase.ts';
 import type { CapacityVerdict } from './capacity.ts';
@@ -50,7 +53,11 @@ export interface ChainSnapshot {
   balances: Balances;
   /** Whether the node's NOS token account exists, and its stake account when it has one. */
   accounts: { nosAccount: boolean; stake?: StakeAccount };
-  /** 'open': the market needs no access key; otherwise whether the node holds one of its collection. */
+  /**
+   * 'open': the market needs no access key. 'held': the node holds one of the market's collection.
+   * 'missing': it holds none, or that cannot be checked (reading a node's NFTs is not built yet,
+   * so every market that asks for an access key reads 'missing').
+   */
   accessKey: 'open' | 'held' | 'missing';
   run?: RunView;
   job?: JobView;
@@ -171,6 +178,7 @@ export type NodeAction =
   | { kind: 'resign'; signed: SignedEnding; reason: string; failures: number }
   /** The run is over for this node: drop its record, whatever of it is left in the cluster and the executor's state. */
   | { kind: 'releaseRun'; runAddress: string }
+  /** The node has drained (no run, out of the queue): remove NOSANA_NODE_FINALIZER (api/annotations.ts) so the object can go. */
   | { kind: 'removeFinalizer' };
 
 export interface NodeEvent {
@@ -210,6 +218,16 @@ export const NODE_PROBLEMS = {
 
 export type NodeProblem = keyof typeof NODE_PROBLEMS;
 
+/**
+ * The Ready reasons of phase Error (api/health.ts): what stops the node until someone changes
+ * something (a Secret, the market, a stake) or, for EndingFailed, looks at the run's record.
+ */
+export type NodeStall = 'KeyUnavailable' | 'MarketUnavailable' | 'StakeBelowMinimum' | 'AccessKeyRequired' | 'EndingFailed';
+
+// lastError is a line to read in `kubectl describe`, not a log: long enough for an RPC or a
+// program error, well inside the schema's bound.
+const LAST_ERROR_MAX_CHARS = 300;
+
 /** The working state of one decision: a copy of the status and what the decision adds to it. */
 export class NodeDraft {
   status: NosanaNodeStatus;
@@ -226,6 +244,20 @@ export class NodeDraft {
 
   setPhase(phase: NosanaNodePhase, reason: string, message: string): void {
     this.status = applyPhase('NosanaNode', this.status, phase, reason, message, this.#generation, this.#now);
+  }
+
+  /** Phase Error with one of its reasons: the node stops until someone changes something. */
+  stall(reason: NodeStall, message: string): void {
+    this.setPhase('Error', reason, message);
+  }
+
+  /**
+   * Records `message` as the last error the node met: one line, credentials in quoted URLs
+   * redacted, cut short. Messages never quote a key Secret's content to begin with.
+   */
+  error(message: string): void {
+    const line = redactSecrets(message).replace(/\s+/g, ' ').trim();
+    this.status.lastError = line.length > LAST_ERROR_MAX_CHARS ? `${line.slice(0, LAST_ERROR_MAX_CHARS - 1)}…` : line;
   }
 
   event(type: EventType, reason: string, note: string): void {
@@ -319,9 +351,29 @@ function drainingNote(draining: 'paused' | 'deleting'): string {
   return draining === 'paused' ? 'spec.paused: no new job is taken' : 'being deleted: no new job is taken';
 }
 
+/**
+ * The status names the run (and its job): before anything is signed for it, so that its ending is
+ * counted when it settles. `held` is the run account when the chain still holds it: startedAt is
+ * the start the chain recorded in it (run.time), never a local clock. Without it, startedAt is
+ * kept only when it is this run's.
+ */
+export function nameRun(draft: NodeDraft, runAddress: string, jobAddress: string, held?: RunView): void {
+  if (held !== undefined) draft.status.startedAt = isoSeconds(new Date(Number(held.account.time) * 1000));
+  else if (draft.status.currentRun !== runAddress) delete draft.status.startedAt;
+  draft.status.currentRun = runAddress;
+  draft.status.currentJob = jobAddress;
+}
+
 /** The run is no longer this node's business: the status stops naming it. */
 export function forgetRun(draft: NodeDraft, runAddress: string): void {
   if (draft.status.currentRun !== runAddress) return;
   delete draft.status.currentRun;
   delete draft.status.currentJob;
+  delete draft.status.startedAt;
+}
+
+/** Why the node's SOL keeps it from taking a job, or undefined when it has enough. */
+export function lowBalanceNote(address: string, lamports: bigint, thresholdLamports: bigint): string | undefined {
+  if (lamports >= thresholdLamports) return undefined;
+  return `node ${address} holds ${formatSol(lamports)} SOL, below the ${formatSol(thresholdLamports)} SOL it needs to take a job (run rent and fees); send it SOL`;
 }

@@ -8,6 +8,7 @@ import { Keypair } from '@solana/web3.js';
 import type { NosanaNodeStatus } from '../../../src/api/crds/nosana-node.ts';
 import { OPEN_MARKET_ACCESS_KEY } from '../../../src/chain/addresses.ts';
 import type { JobStatus, JobView, MarketView, RunView } from '../../../src/chain/jobs-client.ts';
+import type { CapacityVerdict } from '../../../src/controllers/nosana-node/capacity.ts';
 import { decide } from '../../../src/controllers/nosana-node/decide.ts';
 import type {
   ChainSnapshot,
@@ -195,16 +196,34 @@ const ended = (status: FlowStatus, runAddress = run): ExecutorState => ({
   flow: flow(status),
 });
 
+/** RUN_START as a Kubernetes timestamp: the run's start as the chain recorded it. */
+const RUN_STARTED_AT = '2026-06-01T11:58:20Z';
+
 /** What the status shows while this node runs the job. */
 const BUSY: NosanaNodeStatus = {
   phase: 'Running',
   nodeAddress: node,
   currentJob: job,
   currentRun: run,
+  startedAt: RUN_STARTED_AT,
   jobsCompleted: 4,
   jobsFailed: 1,
+  jobsQuit: 2,
   earnings: '0.000005',
   earningsBaseUnits: '5',
+};
+
+// The capacity verdicts the tests use, one per cause.
+const GPUS_IN_USE: CapacityVerdict = { fits: false, cause: 'GpusInUse', reason: 'largest free: 0 of nvidia.com/gpu on gpu-1; needs 1' };
+const NO_SUITABLE_NODE: CapacityVerdict = {
+  fits: false,
+  cause: 'NoSuitableNode',
+  reason: 'no node advertises nvidia.com/gpu (is its device plugin running?)',
+};
+const CAPACITY_UNKNOWN: CapacityVerdict = {
+  fits: false,
+  cause: 'CapacityUnknown',
+  reason: 'DeviceClass gpu.example.com does not exist',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -216,7 +235,8 @@ interface WorldChange {
   deleting?: boolean;
   key?: NodeWorld['key'];
   chain?: ChainSnapshot | { readError: string } | 'unread';
-  fits?: boolean;
+  /** The capacity verdict; room on gpu-1 when absent. */
+  capacity?: CapacityVerdict;
   record?: RunRecord;
   executor?: ExecutorState;
   lastJoinAt?: Date;
@@ -233,10 +253,7 @@ function world(change: WorldChange = {}): NodeWorld {
     },
     key: change.key ?? { address: node },
     ...(read === undefined ? {} : { chain: read }),
-    capacity:
-      change.fits === false
-        ? { fits: false, cause: 'GpusInUse', reason: 'node gpu-1 has no free nvidia.com/gpu' }
-        : { fits: true, node: 'gpu-1', freeAfter: 0 },
+    capacity: change.capacity ?? { fits: true, node: 'gpu-1', freeAfter: 0 },
     ...(change.record === undefined ? {} : { record: change.record }),
     executor: change.executor ?? { state: 'idle' },
     ...(change.lastJoinAt === undefined ? {} : { lastJoinAt: change.lastJoinAt }),
@@ -252,7 +269,9 @@ interface Want {
   /** The Events' reasons, in order (none when absent). */
   events?: string[];
   conditions?: Partial<Record<NodeProblem, 'True' | 'False' | 'absent'>>;
-  /** Status fields as they must be (undefined: removed). */
+  /** What conditions (Ready included) must say: their reason, and a pattern their message must match. */
+  says?: Partial<Record<NodeProblem | 'Ready', { reason?: string; message?: RegExp }>>;
+  /** Status fields as they must be (undefined: removed; a pattern: a string matching it). */
   status?: Partial<Record<keyof NosanaNodeStatus, unknown>>;
   requeue?: number | 'backoff' | 'none';
 }
@@ -270,6 +289,7 @@ const counted: NosanaNodeStatus = {
   nodeAddress: node,
   jobsCompleted: 4,
   jobsFailed: 1,
+  jobsQuit: 2,
   earnings: '0.000005',
   earningsBaseUnits: '5',
 };
@@ -277,14 +297,16 @@ const counted: NosanaNodeStatus = {
 const rows: Row[] = [
   // --- the key and the chain ---------------------------------------------------------------
   {
-    reason: 'a missing key Secret: Error with a condition naming the Secret and key; nothing joins',
+    reason: 'a missing key Secret: Error / KeyUnavailable with a condition naming the Secret and key, kept as lastError; nothing joins',
     world: { key: { problem: 'Secret default/node-key key "keypair": the Secret does not exist' } },
     want: {
       phase: 'Error',
-      ready: 'NodeError',
+      ready: 'KeyUnavailable',
       action: 'none',
       events: ['KeyUnavailable'],
       conditions: { KeyUnavailable: 'True' },
+      says: { Ready: { message: /^Secret default\/node-key key "keypair": the Secret does not exist; the node cannot sign/ } },
+      status: { lastError: 'Secret default/node-key key "keypair": the Secret does not exist' },
       requeue: 'backoff',
     },
   },
@@ -304,19 +326,27 @@ const rows: Row[] = [
     },
   },
   {
-    reason: 'a malformed key while the outcome of an ending is unknown: nothing is sent',
+    reason: 'a malformed key while the outcome of an ending is unknown: nothing is sent; Error / KeyUnavailable, the run still named',
     world: {
       status: BUSY,
       key: { problem: 'Secret default/node-key key "keypair": not a keypair' },
       record: record({ ending: 'finish', outcome: unknown }),
     },
-    want: { phase: 'Error', ready: 'NodeError', action: 'none', events: ['KeyUnavailable'], requeue: 'backoff' },
+    want: {
+      phase: 'Error',
+      ready: 'KeyUnavailable',
+      action: 'none',
+      events: ['KeyUnavailable'],
+      status: { currentRun: run, startedAt: RUN_STARTED_AT },
+      requeue: 'backoff',
+    },
   },
   {
-    reason: 'the key is back: the condition clears and the node joins',
+    reason: 'the key is back: the condition clears and the node joins; lastError stays (the last error met, not a current one)',
     world: {
       status: {
         phase: 'Error',
+        lastError: 'Secret default/node-key key "keypair": not a keypair',
         conditions: [
           { type: 'KeyUnavailable', status: 'True', reason: 'KeyUnavailable', message: 'x', lastTransitionTime: '2026-06-01T11:00:00Z' },
         ],
@@ -328,11 +358,11 @@ const rows: Row[] = [
       action: 'joinQueue',
       events: ['Joined'],
       conditions: { KeyUnavailable: 'False' },
-      status: { nodeAddress: node },
+      status: { nodeAddress: node, lastError: 'Secret default/node-key key "keypair": not a keypair' },
     },
   },
   {
-    reason: 'the chain unreadable on a new node: Idle with ChainUnreadable, retried with backoff',
+    reason: 'the chain unreadable on a new node: Idle with ChainUnreadable, the read error kept as lastError, retried with backoff',
     world: { chain: { readError: 'connect ECONNREFUSED' } },
     want: {
       phase: 'Idle',
@@ -340,6 +370,7 @@ const rows: Row[] = [
       action: 'none',
       events: ['RpcUnavailable'],
       conditions: { ChainUnreadable: 'True' },
+      status: { lastError: 'the chain could not be read: connect ECONNREFUSED' },
       requeue: 'backoff',
     },
   },
@@ -366,27 +397,84 @@ const rows: Row[] = [
     want: { phase: 'Queued', ready: 'Queued', action: 'none', status: { queuePosition: 1 }, requeue: SETTINGS.pollIntervalMs },
   },
   {
-    reason: 'in the queue when the cluster loses its room: the node leaves the queue',
-    world: { status: { phase: 'Queued', queuePosition: 1 }, chain: queued, fits: false },
+    reason: "in the queue when the cluster loses its room: Idle / NoCapacity saying the verdict's reason, and the node leaves the queue",
+    world: { status: { phase: 'Queued', queuePosition: 1 }, chain: queued, capacity: GPUS_IN_USE },
     want: {
       phase: 'Idle',
-      ready: 'Joining',
+      ready: 'NoCapacity',
       action: 'leaveQueue',
       with: { market },
       events: ['GpusInUse'],
       conditions: { NoCapacity: 'True' },
+      says: {
+        Ready: {
+          message: /^leaving the queue of market gpu-market: the cluster has no room .*largest free: 0 of nvidia\.com\/gpu on gpu-1/,
+        },
+        NoCapacity: { reason: 'GpusInUse', message: /no room for one more job of this node now: largest free: 0 of nvidia\.com\/gpu/ },
+      },
       status: { queuePosition: undefined },
     },
   },
   {
-    reason: 'no room in the cluster for one more job: the node does not join',
-    world: { fits: false },
+    reason: 'in the queue when capacity cannot be judged: the node leaves the queue too (it may be handed a job it cannot run)',
+    world: { status: { phase: 'Queued', queuePosition: 1 }, chain: queued, capacity: CAPACITY_UNKNOWN },
     want: {
       phase: 'Idle',
-      ready: 'Joining',
+      ready: 'NoCapacity',
+      action: 'leaveQueue',
+      events: ['CapacityUnknown'],
+      says: { NoCapacity: { reason: 'CapacityUnknown', message: /cannot be judged: DeviceClass gpu\.example\.com does not exist/ } },
+    },
+  },
+  {
+    reason: "GPUs in use: Idle / NoCapacity, the condition's reason is the verdict's cause and its message the verdict's reason; polled",
+    world: { capacity: GPUS_IN_USE },
+    want: {
+      phase: 'Idle',
+      ready: 'NoCapacity',
       action: 'none',
       events: ['GpusInUse'],
       conditions: { NoCapacity: 'True' },
+      says: {
+        Ready: { message: /^not joining market gpu-market: the cluster has no room for one more job of this node now: largest free/ },
+        NoCapacity: { reason: 'GpusInUse', message: /largest free: 0 of nvidia\.com\/gpu on gpu-1; needs 1$/ },
+      },
+      requeue: SETTINGS.pollIntervalMs,
+    },
+  },
+  {
+    reason:
+      'no node can take a job of this node at all: NoCapacity with cause NoSuitableNode, worded as no suitable node rather than busy GPUs',
+    world: { capacity: NO_SUITABLE_NODE },
+    want: {
+      phase: 'Idle',
+      ready: 'NoCapacity',
+      action: 'none',
+      events: ['NoSuitableNode'],
+      says: {
+        Ready: { message: /no node of the cluster can run a job of this node: no node advertises nvidia\.com\/gpu/ },
+        NoCapacity: { reason: 'NoSuitableNode', message: /^no node of the cluster can run a job of this node: / },
+      },
+      requeue: SETTINGS.pollIntervalMs,
+    },
+  },
+  {
+    reason: 'capacity that cannot be judged is not called a full cluster: NoCapacity with cause CapacityUnknown says it cannot be judged',
+    world: { capacity: CAPACITY_UNKNOWN },
+    want: {
+      phase: 'Idle',
+      ready: 'NoCapacity',
+      action: 'none',
+      events: ['CapacityUnknown'],
+      says: {
+        Ready: {
+          message: /^not joining market gpu-market: whether the cluster has room for a job of this node cannot be judged: DeviceClass/,
+        },
+        NoCapacity: {
+          reason: 'CapacityUnknown',
+          message: /^(?!.*no room).*cannot be judged: DeviceClass gpu\.example\.com does not exist$/,
+        },
+      },
       requeue: SETTINGS.pollIntervalMs,
     },
   },
@@ -403,15 +491,34 @@ const rows: Row[] = [
     want: { phase: 'Idle', ready: 'Joining', action: 'joinQueue', events: ['Joined'], conditions: { NoCapacity: 'False' } },
   },
   {
-    reason: 'SOL below the threshold: LowBalance, the node does not join',
+    reason: 'SOL below the threshold: Idle / LowBalance saying how much it holds and needs; the node does not join',
     world: { chain: chain({ balances: { lamports: 1_000n, nos: 0n } }) },
     want: {
       phase: 'Idle',
-      ready: 'Joining',
+      ready: 'LowBalance',
       action: 'none',
       events: ['BalanceLow'],
       conditions: { LowBalance: 'True' },
+      says: { Ready: { message: /^not joining market gpu-market: node \w+ holds 0\.000001 SOL, below the 0\.01 SOL/ } },
       requeue: 'backoff',
+    },
+  },
+  {
+    reason: 'short of stake and of SOL: Error / StakeBelowMinimum (funding alone would not let it in), LowBalance still reported',
+    world: {
+      chain: chain({
+        market: marketView({ minimum: 1_000n }),
+        accounts: { nosAccount: true, stake: stake(10n) },
+        balances: { lamports: 1_000n, nos: 0n },
+      }),
+    },
+    want: {
+      phase: 'Error',
+      ready: 'StakeBelowMinimum',
+      action: 'none',
+      events: ['BalanceLow', 'StakeBelowMinimum'],
+      conditions: { LowBalance: 'True', StakeBelowMinimum: 'True' },
+      requeue: SETTINGS.recheckMs,
     },
   },
   {
@@ -432,31 +539,43 @@ const rows: Row[] = [
     want: { phase: 'Running', ready: 'Running', action: 'none', events: ['BalanceLow'], conditions: { LowBalance: 'True' } },
   },
   {
-    reason: "a stake below the market's nodeXnosMinimum: StakeBelowMinimum, not a silent failure",
+    reason: "a stake below the market's nodeXnosMinimum: Error / StakeBelowMinimum in xNOS amounts, not a silent failure",
     world: { chain: chain({ market: marketView({ minimum: 1_000n }), accounts: { nosAccount: true, stake: stake(10n) } }) },
     want: {
       phase: 'Error',
-      ready: 'NodeError',
+      ready: 'StakeBelowMinimum',
       action: 'none',
       events: ['StakeBelowMinimum'],
       conditions: { StakeBelowMinimum: 'True' },
+      says: { Ready: { message: /asks for a stake of at least 0\.001 xNOS; node \w+ has 0\.00001/ } },
       requeue: SETTINGS.recheckMs,
     },
   },
   {
     reason: 'no stake account for a market that needs stake: reported before any account is paid for',
     world: { chain: chain({ market: marketView({ minimum: 1_000n }), accounts: { nosAccount: false } }) },
-    want: { phase: 'Error', ready: 'NodeError', action: 'none', events: ['StakeBelowMinimum'], conditions: { StakeBelowMinimum: 'True' } },
+    want: {
+      phase: 'Error',
+      ready: 'StakeBelowMinimum',
+      action: 'none',
+      events: ['StakeBelowMinimum'],
+      conditions: { StakeBelowMinimum: 'True' },
+    },
   },
   {
-    reason: 'a market that needs an access key the node does not hold: AccessKeyRequired',
+    reason:
+      'a market that needs an access key: Error / AccessKeyRequired, saying plainly that holding one is not checked yet (not that the node holds none)',
     world: { chain: chain({ market: marketView({ accessKey: 'collection' }), accessKey: 'missing' }) },
     want: {
       phase: 'Error',
-      ready: 'NodeError',
+      ready: 'AccessKeyRequired',
       action: 'none',
       events: ['AccessKeyMissing'],
       conditions: { AccessKeyRequired: 'True' },
+      says: {
+        Ready: { message: /^(?!.*holds none).*an NFT of collection \w+\); this agent does not check or present access keys yet/ },
+        AccessKeyRequired: { reason: 'AccessKeyMissing', message: /does not check or present access keys yet/ },
+      },
       requeue: SETTINGS.recheckMs,
     },
   },
@@ -476,14 +595,28 @@ const rows: Row[] = [
     want: { phase: 'Idle', ready: 'Joining', action: 'ensureAccounts', with: { nosAccount: false, stake: true } },
   },
   {
-    reason: 'the market cannot be found: Error with MarketUnavailable',
+    reason: 'the market cannot be found: Error / MarketUnavailable, looked at again now and then',
     world: { chain: chain({ market: { missing: 'no market account at the address' } }) },
-    want: { phase: 'Error', ready: 'NodeError', action: 'none', events: ['MarketUnavailable'], conditions: { MarketUnavailable: 'True' } },
+    want: {
+      phase: 'Error',
+      ready: 'MarketUnavailable',
+      action: 'none',
+      events: ['MarketUnavailable'],
+      conditions: { MarketUnavailable: 'True' },
+      says: { Ready: { message: /market gpu-market cannot be served: no market account at the address/ } },
+      requeue: SETTINGS.recheckMs,
+    },
   },
   {
-    reason: 'a disabled market (job type 255) queues no node: Error with MarketUnavailable',
+    reason: 'a disabled market (job type 255) queues no node: Error / MarketUnavailable',
     world: { chain: chain({ market: marketView({ jobType: 255 }) }) },
-    want: { phase: 'Error', ready: 'NodeError', action: 'none', events: ['MarketUnavailable'], conditions: { MarketUnavailable: 'True' } },
+    want: {
+      phase: 'Error',
+      ready: 'MarketUnavailable',
+      action: 'none',
+      events: ['MarketUnavailable'],
+      conditions: { MarketUnavailable: 'True' },
+    },
   },
   {
     reason: '`work` sent 10 s ago and not shown yet: not sent twice (it could claim two jobs)',
@@ -523,15 +656,21 @@ const rows: Row[] = [
 
   // --- a run held on chain ---------------------------------------------------------------------
   {
-    reason: 'a run for this node appears: it is adopted into the status first, with a Claimed Event',
+    reason:
+      "a run for this node appears: it is adopted into the status first, with a Claimed Event; startedAt is the run's start as the chain recorded it, not now",
     world: { status: { phase: 'Queued', queuePosition: 0 }, chain: HOLDING },
     want: {
       phase: 'Running',
       ready: 'Running',
       action: 'none',
       events: ['Claimed'],
-      status: { currentRun: run, currentJob: job, queuePosition: undefined },
+      status: { currentRun: run, currentJob: job, startedAt: RUN_STARTED_AT, queuePosition: undefined },
     },
+  },
+  {
+    reason: 'a held run the status names without startedAt (written before it existed): startedAt is filled in from the run account',
+    world: { status: { phase: 'Running', nodeAddress: node, currentRun: run, currentJob: job }, chain: HOLDING, executor: running() },
+    want: { phase: 'Running', action: 'none', status: { startedAt: RUN_STARTED_AT } },
   },
   {
     reason: 'a held run not started (also after a restart): run with deadline = run start + job timeout',
@@ -564,7 +703,7 @@ const rows: Row[] = [
     want: { phase: 'Running', action: 'pinResult', with: { flow: flow('failed') } },
   },
   {
-    reason: 'a Pod evicted (a cluster failure, not the job): quit',
+    reason: 'a Pod evicted (a cluster failure, not the job): quit, the failure kept as lastError',
     world: {
       status: BUSY,
       chain: HOLDING,
@@ -577,7 +716,12 @@ const rows: Row[] = [
         message: 'The node was low on memory',
       },
     },
-    want: { phase: 'Running', action: 'prepare', with: { ending: 'quit', failures: 0 } },
+    want: {
+      phase: 'Running',
+      action: 'prepare',
+      with: { ending: 'quit', failures: 0 },
+      status: { lastError: `the cluster failed job ${job} (evicted, op main): The node was low on memory` },
+    },
   },
   {
     reason: 'GPUs unschedulable past the bound: quit',
@@ -614,13 +758,19 @@ const rows: Row[] = [
     want: { phase: 'Running', action: 'none', requeue: 10_000 },
   },
   {
-    reason: 'the definition could not be fetched, retry due: fetched again',
+    reason: 'the definition could not be fetched, retry due: fetched again; the fetch error is kept as lastError',
     world: {
       status: BUSY,
       chain: HOLDING,
       executor: { state: 'start-failed', jobAddress: job, runAddress: run, error: 'gateway 502', atMs: NOW.getTime() - 20_000 },
     },
-    want: { phase: 'Running', action: 'startRun', with: { deadlineMs: DEADLINE_MS }, events: ['DefinitionUnavailable'] },
+    want: {
+      phase: 'Running',
+      action: 'startRun',
+      with: { deadlineMs: DEADLINE_MS },
+      events: ['DefinitionUnavailable'],
+      status: { lastError: `the definition of job ${job} could not be fetched: gateway 502` },
+    },
   },
   {
     reason: 'the definition could not be fetched before the deadline: quit (nothing was run)',
@@ -731,7 +881,7 @@ const rows: Row[] = [
     want: { phase: 'Running', action: 'broadcast', with: { signed: signed('finish') }, requeue: 2_000 },
   },
   {
-    reason: 'the finish landed: counted once (completed, earnings), the run no longer named, Idle',
+    reason: 'the finish landed: counted once (completed, earnings, not quit), the run and its start no longer named, Idle',
     world: { status: BUSY, chain: chain({ job: FINISHED }), record: record({ ending: 'finish', outcome: landed }) },
     want: {
       phase: 'Idle',
@@ -741,10 +891,12 @@ const rows: Row[] = [
       status: {
         jobsCompleted: 5,
         jobsFailed: 1,
+        jobsQuit: 2,
         earningsBaseUnits: (5n + EARNED).toString(),
         earnings: '0.002505',
         currentRun: undefined,
         currentJob: undefined,
+        startedAt: undefined,
       },
     },
   },
@@ -782,14 +934,19 @@ const rows: Row[] = [
     want: { phase: 'Idle', action: 'none', events: ['Finished'], status: { jobsCompleted: 5, currentRun: undefined } },
   },
   {
-    reason: 'the outcome unknown and no evidence: nothing is signed again (it may still land)',
+    reason: 'the outcome unknown and no evidence: nothing is signed again (it may still land); not an error, so lastError is not touched',
     world: { status: BUSY, chain: HOLDING, record: record({ ending: 'finish', outcome: unknown }) },
-    want: { phase: 'Running', action: 'none', requeue: 'backoff' },
+    want: { phase: 'Running', action: 'none', status: { lastError: undefined }, requeue: 'backoff' },
   },
   {
-    reason: 'the outcome unreadable now: wait with backoff',
+    reason: 'the outcome unreadable now: wait with backoff, the read error kept as lastError',
     world: { status: BUSY, chain: HOLDING, record: record({ ending: 'finish', outcome: { outcome: 'unreadable', error: '429' } }) },
-    want: { phase: 'Running', action: 'none', requeue: 'backoff' },
+    want: {
+      phase: 'Running',
+      action: 'none',
+      status: { lastError: `the finish of job ${job}: whether it landed cannot be told yet: 429` },
+      requeue: 'backoff',
+    },
   },
   {
     reason: 'the finish expired without landing and the run still exists: signed again',
@@ -797,14 +954,46 @@ const rows: Row[] = [
     want: { phase: 'Running', action: 'resign', with: { signed: signed('finish'), failures: 0 }, events: ['EndingExpired'] },
   },
   {
-    reason: 'the finish failed on chain and the run still exists: signed again after a backoff, the failure counted',
+    reason: 'the finish failed on chain and the run still exists: signed again after a backoff, the failure counted and kept as lastError',
     world: { status: BUSY, chain: HOLDING, record: record({ ending: 'finish', failures: 1, outcome: failedOnChain }) },
-    want: { phase: 'Running', action: 'resign', with: { failures: 2 }, events: ['EndingFailed'], requeue: 'backoff' },
+    want: {
+      phase: 'Running',
+      action: 'resign',
+      with: { failures: 2 },
+      events: ['EndingFailed'],
+      status: {
+        lastError: `the finish of job ${job}: the finish failed (custom program error 0x1779); nothing changed, a new one may be signed`,
+      },
+      requeue: 'backoff',
+    },
   },
   {
-    reason: 'the finish failed maxEndingFailures times: Error, nothing more is sent until a person looks',
+    reason: 'the finish failed maxEndingFailures times: Error / EndingFailed, nothing more is sent until a person looks',
     world: { status: BUSY, chain: HOLDING, record: record({ ending: 'finish', failures: 2, outcome: failedOnChain }) },
-    want: { phase: 'Error', ready: 'NodeError', action: 'none', events: ['EndingFailed'], requeue: 'none' },
+    want: {
+      phase: 'Error',
+      ready: 'EndingFailed',
+      action: 'none',
+      events: ['EndingFailed'],
+      says: { Ready: { message: /3 signed versions of it failed, so no more are sent until a person looks/ } },
+      status: { lastError: /custom program error 0x1779/, currentRun: run },
+      requeue: 'none',
+    },
+  },
+  {
+    reason: 'an ending failing for good after an Error of another cause (the key): EndingFailed is still announced',
+    world: {
+      status: {
+        ...BUSY,
+        phase: 'Error',
+        conditions: [
+          { type: 'Ready', status: 'False', reason: 'KeyUnavailable', message: 'x', lastTransitionTime: '2026-06-01T11:00:00Z' },
+        ],
+      },
+      chain: HOLDING,
+      record: record({ ending: 'finish', failures: 2, outcome: failedOnChain }),
+    },
+    want: { phase: 'Error', ready: 'EndingFailed', action: 'none', events: ['EndingFailed'], requeue: 'none' },
   },
   {
     reason: 'the finish expired and the poster ended the job meanwhile: complete with the same result',
@@ -820,7 +1009,12 @@ const rows: Row[] = [
   {
     reason: 'the finish expired and the run is closed with the job gone: lost, nothing counted',
     world: { status: BUSY, chain: chain(), record: record({ ending: 'finish', outcome: expired }) },
-    want: { phase: 'Idle', action: 'none', events: ['EndingLost'], status: { jobsCompleted: 4, jobsFailed: 1, currentRun: undefined } },
+    want: {
+      phase: 'Idle',
+      action: 'none',
+      events: ['EndingLost'],
+      status: { jobsCompleted: 4, jobsFailed: 1, jobsQuit: 2, currentRun: undefined },
+    },
   },
   {
     reason: "the complete landed: counted, the pay is what the poster's end gave",
@@ -843,7 +1037,7 @@ const rows: Row[] = [
     want: { phase: 'Running', action: 'broadcast', with: { signed: signed('quit') } },
   },
   {
-    reason: 'the quit landed: a Quit Event with its cause, nothing earned or counted',
+    reason: 'the quit landed: a Quit Event with its cause, counted once as quit, nothing earned, completed or failed',
     world: {
       status: BUSY,
       chain: chain({ job: jobView('STOPPED') }),
@@ -853,8 +1047,17 @@ const rows: Row[] = [
       phase: 'Idle',
       action: 'none',
       events: ['Quit'],
-      status: { jobsCompleted: 4, jobsFailed: 1, earningsBaseUnits: '5', currentRun: undefined },
+      status: { jobsCompleted: 4, jobsFailed: 1, jobsQuit: 3, earningsBaseUnits: '5', currentRun: undefined, startedAt: undefined },
     },
+  },
+  {
+    reason: 'a landed quit whose count was written already: only released, jobsQuit not counted again',
+    world: {
+      status: counted,
+      chain: chain({ job: jobView('STOPPED') }),
+      record: record({ result: false, ending: 'quit', outcome: landed }),
+    },
+    want: { phase: 'Idle', action: 'releaseRun', status: { jobsQuit: 2 } },
   },
   {
     reason: 'the quit outcome unknown, but the run is closed and the job stopped: it landed',
@@ -871,14 +1074,31 @@ const rows: Row[] = [
     want: { phase: 'Running', action: 'resign', events: ['EndingExpired'] },
   },
   {
-    reason: 'the quit expired and the poster ended the job meanwhile: nothing is left to quit, settled as lost without a count',
+    reason:
+      'the quit expired and the poster ended the job meanwhile: nothing is left to quit, settled as lost without a count (not even as quit)',
     world: { status: BUSY, chain: chain({ job: ENDED }), record: record({ result: false, ending: 'quit', outcome: expired }) },
-    want: { phase: 'Idle', action: 'none', events: ['EndingLost'], status: { jobsCompleted: 4, jobsFailed: 1, currentRun: undefined } },
+    want: {
+      phase: 'Idle',
+      action: 'none',
+      events: ['EndingLost'],
+      status: { jobsCompleted: 4, jobsFailed: 1, jobsQuit: 2, currentRun: undefined },
+    },
   },
   {
-    reason: 'a record whose run the status lost, ending unsettled: the run is named again before anything is sent',
+    reason:
+      'a record whose run the status lost, ending unsettled: the run (and its start, the run still held) is named again before anything is sent',
     world: { status: { phase: 'Idle', nodeAddress: node }, chain: HOLDING, record: record({ ending: 'finish', outcome: pending }) },
-    want: { phase: 'Running', action: 'none', status: { currentRun: run, currentJob: job } },
+    want: { phase: 'Running', action: 'none', status: { currentRun: run, currentJob: job, startedAt: RUN_STARTED_AT } },
+  },
+  {
+    reason:
+      "a record whose run the status does not name, the run closed by the poster: named again, and another run's start is not shown for it (no run account to read its own from)",
+    world: {
+      status: { phase: 'Idle', nodeAddress: node, currentRun: OTHER_RUN.toBase58(), startedAt: '2026-06-01T10:00:00Z' },
+      chain: chain({ job: ENDED }),
+      record: record({ ending: 'complete', outcome: pending }),
+    },
+    want: { phase: 'Running', action: 'none', status: { currentRun: run, startedAt: undefined } },
   },
   {
     reason: 'a record with neither result nor ending says nothing: released',
@@ -913,8 +1133,16 @@ function check(decision: NodeDecision, input: NodeWorld, want: Want): void {
   );
   for (const [type, status] of Object.entries(want.conditions ?? {}))
     assert.equal(findCondition(decision.status.conditions, type)?.status ?? 'absent', status, `condition ${type}`);
-  for (const [field, value] of Object.entries(want.status ?? {}))
-    assert.deepEqual(decision.status[field as keyof NosanaNodeStatus], value, `status.${field}`);
+  for (const [type, says] of Object.entries(want.says ?? {})) {
+    const condition = findCondition(decision.status.conditions, type);
+    if (says.reason !== undefined) assert.equal(condition?.reason, says.reason, `condition ${type}'s reason`);
+    if (says.message !== undefined) assert.match(condition?.message ?? '', says.message, `condition ${type}'s message`);
+  }
+  for (const [field, value] of Object.entries(want.status ?? {})) {
+    const actual = decision.status[field as keyof NosanaNodeStatus];
+    if (value instanceof RegExp) assert.match(String(actual), value, `status.${field}`);
+    else assert.deepEqual(actual, value, `status.${field}`);
+  }
   if (want.requeue === 'backoff') assert.equal(decision.backoff, true, 'retried with backoff');
   else if (want.requeue === 'none') assert.deepEqual([decision.requeueAfterMs, decision.backoff], [undefined, undefined], 'no requeue');
   else if (want.requeue !== undefined) assert.equal(decision.requeueAfterMs, want.requeue);
@@ -947,6 +1175,31 @@ describe('decide: a NosanaNode', () => {
     const again = decide(world({ status: first.status, chain: queued }), SETTINGS);
     assert.deepEqual(again.events, []);
     assert.deepEqual(again.status, first.status);
+  });
+
+  test('lastError is one short line with credentials redacted, whatever the error quoted', () => {
+    const apiKey = 'k3y0f7h3rpc1234567890abcdef';
+    const readError = `fetch failed for https://rpc.example.com/?api-key=${apiKey}\n    at request (undici)\n${'x'.repeat(2_000)}`;
+    const decision = decide(world({ chain: { readError } }), SETTINGS);
+    const lastError = decision.status.lastError ?? '';
+    assert.match(
+      lastError,
+      /^the chain could not be read: fetch failed for https:\/\/rpc\.example\.com\/\?api-key=\[redacted\] at request/,
+    );
+    assert.ok(!lastError.includes(apiKey), 'the API key is not kept');
+    assert.ok(!lastError.includes('\n'), 'one line');
+    assert.ok(lastError.length <= 300 && lastError.endsWith('…'), `cut short: ${lastError.length} characters`);
+  });
+
+  test('an ending stopped at EndingFailed is announced once, however often it is looked at again', () => {
+    const input = { status: BUSY, chain: HOLDING, record: record({ ending: 'finish', failures: 2, outcome: failedOnChain }) };
+    const first = decide(world(input), SETTINGS);
+    const again = decide(world({ ...input, status: first.status }), SETTINGS);
+    assert.deepEqual(
+      first.events.map((event) => event.reason),
+      ['EndingFailed'],
+    );
+    assert.deepEqual([again.status.phase, again.action.kind, again.events], ['Error', 'none', []]);
   });
 
   test('a problem already reported is not announced again', () => {
@@ -1038,8 +1291,9 @@ describe('decide: killed at any instant, a run gets exactly one ending, counted 
       assert.deepEqual(scene.sent, ['finish'], 'one finish reached the chain');
       assert.deepEqual([...scene.signed], ['sig-finish'], 'one finish was signed, never a quit or a second one');
       assert.equal(scene.status.jobsCompleted, 5, 'counted exactly once');
+      assert.deepEqual([scene.status.jobsFailed, scene.status.jobsQuit], [1, 2], 'counted as completed only');
       assert.equal(scene.status.earningsBaseUnits, (5n + EARNED).toString(), 'earned exactly once');
-      assert.equal(scene.status.currentRun, undefined);
+      assert.deepEqual([scene.status.currentRun, scene.status.startedAt], [undefined, undefined], 'the run no longer named');
       assert.equal(scene.record, undefined, 'the record is released');
     });
   }
@@ -1057,11 +1311,13 @@ describe('decide: killed at any instant, a run gets exactly one ending, counted 
       const { scene } = play(evicted, kill);
       assert.deepEqual(scene.sent, ['quit'], 'one quit reached the chain, never a finish');
       assert.deepEqual([...scene.signed], ['sig-quit']);
+      assert.equal(scene.status.jobsQuit, 3, 'counted exactly once as quit');
       assert.deepEqual(
         [scene.status.jobsCompleted, scene.status.jobsFailed, scene.status.earningsBaseUnits],
         [4, 1, '5'],
-        'nothing counted or earned',
+        'nothing completed, failed or earned',
       );
+      assert.deepEqual([scene.status.currentRun, scene.status.startedAt], [undefined, undefined], 'the run no longer named');
       assert.equal(scene.record, undefined, 'the record is released');
     });
   }

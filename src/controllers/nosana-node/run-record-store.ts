@@ -1,0 +1,431 @@
+// Where the node agent keeps a run's record (decision.ts RunRecord): the pinned result, then the
+// signed ending, written BEFORE the ending is broadcast and read back after a crash. It is the only
+// memory of signed bytes that may still land, so it cannot live in the executor's run ConfigMap,
+// which is deleted when the run's objects go (executor/runner.ts cleanUp), nor in the agent's
+// memory. Each record is a ConfigMap of its own:
+//
+//   namespace   the NosanaNode's (owner references cannot cross namespaces)
+//   name        nos-record-<first 16 hex digits of sha256("<NosanaNode name>/<run address>")>
+//   labels      managed-by, nosana.io/run-record=<NosanaNode name>, nosana.io/job, nosana.io/run
+//   owner       the NosanaNode
+//
+// The name is computed, so the agent finds a run's record without a list; the labels let a
+// restarted agent list all of a NosanaNode's records at once, and let a person find them with
+// kubectl. Run addresses can be chosen by strangers (a poster creates the run when it lists a job
+// for a queued node), hence 64 bits of hash as in executor/names.ts; a record found under a name
+// must also name that run, so a collision reads as an error, never as another run's record.
+//
+// Owned by the NosanaNode: deleting the NosanaNode lets the garbage collector take its records.
+// That is safe only because the NosanaNode's drain finalizer outlives every record: the decision
+// removes it from its idle part, which it reaches only once no record is left, and a record is
+// released only once its ending is settled. A NosanaNode whose finalizer is stripped by hand loses
+// its records at once, and with them the memory of an ending that may still land; the program
+// still refuses a second finish of a run (it closes the run account), so money stays safe, but
+// the counters and Events of that run are lost.
+//
+// Every write is conditional on the version the writer read (a create on there being none): two
+// workers, or two agents during a leader hand-over, that both decided from the same record cannot
+// both record an ending; the loser gets a conflict and decides again from a fresh read. A release
+// is conditional the same way, and is refused while the recorded ending may still land.
+//
+// The data is one key per field, each checked on every read (and before every write: nothing is
+// written that would not read back). A tampered or garbled record is an error naming the key, never
+// "no record": reading it as absent would let the agent sign a second ending.
+import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
+import { API_VERSION, solanaAddress } from '../../api/crds/common.ts';
+import type { NosanaNetwork } from '../../chain/addresses.ts';
+import { decodeNodeTransaction, parseNodeTransactionRecord } from '../../chain/node-transaction-record.ts';
+import type { NodeTransactionRecord } from '../../chain/node-transaction-record.ts';
+import type { FlowStatus } from '../../executor/flow-state.ts';
+import { JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, labelValue } from '../../executor/labels.ts';
+import { sha256Hex } from '../../executor/names.ts';
+import { NO_RESULT_CID, cidV0Problem } from '../../ipfs/cid.ts';
+import { hasStatus } from '../../runtime/kube-api.ts';
+import type { KubeApi } from '../../runtime/kube-api.ts';
+import { FIELD_MANAGER } from '../../runtime/kube-writer.ts';
+import type { EndingKind, EndingOutcome, PinnedResult, RecordedEnding, SignedEnding } from './decision.ts';
+
+/** On every record, with the owning NosanaNode's name (labelValue) as its value. */
+export const RUN_RECORD_LABEL = 'nosana.io/run-record';
+
+const NAME_HASH_HEX_DIGITS = 16;
+
+/** The data keys of a record; a key the store does not write is refused on read. */
+export const RUN_RECORD_KEYS = {
+  job: 'job',
+  run: 'run',
+  resultCid: 'result-cid',
+  resultFlowStatus: 'result-flow-status',
+  /** The signed ending, as chain/node-transaction-record.ts persists it (JSON). */
+  endingTransaction: 'ending-transaction',
+  endingReason: 'ending-reason',
+  endingFailures: 'ending-failures',
+} as const;
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.values(RUN_RECORD_KEYS));
+const ENDING_KINDS: readonly string[] = ['finish', 'complete', 'quit'] satisfies EndingKind[];
+
+// Every flow status, as a value to check against; the type below fails to compile if one is missing.
+const FLOW_STATUSES = [
+  'init',
+  'running',
+  'success',
+  'failed',
+  'stopped',
+  'waiting-for-job-definition',
+  'logistics-error',
+  'validation-error',
+  'init error',
+  'waiting-for-result',
+] as const satisfies readonly FlowStatus[];
+const _everyFlowStatus: Exclude<FlowStatus, (typeof FLOW_STATUSES)[number]> extends never ? true : never = true;
+
+const address = solanaAddress('');
+const FAILURES = /^(0|[1-9][0-9]{0,5})$/;
+
+// ---------------------------------------------------------------------------------------------
+// What is kept
+
+/** The NosanaNode whose records these are: their namespace, the name they are derived from, their owner. */
+export interface RecordOwner {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** A recorded ending as kept: its outcome is read from the chain on every look, never stored. */
+export type StoredEnding = Omit<RecordedEnding, 'outcome'>;
+
+/** A run's record as kept; the acting layer adds each ending's outcome to make decision.ts's RunRecord. */
+export interface StoredRunRecord {
+  jobAddress: string;
+  runAddress: string;
+  result?: PinnedResult;
+  ending?: StoredEnding;
+}
+
+/** A record as read, with the version the next write or release of it is conditional on. */
+export interface RunRecordRead {
+  record: StoredRunRecord;
+  version: string;
+}
+
+/** A record that cannot be read as one: tampered, garbled, or written by something else. */
+export class RunRecordError extends Error {
+  /** `<namespace>/<name>` of the ConfigMap. */
+  readonly configMap: string;
+  /** The data key (or metadata field) at fault, as `key <name>`, `label <name>` or `binaryData`. */
+  readonly key: string;
+  readonly problem: string;
+  constructor(configMap: string, key: string, problem: string) {
+    super(
+      `the run record ConfigMap ${configMap} is unreadable: ${key} ${problem}; ` +
+        'it may hold a signed ending: repair it, or delete it once the run is settled on chain',
+    );
+    this.name = 'RunRecordError';
+    this.configMap = configMap;
+    this.key = key;
+    this.problem = problem;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names and labels
+
+export function runRecordName(nodeName: string, runAddress: string): string {
+  return `nos-record-${sha256Hex(`${nodeName}/${runAddress}`).slice(0, NAME_HASH_HEX_DIGITS)}`;
+}
+
+/** The label selector of every record of one NosanaNode. */
+export function runRecordSelector(nodeName: string): string {
+  return `${MANAGED_BY_LABEL}=${MANAGED_BY},${RUN_RECORD_LABEL}=${labelValue(nodeName)}`;
+}
+
+function ownerReference(node: RecordOwner): V1OwnerReference {
+  // No blockOwnerDeletion: it would need permission on the NosanaNode's finalizers and buys
+  // nothing, as the drain finalizer already keeps the NosanaNode until its records are released.
+  return { apiVersion: API_VERSION, kind: 'NosanaNode', name: node.name, uid: node.uid, controller: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The codec
+
+/** The ConfigMap data of a record. Throws (as a read would) when the record is not one the store could read back. */
+export function encodeRunRecord(record: StoredRunRecord, network?: NosanaNetwork): Record<string, string> {
+  const { result, ending } = record;
+  const data: Record<string, string> = {
+    [RUN_RECORD_KEYS.job]: record.jobAddress,
+    [RUN_RECORD_KEYS.run]: record.runAddress,
+    ...(result === undefined ? {} : { [RUN_RECORD_KEYS.resultCid]: result.cid, [RUN_RECORD_KEYS.resultFlowStatus]: result.flowStatus }),
+    ...(ending === undefined
+      ? {}
+      : {
+          [RUN_RECORD_KEYS.endingTransaction]: JSON.stringify(ending.signed),
+          [RUN_RECORD_KEYS.endingReason]: ending.reason,
+          [RUN_RECORD_KEYS.endingFailures]: String(ending.failures),
+        }),
+  };
+  try {
+    decodeRunRecord(data, '(not written)', network);
+  } catch (error) {
+    if (!(error instanceof RunRecordError)) throw error;
+    throw new Error(`the record of run ${record.runAddress} is not written, as it would not read back: ${error.key} ${error.problem}`, {
+      cause: error,
+    });
+  }
+  return data;
+}
+
+/**
+ * The record a ConfigMap's data holds, every key checked; `where` names the ConfigMap in errors.
+ * With a network, the signed ending's bytes are checked to do what the record says
+ * (decodeNodeTransaction). Throws RunRecordError naming the first key at fault.
+ */
+export function decodeRunRecord(
+  data: Readonly<Record<string, string>> | undefined,
+  where: string,
+  network?: NosanaNetwork,
+): StoredRunRecord {
+  const fields = data ?? {};
+  const bad = (key: string, problem: string) => new RunRecordError(where, key, problem);
+  for (const key of Object.keys(fields)) if (!KNOWN_KEYS.has(key)) throw bad(`key ${key}`, 'is not a key of a run record');
+
+  const addressAt = (key: string): string => {
+    const value = fields[key];
+    if (value === undefined) throw bad(`key ${key}`, 'is missing');
+    if (!address.safeParse(value).success) throw bad(`key ${key}`, 'is not a Solana address');
+    return value;
+  };
+  const jobAddress = addressAt(RUN_RECORD_KEYS.job);
+  const runAddress = addressAt(RUN_RECORD_KEYS.run);
+  const result = decodeResult(fields, bad);
+  const ending = decodeEnding(fields, bad, { jobAddress, runAddress, result }, network);
+  return { jobAddress, runAddress, ...(result === undefined ? {} : { result }), ...(ending === undefined ? {} : { ending }) };
+}
+
+type Problem = (key: string, problem: string) => RunRecordError;
+
+/** Present together or not at all: a key whose companion is missing is an error naming the missing one. */
+function group(fields: Readonly<Record<string, string>>, keys: readonly string[], bad: Problem): string[] | undefined {
+  const present = keys.filter((key) => fields[key] !== undefined);
+  if (present.length === 0) return undefined;
+  const missing = keys.find((key) => fields[key] === undefined);
+  if (missing !== undefined) throw bad(`key ${missing}`, `is missing while ${present.join(' and ')} is present`);
+  return keys.map((key) => fields[key] ?? '');
+}
+
+function decodeResult(fields: Readonly<Record<string, string>>, bad: Problem): PinnedResult | undefined {
+  const values = group(fields, [RUN_RECORD_KEYS.resultCid, RUN_RECORD_KEYS.resultFlowStatus], bad);
+  if (values === undefined) return undefined;
+  const [cid = '', flowStatus = ''] = values;
+  const problem = cid === NO_RESULT_CID ? 'is the placeholder for no result' : cidV0Problem(cid);
+  if (problem !== undefined) throw bad(`key ${RUN_RECORD_KEYS.resultCid}`, problem);
+  const status = FLOW_STATUSES.find((candidate) => candidate === flowStatus);
+  if (status === undefined) throw bad(`key ${RUN_RECORD_KEYS.resultFlowStatus}`, 'is not a flow status');
+  return { cid, flowStatus: status };
+}
+
+function decodeEnding(
+  fields: Readonly<Record<string, string>>,
+  bad: Problem,
+  run: { jobAddress: string; runAddress: string; result: PinnedResult | undefined },
+  network: NosanaNetwork | undefined,
+): StoredEnding | undefined {
+  const keys = [RUN_RECORD_KEYS.endingTransaction, RUN_RECORD_KEYS.endingReason, RUN_RECORD_KEYS.endingFailures];
+  const values = group(fields, keys, bad);
+  if (values === undefined) return undefined;
+  const [text = '', reason = '', failures = ''] = values;
+  const at = `key ${RUN_RECORD_KEYS.endingTransaction}`;
+  if (!FAILURES.test(failures)) throw bad(`key ${RUN_RECORD_KEYS.endingFailures}`, 'is not a whole number of failures');
+  const parsed = parsedTransaction(text, (problem) => bad(at, problem));
+  if (!ENDING_KINDS.includes(parsed.kind)) throw bad(at, `holds a ${parsed.kind} transaction, not a run's ending`);
+  const signed = parsed as SignedEnding;
+  if (signed.job !== run.jobAddress) throw bad(at, `acts on another job than key ${RUN_RECORD_KEYS.job} names`);
+  if (signed.kind !== 'complete' && signed.run !== run.runAddress)
+    throw bad(at, `closes another run than key ${RUN_RECORD_KEYS.run} names`);
+  // A finish or complete writes the pinned result on chain: the result the record keeps.
+  if (signed.kind !== 'quit' && signed.resultCid !== run.result?.cid)
+    throw bad(at, `writes another result than key ${RUN_RECORD_KEYS.resultCid} names`);
+  if (network !== undefined) {
+    try {
+      decodeNodeTransaction(network, signed);
+    } catch (error) {
+      throw bad(at, `holds bytes that do not do what it says (${(error as Error).message})`);
+    }
+  }
+  return { signed, reason, failures: Number(failures) };
+}
+
+function parsedTransaction(text: string, bad: (problem: string) => RunRecordError): NodeTransactionRecord {
+  try {
+    return parseNodeTransactionRecord(text);
+  } catch (error) {
+    throw bad(`does not hold a node transaction record (${(error as Error).message})`);
+  }
+}
+
+/** The record's ConfigMap; with `version`, a replacement conditional on it, else a creation. */
+export function buildRunRecordConfigMap(
+  node: RecordOwner,
+  record: StoredRunRecord,
+  version?: string,
+  network?: NosanaNetwork,
+): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      namespace: node.namespace,
+      name: runRecordName(node.name, record.runAddress),
+      labels: {
+        [MANAGED_BY_LABEL]: MANAGED_BY,
+        [RUN_RECORD_LABEL]: labelValue(node.name),
+        [JOB_LABEL]: labelValue(record.jobAddress),
+        [RUN_LABEL]: labelValue(record.runAddress),
+      },
+      ownerReferences: [ownerReference(node)],
+      ...(version === undefined ? {} : { resourceVersion: version }),
+    },
+    data: encodeRunRecord(record, network),
+  };
+}
+
+/**
+ * The record a ConfigMap of `node` holds, checked: its labels say it is this NosanaNode's record,
+ * its name is the one its run gives, and its data decodes.
+ */
+export function readRunRecordConfigMap(node: Pick<RecordOwner, 'name'>, configMap: V1ConfigMap, network?: NosanaNetwork): RunRecordRead {
+  const metadata = configMap.metadata ?? {};
+  const where = `${metadata.namespace ?? ''}/${metadata.name ?? ''}`;
+  if (metadata.labels?.[RUN_RECORD_LABEL] !== labelValue(node.name))
+    throw new RunRecordError(where, `label ${RUN_RECORD_LABEL}`, `does not name NosanaNode ${node.name}`);
+  if (configMap.binaryData !== undefined && Object.keys(configMap.binaryData).length > 0)
+    throw new RunRecordError(where, 'binaryData', 'is not part of a run record');
+  const record = decodeRunRecord(configMap.data, where, network);
+  if (metadata.name !== runRecordName(node.name, record.runAddress))
+    throw new RunRecordError(
+      where,
+      `key ${RUN_RECORD_KEYS.run}`,
+      "names a run whose record has another name (the ConfigMap's name is another run's)",
+    );
+  return { record, version: metadata.resourceVersion ?? '' };
+}
+
+/**
+ * Why a record may not be released yet, or undefined when it may. An ending may still land unless
+ * the chain said it landed, failed beyond rollback, or expired; forgetting one that may still land
+ * would leave the agent free to sign another ending for the same run.
+ */
+export function releaseRefusal(record: StoredRunRecord, outcome: EndingOutcome | undefined): string | undefined {
+  if (record.ending === undefined) return undefined;
+  const state = outcome?.outcome;
+  if (state === 'landed' || state === 'failed' || state === 'expired') return undefined;
+  const why = state === undefined ? 'its outcome was not read' : `its outcome is ${state}`;
+  return `the ${record.ending.signed.kind} ${record.ending.signed.signature} of run ${record.runAddress} may still land (${why}); its record is kept`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+
+export type WriteResult = { outcome: 'written'; version: string } | { outcome: 'conflict'; message: string };
+export type ReleaseResult = { outcome: 'released' } | { outcome: 'conflict'; message: string } | { outcome: 'refused'; message: string };
+
+export interface RunRecordStoreOptions {
+  /** When set, every signed ending read or written is checked to do what its record says on this network. */
+  network?: NosanaNetwork;
+}
+
+interface ConfigMapList {
+  items?: V1ConfigMap[];
+}
+
+export class RunRecordStore {
+  readonly #api: KubeApi;
+  readonly #network: NosanaNetwork | undefined;
+
+  constructor(api: KubeApi, options: RunRecordStoreOptions = {}) {
+    this.#api = api;
+    this.#network = options.network;
+  }
+
+  /** The run's record, or undefined when there is none. Throws RunRecordError when one exists but cannot be read. */
+  async find(node: RecordOwner, runAddress: string): Promise<RunRecordRead | undefined> {
+    let configMap: V1ConfigMap;
+    try {
+      configMap = await this.#api.request<V1ConfigMap>('GET', this.#path(node.namespace, runRecordName(node.name, runAddress)));
+    } catch (error) {
+      if (hasStatus(error, 404)) return undefined;
+      throw error;
+    }
+    const read = readRunRecordConfigMap(node, configMap, this.#network);
+    if (read.record.runAddress !== runAddress)
+      throw new RunRecordError(
+        `${node.namespace}/${configMap.metadata?.name ?? ''}`,
+        `key ${RUN_RECORD_KEYS.run}`,
+        `is not run ${runAddress}`,
+      );
+    return read;
+  }
+
+  /** Every record of the NosanaNode, found by label (what a restarted agent starts from). Throws when any cannot be read. */
+  async list(node: RecordOwner): Promise<RunRecordRead[]> {
+    const list = await this.#api.request<ConfigMapList>('GET', this.#path(node.namespace), {
+      query: { labelSelector: runRecordSelector(node.name) },
+    });
+    return (list.items ?? []).map((configMap) => readRunRecordConfigMap(node, configMap, this.#network));
+  }
+
+  /**
+   * Writes the record: created when `version` is undefined, else replaced only at that version.
+   * A record created meanwhile, changed since `version` or released meanwhile is a conflict and
+   * nothing is written: the caller reads again and decides again.
+   */
+  async write(node: RecordOwner, record: StoredRunRecord, version: string | undefined): Promise<WriteResult> {
+    const configMap = buildRunRecordConfigMap(node, record, version, this.#network);
+    const name = configMap.metadata?.name ?? '';
+    const query = { fieldManager: FIELD_MANAGER };
+    try {
+      const written =
+        version === undefined
+          ? await this.#api.request<V1ConfigMap>('POST', this.#path(node.namespace), { query, body: configMap })
+          : await this.#api.request<V1ConfigMap>('PUT', this.#path(node.namespace, name), { query, body: configMap });
+      return { outcome: 'written', version: written.metadata?.resourceVersion ?? '' };
+    } catch (error) {
+      const what = `the record ${node.namespace}/${name} of run ${record.runAddress}`;
+      if (hasStatus(error, 409))
+        return {
+          outcome: 'conflict',
+          message: version === undefined ? `${what} exists already` : `${what} changed since version ${version}`,
+        };
+      if (hasStatus(error, 404) && version !== undefined) return { outcome: 'conflict', message: `${what} was released meanwhile` };
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes the record as it was read, once its ending (if any) can no longer land: `outcome` is
+   * what the chain said of it. A record changed since it was read is a conflict; one already gone
+   * counts as released.
+   */
+  async release(node: RecordOwner, read: RunRecordRead, outcome: EndingOutcome | undefined): Promise<ReleaseResult> {
+    const refusal = releaseRefusal(read.record, outcome);
+    if (refusal !== undefined) return { outcome: 'refused', message: refusal };
+    const name = runRecordName(node.name, read.record.runAddress);
+    try {
+      await this.#api.request('DELETE', this.#path(node.namespace, name), {
+        body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: read.version } },
+      });
+      return { outcome: 'released' };
+    } catch (error) {
+      if (hasStatus(error, 404)) return { outcome: 'released' };
+      if (hasStatus(error, 409))
+        return { outcome: 'conflict', message: `the record ${node.namespace}/${name} changed since version ${read.version}` };
+      throw error;
+    }
+  }
+
+  #path(namespace: string, name?: string): string {
+    const collection = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`;
+    return name === undefined ? collection : `${collection}/${encodeURIComponent(name)}`;
+  }
+}
