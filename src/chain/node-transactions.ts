@@ -6,26 +6,29 @@
 //   2. broadcast the record's bytes, again and again if needed (the cluster de-duplicates them);
 //   3. resolve, on every later look: landed / pending / failed / expired / unknown.
 //
-// "Landed" is a seen signature or, for finish and complete, the effect on chain: the job completed
-// by this node with this result (a record whose own signature was never seen, but whose bytes, or
-// an earlier record's, did the work). "Expired" needs positive evidence that the bytes did not land
-// and never will: the finalized block height is past lastValidBlockHeight, the cluster no longer
-// accepts the blockhash, and either the state shows the transaction's work undone (the run it
-// would close still open) or the history, reaching back to when it was prepared, holds no trace of
-// its signature. As in create-once.ts every read behind that judgement is answered at the slot the
-// finalized height was read at, or later; an answer from a backend behind it is "pending".
+// "Landed" is a seen signature or, for finish, complete and quit, the effect on chain: the job
+// completed by this node with this result, or stopped with this run closed (a record whose own
+// signature was never seen, but whose bytes, or an earlier record's, did the work). "Expired"
+// needs positive evidence that the bytes did not land and never will: the finalized block height
+// is past lastValidBlockHeight, the cluster no longer accepts the blockhash, and either the state
+// shows the transaction's work undone (the run it would close still open) or the history,
+// reaching back to when it was prepared, holds no trace of its signature. As in create-once.ts
+// every read behind that judgement is answered at the slot the finalized height was read at, or
+// later; an answer from a backend behind it is "pending".
 //
 // The program itself refuses a second finish of a run (finish closes the run account), so no run
 // is paid twice whatever happens; this protocol keeps the node from signing a transaction that can
 // only fail, from giving up on one that landed, and from ever re-signing a finish whose run is gone.
 import { PublicKey } from '@solana/web3.js';
 import type { AccountInfo, Connection, VersionedTransaction } from '@solana/web3.js';
+import bs58 from 'bs58';
 import { bytes32ToCid, isNoResult } from '../ipfs/cid.ts';
-import { JOB_STATE, accountKindOf, decodeAccount } from './accounts.ts';
+import { JOB_STATE, OFFSETS, accountKindOf, decodeAccount } from './accounts.ts';
 import type { JobAccount, RunAccount } from './accounts.ts';
 import { TOKEN_PROGRAM_ID } from './addresses.ts';
 import type { NosanaNetwork } from './addresses.ts';
 import { genesisHashOf } from './create-once.ts';
+import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
 import type { JobView, NodeTransactionRequest, NodeTransactionResolution } from './jobs-client.ts';
 import { decodeNodeTransaction } from './node-transaction-record.ts';
 import type { NodeTransactionRecord } from './node-transaction-record.ts';
@@ -85,13 +88,18 @@ export async function requireRecordCluster(connection: Connection, record: NodeT
 interface RecordState {
   job: JobAccount | undefined;
   run: RunAccount | undefined;
+  /** For a quit whose job is stopped and run closed: whether the node holds another run of that job. */
+  otherRunOfNode?: boolean;
 }
 
 function sameResult(job: JobAccount, resultCid: string): boolean {
   return !isNoResult(job.ipfsResult) && bytes32ToCid(job.ipfsResult) === resultCid;
 }
 
-/** What the transaction does is on chain: only finish, complete and work leave a mark that is theirs. */
+/**
+ * What the transaction does is on chain: only finish, complete, work and quit leave a mark that is
+ * theirs.
+ */
 function effectOnChain(record: NodeTransactionRecord, state: RecordState): boolean {
   switch (record.kind) {
     case 'finish':
@@ -105,9 +113,24 @@ function effectOnChain(record: NodeTransactionRecord, state: RecordState): boole
       // Only this work can create a run at its fresh address.
       return state.run !== undefined && state.run.node.toBase58() === record.node;
     case 'quit':
+      return quitShownByState(state);
     case 'leave-queue':
       return false;
   }
+}
+
+/**
+ * A quit's mark: the job STOPPED, the record's run closed, and no other run of the job held by
+ * the node. This node takes jobs with `work`, which only hands out a queued job (state 0); while
+ * its run is open the job leaves that state only through finish or the poster's end (both DONE),
+ * or a quit of that run (STOPPED); an admin's quit_admin closes the run but leaves the job queued,
+ * and a job stopped by anyone else could not have been handed to this run. Delist and recover
+ * close the job, so no other step leaves it STOPPED with this run gone. A second run of the node
+ * (a claim of the stopped job) would make the judgement about which run was quit ambiguous, so
+ * it is not counted then.
+ */
+function quitShownByState(state: RecordState): boolean {
+  return state.job !== undefined && state.job.state === JOB_STATE.stopped && state.run === undefined && state.otherRunOfNode === false;
 }
 
 /**
@@ -153,7 +176,35 @@ async function readState(
   if (addresses.length === 0) return { job: undefined, run: undefined };
   const { value: infos } = await connection.getMultipleAccountsInfoAndContext(addresses, { commitment: 'confirmed', minContextSlot });
   const infoOf = (address: PublicKey | undefined) => (address === undefined ? null : (infos[addresses.indexOf(address)] ?? null));
-  return { job: programAccount(network, infoOf(job), 'JobAccount'), run: programAccount(network, infoOf(run), 'RunAccount') };
+  const state: RecordState = {
+    job: programAccount(network, infoOf(job), 'JobAccount'),
+    run: programAccount(network, infoOf(run), 'RunAccount'),
+  };
+  // Only a quit whose job looks quit needs the wider read (a scan of the program's run accounts).
+  if (record.kind === 'quit' && state.job?.state === JOB_STATE.stopped && state.run === undefined) {
+    state.otherRunOfNode = await nodeHoldsRunOf(connection, network, record.job, record.node, minContextSlot);
+  }
+  return state;
+}
+
+/** Whether `node` holds a run of `job` (both base58), read at `minContextSlot` or later. */
+async function nodeHoldsRunOf(
+  connection: Connection,
+  network: NosanaNetwork,
+  job: string,
+  node: string,
+  minContextSlot: number,
+): Promise<boolean> {
+  const runs = await connection.getProgramAccounts(network.jobsProgram, {
+    commitment: 'confirmed',
+    minContextSlot,
+    filters: [
+      { memcmp: { offset: 0, bytes: bs58.encode(ACCOUNT_DISCRIMINATORS.RunAccount) } },
+      { memcmp: { offset: OFFSETS.run.job, bytes: job } },
+      { memcmp: { offset: OFFSETS.run.node, bytes: node } },
+    ],
+  });
+  return runs.length > 0;
 }
 
 /** The account decoded as `kind`, when it is one of the program's: anyone may send lamports to an address. */

@@ -248,13 +248,20 @@ export interface FinishParams {
   ipfsResult: Uint8Array;
   /** The NOS token account the node is paid into; default: the node's own. */
   payout?: PublicKey;
+  /**
+   * Create the poster's NOS account (the refund deposit) first, at the node's expense: true only
+   * when the caller has just read it and found it missing. Default false.
+   */
+  createDeposit?: boolean;
 }
 
 /**
  * `finish`: the node posts its result and is paid into `payout` (default: its own NOS account).
  * The node's own account is created first when it is the payout and missing (another payout
- * account must already exist); the poster's, which gets the refund, is created when missing, as
- * Nosana's node does.
+ * account must already exist). The poster's account, which gets the refund, is created only when
+ * asked: Nosana's node always adds the idempotent create, but that instruction fails when the
+ * account exists with another token owner (classic SPL Token lets the owner be changed), which
+ * would make every finish of the poster's jobs fail and leave the node unpaid.
  */
 export function finishInstructions(params: FinishParams): TransactionInstruction[] {
   const { network, job, run } = params;
@@ -262,7 +269,7 @@ export function finishInstructions(params: FinishParams): TransactionInstruction
   const payout = params.payout ?? ownAccount;
   return [
     ...(payout.equals(ownAccount) ? [ensureNosAccount(network, run.node, run.node)] : []),
-    ensureNosAccount(network, run.node, job.payer),
+    ...(params.createDeposit === true ? [ensureNosAccount(network, run.node, job.payer)] : []),
     jobsInstruction(
       network,
       'finish',

@@ -5,7 +5,7 @@ import bs58 from 'bs58';
 import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
 import { AccountDecodeError, JOB_STATE, OFFSETS, decodeAccount } from './accounts.ts';
 import type { JobAccount } from './accounts.ts';
-import { nosTokenAccount, stakeAccount } from './addresses.ts';
+import { TOKEN_PROGRAM_ID, nosTokenAccount, stakeAccount } from './addresses.ts';
 import { cidToBytes32 } from '../ipfs/cid.ts';
 import type { NosanaNetwork } from './addresses.ts';
 import { decodePendingPost, genesisHashOf, requireSameCluster, resolvePendingPost, toPendingPost } from './create-once.ts';
@@ -335,6 +335,7 @@ export class SolanaJobsClient implements JobsClient {
         run: run.account,
         vault,
         ipfsResult,
+        createDeposit: await this.depositMissing(view.account),
       }),
       node,
     );
@@ -424,6 +425,7 @@ export class SolanaJobsClient implements JobsClient {
       vault: await this.vaultOf(view.account.market),
       ipfsResult: cidToBytes32(request.resultCid),
       payout,
+      createDeposit: await this.depositMissing(view.account),
     });
     return {
       subject: { kind: 'finish', job: request.job, run: run.address, resultCid: request.resultCid, payout },
@@ -437,6 +439,17 @@ export class SolanaJobsClient implements JobsClient {
     const info = await this.connection.getAccountInfo(payout);
     const problem = info === null ? 'it does not exist' : payoutProblem(this.network, info.owner, info.data);
     if (problem !== undefined) throw new Error(`payout account ${payout.toBase58()} cannot receive NOS: ${problem}`);
+  }
+
+  /**
+   * Whether the poster's NOS account, where finish refunds the deposit, is not yet a token
+   * account and must be created first. Only then does the node pay its rent; an account that
+   * exists is never "created" again, whoever its token owner now is.
+   */
+  private async depositMissing(job: JobAccount): Promise<boolean> {
+    const info = await this.connection.getAccountInfo(nosTokenAccount(this.network, job.payer));
+    // Lamports sent to the address before it was created leave a system account the create accepts.
+    return info === null || !info.owner.equals(TOKEN_PROGRAM_ID);
   }
 
   private async run(what: string, instructions: Parameters<TransactionSender['execute']>[1], signer: Keypair): Promise<TransactionResult> {

@@ -3,8 +3,10 @@
 // meanwhile); a signed ending follows the one rule for recorded node transactions
 // (chain/node-transaction-step.ts): the same bytes until they land, nothing new while it may still
 // land, a new signature only once it cannot and its work is still to do; a settled ending is
-// counted once (jobsCompleted, jobsFailed or jobsQuit) and then released. Pure: the acting layer
-// reads and acts.
+// counted once (jobsCompleted, jobsFailed or jobsQuit) and then released. An ending another key
+// signed is never acted on (a quit of someone else's would count this run as quit and drop it):
+// the record store refuses such a record, and this decision stops on one all the same. Pure: the
+// acting layer reads and acts.
 import type { JobView } from '../../chain/jobs-client.ts';
 import { formatNos, jobCost } from '../../chain/money.ts';
 import { decideNodeTransactionStep, observeJob } from '../../chain/node-transaction-step.ts';
@@ -27,6 +29,7 @@ export function decideEnding(ctx: NodeContext, record: RunRecord): NodeDecision 
   delete draft.status.queuePosition;
   if (record.result === undefined && record.ending === undefined)
     return draft.decided({ kind: 'releaseRun', runAddress }, { afterMs: NEXT_STEP_MS });
+  if (record.ending !== undefined && record.ending.signed.node !== ctx.address) return foreign(ctx, record, record.ending);
   const job = jobOf(chain, jobAddress);
   const byPoster = endedByPoster(job);
   const { ending, result } = record;
@@ -64,6 +67,22 @@ export function decideEnding(ctx: NodeContext, record: RunRecord): NodeDecision 
     );
   }
   return follow(ctx, record, ending, next);
+}
+
+/**
+ * An ending signed by another key than the node's: nothing of it is sent, counted or released, and
+ * nothing new is signed for the run, until a person looks at the record.
+ */
+function foreign(ctx: NodeContext, record: RunRecord, ending: RecordedEnding): NodeDecision {
+  const { draft } = ctx;
+  const { signed } = ending;
+  const message =
+    `the record of run ${record.runAddress} holds a ${signed.kind} (signature ${signed.signature}) signed by ${signed.node}, ` +
+    `not by this node ${ctx.address}; nothing is sent or signed for the run until a person looks at the record (was the key Secret changed?)`;
+  draft.error(message);
+  if (findCondition(draft.status.conditions, 'Ready')?.reason !== 'EndingFailed') draft.event('Warning', 'EndingFailed', message);
+  draft.stall('EndingFailed', message);
+  return draft.decided({ kind: 'none' });
 }
 
 /** Sends, waits, signs complete instead, or signs again, for an ending that has not settled. */

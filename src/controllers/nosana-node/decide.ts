@@ -36,6 +36,7 @@
 //   unreadable  an ending signed and still pending              → unchanged, ChainUnreadable                broadcast
 //   unreadable  otherwise                                       → unchanged, ChainUnreadable                —  (backoff)
 //   ending      neither a result nor an ending                  → unchanged                                 releaseRun
+//   ending      signed by another key than the node's           → Error / EndingFailed [EndingFailed, once] —
 //   ending      settled, and the status still names the run     → at rest, counted once [Finished | Quit | EndingLost]  —
 //   ending      settled, the status no longer names the run     → unchanged (it was counted)                releaseRun
 //   ending      unsettled, the status does not name the run     → busy (the run adopted back)               —
@@ -143,10 +144,12 @@ export function decide(world: NodeWorld, settings: NodeSettings): NodeDecision {
 
 /**
  * A signed ending that may still land is sent again even when nothing else can be done: the
- * bytes need no key and no fresh read, and a dropped transaction must not wait for either.
+ * bytes need no key and no fresh read, and a dropped transaction must not wait for either. Never
+ * one another key signed (the record store refuses such a record; this is the second lock).
  */
 function pendingEnding(world: NodeWorld): ((draft: NodeDraft) => NodeDecision) | undefined {
   const ending = world.record?.ending;
   if (ending?.outcome.outcome !== 'pending') return undefined;
+  if ('address' in world.key && ending.signed.node !== world.key.address) return undefined;
   return (draft) => draft.decided({ kind: 'broadcast', signed: ending.signed }, { afterMs: ENDING_POLL_MS });
 }

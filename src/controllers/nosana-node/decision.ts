@@ -78,7 +78,10 @@ export interface PinnedResult {
   flowStatus: FlowStatus;
 }
 
-/** A signed ending in the run's record, with why it was chosen and what became of it. */
+/**
+ * A signed ending in the run's record, with why it was chosen and what became of it. Signed by
+ * this node's key: the record store refuses a record holding another's, and the decision stops on one.
+ */
 export interface RecordedEnding {
   signed: SignedEnding;
   outcome: EndingOutcome;

@@ -31,11 +31,27 @@
 // The data is one key per field, each checked on every read (and before every write: nothing is
 // written that would not read back). A tampered or garbled record is an error naming the key, never
 // "no record": reading it as absent would let the agent sign a second ending.
+//
+// The name is computable by anyone, and ConfigMaps in the NosanaNode's namespace may be writable by
+// more people than the node's key: a record forged there (a result CID of someone else's choosing,
+// or a bare job and run) would have the agent finish the run with that result or drop the run it
+// is executing. So the agent signs every record with the node's key: ed25519 over a domain prefix,
+// the ConfigMap's `<namespace>/<name>` and every field in a fixed order, kept in key
+// record-signature. A record whose signature does not verify against the node's address (forged,
+// edited, or copied from another NosanaNode's or another run's record), or whose ending another key
+// signed, is an error naming the ConfigMap, like any garbled record. Changing the node's key
+// therefore leaves its older records unreadable until a person settles them: they hold endings only
+// the old key could have signed.
+import { createPrivateKey, sign, verify } from 'node:crypto';
 import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
+import { PublicKey } from '@solana/web3.js';
+import type { Keypair } from '@solana/web3.js';
 import { API_VERSION, solanaAddress } from '../../api/crds/common.ts';
 import type { NosanaNetwork } from '../../chain/addresses.ts';
+import type { JobView } from '../../chain/jobs-client.ts';
 import { decodeNodeTransaction, parseNodeTransactionRecord } from '../../chain/node-transaction-record.ts';
 import type { NodeTransactionRecord } from '../../chain/node-transaction-record.ts';
+import { decideNodeTransactionStep, observeJob } from '../../chain/node-transaction-step.ts';
 import type { FlowStatus } from '../../executor/flow-state.ts';
 import { JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, labelValue } from '../../executor/labels.ts';
 import { sha256Hex } from '../../executor/names.ts';
@@ -60,9 +76,22 @@ export const RUN_RECORD_KEYS = {
   endingTransaction: 'ending-transaction',
   endingReason: 'ending-reason',
   endingFailures: 'ending-failures',
+  /** The node key's ed25519 signature (base64) over every other key and the ConfigMap's name. */
+  signature: 'record-signature',
 } as const;
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.values(RUN_RECORD_KEYS));
+/** The keys the signature covers, in the order they are signed. */
+const SIGNED_KEYS: readonly string[] = Object.values(RUN_RECORD_KEYS).filter((key) => key !== RUN_RECORD_KEYS.signature);
+
+// Prefixed to the signed bytes, so that nothing else the node's key signs (a transaction message
+// starts with its header bytes, never with this JSON) can pass for a record, nor a record for it.
+const SIGNING_DOMAIN = 'nosana-operator run record v1';
+// DER headers that turn a raw 32-byte ed25519 seed into a PKCS#8 private key, and a raw 32-byte
+// public key into an SPKI one, for node:crypto.
+const PKCS8_ED25519_HEADER = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519_HEADER = Buffer.from('302a300506032b6570032100', 'hex');
+const ED25519_SIGNATURE_BYTES = 64;
 const ENDING_KINDS: readonly string[] = ['finish', 'complete', 'quit'] satisfies EndingKind[];
 
 // Every flow status, as a value to check against; the type below fails to compile if one is missing.
@@ -86,11 +115,25 @@ const FAILURES = /^(0|[1-9][0-9]{0,5})$/;
 // ---------------------------------------------------------------------------------------------
 // What is kept
 
-/** The NosanaNode whose records these are: their namespace, the name they are derived from, their owner. */
+/**
+ * The NosanaNode whose records these are: their namespace, the name they are derived from, their
+ * owner, and the node address whose key signs them (a record it did not sign is not read).
+ */
 export interface RecordOwner {
   namespace: string;
   name: string;
   uid: string;
+  nodeAddress: string;
+}
+
+/** Where a record's data is read: the ConfigMap (named in errors, covered by the signature), and who must have signed it. */
+export interface RecordPlace {
+  /** `<namespace>/<name>` of the ConfigMap. */
+  configMap: string;
+  /** The node's address: the record and its ending must both be signed by its key. */
+  nodeAddress: string;
+  /** When set, the signed ending's bytes are checked to do what the record says on this network. */
+  network?: NosanaNetwork;
 }
 
 /** A recorded ending as kept: its outcome is read from the chain on every look, never stored. */
@@ -150,10 +193,10 @@ function ownerReference(node: RecordOwner): V1OwnerReference {
 // ---------------------------------------------------------------------------------------------
 // The codec
 
-/** The ConfigMap data of a record. Throws (as a read would) when the record is not one the store could read back. */
-export function encodeRunRecord(record: StoredRunRecord, network?: NosanaNetwork): Record<string, string> {
+/** The fields of a record as data keys, unsigned. */
+function recordFields(record: StoredRunRecord): Record<string, string> {
   const { result, ending } = record;
-  const data: Record<string, string> = {
+  return {
     [RUN_RECORD_KEYS.job]: record.jobAddress,
     [RUN_RECORD_KEYS.run]: record.runAddress,
     ...(result === undefined ? {} : { [RUN_RECORD_KEYS.resultCid]: result.cid, [RUN_RECORD_KEYS.resultFlowStatus]: result.flowStatus }),
@@ -165,8 +208,44 @@ export function encodeRunRecord(record: StoredRunRecord, network?: NosanaNetwork
           [RUN_RECORD_KEYS.endingFailures]: String(ending.failures),
         }),
   };
+}
+
+/**
+ * The bytes a record's signature covers: a JSON array of the domain, the ConfigMap and every signed
+ * key's value (null when absent) in a fixed order. JSON quotes every string, so no two records
+ * (nor a record under two names) give the same bytes.
+ */
+function signedBytes(configMap: string, fields: Readonly<Record<string, string>>): Buffer {
+  return Buffer.from(JSON.stringify([SIGNING_DOMAIN, configMap, ...SIGNED_KEYS.map((key) => fields[key] ?? null)]), 'utf8');
+}
+
+function signRecord(bytes: Buffer, signer: Keypair): string {
+  const der = Buffer.concat([PKCS8_ED25519_HEADER, signer.secretKey.subarray(0, 32)]);
   try {
-    decodeRunRecord(data, '(not written)', network);
+    return sign(null, bytes, createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).toString('base64');
+  } finally {
+    der.fill(0);
+  }
+}
+
+function signatureVerifies(bytes: Buffer, signature: Buffer, nodeAddress: string): boolean {
+  const key = Buffer.concat([SPKI_ED25519_HEADER, new PublicKey(nodeAddress).toBuffer()]);
+  return verify(null, bytes, { key, format: 'der', type: 'spki' }, signature);
+}
+
+/**
+ * The ConfigMap data of a record, signed by `signer` for the ConfigMap `at.configMap`. Throws (as a
+ * read would) when the record is not one the store could read back with the signer's address.
+ */
+export function encodeRunRecord(
+  record: StoredRunRecord,
+  signer: Keypair,
+  at: { configMap: string; network?: NosanaNetwork },
+): Record<string, string> {
+  const fields = recordFields(record);
+  const data = { ...fields, [RUN_RECORD_KEYS.signature]: signRecord(signedBytes(at.configMap, fields), signer) };
+  try {
+    decodeRunRecord(data, { ...at, nodeAddress: signer.publicKey.toBase58() });
   } catch (error) {
     if (!(error instanceof RunRecordError)) throw error;
     throw new Error(`the record of run ${record.runAddress} is not written, as it would not read back: ${error.key} ${error.problem}`, {
@@ -177,17 +256,13 @@ export function encodeRunRecord(record: StoredRunRecord, network?: NosanaNetwork
 }
 
 /**
- * The record a ConfigMap's data holds, every key checked; `where` names the ConfigMap in errors.
- * With a network, the signed ending's bytes are checked to do what the record says
- * (decodeNodeTransaction). Throws RunRecordError naming the first key at fault.
+ * The record a ConfigMap's data holds, every key checked and the whole signed by the node's key for
+ * this ConfigMap. With a network, the signed ending's bytes are checked to do what the record says
+ * (decodeNodeTransaction). Throws RunRecordError naming the ConfigMap and the first key at fault.
  */
-export function decodeRunRecord(
-  data: Readonly<Record<string, string>> | undefined,
-  where: string,
-  network?: NosanaNetwork,
-): StoredRunRecord {
+export function decodeRunRecord(data: Readonly<Record<string, string>> | undefined, at: RecordPlace): StoredRunRecord {
   const fields = data ?? {};
-  const bad = (key: string, problem: string) => new RunRecordError(where, key, problem);
+  const bad = (key: string, problem: string) => new RunRecordError(at.configMap, key, problem);
   for (const key of Object.keys(fields)) if (!KNOWN_KEYS.has(key)) throw bad(`key ${key}`, 'is not a key of a run record');
 
   const addressAt = (key: string): string => {
@@ -199,8 +274,25 @@ export function decodeRunRecord(
   const jobAddress = addressAt(RUN_RECORD_KEYS.job);
   const runAddress = addressAt(RUN_RECORD_KEYS.run);
   const result = decodeResult(fields, bad);
-  const ending = decodeEnding(fields, bad, { jobAddress, runAddress, result }, network);
+  const ending = decodeEnding(fields, bad, { jobAddress, runAddress, result }, at);
+  checkSignature(fields, bad, at);
   return { jobAddress, runAddress, ...(result === undefined ? {} : { result }), ...(ending === undefined ? {} : { ending }) };
+}
+
+/** Every field was written by this node's agent for this ConfigMap; checked last, so a garbled key is named first. */
+function checkSignature(fields: Readonly<Record<string, string>>, bad: Problem, at: RecordPlace): void {
+  const key = `key ${RUN_RECORD_KEYS.signature}`;
+  const text = fields[RUN_RECORD_KEYS.signature];
+  if (text === undefined) throw bad(key, 'is missing');
+  const signature = Buffer.from(text, 'base64');
+  if (signature.length !== ED25519_SIGNATURE_BYTES || signature.toString('base64') !== text)
+    throw bad(key, 'is not an ed25519 signature in base64');
+  if (!signatureVerifies(signedBytes(at.configMap, fields), signature, at.nodeAddress))
+    throw bad(
+      key,
+      `does not verify against node ${at.nodeAddress} over this record and ConfigMap: ` +
+        "it was not written by this node's agent (forged, edited, or copied from another record)",
+    );
 }
 
 type Problem = (key: string, problem: string) => RunRecordError;
@@ -229,7 +321,7 @@ function decodeEnding(
   fields: Readonly<Record<string, string>>,
   bad: Problem,
   run: { jobAddress: string; runAddress: string; result: PinnedResult | undefined },
-  network: NosanaNetwork | undefined,
+  place: RecordPlace,
 ): StoredEnding | undefined {
   const keys = [RUN_RECORD_KEYS.endingTransaction, RUN_RECORD_KEYS.endingReason, RUN_RECORD_KEYS.endingFailures];
   const values = group(fields, keys, bad);
@@ -240,15 +332,17 @@ function decodeEnding(
   const parsed = parsedTransaction(text, (problem) => bad(at, problem));
   if (!ENDING_KINDS.includes(parsed.kind)) throw bad(at, `holds a ${parsed.kind} transaction, not a run's ending`);
   const signed = parsed as SignedEnding;
+  // Signatures that verify prove only that some key signed: the ending must be this node's.
+  if (signed.node !== place.nodeAddress) throw bad(at, `is signed by node ${signed.node}, not by this node ${place.nodeAddress}`);
   if (signed.job !== run.jobAddress) throw bad(at, `acts on another job than key ${RUN_RECORD_KEYS.job} names`);
   if (signed.kind !== 'complete' && signed.run !== run.runAddress)
     throw bad(at, `closes another run than key ${RUN_RECORD_KEYS.run} names`);
   // A finish or complete writes the pinned result on chain: the result the record keeps.
   if (signed.kind !== 'quit' && signed.resultCid !== run.result?.cid)
     throw bad(at, `writes another result than key ${RUN_RECORD_KEYS.resultCid} names`);
-  if (network !== undefined) {
+  if (place.network !== undefined) {
     try {
-      decodeNodeTransaction(network, signed);
+      decodeNodeTransaction(place.network, signed);
     } catch (error) {
       throw bad(at, `holds bytes that do not do what it says (${(error as Error).message})`);
     }
@@ -264,19 +358,26 @@ function parsedTransaction(text: string, bad: (problem: string) => RunRecordErro
   }
 }
 
-/** The record's ConfigMap; with `version`, a replacement conditional on it, else a creation. */
+/**
+ * The record's ConfigMap, its data signed by `signer` (the NosanaNode's node key); with `version`, a
+ * replacement conditional on it, else a creation.
+ */
 export function buildRunRecordConfigMap(
   node: RecordOwner,
   record: StoredRunRecord,
+  signer: Keypair,
   version?: string,
   network?: NosanaNetwork,
 ): V1ConfigMap {
+  if (!signer.publicKey.equals(new PublicKey(node.nodeAddress)))
+    throw new Error(`the record of run ${record.runAddress} is not written: its signer is not node ${node.nodeAddress}`);
+  const name = runRecordName(node.name, record.runAddress);
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: {
       namespace: node.namespace,
-      name: runRecordName(node.name, record.runAddress),
+      name,
       labels: {
         [MANAGED_BY_LABEL]: MANAGED_BY,
         [RUN_RECORD_LABEL]: labelValue(node.name),
@@ -286,22 +387,30 @@ export function buildRunRecordConfigMap(
       ownerReferences: [ownerReference(node)],
       ...(version === undefined ? {} : { resourceVersion: version }),
     },
-    data: encodeRunRecord(record, network),
+    data: encodeRunRecord(record, signer, { configMap: `${node.namespace}/${name}`, ...(network === undefined ? {} : { network }) }),
   };
 }
 
 /**
  * The record a ConfigMap of `node` holds, checked: its labels say it is this NosanaNode's record,
- * its name is the one its run gives, and its data decodes.
+ * its data decodes, signed by the node's key for this ConfigMap, and its name is the one its run gives.
  */
-export function readRunRecordConfigMap(node: Pick<RecordOwner, 'name'>, configMap: V1ConfigMap, network?: NosanaNetwork): RunRecordRead {
+export function readRunRecordConfigMap(
+  node: Pick<RecordOwner, 'name' | 'nodeAddress'>,
+  configMap: V1ConfigMap,
+  network?: NosanaNetwork,
+): RunRecordRead {
   const metadata = configMap.metadata ?? {};
   const where = `${metadata.namespace ?? ''}/${metadata.name ?? ''}`;
   if (metadata.labels?.[RUN_RECORD_LABEL] !== labelValue(node.name))
     throw new RunRecordError(where, `label ${RUN_RECORD_LABEL}`, `does not name NosanaNode ${node.name}`);
   if (configMap.binaryData !== undefined && Object.keys(configMap.binaryData).length > 0)
     throw new RunRecordError(where, 'binaryData', 'is not part of a run record');
-  const record = decodeRunRecord(configMap.data, where, network);
+  const record = decodeRunRecord(configMap.data, {
+    configMap: where,
+    nodeAddress: node.nodeAddress,
+    ...(network === undefined ? {} : { network }),
+  });
   if (metadata.name !== runRecordName(node.name, record.runAddress))
     throw new RunRecordError(
       where,
@@ -311,17 +420,36 @@ export function readRunRecordConfigMap(node: Pick<RecordOwner, 'name'>, configMa
   return { record, version: metadata.resourceVersion ?? '' };
 }
 
+/** What the chain said when a record was judged for release. */
+export interface ReleaseFacts {
+  /** What became of the recorded ending; undefined: not read. */
+  outcome: EndingOutcome | undefined;
+  /** The record's job as read with it (the decision's jobOf); undefined: its account does not exist. */
+  job: JobView | undefined;
+}
+
 /**
- * Why a record may not be released yet, or undefined when it may. An ending may still land unless
- * the chain said it landed, failed beyond rollback, or expired; forgetting one that may still land
- * would leave the agent free to sign another ending for the same run.
+ * Why a record may not be released yet, or undefined when it may. Forgetting an ending that may
+ * still land would leave the agent free to sign another ending for the same run, so a record with
+ * one goes only when the chain said it landed, failed beyond rollback or expired, or when the one
+ * rule for recorded node transactions (chain/node-transaction-step.ts) says nothing is left to do
+ * for it (done) or nothing more can be done (give-up): its run closed or its job gone, nothing can
+ * be signed for the run any more, whatever its outcome (an RPC without history never tells).
  */
-export function releaseRefusal(record: StoredRunRecord, outcome: EndingOutcome | undefined): string | undefined {
-  if (record.ending === undefined) return undefined;
-  const state = outcome?.outcome;
-  if (state === 'landed' || state === 'failed' || state === 'expired') return undefined;
-  const why = state === undefined ? 'its outcome was not read' : `its outcome is ${state}`;
-  return `the ${record.ending.signed.kind} ${record.ending.signed.signature} of run ${record.runAddress} may still land (${why}); its record is kept`;
+export function releaseRefusal(record: StoredRunRecord, facts: ReleaseFacts): string | undefined {
+  const { ending } = record;
+  if (ending === undefined) return undefined;
+  const { outcome, job } = facts;
+  const kept = (why: string) =>
+    `the ${ending.signed.kind} ${ending.signed.signature} of run ${record.runAddress} may still land (${why}); its record is kept`;
+  if (outcome === undefined) return kept('its outcome was not read');
+  if (outcome.outcome === 'unreadable') return kept('its outcome is unreadable');
+  if (outcome.outcome === 'landed' || outcome.outcome === 'failed' || outcome.outcome === 'expired') return undefined;
+  if (job !== undefined && job.address.toBase58() !== record.jobAddress)
+    return kept(`its outcome is ${outcome.outcome}, and the job read is ${job.address.toBase58()}, not the record's`);
+  const step = decideNodeTransactionStep(ending.signed, outcome, observeJob(job));
+  if (step.step === 'done' || step.step === 'give-up') return undefined;
+  return kept(`its outcome is ${outcome.outcome}: ${step.message}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +476,10 @@ export class RunRecordStore {
     this.#network = options.network;
   }
 
-  /** The run's record, or undefined when there is none. Throws RunRecordError when one exists but cannot be read. */
+  /**
+   * The run's record, or undefined when there is none. Throws RunRecordError when one exists but
+   * cannot be read, or was not signed by `node.nodeAddress`'s key.
+   */
   async find(node: RecordOwner, runAddress: string): Promise<RunRecordRead | undefined> {
     let configMap: V1ConfigMap;
     try {
@@ -376,12 +507,12 @@ export class RunRecordStore {
   }
 
   /**
-   * Writes the record: created when `version` is undefined, else replaced only at that version.
-   * A record created meanwhile, changed since `version` or released meanwhile is a conflict and
+   * Writes the record, signed by `signer` (the node's key, whose address is `node.nodeAddress`):
+   * created when `version` is undefined, else replaced only at that version. A record created meanwhile, changed since `version` or released meanwhile is a conflict and
    * nothing is written: the caller reads again and decides again.
    */
-  async write(node: RecordOwner, record: StoredRunRecord, version: string | undefined): Promise<WriteResult> {
-    const configMap = buildRunRecordConfigMap(node, record, version, this.#network);
+  async write(node: RecordOwner, signer: Keypair, record: StoredRunRecord, version: string | undefined): Promise<WriteResult> {
+    const configMap = buildRunRecordConfigMap(node, record, signer, version, this.#network);
     const name = configMap.metadata?.name ?? '';
     const query = { fieldManager: FIELD_MANAGER };
     try {
@@ -403,12 +534,12 @@ export class RunRecordStore {
   }
 
   /**
-   * Deletes the record as it was read, once its ending (if any) can no longer land: `outcome` is
-   * what the chain said of it. A record changed since it was read is a conflict; one already gone
-   * counts as released.
+   * Deletes the record as it was read, once its ending (if any) can no longer land or nothing more
+   * can be done for it (releaseRefusal; `facts` are what the chain said when it was judged). A
+   * record changed since it was read is a conflict; one already gone counts as released.
    */
-  async release(node: RecordOwner, read: RunRecordRead, outcome: EndingOutcome | undefined): Promise<ReleaseResult> {
-    const refusal = releaseRefusal(read.record, outcome);
+  async release(node: RecordOwner, read: RunRecordRead, facts: ReleaseFacts): Promise<ReleaseResult> {
+    const refusal = releaseRefusal(read.record, facts);
     if (refusal !== undefined) return { outcome: 'refused', message: refusal };
     const name = runRecordName(node.name, read.record.runAddress);
     try {

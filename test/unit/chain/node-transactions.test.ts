@@ -4,11 +4,12 @@
 // connection is a stand-in answering just the calls made.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Keypair, SolanaJSONRPCError, SystemProgram, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
-import type { Connection, PublicKey, TransactionInstruction } from '@solana/web3.js';
+import { Keypair, PublicKey, SolanaJSONRPCError, SystemProgram, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
+import type { Connection, TransactionInstruction } from '@solana/web3.js';
+import bs58 from 'bs58';
 import { JOB_STATE, encodeAccount } from '../../../src/chain/accounts.ts';
-import type { JobAccount, RunAccount } from '../../../src/chain/accounts.ts';
-import { NETWORKS, TOKEN_PROGRAM_ID, nosTokenAccount } from '../../../src/chain/addresses.ts';
+import type { JobAccount, MarketAccount, RunAccount } from '../../../src/chain/accounts.ts';
+import { ASSOCIATED_TOKEN_PROGRAM_ID, NETWORKS, TOKEN_PROGRAM_ID, nosTokenAccount } from '../../../src/chain/addresses.ts';
 import type { JobView, NodeTransactionRequest } from '../../../src/chain/jobs-client.ts';
 import { decodeNodeTransaction, parseNodeTransactionRecord, toNodeTransactionRecord } from '../../../src/chain/node-transaction-record.ts';
 import type { NodeTransactionRecord, NodeTransactionSubject } from '../../../src/chain/node-transaction-record.ts';
@@ -16,6 +17,7 @@ import { payoutProblem, refusalToSign, resolveNodeTransaction } from '../../../s
 import { finishInstructions } from '../../../src/chain/operations.ts';
 import { completeInstructions, leaveQueueInstructions, quitInstructions, workInstructions } from '../../../src/chain/operations.ts';
 import { OPEN_MARKET_ACCESS_KEY } from '../../../src/chain/addresses.ts';
+import { SolanaJobsClient } from '../../../src/chain/solana-jobs-client.ts';
 import { base58Signature } from '../../../src/chain/transaction-sender.ts';
 import { bytes32ToCid, cidToBytes32 } from '../../../src/ipfs/cid.ts';
 
@@ -284,6 +286,20 @@ function fakeConnection(answers: FakeAnswers): Connection {
       serve('isBlockhashValid', config);
       return { context: { slot: readSlot }, value: false };
     },
+    getProgramAccounts: async (
+      programId: PublicKey,
+      config: { minContextSlot?: number; filters?: { memcmp: { offset: number; bytes: string } }[] },
+    ) => {
+      serve('getProgramAccounts', config);
+      const matches = (data: Buffer) =>
+        (config.filters ?? []).every(({ memcmp }) => {
+          const bytes = Buffer.from(bs58.decode(memcmp.bytes));
+          return data.subarray(memcmp.offset, memcmp.offset + bytes.length).equals(bytes);
+        });
+      return [...(answers.accounts ?? new Map<string, Buffer>()).entries()]
+        .filter(([, data]) => programId.equals(NETWORK.jobsProgram) && matches(data))
+        .map(([address, data]) => ({ pubkey: new PublicKey(address), account: { data, owner: NETWORK.jobsProgram, lamports: 1 } }));
+    },
     getSignaturesForAddress: async (_address: unknown, options?: { minContextSlot?: number }) => {
       serve('getSignaturesForAddress', options);
       return answers.history ?? [];
@@ -312,7 +328,51 @@ describe('resolveNodeTransaction', () => {
       ],
     ]);
 
+  /** The job in `state`, its run closed; `otherRun`: the node holds another run of the same job. */
+  const jobIn = (state: number, otherRun = false) =>
+    new Map([
+      [world.jobAddress.toBase58(), encodeAccount('JobAccount', { ...world.job, state })],
+      ...(otherRun ? [[key().toBase58(), encodeAccount('RunAccount', world.run)] as [string, Buffer]] : []),
+    ]);
+
   const cases: { reason: string; record: NodeTransactionRecord; answers: FakeAnswers; want: string }[] = [
+    {
+      reason:
+        'a quit never seen, on an RPC without history, has landed by its effect: the job is stopped, its run closed, no other run of the node',
+      record: all.quit,
+      answers: { accounts: jobIn(JOB_STATE.stopped), height: 500, historyRefused: true },
+      want: 'landed/effect',
+    },
+    {
+      reason: 'a quit whose blockhash still lives has landed by its effect as soon as the effect shows',
+      record: all.quit,
+      answers: { accounts: jobIn(JOB_STATE.stopped), height: 90 },
+      want: 'landed/effect',
+    },
+    {
+      reason: 'a stopped job while the node holds another run of it does not show which run was quit: unknown without history',
+      record: all.quit,
+      answers: { accounts: jobIn(JOB_STATE.stopped, true), height: 500, historyRefused: true },
+      want: 'unknown',
+    },
+    {
+      reason: 'a job the poster ended (DONE) closed the run, not the quit: unknown without history',
+      record: all.quit,
+      answers: { accounts: jobIn(JOB_STATE.done), height: 500, historyRefused: true },
+      want: 'unknown',
+    },
+    {
+      reason: 'a queued job whose run is gone (an admin closed it) is no quit: unknown without history',
+      record: all.quit,
+      answers: { accounts: jobIn(JOB_STATE.queued), height: 500, historyRefused: true },
+      want: 'unknown',
+    },
+    {
+      reason: 'a job account that is gone (recovered after a quit, or never ours) proves nothing: unknown without history',
+      record: all.quit,
+      answers: { accounts: new Map(), height: 500, historyRefused: true },
+      want: 'unknown',
+    },
     {
       reason: 'a signature seen confirmed and successful has landed',
       record: all.finish,
@@ -471,4 +531,84 @@ describe('resolveNodeTransaction', () => {
       /signed for the cluster/,
     );
   });
+});
+
+// ---- preparing a finish through the adapter -------------------------------------------------
+
+describe("a prepared finish creates the poster's NOS account only when it is missing", () => {
+  const node = Keypair.generate();
+  const world = runningJob(node.publicKey);
+  const deposit = nosTokenAccount(NETWORK, world.job.payer);
+  const market: MarketAccount = {
+    authority: key(),
+    jobExpiration: 86_400n,
+    jobPrice: 10n,
+    jobTimeout: 600n,
+    jobType: 4,
+    vault: key(),
+    vaultBump: 255,
+    nodeAccessKey: OPEN_MARKET_ACCESS_KEY,
+    nodeXnosMinimum: 0n,
+    queueType: 255,
+    queue: [],
+  };
+  const info = (owner: PublicKey, data: Buffer) => ({ data, owner, lamports: 2_039_280, executable: false });
+
+  /** The connection a prepare reads from: the job, its run, the market, and `depositInfo` at the deposit address. */
+  function preparingConnection(depositInfo: ReturnType<typeof info> | null): Connection {
+    const accounts = new Map([
+      [world.jobAddress.toBase58(), info(NETWORK.jobsProgram, encodeAccount('JobAccount', world.job))],
+      [world.job.market.toBase58(), info(NETWORK.jobsProgram, encodeAccount('MarketAccount', market))],
+      [deposit.toBase58(), depositInfo],
+    ]);
+    return {
+      getGenesisHash: async () => GENESIS,
+      getMultipleAccountsInfo: async (keys: PublicKey[]) => keys.map((address) => accounts.get(address.toBase58()) ?? null),
+      getAccountInfo: async (address: PublicKey) => accounts.get(address.toBase58()) ?? null,
+      getProgramAccounts: async () => [
+        { pubkey: world.runAddress, account: info(NETWORK.jobsProgram, encodeAccount('RunAccount', world.run)) },
+      ],
+      getLatestBlockhashAndContext: async () => ({
+        context: { slot: 50 },
+        value: { blockhash: key().toBase58(), lastValidBlockHeight: 200 },
+      }),
+      simulateTransaction: async () => ({ context: { slot: 50 }, value: { err: null, logs: [], unitsConsumed: 30_000 } }),
+      getRecentPrioritizationFees: async () => [],
+    } as unknown as Connection;
+  }
+
+  /** The owners of the NOS accounts the prepared finish creates, in order. */
+  async function createdAccounts(depositInfo: ReturnType<typeof info> | null): Promise<string[]> {
+    const client = new SolanaJobsClient({ connection: preparingConnection(depositInfo), network: NETWORK });
+    const record = await client.prepareNodeTransaction(node, { kind: 'finish', job: world.jobAddress, resultCid: RESULT });
+    const message = decodeNodeTransaction(NETWORK, record).message;
+    const keys = message.staticAccountKeys;
+    return message.compiledInstructions
+      .filter((instruction) => keys[instruction.programIdIndex]?.equals(ASSOCIATED_TOKEN_PROGRAM_ID))
+      .map((instruction) => keys[instruction.accountKeyIndexes[2] ?? -1]?.toBase58() ?? '?');
+  }
+
+  const tokenAccountOfSomeoneElse = Buffer.concat([NETWORK.nosMint.toBuffer(), key().toBuffer(), Buffer.alloc(165 - 64)]);
+  const cases: { reason: string; depositInfo: ReturnType<typeof info> | null; want: string[] }[] = [
+    {
+      reason: 'a poster without a NOS account gets one, paid by the node: finish needs it for the refund',
+      depositInfo: null,
+      want: [node.publicKey.toBase58(), world.job.payer.toBase58()],
+    },
+    {
+      reason: 'a poster whose NOS account exists is not "created" again, even when its token owner was changed (the create would fail)',
+      depositInfo: info(TOKEN_PROGRAM_ID, tokenAccountOfSomeoneElse),
+      want: [node.publicKey.toBase58()],
+    },
+    {
+      reason: 'lamports sent to the address before the account exists do not make it a token account: it is created',
+      depositInfo: info(SystemProgram.programId, Buffer.alloc(0)),
+      want: [node.publicKey.toBase58(), world.job.payer.toBase58()],
+    },
+  ];
+  for (const { reason, depositInfo, want } of cases) {
+    test(reason, async () => {
+      assert.deepEqual(await createdAccounts(depositInfo), want);
+    });
+  }
 });

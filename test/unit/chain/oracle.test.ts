@@ -827,32 +827,52 @@ describe("operations build what the oracle builds from the protocol's derivation
     );
   });
 
-  test("finishInstructions: deposit to the job payer's NOS account, payment to the node's", async () => {
+  test("finishInstructions: deposit to the job payer's NOS account, created only when asked; payment to the node's", async () => {
     await fc.assert(
-      fc.asyncProperty(network, jobAccount, runAccount, distinctKeys(3), hash32, async (net, job, run, keys, ipfsResult) => {
-        const [jobAddress, runAddress, vault] = keys as [PublicKey, PublicKey, PublicKey];
-        const { jobs, setup } = splitJobs(net, finishInstructions({ network: net, jobAddress, job, runAddress, run, vault, ipfsResult }));
-        await assertCreatesNosAccounts(net, setup, run.node, [run.node, job.payer]);
-        assertSameInstruction(
-          jobs,
-          oracle.getFinishInstruction(
-            {
-              job: a(jobAddress),
-              run: a(runAddress),
-              market: a(job.market),
-              vault: a(vault),
-              deposit: a(await nosAta(net, job.payer)),
-              user: a(await nosAta(net, run.node)),
-              payerRun: a(run.payer),
-              payerJob: a(job.payer),
-              authority: s(run.node),
-              tokenProgram: a(TOKEN_PROGRAM),
+      fc.asyncProperty(
+        network,
+        jobAccount,
+        runAccount,
+        distinctKeys(3),
+        hash32,
+        fc.option(fc.boolean(), { nil: undefined }),
+        async (net, job, run, keys, ipfsResult, createDeposit) => {
+          const [jobAddress, runAddress, vault] = keys as [PublicKey, PublicKey, PublicKey];
+          const { jobs, setup } = splitJobs(
+            net,
+            finishInstructions({
+              network: net,
+              jobAddress,
+              job,
+              runAddress,
+              run,
+              vault,
               ipfsResult,
-            },
-            config(net),
-          ),
-        );
-      }),
+              ...(createDeposit === undefined ? {} : { createDeposit }),
+            }),
+          );
+          await assertCreatesNosAccounts(net, setup, run.node, createDeposit === true ? [run.node, job.payer] : [run.node]);
+          assertSameInstruction(
+            jobs,
+            oracle.getFinishInstruction(
+              {
+                job: a(jobAddress),
+                run: a(runAddress),
+                market: a(job.market),
+                vault: a(vault),
+                deposit: a(await nosAta(net, job.payer)),
+                user: a(await nosAta(net, run.node)),
+                payerRun: a(run.payer),
+                payerJob: a(job.payer),
+                authority: s(run.node),
+                tokenProgram: a(TOKEN_PROGRAM),
+                ipfsResult,
+              },
+              config(net),
+            ),
+          );
+        },
+      ),
       RUNS,
     );
   });

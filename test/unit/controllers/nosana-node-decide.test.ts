@@ -1,7 +1,8 @@
 // The transitions of a NosanaNode as a table: what one reconcile read → the phase and reason shown,
 // the conditions, the Events and the one action. Each row's reason is its specification; together
 // they cover every row of decide.ts's table, and the sequences below kill the agent between every
-// two steps of a run's ending and check that it is sent and counted exactly once.
+// two steps of a run's ending and check that it is sent and counted exactly once, and that every
+// release the decision asks for is one the run record store grants.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Keypair } from '@solana/web3.js';
@@ -23,6 +24,8 @@ import type {
   RunRecord,
   SignedEnding,
 } from '../../../src/controllers/nosana-node/decision.ts';
+import { jobOf } from '../../../src/controllers/nosana-node/decision.ts';
+import { releaseRefusal } from '../../../src/controllers/nosana-node/run-record-store.ts';
 import type { FlowState, FlowStatus } from '../../../src/executor/flow-state.ts';
 import { bytes32ToCid } from '../../../src/ipfs/cid.ts';
 import { findCondition } from '../../../src/runtime/conditions.ts';
@@ -179,6 +182,15 @@ function record(change: { result?: FlowStatus | false; ending?: EndingKind; outc
     ...(change.ending === undefined
       ? {}
       : { ending: { signed: signed(change.ending), outcome: change.outcome ?? pending, reason, failures: change.failures ?? 0 } }),
+  };
+}
+
+/** A record whose ending another key signed: a stranger's quit of this run, or one from before the key Secret changed. */
+function foreignRecord(outcome: EndingOutcome): RunRecord {
+  return {
+    jobAddress: job,
+    runAddress: run,
+    ending: { signed: { ...signed('quit'), node: OTHER_NODE.toBase58() }, outcome, reason: 'node lost', failures: 0 },
   };
 }
 
@@ -1101,6 +1113,25 @@ const rows: Row[] = [
     want: { phase: 'Running', action: 'none', status: { currentRun: run, startedAt: undefined } },
   },
   {
+    reason:
+      "a record holding another key's quit that landed: not counted as this node's quit, nothing released or signed; Error / EndingFailed until a person looks",
+    world: { status: BUSY, chain: chain({ job: jobView('QUEUED') }), record: foreignRecord(landed) },
+    want: {
+      phase: 'Error',
+      ready: 'EndingFailed',
+      action: 'none',
+      events: ['EndingFailed'],
+      says: { Ready: { message: /signed by .*, not by this node/ } },
+      status: { jobsQuit: 2, currentRun: run, lastError: /signed by .*, not by this node/ },
+      requeue: 'none',
+    },
+  },
+  {
+    reason: 'a pending ending another key signed is not sent again, even while the chain cannot be read',
+    world: { status: BUSY, chain: { readError: 'timeout' }, record: foreignRecord(pending) },
+    want: { phase: 'Running', action: 'none', events: ['RpcUnavailable'], requeue: 'backoff' },
+  },
+  {
     reason: 'a record with neither result nor ending says nothing: released',
     world: { status: BUSY, chain: HOLDING, record: { jobAddress: job, runAddress: run } },
     want: { phase: 'Running', action: 'releaseRun' },
@@ -1248,10 +1279,17 @@ function perform(scene: Scene, action: NodeAction): void {
       if (scene.record?.ending !== undefined) scene.record = { ...scene.record, ending: { ...scene.record.ending, outcome: landed } };
       return;
     }
-    case 'releaseRun':
+    case 'releaseRun': {
+      // The store's own rule: a release it refuses leaves the record, and the node never rejoins.
+      const kept = scene.record;
+      if (kept !== undefined) {
+        const refusal = releaseRefusal(kept, { outcome: kept.ending?.outcome, job: jobOf(scene.chain, kept.jobAddress) });
+        if (refusal !== undefined) throw new Error(`the store refused the release the decision asked for: ${refusal}`);
+      }
       delete scene.record;
       scene.executor = { state: 'idle' };
       return;
+    }
     case 'none':
     case 'joinQueue':
       return;
@@ -1263,6 +1301,11 @@ function perform(scene: Scene, action: NodeAction): void {
 /** Reconciles until the node joins again; the status write of reconcile `kill` is lost with the process. */
 function play(executor: ExecutorState, kill: number): { scene: Scene; steps: number } {
   const scene: Scene = { status: BUSY, chain: HOLDING, executor, sent: [], signed: new Set() };
+  return { scene, steps: untilJoined(scene, kill) };
+}
+
+/** Reconciles `scene` until the node joins again (how many reconciles it took); see play. */
+function untilJoined(scene: Scene, kill: number): number {
   for (let step = 0; step < 12; step++) {
     const decision = decide(
       world({
@@ -1274,7 +1317,7 @@ function play(executor: ExecutorState, kill: number): { scene: Scene; steps: num
       SETTINGS,
     );
     perform(scene, decision.action);
-    if (decision.action.kind === 'joinQueue') return { scene, steps: step + 1 };
+    if (decision.action.kind === 'joinQueue') return step + 1;
     // A restart loses the status write and the executor's memory; the record and the chain stay.
     if (step === kill) scene.executor = scene.record === undefined ? scene.executor : { state: 'idle' };
     else scene.status = decision.status;
@@ -1321,4 +1364,54 @@ describe('decide: killed at any instant, a run gets exactly one ending, counted 
       assert.equal(scene.record, undefined, 'the record is released');
     });
   }
+});
+
+describe('decide: a release the decision asks for is one the run record store grants', () => {
+  // Quit broadcast, the agent killed; it restarts after the blockhash expired, against an RPC that
+  // keeps no history: the outcome is unknown for good, but the run is closed, so nothing can ever be
+  // signed for it again and the record must go, or the node never rejoins.
+  const stuck = (): Scene => ({
+    status: BUSY,
+    chain: chain({ job: jobView('QUEUED') }),
+    executor: { state: 'idle' },
+    record: record({ result: false, ending: 'quit', outcome: unknown }),
+    sent: [],
+    signed: new Set(['sig-quit']),
+  });
+  const steps = 3;
+  test('a quit of unknown fate whose run is closed: counted as quit, released, and the node rejoins', () => {
+    const scene = stuck();
+    assert.equal(untilJoined(scene, -1), steps, 'count, release, join');
+    assert.equal(scene.record, undefined, 'the record is released');
+    assert.equal(scene.status.jobsQuit, 3, 'counted once as quit');
+    assert.deepEqual([...scene.signed], ['sig-quit'], 'nothing new signed');
+  });
+  for (let kill = 0; kill < steps - 1; kill++) {
+    test(`the same, killed again after the action of reconcile ${kill + 1}`, () => {
+      const scene = stuck();
+      untilJoined(scene, kill);
+      assert.equal(scene.record, undefined);
+      assert.equal(scene.status.jobsQuit, 3, 'counted exactly once');
+    });
+  }
+
+  test('whatever the ending, its outcome and the job, every release asked for is granted', () => {
+    const jobs: (JobView | undefined)[] = [RUNNING, FINISHED, ENDED, jobView('QUEUED'), jobView('STOPPED'), undefined];
+    const outcomes: EndingOutcome[] = [landed, pending, expired, failedOnChain, unknown, { outcome: 'unreadable', error: 'rpc down' }];
+    let unsettledReleases = 0;
+    for (const kind of ['finish', 'complete', 'quit'] as const)
+      for (const outcome of outcomes)
+        for (const read of jobs)
+          for (const status of [BUSY, counted]) {
+            const held = read?.status === 'RUNNING' ? { run: runView() } : {};
+            const snapshot = chain({ ...held, ...(read === undefined ? {} : { job: read }) });
+            const kept = record({ ending: kind, outcome });
+            const decision = decide(world({ status, chain: snapshot, record: kept }), SETTINGS);
+            if (decision.action.kind !== 'releaseRun') continue;
+            const refusal = releaseRefusal(kept, { outcome, job: jobOf(snapshot, job) });
+            assert.equal(refusal, undefined, `${kind}, ${outcome.outcome}, job ${read?.status ?? 'gone'}`);
+            if (outcome.outcome === 'pending' || outcome.outcome === 'unknown') unsettledReleases++;
+          }
+    assert.ok(unsettledReleases > 0, 'some releases come while the outcome is still pending or unknown');
+  });
 });

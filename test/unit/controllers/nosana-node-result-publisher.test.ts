@@ -132,9 +132,61 @@ describe('the result document', () => {
     assert.deepEqual(document.opStates[0]?.logs.slice(1), given.opStates[0]?.logs.slice(1));
   });
 
-  test('a document too large even without logs is refused, naming its size', () => {
-    const given = { ...flow([op('a', [])]), errors: ['e'.repeat(5_000)] };
-    assert.throws(() => resultDocument(given, 4_000), /takes \d+ bytes without any log, more than the 4000 bytes published/);
+  test('a document too large even without logs and results values is published as a small summary saying so', () => {
+    const given = { ...flow([op('a', lines(50, 100, 'l'))], 'failed'), errors: ['e'.repeat(5_000)] };
+    const { document, bytes, summaryOnly, droppedLogEntries } = resultDocument(given, 4_000);
+    assert.ok(bytes.length <= 4_000);
+    assert.deepEqual(bytes, encodeJsonForPinning(document));
+    assert.equal(summaryOnly, true);
+    assert.equal(droppedLogEntries, 50);
+    assert.deepEqual(
+      { ...document, errors: [] },
+      { status: 'failed', startTime: given.startTime, endTime: given.endTime, errors: [], secrets: {}, opStates: [] },
+      'the status and times survive',
+    );
+    assert.match(String(document.errors?.[0]), /did not fit in 4000 bytes \(it takes \d+ bytes even without its logs and results values\)/);
+  });
+
+  test('only a bound too small for even the summary is refused', () => {
+    assert.throws(() => resultDocument({ ...flow([]), errors: ['e'.repeat(500)] }, 100), UnpublishableResultError);
+  });
+
+  test('results values are kept whole while dropping logs is enough', () => {
+    const withResults: OpState = { ...op('r', lines(300, 200, 'r')), results: { found: ['a', 'b', undefined], broken: 'SyntaxError: x' } };
+    const { document, droppedResultItems } = resultDocument(flow([withResults]), 20_000);
+    assert.deepEqual(document.opStates[0]?.results, withResults.results);
+    assert.equal(droppedResultItems, 0);
+    assert.match(document.opStates[0]?.logs[0]?.log ?? '', /earlier log entries were dropped/);
+  });
+
+  test('results values too large for the bound lose their oldest items fairly, after every log entry', () => {
+    const greedy = Array.from({ length: 2_000 }, (_, index) => `match ${index} ${'g'.repeat(100)}`);
+    const hostile: OpState = {
+      ...op('hostile', lines(100, 100, 'h')),
+      results: { a: greedy, b: [...greedy], small: ['tiny'], broken: 'SyntaxError: x' },
+    };
+    const other: OpState = { ...op('other', lines(3, 10, 'o')), results: { n: ['1'] } };
+    const maxBytes = 50_000;
+    const given = flow([hostile, other]);
+    const { document, bytes, droppedLogEntries, droppedResultItems, summaryOnly } = resultDocument(given, maxBytes);
+    assert.ok(bytes.length <= maxBytes, `${bytes.length} bytes fit in ${maxBytes}`);
+    assert.ok(bytes.length > maxBytes * 0.9, 'the room is used, not wasted');
+    assert.equal(summaryOnly, false);
+    assert.equal(droppedLogEntries, 103, 'every log entry goes before any results item');
+    const [keptHostile, keptOther] = document.opStates;
+    assert.deepEqual(keptOther?.results, { n: ['1'] }, 'a value under its share is kept whole');
+    assert.deepEqual(keptHostile?.results?.['small'], ['tiny']);
+    assert.equal(keptHostile?.results?.['broken'], 'SyntaxError: x', 'an error string is not cut');
+    let dropped = 0;
+    for (const key of ['a', 'b']) {
+      const [note, ...kept] = keptHostile?.results?.[key] as string[];
+      const lost = greedy.length - kept.length;
+      dropped += lost;
+      assert.equal(note, `[${lost} earlier items were dropped to keep the result within ${maxBytes} bytes]`);
+      assert.deepEqual(kept, greedy.slice(lost), 'the newest items, in order');
+    }
+    assert.equal(droppedResultItems, dropped);
+    assert.match(keptHostile?.logs[0]?.log ?? '', /^100 earlier log entries were dropped/);
   });
 
   test('the bound is what the poster side reads from a gateway: 16 MiB', () => {
@@ -149,7 +201,14 @@ describe('publishing the result', () => {
     const published = await publishResult(client, given, { name: 'result-job.json' });
     const { bytes } = resultDocument(given);
     assert.equal(published.cid, await computeCidV0(bytes));
-    assert.deepEqual(published, { cid: published.cid, flowStatus: 'failed', size: bytes.length, droppedLogEntries: 0 });
+    assert.deepEqual(published, {
+      cid: published.cid,
+      flowStatus: 'failed',
+      size: bytes.length,
+      droppedLogEntries: 0,
+      droppedResultItems: 0,
+      summaryOnly: false,
+    });
     assert.equal(pinned.length, 1);
     assert.deepEqual(encodeJsonForPinning(pinned[0]?.value), bytes, 'the service gets exactly the bytes hashed');
     assert.equal(pinned[0]?.options?.name, 'result-job.json');
@@ -164,6 +223,17 @@ describe('publishing the result', () => {
       assert.notEqual(error.expectedCid, other);
       return true;
     });
+  });
+
+  test('a hostile results definition over megabytes of logs is still published within the bound, never refused', async () => {
+    const { client, pinned } = pinningDouble();
+    const logs = lines(20_000, 1_000, 'x');
+    const texts = logs.map(({ log }) => log);
+    const hostile: OpState = { ...op('hostile', logs), results: { a: texts.flatMap((text) => [text, text]), b: [...texts, ...texts] } };
+    const published = await publishResult(client, flow([hostile]), { maxBytes: 4 * 1024 * 1024 });
+    assert.ok(published.size <= 4 * 1024 * 1024);
+    assert.ok(published.droppedResultItems > 0);
+    assert.equal(pinned.length, 1);
   });
 
   test('a flow that has not ended is never sent to the service', async () => {

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { validateJobDefinition } from '../../../src/api/job-definition/index.ts';
 import type { OperationResults } from '../../../src/api/job-definition/index.ts';
 import type { LogEntry, ResultValue } from '../../../src/executor/flow-state.ts';
-import { extractResults } from '../../../src/executor/results.ts';
+import { RESULTS_MAX_BYTES_PER_OP, extractResults } from '../../../src/executor/results.ts';
 import { jobExamples, sharedMissingReason } from '../job-definition/reference-definitions.ts';
 
 const out = (log: string): LogEntry => ({ type: 'stdout', log, timestamp: '2026-01-01T00:00:00.000000001Z' });
@@ -145,4 +145,44 @@ test('a regex that backtracks catastrophically is cut off within its budget: eve
   assert.ok(Date.now() - started < 2_000, 'stopped near its budget');
   assert.match(String(values['slow']), /took longer than 200 ms/);
   assert.match(String(values['other']), /took longer than 200 ms/);
+});
+
+describe("an op's results stay within their byte budget", () => {
+  /** The bytes the values take in the result document. */
+  const valueBytes = (values: Record<string, ResultValue>) =>
+    Object.values(values).reduce((sum, value) => sum + Buffer.byteLength(JSON.stringify(value), 'utf8'), 0);
+  const noisy = Array.from({ length: 2_000 }, (_, index) => out(`line ${index} ${'z'.repeat(100)}`));
+
+  test('a greedy regex over many lines keeps only the newest whole matches, each key saying how many it lost', () => {
+    const maxBytes = 20_000;
+    const values = extractResults({ a: '(.*)', b: '(.*)', small: 'line 1999' }, noisy, undefined, maxBytes);
+    assert.ok(valueBytes(values) <= maxBytes, `${valueBytes(values)} bytes within ${maxBytes}`);
+    assert.deepEqual(values['small'], ['line 1999'], 'a key under its share keeps everything');
+    for (const key of ['a', 'b']) {
+      const [note, ...kept] = values[key] as string[];
+      const lost = noisy.length - kept.length / 2;
+      assert.equal(note, `[${lost} earlier matches were dropped to keep this op's results within ${maxBytes} bytes]`);
+      assert.deepEqual(
+        kept,
+        noisy.slice(lost).flatMap(({ log }) => [log, log]),
+        'the newest matches, each whole (match and group), in log order',
+      );
+      assert.ok(valueBytes({ [key]: values[key] as ResultValue }) > maxBytes / 3, 'the room is shared, not wasted');
+    }
+  });
+
+  test('the budget applies by default: megabytes of logs give at most RESULTS_MAX_BYTES_PER_OP', () => {
+    const big = Array.from({ length: 3_000 }, (_, index) => out(`${index} ${'q'.repeat(1_000)}`));
+    const values = extractResults({ a: '(.*)', b: '(.*)' }, big);
+    assert.ok(valueBytes(values) <= RESULTS_MAX_BYTES_PER_OP, `${valueBytes(values)} bytes`);
+    assert.match(String((values['a'] as string[])[0]), /earlier matches were dropped/);
+  });
+
+  test('an error string is not cut, and values under the budget are untouched', () => {
+    const values = extractResults({ broken: '(', few: 'line 1\\d' }, noisy.slice(0, 20), undefined, 1_000);
+    assert.deepEqual(values, {
+      broken: compileError('('),
+      few: ['line 10', 'line 11', 'line 12', 'line 13', 'line 14', 'line 15', 'line 16', 'line 17', 'line 18', 'line 19'],
+    });
+  });
 });
