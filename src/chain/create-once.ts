@@ -21,7 +21,7 @@
 // later: minContextSlot where the method takes it (a backend behind refuses with -32016), the
 // context slot compared where it does not (getSignatureStatuses). A refusal or an answer from
 // before that slot is "pending": look again later.
-import { verify } from 'node:crypto';
+import { ed25519Verify } from './ed25519.ts';
 import { PublicKey, VersionedTransaction } from '@solana/web3.js';
 import type { Connection } from '@solana/web3.js';
 import { pendingPostRecord } from '../api/crds/nosana-job.ts';
@@ -52,12 +52,8 @@ export function toPendingPost(
   };
 }
 
-/** The 12-byte DER prefix that turns a raw 32-byte ed25519 key into an SPKI public key. */
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-
 function signatureValid(publicKey: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
-  const key = { key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey.toBuffer()]), format: 'der' as const, type: 'spki' as const };
-  return verify(null, message, key, signature);
+  return ed25519Verify(message, signature, publicKey.toBuffer());
 }
 
 /**

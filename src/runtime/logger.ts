@@ -7,7 +7,7 @@
 // check is on what a value *is* (a keypair, raw key bytes, a 64-byte JSON array in a string) and
 // on key names at any depth, so nothing has to be listed in advance. Strings also go through
 // redactSecrets (http/redact.ts): credentials in URLs and Authorization/Bearer values in text.
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { ed25519PublicKeyOf } from '../chain/ed25519.ts';
 import bs58 from 'bs58';
 import { pino } from 'pino';
 import type { Bindings, ChildLoggerOptions, DestinationStream, LevelWithSilent, Logger } from 'pino';
@@ -164,15 +164,8 @@ function scrubString(text: string): string {
     .replace(BASE58_RUN, (run) => (isBase58SecretKey(run) ? REDACTED : run));
 }
 
-// DER header of a PKCS#8 ed25519 private key; the 32-byte seed follows it.
-const PKCS8_ED25519_HEADER = Buffer.from('302e020100300506032b657004220420', 'hex');
-// DER header of an SPKI ed25519 public key; the 32-byte key follows it.
-const SPKI_ED25519_HEADER_LENGTH = 12;
-
 function isBase58SecretKey(run: string): boolean {
   const bytes = bs58.decodeUnsafe(run);
   if (bytes === undefined || bytes.length !== 64) return false;
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_HEADER, bytes.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
-  const publicKey = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519_HEADER_LENGTH);
-  return Buffer.compare(publicKey, bytes.subarray(32)) === 0;
+  return Buffer.compare(ed25519PublicKeyOf(bytes.subarray(0, 32)), bytes.subarray(32)) === 0;
 }

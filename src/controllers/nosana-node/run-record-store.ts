@@ -42,11 +42,11 @@
 // signed, is an error naming the ConfigMap, like any garbled record. Changing the node's key
 // therefore leaves its older records unreadable until a person settles them: they hold endings only
 // the old key could have signed.
-import { createPrivateKey, sign, verify } from 'node:crypto';
 import type { V1ConfigMap, V1OwnerReference } from '@kubernetes/client-node';
 import { PublicKey } from '@solana/web3.js';
 import type { Keypair } from '@solana/web3.js';
 import { API_VERSION, solanaAddress } from '../../api/crds/common.ts';
+import { ED25519_SIGNATURE_BYTES, ed25519Sign, ed25519Verify } from '../../chain/ed25519.ts';
 import type { NosanaNetwork } from '../../chain/addresses.ts';
 import type { JobView } from '../../chain/jobs-client.ts';
 import { decodeNodeTransaction, parseNodeTransactionRecord } from '../../chain/node-transaction-record.ts';
@@ -89,9 +89,6 @@ const SIGNED_KEYS: readonly string[] = Object.values(RUN_RECORD_KEYS).filter((ke
 const SIGNING_DOMAIN = 'nosana-operator run record v1';
 // DER headers that turn a raw 32-byte ed25519 seed into a PKCS#8 private key, and a raw 32-byte
 // public key into an SPKI one, for node:crypto.
-const PKCS8_ED25519_HEADER = Buffer.from('302e020100300506032b657004220420', 'hex');
-const SPKI_ED25519_HEADER = Buffer.from('302a300506032b6570032100', 'hex');
-const ED25519_SIGNATURE_BYTES = 64;
 const ENDING_KINDS: readonly string[] = ['finish', 'complete', 'quit'] satisfies EndingKind[];
 
 // Every flow status, as a value to check against; the type below fails to compile if one is missing.
@@ -220,17 +217,11 @@ function signedBytes(configMap: string, fields: Readonly<Record<string, string>>
 }
 
 function signRecord(bytes: Buffer, signer: Keypair): string {
-  const der = Buffer.concat([PKCS8_ED25519_HEADER, signer.secretKey.subarray(0, 32)]);
-  try {
-    return sign(null, bytes, createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).toString('base64');
-  } finally {
-    der.fill(0);
-  }
+  return ed25519Sign(bytes, signer.secretKey).toString('base64');
 }
 
 function signatureVerifies(bytes: Buffer, signature: Buffer, nodeAddress: string): boolean {
-  const key = Buffer.concat([SPKI_ED25519_HEADER, new PublicKey(nodeAddress).toBuffer()]);
-  return verify(null, bytes, { key, format: 'der', type: 'spki' }, signature);
+  return ed25519Verify(bytes, signature, new PublicKey(nodeAddress).toBuffer());
 }
 
 /**
