@@ -3,16 +3,16 @@
 // what the Pod is (its image and command), never by the executor. The result document is checked
 // against the reference node's semantics.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { main } from '../../src/cli/main.ts';
-import type { FlowState } from '../../src/executor/flow-state.ts';
 import { SimulationWatcher } from '../../src/local-cluster/simulation.ts';
 import type { SimulationRule } from '../../src/local-cluster/simulation.ts';
 import { useCluster } from '../harness/fixture.ts';
+import { runDefinition } from '../harness/run-command.ts';
+import type { Ran } from '../harness/run-command.ts';
 import type { ClusterContext } from '../harness/fixture.ts';
 import { jobExamples, seedDefinitions, sharedMissingReason } from '../unit/job-definition/reference-definitions.ts';
 
@@ -69,12 +69,6 @@ const RULES: SimulationRule[] = [
   },
 ];
 
-interface Ran {
-  code: number;
-  flow: FlowState;
-  stderr: string;
-}
-
 describe('nosana-operator run on the local cluster', { skip: sharedMissingReason }, () => {
   let ctx: ClusterContext;
   let namespace: string;
@@ -99,17 +93,8 @@ describe('nosana-operator run on the local cluster', { skip: sharedMissingReason
     await watcher.stop();
   });
 
-  async function run(name: string, definition: unknown, extra: string[] = []): Promise<Ran> {
-    const file = join(dir, `${name}.json`);
-    await writeFile(file, JSON.stringify(definition));
-    let stdout = '';
-    let stderr = '';
-    const io = { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } };
-    const code = await main(
-      ['run', '--kubeconfig', ctx.handle.kubeconfigPath, '--namespace', namespace, '--output', 'json', ...extra, file],
-      io,
-    );
-    return { code, flow: JSON.parse(stdout) as FlowState, stderr };
+  function run(name: string, definition: unknown, extra: string[] = []): Promise<Ran> {
+    return runDefinition({ kubeconfigPath: ctx.handle.kubeconfigPath, namespace, dir }, name, definition, extra);
   }
 
   async function leftovers(): Promise<string[]> {

@@ -12,7 +12,6 @@ import { after, before, describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import pino from 'pino';
 import { exposeId } from '../../src/api/job-definition/expose-id.ts';
-import { main } from '../../src/cli/main.ts';
 import type { FlowState } from '../../src/executor/flow-state.ts';
 import { JOB_ID_ANNOTATION, JOB_LABEL, OP_ID_ANNOTATION, RESOURCE_CACHE_LABEL } from '../../src/executor/labels.ts';
 import { LOCAL_STORAGE_CLASS } from '../../src/local-cluster/storage.ts';
@@ -22,6 +21,8 @@ import { waitFor } from '../../src/local-cluster/wait.ts';
 import { KubeApi } from '../../src/runtime/kube-api.ts';
 import { SupervisedInformer } from '../../src/runtime/informer.ts';
 import { useCluster } from '../harness/fixture.ts';
+import { runDefinition } from '../harness/run-command.ts';
+import type { Ran } from '../harness/run-command.ts';
 import type { ClusterContext } from '../harness/fixture.ts';
 import { jobExamples, sharedMissingReason } from '../unit/job-definition/reference-definitions.ts';
 
@@ -46,12 +47,6 @@ function literalSetterOutput(definition: Record<string, unknown>): string[] {
   const printed = spawnSync('bash', ['-c', command], { encoding: 'utf8' });
   assert.equal(printed.status, 0, printed.stderr);
   return printed.stdout.split('\n').filter((line) => line !== '');
-}
-
-interface Ran {
-  code: number;
-  flow: FlowState;
-  stderr: string;
 }
 
 describe('the node semantics through nosana-operator run', { skip: sharedMissingReason }, () => {
@@ -113,17 +108,8 @@ describe('the node semantics through nosana-operator run', { skip: sharedMissing
     await Promise.all([watcher.stop(), pods.stop()]);
   });
 
-  async function run(name: string, definition: unknown, extra: string[] = []): Promise<Ran> {
-    const file = join(dir, `${name}.json`);
-    await writeFile(file, JSON.stringify(definition));
-    let stdout = '';
-    let stderr = '';
-    const io = { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } };
-    const code = await main(
-      ['run', '--kubeconfig', ctx.handle.kubeconfigPath, '--namespace', namespace, '--output', 'json', ...extra, file],
-      io,
-    );
-    return { code, flow: JSON.parse(stdout) as FlowState, stderr };
+  function run(name: string, definition: unknown, extra: string[] = []): Promise<Ran> {
+    return runDefinition({ kubeconfigPath: ctx.handle.kubeconfigPath, namespace, dir }, name, definition, extra);
   }
 
   /** The Pod of an op, as last seen (the run deletes its Pods when it ends). */
