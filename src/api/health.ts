@@ -450,6 +450,16 @@ export const HEALTH_TABLE: readonly HealthRow[] = [
   {
     kind: 'NosanaNode',
     phase: 'Error',
+    reason: 'PlacementRefused',
+    when: "the agent's containment refuses this node's jobs: spec.pods.namespace is not a namespace an administrator marked for jobs, or spec.limits exceed the agent's ceilings; looked at again now and then",
+    conditions: { Ready: 'False', Reconciling: 'False', Stalled: 'True' },
+    kstatus: 'Failed',
+    argo: 'Degraded',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaNode',
+    phase: 'Error',
     reason: 'EndingFailed',
     when: "signed versions of a run's ending (finish, complete or quit) failed on chain too often; none is sent until a person looks (the run's record keeps the last)",
     conditions: { Ready: 'False', Reconciling: 'False', Stalled: 'True' },

@@ -169,7 +169,10 @@ export interface JobsClient {
   clean(wallet: Keypair, job: PublicKey): Promise<TransactionResult>;
 
   // Node operations; `node` signs and pays.
+  /** Creates the node's stake account (zero stake, its NOS token account with it) unless it has one. */
   ensureStake(node: Keypair): Promise<TransactionResult | undefined>;
+  /** Creates the node's associated NOS token account (idempotent on chain). */
+  ensureNosAccount(node: Keypair): Promise<TransactionResult>;
   work(node: Keypair, market: PublicKey): Promise<TransactionResult & { run: PublicKey }>;
   leaveQueue(node: Keypair, market: PublicKey): Promise<TransactionResult>;
   finish(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult>;

@@ -32,6 +32,7 @@ import {
   createStakeInstructions,
   delistInstructions,
   endInstructions,
+  ensureNosAccount,
   extendInstructions,
   finishInstructions,
   leaveQueueInstructions,
@@ -301,6 +302,10 @@ export class SolanaJobsClient implements JobsClient {
     const existing = await this.connection.getAccountInfo(stake);
     if (existing !== null && existing.owner.equals(this.network.stakingProgram)) return undefined;
     return this.run('stake', createStakeInstructions(this.network, node.publicKey), node);
+  }
+
+  async ensureNosAccount(node: Keypair): Promise<TransactionResult> {
+    return this.run('nos-account', [ensureNosAccount(this.network, node.publicKey, node.publicKey)], node);
   }
 
   async work(node: Keypair, market: PublicKey): Promise<TransactionResult & { run: PublicKey }> {

@@ -35,6 +35,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: 'run the NosanaJob and NosanaMarket controllers against a cluster',
     load: async () => (await import('./controller.ts')).runController,
   },
+  node: {
+    summary: 'run the node agent: NosanaNodes serve Nosana markets from this cluster',
+    load: async () => (await import('./node.ts')).runNode,
+  },
 };
 
 export function usage(): string {

@@ -5,11 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { formatProblem } from '../api/job-definition/index.ts';
-import { planJob } from '../executor/plan.ts';
+import { planJob, unplannedFlow } from '../executor/plan.ts';
 import { runPlan } from '../executor/runner.ts';
 import type { ObservedOp } from '../executor/decide-run.ts';
-import { validationFailureState } from '../executor/flow-state.ts';
 import type { FlowState } from '../executor/flow-state.ts';
 import { DEFAULT_EXECUTOR_SETTINGS } from '../executor/settings.ts';
 import type { ExecutorSettings } from '../executor/settings.ts';
@@ -121,12 +119,8 @@ export async function runRun(args: readonly string[], io: CommandIo): Promise<nu
   const jobId = `run-${randomBytes(6).toString('hex')}`;
   const plan = planJob(raw, jobId);
   if ('invalid' in plan || 'initError' in plan) {
-    const errors = 'invalid' in plan ? plan.invalid.map(formatProblem) : [plan.initError];
-    const flow: FlowState = {
-      ...validationFailureState(errors, Date.now()),
-      ...('initError' in plan ? { status: 'init error' as const } : {}),
-    };
-    for (const error of errors) io.stderr.write(`${file}: ${error}\n`);
+    const flow = unplannedFlow(plan, Date.now());
+    for (const error of flow.errors ?? []) io.stderr.write(`${file}: ${String(error)}\n`);
     writeResult(io, values.output, flow);
     return EXIT_PROBLEMS;
   }

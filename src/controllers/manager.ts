@@ -1,19 +1,6 @@
 // The controller manager: what `nosana-operator controller` runs. It wires the runtime (informers,
-// work queues, leader election, writes, events, metrics, probes) to the NosanaJob and NosanaMarket
-// reconcilers, and owns the process lifecycle:
-//
-// - /healthz answers from the start; /readyz only once both caches have synced. Leadership is not
-//   part of readiness (a standby replica is healthy and ready); it is reported by the
-//   leader_election_master_status metric.
-// - Controllers start when the caches have synced AND this process leads (at once without
-//   leader election). Keys enqueued before that wait in the queues.
-// - Stop (SIGTERM/SIGINT): the queues stop handing out keys, in-flight reconciles get the drain
-//   time to finish, and only then is the Lease released, so a successor never starts beside a
-//   reconcile of this process. Then informers, network clients, pending Events and the servers.
-// - Losing the Lease (renewals failed): like controller-runtime, the manager ends at once without
-//   draining (another replica may already lead) and the process exits non-zero, so the Deployment
-//   restarts it as a fresh candidate; an elector never campaigns twice because reconciles of the
-//   old term could still be running.
+// work queues, writes, events, metrics) to the NosanaJob and NosanaMarket reconcilers; the process
+// lifecycle (probes, leader election, draining on stop) is process-lifecycle.ts's.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
@@ -28,11 +15,9 @@ import type { NosanaMarketObject } from '../api/crds/nosana-market.ts';
 import { findCondition } from '../runtime/conditions.ts';
 import { Controller } from '../runtime/controller.ts';
 import { ApiEventRecorder } from '../runtime/events.ts';
-import { startHealthServers } from '../runtime/health-server.ts';
 import { SupervisedInformer } from '../runtime/informer.ts';
 import { ApiKubeReader } from '../runtime/kube-reader.ts';
 import { ApiKubeWriter } from '../runtime/kube-writer.ts';
-import { LeaderElector } from '../runtime/leader-election.ts';
 import { createMetrics } from '../runtime/metrics.ts';
 import type { CacheEvent } from '../runtime/types.ts';
 import { keyOf } from '../runtime/types.ts';
@@ -45,15 +30,11 @@ import { createNosanaMetrics } from './nosana-metrics.ts';
 import { MarketDirectory } from './nosana-market/directory.ts';
 import { jobsOfMarket, marketsOfJob } from './nosana-market/market-jobs.ts';
 import { NosanaMarketReconciler } from './nosana-market/reconciler.ts';
+import { runProcess } from './process-lifecycle.ts';
+import type { LeaderElectionSettings, ManagerExit } from './process-lifecycle.ts';
 
-export interface LeaderElectionSettings {
-  namespace: string;
-  /** The Lease's name. */
-  name: string;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-}
+export type { LeaderElectionSettings, ManagerExit } from './process-lifecycle.ts';
+export { DEFAULT_DRAIN_TIMEOUT_MS } from './process-lifecycle.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
@@ -71,11 +52,6 @@ export interface ManagerOptions {
   /** How long in-flight reconciles may finish on stop. Default 30 s, controller-runtime's graceful shutdown. */
   drainTimeoutMs?: number;
 }
-
-/** Why the manager ended: it was asked to stop, or it lost the leader Lease (restart the process). */
-export type ManagerExit = 'stopped' | 'lost-leadership';
-
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 function collectionPath(plural: string): string {
   return `/apis/${API_VERSION}/${plural}`;
@@ -128,76 +104,25 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
   );
   routeEvents({ jobs, markets, jobController, marketController });
 
-  const servers = await startHealthServers({
-    metricsAddress: options.metricsAddress,
-    probeAddress: options.probeAddress,
-    registry: metrics.registry,
-    checks: { healthz: { ping: () => true }, readyz: { informers: () => jobs.hasSynced() && markets.hasSynced() } },
-  });
-  log.info({ metrics: servers.metrics, probes: servers.probe, identity }, 'serving metrics and health probes');
-
-  // Controllers run once both hold: caches synced, and leading (always, without election).
-  let synced = false;
-  let leading = options.leaderElection === undefined;
-  let started = false;
-  const startControllers = (): void => {
-    if (started || !synced || !leading || stop.aborted) return;
-    started = true;
-    jobController.start();
-    marketController.start();
-  };
-
-  const lostLeadership = Promise.withResolvers<ManagerExit>();
-  const election = options.leaderElection;
-  const elector =
-    election === undefined
-      ? undefined
-      : new LeaderElector(kubeConfig, log, {
-          namespace: election.namespace,
-          name: election.name,
-          identity,
-          leaseDurationMs: election.leaseDurationMs,
-          renewDeadlineMs: election.renewDeadlineMs,
-          retryPeriodMs: election.retryPeriodMs,
-          onStartedLeading: () => {
-            metrics.runtime.setLeader(election.name, true);
-            leading = true;
-            startControllers();
-          },
-          onStoppedLeading: () => {
-            metrics.runtime.setLeader(election.name, false);
-            leading = false;
-            if (!stop.aborted) lostLeadership.resolve('lost-leadership');
-          },
-        });
-  if (election !== undefined) metrics.runtime.setLeader(election.name, false);
-  void elector?.run();
-
-  Promise.all([jobs.start(), markets.start()]).then(
-    () => {
-      synced = true;
-      log.info('caches synced');
-      startControllers();
+  return runProcess(
+    {
+      kubeConfig,
+      log,
+      metrics,
+      identity,
+      leaderElection: options.leaderElection,
+      metricsAddress: options.metricsAddress,
+      probeAddress: options.probeAddress,
+      ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
+      caches: [jobs, markets],
+      controllers: [jobController, marketController],
+      close: async () => {
+        networks.close();
+        await events.flush();
+      },
     },
-    () => undefined /* stopped before the first list: nothing to start */,
+    stop,
   );
-
-  const stopped = new Promise<ManagerExit>((resolve) => {
-    if (stop.aborted) resolve('stopped');
-    else stop.addEventListener('abort', () => resolve('stopped'), { once: true });
-  });
-  const exit = await Promise.race([stopped, lostLeadership.promise]);
-  log.info({ reason: exit }, 'shutting down');
-
-  const drainTimeoutMs = exit === 'lost-leadership' ? 0 : (options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
-  await Promise.all([jobController.stop({ drainTimeoutMs }), marketController.stop({ drainTimeoutMs })]);
-  await elector?.stop();
-  await Promise.all([jobs.stop(), markets.stop()]);
-  networks.close();
-  await events.flush();
-  await servers.close();
-  log.info({ reason: exit }, 'stopped');
-  return exit;
 }
 
 function directoryUrls(defaults: OperatorNetworkDefaults): Partial<Record<NetworkName, string>> {

@@ -9,7 +9,7 @@
 // The node's validator does not look at where `depends_on` points; its bootstrap does. This
 // project's validator checks both, so a definition is validated once more with the targets of
 // `depends_on` set aside before deciding which of the two refusals it earns.
-import { SPREAD_KEY, validateJobDefinition } from '../api/job-definition/index.ts';
+import { SPREAD_KEY, formatProblem, validateJobDefinition } from '../api/job-definition/index.ts';
 import type {
   ContainerRunArgs,
   CreateVolumeArgs,
@@ -19,6 +19,8 @@ import type {
   Operation,
 } from '../api/job-definition/index.ts';
 import { isPlainObject } from '../api/job-definition/json-values.ts';
+import { validationFailureState } from './flow-state.ts';
+import type { FlowState } from './flow-state.ts';
 import { readOperations } from '../api/job-definition/op-views.ts';
 
 interface PlannedOpCommon {
@@ -286,4 +288,14 @@ export function planJob(raw: unknown, jobId: string): PlanOutcome {
 
 export function isPlan(outcome: PlanOutcome): outcome is Plan {
   return 'ops' in outcome;
+}
+
+/**
+ * The result of a job that never ran because it could not be planned: a validation-error flow
+ * listing every problem, or an init error for a definition that breaks the node's plan rules.
+ */
+export function unplannedFlow(outcome: InvalidDefinition | InitError, now: number): FlowState {
+  const errors = 'invalid' in outcome ? outcome.invalid.map(formatProblem) : [outcome.initError];
+  const flow = validationFailureState(errors, now);
+  return 'initError' in outcome ? { ...flow, status: 'init error' } : flow;
 }

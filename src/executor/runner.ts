@@ -25,7 +25,7 @@ import { defaultCheckTargetResolver } from './check-target.ts';
 import type { CheckTargetResolver } from './check-target.ts';
 import type { ResourceMount } from './resource-mounts.ts';
 import { decideRun } from './decide-run.ts';
-import type { FinishAction, ObservedOp, RunnerAction, StopCause, TimingBounds } from './decide-run.ts';
+import type { ClusterFailureCause, FinishAction, ObservedOp, RunnerAction, StopCause, TimingBounds } from './decide-run.ts';
 import {
   MAX_LOG_ENTRIES,
   abortDiagnosticsReason,
@@ -80,7 +80,7 @@ export interface RunOptions {
 export interface RunResult {
   flow: FlowState;
   /** Set when the run ended because the cluster failed it (onClusterFailure 'quit'). */
-  clusterFailure?: { opId: string; message: string };
+  clusterFailure?: { opId: string; cause: ClusterFailureCause; message: string };
 }
 
 /** Runs the plan to its end and returns the result document; the run's objects are gone afterwards. */
@@ -236,7 +236,7 @@ class PlanRun {
         return undefined;
       case 'cluster-failure':
         if (this.#options.onClusterFailure === 'quit')
-          return { flow: this.#flow, clusterFailure: { opId: action.opId, message: action.message } };
+          return { flow: this.#flow, clusterFailure: { opId: action.opId, cause: action.cause, message: action.message } };
         await this.#stop(action.failOp.opId, action.failOp.cause, now);
         return undefined;
       case 'end-flow':

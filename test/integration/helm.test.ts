@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseNodeArgs } from '../../src/cli/node.ts';
 import { controlPlaneBinaries, REPO_ROOT, type ControlPlaneBinaries } from '../../src/local-cluster/binaries.ts';
 import { LocalCluster } from '../../src/local-cluster/cluster.ts';
 import { SimulationWatcher } from '../../src/local-cluster/simulation.ts';
@@ -23,8 +24,23 @@ const RELEASE_NAMESPACE = 'nosana-system';
 
 interface Manifest {
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [field: string]: unknown;
+}
+
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+interface RoleManifest extends Manifest {
+  rules: PolicyRule[];
+}
+
+interface BindingManifest extends Manifest {
+  roleRef: { kind: string; name: string };
+  subjects: { kind: string; name: string; namespace: string }[];
 }
 
 interface DeploymentManifest extends Manifest {
@@ -53,6 +69,37 @@ function manifests(yaml: string): Manifest[] {
 
 function find(all: Manifest[], kind: string, name?: string): Manifest | undefined {
   return all.find((manifest) => manifest.kind === kind && (name === undefined || manifest.metadata.name === name));
+}
+
+const NODE_AGENT_NAME = 'nosana-nosana-operator-node';
+const NODE_NAMESPACES = ['gpu-nodes'];
+const JOB_NAMESPACES = ['jobs-a', 'jobs-b'];
+/** The node agent with its NosanaNodes in one namespace and jobs in two others. */
+const NODE_AGENT_VALUES = [
+  '--set',
+  'nodeAgent.enabled=true',
+  '--set',
+  `nodeAgent.nodeNamespaces={${NODE_NAMESPACES.join(',')}}`,
+  '--set',
+  `nodeAgent.jobNamespaces={${JOB_NAMESPACES.join(',')}}`,
+];
+
+function isNodeAgents(manifest: Manifest): boolean {
+  return manifest.metadata.labels?.['app.kubernetes.io/component'] === 'node-agent';
+}
+
+function rolesOf(all: Manifest[]): RoleManifest[] {
+  return all.filter((manifest) => manifest.kind === 'Role' || manifest.kind === 'ClusterRole') as RoleManifest[];
+}
+
+/** Where the roles grant `verb` on `resource`: their namespaces, or "cluster-wide" for a ClusterRole. */
+function grantedWhere(roles: RoleManifest[], group: string, resource: string, verb: string): string[] {
+  return roles
+    .filter((role) =>
+      role.rules.some((rule) => rule.apiGroups.includes(group) && rule.resources.includes(resource) && rule.verbs.includes(verb)),
+    )
+    .map((role) => (role.kind === 'ClusterRole' ? 'cluster-wide' : (role.metadata.namespace ?? 'no namespace')))
+    .sort();
 }
 
 describe('Helm chart', () => {
@@ -180,6 +227,268 @@ describe('Helm chart', () => {
       (await helm('template', 'nosana', CHART, '--namespace', RELEASE_NAMESPACE, '--set', 'controller.enabled=false')).stdout,
     );
     assert.deepEqual(apiOnly.map((manifest) => manifest.kind).sort(), ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+  });
+
+  test('renders the node agent: its own Deployment running `node` as its own ServiceAccount, with flags from values', async () => {
+    const { stdout } = await helm(
+      'template',
+      'nosana',
+      CHART,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      ...NODE_AGENT_VALUES,
+      '--set',
+      'nodeAgent.rpcUrls.devnet=https://rpc.example/?key=b',
+      '--set',
+      'nodeAgent.network=devnet',
+      '--set',
+      'nodeAgent.pinning.jwtSecretRef.name=pinata-node',
+      '--set',
+      'nodeAgent.deniedCidrs={10.0.0.0/8,169.254.0.0/16}',
+      '--set',
+      'nodeAgent.maxMemory=64Gi',
+      // a number in a values file, passed as plain decimals
+      '--set-json',
+      'nodeAgent.lowBalance=0.00005',
+      '--set',
+      'nodeAgent.marketDirectoryUrls.devnet=https://markets.example',
+      '--set',
+      'nodeAgent.exposureNamespace=ingress-nginx',
+    );
+    const all = manifests(stdout);
+    const agent = find(all, 'Deployment', NODE_AGENT_NAME) as DeploymentManifest | undefined;
+    const controller = find(all, 'Deployment', 'nosana-nosana-operator') as DeploymentManifest | undefined;
+    assert.ok(agent !== undefined && controller !== undefined, 'both Deployments are rendered');
+    const pod = agent.spec.template.spec;
+    const [container] = pod.containers;
+    assert.ok(container !== undefined);
+    assert.equal(container.args[0], 'node');
+    assert.equal(pod.serviceAccountName, NODE_AGENT_NAME);
+    assert.notEqual(
+      pod.serviceAccountName,
+      controller.spec.template.spec.serviceAccountName,
+      'node keys and poster wallets never share an identity',
+    );
+    assert.ok(find(all, 'ServiceAccount', NODE_AGENT_NAME));
+    const podLabels = agent.spec.template.metadata.labels;
+    for (const flag of [
+      '--namespaces=gpu-nodes',
+      '--leader-elect=true',
+      `--leader-election-namespace=${RELEASE_NAMESPACE}`,
+      `--leader-election-id=${NODE_AGENT_NAME}`,
+      '--metrics-bind-address=:8080',
+      '--health-probe-bind-address=:8081',
+      '--network=devnet',
+      '--rpc-url=devnet=https://rpc.example/?key=b',
+      '--denied-cidr=10.0.0.0/8',
+      '--denied-cidr=169.254.0.0/16',
+      '--max-memory=64Gi',
+      '--low-balance=0.00005',
+      '--market-directory-url=devnet=https://markets.example',
+      '--workers=4',
+      '--lease-duration=15s',
+      '--exposure-namespace=ingress-nginx',
+      '--operator-image=nosana-operator:0.1.0',
+      `--agent-pod-labels=${Object.entries(podLabels)
+        .map(([label, value]) => `${label}=${value}`)
+        .sort()
+        .join(',')}`,
+    ])
+      assert.ok(container.args.includes(flag), `args carry ${flag}: ${container.args.join(' ')}`);
+    assert.ok(!container.args.some((arg) => arg.startsWith('--max-cpu')), 'an empty ceiling passes no flag');
+    // The command itself accepts what the chart passes, and reads it as meant.
+    const settings = await parseNodeArgs(container.args.slice(1), {});
+    assert.ok(settings !== 'help');
+    assert.deepEqual(
+      [settings.namespaces, settings.leaderElection?.name, settings.timings.lowBalanceLamports, settings.containment.ceilings],
+      [NODE_NAMESPACES, NODE_AGENT_NAME, 50_000n, { memory: '64Gi' }],
+    );
+    assert.deepEqual(
+      container.env?.map((variable) => variable.name),
+      ['PINATA_JWT'],
+    );
+    assert.deepEqual(
+      [container.livenessProbe.httpGet, container.readinessProbe.httpGet],
+      [
+        { path: '/healthz', port: 'health' },
+        { path: '/readyz', port: 'health' },
+      ],
+    );
+    assert.deepEqual(container.securityContext, controller.spec.template.spec.containers[0]?.securityContext);
+    assert.deepEqual(pod.securityContext, controller.spec.template.spec.securityContext);
+    const controllerService = find(all, 'Service', 'nosana-nosana-operator-metrics') as
+      { spec: { selector: Record<string, string> } } | undefined;
+    const agentService = find(all, 'Service', `${NODE_AGENT_NAME}-metrics`) as { spec: { selector: Record<string, string> } } | undefined;
+    const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+      Object.entries(selector).every(([label, value]) => labels[label] === value);
+    assert.equal(selects(agentService?.spec.selector ?? {}, podLabels), true, 'the agent metrics Service selects the agent pods');
+    assert.equal(selects(controllerService?.spec.selector ?? {}, podLabels), false, "the controller's Service does not select them");
+
+    const replicated = manifests((await helm('template', 'nosana', CHART, ...NODE_AGENT_VALUES, '--set', 'nodeAgent.replicas=2')).stdout);
+    const replicatedArgs = (find(replicated, 'Deployment', NODE_AGENT_NAME) as DeploymentManifest | undefined)?.spec.template.spec
+      .containers[0]?.args;
+    assert.ok(replicatedArgs?.includes('--leader-elect=true'), 'two replicas elect a leader');
+    assert.ok(replicatedArgs?.includes('--low-balance=0.01'), 'the default balance floor is passed as written');
+
+    const withoutAgent = manifests((await helm('template', 'nosana', CHART)).stdout);
+    assert.deepEqual(withoutAgent.filter(isNodeAgents), [], 'the agent is off by default');
+  });
+
+  test("renders the node agent's RBAC: job objects in job namespaces only, node keys in node namespaces only, no wildcards", async () => {
+    const { stdout } = await helm('template', 'nosana', CHART, '--namespace', RELEASE_NAMESPACE, ...NODE_AGENT_VALUES);
+    const all = manifests(stdout);
+    const agentRoles = rolesOf(all).filter(isNodeAgents);
+    const cases: { reason: string; grant: [group: string, resource: string, verb: string]; where: string[] }[] = [
+      { reason: 'job Pods are created in job namespaces only', grant: ['', 'pods', 'create'], where: JOB_NAMESPACES },
+      { reason: 'job Pods are deleted in job namespaces only', grant: ['', 'pods', 'deletecollection'], where: JOB_NAMESPACES },
+      { reason: 'job Secrets are created in job namespaces only', grant: ['', 'secrets', 'create'], where: JOB_NAMESPACES },
+      {
+        reason: 'Secrets are read where node keys live and where the agent wrote them',
+        grant: ['', 'secrets', 'get'],
+        where: [...NODE_NAMESPACES, ...JOB_NAMESPACES],
+      },
+      { reason: 'Secrets are never listed', grant: ['', 'secrets', 'list'], where: [] },
+      { reason: 'Secrets are never watched', grant: ['', 'secrets', 'watch'], where: [] },
+      { reason: 'only job namespaces are labelled', grant: ['', 'namespaces', 'patch'], where: JOB_NAMESPACES },
+      { reason: 'run records are written where NosanaNodes live', grant: ['', 'configmaps', 'update'], where: NODE_NAMESPACES },
+      { reason: 'NosanaNodes are watched in their namespaces', grant: ['nosana.io', 'nosananodes', 'watch'], where: NODE_NAMESPACES },
+      {
+        reason: 'NosanaNode status is applied in their namespaces',
+        grant: ['nosana.io', 'nosananodes/status', 'patch'],
+        where: NODE_NAMESPACES,
+      },
+      { reason: 'Events are recorded where NosanaNodes live', grant: ['events.k8s.io', 'events', 'create'], where: NODE_NAMESPACES },
+      { reason: 'capacity reads nodes cluster-wide', grant: ['', 'nodes', 'watch'], where: ['cluster-wide'] },
+      { reason: 'nodes are never written', grant: ['', 'nodes', 'patch'], where: [] },
+      { reason: 'capacity reads DRA devices cluster-wide', grant: ['resource.k8s.io', 'resourceslices', 'list'], where: ['cluster-wide'] },
+      {
+        reason: 'ResourceClaims are created in job namespaces only',
+        grant: ['resource.k8s.io', 'resourceclaims', 'create'],
+        where: JOB_NAMESPACES,
+      },
+      {
+        reason: 'routes are created in job namespaces only',
+        grant: ['gateway.networking.k8s.io', 'httproutes', 'create'],
+        where: JOB_NAMESPACES,
+      },
+      {
+        reason: 'the Lease lives in the release namespace',
+        grant: ['coordination.k8s.io', 'leases', 'update'],
+        where: [RELEASE_NAMESPACE],
+      },
+      { reason: 'NosanaJobs are none of its business', grant: ['nosana.io', 'nosanajobs', 'get'], where: [] },
+    ];
+    for (const { reason, grant, where } of cases) assert.deepEqual(grantedWhere(agentRoles, ...grant), [...where].sort(), reason);
+
+    for (const role of rolesOf(all))
+      for (const rule of role.rules)
+        for (const field of ['apiGroups', 'resources', 'verbs'] as const)
+          assert.ok(!rule[field].includes('*'), `${role.kind} ${role.metadata.name} has no wildcard ${field}`);
+
+    const bindings = all.filter(
+      (manifest) => manifest.kind === 'RoleBinding' || manifest.kind === 'ClusterRoleBinding',
+    ) as BindingManifest[];
+    const agentBindings = bindings.filter(isNodeAgents);
+    assert.deepEqual(
+      agentBindings.map((binding) => `${binding.roleRef.kind}/${binding.metadata.namespace ?? ''}/${binding.roleRef.name}`).sort(),
+      agentRoles.map((role) => `${role.kind}/${role.metadata.namespace ?? ''}/${role.metadata.name}`).sort(),
+      'each role of the agent is bound once',
+    );
+    for (const binding of agentBindings)
+      assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: NODE_AGENT_NAME, namespace: RELEASE_NAMESPACE }]);
+    for (const binding of bindings.filter((manifest) => !isNodeAgents(manifest)))
+      assert.ok(!binding.subjects.some((subject) => subject.name === NODE_AGENT_NAME), `${binding.metadata.name} does not bind the agent`);
+
+    // Every rule of the agent says which code path needs it, in the line above.
+    const agentRbacText = stdout.split(/^---$/m).filter((document) => document.includes('templates/node-agent-rbac.yaml'));
+    assert.ok(agentRbacText.length > 0);
+    for (const document of agentRbacText) {
+      const lines = document.split('\n');
+      lines.forEach((line, index) => {
+        if (/^\s*- apiGroups:/.test(line))
+          assert.match(lines[index - 1] ?? '', /^\s*# \S/, `a comment explains the rule at: ${line.trim()}`);
+      });
+    }
+    assert.equal(find(all, 'Namespace'), undefined, "job namespaces are the admin's unless createJobNamespaces");
+  });
+
+  test('creates job namespaces labelled for jobs when asked, and widens Secret reads only when told to', async () => {
+    const created = manifests(
+      (await helm('template', 'nosana', CHART, ...NODE_AGENT_VALUES, '--set', 'nodeAgent.createJobNamespaces=true')).stdout,
+    ).filter((manifest) => manifest.kind === 'Namespace');
+    assert.deepEqual(
+      created.map((namespace) => [namespace.metadata.name, namespace.metadata.labels?.['nosana.io/jobs']]),
+      JOB_NAMESPACES.map((name) => [name, 'allowed']),
+    );
+
+    const clusterWide = [
+      '--set',
+      'nodeAgent.enabled=true',
+      '--set',
+      'nodeAgent.clusterWideSecrets=true',
+      '--set',
+      `nodeAgent.jobNamespaces={${JOB_NAMESPACES.join(',')}}`,
+    ];
+    const all = manifests((await helm('template', 'nosana', CHART, '--namespace', RELEASE_NAMESPACE, ...clusterWide)).stdout);
+    const agentRoles = rolesOf(all).filter(isNodeAgents);
+    assert.deepEqual(grantedWhere(agentRoles, '', 'secrets', 'get'), ['cluster-wide', ...JOB_NAMESPACES]);
+    assert.deepEqual(grantedWhere(agentRoles, '', 'pods', 'create'), JOB_NAMESPACES, 'job objects stay in job namespaces');
+    const args = (find(all, 'Deployment', NODE_AGENT_NAME) as DeploymentManifest | undefined)?.spec.template.spec.containers[0]?.args ?? [];
+    assert.ok(args.length > 0 && !args.some((arg) => arg.startsWith('--namespaces')), 'the agent watches every namespace');
+    const { stdout: notes } = await helm('install', 'nosana', CHART, '--namespace', RELEASE_NAMESPACE, '--dry-run=client', ...clusterWide);
+    assert.match(notes, /may read Secrets in every namespace \(nodeAgent\.clusterWideSecrets\)/);
+  });
+
+  test('refuses node agent values its schema does not know, and settings that cannot work', async () => {
+    const refusals: { reason: string; values: string[]; error: RegExp }[] = [
+      { reason: 'enabled is a boolean', values: ['--set-string', 'nodeAgent.enabled=yes'], error: /nodeAgent\/enabled/ },
+      { reason: 'an unknown value', values: ['--set', 'nodeAgent.jobNamespace=x'], error: /'jobNamespace'/ },
+      {
+        reason: 'a job namespace is a DNS label',
+        values: [...NODE_AGENT_VALUES, '--set', 'nodeAgent.jobNamespaces={Jobs_A}'],
+        error: /nodeAgent\/jobNamespaces\/0/,
+      },
+      {
+        reason: 'low balance is SOL',
+        values: [...NODE_AGENT_VALUES, '--set', 'nodeAgent.lowBalance=lots'],
+        error: /nodeAgent\/lowBalance/,
+      },
+      {
+        reason: 'watching every namespace reads every Secret, only when accepted',
+        values: ['--set', 'nodeAgent.enabled=true', '--set', 'nodeAgent.jobNamespaces={jobs-a}'],
+        error: /nodeAgent\.nodeNamespaces is empty.*nodeAgent\.clusterWideSecrets: true/,
+      },
+      {
+        reason: 'jobs need a namespace to run in',
+        values: ['--set', 'nodeAgent.enabled=true', '--set', 'nodeAgent.nodeNamespaces={gpu-nodes}'],
+        error: /nodeAgent\.jobNamespaces is empty/,
+      },
+      {
+        reason: 'replicas without an election would sign twice',
+        values: [...NODE_AGENT_VALUES, '--set', 'nodeAgent.replicas=2', '--set', 'nodeAgent.leaderElection.enabled=false'],
+        error: /nodeAgent\.replicas above 1 needs nodeAgent\.leaderElection\.enabled/,
+      },
+      {
+        reason: "the agent never runs as the controller's ServiceAccount",
+        values: [...NODE_AGENT_VALUES, '--set', 'nodeAgent.serviceAccount.name=nosana-nosana-operator'],
+        error: /nodeAgent\.serviceAccount\.name is the controller's ServiceAccount/,
+      },
+      {
+        reason: 'the release namespace is not created again as a job namespace',
+        values: [
+          ...NODE_AGENT_VALUES,
+          '--set',
+          `nodeAgent.jobNamespaces={${RELEASE_NAMESPACE}}`,
+          '--set',
+          'nodeAgent.createJobNamespaces=true',
+        ],
+        error: /nodeAgent\.jobNamespaces names the release namespace/,
+      },
+    ];
+    for (const { reason, values, error } of refusals)
+      await assert.rejects(helm('template', 'nosana', CHART, '--namespace', RELEASE_NAMESPACE, ...values), error, reason);
+    const { stdout: lint } = await helm('lint', '--strict', CHART, ...NODE_AGENT_VALUES, '--set', 'nodeAgent.createJobNamespaces=true');
+    assert.match(lint, /1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
   test('installs the CRDs and the admission policy, which then enforce, and uninstalling keeps the CRDs', async () => {
@@ -338,5 +647,97 @@ describe('Helm chart', () => {
       await controller.stop();
     }
     await helm('uninstall', 'nosana', '--namespace', RELEASE_NAMESPACE, '--wait');
+  });
+  test('the installed node agent RBAC holds as its ServiceAccount: jobs in job namespaces, keys in node namespaces, labels on job namespaces only', async () => {
+    await kubectl('create', 'namespace', 'gpu-nodes');
+    await helm(
+      'install',
+      'nosana',
+      CHART,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--create-namespace',
+      '--wait',
+      '--timeout',
+      '2m',
+      ...NODE_AGENT_VALUES,
+      '--set',
+      'nodeAgent.createJobNamespaces=true',
+    );
+    for (const namespace of JOB_NAMESPACES)
+      assert.equal(
+        (await kubectl('get', 'namespace', namespace, '-o', 'jsonpath={.metadata.labels.nosana\\.io/jobs}')).stdout,
+        'allowed',
+        `${namespace} is created labelled for jobs`,
+      );
+    const agent = `system:serviceaccount:${RELEASE_NAMESPACE}:${NODE_AGENT_NAME}`;
+    const canI = async (...args: string[]): Promise<boolean> => {
+      const answer = await kubectl('auth', 'can-i', `--as=${agent}`, ...args).then(
+        ({ stdout }) => stdout,
+        (error: { stdout?: string }) => error.stdout ?? '',
+      );
+      return answer.trim() === 'yes';
+    };
+    const allowed = [
+      ['watch', 'nosananodes.nosana.io', '-n', 'gpu-nodes'],
+      ['patch', 'nosananodes.nosana.io', '-n', 'gpu-nodes'],
+      ['patch', 'nosananodes.nosana.io', '--subresource=status', '-n', 'gpu-nodes'],
+      ['list', 'nosanamarkets.nosana.io', '-n', 'gpu-nodes'],
+      ['get', 'secrets', '-n', 'gpu-nodes'],
+      ['delete', 'configmaps', '-n', 'gpu-nodes'],
+      ['create', 'events.events.k8s.io', '-n', 'gpu-nodes'],
+      ['watch', 'nodes'],
+      ['list', 'pods', '-A'],
+      ['watch', 'resourceslices.resource.k8s.io'],
+      ['watch', 'namespaces'],
+      ['create', 'pods', '-n', 'jobs-a'],
+      ['get', 'pods', '--subresource=log', '-n', 'jobs-b'],
+      ['create', 'secrets', '-n', 'jobs-b'],
+      ['create', 'networkpolicies.networking.k8s.io', '-n', 'jobs-a'],
+      ['create', 'resourceclaims.resource.k8s.io', '-n', 'jobs-a'],
+      ['update', 'leases.coordination.k8s.io', '-n', RELEASE_NAMESPACE],
+    ];
+    const denied = [
+      ['watch', 'nosananodes.nosana.io', '-n', 'default'],
+      ['delete', 'nosananodes.nosana.io', '-n', 'gpu-nodes'],
+      ['get', 'nosanajobs.nosana.io', '-n', 'gpu-nodes'],
+      ['get', 'secrets', '-n', 'default'],
+      ['get', 'secrets', '-n', RELEASE_NAMESPACE],
+      ['list', 'secrets', '-n', 'gpu-nodes'],
+      ['create', 'secrets', '-n', 'gpu-nodes'],
+      ['create', 'pods', '-n', 'gpu-nodes'],
+      ['create', 'pods', '-n', 'default'],
+      ['create', 'configmaps', '-n', 'default'],
+      ['patch', 'nodes'],
+      ['update', 'leases.coordination.k8s.io', '-n', 'gpu-nodes'],
+      ['create', 'clusterroles'],
+    ];
+    for (const args of allowed) assert.equal(await canI(...args), true, `the agent may ${args.join(' ')}`);
+    for (const args of denied) assert.equal(await canI(...args), false, `the agent may not ${args.join(' ')}`);
+
+    // Labelling, as the agent really asks it: its job namespaces yes, any other namespace no (it
+    // cannot consent for a namespace the admin did not give it).
+    await kubectl(`--as=${agent}`, 'label', 'namespace', 'jobs-a', 'pod-security.kubernetes.io/enforce=baseline', '--overwrite');
+    await assert.rejects(
+      kubectl(`--as=${agent}`, 'label', 'namespace', 'gpu-nodes', 'nosana.io/jobs=allowed'),
+      /forbidden/,
+      'the agent cannot mark another namespace for jobs',
+    );
+
+    await helm('uninstall', 'nosana', '--namespace', RELEASE_NAMESPACE, '--wait');
+    await waitFor(
+      async () =>
+        (
+          await kubectl('get', 'namespace', 'jobs-a').then(
+            () => '',
+            (error: Error) => error.message,
+          )
+        ).includes('NotFound'),
+      {
+        what: 'the job namespaces to go with the release',
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      },
+    );
   });
 });

@@ -30,3 +30,66 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
+
+{{/*
+The node agent's names and labels. Its own name, ServiceAccount and component label keep it a
+separate workload from the controller: the controller's Service and selectors never pick up the
+agent's Pods, and node keys never meet poster wallets in one process or one identity.
+*/}}
+{{- define "nosana-operator.nodeAgent.fullname" -}}
+{{- printf "%s-node" (include "nosana-operator.fullname" . | trunc 58 | trimSuffix "-") -}}
+{{- end -}}
+
+{{- define "nosana-operator.nodeAgent.serviceAccountName" -}}
+{{- if .Values.nodeAgent.serviceAccount.create -}}
+{{- default (include "nosana-operator.nodeAgent.fullname" .) .Values.nodeAgent.serviceAccount.name -}}
+{{- else -}}
+{{- required "nodeAgent.serviceAccount.name is required when nodeAgent.serviceAccount.create is false" .Values.nodeAgent.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "nosana-operator.nodeAgent.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: node-agent
+{{- end -}}
+
+{{- define "nosana-operator.nodeAgent.labels" -}}
+{{ include "nosana-operator.nodeAgent.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/*
+The agent's image: each field left empty in nodeAgent.image is the controller's, so one image
+setting serves both (the agent is the same command).
+*/}}
+{{- define "nosana-operator.nodeAgent.image" -}}
+{{- $agent := .Values.nodeAgent.image -}}
+{{- $controller := .Values.controller.image -}}
+{{- printf "%s:%s" (default $controller.repository $agent.repository) (default (default .Chart.AppVersion $controller.tag) $agent.tag) -}}
+{{- end -}}
+
+{{/*
+Settings the agent cannot work with fail the render, naming the value to change. Called from
+the agent's Deployment, so every render with the agent enabled checks them.
+*/}}
+{{- define "nosana-operator.nodeAgent.validate" -}}
+{{- $a := .Values.nodeAgent -}}
+{{- if and (gt (int $a.replicas) 1) (not $a.leaderElection.enabled) -}}
+{{- fail "nodeAgent.replicas above 1 needs nodeAgent.leaderElection.enabled: replicas without an election would each sign for the same NosanaNodes" -}}
+{{- end -}}
+{{- if and (not $a.nodeNamespaces) (not $a.clusterWideSecrets) -}}
+{{- fail "nodeAgent.nodeNamespaces is empty, so the agent would watch NosanaNodes in every namespace and need to read Secrets cluster-wide: list the namespaces of your NosanaNodes in nodeAgent.nodeNamespaces, or set nodeAgent.clusterWideSecrets: true to accept that" -}}
+{{- end -}}
+{{- if and $a.rbac.create (not $a.jobNamespaces) -}}
+{{- fail "nodeAgent.jobNamespaces is empty: name the namespaces job Pods may run in (the agent is granted Pods, Secrets and Services there only)" -}}
+{{- end -}}
+{{- if and $a.createJobNamespaces (has .Release.Namespace $a.jobNamespaces) -}}
+{{- fail (printf "nodeAgent.jobNamespaces names the release namespace %s, which nodeAgent.createJobNamespaces cannot create: run jobs in a namespace of their own" .Release.Namespace) -}}
+{{- end -}}
+{{- if and .Values.controller.enabled (eq (include "nosana-operator.nodeAgent.serviceAccountName" .) (include "nosana-operator.serviceAccountName" .)) -}}
+{{- fail "nodeAgent.serviceAccount.name is the controller's ServiceAccount: the node agent (node keys) and the controller (poster wallets) must run as different identities" -}}
+{{- end -}}
+{{- end -}}

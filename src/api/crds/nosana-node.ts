@@ -133,7 +133,7 @@ const nodeSpecShape = z.object({
   gpusPerJob: z.int().min(0).max(64).default(DEFAULT_GPUS_PER_JOB).describe('How many GPUs each job Pod requests (device plugin). Leave unset with dra.'),
   dra: dra.optional(),
   pods: z.object({
-    namespace: z.string().max(63).optional().describe('Namespace for job Pods. Defaults to this resource\'s namespace. It must be one the operator is configured to run jobs in.'),
+    namespace: z.string().max(63).optional().describe('Namespace for job Pods: one an administrator labelled nosana.io/jobs=allowed, and never one holding a NosanaNode (its key Secret lives there). Defaults to this resource\'s namespace, which is therefore refused: set it.'),
     nodeSelector: z.record(z.string(), z.string()).optional().describe('Node labels job Pods must match, e.g. nvidia.com/gpu.product.'),
     tolerations: z.array(toleration).max(32).optional().describe('Tolerations for job Pods.'),
     runtimeClassName: z.string().max(253).optional().describe('RuntimeClass for job Pods (e.g. nvidia, or a sandboxed runtime for untrusted images).'),

@@ -45,6 +45,17 @@ export function decideIdle(ctx: NodeContext): NodeDecision {
     return blocked(ctx, 'MarketUnavailable', `market ${marketName} is disabled (job type ${DISABLED_JOB_TYPE}): it queues no node`);
   draft.problem('MarketUnavailable', undefined);
 
+  draft.problem('PlacementRefused', world.placementRefusal);
+  if (world.placementRefusal !== undefined) {
+    // A job taken now would run where, or as, the containment forbids: out of the queue first.
+    if (position !== undefined) {
+      draft.setPhase('Error', 'PlacementRefused', `leaving the queue of market ${marketName}: ${world.placementRefusal}`);
+      return draft.decided({ kind: 'leaveQueue', market: addressOf(market) }, { afterMs: NEXT_STEP_MS });
+    }
+    draft.stall('PlacementRefused', world.placementRefusal);
+    return draft.decided({ kind: 'none' }, { afterMs: settings.recheckMs });
+  }
+
   if (position !== undefined) {
     // In the queue, the chain accepted the node: its stake and access key are good enough.
     draft.problem('StakeBelowMinimum', undefined);

@@ -24,7 +24,7 @@
 // Then (→ phase / Ready reason, the condition that changes, [Events], action). "Busy" is Running /
 // Running, or Draining / Draining when the node is paused or being deleted; "at rest" is Idle /
 // Joining, or Idle / Paused when it is. A Ready reason that names a problem (KeyUnavailable,
-// MarketUnavailable, StakeBelowMinimum, AccessKeyRequired, LowBalance, NoCapacity) has a condition
+// MarketUnavailable, StakeBelowMinimum, AccessKeyRequired, PlacementRefused, LowBalance, NoCapacity) has a condition
 // of that type beside it, True while it holds and announced once. LowBalance follows the SOL
 // balance wherever it is read; it keeps the node from joining, never from ending a run. NoCapacity's
 // condition carries the capacity verdict's cause as its reason (GpusInUse, NoSuitableNode,
@@ -78,6 +78,9 @@
 //   idle        deleting, out of the queue                      → Idle / Paused                             removeFinalizer
 //   idle        paused, out of the queue                        → Idle / Paused                             —
 //   idle        the market missing or disabled                  → Error / MarketUnavailable                 —  (recheck)
+//   idle        the containment refuses the placement, in the queue
+//                                                               → Error / PlacementRefused                  leaveQueue
+//   idle        the containment refuses the placement           → Error / PlacementRefused                  —  (recheck)
 //   idle        in the queue, the cluster has no room now (or it cannot be judged)
 //                                                               → Idle / NoCapacity                         leaveQueue
 //   idle        in the queue                                    → Queued / Queued, its position             —  (poll)

@@ -127,6 +127,11 @@ export interface NodeWorld {
   chain?: ChainSnapshot | { readError: string };
   /** Whether the cluster can schedule one more job of this node now (capacity.ts). */
   capacity: CapacityVerdict;
+  /**
+   * Why the agent's containment refuses where or how this node's jobs would run (a job namespace
+   * the administrator did not mark for jobs, limits above the agent's ceilings); undefined: allowed.
+   */
+  placementRefusal?: string;
   /** undefined: no run record exists. */
   record?: RunRecord;
   executor: ExecutorState;
@@ -217,6 +222,7 @@ export const NODE_PROBLEMS = {
   StakeBelowMinimum: { holds: 'StakeBelowMinimum', cleared: 'StakeSufficient' },
   AccessKeyRequired: { holds: 'AccessKeyMissing', cleared: 'AccessKeyHeld' },
   NoCapacity: { holds: 'NoCapacity', cleared: 'CapacityAvailable' },
+  PlacementRefused: { holds: 'PlacementRefused', cleared: 'PlacementAllowed' },
 } as const;
 
 export type NodeProblem = keyof typeof NODE_PROBLEMS;
@@ -225,11 +231,18 @@ export type NodeProblem = keyof typeof NODE_PROBLEMS;
  * The Ready reasons of phase Error (api/health.ts): what stops the node until someone changes
  * something (a Secret, the market, a stake) or, for EndingFailed, looks at the run's record.
  */
-export type NodeStall = 'KeyUnavailable' | 'MarketUnavailable' | 'StakeBelowMinimum' | 'AccessKeyRequired' | 'EndingFailed';
+export type NodeStall =
+  'KeyUnavailable' | 'MarketUnavailable' | 'StakeBelowMinimum' | 'AccessKeyRequired' | 'PlacementRefused' | 'EndingFailed';
 
 // lastError is a line to read in `kubectl describe`, not a log: long enough for an RPC or a
 // program error, well inside the schema's bound.
 const LAST_ERROR_MAX_CHARS = 300;
+
+/** `message` as status.lastError holds it: one line, credentials in quoted URLs redacted, cut short. */
+export function lastErrorLine(message: string): string {
+  const line = redactSecrets(message).replace(/\s+/g, ' ').trim();
+  return line.length > LAST_ERROR_MAX_CHARS ? `${line.slice(0, LAST_ERROR_MAX_CHARS - 1)}…` : line;
+}
 
 /** The working state of one decision: a copy of the status and what the decision adds to it. */
 export class NodeDraft {
@@ -259,8 +272,7 @@ export class NodeDraft {
    * redacted, cut short. Messages never quote a key Secret's content to begin with.
    */
   error(message: string): void {
-    const line = redactSecrets(message).replace(/\s+/g, ' ').trim();
-    this.status.lastError = line.length > LAST_ERROR_MAX_CHARS ? `${line.slice(0, LAST_ERROR_MAX_CHARS - 1)}…` : line;
+    this.status.lastError = lastErrorLine(message);
   }
 
   event(type: EventType, reason: string, note: string): void {

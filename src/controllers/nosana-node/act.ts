@@ -1,0 +1,321 @@
+// The thin layer that performs the one action a NosanaNode decision names (decision.ts's
+// NodeAction). Money is sacred: an ending is signed and written to the run's record before any
+// broadcast (a later decision sends it), every record write is conditional on the version the
+// decision read, and a record is released only when the store agrees nothing of it can still land.
+// Kill points mark the instants a crash test stops the process at.
+import type { Keypair } from '@solana/web3.js';
+import { PublicKey } from '@solana/web3.js';
+import type { NosanaNodeObject } from '../../api/crds/nosana-node.ts';
+import type { NodeTransactionRequest } from '../../chain/jobs-client.ts';
+import { planJob, isPlan, unplannedFlow } from '../../executor/plan.ts';
+import { runPlan } from '../../executor/runner.ts';
+import { JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, labelValue } from '../../executor/labels.ts';
+import { runConfigMapName } from '../../executor/names.ts';
+import { bytes32ToCid } from '../../ipfs/cid.ts';
+import { hasStatus } from '../../runtime/kube-api.ts';
+import { killPoint } from '../../runtime/kill-points.ts';
+import type { Logger } from 'pino';
+import type { NetworkPorts } from '../network-ports.ts';
+import type { NodeAgentDeps } from './agent-deps.ts';
+import { planFitsReservation } from './capacity.ts';
+import { missingPodSecurityLabels } from './containment.ts';
+import type { NodeAction, NodeDecision, SignedEnding } from './decision.ts';
+import { jobNamespaceOf, jobSettingsOf, placementOf } from './job-settings.ts';
+import { publishResult } from './result-publisher.ts';
+import type { RunControl, SettledRun } from './run-slots.ts';
+import type { StoredRunRecord } from './run-record-store.ts';
+import type { NodeRead } from './world.ts';
+
+/** The labels production code passes to killPoint on the node side; crash tests iterate over them. */
+export const NODE_KILL_POINTS = ['node:after-pin', 'node:after-result-record', 'node:after-ending-record', 'node:after-broadcast'] as const;
+
+/** What performing an action says back to the reconcile. */
+export type ActOutcome =
+  | { done: true }
+  /** The record changed since it was read, or the store refused: decide again soon; nothing was sent. */
+  | { done: false; retry: string };
+
+// How long the Pods a dead process left may take to go before a run starts again regardless.
+const LEFTOVER_WAIT_MS = 30_000;
+const LEFTOVER_POLL_MS = 500;
+
+export async function act(
+  deps: NodeAgentDeps,
+  node: NosanaNodeObject,
+  read: NodeRead,
+  decision: NodeDecision,
+  log: Logger,
+): Promise<ActOutcome> {
+  const action = decision.action;
+  const uid = node.metadata?.uid ?? '';
+  switch (action.kind) {
+    case 'none':
+      return { done: true };
+    case 'moveDeadline':
+      deps.slots.moveDeadline(uid, action.runAddress, action.deadlineMs);
+      return { done: true };
+    case 'stopRun':
+      deps.slots.stop(uid, action.runAddress, action.why);
+      return { done: true };
+    case 'removeFinalizer':
+      return { done: true }; // the reconciler removes it, in place of the status write
+    default:
+      break;
+  }
+  const { keypair, ports } = read;
+  if (action.kind === 'broadcast') {
+    // Bytes already signed and recorded: no key needed.
+    if (ports === undefined) return { done: false, retry: 'the network cannot be reached to send the recorded ending' };
+    await ports.jobs.broadcastNodeTransaction(action.signed);
+    killPoint('node:after-broadcast');
+    return { done: true };
+  }
+  if (action.kind === 'releaseRun') return releaseRun(deps, node, read, action.runAddress, log);
+  if (keypair === undefined || ports === undefined) throw new Error(`cannot ${action.kind}: the node's key or network is not available`);
+  switch (action.kind) {
+    case 'ensureAccounts':
+      if (action.stake) await ports.jobs.ensureStake(keypair);
+      else if (action.nosAccount) await ports.jobs.ensureNosAccount(keypair);
+      return { done: true };
+    case 'joinQueue':
+      // Noted before sending: a `work` whose answer is lost must still hold the next one back.
+      deps.joins.set(uid, deps.now());
+      await ports.jobs.work(keypair, new PublicKey(action.market));
+      return { done: true };
+    case 'leaveQueue':
+      await ports.jobs.leaveQueue(keypair, new PublicKey(action.market));
+      return { done: true };
+    case 'startRun':
+      await startRun(deps, node, ports, keypair, action, log);
+      return { done: true };
+    case 'pinResult':
+      return pinResult(read, ports, action);
+    case 'prepare':
+      return prepareEnding(read, ports, keypair, node, action);
+    case 'resign':
+      return resign(read, ports, keypair, action);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+async function startRun(
+  deps: NodeAgentDeps,
+  node: NosanaNodeObject,
+  ports: NetworkPorts,
+  keypair: Keypair,
+  action: Extract<NodeAction, { kind: 'startRun' }>,
+  log: Logger,
+): Promise<void> {
+  const uid = node.metadata?.uid ?? '';
+  const { jobAddress, runAddress } = action;
+  const runLog = log.child({ job: jobAddress, run: runAddress });
+  await labelJobNamespace(deps, jobNamespaceOf(node));
+  deps.slots.start(uid, {
+    jobAddress,
+    runAddress,
+    deadlineMs: action.deadlineMs,
+    execute: (control) => executeRun(deps, node, ports, keypair.publicKey.toBase58(), action, control, runLog),
+  });
+}
+
+/** Fetches the definition, checks it against what the node reserved, and runs it to its end. */
+async function executeRun(
+  deps: NodeAgentDeps,
+  node: NosanaNodeObject,
+  ports: NetworkPorts,
+  nodeAddress: string,
+  action: Extract<NodeAction, { kind: 'startRun' }>,
+  control: RunControl,
+  log: Logger,
+): Promise<SettledRun> {
+  const { jobAddress, runAddress } = action;
+  const subject = { jobAddress, runAddress };
+  const job = await ports.jobs.getJob(new PublicKey(jobAddress));
+  if (job === undefined) return { state: 'start-failed', ...subject, error: `job ${jobAddress} cannot be read`, atMs: Date.now() };
+  let raw: unknown;
+  try {
+    // The gateway checks the bytes against the CID the job account holds.
+    raw = (await ports.gateway.readJson(bytes32ToCid(job.account.ipfsJob), { signal: control.signal })).value;
+  } catch (error) {
+    return { state: 'start-failed', ...subject, error: (error as Error).message, atMs: Date.now() };
+  }
+  const plan = planJob(raw, jobAddress);
+  if (!isPlan(plan)) return { state: 'ended', ...subject, flow: unplannedFlow(plan, Date.now()) };
+  const fit = planFitsReservation(plan, placementOf(node));
+  if (!fit.fits) return { state: 'too-large', ...subject, gpusNeeded: fit.needed, gpusAvailable: fit.reserved };
+
+  const settings = jobSettingsOf(node, deps.containment, { run: runAddress, node: nodeAddress });
+  await removeLeftovers(deps, settings.namespace, jobAddress, log);
+  const result = await runPlan(plan, {
+    kubeConfig: deps.kubeConfig,
+    settings,
+    log,
+    globals: { job: jobAddress, project: job.account.project.toBase58(), host: nodeAddress, frps_address: '' },
+    deadline: control.deadline,
+    signal: control.signal,
+    onClusterFailure: 'quit',
+    bounds: { schedulingMs: deps.timings.unschedulableMs },
+  });
+  if (result.clusterFailure !== undefined) return { state: 'cluster-failure', ...subject, ...result.clusterFailure };
+  return { state: 'ended', ...subject, flow: result.flow };
+}
+
+/** Labels a job namespace for Pod Security before the first Pod of a run goes there. */
+async function labelJobNamespace(deps: NodeAgentDeps, namespace: string): Promise<void> {
+  const current = deps.cluster.namespaces.get({ namespace: '', name: namespace });
+  if (current === undefined) return;
+  const missing = missingPodSecurityLabels(current);
+  if (missing === undefined) return;
+  await deps.api.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(namespace)}`, {
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { labels: missing } },
+  });
+}
+
+/**
+ * What an earlier attempt at the job left (a process killed mid-run): its Pods and its run
+ * ConfigMap (which owns the rest). Removed before the job runs again from its start, and when
+ * the run is released; waits a bounded time for the Pods to go so new ones can take their names.
+ */
+async function removeLeftovers(deps: NodeAgentDeps, namespace: string, jobAddress: string, log: Logger): Promise<void> {
+  const ns = encodeURIComponent(namespace);
+  const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY},${JOB_LABEL}=${labelValue(jobAddress)}`;
+  await deps.api
+    .request('DELETE', `/api/v1/namespaces/${ns}/configmaps/${encodeURIComponent(runConfigMapName(jobAddress))}`, {
+      query: { propagationPolicy: 'Background' },
+    })
+    .catch((error: unknown) => {
+      if (!hasStatus(error, 404)) throw error;
+    });
+  await deps.api.request('DELETE', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector, gracePeriodSeconds: 0 } });
+  const until = Date.now() + LEFTOVER_WAIT_MS;
+  while (Date.now() < until) {
+    const pods = await deps.api.request<{ items?: unknown[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector } });
+    if ((pods.items ?? []).length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, LEFTOVER_POLL_MS));
+  }
+  log.warn({ namespace, job: jobAddress }, 'the Pods of an earlier attempt are still going; the run starts anyway');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run's record
+
+async function pinResult(read: NodeRead, ports: NetworkPorts, action: Extract<NodeAction, { kind: 'pinResult' }>): Promise<ActOutcome> {
+  const published = await publishResult(ports.pinning, action.flow, { name: `nosana-result-${action.jobAddress}` });
+  killPoint('node:after-pin');
+  const record: StoredRunRecord = {
+    jobAddress: action.jobAddress,
+    runAddress: action.runAddress,
+    result: { cid: published.cid, flowStatus: published.flowStatus },
+  };
+  const outcome = await writeRecord(read, record);
+  if (outcome.done) killPoint('node:after-result-record');
+  return outcome;
+}
+
+async function prepareEnding(
+  read: NodeRead,
+  ports: NetworkPorts,
+  keypair: Keypair,
+  node: NosanaNodeObject,
+  action: Extract<NodeAction, { kind: 'prepare' }>,
+): Promise<ActOutcome> {
+  const job = new PublicKey(action.jobAddress);
+  const cid = action.resultCid;
+  let request: NodeTransactionRequest;
+  switch (action.ending) {
+    case 'finish': {
+      if (cid === undefined) throw new Error(`a finish of job ${action.jobAddress} needs the result's CID`);
+      const payout = node.spec.payoutAddress;
+      request = { kind: 'finish', job, resultCid: cid, ...(payout === undefined ? {} : { payout: new PublicKey(payout) }) };
+      break;
+    }
+    case 'complete':
+      if (cid === undefined) throw new Error(`a complete of job ${action.jobAddress} needs the result's CID`);
+      request = { kind: 'complete', job, resultCid: cid };
+      break;
+    case 'quit':
+      request = { kind: 'quit', job };
+      break;
+  }
+  const signed = (await ports.jobs.prepareNodeTransaction(keypair, request)) as SignedEnding;
+  const base = read.recordRead?.record;
+  const record: StoredRunRecord = {
+    jobAddress: action.jobAddress,
+    runAddress: action.runAddress,
+    ...(base?.result === undefined ? {} : { result: base.result }),
+    ending: { signed, reason: action.reason, failures: action.failures },
+  };
+  const outcome = await writeRecord(read, record);
+  if (outcome.done) killPoint('node:after-ending-record');
+  return outcome;
+}
+
+/** The same ending signed again (its recorded version can no longer land), replacing it in the record. */
+async function resign(
+  read: NodeRead,
+  ports: NetworkPorts,
+  keypair: Keypair,
+  action: Extract<NodeAction, { kind: 'resign' }>,
+): Promise<ActOutcome> {
+  const base = read.recordRead?.record;
+  if (base === undefined) return { done: false, retry: 'the run record to re-sign is gone' };
+  const signed = (await ports.jobs.prepareNodeTransaction(keypair, requestOf(action.signed))) as SignedEnding;
+  const outcome = await writeRecord(read, { ...base, ending: { signed, reason: action.reason, failures: action.failures } });
+  if (outcome.done) killPoint('node:after-ending-record');
+  return outcome;
+}
+
+/** The request that signs `signed`'s ending again: the same kind, job, result and payout. */
+function requestOf(signed: SignedEnding): NodeTransactionRequest {
+  const job = new PublicKey(signed.job);
+  switch (signed.kind) {
+    case 'finish':
+      return { kind: 'finish', job, resultCid: signed.resultCid, payout: new PublicKey(signed.payout) };
+    case 'complete':
+      return { kind: 'complete', job, resultCid: signed.resultCid };
+    case 'quit':
+      return { kind: 'quit', job };
+  }
+}
+
+async function writeRecord(read: NodeRead, record: StoredRunRecord): Promise<ActOutcome> {
+  const { store, owner, keypair } = read;
+  if (store === undefined || owner === undefined || keypair === undefined)
+    throw new Error('the run record cannot be written without the key');
+  const version = read.recordRead?.record.runAddress === record.runAddress ? read.recordRead.version : undefined;
+  const written = await store.write(owner, keypair, record, version);
+  return written.outcome === 'written' ? { done: true } : { done: false, retry: written.message };
+}
+
+/** The run is over for this node: its record goes (when the store agrees), then what is left of it in the cluster. */
+async function releaseRun(
+  deps: NodeAgentDeps,
+  node: NosanaNodeObject,
+  read: NodeRead,
+  runAddress: string,
+  log: Logger,
+): Promise<ActOutcome> {
+  const { recordRead, store, owner } = read;
+  const uid = node.metadata?.uid ?? '';
+  let jobAddress = recordRead?.record.runAddress === runAddress ? recordRead.record.jobAddress : undefined;
+  if (recordRead !== undefined && recordRead.record.runAddress === runAddress) {
+    if (store === undefined || owner === undefined) return { done: false, retry: 'the run record cannot be released without the key' };
+    const chain = read.world.chain;
+    const job = chain === undefined || 'readError' in chain ? undefined : chain.job;
+    if (chain === undefined || 'readError' in chain) return { done: false, retry: 'the chain was not read: the record is kept' };
+    const released = await store.release(owner, recordRead, {
+      outcome: read.world.record?.ending?.outcome,
+      job: job?.address.toBase58() === recordRead.record.jobAddress ? job : undefined,
+    });
+    if (released.outcome !== 'released') return { done: false, retry: released.message };
+  }
+  const executor = deps.slots.state(uid);
+  if (executor.state !== 'idle' && executor.runAddress === runAddress) jobAddress ??= executor.jobAddress;
+  jobAddress ??= node.status?.currentRun === runAddress ? node.status.currentJob : undefined;
+  if (jobAddress !== undefined) await removeLeftovers(deps, jobNamespaceOf(node), jobAddress, log);
+  deps.slots.release(uid, runAddress);
+  return { done: true };
+}

@@ -1,0 +1,108 @@
+// The executor's state per NosanaNode (decision.ts's ExecutorState), kept in memory: the run in
+// progress, its deadline (which moves when the job's timeout grows) and how it ended. A run goes
+// on in the background between reconciles; when it settles, the NosanaNode is reconciled at once.
+// After a restart every slot is idle: a run still held on chain is run again from its start
+// (what the cluster kept of the dead process's attempt is removed first, act.ts).
+import type { ExecutorState, StopWhy } from './decision.ts';
+
+/** How a run ended: every executor state but idle and running. */
+export type SettledRun = Exclude<ExecutorState, { state: 'idle' } | { state: 'running' }>;
+
+/** The run's side of the slot: its stop signal and its deadline, read at every decision of the executor. */
+export interface RunControl {
+  signal: AbortSignal;
+  deadline: () => number;
+}
+
+export interface RunLaunch {
+  jobAddress: string;
+  runAddress: string;
+  deadlineMs: number;
+  /** Runs the job to its end; a throw settles the run as start-failed with the error's message. */
+  execute: (control: RunControl) => Promise<SettledRun>;
+}
+
+interface Slot {
+  state: ExecutorState;
+  abort?: AbortController;
+  done?: Promise<void>;
+}
+
+export class RunSlots {
+  /** By NosanaNode uid. */
+  readonly #slots = new Map<string, Slot>();
+  readonly #onSettled: (owner: string) => void;
+  readonly #now: () => number;
+
+  /** `onSettled` is called with the owner's uid when its run settles (enqueue the NosanaNode). */
+  constructor(onSettled: (owner: string) => void, now: () => number = Date.now) {
+    this.#onSettled = onSettled;
+    this.#now = now;
+  }
+
+  state(owner: string): ExecutorState {
+    return this.#slots.get(owner)?.state ?? { state: 'idle' };
+  }
+
+  /** Starts the run in the background. A slot busy with a run refuses (the decision never asks for that). */
+  start(owner: string, launch: RunLaunch): void {
+    const current = this.state(owner);
+    if (current.state === 'running') throw new Error(`run ${current.runAddress} is still running; run ${launch.runAddress} cannot start`);
+    const abort = new AbortController();
+    const slot: Slot = {
+      state: { state: 'running', jobAddress: launch.jobAddress, runAddress: launch.runAddress, deadlineMs: launch.deadlineMs },
+      abort,
+    };
+    this.#slots.set(owner, slot);
+    const deadline = (): number => (slot.state.state === 'running' ? slot.state.deadlineMs : launch.deadlineMs);
+    slot.done = launch
+      .execute({ signal: abort.signal, deadline })
+      .catch((error: unknown): SettledRun => ({
+        state: 'start-failed',
+        jobAddress: launch.jobAddress,
+        runAddress: launch.runAddress,
+        error: error instanceof Error ? error.message : String(error),
+        atMs: this.#now(),
+      }))
+      .then((settled) => {
+        // A slot released or replaced meanwhile keeps what it holds now.
+        if (this.#slots.get(owner) !== slot) return;
+        slot.state = settled;
+        delete slot.abort;
+        this.#onSettled(owner);
+      });
+  }
+
+  /** The job's timeout grew: the running executor reads the new deadline at its next decision. */
+  moveDeadline(owner: string, runAddress: string, deadlineMs: number): void {
+    const slot = this.#slots.get(owner);
+    if (slot?.state.state !== 'running' || slot.state.runAddress !== runAddress) return;
+    slot.state = { ...slot.state, deadlineMs };
+  }
+
+  /** Asks the run to stop: its ops stop, and it settles as ended with them stopped. */
+  stop(owner: string, runAddress: string, why: StopWhy): void {
+    const slot = this.#slots.get(owner);
+    if (slot?.state.state !== 'running' || slot.state.runAddress !== runAddress) return;
+    slot.state = { ...slot.state, stopping: why };
+    slot.abort?.abort(new Error(`run ${runAddress}: ${why}`));
+  }
+
+  /** Forgets a settled run: the slot is idle again. A running one is kept (stop it first). */
+  release(owner: string, runAddress: string): void {
+    const slot = this.#slots.get(owner);
+    if (slot === undefined || slot.state.state === 'idle' || slot.state.state === 'running') return;
+    if (slot.state.runAddress === runAddress) this.#slots.delete(owner);
+  }
+
+  /**
+   * Stops every run and waits for each to clean up (the process is ending or lost its Lease): the
+   * next agent to lead runs the jobs still held again. What they settle with is dropped.
+   */
+  async stopAll(): Promise<void> {
+    const slots = [...this.#slots.values()];
+    this.#slots.clear();
+    for (const slot of slots) slot.abort?.abort(new Error('the node agent is stopping'));
+    await Promise.all(slots.flatMap((slot) => (slot.done === undefined ? [] : [slot.done])));
+  }
+}
