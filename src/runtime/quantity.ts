@@ -11,8 +11,14 @@ const BINARY_SUFFIXES: Readonly<Record<string, bigint>> = {
 };
 const QUANTITY = /^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$/;
 const NANO_DIGITS = 9;
+// No resource comes near a scale of 10^100 nano-units; a quantity written beyond it is refused
+// rather than computed, as 10^exponent for a "1e999999999" a spec may hold costs seconds of CPU.
+const MAX_NANO_EXPONENT = 100;
 
-/** The quantity in nano-units (rounded up below a nano, as Kubernetes rounds); undefined when it is not a quantity. */
+/**
+ * The quantity in nano-units (rounded up below a nano, as Kubernetes rounds); undefined when it is
+ * not a quantity, or one whose exponent puts it beyond a scale of 10^100 nano-units.
+ */
 export function quantityNanos(text: string): bigint | undefined {
   const match = QUANTITY.exec(text.trim());
   if (match === null) return undefined;
@@ -25,11 +31,15 @@ export function quantityNanos(text: string): bigint | undefined {
   if (suffix in BINARY_SUFFIXES) multiplier = BINARY_SUFFIXES[suffix] ?? 1n;
   else if (suffix in DECIMAL_SUFFIXES) exponent += DECIMAL_SUFFIXES[suffix] ?? 0;
   else exponent += Number(suffix.slice(1));
+  if (exponent > MAX_NANO_EXPONENT) return undefined;
   const scaled = digits * multiplier;
-  const value = exponent >= 0 ? scaled * 10n ** BigInt(exponent) : ceilDivide(scaled, 10n ** BigInt(-exponent));
+  const value = exponent >= 0 ? scaled * 10n ** BigInt(exponent) : belowNanos(scaled, -exponent);
   return sign === '-' ? -value : value;
 }
 
-function ceilDivide(numerator: bigint, denominator: bigint): bigint {
-  return (numerator + denominator - 1n) / denominator;
+/** scaled / 10^places rounded up; a divisor longer than the number leaves at most one nano, uncomputed. */
+function belowNanos(scaled: bigint, places: number): bigint {
+  if (places > scaled.toString().length) return scaled === 0n ? 0n : 1n;
+  const denominator = 10n ** BigInt(places);
+  return (scaled + denominator - 1n) / denominator;
 }

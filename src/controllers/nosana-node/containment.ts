@@ -52,10 +52,11 @@ export function placementRefusal(facts: PlacementFacts): string | undefined {
     if (ceiling === undefined) return [];
     const wanted = quantityNanos(facts.limits[field]);
     const most = quantityNanos(ceiling);
-    if (wanted === undefined) return [`spec.limits.${field} "${facts.limits[field]}" is not a quantity`];
-    return most !== undefined && wanted > most
-      ? [`spec.limits.${field} ${facts.limits[field]} is above the agent's ceiling ${ceiling}`]
-      : [];
+    if (wanted === undefined)
+      return [`spec.limits.${field} "${facts.limits[field]}" is not a quantity the agent can compare with its ceiling`];
+    // A ceiling that cannot be compared bounds nothing: refuse rather than let any limit through.
+    if (most === undefined) return [`the agent's ceiling for spec.limits.${field}, "${ceiling}", is not a quantity it can compare`];
+    return wanted > most ? [`spec.limits.${field} ${facts.limits[field]} is above the agent's ceiling ${ceiling}`] : [];
   });
   return over.length === 0 ? undefined : over.join('; ');
 }

@@ -55,8 +55,8 @@ export class RunSlots {
     };
     this.#slots.set(owner, slot);
     const deadline = (): number => (slot.state.state === 'running' ? slot.state.deadlineMs : launch.deadlineMs);
-    slot.done = launch
-      .execute({ signal: abort.signal, deadline })
+    // Called inside an async function, so a throw before execute's first await settles the run too.
+    slot.done = (async () => launch.execute({ signal: abort.signal, deadline }))()
       .catch((error: unknown): SettledRun => ({
         state: 'start-failed',
         jobAddress: launch.jobAddress,

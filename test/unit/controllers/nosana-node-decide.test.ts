@@ -252,6 +252,8 @@ interface WorldChange {
   record?: RunRecord;
   executor?: ExecutorState;
   lastJoinAt?: Date;
+  /** Why the containment refuses the node's placement; allowed when absent. */
+  placementRefusal?: string;
 }
 
 function world(change: WorldChange = {}): NodeWorld {
@@ -269,6 +271,7 @@ function world(change: WorldChange = {}): NodeWorld {
     ...(change.record === undefined ? {} : { record: change.record }),
     executor: change.executor ?? { state: 'idle' },
     ...(change.lastJoinAt === undefined ? {} : { lastJoinAt: change.lastJoinAt }),
+    ...(change.placementRefusal === undefined ? {} : { placementRefusal: change.placementRefusal }),
   };
 }
 
@@ -295,6 +298,16 @@ interface Row {
 }
 
 const queued = chain({ market: marketView({ queue: ['x', node, 'y'] }) });
+/** A refusal as the containment words it (containment.ts). */
+const REFUSED =
+  'namespace gpu-jobs (spec.pods.namespace) is not marked for jobs: an administrator labels it nosana.io/jobs=allowed to let job Pods run there';
+/** The status once a refusal was reported. */
+const refusedStatus: NosanaNodeStatus = {
+  phase: 'Error',
+  conditions: [
+    { type: 'PlacementRefused', status: 'True', reason: 'PlacementRefused', message: REFUSED, lastTransitionTime: '2026-06-01T11:00:00Z' },
+  ],
+};
 /** The status once the ending was counted: the run no longer named. */
 const counted: NosanaNodeStatus = {
   phase: 'Idle',
@@ -629,6 +642,91 @@ const rows: Row[] = [
       events: ['MarketUnavailable'],
       conditions: { MarketUnavailable: 'True' },
     },
+  },
+  {
+    reason:
+      'in the queue when the containment refuses the placement: Error / PlacementRefused and the node leaves the queue (a job taken now would run where it may not)',
+    world: { status: { phase: 'Queued', queuePosition: 1 }, chain: queued, placementRefusal: REFUSED },
+    want: {
+      phase: 'Error',
+      ready: 'PlacementRefused',
+      action: 'leaveQueue',
+      with: { market },
+      events: ['PlacementRefused'],
+      conditions: { PlacementRefused: 'True' },
+      says: {
+        Ready: { message: /^leaving the queue of market gpu-market: namespace gpu-jobs \(spec\.pods\.namespace\) is not marked for jobs/ },
+        PlacementRefused: {
+          reason: 'PlacementRefused',
+          message: /^namespace gpu-jobs \(spec\.pods\.namespace\) is not marked for jobs: an administrator/,
+        },
+      },
+      status: { queuePosition: undefined },
+      requeue: 500,
+    },
+  },
+  {
+    reason:
+      'out of the queue when the containment refuses the placement: Error / PlacementRefused saying why, nothing joins, looked at again',
+    world: { placementRefusal: REFUSED },
+    want: {
+      phase: 'Error',
+      ready: 'PlacementRefused',
+      action: 'none',
+      events: ['PlacementRefused'],
+      conditions: { PlacementRefused: 'True' },
+      says: {
+        Ready: {
+          message:
+            /^namespace gpu-jobs \(spec\.pods\.namespace\) is not marked for jobs: an administrator labels it nosana\.io\/jobs=allowed/,
+        },
+        PlacementRefused: { reason: 'PlacementRefused', message: /nosana\.io\/jobs=allowed to let job Pods run there$/ },
+      },
+      requeue: SETTINGS.recheckMs,
+    },
+  },
+  {
+    reason: 'a refusal already reported is not announced again',
+    world: { status: refusedStatus, placementRefusal: REFUSED },
+    want: {
+      phase: 'Error',
+      ready: 'PlacementRefused',
+      action: 'none',
+      conditions: { PlacementRefused: 'True' },
+      requeue: SETTINGS.recheckMs,
+    },
+  },
+  {
+    reason: 'the refusal goes (the namespace labelled, the limits lowered): PlacementRefused clears as PlacementAllowed and the node joins',
+    world: { status: refusedStatus },
+    want: {
+      phase: 'Idle',
+      ready: 'Joining',
+      action: 'joinQueue',
+      events: ['Joined'],
+      conditions: { PlacementRefused: 'False' },
+      says: { PlacementRefused: { reason: 'PlacementAllowed' } },
+    },
+  },
+  {
+    reason: 'a node never refused gets no PlacementRefused condition at all',
+    world: {},
+    want: { phase: 'Idle', ready: 'Joining', action: 'joinQueue', events: ['Joined'], conditions: { PlacementRefused: 'absent' } },
+  },
+  {
+    reason: 'a market that cannot be served is reported before the placement (it needs a person either way, the market first)',
+    world: { chain: chain({ market: { missing: 'gone' } }), placementRefusal: REFUSED },
+    want: { phase: 'Error', ready: 'MarketUnavailable', action: 'none', events: ['MarketUnavailable'] },
+  },
+  {
+    reason: 'paused with the placement refused: Idle / Paused, not Error (it takes no job anyway)',
+    world: { paused: true, placementRefusal: REFUSED },
+    want: { phase: 'Idle', ready: 'Paused', action: 'none', events: [] },
+  },
+  {
+    reason: 'a refusal while a job runs: the run goes on (only joining and staying queued are refused)',
+    world: { status: BUSY, chain: HOLDING, executor: running(), placementRefusal: REFUSED },
+    want: { phase: 'Running', ready: 'Running', action: 'none', events: [] },
   },
   {
     reason: '`work` sent 10 s ago and not shown yet: not sent twice (it could claim two jobs)',

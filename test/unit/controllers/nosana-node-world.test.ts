@@ -1,0 +1,105 @@
+// Which market a NosanaNode serves (resolveMarket), against a cache of NosanaMarkets: one of the
+// node's own namespace by name, with its settings, or a bare market address; never a NosanaMarket
+// of another namespace, whose author could point the node at an RPC that lies.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Keypair } from '@solana/web3.js';
+import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
+import type { NosanaNodeObject } from '../../../src/api/crds/nosana-node.ts';
+import { nosanaNodeSpec } from '../../../src/api/crds/nosana-node.ts';
+import { resolveMarket } from '../../../src/controllers/nosana-node/world.ts';
+import type { ObjectCache, ObjectKey } from '../../../src/runtime/types.ts';
+
+const NAMESPACE = 'gpu-nodes';
+const ADDRESS = Keypair.generate().publicKey.toBase58();
+const ATTACKER_ADDRESS = Keypair.generate().publicKey.toBase58();
+
+function nosanaNode(market: string): NosanaNodeObject {
+  return {
+    apiVersion: 'nosana.io/v1alpha1',
+    kind: 'NosanaNode',
+    metadata: { namespace: NAMESPACE, name: 'rack-1' },
+    spec: nosanaNodeSpec.parse({ market, keySecretRef: { name: 'node-key' } }),
+  };
+}
+
+function nosanaMarket(namespace: string, name: string, spec: NosanaMarketObject['spec'], address?: string): NosanaMarketObject {
+  return {
+    apiVersion: 'nosana.io/v1alpha1',
+    kind: 'NosanaMarket',
+    metadata: { namespace, name },
+    spec,
+    ...(address === undefined ? {} : { status: { address } }),
+  };
+}
+
+/** A cache of the given NosanaMarkets, logging every key asked for. */
+function markets(...objects: NosanaMarketObject[]): ObjectCache<NosanaMarketObject> & { asked: ObjectKey[] } {
+  const asked: ObjectKey[] = [];
+  const byKey = new Map(objects.map((object) => [`${object.metadata?.namespace}/${object.metadata?.name}`, object]));
+  return {
+    asked,
+    get: (key) => {
+      asked.push(key);
+      return byKey.get(`${key.namespace}/${key.name}`);
+    },
+    list: (namespace) => objects.filter((object) => namespace === undefined || object.metadata?.namespace === namespace),
+    hasSynced: () => true,
+  };
+}
+
+const SLUG_SPEC: NosanaMarketObject['spec'] = { slug: 'nvidia-4090', network: 'devnet', refreshInterval: '60s' };
+
+describe('resolveMarket', () => {
+  test("a NosanaMarket of the node's namespace, by name: its resolved address, and the object whose settings apply", () => {
+    const own = nosanaMarket(NAMESPACE, 'gpu-market', SLUG_SPEC, ADDRESS);
+    const cache = markets(own);
+    const resolved = resolveMarket({ markets: cache }, nosanaNode('gpu-market'));
+    assert.deepEqual(resolved, { address: ADDRESS, object: own });
+    assert.deepEqual(cache.asked, [{ namespace: NAMESPACE, name: 'gpu-market' }]);
+  });
+
+  test('a NosanaMarket given by address in its spec, not resolved yet: that address', () => {
+    const own = nosanaMarket(NAMESPACE, 'gpu-market', { address: ADDRESS, network: 'devnet', refreshInterval: '60s' });
+    assert.deepEqual(resolveMarket({ markets: markets(own) }, nosanaNode('gpu-market')), { address: ADDRESS, object: own });
+  });
+
+  test('a NosanaMarket with no address yet (its slug not resolved): missing, saying so, its settings still known', () => {
+    const own = nosanaMarket(NAMESPACE, 'gpu-market', SLUG_SPEC);
+    assert.deepEqual(resolveMarket({ markets: markets(own) }, nosanaNode('gpu-market')), {
+      address: { missing: `NosanaMarket ${NAMESPACE}/gpu-market has no market address yet` },
+      object: own,
+    });
+  });
+
+  test("a bare market address: that address, no NosanaMarket (the agent's default network)", () => {
+    assert.deepEqual(resolveMarket({ markets: markets() }, nosanaNode(ADDRESS)), { address: ADDRESS });
+  });
+
+  test('neither a NosanaMarket nor an address: missing, naming spec.market and the namespace looked in', () => {
+    assert.deepEqual(resolveMarket({ markets: markets() }, nosanaNode('not-a-market')), {
+      address: { missing: `spec.market "not-a-market" is neither a NosanaMarket in namespace ${NAMESPACE} nor a market address` },
+    });
+  });
+
+  test('a NosanaMarket of another namespace with the same name is never used, whatever it points at', () => {
+    const planted = nosanaMarket('attacker', 'gpu-market', { ...SLUG_SPEC, rpc: { url: 'https://rpc.attacker.example' } }, ATTACKER_ADDRESS);
+    const cache = markets(planted);
+    const resolved = resolveMarket({ markets: cache }, nosanaNode('gpu-market'));
+    assert.equal(resolved.object, undefined, "the planted market's settings do not apply");
+    assert.notEqual(resolved.address, ATTACKER_ADDRESS);
+    assert.deepEqual(resolved.address, {
+      missing: `spec.market "gpu-market" is neither a NosanaMarket in namespace ${NAMESPACE} nor a market address`,
+    });
+    assert.ok(
+      cache.asked.every((key) => key.namespace === NAMESPACE),
+      `only the node's namespace is looked in: ${JSON.stringify(cache.asked)}`,
+    );
+  });
+
+  test("with a NosanaMarket of the same name in both namespaces, the node's own is the one used", () => {
+    const own = nosanaMarket(NAMESPACE, 'gpu-market', SLUG_SPEC, ADDRESS);
+    const planted = nosanaMarket('attacker', 'gpu-market', SLUG_SPEC, ATTACKER_ADDRESS);
+    assert.deepEqual(resolveMarket({ markets: markets(planted, own) }, nosanaNode('gpu-market')), { address: ADDRESS, object: own });
+  });
+});
