@@ -5,7 +5,7 @@
 // as a child process serving the scene's first namespace. Files share one agent between tests;
 // crash tests start and kill their own.
 import { after, before } from 'node:test';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import pino from 'pino';
 import type { NosanaNodeObject } from '../../src/api/crds/nosana-node.ts';
 import { JOB_NAMESPACE_ALLOWED, JOB_NAMESPACE_LABEL } from '../../src/controllers/nosana-node/containment.ts';
@@ -114,7 +114,7 @@ export class NodeScene {
   }
 
   /** Job Pods in the job namespace that are not being deleted. */
-  async jobPods(): Promise<import('@kubernetes/client-node').V1Pod[]> {
+  async jobPods(): Promise<V1Pod[]> {
     const pods = await this.jobs.ctx.core.listNamespacedPod({ namespace: this.jobNamespace });
     return pods.items.filter((pod) => pod.metadata?.deletionTimestamp === undefined);
   }

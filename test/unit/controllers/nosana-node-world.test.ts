@@ -83,7 +83,12 @@ describe('resolveMarket', () => {
   });
 
   test('a NosanaMarket of another namespace with the same name is never used, whatever it points at', () => {
-    const planted = nosanaMarket('attacker', 'gpu-market', { ...SLUG_SPEC, rpc: { url: 'https://rpc.attacker.example' } }, ATTACKER_ADDRESS);
+    const planted = nosanaMarket(
+      'attacker',
+      'gpu-market',
+      { ...SLUG_SPEC, rpc: { url: 'https://rpc.attacker.example' } },
+      ATTACKER_ADDRESS,
+    );
     const cache = markets(planted);
     const resolved = resolveMarket({ markets: cache }, nosanaNode('gpu-market'));
     assert.equal(resolved.object, undefined, "the planted market's settings do not apply");
