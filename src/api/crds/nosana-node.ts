@@ -42,7 +42,9 @@ const dra = z.object({
 // A positive Kubernetes quantity: a number that is not zero, then a binary (Ki … Ei) or decimal
 // (n, u, m, k … E) suffix or an exponent. RE2 has no look-ahead (the API server checks patterns
 // with Go's regexp), so "not zero" is spelt as "a non-zero digit before the suffix".
-const POSITIVE_QUANTITY = /^(0*[1-9][0-9]*(\.[0-9]*)?|0*\.0*[1-9][0-9]*)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]+))?$/;
+// The exponent form is bounded to two digits: a quantity like 1e999999999 would cost whoever compares it
+// with a ceiling seconds of arithmetic, and no real limit needs more than 10^99.
+const POSITIVE_QUANTITY = /^(0*[1-9][0-9]*(\.[0-9]*)?|0*\.0*[1-9][0-9]*)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]{1,2}))?$/;
 
 const quantity = (description: string, fallback: string) =>
   z.string().max(64).regex(POSITIVE_QUANTITY, { error: 'must be a Kubernetes quantity greater than zero, such as "4", "500m" or "16Gi"' })
@@ -133,7 +135,7 @@ const nodeSpecShape = z.object({
   gpusPerJob: z.int().min(0).max(64).default(DEFAULT_GPUS_PER_JOB).describe('How many GPUs each job Pod requests (device plugin). Leave unset with dra.'),
   dra: dra.optional(),
   pods: z.object({
-    namespace: z.string().max(63).optional().describe('Namespace for job Pods: one an administrator labelled nosana.io/jobs=allowed, and never one holding a NosanaNode (its key Secret lives there). Defaults to this resource\'s namespace, which is therefore refused: set it.'),
+    namespace: z.string().min(1).max(63).optional().describe('Namespace for job Pods: one an administrator labelled nosana.io/jobs=allowed, and never one holding a NosanaNode (its key Secret lives there). Defaults to this resource\'s namespace, which is therefore refused: set it.'),
     nodeSelector: z.record(z.string(), z.string()).optional().describe('Node labels job Pods must match, e.g. nvidia.com/gpu.product.'),
     tolerations: z.array(toleration).max(32).optional().describe('Tolerations for job Pods.'),
     runtimeClassName: z.string().max(253).optional().describe('RuntimeClass for job Pods (e.g. nvidia, or a sandboxed runtime for untrusted images).'),

@@ -69,7 +69,11 @@ export class RunSlots {
         if (this.#slots.get(owner) !== slot) return;
         slot.state = settled;
         delete slot.abort;
-        this.#onSettled(owner);
+        try {
+          this.#onSettled(owner);
+        } catch {
+          // Only wakes the NosanaNode; its next poll finds the settled run all the same.
+        }
       });
   }
 
