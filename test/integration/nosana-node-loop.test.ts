@@ -243,6 +243,22 @@ describe('the node agent serves a market: the whole loop', () => {
     );
   });
 
+  test('job Pods beside the key, or in a namespace no administrator marked for jobs: PlacementRefused, and the node never joins', async () => {
+    const node = scene();
+    const { ns, ctx } = node.jobs;
+    await ns.market('refused', { settings: SETTINGS });
+    await ns.wallet('refused-node-key', { sol: 1n });
+    await ns.wallet('unmarked-node-key', { sol: 1n });
+    const unmarked = await ctx.freshNamespace('nn-unmarked');
+    await node.createNode('beside-key', { market: 'refused', keySecret: 'refused-node-key', pods: { namespace: ns.name } });
+    await node.createNode('unmarked', { market: 'refused', keySecret: 'unmarked-node-key', pods: { namespace: unmarked } });
+    const beside = await node.waitForNodePhase('beside-key', 'Error', 'PlacementRefused');
+    assert.match(conditionOf(beside as never, 'PlacementRefused')?.message ?? '', /holds a NosanaNode/);
+    const elsewhere = await node.waitForNodePhase('unmarked', 'Error', 'PlacementRefused');
+    assert.match(conditionOf(elsewhere as never, 'PlacementRefused')?.message ?? '', /nosana\.io\/jobs=allowed/);
+    assert.equal(elsewhere.status?.queuePosition, undefined);
+  });
+
   test('deleting a NosanaNode: it leaves the queue and goes, and its key Secret stays', async () => {
     const node = scene();
     const { ns, localnet, ctx } = node.jobs;
