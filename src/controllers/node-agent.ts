@@ -25,6 +25,7 @@ import { nosanaMarketCrd } from '../api/crds/nosana-market.ts';
 import type { NosanaMarketObject } from '../api/crds/nosana-market.ts';
 import { nosanaNodeCrd } from '../api/crds/nosana-node.ts';
 import type { NosanaNodeObject } from '../api/crds/nosana-node.ts';
+import { AddressGuard } from '../http/address-guard.ts';
 import { Controller } from '../runtime/controller.ts';
 import { ApiEventRecorder } from '../runtime/events.ts';
 import { SupervisedInformer } from '../runtime/informer.ts';
@@ -104,6 +105,7 @@ export async function runNodeAgent(options: NodeAgentOptions, stop: AbortSignal)
     slots,
     timings: options.timings,
     containment: options.containment,
+    endpointGuard: new AddressGuard(options.containment.deniedCidrs),
     joins: new Map(),
     leadingSince: () => leadingSince,
     now: () => new Date(),

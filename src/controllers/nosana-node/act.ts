@@ -21,6 +21,16 @@ import { planFitsReservation } from './capacity.ts';
 import { missingPodSecurityLabels } from './containment.ts';
 import type { NodeAction, NodeDecision, SignedEnding } from './decision.ts';
 import { jobNamespaceOf, jobSettingsOf, placementOf } from './job-settings.ts';
+import {
+  LogisticsError,
+  SEND_API_LISTEN_UNSERVED,
+  deliverResult,
+  fetchDefinition,
+  logisticsFailure,
+  logisticsOf,
+  pinnedDocument,
+} from './logistics.ts';
+import type { ResolvedLogistics } from './logistics.ts';
 import { publishResult } from './result-publisher.ts';
 import type { RunControl, SettledRun } from './run-slots.ts';
 import type { StoredRunRecord } from './run-record-store.ts';
@@ -89,7 +99,7 @@ export async function act(
       await startRun(deps, node, ports, keypair, action, log);
       return { done: true };
     case 'pinResult':
-      return pinResult(read, ports, action);
+      return pinResult(deps, uid, read, ports, keypair, action);
     case 'prepare':
       return prepareEnding(read, ports, keypair, node, action);
     case 'resign':
@@ -116,7 +126,7 @@ async function startRun(
     jobAddress,
     runAddress,
     deadlineMs: action.deadlineMs,
-    execute: (control) => executeRun(deps, node, ports, keypair.publicKey.toBase58(), action, control, runLog),
+    execute: (control) => executeRun(deps, node, ports, keypair, action, control, runLog),
   });
 }
 
@@ -125,12 +135,14 @@ async function executeRun(
   deps: NodeAgentDeps,
   node: NosanaNodeObject,
   ports: NetworkPorts,
-  nodeAddress: string,
+  keypair: Keypair,
   action: Extract<NodeAction, { kind: 'startRun' }>,
   control: RunControl,
   log: Logger,
 ): Promise<SettledRun> {
   const { jobAddress, runAddress } = action;
+  const nodeAddress = keypair.publicKey.toBase58();
+  const { secretKey } = keypair;
   const subject = { jobAddress, runAddress };
   const job = await ports.jobs.getJob(new PublicKey(jobAddress));
   if (job === undefined) return { state: 'start-failed', ...subject, error: `job ${jobAddress} cannot be read`, atMs: Date.now() };
@@ -141,8 +153,21 @@ async function executeRun(
   } catch (error) {
     return { state: 'start-failed', ...subject, error: (error as Error).message, atMs: Date.now() };
   }
+  // The pinned definition may be an envelope whose logistics say where the real one is fetched and
+  // where the full result goes; failing to get it is the job's own failure, finished as such.
+  let logistics: ResolvedLogistics;
+  try {
+    logistics = logisticsOf(raw, jobAddress);
+    if (logistics.send?.type === 'api-listen') throw new LogisticsError(SEND_API_LISTEN_UNSERVED);
+    if (logistics.send?.type === 'api')
+      raw = await fetchDefinition(logistics.send, jobAddress, secretKey, { signal: control.signal, guard: deps.endpointGuard });
+  } catch (error) {
+    if (!(error instanceof LogisticsError)) throw error;
+    return { state: 'ended', ...subject, flow: logisticsFailure(error.message, Date.now()) };
+  }
+  const receive = logistics.receive === undefined ? {} : { receive: logistics.receive };
   const plan = planJob(raw, jobAddress);
-  if (!isPlan(plan)) return { state: 'ended', ...subject, flow: unplannedFlow(plan, Date.now()) };
+  if (!isPlan(plan)) return { state: 'ended', ...subject, flow: unplannedFlow(plan, Date.now()), ...receive };
   const fit = planFitsReservation(plan, placementOf(node));
   if (!fit.fits) return { state: 'too-large', ...subject, gpusNeeded: fit.needed, gpusAvailable: fit.reserved };
 
@@ -159,7 +184,7 @@ async function executeRun(
     bounds: { schedulingMs: deps.timings.unschedulableMs },
   });
   if (result.clusterFailure !== undefined) return { state: 'cluster-failure', ...subject, ...result.clusterFailure };
-  return { state: 'ended', ...subject, flow: result.flow };
+  return { state: 'ended', ...subject, flow: result.flow, ...receive };
 }
 
 /** Labels a job namespace for Pod Security before the first Pod of a run goes there. */
@@ -202,8 +227,27 @@ async function removeLeftovers(deps: NodeAgentDeps, namespace: string, jobAddres
 // ---------------------------------------------------------------------------------------------
 // The run's record
 
-async function pinResult(read: NodeRead, ports: NetworkPorts, action: Extract<NodeAction, { kind: 'pinResult' }>): Promise<ActOutcome> {
-  const published = await publishResult(ports.pinning, action.flow, { name: `nosana-result-${action.jobAddress}` });
+async function pinResult(
+  deps: NodeAgentDeps,
+  uid: string,
+  read: NodeRead,
+  ports: NetworkPorts,
+  keypair: Keypair,
+  action: Extract<NodeAction, { kind: 'pinResult' }>,
+): Promise<ActOutcome> {
+  const settled = deps.slots.state(uid);
+  const receive = settled.state === 'ended' && settled.runAddress === action.runAddress ? settled.receive : undefined;
+  let deliveryError: string | undefined;
+  if (receive?.type === 'api') {
+    try {
+      await deliverResult(receive, action.jobAddress, keypair.secretKey, action.flow, { guard: deps.endpointGuard });
+    } catch (error) {
+      if (!(error instanceof LogisticsError)) throw error;
+      deliveryError = error.message;
+    }
+  }
+  const document = pinnedDocument(action.flow, receive, deliveryError);
+  const published = await publishResult(ports.pinning, document, { name: `nosana-result-${action.jobAddress}` });
   killPoint('node:after-pin');
   const record: StoredRunRecord = {
     jobAddress: action.jobAddress,

@@ -14,6 +14,7 @@ import type {
 import type { Logger } from 'pino';
 import type { NosanaMarketObject } from '../../api/crds/nosana-market.ts';
 import type { NosanaNodeObject } from '../../api/crds/nosana-node.ts';
+import type { AddressGuard } from '../../http/address-guard.ts';
 import type { KubeApi } from '../../runtime/kube-api.ts';
 import type { EventRecorder, KubeWriter, ObjectCache } from '../../runtime/types.ts';
 import type { NetworkRegistry, NetworkSettings } from '../network-ports.ts';
@@ -53,6 +54,8 @@ export interface NodeAgentDeps {
   slots: RunSlots;
   timings: NodeTimings;
   containment: Containment;
+  /** Keeps a job's logistics endpoints out of the denied ranges (the containment's, and loopback). */
+  endpointGuard: AddressGuard;
   /** When this agent last sent `work` for each NosanaNode (by uid); see joinedAt in world.ts. */
   joins: Map<string, Date>;
   /** When this agent started leading: a `work` of a process before it may still land until joinSettleMs after. */

@@ -16,6 +16,7 @@ import { isoSeconds } from '../../runtime/kube-time.ts';
 import type { EventType } from '../../runtime/types.ts';
 import { applyPhase } from '../phase.ts';
 import type { CapacityVerdict } from './capacity.ts';
+import type { LogisticsTarget } from './logistics.ts';
 
 // ---------------------------------------------------------------------------------------------
 // What is read
@@ -114,7 +115,14 @@ export type StopWhy = 'job-ended' | 'run-lost';
 export type ExecutorState =
   | { state: 'idle' }
   | { state: 'running'; jobAddress: string; runAddress: string; deadlineMs: number; stopping?: StopWhy }
-  | { state: 'ended'; jobAddress: string; runAddress: string; flow: FlowState }
+  | {
+      state: 'ended';
+      jobAddress: string;
+      runAddress: string;
+      flow: FlowState;
+      /** Where the definition's logistics deliver the full result (the acting layer's concern; IPFS then gets a public copy). */
+      receive?: LogisticsTarget;
+    }
   | { state: 'cluster-failure'; jobAddress: string; runAddress: string; opId: string; cause: ClusterFailureCause; message: string }
   | { state: 'too-large'; jobAddress: string; runAddress: string; gpusNeeded: number; gpusAvailable: number }
   | { state: 'start-failed'; jobAddress: string; runAddress: string; error: string; atMs: number };

@@ -27,6 +27,7 @@ import { describeValue } from '../../api/job-definition/messages.ts';
 import { ed25519Sign } from '../../chain/ed25519.ts';
 import { publicCopy } from '../../executor/flow-state.ts';
 import type { FlowState, PublicFlowState } from '../../executor/flow-state.ts';
+import type { AddressGuard } from '../../http/address-guard.ts';
 import { redactError, redactSecrets, redactUrl } from '../../http/redact.ts';
 import { parseRetryAfter } from '../../http/retry-after.ts';
 import { retryDelayMs } from '../../http/retry.ts';
@@ -137,6 +138,11 @@ export interface LogisticsRequestOptions {
   delayMs?: number;
   /** Per try, body included. Default 30 s. */
   timeoutMs?: number;
+  /**
+   * When set, an endpoint whose host is or resolves into a denied range is refused before anything
+   * is sent, and redirects are not followed (they could lead anywhere).
+   */
+  guard?: AddressGuard;
 }
 
 /** One failed try: what to say, and a wait the server asked for. Never leaves this module. */
@@ -163,7 +169,15 @@ export async function fetchDefinition(
   const what = `the job definition could not be fetched from ${checkedEndpoint(target.endpoint)}`;
   const headers = { authorization: authorizationHeader(jobAddress, nodeSecretKey), accept: 'application/json' };
   return withRetries(what, options, async (signal) => {
-    const response = await send(target.endpoint, { headers, signal, redirect: 'follow' });
+    const response = await send(
+      target.endpoint,
+      { headers, signal, redirect: options.guard === undefined ? 'follow' : 'manual' },
+      options.guard,
+    );
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      throw new AttemptFailure(`HTTP ${response.status}: a redirect, which is not followed`);
+    }
     if (!response.ok) throw await answerFailure(response);
     if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
       await response.body?.cancel();
@@ -194,7 +208,7 @@ export async function deliverResult(
   const headers = { authorization: authorizationHeader(jobAddress, nodeSecretKey), 'content-type': 'application/json' };
   const body = JSON.stringify(flow);
   await withRetries(what, options, async (signal) => {
-    const response = await send(target.endpoint, { method: 'POST', headers, body, signal, redirect: 'manual' });
+    const response = await send(target.endpoint, { method: 'POST', headers, body, signal, redirect: 'manual' }, options.guard);
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel();
       throw new AttemptFailure(`HTTP ${response.status}: a redirect, which is not followed with a result`);
@@ -211,7 +225,15 @@ function checkedEndpoint(endpoint: string): string {
   return redactUrl(endpoint);
 }
 
-async function send(endpoint: string, init: RequestInit): Promise<Response> {
+async function send(endpoint: string, init: RequestInit, guard: AddressGuard | undefined): Promise<Response> {
+  let refusal: string | undefined;
+  try {
+    refusal = await guard?.refusal(endpoint);
+  } catch (error) {
+    throw new AttemptFailure(`the endpoint's host could not be resolved: ${(error as Error).message}`, { cause: error });
+  }
+  // Not retried: the answer will not change, and nothing was sent.
+  if (refusal !== undefined) throw new LogisticsError(`the logistics endpoint is refused: ${refusal}`);
   try {
     return await fetch(endpoint, init);
   } catch (error) {
@@ -244,6 +266,8 @@ async function withRetries<T>(what: string, options: LogisticsRequestOptions, at
       return await attempt(signal);
     } catch (error) {
       options.signal?.throwIfAborted();
+      // A refusal is final: trying again changes nothing.
+      if (error instanceof LogisticsError) throw error;
       const failure = timeout.aborted
         ? new AttemptFailure(`no answer within ${timeoutMs} ms`)
         : error instanceof AttemptFailure

@@ -81,7 +81,7 @@ export interface PublishOptions {
 }
 
 /**
- * The result document of an ended flow: `secrets` emptied, the oldest log entries and then the
+ * The result document of an ended flow (or its public copy): `secrets` emptied, the oldest log entries and then the
  * oldest results items dropped when the document would exceed `maxBytes`, or only a summary when
  * even that is not enough. Pure; throws UnpublishableResultError when the flow has not ended or
  * `maxBytes` cannot hold even the summary.
@@ -89,7 +89,8 @@ export interface PublishOptions {
 export function resultDocument(flow: FlowState, maxBytes = RESULT_MAX_BYTES): ResultDocument {
   if (UNENDED.has(flow.status) || flow.endTime === null)
     throw new UnpublishableResultError(`a flow that has not ended (status ${flow.status}) has no result to publish`);
-  const document: FlowState = { ...flow, secrets: {} };
+  // A public copy (logistics deliver the full result elsewhere) has no secrets field and gets none.
+  const document: FlowState = flow.secrets === undefined ? flow : { ...flow, secrets: {} };
   const bytes = encodeJsonForPinning(document);
   if (bytes.length <= maxBytes) return { document, bytes, droppedLogEntries: 0, droppedResultItems: 0, summaryOnly: false };
 

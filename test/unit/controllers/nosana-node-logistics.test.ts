@@ -3,6 +3,7 @@
 // delivering the result with retries, timeouts, bounds and redacted errors, and what gets pinned.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { AddressGuard } from '../../../src/http/address-guard.ts';
 import { Keypair } from '@solana/web3.js';
 import bs58 from 'bs58';
 import {
@@ -302,6 +303,20 @@ describe('fetchDefinition', () => {
         error instanceof LogisticsError && error.message === 'the logistics endpoint only http and https URLs are used, not file:',
     );
   });
+
+  test('with the guard, an endpoint inside a denied range (here the agent’s own loopback) is refused at once, nothing sent', () =>
+    using(scripted([{ status: 200, body: JSON.stringify(definition) }]), async (server) => {
+      const guard = new AddressGuard(['10.0.0.0/8']);
+      await assert.rejects(
+        fetchDefinition({ endpoint: `${server.url}/job` }, JOB, NODE.secretKey, { ...FAST, guard }),
+        (error: Error) => error instanceof LogisticsError && /inside a range the node may not reach/.test(error.message),
+      );
+      await assert.rejects(
+        deliverResult({ endpoint: `${server.url}/result` }, JOB, NODE.secretKey, flow, { ...FAST, guard }),
+        (error: Error) => error instanceof LogisticsError && /inside a range the node may not reach/.test(error.message),
+      );
+      assert.equal(server.requests.length, 0, 'no request reached the endpoint');
+    }));
 
   test('a caller abort ends the retries with the caller reason', () =>
     using(scripted([{ status: 503 }]), async (server) => {
