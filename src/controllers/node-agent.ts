@@ -41,6 +41,7 @@ import { createNosanaMetrics } from './nosana-metrics.ts';
 import type { ClusterCaches, NodeAgentDeps } from './nosana-node/agent-deps.ts';
 import type { Containment, NodeTimings } from './nosana-node/agent-options.ts';
 import { NodeChainRounds } from './nosana-node/chain-rounds.ts';
+import { registerNodeMetrics } from './nosana-node/node-metrics.ts';
 import { NosanaNodeReconciler } from './nosana-node/reconciler.ts';
 import { RunSlots } from './nosana-node/run-slots.ts';
 import { runProcess } from './process-lifecycle.ts';
@@ -119,6 +120,7 @@ export async function runNodeAgent(options: NodeAgentOptions, stop: AbortSignal)
     metrics: metrics.runtime,
   });
   routeEvents(controller, nodes, markets, cluster.informers);
+  registerNodeMetrics(metrics.registry, nodes);
 
   return runProcess(
     {

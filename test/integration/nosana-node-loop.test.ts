@@ -14,6 +14,7 @@ import { waitFor } from '../../src/local-cluster/wait.ts';
 import { auditEvents } from '../harness/audit-log.ts';
 import { conditionOf, definitionFixture, type NosanaJobSpecInput } from '../harness/nosana-fixtures.ts';
 import { readLedger } from '../harness/nosana-ledger.ts';
+import { sumSamples } from '../harness/prometheus-text.ts';
 import { useNodeScene, readyReason } from '../harness/node-scene.ts';
 import { seedDefinitions } from '../unit/job-definition/reference-definitions.ts';
 
@@ -107,6 +108,13 @@ describe('the node agent serves a market: the whole loop', () => {
       assert.equal(back.status?.currentJob, undefined, 'no job is named once it is counted');
       assert.equal(conditionOf(back as never, 'Ready')?.status, 'True');
       assert.deepEqual(await node.jobPods(), [], 'no job Pod is left');
+      const samples = await node.agent.scrape();
+      assert.equal(sumSamples(samples, 'nosana_node_jobs', { name: 'story-node', outcome: 'completed' }), 1, 'the metrics show the job');
+      assert.equal(sumSamples(samples, 'nosana_node_earned_base_units', { name: 'story-node' }), Number(cost));
+      assert.ok(
+        sumSamples(samples, 'controller_runtime_reconcile_total', { controller: 'nosananode' }) > 0,
+        "controller-runtime's series are served",
+      );
 
       const start = timeline[0]?.[1] ?? 0;
       t.diagnostic(`timeline: ${timeline.map(([what, at]) => `${what} +${((at - start) / 1000).toFixed(1)}s`).join(' → ')}`);
