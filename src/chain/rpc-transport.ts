@@ -13,6 +13,7 @@
 // sendTransaction re-sends the same signed bytes, which the cluster de-duplicates by signature.
 import { Connection } from '@solana/web3.js';
 import type { Commitment } from '@solana/web3.js';
+import { readBodyUpTo } from '../ipfs/http.ts';
 import { redactSecrets } from '../http/redact.ts';
 import { parseRetryAfter } from '../http/retry-after.ts';
 
@@ -40,6 +41,8 @@ export interface RpcTransportOptions {
 }
 
 const DEFAULTS = { timeoutMs: 30_000, maxRetries: 5, baseDelayMs: 250, maxDelayMs: 10_000 };
+/** The largest answer read from an RPC: far above any the operator asks for (a page of program accounts). */
+const RPC_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** The RPC could not be reached or kept failing; `method` says what was being asked. */
 export class RpcUnavailableError extends Error {
@@ -126,7 +129,10 @@ export function createRpcFetch(options: RpcTransportOptions = {}): typeof fetch 
         // The body is read inside the attempt so a stalled body times out and is retried like a
         // stalled connection, instead of failing later in the caller.
         const raw = await inner(input, { ...init, signal });
-        response = new Response(await raw.arrayBuffer(), { status: raw.status, statusText: raw.statusText, headers: raw.headers });
+        // Bounded: an RPC (a NosanaMarket may name any) that streams without end must not exhaust memory.
+        const { bytes, truncated } = await readBodyUpTo('the RPC', raw, RPC_RESPONSE_MAX_BYTES);
+        if (truncated) throw new RpcUnavailableError(method, `the answer is larger than ${RPC_RESPONSE_MAX_BYTES} bytes`);
+        response = new Response(bytes, { status: raw.status, statusText: raw.statusText, headers: raw.headers });
       } catch (error) {
         if (init?.signal?.aborted === true) throw error;
         const detail = (error as Error).name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : networkFailure(error);

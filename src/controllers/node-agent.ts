@@ -107,6 +107,7 @@ export async function runNodeAgent(options: NodeAgentOptions, stop: AbortSignal)
     timings: options.timings,
     containment: options.containment,
     endpointGuard: new AddressGuard(options.containment.deniedCidrs),
+    keyHolders: new Map(),
     joins: new Map(),
     leadingSince: () => leadingSince,
     now: () => new Date(),
@@ -137,9 +138,13 @@ export async function runNodeAgent(options: NodeAgentOptions, stop: AbortSignal)
       onStarted: () => {
         leadingSince = new Date();
       },
+      beforeRelease: async (exit) => {
+        // Asked to stop: the runs stop and clean up before a successor may lead and run the jobs
+        // still held again, from their start. Lost the Lease: a successor may already run them, so
+        // nothing of theirs is touched (the process exits at once).
+        if (exit === 'stopped') await slots.stopAll();
+      },
       close: async () => {
-        // The next agent to lead runs the jobs still held again, from their start.
-        await slots.stopAll();
         networks.close();
         await events.flush();
       },

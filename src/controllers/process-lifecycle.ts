@@ -52,6 +52,11 @@ export interface ProcessParts {
   drainTimeoutMs?: number;
   caches: readonly ProcessCache[];
   controllers: readonly Controller[];
+  /**
+   * Runs after the controllers stopped and before the Lease is released (a successor could start
+   * at once): work of this process that must not overlap a successor's ends here.
+   */
+  beforeRelease?: (exit: ManagerExit) => Promise<void>;
   /** Runs once the controllers have started (caches synced, leading). */
   onStarted?: () => void;
   /** Closes what the process opened besides caches (network clients, pending Events), after the controllers and caches stopped. */
@@ -123,6 +128,7 @@ export async function runProcess(parts: ProcessParts, stop: AbortSignal): Promis
 
   const drainTimeoutMs = exit === 'lost-leadership' ? 0 : (parts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
   await Promise.all(controllers.map((controller) => controller.stop({ drainTimeoutMs })));
+  await parts.beforeRelease?.(exit);
   await elector?.stop();
   await Promise.all(caches.map((cache) => cache.stop()));
   await parts.close?.();

@@ -6,8 +6,20 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
-/** Ranges no stranger's URL may reach whatever the operator denies: loopback and "this host". */
-export const ALWAYS_DENIED_CIDRS: readonly string[] = ['127.0.0.0/8', '0.0.0.0/8', '::1/128', '::/128'];
+/**
+ * Ranges no stranger's URL may reach whatever else the operator denies: loopback and "this host"
+ * (the agent's own endpoints), link-local (the cloud metadata address is one) and NAT64 (which maps
+ * IPv4 addresses, private ones included, into IPv6).
+ */
+export const ALWAYS_DENIED_CIDRS: readonly string[] = [
+  '127.0.0.0/8',
+  '0.0.0.0/8',
+  '169.254.0.0/16',
+  '::1/128',
+  '::/128',
+  'fe80::/10',
+  '64:ff9b::/96',
+];
 
 export class AddressGuard {
   readonly #denied = new BlockList();

@@ -474,6 +474,11 @@ describe('Helm chart', () => {
         error: /nodeAgent\.serviceAccount\.name is the controller's ServiceAccount/,
       },
       {
+        reason: 'job Pods never run beside NosanaNodes and their key Secrets',
+        values: [...NODE_AGENT_VALUES, '--set', 'nodeAgent.nodeNamespaces={gpu-nodes}', '--set', 'nodeAgent.jobNamespaces={gpu-nodes}'],
+        error: /nodeAgent\.jobNamespaces and nodeAgent\.nodeNamespaces both name gpu-nodes/,
+      },
+      {
         reason: 'the release namespace is not created again as a job namespace',
         values: [
           ...NODE_AGENT_VALUES,

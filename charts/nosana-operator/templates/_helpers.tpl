@@ -86,6 +86,14 @@ the agent's Deployment, so every render with the agent enabled checks them.
 {{- if and $a.rbac.create (not $a.jobNamespaces) -}}
 {{- fail "nodeAgent.jobNamespaces is empty: name the namespaces job Pods may run in (the agent is granted Pods, Secrets and Services there only)" -}}
 {{- end -}}
+{{- range $a.jobNamespaces -}}
+{{- if has . $a.nodeNamespaces -}}
+{{- fail (printf "nodeAgent.jobNamespaces and nodeAgent.nodeNamespaces both name %s: job Pods (strangers' images) never run beside NosanaNodes and their key Secrets" .) -}}
+{{- end -}}
+{{- if eq . $.Release.Namespace -}}
+{{- fail (printf "nodeAgent.jobNamespaces names the release namespace %s, which holds the operator's own Secrets: run jobs in a namespace of their own" .) -}}
+{{- end -}}
+{{- end -}}
 {{- if and $a.createJobNamespaces (has .Release.Namespace $a.jobNamespaces) -}}
 {{- fail (printf "nodeAgent.jobNamespaces names the release namespace %s, which nodeAgent.createJobNamespaces cannot create: run jobs in a namespace of their own" .Release.Namespace) -}}
 {{- end -}}

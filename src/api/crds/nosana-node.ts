@@ -180,6 +180,7 @@ export const nosanaNodeStatus = z.object({
   jobsQuit: z.int().min(0).optional().describe('Jobs given up unpaid because the cluster, not the job, could not run them (expired before they started, Pods lost or unschedulable, a plan larger than the cluster).'),
   earnings: nosAmountString('NOS earned from finished jobs.').optional(),
   earningsBaseUnits: baseUnits('Earnings in NOS base units.').optional(),
+  joinedPlacement: z.string().max(64).optional().describe('A fingerprint of where and how jobs run (job namespace, GPUs, placement, limits, exposure) when the node last joined the queue: a claimed job runs only as the node joined, so an edit after a claim cannot loosen what the job gets.'),
   lastError: z.string().max(1024).optional().describe('The last error the node met (a transaction that failed, a chain that could not be read), in short; never key material.'),
 }).describe('What the node is doing.');
 

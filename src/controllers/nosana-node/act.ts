@@ -8,6 +8,7 @@ import { PublicKey } from '@solana/web3.js';
 import type { NosanaNodeObject } from '../../api/crds/nosana-node.ts';
 import type { NodeTransactionRequest } from '../../chain/jobs-client.ts';
 import { planJob, isPlan, unplannedFlow } from '../../executor/plan.ts';
+import type { FlowState } from '../../executor/flow-state.ts';
 import { runPlan } from '../../executor/runner.ts';
 import { JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, labelValue } from '../../executor/labels.ts';
 import { runConfigMapName } from '../../executor/names.ts';
@@ -30,7 +31,7 @@ import {
   logisticsOf,
   pinnedDocument,
 } from './logistics.ts';
-import type { ResolvedLogistics } from './logistics.ts';
+import type { LogisticsTarget, ResolvedLogistics } from './logistics.ts';
 import { publishResult } from './result-publisher.ts';
 import type { RunControl, SettledRun } from './run-slots.ts';
 import type { StoredRunRecord } from './run-record-store.ts';
@@ -99,7 +100,7 @@ export async function act(
       await startRun(deps, node, ports, keypair, action, log);
       return { done: true };
     case 'pinResult':
-      return pinResult(deps, uid, read, ports, keypair, action);
+      return pinResult(deps, uid, read, ports, action);
     case 'prepare':
       return prepareEnding(read, ports, keypair, node, action);
     case 'resign':
@@ -165,9 +166,9 @@ async function executeRun(
     if (!(error instanceof LogisticsError)) throw error;
     return { state: 'ended', ...subject, flow: logisticsFailure(error.message, Date.now()) };
   }
-  const receive = logistics.receive === undefined ? {} : { receive: logistics.receive };
+  const ended = (flow: FlowState) => endedWithDelivery(deps, keypair, subject, flow, logistics.receive, control.signal);
   const plan = planJob(raw, jobAddress);
-  if (!isPlan(plan)) return { state: 'ended', ...subject, flow: unplannedFlow(plan, Date.now()), ...receive };
+  if (!isPlan(plan)) return ended(unplannedFlow(plan, Date.now()));
   const fit = planFitsReservation(plan, placementOf(node));
   if (!fit.fits) return { state: 'too-large', ...subject, gpusNeeded: fit.needed, gpusAvailable: fit.reserved };
 
@@ -184,7 +185,31 @@ async function executeRun(
     bounds: { schedulingMs: deps.timings.unschedulableMs },
   });
   if (result.clusterFailure !== undefined) return { state: 'cluster-failure', ...subject, ...result.clusterFailure };
-  return { state: 'ended', ...subject, flow: result.flow, ...receive };
+  return ended(result.flow);
+}
+
+/**
+ * The run's end, with its full result handed to the definition's receive endpoint first when there
+ * is one. Done here, in the run's background task, not in a reconcile: a stranger's endpoint that
+ * answers slowly holds up this run only, never the agent's workers.
+ */
+async function endedWithDelivery(
+  deps: NodeAgentDeps,
+  keypair: Keypair,
+  subject: { jobAddress: string; runAddress: string },
+  flow: FlowState,
+  receive: LogisticsTarget | undefined,
+  signal: AbortSignal,
+): Promise<SettledRun> {
+  const settled = { state: 'ended' as const, ...subject, flow, ...(receive === undefined ? {} : { receive }) };
+  if (receive?.type !== 'api') return settled;
+  try {
+    await deliverResult(receive, subject.jobAddress, keypair.secretKey, flow, { guard: deps.endpointGuard, signal });
+    return settled;
+  } catch (error) {
+    if (!(error instanceof LogisticsError)) throw error;
+    return { ...settled, deliveryError: error.message };
+  }
 }
 
 /** Labels a job namespace for Pod Security before the first Pod of a run goes there. */
@@ -232,21 +257,11 @@ async function pinResult(
   uid: string,
   read: NodeRead,
   ports: NetworkPorts,
-  keypair: Keypair,
   action: Extract<NodeAction, { kind: 'pinResult' }>,
 ): Promise<ActOutcome> {
   const settled = deps.slots.state(uid);
-  const receive = settled.state === 'ended' && settled.runAddress === action.runAddress ? settled.receive : undefined;
-  let deliveryError: string | undefined;
-  if (receive?.type === 'api') {
-    try {
-      await deliverResult(receive, action.jobAddress, keypair.secretKey, action.flow, { guard: deps.endpointGuard });
-    } catch (error) {
-      if (!(error instanceof LogisticsError)) throw error;
-      deliveryError = error.message;
-    }
-  }
-  const document = pinnedDocument(action.flow, receive, deliveryError);
+  const ended = settled.state === 'ended' && settled.runAddress === action.runAddress ? settled : undefined;
+  const document = pinnedDocument(action.flow, ended?.receive, ended?.deliveryError);
   const published = await publishResult(ports.pinning, document, { name: `nosana-result-${action.jobAddress}` });
   killPoint('node:after-pin');
   const record: StoredRunRecord = {

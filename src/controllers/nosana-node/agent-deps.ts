@@ -56,6 +56,8 @@ export interface NodeAgentDeps {
   containment: Containment;
   /** Keeps a job's logistics endpoints out of the denied ranges (the containment's, and loopback). */
   endpointGuard: AddressGuard;
+  /** Which NosanaNodes (uid → namespace/name) hold each node key, by address: one key serves one NosanaNode. */
+  keyHolders: Map<string, Map<string, string>>;
   /** When this agent last sent `work` for each NosanaNode (by uid); see joinedAt in world.ts. */
   joins: Map<string, Date>;
   /** When this agent started leading: a `work` of a process before it may still land until joinSettleMs after. */

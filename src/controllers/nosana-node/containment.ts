@@ -61,9 +61,13 @@ export function placementRefusal(facts: PlacementFacts): string | undefined {
   return over.length === 0 ? undefined : over.join('; ');
 }
 
-/** The labels a job namespace still lacks (to apply), or undefined when it has them all. */
+/**
+ * The labels a job namespace still lacks (to apply), or undefined when it has them all. A level an
+ * administrator set is kept unless it is weaker than the agent's (an explicit `privileged`): the
+ * agent only ever tightens Pod Security, never loosens a `restricted` namespace to `baseline`.
+ */
 export function missingPodSecurityLabels(namespace: V1Namespace): Record<string, string> | undefined {
   const labels = namespace.metadata?.labels ?? {};
-  const missing = Object.entries(JOB_NAMESPACE_POD_SECURITY).filter(([key, value]) => labels[key] !== value);
+  const missing = Object.entries(JOB_NAMESPACE_POD_SECURITY).filter(([key]) => labels[key] === undefined || labels[key] === 'privileged');
   return missing.length === 0 ? undefined : Object.fromEntries(missing);
 }

@@ -117,6 +117,8 @@ export function decideIdle(ctx: NodeContext): NodeDecision {
   }
   showIdle(ctx, `joining the queue of market ${marketName}`);
   draft.event('Normal', 'Joined', `node ${address} sent work to market ${marketName}: it joins the queue, or takes the first job waiting`);
+  // A job claimed from this join runs only as the node is now (decide-running.ts checks it).
+  draft.status.joinedPlacement = world.placement;
   return draft.decided({ kind: 'joinQueue', market: addressOf(market) }, { afterMs: NEXT_STEP_MS });
 }
 

@@ -63,6 +63,13 @@ function decideHeld(ctx: NodeContext, held: RunView): NodeDecision {
     return draft.decided({ kind: 'prepare', ending: 'quit', jobAddress, runAddress, reason, failures: 0 }, { afterMs: NEXT_STEP_MS });
   };
   const start = (): NodeDecision => {
+    // Runs only where and as the node joined, and only where the containment still allows.
+    if (world.placementRefusal !== undefined) return quit(`the agent's containment refuses where it would run: ${world.placementRefusal}`);
+    const joined = draft.status.joinedPlacement;
+    if (joined !== undefined && joined !== world.placement)
+      return quit(
+        "the NosanaNode's placement (job namespace, GPUs, limits, exposure) changed after it joined the queue; a claimed job runs only as the node joined",
+      );
     showBusy(ctx, `starting job ${jobAddress}`);
     return draft.decided({ kind: 'startRun', jobAddress, runAddress, deadlineMs }, { afterMs: NEXT_STEP_MS });
   };

@@ -59,6 +59,8 @@
 //   run         a held run the status does not name             → busy [Claimed]                            —  (adopted first)
 //   run         held, its job unread                            → busy                                      —  (backoff)
 //   run         held, not started, past run start + timeout     → busy                                      prepare quit
+//   run         held, not started, the containment refuses its placement, or the placement changed
+//               since the node joined (status.joinedPlacement)  → busy                                      prepare quit
 //   run         held, not started                               → busy                                      startRun (deadline = run start + timeout)
 //   run         held, fetch failed, past the deadline           → busy                                      prepare quit
 //   run         held, fetch failed, retry not due yet           → busy                                      —
@@ -92,7 +94,7 @@
 //   idle        the cluster has no room for one more job now (or it cannot be judged)
 //                                                               → Idle / NoCapacity                         —  (poll)
 //   idle        `work` sent less than joinSettleMs ago          → Idle / Joining                            —  (look again)
-//   idle        otherwise                                       → Idle / Joining [Joined]                   joinQueue
+//   idle        otherwise                                       → Idle / Joining [Joined]                   joinQueue (joinedPlacement noted)
 //
 // The stake and access-key rows come before SOL: a node short of both reads as stalled (it will
 // not get in by being funded), with LowBalance still reported as a condition.

@@ -120,8 +120,12 @@ export type ExecutorState =
       jobAddress: string;
       runAddress: string;
       flow: FlowState;
-      /** Where the definition's logistics deliver the full result (the acting layer's concern; IPFS then gets a public copy). */
+      /**
+       * Where the definition's logistics deliver the full result, and why that failed if it did
+       * (the acting layer's concern: IPFS then gets a public copy). Delivered as the run ends.
+       */
       receive?: LogisticsTarget;
+      deliveryError?: string;
     }
   | { state: 'cluster-failure'; jobAddress: string; runAddress: string; opId: string; cause: ClusterFailureCause; message: string }
   | { state: 'too-large'; jobAddress: string; runAddress: string; gpusNeeded: number; gpusAvailable: number }
@@ -140,6 +144,8 @@ export interface NodeWorld {
    * the administrator did not mark for jobs, limits above the agent's ceilings); undefined: allowed.
    */
   placementRefusal?: string;
+  /** The fingerprint of where and how the node's jobs would run now (job-settings.ts); the node joins with it. */
+  placement: string;
   /** undefined: no run record exists. */
   record?: RunRecord;
   executor: ExecutorState;

@@ -1,7 +1,9 @@
 // How a NosanaNode's jobs run: its spec (placement, GPUs, limits, exposure) joined with the agent's
 // containment (denied egress, volume size, the operator image, who may reach job Pods). The spec
 // decides what the GPU owner may decide; containment what the cluster administrator decides.
+import { createHash } from 'node:crypto';
 import type { NosanaNodeObject } from '../../api/crds/nosana-node.ts';
+import { canonicalJson } from '../../runtime/kube-writer.ts';
 import type { ExecutorSettings, ExposureSettings } from '../../executor/settings.ts';
 import type { Containment } from './agent-options.ts';
 import type { JobPlacement } from './capacity.ts';
@@ -21,6 +23,23 @@ export function placementOf(node: NosanaNodeObject): JobPlacement {
     ...(spec.pods?.nodeSelector === undefined ? {} : { nodeSelector: spec.pods.nodeSelector }),
     ...(spec.pods?.tolerations === undefined ? {} : { tolerations: spec.pods.tolerations }),
   };
+}
+
+/**
+ * A fingerprint of everything of the spec that decides where and how a job runs: the node joins
+ * the queue with it, and a job claimed from that join runs only while it holds.
+ */
+export function placementFingerprint(node: NosanaNodeObject): string {
+  const { spec } = node;
+  const decisive = {
+    namespace: jobNamespaceOf(node),
+    placement: placementOf(node),
+    limits: spec.limits,
+    runtimeClassName: spec.pods?.runtimeClassName ?? null,
+    storageClassName: spec.pods?.storageClassName ?? null,
+    exposure: spec.exposure ?? null,
+  };
+  return createHash('sha256').update(canonicalJson(decisive)).digest('hex').slice(0, 16);
 }
 
 /** The executor's settings for one run of the node's job. */

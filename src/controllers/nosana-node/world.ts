@@ -17,7 +17,7 @@ import type { CapacityVerdict, Reservation } from './capacity.ts';
 import type { NodeChainRead } from './chain-reader.ts';
 import { placementRefusal } from './containment.ts';
 import type { EndingOutcome, NodeWorld, RunRecord } from './decision.ts';
-import { jobNamespaceOf, placementOf } from './job-settings.ts';
+import { jobNamespaceOf, placementFingerprint, placementOf } from './job-settings.ts';
 import { loadNodeKey } from './node-key.ts';
 import { RunRecordStore } from './run-record-store.ts';
 import type { RecordOwner, RunRecordRead } from './run-record-store.ts';
@@ -51,6 +51,7 @@ export async function readNodeWorld(deps: NodeAgentDeps, node: NosanaNodeObject)
     },
     capacity: capacityFor(deps, node),
     executor: deps.slots.state(uid),
+    placement: placementFingerprint(node),
     lastJoinAt: joinedAt(deps, uid),
     ...refusalOf(deps, node),
   };
@@ -58,6 +59,16 @@ export async function readNodeWorld(deps: NodeAgentDeps, node: NosanaNodeObject)
   if ('problem' in key) return { world: { ...base, key } };
   const { keypair } = key;
   const address = keypair.publicKey.toBase58();
+  const holder = otherHolder(deps, node, address);
+  if (holder !== undefined)
+    return {
+      world: {
+        ...base,
+        key: {
+          problem: `the key in Secret ${node.metadata?.namespace ?? ''}/${node.spec.keySecretRef.name} (spec.keySecretRef) is node ${address}, which NosanaNode ${holder} already serves: one key serves one NosanaNode`,
+        },
+      },
+    };
   const market = resolveMarket(deps, node);
 
   let ports: NetworkPorts;
@@ -93,6 +104,30 @@ export async function readNodeWorld(deps: NodeAgentDeps, node: NosanaNodeObject)
     store,
     ...(recordRead === undefined ? {} : { recordRead }),
   };
+}
+
+/**
+ * The NosanaNode that serves `address` when it is another than `node`: of all the NosanaNodes this
+ * agent saw holding the key, the first by namespace/name. Two NosanaNodes on one key would send
+ * `work` twice for one identity and hold two runs; the chain round refuses both when they are read
+ * together, this refuses the later ones whenever they are read.
+ */
+export function otherHolder(
+  deps: Pick<NodeAgentDeps, 'nodes' | 'keyHolders'>,
+  node: NosanaNodeObject,
+  address: string,
+): string | undefined {
+  const uid = node.metadata?.uid ?? '';
+  const live = new Set(deps.nodes.list().map((candidate) => candidate.metadata?.uid ?? ''));
+  for (const [held, holders] of deps.keyHolders) {
+    for (const holderUid of holders.keys()) if (!live.has(holderUid) || (holderUid === uid && held !== address)) holders.delete(holderUid);
+    if (holders.size === 0) deps.keyHolders.delete(held);
+  }
+  const holders = deps.keyHolders.get(address) ?? new Map<string, string>();
+  holders.set(uid, `${node.metadata?.namespace ?? ''}/${node.metadata?.name ?? ''}`);
+  deps.keyHolders.set(address, holders);
+  const first = [...holders.values()].sort()[0];
+  return first === holders.get(uid) ? undefined : first;
 }
 
 /**

@@ -147,6 +147,11 @@ describe('missingPodSecurityLabels', () => {
       want: { [enforce]: 'baseline' },
     },
     {
+      reason: 'an administrator’s stricter level is kept: enforce restricted is never lowered to baseline',
+      labels: { [enforce]: 'restricted', [warn]: 'restricted' },
+      want: undefined,
+    },
+    {
       reason: 'other labels are not touched',
       labels: { ...MARKED, team: 'gpu' },
       want: { [enforce]: 'baseline', [warn]: 'restricted' },

@@ -254,7 +254,11 @@ interface WorldChange {
   lastJoinAt?: Date;
   /** Why the containment refuses the node's placement; allowed when absent. */
   placementRefusal?: string;
+  /** The fingerprint of the node's placement now; PLACEMENT when absent. */
+  placement?: string;
 }
+
+const PLACEMENT = 'placement-1';
 
 function world(change: WorldChange = {}): NodeWorld {
   const read = change.chain === 'unread' ? undefined : (change.chain ?? chain());
@@ -272,6 +276,7 @@ function world(change: WorldChange = {}): NodeWorld {
     executor: change.executor ?? { state: 'idle' },
     ...(change.lastJoinAt === undefined ? {} : { lastJoinAt: change.lastJoinAt }),
     ...(change.placementRefusal === undefined ? {} : { placementRefusal: change.placementRefusal }),
+    placement: change.placement ?? PLACEMENT,
   };
 }
 
@@ -734,9 +739,9 @@ const rows: Row[] = [
     want: { phase: 'Idle', ready: 'Joining', action: 'none', requeue: 20_000 },
   },
   {
-    reason: '`work` sent past the settle time and still not shown: sent again',
+    reason: '`work` sent past the settle time and still not shown: sent again, with the placement it joins with in the status',
     world: { lastJoinAt: new Date(NOW.getTime() - 40_000) },
-    want: { phase: 'Idle', ready: 'Joining', action: 'joinQueue', events: ['Joined'] },
+    want: { phase: 'Idle', ready: 'Joining', action: 'joinQueue', events: ['Joined'], status: { joinedPlacement: PLACEMENT } },
   },
   {
     reason: 'paused in the queue: the node leaves it',
@@ -786,6 +791,22 @@ const rows: Row[] = [
     reason: 'a held run not started (also after a restart): run with deadline = run start + job timeout',
     world: { status: BUSY, chain: HOLDING },
     want: { phase: 'Running', ready: 'Running', action: 'startRun', with: { jobAddress: job, runAddress: run, deadlineMs: DEADLINE_MS } },
+  },
+  {
+    reason: 'a held run not started whose placement the containment now refuses (an edit after the claim): quit, never run there',
+    world: { status: BUSY, chain: HOLDING, placementRefusal: REFUSED },
+    want: { phase: 'Running', action: 'prepare', with: { ending: 'quit', jobAddress: job, runAddress: run } },
+  },
+  {
+    reason:
+      'a held run not started whose placement changed since the node joined (more GPUs, another namespace): quit, never run as edited',
+    world: { status: { ...BUSY, joinedPlacement: 'placement-0' }, chain: HOLDING },
+    want: { phase: 'Running', action: 'prepare', with: { ending: 'quit' } },
+  },
+  {
+    reason: 'a held run not started, placement as the node joined: run',
+    world: { status: { ...BUSY, joinedPlacement: PLACEMENT }, chain: HOLDING },
+    want: { phase: 'Running', action: 'startRun' },
   },
   {
     reason: 'a held run that expired before it started: quit, never finish (no work was done)',

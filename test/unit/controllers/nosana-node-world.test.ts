@@ -7,7 +7,7 @@ import { Keypair } from '@solana/web3.js';
 import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
 import type { NosanaNodeObject } from '../../../src/api/crds/nosana-node.ts';
 import { nosanaNodeSpec } from '../../../src/api/crds/nosana-node.ts';
-import { resolveMarket } from '../../../src/controllers/nosana-node/world.ts';
+import { otherHolder, resolveMarket } from '../../../src/controllers/nosana-node/world.ts';
 import type { ObjectCache, ObjectKey } from '../../../src/runtime/types.ts';
 
 const NAMESPACE = 'gpu-nodes';
@@ -106,5 +106,38 @@ describe('resolveMarket', () => {
     const own = nosanaMarket(NAMESPACE, 'gpu-market', SLUG_SPEC, ADDRESS);
     const planted = nosanaMarket('attacker', 'gpu-market', SLUG_SPEC, ATTACKER_ADDRESS);
     assert.deepEqual(resolveMarket({ markets: markets(planted, own) }, nosanaNode('gpu-market')), { address: ADDRESS, object: own });
+  });
+});
+
+describe('one key serves one NosanaNode across the agent', () => {
+  const nodeObject = (namespace: string, name: string, uid: string) =>
+    ({
+      metadata: { namespace, name, uid },
+      spec: { market: 'm', keySecretRef: { name: 'k', key: 'keypair' } },
+    }) as unknown as NosanaNodeObject;
+  const a = nodeObject('team-a', 'gpu', 'uid-a');
+  const b = nodeObject('team-b', 'gpu', 'uid-b');
+
+  test('the first NosanaNode by namespace/name keeps the key; a later one is told which holds it, whatever order they are read in', () => {
+    const live = [a, b];
+    const deps = {
+      nodes: { get: () => undefined, list: () => live, hasSynced: () => true },
+      keyHolders: new Map<string, Map<string, string>>(),
+    };
+    assert.equal(otherHolder(deps, b, 'ADDR'), undefined, 'alone so far, b serves it');
+    assert.equal(otherHolder(deps, a, 'ADDR'), undefined, 'a comes first by name');
+    assert.equal(otherHolder(deps, b, 'ADDR'), 'team-a/gpu', 'b is refused once a is seen');
+    live.splice(0, 1);
+    assert.equal(otherHolder(deps, b, 'ADDR'), undefined, 'with a deleted, b serves the key');
+  });
+
+  test('a NosanaNode whose key Secret changed no longer holds the old key', () => {
+    const deps = {
+      nodes: { get: () => undefined, list: () => [a, b], hasSynced: () => true },
+      keyHolders: new Map<string, Map<string, string>>(),
+    };
+    assert.equal(otherHolder(deps, a, 'OLD'), undefined);
+    assert.equal(otherHolder(deps, a, 'NEW'), undefined, 'a moved to another key');
+    assert.equal(otherHolder(deps, b, 'OLD'), undefined, 'the old key is free for b');
   });
 });

@@ -12,6 +12,7 @@ describe('the address guard keeps strangers’ URLs off the cluster', () => {
     { reason: 'IPv6 loopback in brackets is refused', url: 'http://[::1]:8080/', refused: true },
     { reason: 'a private IPv6 range is refused', url: 'https://[fd00::1]/', refused: true },
     { reason: 'a public address is allowed', url: 'https://93.184.216.34/job', refused: false },
+    { reason: 'NAT64 of a cluster address is refused', url: 'http://[64:ff9b::a00:1]/', refused: true },
   ];
   for (const { reason, url, refused } of cases) {
     test(reason, async () => {
@@ -20,6 +21,10 @@ describe('the address guard keeps strangers’ URLs off the cluster', () => {
       if (refused) assert.match(refusal ?? '', /inside a range the node may not reach/);
     });
   }
+
+  test('the metadata address stays refused when the operator’s own ranges leave link-local out', async () => {
+    assert.notEqual(await new AddressGuard(['10.0.0.0/8']).refusal('http://169.254.169.254/'), undefined);
+  });
 
   test('a range that is not a CIDR is a configuration error', () => {
     assert.throws(() => new AddressGuard(['10.0.0.0']), /not a CIDR range/);
