@@ -32,6 +32,7 @@
 // cluster.
 //
 //   key         an ending signed and still pending              → unchanged, KeyUnavailable                 broadcast
+//   key         deleting, no run named                          → unchanged [KeyUnavailable]                removeFinalizer
 //   key         otherwise                                       → Error / KeyUnavailable                    —  (backoff)
 //   unreadable  an ending signed and still pending              → unchanged, ChainUnreadable                broadcast
 //   unreadable  otherwise                                       → unchanged, ChainUnreadable                —  (backoff)
@@ -124,6 +125,13 @@ export function decide(world: NodeWorld, settings: NodeSettings): NodeDecision {
     draft.error(key.problem);
     const pending = pendingEnding(world);
     if (pending !== undefined) return pending(draft);
+    if (node.deleting && node.status.currentRun === undefined) {
+      // Nothing to finish, and without the key nothing can be signed, `stop` included: waiting
+      // would keep the object forever. If the node was queued, the market may still hand it a job,
+      // which its poster's timeout recovers.
+      draft.event('Warning', 'KeyUnavailable', `${message}; deleted without leaving the market's queue, should it be in it`);
+      return draft.decided({ kind: 'removeFinalizer' });
+    }
     draft.stall('KeyUnavailable', message);
     return draft.decided({ kind: 'none' }, { backoff: true });
   }

@@ -356,6 +356,16 @@ const rows: Row[] = [
     },
   },
   {
+    reason: 'deleted with its key Secret gone and no run named: the object may go (nothing can be signed, stop included)',
+    world: { deleting: true, key: { problem: 'Secret default/node-key key "keypair": the Secret does not exist' } },
+    want: { phase: undefined, action: 'removeFinalizer', events: ['KeyUnavailable', 'KeyUnavailable'] },
+  },
+  {
+    reason: 'deleted with its key Secret gone while a run is named: kept, its ending may still be owed',
+    world: { deleting: true, status: BUSY, key: { problem: 'Secret default/node-key key "keypair": the Secret does not exist' } },
+    want: { phase: 'Error', ready: 'KeyUnavailable', action: 'none', events: ['KeyUnavailable'] },
+  },
+  {
     reason: 'a malformed key while the outcome of an ending is unknown: nothing is sent; Error / KeyUnavailable, the run still named',
     world: {
       status: BUSY,
