@@ -1,11 +1,12 @@
 // Starts the local control plane for a person to use, prints how to reach it, and stops
 // it on Ctrl-C:   npm run dev-cluster
-// Its simulated containers follow a small rule table: the docs' story job prints a canned story,
+// Its simulated containers follow the demo's rule table: the docs' story job prints a canned story,
 // every other container runs for two seconds and exits 0.
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { LocalCluster } from '../src/local-cluster/cluster.ts';
 import { SimulationWatcher } from '../src/local-cluster/simulation.ts';
+import { DEMO_SIMULATION_RULES } from '../src/demo/simulation-rules.ts';
 
 const started = Date.now();
 const cluster = await LocalCluster.start();
@@ -20,22 +21,7 @@ const simulation = new SimulationWatcher({
   kubeConfig,
   logsDir: handle.kwokLogsDir,
   log: pino({ level: 'warn' }),
-  rules: [
-    {
-      name: 'story',
-      match: { image: 'docker.io/jeisses/tinyllama:v4' },
-      then: {
-        exitCode: 0,
-        runFor: '2s',
-        logs: [{ stream: 'stdout', text: 'Once upon a time, Tony the tiny hawk learned to fly. (a canned story)' }],
-      },
-    },
-    {
-      name: 'any',
-      match: {},
-      then: { exitCode: 0, runFor: '2s', logs: [{ stream: 'stdout', text: '(a simulated container: it ran for 2 s and exited 0)' }] },
-    },
-  ],
+  rules: DEMO_SIMULATION_RULES,
 });
 await simulation.start();
 console.log('  simulated containers: the story job prints a canned story; anything else runs 2 s and exits 0');

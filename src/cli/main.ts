@@ -39,6 +39,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: 'run the node agent: NosanaNodes serve Nosana markets from this cluster',
     load: async () => (await import('./node.ts')).runNode,
   },
+  demo: {
+    summary: 'see it work: a job posted, run by a node and paid, on a local cluster and network',
+    load: async () => (await import('./demo.ts')).runDemoCommand,
+  },
 };
 
 export function usage(): string {
