@@ -50,6 +50,25 @@ export class ApiKubeWriter implements KubeWriter {
     return applied.metadata?.resourceVersion ?? '';
   }
 
+  async replaceStatus(ref: ObjectRef, resourceVersion: string, status: object, current: object): Promise<string | undefined> {
+    if (canonicalJson(current) === canonicalJson(status)) return undefined;
+    const path = `${await this.api.resourcePath(ref)}/status`;
+    // A merge patch keeps what it does not name: what the new status drops is named as null.
+    const dropped = Object.fromEntries(
+      Object.keys(current)
+        .filter((key) => !(key in status))
+        .map((key) => [key, null]),
+    );
+    const patched = await this.stale(ref, () =>
+      this.api.request<KubernetesObject>('PATCH', path, {
+        query: { fieldManager: this.fieldManager },
+        contentType: PatchStrategy.MergePatch,
+        body: { metadata: { resourceVersion }, status: { ...dropped, ...status } },
+      }),
+    );
+    return patched.metadata?.resourceVersion ?? '';
+  }
+
   async patchMetadata(ref: ObjectRef, resourceVersion: string, change: MetadataChange): Promise<string> {
     const path = await this.api.resourcePath(ref);
     // finalizers are a list: a merge patch replaces it whole, so the new list is computed from the

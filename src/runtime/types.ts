@@ -105,6 +105,13 @@ export interface KubeWriter {
    * StaleObjectError when the object changed since that version. Returns the new resourceVersion.
    */
   patchMetadata(ref: ObjectRef, resourceVersion: string, change: MetadataChange): Promise<string>;
+  /**
+   * Replaces the status with `status` only if the object is still at `resourceVersion` (a JSON merge
+   * patch of the status subresource carrying the version: fields of `current` that `status` lacks
+   * are removed). Throws StaleObjectError when anyone wrote since. Skips the request when `current`
+   * already equals `status`. For statuses that count things once: never written from a stale copy.
+   */
+  replaceStatus(ref: ObjectRef, resourceVersion: string, status: object, current: object): Promise<string | undefined>;
   /** Server-side apply of a whole object the operator owns (e.g. the logs ConfigMap). */
   applyObject(object: KubernetesObject): Promise<void>;
   /**

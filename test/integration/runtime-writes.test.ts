@@ -54,6 +54,25 @@ describe('runtime writes on a real API server', () => {
     writer = new ApiKubeWriter(ctx.kubeConfig);
   });
 
+  test('replaceStatus: written only at the version read (a stale copy is a conflict, nothing written); fields the new status drops are removed', async () => {
+    const namespace = await ctx.freshNamespace('writer');
+    const created = await createJob(namespace, 'replaced');
+    const ref = refOf(created);
+    const first = await writer.replaceStatus(ref, created.metadata?.resourceVersion ?? '', { phase: 'Queued', queuePosition: 2 }, {});
+    assert.ok(first !== undefined && first !== created.metadata?.resourceVersion, 'the status was written at a new version');
+    assert.deepEqual((await readJob(ref)).status, { phase: 'Queued', queuePosition: 2 });
+
+    await assert.rejects(
+      writer.replaceStatus(ref, created.metadata?.resourceVersion ?? '', { phase: 'Running', queuePosition: 9 }, {}),
+      StaleObjectError,
+      'a status decided from the copy before the last write is refused',
+    );
+    assert.deepEqual((await readJob(ref)).status, { phase: 'Queued', queuePosition: 2 }, 'nothing of the stale status was written');
+
+    await writer.replaceStatus(ref, first, { phase: 'Running' }, { phase: 'Queued', queuePosition: 2 });
+    assert.deepEqual((await readJob(ref)).status, { phase: 'Running' }, 'a field the new status drops is gone');
+  });
+
   test("applyStatus: server-side apply under the operator's field manager; unchanged status sends nothing; fields left out are released", async () => {
     const namespace = await ctx.freshNamespace('writer');
     const ref = refOf(await createJob(namespace, 'applied'));

@@ -237,6 +237,16 @@ export class FakeKube {
       this.journal.push({ verb: 'applyStatus', kind: ref.kind, namespace: ref.namespace, name: ref.name, detail: stored });
       return resourceVersion;
     },
+    replaceStatus: async (ref, resourceVersion, status, current) => {
+      if (isDeepStrictEqual(asStored(status), asStored(current))) return undefined;
+      const object = this.#requireForWrite(ref);
+      if (object.metadata?.resourceVersion !== resourceVersion)
+        throw new StaleObjectError(
+          ref,
+          `resourceVersion ${resourceVersion} is not the current ${object.metadata?.resourceVersion ?? '(none)'}`,
+        );
+      return this.writer.applyStatus(ref, status, current);
+    },
     patchMetadata: async (ref, resourceVersion, change) => {
       const object = this.#requireForWrite(ref);
       if (object.metadata?.resourceVersion !== resourceVersion) {

@@ -2,15 +2,14 @@
 // before anything can be spent, reads the world (world.ts), decides (decide.ts), performs the one
 // action (act.ts), then writes the status once and records the decision's Events.
 //
-// The status counts each run's ending exactly once, which holds only if a reconcile never decides
-// from a status older than the one the last reconcile wrote: the cache can lag behind our own
-// write, and a settled ending seen with the old status would be counted again. So the status each
-// write sends is remembered per object until the cache shows it (or, for a status someone else
-// changed meanwhile, until a bound passes), and a reconcile that finds the cache behind waits.
+// The status counts each run's ending exactly once, which holds only if no status decided from an
+// older copy is ever written: the cache can lag behind our own last write, and a settled ending seen
+// with the old status would be counted again. So the status is written only at the version the
+// decision read (replaceStatus); a cache behind makes the write a conflict, and the reconcile looks
+// again once the cache caught up.
 import type { Logger } from 'pino';
 import { NOSANA_NODE_FINALIZER } from '../../api/annotations.ts';
 import type { NosanaNodeObject, NosanaNodeStatus } from '../../api/crds/nosana-node.ts';
-import { canonicalJson } from '../../runtime/kube-writer.ts';
 import { StaleObjectError, refOf } from '../../runtime/types.ts';
 import type { ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler } from '../../runtime/types.ts';
 import { ItemBackoff } from '../../runtime/work-queue.ts';
@@ -22,9 +21,6 @@ import type { NodeAction, NodeDecision, NodeSettings } from './decision.ts';
 import { readNodeWorld } from './world.ts';
 
 // The cache catches up within moments of our own write.
-const CACHE_BEHIND_REQUEUE_MS = 250;
-// A status the cache never shows was replaced by someone else's write: stop waiting for it.
-const EXPECTATION_TTL_MS = 15_000;
 const STALE_REQUEUE_MS = 500;
 const RETRY_BACKOFF = { baseMs: 1_000, maxMs: 60_000 };
 
@@ -45,17 +41,10 @@ const FAILURE_REASON: Readonly<Record<NodeAction['kind'], string>> = {
   removeFinalizer: 'ReconcileFailed',
 };
 
-interface Expectation {
-  status: string;
-  atMs: number;
-}
-
 export class NosanaNodeReconciler implements Reconciler {
   readonly name = 'nosananode';
   readonly #deps: NodeAgentDeps;
   readonly #backoff = new ItemBackoff(RETRY_BACKOFF);
-  /** The status last written per object uid, until the cache shows it. */
-  readonly #expected = new Map<string, Expectation>();
 
   constructor(deps: NodeAgentDeps) {
     this.#deps = deps;
@@ -65,7 +54,6 @@ export class NosanaNodeReconciler implements Reconciler {
     const node = this.#deps.nodes.get(key);
     if (node === undefined) return undefined;
     const uid = node.metadata?.uid ?? '';
-    if (this.#cacheBehind(uid, node.status)) return { requeueAfterMs: CACHE_BEHIND_REQUEUE_MS };
     const deleting = node.metadata?.deletionTimestamp !== undefined;
     const finalizers = node.metadata?.finalizers ?? [];
     try {
@@ -104,11 +92,10 @@ export class NosanaNodeReconciler implements Reconciler {
       return { requeueAfterMs: this.#backoff.next(uid) };
     }
     if (decision.action.kind === 'removeFinalizer') {
-      this.#expected.delete(uid);
       await deps.writer.patchMetadata(refOf(node), node.metadata?.resourceVersion ?? '', { removeFinalizers: [NOSANA_NODE_FINALIZER] });
       return {};
     }
-    await this.#writeStatus(node, uid, decision.status);
+    await this.#writeStatus(node, decision.status);
     for (const event of decision.events) deps.events.record(node, event.type, event.reason, decision.action.kind, event.note);
     if (decision.backoff === true) return { requeueAfterMs: this.#backoff.next(uid) };
     this.#backoff.reset(uid);
@@ -121,25 +108,14 @@ export class NosanaNodeReconciler implements Reconciler {
     const line = lastErrorLine(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
     log.warn({ err: error }, `${what} failed`);
     // The status as it was, with the error: the decision's status assumed the action happened.
-    await this.#writeStatus(node, uid, { ...(node.status ?? {}), lastError: line });
+    await this.#writeStatus(node, { ...(node.status ?? {}), lastError: line });
     this.#deps.events.record(node, 'Warning', FAILURE_REASON[what], what, line);
     return { requeueAfterMs: this.#backoff.next(uid) };
   }
 
-  async #writeStatus(node: NosanaNodeObject, uid: string, status: NosanaNodeStatus): Promise<void> {
-    const written = await this.#deps.writer.applyStatus(refOf(node), status, node.status ?? {});
-    if (written !== undefined) this.#expected.set(uid, { status: canonicalJson(status), atMs: Date.now() });
-  }
-
-  /** Whether the cache still holds a status older than the one this agent last wrote for the object. */
-  #cacheBehind(uid: string, status: NosanaNodeStatus | undefined): boolean {
-    const expected = this.#expected.get(uid);
-    if (expected === undefined) return false;
-    if (canonicalJson(status ?? {}) === expected.status || Date.now() - expected.atMs > EXPECTATION_TTL_MS) {
-      this.#expected.delete(uid);
-      return false;
-    }
-    return true;
+  /** Writes the status at the version the decision read; StaleObjectError when anyone wrote since. */
+  async #writeStatus(node: NosanaNodeObject, status: NosanaNodeStatus): Promise<void> {
+    await this.#deps.writer.replaceStatus(refOf(node), node.metadata?.resourceVersion ?? '', status, node.status ?? {});
   }
 
   #settings(): NodeSettings {
