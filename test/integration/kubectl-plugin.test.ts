@@ -106,6 +106,8 @@ describe('kubectl nosana: the plugin against the whole loop', () => {
 
   test('get jobs lists it Succeeded; get nodes shows the NosanaNode; markets shows the price and timeout', async () => {
     assert.ok(storyJob, 'the story job was posted');
+    // The poster's side sees the job end first; the node counts it a moment later.
+    await scene().waitForNode('gpu-node', 'to count the job', (node) => node.status?.jobsCompleted === 1);
     const [jobs, nodes, markets] = await Promise.all([plugin('get', 'jobs'), plugin('get', 'nnode', '-o', 'wide'), plugin('markets')]);
     assert.equal(jobs.code, 0, jobs.stderr);
     assert.match(jobs.stdout, /^NAME +PHASE +MARKET +NODE +COST +AGE\n/);
