@@ -9,7 +9,7 @@
 #   docker build -t nosana-operator:0.1.0 .
 # which is the chart's default image (controller.image.repository with the chart's appVersion).
 
-ARG NODE_MAJOR=24
+ARG NODE_MAJOR=26
 
 FROM node:${NODE_MAJOR}-bookworm-slim AS build
 WORKDIR /src

@@ -66,6 +66,7 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
   const informerOptions = { namespaces: options.namespaces };
   const jobs = new SupervisedInformer<NosanaJobObject>(kubeConfig, collectionPath(nosanaJobCrd.plural), log, informerOptions);
   const markets = new SupervisedInformer<NosanaMarketObject>(kubeConfig, collectionPath(nosanaMarketCrd.plural), log, informerOptions);
+  nosanaMetrics.setJobsSource(() => jobs.list());
   const reader = new ApiKubeReader(kubeConfig);
   const writer = new ApiKubeWriter(kubeConfig);
   const events = new ApiEventRecorder(kubeConfig, log, { reportingInstance: identity });

@@ -14,6 +14,7 @@ import { KUBO_DEFAULT_API_URL } from '../ipfs/kubo.ts';
 import { PINATA_DEFAULT_API_URL } from '../ipfs/pinata.ts';
 import type { NetworkSettings } from './network-ports.ts';
 import type { KubeReader } from './nosana-job/context.ts';
+import { ReadForbidden } from '../runtime/kube-reader.ts';
 
 export type PinningProvider = NetworkSettings['pinning']['provider'];
 
@@ -290,7 +291,10 @@ function secretSource(namespace: string, ref: SecretKeyRef): string {
 }
 
 async function secretValue(reader: KubeReader, namespace: string, ref: SecretKeyRef, sent: SentSecret): Promise<string> {
-  const secret: V1Secret | undefined = await reader.getSecret({ namespace, name: ref.name });
+  const secret: V1Secret | undefined = await reader.getSecret({ namespace, name: ref.name }).catch((error: unknown) => {
+    if (error instanceof ReadForbidden) throw new NetworkSettingsError(error.message);
+    throw error;
+  });
   if (secret === undefined) throw new NetworkSettingsError(`Secret ${namespace}/${ref.name} does not exist`);
   // Checked before anything about its data, even which keys it has. The label's actual value is
   // not repeated: whoever reads the message may not be allowed to read the Secret.

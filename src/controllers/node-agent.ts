@@ -139,10 +139,10 @@ export async function runNodeAgent(options: NodeAgentOptions, stop: AbortSignal)
         leadingSince = new Date();
       },
       beforeRelease: async (exit) => {
-        // Asked to stop: the runs stop and clean up before a successor may lead and run the jobs
-        // still held again, from their start. Lost the Lease: a successor may already run them, so
-        // nothing of theirs is touched (the process exits at once).
-        if (exit === 'stopped') await slots.stopAll();
+        // Asked to stop (a rolling update, a drained node): the runs let go, their Pods running on,
+        // and only then may a successor lead and take them over where they are. Lost the Lease: a
+        // successor may already run them, so nothing of theirs is touched (the process exits at once).
+        if (exit === 'stopped') await slots.detachAll();
       },
       close: async () => {
         networks.close();

@@ -1,10 +1,13 @@
 // The Nosana domain series: jobs posted, NOS spent and refunded, poster chain actions, RPC and IPFS
-// requests, wallet balances and posts in flight. Only the controllers report them: the chain and
+// requests, wallet balances, posts in flight and NosanaJobs by phase. Only the controllers report them: the chain and
 // IPFS clients just emit request events, which network-registry.ts passes on to these series. The
 // runtime's own series (reconciles, work queues, leader election) are in runtime/metrics.ts; both
 // register on one registry, the runtime's first.
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { HEALTH_TABLE } from '../api/health.ts';
+import type { NosanaJobObject } from '../api/crds/nosana-job.ts';
+import { findCondition } from '../runtime/conditions.ts';
 import type { RpcRequestEvent } from '../chain/rpc-transport.ts';
 import type { IpfsRequestEvent } from '../ipfs/http.ts';
 
@@ -31,6 +34,33 @@ export interface NosanaMetrics {
   walletBalance(network: string, wallet: string, lamports: bigint, nosBaseUnits: bigint): void;
   /** Posts recorded but not yet resolved: a gauge read from this callback at scrape time. */
   setPendingPostsSource(count: () => number): void;
+}
+
+/**
+ * What the process owning the informer caches sets, beside what reconcilers report: the manager
+ * gives the gauge its NosanaJob cache, so no reconciler (nor its test double) has to know of it.
+ */
+export interface NosanaMetricsSources {
+  /** NosanaJobs by phase and Ready reason: a gauge computed from this list at scrape time. */
+  setJobsSource(jobs: () => readonly NosanaJobObject[]): void;
+}
+
+/**
+ * Every (phase, Ready reason) a NosanaJob can show, from the phase table: each is reported at every
+ * scrape, zero when no job is in it, so a graph or an alert on one reason has a series to read
+ * before the first job ever reaches it. The label set stays bounded by the table.
+ */
+const JOB_STATES = HEALTH_TABLE.filter((row) => row.kind === 'NosanaJob' && row.phase !== undefined).map((row) => ({
+  phase: row.phase ?? '',
+  reason: row.reason,
+}));
+
+/**
+ * A job's labels on nosana_jobs. A job the controller has not reconciled yet has no status: it is
+ * counted as Pending with an empty reason (no Ready condition yet).
+ */
+function jobStateOf(job: NosanaJobObject): { phase: string; reason: string } {
+  return { phase: job.status?.phase ?? 'Pending', reason: findCondition(job.status?.conditions, 'Ready')?.reason ?? '' };
 }
 
 /** The poster actions NosanaMetrics.chainAction reports; their series start at zero per network. */
@@ -61,7 +91,7 @@ function serviceLabel(service: string): string {
 }
 
 /** Registers the domain series on `registry` (after the runtime's) and reports through them. */
-export function createNosanaMetrics(registry: Registry): NosanaMetrics {
+export function createNosanaMetrics(registry: Registry): NosanaMetrics & NosanaMetricsSources {
   const registers = [registry];
   const marketLabels = ['network', 'market'] as const;
   const posted = new Counter({
@@ -136,6 +166,22 @@ export function createNosanaMetrics(registry: Registry): NosanaMetrics {
       this.set(pendingPosts());
     },
   });
+  // Unset in a process without a NosanaJob cache (the node agent), which then shows no series.
+  let jobs: (() => readonly NosanaJobObject[]) | undefined;
+  // No namespace label: phase and reason are bounded by the phase table, namespaces are not, and
+  // `kubectl get nosanajobs -A` answers "which ones" once a graph or an alert says "how many".
+  new Gauge({
+    name: 'nosana_jobs',
+    help: "NosanaJobs by status.phase and the Ready condition's reason, as the controller's cache holds them.",
+    labelNames: ['phase', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      if (jobs === undefined) return;
+      for (const state of JOB_STATES) this.set(state, 0);
+      for (const job of jobs()) this.inc(jobStateOf(job));
+    },
+  });
 
   const seenNetworks = new Set<string>();
   const seenMarkets = new Set<string>();
@@ -190,6 +236,9 @@ export function createNosanaMetrics(registry: Registry): NosanaMetrics {
     },
     setPendingPostsSource(count) {
       pendingPosts = count;
+    },
+    setJobsSource(source) {
+      jobs = source;
     },
   };
 }

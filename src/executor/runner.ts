@@ -65,6 +65,13 @@ export interface RunOptions {
   deadline?: () => number | undefined;
   /** Aborting it stops the job: every op stops, its status `stopped`, and the run cleans up. */
   signal?: AbortSignal;
+  /**
+   * Aborting it lets go of the run without touching it: the runner stops deciding and runPlan
+   * rejects with RunDetached, leaving every object of the run as it is. A node agent handing its
+   * runs to the next leader (a rolling update) does this; the successor's runner, level-based,
+   * picks the Pods up where they are.
+   */
+  detach?: AbortSignal;
   /** 'fail-op' (`run`): a cluster failure fails the op; 'quit' (the node agent): the run ends at once. */
   onClusterFailure: 'fail-op' | 'quit';
   bounds?: Partial<TimingBounds>;
@@ -83,16 +90,32 @@ export interface RunResult {
   clusterFailure?: { opId: string; cause: ClusterFailureCause; message: string };
 }
 
-/** Runs the plan to its end and returns the result document; the run's objects are gone afterwards. */
 /** The most of one Pod's log the runner reads (the API cuts the tail it sends at this size). */
 export const MAX_LOG_BYTES_PER_POD = 32 * 1024 * 1024;
 
+/** runPlan's rejection when options.detach was aborted: the run goes on without this runner. */
+export class RunDetached extends Error {
+  constructor() {
+    super('the runner let go of the run; its objects are left for the next runner');
+    this.name = 'RunDetached';
+  }
+}
+
+/**
+ * Runs the plan to its end and returns the result document; the run's objects are gone
+ * afterwards, unless the runner was detached (then they are left exactly as they are).
+ */
 export async function runPlan(plan: Plan, options: RunOptions): Promise<RunResult> {
   const run = new PlanRun(plan, options);
+  let detached = false;
   try {
     return await run.execute();
+  } catch (error) {
+    detached = error instanceof RunDetached;
+    throw error;
   } finally {
-    await run.cleanUp();
+    if (detached) await run.letGo();
+    else await run.cleanUp();
   }
 }
 
@@ -138,14 +161,17 @@ class PlanRun {
   }
 
   async execute(): Promise<RunResult> {
+    this.#throwIfDetached();
     const owner = await this.#create(buildRunConfigMap(this.#job, { jobId: this.#plan.jobId }), true);
     this.#job = { ...this.#job, ownerReferences: ownedBy(owner as V1ConfigMap) };
     await this.#create(buildNetworkPolicy(this.#job, this.#options.settings.networkPeers) as KubernetesObject);
     if (this.#options.settings.dra !== undefined) await this.#create(buildResourceClaim(this.#job) as KubernetesObject);
     await this.#pods.start();
     this.#options.signal?.addEventListener('abort', () => this.#wake(), { once: true });
+    this.#options.detach?.addEventListener('abort', () => this.#wake(), { once: true });
     this.#flow.status = 'running';
     for (;;) {
+      this.#throwIfDetached();
       const now = Date.now();
       const ops = this.#observe(now);
       await this.#replaceForFailedChecks(ops, now);
@@ -158,6 +184,7 @@ class PlanRun {
         ...(this.#options.bounds === undefined ? {} : { bounds: this.#options.bounds }),
       });
       for (const action of actions) {
+        this.#throwIfDetached();
         const ended = await this.#perform(action, ops, now);
         if (ended !== undefined) return ended;
       }
@@ -167,6 +194,16 @@ class PlanRun {
       const volumeCreated = actions.some((action) => action.kind === 'launch' && this.#op(action.opId).type === 'container/create-volume');
       if (!volumeCreated) await this.#nextChange();
     }
+  }
+
+  #throwIfDetached(): void {
+    if (this.#options.detach?.aborted === true) throw new RunDetached();
+  }
+
+  /** Stops watching; the run's objects stay for the runner that takes the run over. */
+  async letGo(): Promise<void> {
+    this.#checks.close();
+    await this.#pods.stop();
   }
 
   /** Deleting the run's ConfigMap lets the garbage collector take what it owns; the Pods go at once. */

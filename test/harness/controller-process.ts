@@ -1,12 +1,10 @@
 // The operator's controller (`nosana-operator controller`) as a child process: its flags in the
 // shape the tests use (loopback ports, short intervals, leader election off unless asked), and the
 // ServiceAccount identity it connects with, so the audit log tells its requests from the test's.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { ClusterContext } from './fixture.ts';
 import { OperatorProcess, type OperatorProcessSpec } from './operator-process.ts';
+import { serviceAccountKubeconfig } from './service-account-kubeconfig.ts';
 import { freePorts } from '../../src/local-cluster/ports.ts';
 
 export interface LeaderElectionOptions {
@@ -111,35 +109,13 @@ export async function controllerIdentity(ctx: ClusterContext, namespace: string,
       subjects: [{ kind: 'ServiceAccount', name, namespace }],
     },
   });
-  const request = await ctx.core.createNamespacedServiceAccountToken({
-    name,
-    namespace,
-    body: { spec: { audiences: [], expirationSeconds: 6 * 3600 } },
-  });
-  const token = request.status?.token;
-  if (token === undefined) throw new Error(`the API server issued no token for ServiceAccount ${namespace}/${name}`);
-  const cluster = ctx.kubeConfig.getCurrentCluster();
-  if (cluster?.caFile === undefined) throw new Error('the test kubeconfig names no CA file');
-  const dir = await mkdtemp(join(tmpdir(), 'nosana-controller-identity-'));
-  const kubeconfigPath = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfigPath,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'test', cluster: { server: ctx.handle.server, 'certificate-authority': cluster.caFile } }],
-      users: [{ name, user: { token } }],
-      contexts: [{ name: 'test', context: { cluster: 'test', user: name, namespace } }],
-      'current-context': 'test',
-    }),
-    { mode: 0o600 },
-  );
+  const identity = await serviceAccountKubeconfig(ctx.kubeConfig, namespace, name);
   return {
-    kubeconfigPath,
-    username: `system:serviceaccount:${namespace}:${name}`,
+    kubeconfigPath: identity.kubeconfigPath,
+    username: identity.username,
     async remove() {
       await rbac.deleteClusterRoleBinding({ name: bindingName }).catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
+      await identity.remove();
     },
   };
 }

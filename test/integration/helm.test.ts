@@ -1,22 +1,21 @@
 // `helm install` of the chart on its own cluster (Helm owns the cluster-scoped objects it
-// installs, so it gets a cluster nobody else applied them to).
+// installs, so it gets a cluster nobody else applied them to): what it renders, what its schema
+// refuses, and what its RBAC allows as checked with `kubectl auth can-i`. The operator running
+// under that RBAC, through an upgrade, is chart-install.test.ts.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { parseNodeArgs } from '../../src/cli/node.ts';
 import { controlPlaneBinaries, REPO_ROOT, type ControlPlaneBinaries } from '../../src/local-cluster/binaries.ts';
 import { LocalCluster } from '../../src/local-cluster/cluster.ts';
 import { SimulationWatcher } from '../../src/local-cluster/simulation.ts';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
-import { ControllerProcess } from '../harness/controller-process.ts';
-import { localnetDir } from '../harness/localnet-faults.ts';
 import { waitFor } from '../../src/local-cluster/wait.ts';
-import { useLocalnet } from '../localnet/support.ts';
 
 const run = promisify(execFile);
 const CHART = join(REPO_ROOT, 'charts', 'nosana-operator');
@@ -88,6 +87,36 @@ function isNodeAgents(manifest: Manifest): boolean {
   return manifest.metadata.labels?.['app.kubernetes.io/component'] === 'node-agent';
 }
 
+/** Every optional object on: two replicas of each workload, the node agent, monitoring, network policy, dashboard. */
+const ALL_FEATURES_VALUES = [
+  ...NODE_AGENT_VALUES,
+  '--set',
+  'controller.replicas=2',
+  '--set',
+  'nodeAgent.replicas=2',
+  '--set',
+  'metrics.serviceMonitor.enabled=true',
+  '--set',
+  'metrics.prometheusRule.enabled=true',
+  '--set',
+  'networkPolicy.enabled=true',
+  '--set',
+  'grafana.dashboard.enabled=true',
+];
+
+/** Whether a label selector's matchLabels and `In` expressions all hold for `labels`. */
+function selects(
+  selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values: string[] }[] },
+  labels: Record<string, string>,
+): boolean {
+  return (
+    Object.entries(selector.matchLabels ?? {}).every(([label, value]) => labels[label] === value) &&
+    (selector.matchExpressions ?? []).every(
+      (expression) => expression.operator === 'In' && expression.values.includes(labels[expression.key] ?? ''),
+    )
+  );
+}
+
 function rolesOf(all: Manifest[]): RoleManifest[] {
   return all.filter((manifest) => manifest.kind === 'Role' || manifest.kind === 'ClusterRole') as RoleManifest[];
 }
@@ -132,8 +161,10 @@ describe('Helm chart', () => {
   });
 
   test('lints clean', async () => {
-    const { stdout } = await helm('lint', '--strict', CHART);
-    assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    for (const values of [[], ALL_FEATURES_VALUES]) {
+      const { stdout } = await helm('lint', '--strict', CHART, ...values);
+      assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/, values.join(' '));
+    }
   });
 
   test('refuses values its schema does not know, and settings that cannot work', async () => {
@@ -210,8 +241,15 @@ describe('Helm chart', () => {
     assert.ok(pod.terminationGracePeriodSeconds > 30, "the pod outlives the controller's 30 s drain");
     assert.equal(pod.serviceAccountName, 'nosana-nosana-operator');
     assert.ok(find(all, 'ServiceAccount', 'nosana-nosana-operator'));
-    assert.ok(find(all, 'ClusterRole', 'nosana-nosana-operator'));
-    assert.ok(find(all, 'ClusterRoleBinding', 'nosana-nosana-operator'));
+    // Watching team-a and team-b only: every grant is a Role there, nothing cluster-wide.
+    assert.deepEqual(
+      all
+        .filter((manifest) => manifest.kind === 'Role' && manifest.metadata.name === 'nosana-nosana-operator')
+        .map((role) => role.metadata.namespace),
+      ['team-a', 'team-b'],
+    );
+    assert.equal(find(all, 'ClusterRole', 'nosana-nosana-operator'), undefined);
+    assert.equal(find(all, 'ClusterRole', 'nosana-nosana-operator-secrets'), undefined);
     assert.equal(find(all, 'Role', 'nosana-nosana-operator-leader-election')?.metadata.namespace, RELEASE_NAMESPACE);
     const service = find(all, 'Service', 'nosana-nosana-operator-metrics') as
       { spec: { selector: Record<string, string>; ports: { targetPort: string }[] } } | undefined;
@@ -342,10 +380,11 @@ describe('Helm chart', () => {
       { reason: 'job Pods are created in job namespaces only', grant: ['', 'pods', 'create'], where: JOB_NAMESPACES },
       { reason: 'job Pods are deleted in job namespaces only', grant: ['', 'pods', 'deletecollection'], where: JOB_NAMESPACES },
       { reason: 'job Secrets are created in job namespaces only', grant: ['', 'secrets', 'create'], where: JOB_NAMESPACES },
+      { reason: 'Secrets are read where node keys live, and nowhere else', grant: ['', 'secrets', 'get'], where: NODE_NAMESPACES },
       {
-        reason: 'Secrets are read where node keys live and where the agent wrote them',
-        grant: ['', 'secrets', 'get'],
-        where: [...NODE_NAMESPACES, ...JOB_NAMESPACES],
+        reason: 'what a job creates is never read or deleted back by the agent (its run ConfigMap owns it)',
+        grant: ['', 'services', 'delete'],
+        where: [],
       },
       { reason: 'Secrets are never listed', grant: ['', 'secrets', 'list'], where: [] },
       { reason: 'Secrets are never watched', grant: ['', 'secrets', 'watch'], where: [] },
@@ -431,7 +470,7 @@ describe('Helm chart', () => {
     ];
     const all = manifests((await helm('template', 'nosana', CHART, '--namespace', RELEASE_NAMESPACE, ...clusterWide)).stdout);
     const agentRoles = rolesOf(all).filter(isNodeAgents);
-    assert.deepEqual(grantedWhere(agentRoles, '', 'secrets', 'get'), ['cluster-wide', ...JOB_NAMESPACES]);
+    assert.deepEqual(grantedWhere(agentRoles, '', 'secrets', 'get'), ['cluster-wide']);
     assert.deepEqual(grantedWhere(agentRoles, '', 'pods', 'create'), JOB_NAMESPACES, 'job objects stay in job namespaces');
     const args = (find(all, 'Deployment', NODE_AGENT_NAME) as DeploymentManifest | undefined)?.spec.template.spec.containers[0]?.args ?? [];
     assert.ok(args.length > 0 && !args.some((arg) => arg.startsWith('--namespaces')), 'the agent watches every namespace');
@@ -496,6 +535,291 @@ describe('Helm chart', () => {
     assert.match(lint, /1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
+  test('renders a PodDisruptionBudget for each Deployment with more than one replica, and only then', async () => {
+    const pdbs = async (...values: string[]) =>
+      manifests((await helm('template', 'nosana', CHART, '--namespace', RELEASE_NAMESPACE, ...NODE_AGENT_VALUES, ...values)).stdout).filter(
+        (manifest) => manifest.kind === 'PodDisruptionBudget',
+      ) as (Manifest & { spec: { maxUnavailable: number | string; selector: { matchLabels: Record<string, string> } } })[];
+    assert.deepEqual(await pdbs(), [], 'one replica each: no budget, which would block every drain');
+
+    const all = manifests(
+      (
+        await helm(
+          'template',
+          'nosana',
+          CHART,
+          '--namespace',
+          RELEASE_NAMESPACE,
+          ...NODE_AGENT_VALUES,
+          '--set',
+          'controller.replicas=3',
+          '--set',
+          'nodeAgent.replicas=2',
+          '--set',
+          'nodeAgent.podDisruptionBudget.maxUnavailable=50%',
+        )
+      ).stdout,
+    );
+    const budgets = all.filter((manifest) => manifest.kind === 'PodDisruptionBudget') as Awaited<ReturnType<typeof pdbs>>;
+    assert.deepEqual(
+      budgets.map((budget) => [budget.metadata.name, budget.spec.maxUnavailable]),
+      [
+        ['nosana-nosana-operator', 1],
+        [NODE_AGENT_NAME, '50%'],
+      ],
+    );
+    for (const budget of budgets) {
+      const deployment = find(all, 'Deployment', budget.metadata.name) as DeploymentManifest | undefined;
+      assert.ok(deployment !== undefined);
+      assert.deepEqual(
+        all
+          .filter((manifest) => manifest.kind === 'Deployment')
+          .filter((other) => selects(budget.spec.selector, (other as DeploymentManifest).spec.template.metadata.labels))
+          .map((other) => other.metadata.name),
+        [budget.metadata.name],
+        `${budget.metadata.name} budgets its own Deployment's Pods only`,
+      );
+    }
+
+    assert.deepEqual(
+      (await pdbs('--set', 'controller.replicas=2')).map((budget) => budget.metadata.name),
+      ['nosana-nosana-operator'],
+      'the agent at one replica gets none',
+    );
+    assert.deepEqual(await pdbs('--set', 'controller.replicas=2', '--set', 'controller.podDisruptionBudget.enabled=false'), []);
+  });
+
+  test('renders the ServiceMonitor, PrometheusRule, NetworkPolicy and dashboard only when enabled, from their values', async () => {
+    const optionalKinds = ['ServiceMonitor', 'PrometheusRule', 'NetworkPolicy', 'ConfigMap'];
+    const defaults = manifests((await helm('template', 'nosana', CHART, ...NODE_AGENT_VALUES)).stdout);
+    assert.deepEqual(
+      defaults.filter((manifest) => optionalKinds.includes(manifest.kind)).map((manifest) => manifest.kind),
+      [],
+      'none of them by default',
+    );
+
+    const { stdout } = await helm(
+      'template',
+      'nosana',
+      CHART,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      ...ALL_FEATURES_VALUES,
+      '--set',
+      'metrics.serviceMonitor.labels.release=kube-prometheus-stack',
+      '--set',
+      'metrics.serviceMonitor.interval=15s',
+      '--set',
+      'metrics.serviceMonitor.scrapeTimeout=5s',
+      '--set',
+      'metrics.prometheusRule.labels.role=alert-rules',
+      '--set',
+      'metrics.prometheusRule.alerts.lowNosBalance.threshold=25',
+      '--set',
+      'metrics.prometheusRule.alerts.lowSolBalance.severity=critical',
+      '--set',
+      'metrics.prometheusRule.alerts.pendingPostStuck.enabled=false',
+      '--set',
+      'metrics.prometheusRule.alerts.reconcileErrors.window=10m',
+      '--set-json',
+      'networkPolicy.ingress.from=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]',
+      '--set',
+      'networkPolicy.egress.apiServer.cidrs={10.0.0.1/32}',
+      '--set',
+      'networkPolicy.egress.external.ports={443,8899}',
+      '--set',
+      'grafana.dashboard.label=my_dashboards',
+      '--set',
+      'grafana.dashboard.labelValue=yes',
+      '--set',
+      'grafana.dashboard.namespace=monitoring',
+    );
+    const all = manifests(stdout);
+    const podLabels = (name: string) =>
+      (find(all, 'Deployment', name) as DeploymentManifest | undefined)?.spec.template.metadata.labels ?? {};
+    const controllerPods = podLabels('nosana-nosana-operator');
+    const agentPods = podLabels(NODE_AGENT_NAME);
+    type Selector = Parameters<typeof selects>[0];
+
+    const monitor = find(all, 'ServiceMonitor') as
+      | (Manifest & { spec: { selector: Selector; namespaceSelector: { matchNames: string[] }; endpoints: Record<string, unknown>[] } })
+      | undefined;
+    assert.ok(monitor !== undefined);
+    assert.equal(monitor.metadata.labels?.['release'], 'kube-prometheus-stack');
+    assert.deepEqual(monitor.spec.namespaceSelector.matchNames, [RELEASE_NAMESPACE]);
+    const services = all.filter((manifest) => manifest.kind === 'Service') as (Manifest & { spec: { ports: { name: string }[] } })[];
+    assert.deepEqual(
+      services.filter((service) => selects(monitor.spec.selector, service.metadata.labels ?? {})).map((service) => service.metadata.name),
+      ['nosana-nosana-operator-metrics', `${NODE_AGENT_NAME}-metrics`],
+      'it selects both metrics Services',
+    );
+    assert.deepEqual(monitor.spec.endpoints, [
+      { port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '5s', honorLabels: true },
+    ]);
+    for (const service of services)
+      assert.ok(
+        service.spec.ports.some((port) => port.name === 'metrics'),
+        `${service.metadata.name} names its port metrics`,
+      );
+
+    const rule = find(all, 'PrometheusRule') as (Manifest & { spec: { groups: { rules: Record<string, unknown>[] }[] } }) | undefined;
+    assert.ok(rule !== undefined);
+    assert.equal(rule.metadata.labels?.['role'], 'alert-rules');
+    const alerts = new Map(rule.spec.groups.flatMap((group) => group.rules).map((alert) => [alert['alert'] as string, alert]));
+    assert.deepEqual(
+      [...alerts.keys()].sort(),
+      ['NosanaNodeError', 'NosanaReconcileErrors', 'NosanaSpendLimitReached', 'NosanaWalletLowNos', 'NosanaWalletLowSol'],
+      'a disabled alert is left out',
+    );
+    assert.match(String(alerts.get('NosanaWalletLowNos')?.['expr']), /nosana_wallet_nos_base_units\{[^}]*\}\) \/ 1e6 < 25$/);
+    assert.deepEqual(alerts.get('NosanaWalletLowSol')?.['labels'], { severity: 'critical' });
+    assert.match(String(alerts.get('NosanaReconcileErrors')?.['expr']), /\[10m\]\)\) > 0$/);
+    assert.match(String(alerts.get('NosanaSpendLimitReached')?.['expr']), /nosana_jobs\{[^}]*reason="SpendLimitReached"\}/);
+    for (const [name, alert] of alerts)
+      assert.match(
+        String(alert['expr']),
+        new RegExp(`\\{job=~"nosana-nosana-operator-metrics\\|${NODE_AGENT_NAME}-metrics"`),
+        `${name} reads this release's series only`,
+      );
+    const custom = manifests(
+      (
+        await helm(
+          'template',
+          'nosana',
+          CHART,
+          '--set',
+          'metrics.prometheusRule.enabled=true',
+          '--set',
+          'metrics.prometheusRule.seriesSelector=job="nosana"',
+        )
+      ).stdout,
+    );
+    const customRule = find(custom, 'PrometheusRule') as
+      (Manifest & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } }) | undefined;
+    const customAlerts = customRule?.spec.groups.flatMap((group) => group.rules) ?? [];
+    assert.ok(
+      customAlerts.length > 0 && customAlerts.every((alert) => alert.expr.includes('{job="nosana"')),
+      'seriesSelector replaces the job matcher',
+    );
+    assert.ok(!customAlerts.some((alert) => alert.alert === 'NosanaNodeError'), 'no node alert without the node agent');
+
+    interface Policy extends Manifest {
+      spec: {
+        podSelector: Selector;
+        policyTypes: string[];
+        ingress?: { ports: { port: string | number }[]; from?: unknown[] }[];
+        egress: { ports?: { port: number; protocol: string }[]; to?: Record<string, unknown>[] }[];
+      };
+    }
+    const policies = all.filter((manifest) => manifest.kind === 'NetworkPolicy') as Policy[];
+    const policy = policies.find((candidate) => candidate.metadata.name === 'nosana-nosana-operator');
+    assert.ok(policy !== undefined);
+    assert.deepEqual(
+      [selects(policy.spec.podSelector, controllerPods), selects(policy.spec.podSelector, agentPods)],
+      [true, true],
+      "it fences both Deployments' Pods",
+    );
+    assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
+    assert.deepEqual(
+      policy.spec.ingress?.map((rule) => [rule.ports.map((port) => port.port), rule.from]),
+      [[['metrics', 'health'], [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]]],
+    );
+    const egressPorts = policy.spec.egress.map((rule) => rule.ports?.map((port) => `${port.port}/${port.protocol}`));
+    assert.deepEqual(egressPorts, [
+      ['53/UDP', '53/TCP'],
+      ['443/TCP', '6443/TCP'],
+      ['443/TCP', '8899/TCP'],
+    ]);
+    assert.deepEqual(policy.spec.egress[1]?.to, [{ ipBlock: { cidr: '10.0.0.1/32' } }], 'the API server by address');
+    assert.deepEqual(policy.spec.egress[2]?.to, [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }]);
+    const agentPolicy = policies.find((candidate) => candidate.metadata.name === `${NODE_AGENT_NAME}-jobs`);
+    assert.ok(agentPolicy !== undefined, "the agent may reach its job namespaces (it checks jobs' exposed ports)");
+    assert.deepEqual(
+      [selects(agentPolicy.spec.podSelector, controllerPods), selects(agentPolicy.spec.podSelector, agentPods)],
+      [false, true],
+    );
+    assert.deepEqual(agentPolicy.spec.egress, [
+      {
+        to: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: JOB_NAMESPACES }] } }],
+      },
+    ]);
+
+    const dashboard = find(all, 'ConfigMap', 'nosana-nosana-operator-dashboard') as
+      (Manifest & { data: Record<string, string> }) | undefined;
+    assert.ok(dashboard !== undefined);
+    assert.equal(dashboard.metadata.namespace, 'monitoring');
+    assert.equal(dashboard.metadata.labels?.['my_dashboards'], 'yes');
+    assert.equal(dashboard.metadata.labels?.['grafana_dashboard'], undefined, 'the label is the one configured');
+    assert.equal((JSON.parse(dashboard.data['nosana-operator.json'] ?? '{}') as { uid?: string }).uid, 'nosana-operator');
+    const defaultLabel = manifests((await helm('template', 'nosana', CHART, '--set', 'grafana.dashboard.enabled=true')).stdout);
+    assert.equal(find(defaultLabel, 'ConfigMap')?.metadata.labels?.['grafana_dashboard'], '1', "the sidecar's default label");
+  });
+
+  test('refuses misspelled or ill-typed values of the PodDisruptionBudget, monitoring, network policy and dashboard blocks', async () => {
+    const refusals: { values: string[]; error: RegExp }[] = [
+      { values: ['--set', 'controller.podDisruptionBudget.minAvailable=1'], error: /podDisruptionBudget.*'minAvailable' not allowed/ },
+      { values: ['--set', 'nodeAgent.podDisruptionBudget.maxUnavailble=1'], error: /nodeAgent\/podDisruptionBudget.*'maxUnavailble'/ },
+      { values: ['--set', 'controller.podDisruptionBudget.maxUnavailable=0'], error: /podDisruptionBudget\/maxUnavailable/ },
+      { values: ['--set', 'metrics.serviceMonitor.intervall=30s'], error: /serviceMonitor.*'intervall'/ },
+      { values: ['--set', 'metrics.serviceMonitor.scrapeTimeout=10'], error: /serviceMonitor\/scrapeTimeout/ },
+      { values: ['--set', 'metrics.prometheusRule.lables.a=b'], error: /prometheusRule.*'lables'/ },
+      { values: ['--set', 'metrics.prometheusRule.alerts.lowNosBalance.treshold=5'], error: /lowNosBalance.*'treshold'/ },
+      { values: ['--set', 'metrics.prometheusRule.alerts.nodeErrors.for=5m'], error: /alerts.*'nodeErrors'/ },
+      { values: ['--set', 'metrics.prometheusRule.alerts.spendLimitReached.for=soon'], error: /spendLimitReached\/for/ },
+      { values: ['--set', 'networkPolicy.egress.dns.too=x'], error: /dns.*'too'/ },
+      { values: ['--set', 'networkPolicy.egress.external.ports={}'], error: /external\/ports/ },
+      { values: ['--set-json', 'networkPolicy.ingress.from=[{"podSelectr":{}}]'], error: /from\/0.*'podSelectr'/ },
+      { values: ['--set', 'grafana.dashboard.lable=x'], error: /dashboard.*'lable'/ },
+      { values: ['--set', 'grafana.dashbord.enabled=true'], error: /grafana.*'dashbord'/ },
+    ];
+    for (const { values, error } of refusals) await assert.rejects(helm('template', 'nosana', CHART, ...values), error, values.join(' '));
+    await assert.rejects(
+      helm('template', 'nosana', CHART, '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'controller.metricsService.enabled=false'),
+      /metrics\.serviceMonitor\.enabled needs a metrics Service/,
+    );
+  });
+
+  test('every object of a render with every optional feature on passes a server-side dry run', async () => {
+    // The Prometheus Operator is not installed here: stand-in CRDs with unchecked schemas make the
+    // API server accept ServiceMonitor and PrometheusRule, so for those two this checks kind,
+    // apiVersion and metadata only, not the Prometheus Operator's own schema.
+    await kubectl('apply', '-f', join(REPO_ROOT, 'test', 'fixtures', 'prometheus-operator-crds.yaml'));
+    await kubectl(
+      'wait',
+      '--for=condition=Established',
+      'crd/servicemonitors.monitoring.coreos.com',
+      'crd/prometheusrules.monitoring.coreos.com',
+      '--timeout=30s',
+    );
+    // Namespaces of their own: a dry run creates nothing, so the objects' namespaces must exist,
+    // and the install tests below create and delete theirs.
+    const namespaces = { release: 'dry-run-system', nodes: 'dry-run-nodes', jobs: 'dry-run-jobs' };
+    for (const namespace of Object.values(namespaces)) await kubectl('create', 'namespace', namespace);
+    const { stdout } = await helm(
+      'template',
+      'nosana',
+      CHART,
+      '--namespace',
+      namespaces.release,
+      ...ALL_FEATURES_VALUES,
+      '--set',
+      `nodeAgent.nodeNamespaces={${namespaces.nodes}}`,
+      '--set',
+      `nodeAgent.jobNamespaces={${namespaces.jobs}}`,
+      '--set',
+      `grafana.dashboard.namespace=${namespaces.release}`,
+    );
+    const rendered = manifests(stdout);
+    for (const kind of ['PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'NetworkPolicy', 'ConfigMap'])
+      assert.ok(find(rendered, kind), `the render has a ${kind}`);
+    const file = join(cluster.workDir, 'all-features.yaml');
+    await writeFile(file, stdout);
+    const { stdout: applied } = await kubectl('apply', '--dry-run=server', '-f', file);
+    const lines = applied.trim().split('\n');
+    assert.equal(lines.length, rendered.length, applied);
+    for (const line of lines) assert.match(line, /(created|configured) \(server dry run\)$/);
+  });
+
   test('installs the CRDs and the admission policy, which then enforce, and uninstalling keeps the CRDs', async () => {
     await helm('install', 'nosana', CHART, '--namespace', 'nosana-system', '--create-namespace', '--wait', '--timeout', '2m');
     for (const crd of ['nosanajobs', 'nosanamarkets', 'nosananodes']) {
@@ -539,10 +863,21 @@ describe('Helm chart', () => {
     await assert.rejects(kubectl('get', 'validatingadmissionpolicy', 'nosanajob-definition.nosana.io'), /NotFound/);
   });
 
-  const localnet = useLocalnet({ chain: { slotMs: 100 } });
-
-  test('the installed RBAC lets the controller do its work as its ServiceAccount, and nothing more', async () => {
-    await helm('install', 'nosana', CHART, '--namespace', RELEASE_NAMESPACE, '--create-namespace', '--wait', '--timeout', '2m');
+  test('the installed RBAC lets the controller do its work as its ServiceAccount, Secrets only where opened, and nothing more', async () => {
+    await kubectl('create', 'namespace', 'team');
+    await helm(
+      'install',
+      'nosana',
+      CHART,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--create-namespace',
+      '--wait',
+      '--timeout',
+      '2m',
+      '--set',
+      'controller.secretNamespaces={team}',
+    );
     const serviceAccount = `system:serviceaccount:${RELEASE_NAMESPACE}:nosana-nosana-operator`;
     const canI = async (...args: string[]): Promise<boolean> => {
       const answer = await kubectl('auth', 'can-i', `--as=${serviceAccount}`, ...args).then(
@@ -568,6 +903,9 @@ describe('Helm chart', () => {
       ['update', 'leases.coordination.k8s.io', '-n', RELEASE_NAMESPACE],
     ];
     const denied = [
+      // a namespace nobody opened to the controller: its Secrets stay unreadable
+      ['get', 'secrets', '-n', 'other-team'],
+      ['get', 'secrets', '-n', RELEASE_NAMESPACE],
       ['list', 'secrets', '-A'],
       ['watch', 'secrets', '-n', 'team'],
       ['delete', 'nosanajobs.nosana.io', '-n', 'team'],
@@ -581,76 +919,19 @@ describe('Helm chart', () => {
     for (const args of allowed) assert.equal(await canI(...args), true, `the ServiceAccount may ${args.join(' ')}`);
     for (const args of denied) assert.equal(await canI(...args), false, `the ServiceAccount may not ${args.join(' ')}`);
 
-    // The controller itself, as that ServiceAccount (impersonated through the admin's kubeconfig),
-    // mirrors a market and posts a job: every request it makes passes the chart's RBAC.
-    const net = localnet();
-    const kubeconfig = parseYaml(await readFile(cluster.handle.kubeconfigPath, 'utf8')) as { users: { user: Record<string, unknown> }[] };
-    for (const entry of kubeconfig.users) entry.user['as'] = serviceAccount;
-    const kubeconfigPath = join(cluster.workDir, 'controller-as-service-account.kubeconfig');
-    await writeFile(kubeconfigPath, stringifyYaml(kubeconfig), { mode: 0o600 });
-    await kubectl('create', 'namespace', 'team');
-    await kubectl('create', 'secret', 'generic', 'poster', '-n', 'team', `--from-file=keypair=${net.info.posterWallet}`);
-    const controller = await ControllerProcess.start({
-      kubeconfigPath,
-      localnetDir: localnetDir(net),
-      logLevel: 'info',
-      leaderElection: { namespace: RELEASE_NAMESPACE, id: 'nosana-nosana-operator' },
-    });
-    try {
-      await controller.waitReady();
-      const objects = [
-        {
-          apiVersion: 'nosana.io/v1alpha1',
-          kind: 'NosanaMarket',
-          metadata: { name: 'gpus', namespace: 'team' },
-          spec: { address: net.market.toBase58(), network: 'localnet' },
-        },
-        {
-          apiVersion: 'nosana.io/v1alpha1',
-          kind: 'NosanaJob',
-          metadata: { name: 'hello', namespace: 'team' },
-          spec: {
-            market: 'gpus',
-            timeout: 60,
-            walletSecretRef: { name: 'poster' },
-            definition: {
-              version: '0.1',
-              type: 'container',
-              ops: [{ id: 'main', type: 'container/run', args: { image: 'ubuntu', cmd: 'echo hello' } }],
-            },
-          },
-        },
-      ];
-      const file = join(cluster.workDir, 'rbac-objects.json');
-      await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-      await kubectl('apply', '-f', file);
-      const field = async (resource: string, path: string) =>
-        (await kubectl('get', resource, '-n', 'team', '-o', `jsonpath=${path}`)).stdout;
-      await waitFor(async () => (await field('nosanajob/hello', '{.status.phase}')) === 'Queued', {
-        what: 'the job to be posted (Queued)',
-        timeoutMs: 60_000,
-        intervalMs: 250,
-      });
-      await waitFor(async () => (await field('nosanamarket/gpus', '{.status.jobs.queued}')) === '1', {
-        what: 'the market to count the queued job',
-        timeoutMs: 60_000,
-        intervalMs: 250,
-      });
-      assert.equal(await field('nosanamarket/gpus', '{.status.conditions[?(@.type=="Ready")].reason}'), 'Synced');
-      const events = (await kubectl('get', 'events.events.k8s.io', '-n', 'team', '-o', 'jsonpath={.items[*].reportingController}')).stdout;
-      assert.match(events, /nosana\.io\/operator/, 'the controller recorded Events');
-      assert.equal(
-        (await kubectl('get', 'lease', 'nosana-nosana-operator', '-n', RELEASE_NAMESPACE, '-o', 'jsonpath={.spec.holderIdentity}'))
-          .stdout !== '',
-        true,
-        'it holds the Lease',
-      );
-      const forbidden = controller.logs().filter((line) => JSON.stringify(line).includes('forbidden'));
-      assert.deepEqual(forbidden, [], 'no request was refused');
-      await kubectl('delete', 'nosanajob', 'hello', '-n', 'team', '--wait=true', '--timeout=60s');
-    } finally {
-      await controller.stop();
-    }
+    // A team opens its own namespace by binding the chart's Secret-reading ClusterRole there.
+    await kubectl('create', 'namespace', 'other-team');
+    await kubectl(
+      'create',
+      'rolebinding',
+      'nosana-operator-secrets',
+      '-n',
+      'other-team',
+      '--clusterrole=nosana-nosana-operator-secrets',
+      `--serviceaccount=${RELEASE_NAMESPACE}:nosana-nosana-operator`,
+    );
+    assert.equal(await canI('get', 'secrets', '-n', 'other-team'), true, 'the team opened its namespace');
+    assert.equal(await canI('get', 'secrets', '-n', 'default'), false, 'and only its own');
     await helm('uninstall', 'nosana', '--namespace', RELEASE_NAMESPACE, '--wait');
   });
   test('the installed node agent RBAC holds as its ServiceAccount: jobs in job namespaces, keys in node namespaces, labels on job namespaces only', async () => {
@@ -722,12 +1003,11 @@ describe('Helm chart', () => {
 
     // Labelling, as the agent really asks it: its job namespaces yes, any other namespace no (it
     // cannot consent for a namespace the admin did not give it).
-    await kubectl(`--as=${agent}`, 'label', 'namespace', 'jobs-a', 'pod-security.kubernetes.io/enforce=baseline', '--overwrite');
-    await assert.rejects(
-      kubectl(`--as=${agent}`, 'label', 'namespace', 'gpu-nodes', 'nosana.io/jobs=allowed'),
-      /forbidden/,
-      'the agent cannot mark another namespace for jobs',
-    );
+    // (as the API server authorizes PATCH /api/v1/namespaces/NAME: in namespace NAME; the agent
+    // never reads a namespace by name, so kubectl label or patch, which read first, would be refused)
+    assert.equal(await canI('patch', 'namespaces/jobs-a', '-n', 'jobs-a'), true, 'the agent labels its job namespaces');
+    assert.equal(await canI('patch', 'namespaces/gpu-nodes', '-n', 'gpu-nodes'), false, 'the agent cannot mark another namespace for jobs');
+    assert.equal(await canI('patch', 'namespaces/default', '-n', 'default'), false);
 
     await helm('uninstall', 'nosana', '--namespace', RELEASE_NAMESPACE, '--wait');
     await waitFor(

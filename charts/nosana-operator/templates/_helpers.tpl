@@ -24,6 +24,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: controller
 {{- end -}}
 
+{{/*
+Labels of the objects that serve the whole release (monitoring, network policy, dashboard) rather
+than one component: no component label, so neither component's selectors pick them up.
+*/}}
+{{- define "nosana-operator.releaseLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
 {{- define "nosana-operator.labels" -}}
 {{ include "nosana-operator.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
@@ -99,5 +111,38 @@ the agent's Deployment, so every render with the agent enabled checks them.
 {{- end -}}
 {{- if and .Values.controller.enabled (eq (include "nosana-operator.nodeAgent.serviceAccountName" .) (include "nosana-operator.serviceAccountName" .)) -}}
 {{- fail "nodeAgent.serviceAccount.name is the controller's ServiceAccount: the node agent (node keys) and the controller (poster wallets) must run as different identities" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The components whose metrics Services this release renders, for the ServiceMonitor's selector
+and the alerts' default series selector (a ServiceMonitor names a target's job after its Service).
+*/}}
+{{- define "nosana-operator.metricsComponents" -}}
+{{- $components := list -}}
+{{- if and .Values.controller.enabled .Values.controller.metricsService.enabled -}}
+{{- $components = append $components (dict "component" "controller" "service" (printf "%s-metrics" (include "nosana-operator.fullname" .))) -}}
+{{- end -}}
+{{- if and .Values.nodeAgent.enabled .Values.nodeAgent.metricsService.enabled -}}
+{{- $components = append $components (dict "component" "node-agent" "service" (printf "%s-metrics" (include "nosana-operator.nodeAgent.fullname" .))) -}}
+{{- end -}}
+{{- toJson $components -}}
+{{- end -}}
+
+{{/*
+The label matchers every alert expression selects this release's series with.
+*/}}
+{{- define "nosana-operator.seriesSelector" -}}
+{{- with .Values.metrics.prometheusRule.seriesSelector -}}
+{{- . -}}
+{{- else -}}
+{{- $services := list -}}
+{{- range (include "nosana-operator.metricsComponents" . | fromJsonArray) -}}
+{{- $services = append $services .service -}}
+{{- end -}}
+{{- if not $services -}}
+{{- fail "metrics.prometheusRule.enabled needs a metrics Service to select series by (controller.metricsService.enabled or nodeAgent.metricsService.enabled), or metrics.prometheusRule.seriesSelector" -}}
+{{- end -}}
+{{- printf "job=~%q" (join "|" $services) -}}
 {{- end -}}
 {{- end -}}

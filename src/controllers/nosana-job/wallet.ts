@@ -9,6 +9,7 @@ import type { ObjectKey } from '../../runtime/types.ts';
 import type { KubeReader } from './context.ts';
 import type { MarketReference } from './resolve.ts';
 import { marketServes } from './resolve.ts';
+import { ReadForbidden } from '../../runtime/kube-reader.ts';
 
 export class WalletProblem extends Error {
   readonly reason: 'WalletUnavailable' | 'WalletNotAllowed';
@@ -65,7 +66,10 @@ export function walletSourceFor(job: NosanaJobObject, market: MarketReference | 
 /** Reads and parses the keypair; the Secret's data is base64 as the API server returns it. */
 export async function loadWallet(reader: KubeReader, source: WalletSource): Promise<Keypair> {
   const where = `Secret ${source.secret.namespace}/${source.secret.name} key "${source.key}" (${source.namedBy})`;
-  const secret = await reader.getSecret(source.secret);
+  const secret = await reader.getSecret(source.secret).catch((error: unknown) => {
+    if (error instanceof ReadForbidden) throw new WalletProblem('WalletUnavailable', `${where}: ${error.message}`);
+    throw error;
+  });
   if (secret === undefined) throw new WalletProblem('WalletUnavailable', `${where}: the Secret does not exist`);
   const encoded = secret.data?.[source.key];
   if (encoded === undefined) throw new WalletProblem('WalletUnavailable', `${where}: the Secret has no such key`);

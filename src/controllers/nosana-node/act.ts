@@ -3,6 +3,7 @@
 // broadcast (a later decision sends it), every record write is conditional on the version the
 // decision read, and a record is released only when the store agrees nothing of it can still land.
 // Kill points mark the instants a crash test stops the process at.
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Keypair } from '@solana/web3.js';
 import { PublicKey } from '@solana/web3.js';
 import type { NosanaNodeObject } from '../../api/crds/nosana-node.ts';
@@ -10,7 +11,7 @@ import type { NodeTransactionRequest } from '../../chain/jobs-client.ts';
 import { planJob, isPlan, unplannedFlow } from '../../executor/plan.ts';
 import type { FlowState } from '../../executor/flow-state.ts';
 import { runPlan } from '../../executor/runner.ts';
-import { JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, labelValue } from '../../executor/labels.ts';
+import { JOB_LABEL, MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL, labelValue } from '../../executor/labels.ts';
 import { runConfigMapName } from '../../executor/names.ts';
 import { bytes32ToCid } from '../../ipfs/cid.ts';
 import { hasStatus } from '../../runtime/kube-api.ts';
@@ -145,12 +146,14 @@ async function executeRun(
   const nodeAddress = keypair.publicKey.toBase58();
   const { secretKey } = keypair;
   const subject = { jobAddress, runAddress };
+  // Waits on the network end when the run is stopped or let go, so a handover is not held up.
+  const waiting = AbortSignal.any([control.signal, control.detach]);
   const job = await ports.jobs.getJob(new PublicKey(jobAddress));
   if (job === undefined) return { state: 'start-failed', ...subject, error: `job ${jobAddress} cannot be read`, atMs: Date.now() };
   let raw: unknown;
   try {
     // The gateway checks the bytes against the CID the job account holds.
-    raw = (await ports.gateway.readJson(bytes32ToCid(job.account.ipfsJob), { signal: control.signal })).value;
+    raw = (await ports.gateway.readJson(bytes32ToCid(job.account.ipfsJob), { signal: waiting })).value;
   } catch (error) {
     return { state: 'start-failed', ...subject, error: (error as Error).message, atMs: Date.now() };
   }
@@ -161,19 +164,19 @@ async function executeRun(
     logistics = logisticsOf(raw, jobAddress);
     if (logistics.send?.type === 'api-listen') throw new LogisticsError(SEND_API_LISTEN_UNSERVED);
     if (logistics.send?.type === 'api')
-      raw = await fetchDefinition(logistics.send, jobAddress, secretKey, { signal: control.signal, guard: deps.endpointGuard });
+      raw = await fetchDefinition(logistics.send, jobAddress, secretKey, { signal: waiting, guard: deps.endpointGuard });
   } catch (error) {
     if (!(error instanceof LogisticsError)) throw error;
     return { state: 'ended', ...subject, flow: logisticsFailure(error.message, Date.now()) };
   }
-  const ended = (flow: FlowState) => endedWithDelivery(deps, keypair, subject, flow, logistics.receive, control.signal);
+  const ended = (flow: FlowState) => endedWithDelivery(deps, keypair, subject, flow, logistics.receive, waiting);
   const plan = planJob(raw, jobAddress);
   if (!isPlan(plan)) return ended(unplannedFlow(plan, Date.now()));
   const fit = planFitsReservation(plan, placementOf(node));
   if (!fit.fits) return { state: 'too-large', ...subject, gpusNeeded: fit.needed, gpusAvailable: fit.reserved };
 
   const settings = jobSettingsOf(node, deps.containment, { run: runAddress, node: nodeAddress });
-  await removeLeftovers(deps, settings.namespace, jobAddress, log);
+  await removeLeftovers(deps, settings.namespace, jobAddress, log, runAddress);
   const result = await runPlan(plan, {
     kubeConfig: deps.kubeConfig,
     settings,
@@ -181,6 +184,7 @@ async function executeRun(
     globals: { job: jobAddress, project: job.account.project.toBase58(), host: nodeAddress, frps_address: '' },
     deadline: control.deadline,
     signal: control.signal,
+    detach: control.detach,
     onClusterFailure: 'quit',
     bounds: { schedulingMs: deps.timings.unschedulableMs },
   });
@@ -225,20 +229,28 @@ async function labelJobNamespace(deps: NodeAgentDeps, namespace: string): Promis
 }
 
 /**
- * What an earlier attempt at the job left (a process killed mid-run): its Pods and its run
- * ConfigMap (which owns the rest). Removed before the job runs again from its start, and when
- * the run is released; waits a bounded time for the Pods to go so new ones can take their names.
+ * The job's objects in the cluster: its Pods and its run ConfigMap (which owns the rest), removed
+ * when the run is released, and before a run starts. A starting run keeps the objects of its own
+ * run (`keepRun`): they are what another process of this agent let go of (a rolling update) or
+ * was killed in, and the runner takes them over where they are; an earlier run of the job (one
+ * this node quit, then claimed again) is removed so the job runs again from its start. Waits a
+ * bounded time for the Pods to go so new ones can take their names.
  */
-async function removeLeftovers(deps: NodeAgentDeps, namespace: string, jobAddress: string, log: Logger): Promise<void> {
+async function removeLeftovers(deps: NodeAgentDeps, namespace: string, jobAddress: string, log: Logger, keepRun?: string): Promise<void> {
   const ns = encodeURIComponent(namespace);
-  const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY},${JOB_LABEL}=${labelValue(jobAddress)}`;
-  await deps.api
-    .request('DELETE', `/api/v1/namespaces/${ns}/configmaps/${encodeURIComponent(runConfigMapName(jobAddress))}`, {
-      query: { propagationPolicy: 'Background' },
-    })
-    .catch((error: unknown) => {
+  const kept = keepRun === undefined ? undefined : labelValue(keepRun);
+  const configMapPath = `/api/v1/namespaces/${ns}/configmaps/${encodeURIComponent(runConfigMapName(jobAddress))}`;
+  const owner = await deps.api.request<V1ConfigMap>('GET', configMapPath).catch((error: unknown) => {
+    if (hasStatus(error, 404)) return undefined;
+    throw error;
+  });
+  if (owner !== undefined && (kept === undefined || owner.metadata?.labels?.[RUN_LABEL] !== kept)) {
+    await deps.api.request('DELETE', configMapPath, { query: { propagationPolicy: 'Background' } }).catch((error: unknown) => {
       if (!hasStatus(error, 404)) throw error;
     });
+  }
+  const ofTheJob = `${MANAGED_BY_LABEL}=${MANAGED_BY},${JOB_LABEL}=${labelValue(jobAddress)}`;
+  const labelSelector = kept === undefined ? ofTheJob : `${ofTheJob},${RUN_LABEL}!=${kept}`;
   await deps.api.request('DELETE', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector, gracePeriodSeconds: 0 } });
   const until = Date.now() + LEFTOVER_WAIT_MS;
   while (Date.now() < until) {
@@ -246,7 +258,7 @@ async function removeLeftovers(deps: NodeAgentDeps, namespace: string, jobAddres
     if ((pods.items ?? []).length === 0) return;
     await new Promise((resolve) => setTimeout(resolve, LEFTOVER_POLL_MS));
   }
-  log.warn({ namespace, job: jobAddress }, 'the Pods of an earlier attempt are still going; the run starts anyway');
+  log.warn({ namespace, job: jobAddress }, 'the Pods of an earlier run are still going; the run starts anyway');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import type { Keypair } from '@solana/web3.js';
 import type { NosanaNodeObject } from '../../api/crds/nosana-node.ts';
 import { WalletFormatError, parseWallet } from '../../chain/wallet.ts';
 import type { KubeReader } from '../nosana-job/context.ts';
+import { ReadForbidden } from '../../runtime/kube-reader.ts';
 
 /** The key, or why it cannot be used (decision.ts's NodeKey problem). */
 export type LoadedKey = { keypair: Keypair } | { problem: string };
@@ -15,7 +16,13 @@ export async function loadNodeKey(reader: Pick<KubeReader, 'getSecret'>, node: N
   const namespace = node.metadata?.namespace ?? '';
   const { name, key } = node.spec.keySecretRef;
   const where = `Secret ${namespace}/${name} key "${key}" (spec.keySecretRef)`;
-  const secret = await reader.getSecret({ namespace, name });
+  let secret;
+  try {
+    secret = await reader.getSecret({ namespace, name });
+  } catch (error) {
+    if (error instanceof ReadForbidden) return { problem: `${where}: ${error.message}` };
+    throw error;
+  }
   if (secret === undefined) return { problem: `${where}: the Secret does not exist` };
   const encoded = secret.data?.[key];
   if (encoded === undefined) return { problem: `${where}: the Secret has no such key` };

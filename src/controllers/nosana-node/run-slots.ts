@@ -1,8 +1,9 @@
 // The executor's state per NosanaNode (decision.ts's ExecutorState), kept in memory: the run in
 // progress, its deadline (which moves when the job's timeout grows) and how it ended. A run goes
 // on in the background between reconciles; when it settles, the NosanaNode is reconciled at once.
-// After a restart every slot is idle: a run still held on chain is run again from its start
-// (what the cluster kept of the dead process's attempt is removed first, act.ts).
+// After a restart every slot is idle: a run still held on chain is started again, and its runner
+// picks up the Pods the previous process left running (objects of an earlier run of the same job
+// are removed first, act.ts).
 import type { ExecutorState, StopWhy } from './decision.ts';
 
 /** How a run ended: every executor state but idle and running. */
@@ -11,6 +12,8 @@ export type SettledRun = Exclude<ExecutorState, { state: 'idle' } | { state: 'ru
 /** The run's side of the slot: its stop signal and its deadline, read at every decision of the executor. */
 export interface RunControl {
   signal: AbortSignal;
+  /** Aborted when the process hands its runs over: the executor lets go, touching nothing. */
+  detach: AbortSignal;
   deadline: () => number;
 }
 
@@ -25,6 +28,7 @@ export interface RunLaunch {
 interface Slot {
   state: ExecutorState;
   abort?: AbortController;
+  detach?: AbortController;
   done?: Promise<void>;
 }
 
@@ -49,14 +53,16 @@ export class RunSlots {
     const current = this.state(owner);
     if (current.state === 'running') throw new Error(`run ${current.runAddress} is still running; run ${launch.runAddress} cannot start`);
     const abort = new AbortController();
+    const detach = new AbortController();
     const slot: Slot = {
       state: { state: 'running', jobAddress: launch.jobAddress, runAddress: launch.runAddress, deadlineMs: launch.deadlineMs },
       abort,
+      detach,
     };
     this.#slots.set(owner, slot);
     const deadline = (): number => (slot.state.state === 'running' ? slot.state.deadlineMs : launch.deadlineMs);
     // Called inside an async function, so a throw before execute's first await settles the run too.
-    slot.done = (async () => launch.execute({ signal: abort.signal, deadline }))()
+    slot.done = (async () => launch.execute({ signal: abort.signal, detach: detach.signal, deadline }))()
       .catch((error: unknown): SettledRun => ({
         state: 'start-failed',
         jobAddress: launch.jobAddress,
@@ -69,6 +75,7 @@ export class RunSlots {
         if (this.#slots.get(owner) !== slot) return;
         slot.state = settled;
         delete slot.abort;
+        delete slot.detach;
         try {
           this.#onSettled(owner);
         } catch {
@@ -100,13 +107,15 @@ export class RunSlots {
   }
 
   /**
-   * Stops every run and waits for each to clean up (the process is ending or lost its Lease): the
-   * next agent to lead runs the jobs still held again. What they settle with is dropped.
+   * Lets go of every run and waits until none of them acts any more (the process is ending): the
+   * Pods keep running, and the next agent to lead takes the runs over where they are — a rolling
+   * update loses no job's work. What the runs settle with is dropped; a run that already settled
+   * is settled again by the successor from what the cluster and the run records kept.
    */
-  async stopAll(): Promise<void> {
+  async detachAll(): Promise<void> {
     const slots = [...this.#slots.values()];
     this.#slots.clear();
-    for (const slot of slots) slot.abort?.abort(new Error('the node agent is stopping'));
+    for (const slot of slots) slot.detach?.abort(new Error('the node agent hands its runs over'));
     await Promise.all(slots.flatMap((slot) => (slot.done === undefined ? [] : [slot.done])));
   }
 }

@@ -72,6 +72,14 @@ describe('phase table', () => {
     }
   });
 
+  test('what to do matches the state: nothing while Ready, always something while Stalled', () => {
+    for (const row of HEALTH_TABLE) {
+      const nothing = row.fix.startsWith('Nothing to do');
+      if (row.conditions.Ready === 'True') assert.ok(nothing, `${row.kind} ${row.reason} is Ready: nothing to do`);
+      if (row.conditions.Stalled === 'True') assert.ok(!nothing, `${row.kind} ${row.reason} is Stalled: a person must act`);
+    }
+  });
+
   test('kstatus computed from the conditions is the kstatus the table promises', () => {
     for (const row of HEALTH_TABLE) assert.equal(kstatusOf(objectFor(row)), row.kstatus, `${row.kind} ${row.phase} ${row.reason}`);
   });

@@ -14,6 +14,7 @@ import { resolveDefinition, resolveMarketReference } from '../../../src/controll
 import { durationSeconds, nosAmount } from '../../../src/controllers/nosana-job/spec-values.ts';
 import { limitingMarket } from '../../../src/controllers/nosana-job/spend-ledger.ts';
 import { WalletProblem, loadWallet, walletSourceFor } from '../../../src/controllers/nosana-job/wallet.ts';
+import { ReadForbidden } from '../../../src/runtime/kube-reader.ts';
 import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
 import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
 import { FakeKube, configMapWithKey, nosanaJob, nosanaMarket, secretWithKey } from '../../support/fake-kube.ts';
@@ -270,5 +271,23 @@ describe('wallets', () => {
     kube.delete('Secret', { namespace: 'team', name: 'wallet' });
     kube.create(secretWithKey('team', 'wallet', 'other', serializeWallet(keypair)));
     await assert.rejects(loadWallet(kube.reader, source), /has no such key/);
+  });
+
+  test('a Secret the RBAC does not let the operator read: WalletUnavailable saying so, not a bare API error', async () => {
+    const source = { secret: { namespace: 'team', name: 'wallet' }, key: 'keypair', namedBy: 'spec.walletSecretRef' };
+    const forbidding = {
+      getSecret: (key: { namespace: string; name: string }) => Promise.reject(new ReadForbidden('Secret', key)),
+      getConfigMap: () => Promise.resolve(undefined),
+    };
+    await assert.rejects(loadWallet(forbidding, source), (error: unknown) => {
+      assert.ok(error instanceof WalletProblem);
+      assert.equal(error.reason, 'WalletUnavailable');
+      assert.match(
+        error.message,
+        /Secret team\/wallet key "keypair" \(spec\.walletSecretRef\): the operator may not read Secret team\/wallet/,
+      );
+      assert.match(error.message, /no grant to get secrets in namespace team/);
+      return true;
+    });
   });
 });

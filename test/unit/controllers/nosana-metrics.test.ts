@@ -3,13 +3,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Registry } from 'prom-client';
+import type { NosanaJobObject, NosanaJobPhase } from '../../../src/api/crds/nosana-job.ts';
 import { CHAIN_ACTIONS, baseUnitsToSample, createNosanaMetrics } from '../../../src/controllers/nosana-metrics.ts';
-import type { NosanaMetrics } from '../../../src/controllers/nosana-metrics.ts';
+import type { NosanaMetrics, NosanaMetricsSources } from '../../../src/controllers/nosana-metrics.ts';
 import { createMetrics } from '../../../src/runtime/metrics.ts';
 import { metricValue, sampleLine as line } from '../runtime/metric-values.ts';
 
 /** One registry, the runtime's series first and the domain series after, as the manager builds it. */
-function operatorMetrics(): { registry: Registry; nosana: NosanaMetrics } {
+function operatorMetrics(): { registry: Registry; nosana: NosanaMetrics & NosanaMetricsSources } {
   const { registry } = createMetrics();
   return { registry, nosana: createNosanaMetrics(registry) };
 }
@@ -95,5 +96,47 @@ describe('metrics: domain series', () => {
     assert.match(await registry.metrics(), /^nosana_pending_posts 3$/m);
     pending = 7;
     assert.match(await registry.metrics(), /^nosana_pending_posts 7$/m);
+  });
+
+  test('jobs by phase and Ready reason are counted from the source at each scrape, every known state reported at zero once a source is set', async () => {
+    const { registry, nosana } = operatorMetrics();
+    const job = (name: string, phase?: NosanaJobPhase, reason?: string): NosanaJobObject => ({
+      metadata: { namespace: 'team', name },
+      spec: {} as NosanaJobObject['spec'],
+      ...(phase === undefined
+        ? {}
+        : {
+            status: {
+              phase,
+              ...(reason === undefined
+                ? {}
+                : { conditions: [{ type: 'Ready', status: 'False', reason, message: '', lastTransitionTime: '2025-01-01T00:00:00Z' }] }),
+            },
+          }),
+    });
+    const jobsLine = (phase: string, reason: string, value: number) => line('nosana_jobs', `phase="${phase}",reason="${reason}"`, value);
+    assert.doesNotMatch(await registry.metrics(), /^nosana_jobs\{/m, 'no series without a source (the node agent has no NosanaJobs)');
+
+    const jobs: NosanaJobObject[] = [];
+    nosana.setJobsSource(() => jobs);
+    assert.match(await registry.metrics(), jobsLine('Pending', 'SpendLimitReached', 0), 'every known state reads zero with no jobs');
+
+    jobs.push(
+      job('a', 'Pending', 'SpendLimitReached'),
+      job('b', 'Pending', 'SpendLimitReached'),
+      job('c', 'Queued', 'Queued'),
+      job('fresh'),
+    );
+    const text = await registry.metrics();
+    assert.match(text, jobsLine('Pending', 'SpendLimitReached', 2));
+    assert.match(text, jobsLine('Queued', 'Queued', 1));
+    assert.match(text, jobsLine('Running', 'Running', 0));
+    assert.match(text, jobsLine('Pending', '', 1), 'a job with no status yet is Pending with no reason');
+    assert.doesNotMatch(text, /nosana_jobs\{[^}]*namespace=/, 'no namespace label');
+
+    jobs.splice(0, 2);
+    const after = await registry.metrics();
+    assert.match(after, jobsLine('Pending', 'SpendLimitReached', 0), 'jobs that left a state are no longer counted in it');
+    assert.match(after, jobsLine('Queued', 'Queued', 1));
   });
 });

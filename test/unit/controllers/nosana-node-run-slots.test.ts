@@ -210,16 +210,19 @@ describe('RunSlots', () => {
     assert.equal(runSlots.state(OWNER).state, 'running');
   });
 
-  test('stopAll: every run is aborted and waited for; what they settle with is dropped, no owner told', async () => {
+  test('detachAll: every run is told to let go (not to stop) and waited for; what they settle with is dropped, no owner told', async () => {
     const { slots: runSlots, told } = slots();
     const runs = [heldRun(), heldRun()];
     runSlots.start(OWNER, runs[0]!.launch);
     runSlots.start(OTHER_OWNER, runs[1]!.launch);
     let stopped = false;
-    const stopping = runSlots.stopAll().then(() => {
+    const stopping = runSlots.detachAll().then(() => {
       stopped = true;
     });
-    for (const run of runs) assert.equal(run.control().signal.aborted, true);
+    for (const run of runs) {
+      assert.equal(run.control().detach.aborted, true, 'the run lets go');
+      assert.equal(run.control().signal.aborted, false, 'the run is not stopped: its Pods go on for the successor');
+    }
     await settled();
     assert.equal(stopped, false, 'waits for the runs to clean up');
     runs[0]!.settle(ended());
@@ -231,11 +234,11 @@ describe('RunSlots', () => {
     assert.deepEqual([runSlots.state(OWNER), runSlots.state(OTHER_OWNER)], [{ state: 'idle' }, { state: 'idle' }]);
   });
 
-  test('a run abandoned by stopAll that settles after its slot started again does not touch the new run', async () => {
+  test('a run let go by detachAll that settles after its slot started again does not touch the new run', async () => {
     const { slots: runSlots, told } = slots();
     const old = heldRun();
     runSlots.start(OWNER, old.launch);
-    const stopping = runSlots.stopAll();
+    const stopping = runSlots.detachAll();
     runSlots.start(OWNER, heldRun(NEXT_RUN).launch);
     old.settle(ended());
     await stopping;
@@ -243,8 +246,8 @@ describe('RunSlots', () => {
     assert.deepEqual(told, [], "the old run's end is not announced");
   });
 
-  test('stopAll with nothing running returns at once', async () => {
-    await slots().slots.stopAll();
+  test('detachAll with nothing running returns at once', async () => {
+    await slots().slots.detachAll();
   });
 });
 

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { ALL_CRDS, buildCrd, nosanaJobSpec, nosanaNodeSpec, nosanaMarketSpec } from '../../../src/api/crds/index.ts';
 import { renderManifests } from '../../../src/api/crds/manifests.ts';
+import { BlockMarkersError } from '../../../src/api/docs/generated-block.ts';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -25,12 +26,33 @@ function openApiSchema(definition: (typeof ALL_CRDS)[number]): Schema {
   return crd.spec.versions[0]!.schema.openAPIV3Schema;
 }
 
+async function currentReadme(): Promise<string> {
+  return readFile(join(root, 'README.md'), 'utf8');
+}
+
 describe('CRDs', () => {
-  test('crds/ and deploy/admission/ match the TypeScript definitions (run npm run generate)', async () => {
-    for (const [relative, wanted] of renderManifests()) {
+  test('crds/, deploy/, docs/ and the README block match the TypeScript definitions (run npm run generate)', async () => {
+    for (const [relative, wanted] of renderManifests({ readme: await currentReadme() })) {
       const current = await readFile(join(root, relative), 'utf8').catch(() => '(missing)');
       assert.equal(current, wanted, `${relative} is stale: run npm run generate`);
     }
+  });
+
+  test('the docs generated include a field reference page per kind, the index linking each, and the troubleshooting page', async () => {
+    const files = renderManifests({ readme: await currentReadme() });
+    const index = files.get('docs/reference/README.md') ?? '';
+    for (const definition of ALL_CRDS) {
+      const page = files.get(`docs/reference/${definition.singular}.md`) ?? '';
+      assert.match(page, new RegExp(`^# ${definition.kind}$`, 'm'), definition.kind);
+      assert.ok(page.includes(`kubectl explain ${definition.singular}.spec`), definition.kind);
+      assert.ok(index.includes(`[${definition.kind}](${definition.singular}.md)`), definition.kind);
+    }
+    assert.ok(files.has('docs/troubleshooting.md'));
+    assert.ok(files.get('README.md')?.includes('<!-- troubleshooting:begin -->'));
+  });
+
+  test('a README without the troubleshooting markers stops the generator', () => {
+    assert.throws(() => renderManifests({ readme: '# nosana-operator\n' }), BlockMarkersError);
   });
 
   for (const definition of ALL_CRDS) {
