@@ -139,10 +139,12 @@ export async function runNodeAgent(options: NodeAgentOptions, stop: AbortSignal)
         leadingSince = new Date();
       },
       beforeRelease: async (exit) => {
-        // Asked to stop (a rolling update, a drained node): the runs let go, their Pods running on,
-        // and only then may a successor lead and take them over where they are. Lost the Lease: a
-        // successor may already run them, so nothing of theirs is touched (the process exits at once).
-        if (exit === 'stopped') await slots.detachAll();
+        // Either way the runs let go, their Pods running on for the next leader to take over where
+        // they are. Asked to stop (a rolling update): the process waits until none of them acts
+        // any more, and only then may a successor lead. Lost the Lease: a successor may already
+        // lead, so the process exits at once; its runners stop acting the next time they look.
+        const detached = slots.detachAll();
+        if (exit === 'stopped') await detached;
       },
       close: async () => {
         networks.close();

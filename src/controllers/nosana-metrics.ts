@@ -5,6 +5,7 @@
 // register on one registry, the runtime's first.
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { PENDING_POST_ANNOTATION } from '../api/annotations.ts';
 import { HEALTH_TABLE } from '../api/health.ts';
 import type { NosanaJobObject } from '../api/crds/nosana-job.ts';
 import { findCondition } from '../runtime/conditions.ts';
@@ -69,6 +70,26 @@ const CHAIN_ACTION_OUTCOMES = ['ok', 'error'] as const;
 
 const RPC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const IPFS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/**
+ * Seconds since the oldest pending post of `jobs` was prepared (its nosana.io/pending-post record's
+ * preparedAt), 0 when there is none; a record that cannot be read counts as prepared now.
+ */
+export function oldestPendingPostAgeSeconds(jobs: readonly NosanaJobObject[], nowMs: number): number {
+  let oldestMs = nowMs;
+  for (const job of jobs) {
+    const record = job.metadata?.annotations?.[PENDING_POST_ANNOTATION];
+    if (record === undefined) continue;
+    let preparedMs = Number.NaN;
+    try {
+      preparedMs = Date.parse(String((JSON.parse(record) as { preparedAt?: unknown }).preparedAt));
+    } catch {
+      // unreadable: the reconciler reports it; here it counts as new
+    }
+    if (Number.isFinite(preparedMs)) oldestMs = Math.min(oldestMs, preparedMs);
+  }
+  return Math.max(0, (nowMs - oldestMs) / 1000);
+}
 
 /**
  * Prometheus samples are float64. Base-unit amounts below 2^53 (about 9 billion NOS, far beyond
@@ -180,6 +201,16 @@ export function createNosanaMetrics(registry: Registry): NosanaMetrics & NosanaM
       if (jobs === undefined) return;
       for (const state of JOB_STATES) this.set(state, 0);
       for (const job of jobs()) this.inc(jobStateOf(job));
+    },
+  });
+  // A post resolves within seconds (its blockhash expires in about a minute); one older than a
+  // few minutes is stuck, which a count of pending posts cannot tell from steady posting.
+  new Gauge({
+    name: 'nosana_pending_post_oldest_age_seconds',
+    help: 'Seconds since the oldest post still recorded as pending was prepared; 0 when none is.',
+    registers,
+    collect() {
+      this.set(jobs === undefined ? 0 : oldestPendingPostAgeSeconds(jobs(), Date.now()));
     },
   });
 

@@ -3,7 +3,7 @@
 // op ids, and prints logs as `kubectl logs --prefix` does when several ops are shown.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { NosanaJobObject } from '../api/crds/nosana-job.ts';
-import type { OpLog } from '../controllers/nosana-job/logs-configmap.ts';
+import { opLogKeys, type OpLog } from '../controllers/nosana-job/logs-configmap.ts';
 import type { Cluster } from './cluster.ts';
 import { EXIT_UNAVAILABLE, PluginError } from './errors.ts';
 
@@ -15,23 +15,6 @@ export type LogSource = { configMap: string } | { statusTails: true };
 export interface StoredLogs {
   logs: OpLog[];
   source: LogSource;
-}
-
-const CONFIGMAP_KEY_INVALID = /[^-._a-zA-Z0-9]/g;
-
-/**
- * The data key of each op's log in the logs ConfigMap, in op order: `<op id>.log` with characters a
- * ConfigMap key cannot hold made `_`, and `-<index>` added where that would be empty or taken.
- */
-export function opLogKeys(opIds: readonly string[]): string[] {
-  const used = new Set<string>();
-  return opIds.map((id, index) => {
-    let base = id.replace(CONFIGMAP_KEY_INVALID, '_').slice(0, 200);
-    if (base === '' || base === '.' || base === '..' || used.has(`${base}.log`)) base = `${base}-${index}`;
-    const key = `${base}.log`;
-    used.add(key);
-    return key;
-  });
 }
 
 /** Each op's log from the ConfigMap's data, in the status' op order; keys of no known op follow, named by key. */

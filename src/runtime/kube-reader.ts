@@ -14,8 +14,8 @@ import type { ObjectKey } from './types.ts';
 export class ReadForbidden extends Error {
   constructor(kind: 'Secret' | 'ConfigMap', key: ObjectKey) {
     super(
-      `the operator may not read ${kind} ${key.namespace}/${key.name}: its ServiceAccount has no grant to get ${kind === 'Secret' ? 'secrets' : 'configmaps'} ` +
-        `in namespace ${key.namespace} (an administrator grants it, e.g. the chart's controller.secretNamespaces)`,
+      `the operator may not read ${kind} ${key.namespace}/${key.name}: its ServiceAccount has no grant to get ` +
+        `${kind === 'Secret' ? 'secrets' : 'configmaps'} in namespace ${key.namespace}`,
     );
     this.name = 'ReadForbidden';
   }

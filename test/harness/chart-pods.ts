@@ -22,6 +22,8 @@ export interface ChartPodProcess {
   graceMs: number;
   /** Set once the Pod was deleted and the process was told to stop. */
   stopped?: Promise<void>;
+  /** When the process had exited after its Pod was deleted (ms epoch). */
+  exitedAt?: number;
 }
 
 /** The host arguments of a container: its own, with loopback ports and the ServiceAccount's kubeconfig. */
@@ -153,6 +155,7 @@ export class ChartPods {
   async #stopProcess(entry: ChartPodProcess): Promise<void> {
     if (entry.stopped !== undefined) return entry.stopped;
     if (entry.process.running) await entry.process.sigterm(entry.graceMs);
+    entry.exitedAt ??= Date.now();
     await entry.identity.remove();
   }
 }

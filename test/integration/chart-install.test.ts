@@ -261,13 +261,18 @@ describe('the chart installed: both loops as its ServiceAccounts, a rolling upgr
       },
       { what: 'the old operator Pods to be replaced by new ones', timeoutMs: 90_000, intervalMs: 250 },
     );
-    const upgradedAt = Date.now();
-    const during = await read('NosanaJob', TEAM, 'long');
-    assert.equal(during?.status?.phase, 'Running', 'the rolling update happened while the long job ran');
-
     const long = await waitForJobPhase('long', 'Succeeded', 120_000);
     const waiting = await waitForJobPhase('waiting', 'Succeeded', 120_000);
-    assert.ok(Date.now() > upgradedAt);
+    // The old agent was gone before the long job's run ended on chain: the new one finished it.
+    const oldAgents = (pods?.all() ?? []).filter((entry) => entry.component === 'node-agent' && before.has(entry.pod));
+    assert.equal(oldAgents.length, 1);
+    const oldAgentExitedAt = oldAgents[0]?.exitedAt ?? Infinity;
+    const chainJob = await net.jobsClient().getJob(new PublicKey(long.status?.jobAddress ?? ''));
+    assert.ok(chainJob !== undefined);
+    assert.ok(
+      Number(chainJob.account.timeEnd) * 1000 + 1000 > oldAgentExitedAt,
+      `the run ended (${chainJob.account.timeEnd} s) after the old agent exited (${oldAgentExitedAt} ms): it was handed over mid-run`,
+    );
     assert.match(long.status?.ops?.[0]?.logTail ?? '', /still here after the upgrade/);
     assert.equal(waiting.status?.ops?.[0]?.exitCode, 0);
 

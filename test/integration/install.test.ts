@@ -3,8 +3,9 @@
 // README promises, and the API server accepts every object in it (a server-side dry run, so the
 // shared cluster keeps nothing: the one object created for real, the namespace, is deleted after).
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { INSTALL_MANIFEST, INSTALL_NAMESPACE, renderInstallManifest } from '../../hack/generate-install.ts';
@@ -91,6 +92,29 @@ describe('deploy/install.yaml', () => {
       deployment?.spec?.template?.spec?.containers?.map((container) => container.image),
       ['nosana-operator:0.1.0'],
     );
+  });
+
+  test('is a kustomize base: deploy/ renders the same objects, and an overlay sets the image', async () => {
+    const base = manifestsOf(await kubectlOk(ctx, ['kustomize', join(REPO_ROOT, 'deploy')]));
+    const names = (manifests: Manifest[]) => manifests.map((manifest) => `${manifest.kind}/${manifest.metadata.name}`).sort();
+    assert.deepEqual(names(base), names(installed));
+    const overlay = await mkdtemp(join(tmpdir(), 'nosana-overlay-'));
+    try {
+      // kustomize takes a directory base by relative path only
+      const kustomization = {
+        resources: [relative(overlay, join(REPO_ROOT, 'deploy'))],
+        images: [{ name: 'nosana-operator', newName: 'registry.example.com/nosana-operator', newTag: '9.9.9' }],
+      };
+      await writeFile(join(overlay, 'kustomization.yaml'), JSON.stringify(kustomization));
+      const rendered = manifestsOf(await kubectlOk(ctx, ['kustomize', overlay]));
+      const deployment = rendered.find((manifest) => manifest.kind === 'Deployment');
+      assert.deepEqual(
+        deployment?.spec?.template?.spec?.containers?.map((container) => container.image),
+        ['registry.example.com/nosana-operator:9.9.9'],
+      );
+    } finally {
+      await rm(overlay, { recursive: true, force: true });
+    }
   });
 
   test('every object passes a server-side dry run of kubectl apply --server-side', async () => {

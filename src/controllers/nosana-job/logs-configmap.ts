@@ -48,11 +48,15 @@ export function logsConfigMapName(jobName: string): string {
   return `${jobName.slice(0, MAX_NAME_LENGTH - '-logs'.length - hash.length - 1)}-${hash}-logs`;
 }
 
-/** One data key per op, `<op id>.log`, made a valid and unique ConfigMap key. */
-function dataKeys(ops: readonly OpLog[]): string[] {
+/**
+ * The data key of each op's log, in op order: `<op id>.log` with characters a ConfigMap key cannot
+ * hold made `_`, and `-<index>` added where that would be empty or taken. Readers of the ConfigMap
+ * (the kubectl plugin) map keys back to ops with it.
+ */
+export function opLogKeys(opIds: readonly string[]): string[] {
   const used = new Set<string>();
-  return ops.map((op, index) => {
-    let base = op.id.replace(CONFIGMAP_KEY_INVALID, '_').slice(0, 200);
+  return opIds.map((id, index) => {
+    let base = id.replace(CONFIGMAP_KEY_INVALID, '_').slice(0, 200);
     if (base === '' || base === '.' || base === '..' || used.has(`${base}.log`)) base = `${base}-${index}`;
     const key = `${base}.log`;
     used.add(key);
@@ -91,7 +95,7 @@ function fitLogs(logs: readonly string[], maxBytes: number): { texts: string[]; 
 /** The ConfigMap holding every op's log, owned (controller=true) by the NosanaJob. */
 export function buildLogsConfigMap(owner: NosanaJobObject, ops: readonly OpLog[], maxBytes: number): V1ConfigMap {
   const name = owner.metadata?.name ?? '';
-  const keys = dataKeys(ops);
+  const keys = opLogKeys(ops.map((op) => op.id));
   const { texts, truncated } = fitLogs(
     ops.map((op) => op.logs),
     Math.min(maxBytes, CONFIGMAP_DATA_MAX_BYTES),

@@ -67,7 +67,11 @@ export function walletSourceFor(job: NosanaJobObject, market: MarketReference | 
 export async function loadWallet(reader: KubeReader, source: WalletSource): Promise<Keypair> {
   const where = `Secret ${source.secret.namespace}/${source.secret.name} key "${source.key}" (${source.namedBy})`;
   const secret = await reader.getSecret(source.secret).catch((error: unknown) => {
-    if (error instanceof ReadForbidden) throw new WalletProblem('WalletUnavailable', `${where}: ${error.message}`);
+    if (error instanceof ReadForbidden)
+      throw new WalletProblem(
+        'WalletUnavailable',
+        `${where}: ${error.message} (an administrator opens the namespace: the chart's controller.secretNamespaces, or a RoleBinding of its -secrets ClusterRole)`,
+      );
     throw error;
   });
   if (secret === undefined) throw new WalletProblem('WalletUnavailable', `${where}: the Secret does not exist`);

@@ -3,7 +3,7 @@
 // broadcast (a later decision sends it), every record write is conditional on the version the
 // decision read, and a record is released only when the store agrees nothing of it can still land.
 // Kill points mark the instants a crash test stops the process at.
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import type { Keypair } from '@solana/web3.js';
 import { PublicKey } from '@solana/web3.js';
 import type { NosanaNodeObject } from '../../api/crds/nosana-node.ts';
@@ -233,8 +233,10 @@ async function labelJobNamespace(deps: NodeAgentDeps, namespace: string): Promis
  * when the run is released, and before a run starts. A starting run keeps the objects of its own
  * run (`keepRun`): they are what another process of this agent let go of (a rolling update) or
  * was killed in, and the runner takes them over where they are; an earlier run of the job (one
- * this node quit, then claimed again) is removed so the job runs again from its start. Waits a
- * bounded time for the Pods to go so new ones can take their names.
+ * this node quit, then claimed again) is removed so the job runs again from its start. A Pod is
+ * kept only when the kept run ConfigMap controls it: one made by anyone else under the run's name
+ * and labels is never taken for the run's work. Waits a bounded time for removed Pods to go so new
+ * ones can take their names.
  */
 async function removeLeftovers(deps: NodeAgentDeps, namespace: string, jobAddress: string, log: Logger, keepRun?: string): Promise<void> {
   const ns = encodeURIComponent(namespace);
@@ -244,21 +246,33 @@ async function removeLeftovers(deps: NodeAgentDeps, namespace: string, jobAddres
     if (hasStatus(error, 404)) return undefined;
     throw error;
   });
-  if (owner !== undefined && (kept === undefined || owner.metadata?.labels?.[RUN_LABEL] !== kept)) {
+  const keptOwner = kept !== undefined && owner?.metadata?.labels?.[RUN_LABEL] === kept ? owner.metadata.uid : undefined;
+  if (owner !== undefined && keptOwner === undefined) {
     await deps.api.request('DELETE', configMapPath, { query: { propagationPolicy: 'Background' } }).catch((error: unknown) => {
       if (!hasStatus(error, 404)) throw error;
     });
   }
-  const ofTheJob = `${MANAGED_BY_LABEL}=${MANAGED_BY},${JOB_LABEL}=${labelValue(jobAddress)}`;
-  const labelSelector = kept === undefined ? ofTheJob : `${ofTheJob},${RUN_LABEL}!=${kept}`;
-  await deps.api.request('DELETE', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector, gracePeriodSeconds: 0 } });
+  const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY},${JOB_LABEL}=${labelValue(jobAddress)}`;
+  const podsOfTheJob = async () =>
+    (await deps.api.request<{ items?: V1Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector } })).items ?? [];
+  const keep = (pod: V1Pod) =>
+    keptOwner !== undefined &&
+    pod.metadata?.labels?.[RUN_LABEL] === kept &&
+    (pod.metadata?.ownerReferences ?? []).some((reference) => reference.controller === true && reference.uid === keptOwner);
+  const doomed = new Set((await podsOfTheJob()).filter((pod) => !keep(pod)).map((pod) => pod.metadata?.name ?? ''));
+  for (const name of doomed) {
+    await deps.api
+      .request('DELETE', `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}`, { query: { gracePeriodSeconds: 0 } })
+      .catch((error: unknown) => {
+        if (!hasStatus(error, 404)) throw error;
+      });
+  }
   const until = Date.now() + LEFTOVER_WAIT_MS;
-  while (Date.now() < until) {
-    const pods = await deps.api.request<{ items?: unknown[] }>('GET', `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector } });
-    if ((pods.items ?? []).length === 0) return;
+  while (doomed.size > 0 && Date.now() < until) {
+    if (!(await podsOfTheJob()).some((pod) => doomed.has(pod.metadata?.name ?? ''))) return;
     await new Promise((resolve) => setTimeout(resolve, LEFTOVER_POLL_MS));
   }
-  log.warn({ namespace, job: jobAddress }, 'the Pods of an earlier run are still going; the run starts anyway');
+  if (doomed.size > 0) log.warn({ namespace, job: jobAddress }, 'Pods not of this run are still going; the run starts anyway');
 }
 
 // ---------------------------------------------------------------------------------------------

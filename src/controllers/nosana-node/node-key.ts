@@ -20,7 +20,8 @@ export async function loadNodeKey(reader: Pick<KubeReader, 'getSecret'>, node: N
   try {
     secret = await reader.getSecret({ namespace, name });
   } catch (error) {
-    if (error instanceof ReadForbidden) return { problem: `${where}: ${error.message}` };
+    if (error instanceof ReadForbidden)
+      return { problem: `${where}: ${error.message} (the chart's nodeAgent.nodeNamespaces lists the namespaces whose keys it reads)` };
     throw error;
   }
   if (secret === undefined) return { problem: `${where}: the Secret does not exist` };

@@ -37,6 +37,8 @@ export class RunSlots {
   readonly #slots = new Map<string, Slot>();
   readonly #onSettled: (owner: string) => void;
   readonly #now: () => number;
+  /** Set by detachAll: the process is handing its runs over, and starts none. */
+  #closed = false;
 
   /** `onSettled` is called with the owner's uid when its run settles (enqueue the NosanaNode). */
   constructor(onSettled: (owner: string) => void, now: () => number = Date.now) {
@@ -50,6 +52,7 @@ export class RunSlots {
 
   /** Starts the run in the background. A slot busy with a run refuses (the decision never asks for that). */
   start(owner: string, launch: RunLaunch): void {
+    if (this.#closed) throw new Error(`the node agent is handing its runs over; run ${launch.runAddress} is left to the next leader`);
     const current = this.state(owner);
     if (current.state === 'running') throw new Error(`run ${current.runAddress} is still running; run ${launch.runAddress} cannot start`);
     const abort = new AbortController();
@@ -110,9 +113,11 @@ export class RunSlots {
    * Lets go of every run and waits until none of them acts any more (the process is ending): the
    * Pods keep running, and the next agent to lead takes the runs over where they are — a rolling
    * update loses no job's work. What the runs settle with is dropped; a run that already settled
-   * is settled again by the successor from what the cluster and the run records kept.
+   * is settled again by the successor from what the cluster and the run records kept. No run
+   * starts afterwards. The runs are told at once; awaiting is for a process that may wait.
    */
   async detachAll(): Promise<void> {
+    this.#closed = true;
     const slots = [...this.#slots.values()];
     this.#slots.clear();
     for (const slot of slots) slot.detach?.abort(new Error('the node agent hands its runs over'));

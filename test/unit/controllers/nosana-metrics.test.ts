@@ -4,7 +4,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Registry } from 'prom-client';
 import type { NosanaJobObject, NosanaJobPhase } from '../../../src/api/crds/nosana-job.ts';
-import { CHAIN_ACTIONS, baseUnitsToSample, createNosanaMetrics } from '../../../src/controllers/nosana-metrics.ts';
+import {
+  CHAIN_ACTIONS,
+  baseUnitsToSample,
+  createNosanaMetrics,
+  oldestPendingPostAgeSeconds,
+} from '../../../src/controllers/nosana-metrics.ts';
 import type { NosanaMetrics, NosanaMetricsSources } from '../../../src/controllers/nosana-metrics.ts';
 import { createMetrics } from '../../../src/runtime/metrics.ts';
 import { metricValue, sampleLine as line } from '../runtime/metric-values.ts';
@@ -138,5 +143,31 @@ describe('metrics: domain series', () => {
     const after = await registry.metrics();
     assert.match(after, jobsLine('Pending', 'SpendLimitReached', 0), 'jobs that left a state are no longer counted in it');
     assert.match(after, jobsLine('Queued', 'Queued', 1));
+  });
+
+  test('the oldest pending post: its age from preparedAt, 0 with none, an unreadable record counted as new', async () => {
+    const NOW = Date.parse('2026-12-03T12:00:00Z');
+    const pending = (name: string, record: string | undefined): NosanaJobObject => ({
+      metadata: { namespace: 'team', name, ...(record === undefined ? {} : { annotations: { 'nosana.io/pending-post': record } }) },
+      spec: {} as NosanaJobObject['spec'],
+    });
+    const at = (iso: string) => JSON.stringify({ signature: 's', preparedAt: iso });
+    const cases: { reason: string; jobs: NosanaJobObject[]; seconds: number }[] = [
+      { reason: 'no job', jobs: [], seconds: 0 },
+      { reason: 'no pending post', jobs: [pending('a', undefined)], seconds: 0 },
+      {
+        reason: 'the oldest of several',
+        jobs: [pending('a', at('2026-12-03T11:59:50Z')), pending('b', at('2026-12-03T11:50:00Z')), pending('c', undefined)],
+        seconds: 600,
+      },
+      { reason: 'an unreadable record', jobs: [pending('a', '{not json'), pending('b', JSON.stringify({}))], seconds: 0 },
+    ];
+    for (const { reason, jobs, seconds } of cases) assert.equal(oldestPendingPostAgeSeconds(jobs, NOW), seconds, reason);
+
+    const { registry, nosana } = operatorMetrics();
+    assert.equal(await metricValue(registry, 'nosana_pending_post_oldest_age_seconds', {}), 0, 'zero without a source');
+    nosana.setJobsSource(() => [pending('old', at(new Date(Date.now() - 120_000).toISOString()))]);
+    const value = await metricValue(registry, 'nosana_pending_post_oldest_age_seconds', {});
+    assert.ok(value !== undefined && value >= 120 && value < 130, `about two minutes, got ${value}`);
   });
 });

@@ -234,15 +234,16 @@ describe('RunSlots', () => {
     assert.deepEqual([runSlots.state(OWNER), runSlots.state(OTHER_OWNER)], [{ state: 'idle' }, { state: 'idle' }]);
   });
 
-  test('a run let go by detachAll that settles after its slot started again does not touch the new run', async () => {
+  test('after detachAll no run starts, and a run let go that settles later tells no one', async () => {
     const { slots: runSlots, told } = slots();
     const old = heldRun();
     runSlots.start(OWNER, old.launch);
     const stopping = runSlots.detachAll();
-    runSlots.start(OWNER, heldRun(NEXT_RUN).launch);
+    assert.throws(() => runSlots.start(OWNER, heldRun(NEXT_RUN).launch), /handing its runs over; run run-2 is left to the next leader/);
+    assert.throws(() => runSlots.start(OTHER_OWNER, heldRun(NEXT_RUN).launch), /handing its runs over/);
     old.settle(ended());
     await stopping;
-    assert.deepEqual(runSlots.state(OWNER), { state: 'running', jobAddress: JOB, runAddress: NEXT_RUN, deadlineMs: DEADLINE_MS });
+    assert.deepEqual(runSlots.state(OWNER), { state: 'idle' });
     assert.deepEqual(told, [], "the old run's end is not announced");
   });
 

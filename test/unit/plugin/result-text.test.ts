@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NosanaJobObject } from '../../../src/api/crds/nosana-job.ts';
-import { buildLogsConfigMap } from '../../../src/controllers/nosana-job/logs-configmap.ts';
+import { buildLogsConfigMap, opLogKeys } from '../../../src/controllers/nosana-job/logs-configmap.ts';
 import { EXIT_UNAVAILABLE } from '../../../src/plugin/errors.ts';
-import { formatLog, logsFromConfigMap, logsFromStatus, opLogKeys, selectOp } from '../../../src/plugin/job-logs.ts';
+import { formatLog, logsFromConfigMap, logsFromStatus, selectOp } from '../../../src/plugin/job-logs.ts';
 import { resultText, secondsBetween } from '../../../src/plugin/result-text.ts';
 
 const STORY = 'Tony the tiny hawk lived on a windowsill.\nHe learned to fly in a storm.\nThe end.\n';
