@@ -94,6 +94,7 @@ export async function describeLocalnet(localnet: Localnet): Promise<string> {
   const price = market === undefined ? '?' : `${formatNos(market.account.jobPrice)} NOS/s, default timeout ${market.account.jobTimeout}s`;
   return `Nosana localnet is running (network: localnet; devnet program ids; not mainnet, not devnet)
   rpc:           ${info.rpcUrl}
+  websocket:     ${info.wsUrl}  (Solana PubSub: web3.js finds it on the RPC port + 1)
   ipfs api:      ${info.ipfsApiUrl}  (Pinata /pinning/*, Kubo /api/v0/add)
   ipfs gateway:  ${info.gatewayUrl}
   market:        ${info.market}  (${price}, open to any node)

@@ -16,6 +16,7 @@ import { TransactionSender } from '../chain/transaction-sender.ts';
 import { parseWallet, serializeWallet } from '../chain/wallet.ts';
 import { createChainServer } from './chain/server.ts';
 import type { ChainServer, ChainServerOptions } from './chain/server.ts';
+import { seedIdlAccounts } from './idl/program-idls.ts';
 import { createIpfsServer } from './ipfs/index.ts';
 import { ContentStore } from './ipfs/content-store.ts';
 import type { IpfsServer, IpfsServerOptions } from './ipfs/index.ts';
@@ -56,6 +57,8 @@ export interface LocalnetOptions {
 export interface LocalnetInfo {
   network: 'localnet';
   rpcUrl: string;
+  /** Solana's websocket PubSub, on the RPC port + 1 (where web3.js looks by default). */
+  wsUrl: string;
   ipfsApiUrl: string;
   gatewayUrl: string;
   market: string;
@@ -147,6 +150,8 @@ export async function startLocalnet(options: LocalnetOptions): Promise<Localnet>
     const mintAuthority = await keypairFile(stateDir, FILES.mintAuthority);
     const marketKey = await keypairFile(stateDir, FILES.market);
     const connection = createConnection(chain.url);
+    // Fresh or resumed, the ledger holds the current IDLs, as Anchor clients fetch them from the chain.
+    await seedIdlAccounts(chain.ledger, LOCALNET);
 
     if (!resuming) {
       const market = { ...DEFAULT_MARKET, ...options.market };
@@ -175,6 +180,7 @@ export async function startLocalnet(options: LocalnetOptions): Promise<Localnet>
     const info: LocalnetInfo = {
       network: 'localnet',
       rpcUrl: chain.url,
+      wsUrl: chain.wsUrl,
       ipfsApiUrl: ipfs.apiUrl,
       gatewayUrl: ipfs.gatewayUrl,
       market: marketKey.publicKey.toBase58(),

@@ -1,7 +1,8 @@
 // Faults a test can switch on, at start or while running, to see how clients cope with a bad
 // RPC node: dropped transactions, late landing, rate limiting, server errors, hanging requests,
-// blockhashes that expire early and reads answered from the past by a lagging backend. Draws come
-// from a seeded generator so runs repeat.
+// blockhashes that expire early, reads answered from the past by a lagging backend, and on the
+// PubSub websocket, dropped connections and late notifications (so reconnect paths get exercised).
+// Draws come from a seeded generator so runs repeat.
 import { PAST_STATE_SLOTS } from './account-history.ts';
 
 export interface ChainFaults {
@@ -28,6 +29,15 @@ export interface ChainFaults {
   lagSlots: number;
   /** Fraction of state reads that lag when `lagSlots` is set (1: all of them). */
   lagRate: number;
+  /**
+   * Fraction of open PubSub websocket connections dropped at each notification tick: the socket is
+   * cut without a close frame, as a network failure does, and its subscriptions are gone.
+   */
+  wsDropRate: number;
+  /** When set, each PubSub connection is dropped as soon as it has been sent this many notifications. */
+  wsDropAfterNotifications: number | null;
+  /** PubSub notifications reach their client this many ms late (in order; answers to requests are not delayed). */
+  wsNotificationDelayMs: number;
 }
 
 export const NO_FAULTS: Readonly<ChainFaults> = Object.freeze({
@@ -40,6 +50,9 @@ export const NO_FAULTS: Readonly<ChainFaults> = Object.freeze({
   expireBlockhashesEarly: null,
   lagSlots: 0,
   lagRate: 1,
+  wsDropRate: 0,
+  wsDropAfterNotifications: null,
+  wsNotificationDelayMs: 0,
 });
 
 function checkRate(name: string, value: number): number {
@@ -123,6 +136,24 @@ export class FaultSettings implements ChainFaults {
   }
   set lagRate(value: number) {
     this.#values.lagRate = checkRate('lagRate', value);
+  }
+  get wsDropRate(): number {
+    return this.#values.wsDropRate;
+  }
+  set wsDropRate(value: number) {
+    this.#values.wsDropRate = checkRate('wsDropRate', value);
+  }
+  get wsDropAfterNotifications(): number | null {
+    return this.#values.wsDropAfterNotifications;
+  }
+  set wsDropAfterNotifications(value: number | null) {
+    this.#values.wsDropAfterNotifications = value === null ? null : checkCount('wsDropAfterNotifications', value);
+  }
+  get wsNotificationDelayMs(): number {
+    return this.#values.wsNotificationDelayMs;
+  }
+  set wsNotificationDelayMs(value: number) {
+    this.#values.wsNotificationDelayMs = checkCount('wsNotificationDelayMs', value);
   }
 
   /** Back to no faults at all. */

@@ -1,7 +1,8 @@
 // The localnet's Solana JSON-RPC endpoint on loopback HTTP: what @solana/web3.js `Connection`
 // and our own adapter talk to. Adds fault injection at the HTTP level, `GET /health`, and an
-// optional state file so a restarted localnet keeps its ledger.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+// optional state file so a restarted localnet keeps its ledger. The PubSub websocket listens on
+// the RPC port + 1, as on solana-test-validator, since web3.js derives its URL that way.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { LocalChain } from './chain.ts';
 import type { ChainClock } from './clock.ts';
@@ -9,15 +10,19 @@ import { FaultDice, FaultSettings, type ChainFaults } from './faults.ts';
 import type { Ledger } from './ledger.ts';
 import { StateFileWriter, loadSnapshot } from './persistence.ts';
 import type { LocalProgram } from './program.ts';
+import { listenPubsub, type PubsubServer, type PubsubServerOptions, type PubsubStats } from './pubsub-server.ts';
 import { handleJsonRpc } from './rpc/json-rpc.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const SAVE_INTERVAL_MS = 1000;
+/** Ephemeral ports tried before giving up when the port after each one is taken. */
+const EPHEMERAL_PORT_ATTEMPTS = 10;
+const MAX_PORT = 65_535;
 
 export interface ChainServerOptions {
   /** Defaults to 127.0.0.1. */
   host?: string;
-  /** Defaults to 0 (an ephemeral port). */
+  /** Defaults to 0 (an ephemeral port). The PubSub websocket takes the next port. */
   port?: number;
   /** Programs besides the built-ins (System, ComputeBudget, SPL Token, Associated Token). */
   programs: readonly LocalProgram[];
@@ -41,6 +46,10 @@ export interface ChainServerOptions {
 export interface ChainServer {
   /** http://host:port */
   url: string;
+  /** ws://host:port+1, the Solana PubSub websocket. */
+  wsUrl: string;
+  /** Websocket connections, drops and subscriptions, counted (tests wait on them). */
+  pubsub: PubsubStats;
   /** Accounts and genesis helpers (setAccount, airdrop, createMint, createTokenAccount, mintTo). */
   ledger: Ledger;
   /** Mutable fault settings, read on every request. */
@@ -147,9 +156,10 @@ export async function createChainServer(options: ChainServerOptions): Promise<Ch
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  const pubsub = await listenWithPubsub(server, options.host ?? '127.0.0.1', options.port ?? 0, {
+    chain,
+    faults,
+    faultSeed: (options.faultSeed ?? 1) + 3,
   });
 
   const syncTimer = setInterval(() => chain.sync(), chain.clock.slotMs);
@@ -159,11 +169,14 @@ export async function createChainServer(options: ChainServerOptions): Promise<Ch
 
   return {
     url: `http://${host}:${address.port}`,
+    wsUrl: pubsub.url,
+    pubsub: pubsub.stats,
     ledger: chain.ledger,
     faults,
     clock: chain.clock,
     chain,
     close: async () => {
+      await pubsub.close();
       clearInterval(syncTimer);
       if (saveTimer) clearInterval(saveTimer);
       for (const timer of heldResponses) clearTimeout(timer);
@@ -174,4 +187,62 @@ export async function createChainServer(options: ChainServerOptions): Promise<Ch
       writer?.saveIfChanged();
     },
   };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function isPortTaken(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+}
+
+/**
+ * Listens on `port` and the websocket on `port + 1`. An ephemeral port (0) is drawn again when
+ * the one after it is taken; a chosen port whose neighbour is taken is an error.
+ */
+async function listenWithPubsub(
+  server: Server,
+  host: string,
+  port: number,
+  pubsubOptions: Omit<PubsubServerOptions, 'host' | 'port'>,
+): Promise<PubsubServer> {
+  for (let attempt = 1; ; attempt++) {
+    await listen(server, host, port);
+    const wsPort = (server.address() as AddressInfo).port + 1;
+    let taken: unknown = new Error(`port ${wsPort} does not exist`);
+    if (wsPort <= MAX_PORT) {
+      try {
+        return await listenPubsub({ ...pubsubOptions, host, port: wsPort });
+      } catch (error) {
+        if (!isPortTaken(error)) {
+          await closeServer(server);
+          throw error;
+        }
+        taken = error;
+      }
+    }
+    await closeServer(server);
+    if (port !== 0) {
+      throw new Error(
+        `the localnet serves Solana PubSub (websocket) on the RPC port + 1, and port ${wsPort} on ${host} is not free: ` +
+          'free it or choose another RPC port. (@solana/web3.js looks for the websocket on the RPC port + 1 unless its ' +
+          'Connection is given `wsEndpoint`; the localnet listens on port + 1 only.)',
+        { cause: taken },
+      );
+    }
+    if (attempt === EPHEMERAL_PORT_ATTEMPTS) {
+      throw new Error(`no two adjacent free ports for the RPC and its websocket after ${attempt} attempts`, { cause: taken });
+    }
+  }
 }

@@ -24,6 +24,7 @@ import { parseBindAddress } from '../../../src/runtime/health-server.ts';
 const INFO: LocalnetInfo = {
   network: 'localnet',
   rpcUrl: 'http://127.0.0.1:18899',
+  wsUrl: 'ws://127.0.0.1:18900',
   ipfsApiUrl: 'http://127.0.0.1:15001',
   gatewayUrl: 'http://127.0.0.1:15001/ipfs/',
   market: '11111111111111111111111111111111',

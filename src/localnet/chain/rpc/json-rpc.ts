@@ -21,16 +21,16 @@ const METHODS: Record<string, RpcMethod> = {
 
 export const RPC_METHOD_NAMES: readonly string[] = Object.keys(METHODS);
 
-type RequestId = string | number | null;
+export type RequestId = string | number | null;
 
-interface RpcResponse {
+export interface RpcResponse {
   jsonrpc: '2.0';
   id: RequestId;
   result?: unknown;
   error?: { code: number; message: string; data?: unknown };
 }
 
-function errorResponse(id: RequestId, error: RpcError): RpcResponse {
+export function errorResponse(id: RequestId, error: RpcError): RpcResponse {
   return {
     jsonrpc: '2.0',
     id,
@@ -38,7 +38,7 @@ function errorResponse(id: RequestId, error: RpcError): RpcResponse {
   };
 }
 
-function isRequestId(value: unknown): value is RequestId {
+export function isRequestId(value: unknown): value is RequestId {
   return value === null || typeof value === 'string' || typeof value === 'number';
 }
 
