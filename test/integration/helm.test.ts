@@ -137,6 +137,14 @@ describe('Helm chart', () => {
   const env = () => ({ ...process.env, KUBECONFIG: cluster.handle.kubeconfigPath });
   const helm = (...args: string[]) => run(bin.helm, args, { env: env() });
   const kubectl = (...args: string[]) => run(bin.kubectl, args, { env: env() });
+  /** `kubectl auth can-i --as=USER …`: the API server's answer, without acting. */
+  const canAs = async (user: string, ...args: string[]): Promise<boolean> => {
+    const answer = await kubectl('auth', 'can-i', `--as=${user}`, ...args).then(
+      ({ stdout }) => stdout,
+      (error: { stdout?: string }) => error.stdout ?? '',
+    );
+    return answer.trim() === 'yes';
+  };
 
   let simulation: SimulationWatcher | undefined;
 
@@ -879,13 +887,7 @@ describe('Helm chart', () => {
       'controller.secretNamespaces={team}',
     );
     const serviceAccount = `system:serviceaccount:${RELEASE_NAMESPACE}:nosana-nosana-operator`;
-    const canI = async (...args: string[]): Promise<boolean> => {
-      const answer = await kubectl('auth', 'can-i', `--as=${serviceAccount}`, ...args).then(
-        ({ stdout }) => stdout,
-        (error: { stdout?: string }) => error.stdout ?? '',
-      );
-      return answer.trim() === 'yes';
-    };
+    const canI = (...args: string[]) => canAs(serviceAccount, ...args);
     const allowed = [
       ['watch', 'nosanajobs.nosana.io', '-A'],
       ['patch', 'nosanajobs.nosana.io', '-n', 'team'],
@@ -957,13 +959,7 @@ describe('Helm chart', () => {
         `${namespace} is created labelled for jobs`,
       );
     const agent = `system:serviceaccount:${RELEASE_NAMESPACE}:${NODE_AGENT_NAME}`;
-    const canI = async (...args: string[]): Promise<boolean> => {
-      const answer = await kubectl('auth', 'can-i', `--as=${agent}`, ...args).then(
-        ({ stdout }) => stdout,
-        (error: { stdout?: string }) => error.stdout ?? '',
-      );
-      return answer.trim() === 'yes';
-    };
+    const canI = (...args: string[]) => canAs(agent, ...args);
     const allowed = [
       ['watch', 'nosananodes.nosana.io', '-n', 'gpu-nodes'],
       ['patch', 'nosananodes.nosana.io', '-n', 'gpu-nodes'],

@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { describe, test } from 'node:test';
-import { AnchorProvider, BN, Program, Wallet } from '@coral-xyz/anchor';
+import type { BN } from '@coral-xyz/anchor';
+import { AnchorProvider, Program, Wallet } from '@coral-xyz/anchor';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import type { Connection, TransactionInstruction } from '@solana/web3.js';
 import { stakeAccount } from '../../src/chain/addresses.ts';
@@ -21,6 +22,7 @@ import { idlAccountAddress } from '../../src/localnet/idl/idl-account.ts';
 import type { LegacyIdl } from '../../src/localnet/idl/legacy-idl.ts';
 import { LOCALNET_IDL_AUTHORITY, localnetIdls } from '../../src/localnet/idl/program-idls.ts';
 import { LOCALNET, startLocalnet } from '../../src/localnet/localnet.ts';
+import { comparable } from './comparable.ts';
 import { DEFINITION_CID_BYTES, useLocalnet } from './support.ts';
 
 // ---- Anchor 0.28, loaded from where Nosana's SDK loads it ------------------------------------
@@ -62,18 +64,6 @@ test("the Anchor 0.28 loaded is the copy bundled with Nosana's SDK", () => {
 });
 
 // ---- values compared across the two decoders -------------------------------------------------
-
-/** Both decoders' values in one vocabulary: bigint for integers past u8, base58 keys, number[] bytes. */
-function comparable(value: unknown): unknown {
-  if (BN.isBN(value)) return BigInt((value as BN).toString());
-  if (value instanceof PublicKey) return value.toBase58();
-  if (value instanceof Uint8Array) return [...value];
-  if (Array.isArray(value)) return value.map(comparable);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, comparable(inner)]));
-  }
-  return value;
-}
 
 const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
 

@@ -5,7 +5,6 @@
 // transactions is nosana-sdk-transactions.test.ts.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { BN } from '@coral-xyz/anchor';
 import { Client } from '@nosana/sdk';
 import { PublicKey } from '@solana/web3.js';
 import type { Keypair, TransactionInstruction } from '@solana/web3.js';
@@ -15,6 +14,7 @@ import { TransactionSender } from '../../src/chain/transaction-sender.ts';
 import { bytes32ToCid } from '../../src/ipfs/cid.ts';
 import { LOCALNET } from '../../src/localnet/localnet.ts';
 import type { Localnet } from '../../src/localnet/localnet.ts';
+import { comparable } from './comparable.ts';
 import { DEFINITION_CID_BYTES, useLocalnet } from './support.ts';
 
 const TIMEOUT = 600n;
@@ -35,18 +35,6 @@ function sdkClient(localnet: Localnet): Client {
     },
     ipfs: { api: localnet.info.ipfsApiUrl, gateway: localnet.info.gatewayUrl, jwt: '' },
   });
-}
-
-/** Values of either side in one vocabulary: bigint for BN, base58 keys, number[] bytes. */
-function comparable(value: unknown): unknown {
-  if (BN.isBN(value)) return BigInt((value as BN).toString());
-  if (value instanceof PublicKey) return value.toBase58();
-  if (value instanceof Uint8Array) return [...value];
-  if (Array.isArray(value)) return value.map(comparable);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, comparable(inner)]));
-  }
-  return value;
 }
 
 /**
