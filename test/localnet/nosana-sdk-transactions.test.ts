@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { BN } from '@coral-xyz/anchor';
-import { Client } from '@nosana/sdk';
+import type { Client } from '@nosana/sdk';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import { OPEN_MARKET_ACCESS_KEY } from '../../src/chain/addresses.ts';
 import { QUEUE_TYPE } from '../../src/chain/accounts.ts';
@@ -14,9 +14,8 @@ import type { JobView } from '../../src/chain/jobs-client.ts';
 import { LAMPORTS_PER_SOL } from '../../src/chain/money.ts';
 import type { SolanaJobsClient } from '../../src/chain/solana-jobs-client.ts';
 import { bytes32ToCid, cidToBytes32 } from '../../src/ipfs/cid.ts';
-import { LOCALNET } from '../../src/localnet/localnet.ts';
-import type { Localnet } from '../../src/localnet/localnet.ts';
 import { DEFINITION_CID_BYTES, useLocalnet } from './support.ts';
+import { sdkClient } from './nosana-sdk-client.ts';
 
 const TIMEOUT = 600;
 const DEFINITION_CID = bytes32ToCid(DEFINITION_CID_BYTES);
@@ -27,20 +26,6 @@ const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
 /** The SDK declares these amounts as the BN class itself; it passes instances to Anchor. */
 function amount(value: number): typeof BN {
   return new BN(value) as unknown as typeof BN;
-}
-
-function sdkClient(localnet: Localnet, wallet: Keypair): Client {
-  return new Client('devnet', Array.from(wallet.secretKey), {
-    solana: {
-      network: localnet.info.rpcUrl,
-      jobs_address: localnet.info.jobsProgram,
-      nos_address: localnet.info.nosMint,
-      market_address: localnet.info.market,
-      stake_address: localnet.info.stakingProgram,
-      rewards_address: LOCALNET.rewardsProgram.toBase58(),
-    },
-    ipfs: { api: localnet.info.ipfsApiUrl, gateway: localnet.info.gatewayUrl, jwt: '' },
-  });
 }
 
 describe("Nosana's SDK sends and confirms its own transactions on the localnet", () => {

@@ -5,37 +5,21 @@
 // transactions is nosana-sdk-transactions.test.ts.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { Client } from '@nosana/sdk';
+import type { Client } from '@nosana/sdk';
 import { PublicKey } from '@solana/web3.js';
 import type { Keypair, TransactionInstruction } from '@solana/web3.js';
 import type { JobView } from '../../src/chain/jobs-client.ts';
 import type { SolanaJobsClient } from '../../src/chain/solana-jobs-client.ts';
 import { TransactionSender } from '../../src/chain/transaction-sender.ts';
 import { bytes32ToCid } from '../../src/ipfs/cid.ts';
-import { LOCALNET } from '../../src/localnet/localnet.ts';
-import type { Localnet } from '../../src/localnet/localnet.ts';
 import { comparable } from './comparable.ts';
+import { sdkClient } from './nosana-sdk-client.ts';
 import { DEFINITION_CID_BYTES, useLocalnet } from './support.ts';
 
 const TIMEOUT = 600n;
 const RESULT_BYTES = Uint8Array.from({ length: 32 }, (_, index) => 255 - index);
 
 const getLocalnet = useLocalnet({ chain: { slotMs: 50 } });
-
-/** The SDK configured as a user would for this localnet: its RPC, program ids, mint, market and IPFS. */
-function sdkClient(localnet: Localnet): Client {
-  return new Client('devnet', Array.from(localnet.poster.secretKey), {
-    solana: {
-      network: localnet.info.rpcUrl,
-      jobs_address: localnet.info.jobsProgram,
-      nos_address: localnet.info.nosMint,
-      market_address: localnet.info.market,
-      stake_address: localnet.info.stakingProgram,
-      rewards_address: LOCALNET.rewardsProgram.toBase58(),
-    },
-    ipfs: { api: localnet.info.ipfsApiUrl, gateway: localnet.info.gatewayUrl, jwt: '' },
-  });
-}
 
 /**
  * What the SDK's `jobs.get` should answer for a job, from the project's read: CIDs instead of
