@@ -5,7 +5,7 @@
 
 import type { NosanaKind } from './crds/crd.ts';
 
-export type ConditionType = 'Ready' | 'Posted' | 'Completed' | 'Failed' | 'Reconciling' | 'Stalled';
+export type ConditionType = 'Ready' | 'Posted' | 'Completed' | 'Failed' | 'Progressing' | 'ReplicaFailure' | 'Reconciling' | 'Stalled';
 export type ConditionStatus = 'True' | 'False';
 export type KstatusResult = 'InProgress' | 'Current' | 'Failed' | 'Terminating';
 export type ArgoHealth = 'Healthy' | 'Progressing' | 'Degraded' | 'Suspended';
@@ -516,6 +516,176 @@ export const HEALTH_TABLE: readonly HealthRow[] = [
     argo: 'Degraded',
     terminal: false,
   },
+  // --- NosanaDeployment --------------------------------------------------------------------
+  // Phase Starting while no replica is ready, Running once one is; Available and BudgetExhausted
+  // are conditions of their own, set from the counts and the budget beside these.
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Starting',
+    reason: 'Starting',
+    when: 'replicas are being posted and none is ready yet',
+    fix: "Nothing to do: the replicas are posted and wait for nodes (`kubectl get nosanajobs -l nosana.io/deployment=NAME`). If it stays, the replicas' own reasons say why (`kubectl describe nosanajob REPLICA`), the Ready message sums them up.",
+    conditions: { Ready: 'False', Progressing: 'True', ReplicaFailure: 'False', Reconciling: 'True', Stalled: 'False' },
+    kstatus: 'InProgress',
+    argo: 'Progressing',
+    terminal: false,
+  },
+  ...(['Starting', 'Running'] as const).flatMap((phase): HealthRow[] => [
+    {
+      kind: 'NosanaDeployment',
+      phase,
+      reason: 'BudgetExhausted',
+      when: `a replica is needed but posting it would pass spec.budget in the rolling 24 hours (${phase === 'Starting' ? 'none is ready' : 'some are ready'})`,
+      fix: 'The deployment committed close to `spec.budget` NOS in the last 24 hours (`status.spent24h`); the message says when the next replica fits. Raise `spec.budget` to post sooner. Nothing more is spent meanwhile.',
+      conditions: { Ready: 'False', Progressing: 'True', ReplicaFailure: 'False', Reconciling: 'True', Stalled: 'False' },
+      kstatus: 'InProgress',
+      argo: 'Degraded',
+      terminal: false,
+    },
+    {
+      kind: 'NosanaDeployment',
+      phase,
+      reason: 'BackingOff',
+      when: 'replicas ended rapidly; the next one is posted after a growing wait (spec.failSafe)',
+      fix: 'Replicas ended soon after they were posted (`status.rapidFailures` in a row); the next is posted after the wait the message gives, doubling each time up to `spec.failSafe.maxBackoff`. Look at why the last replicas ended (`kubectl get nosanajobs -l nosana.io/deployment=NAME`, then `kubectl nosana result REPLICA`) and fix the template.',
+      conditions: { Ready: 'False', Progressing: 'True', ReplicaFailure: 'True', Reconciling: 'True', Stalled: 'False' },
+      kstatus: 'InProgress',
+      argo: 'Degraded',
+      terminal: false,
+    },
+  ]),
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Running',
+    reason: 'Available',
+    when: 'every wanted replica is of the current template and ready',
+    fix: 'Nothing to do. `status.endpoints` lists the ready URLs.',
+    conditions: { Ready: 'True', Progressing: 'False', ReplicaFailure: 'False', Reconciling: 'False', Stalled: 'False' },
+    kstatus: 'Current',
+    argo: 'Healthy',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Running',
+    reason: 'Updating',
+    when: 'a new template, a rotation or a scale is under way while enough replicas stay ready',
+    fix: 'Nothing to do: new replicas are posted and old ones cancelled once their replacements are ready, never leaving fewer ready than `spec.replicas` less `maxUnavailable`.',
+    conditions: { Ready: 'False', Progressing: 'True', ReplicaFailure: 'False', Reconciling: 'True', Stalled: 'False' },
+    kstatus: 'InProgress',
+    argo: 'Progressing',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Running',
+    reason: 'Degraded',
+    when: 'fewer replicas are ready than spec.replicas less maxUnavailable; replacements are on their way',
+    fix: 'A replica ended or is unreachable and its replacement is not ready yet: the message says how many are ready. If it stays, see why the replacements do not become ready (`kubectl get nosanajobs -l nosana.io/deployment=NAME`).',
+    conditions: { Ready: 'False', Progressing: 'True', ReplicaFailure: 'False', Reconciling: 'True', Stalled: 'False' },
+    kstatus: 'InProgress',
+    argo: 'Degraded',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Running',
+    reason: 'ProbesFailing',
+    when: "every replica's health checks fail at once: the operator's own egress is suspected, so nothing is replaced",
+    fix: "Every replica fails its health checks at once, which points at the operator's way out rather than at the replicas: check that the controller's Pod can reach the service domain (its NetworkPolicy, proxy, DNS). Nothing is replaced while it lasts; `status.endpoints[].lastProbe` says what each probe found.",
+    conditions: { Ready: 'False', Progressing: 'True', ReplicaFailure: 'False', Reconciling: 'True', Stalled: 'False' },
+    kstatus: 'InProgress',
+    argo: 'Degraded',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Stopping',
+    reason: 'Stopping',
+    when: 'spec.replicas is 0 and the last replicas are being cancelled',
+    fix: 'Nothing to do: each replica is cancelled by its NosanaJob (a queued job delisted, a running one ended).',
+    conditions: { Ready: 'False', Progressing: 'True', ReplicaFailure: 'False', Reconciling: 'True', Stalled: 'False' },
+    kstatus: 'InProgress',
+    argo: 'Progressing',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Stopped',
+    reason: 'ScaledToZero',
+    when: 'spec.replicas is 0 and no replica runs',
+    fix: 'Nothing to do. `kubectl scale nosanadeployment NAME --replicas=N` starts replicas again.',
+    conditions: { Ready: 'True', Progressing: 'False', ReplicaFailure: 'False', Reconciling: 'False', Stalled: 'False' },
+    kstatus: 'Current',
+    argo: 'Healthy',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Completed',
+    reason: 'Completed',
+    when: 'mode Once: every replica of the current template ran to its end',
+    fix: "Nothing to do. The replicas' results stay in their NosanaJobs (up to `spec.revisionHistoryLimit`); a change of the template runs a new round.",
+    conditions: { Ready: 'True', Progressing: 'False', ReplicaFailure: 'False', Reconciling: 'False', Stalled: 'False' },
+    kstatus: 'Current',
+    argo: 'Healthy',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Waiting',
+    reason: 'Scheduled',
+    when: 'mode Scheduled: waiting for the next round of spec.schedule',
+    fix: 'Nothing to do: the message gives the time of the next round; `status.lastScheduleTime` the last.',
+    conditions: { Ready: 'True', Progressing: 'False', ReplicaFailure: 'False', Reconciling: 'False', Stalled: 'False' },
+    kstatus: 'Current',
+    argo: 'Healthy',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Paused',
+    reason: 'Paused',
+    when: 'spec.paused: nothing is posted, replaced or cancelled',
+    fix: 'Nothing to do: `spec.paused` is set. To resume: `kubectl patch nosanadeployment NAME --type merge -p \'{"spec":{"paused":false}}\'`.',
+    conditions: { Ready: 'True', Progressing: 'False', ReplicaFailure: 'False', Reconciling: 'False', Stalled: 'False' },
+    kstatus: 'Current',
+    argo: 'Suspended',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Failed',
+    reason: 'RapidFailures',
+    when: 'replicas ended rapidly spec.failSafe.maxRapidFailures times in a row: posting stopped to protect the wallet',
+    fix: 'Posting stopped after `status.rapidFailures` replicas in a row ended soon after they were posted. Find out why (`kubectl get nosanajobs -l nosana.io/deployment=NAME`, `kubectl nosana result REPLICA`), fix the template, then start again: `kubectl annotate nosanadeployment NAME --overwrite nosana.io/reset-failures="$(date +%s)"`.',
+    conditions: { Ready: 'False', Progressing: 'False', ReplicaFailure: 'True', Reconciling: 'False', Stalled: 'True' },
+    kstatus: 'Failed',
+    argo: 'Degraded',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Failed',
+    reason: 'ReplicaStalled',
+    when: 'a replica of the current template cannot be posted until its spec changes (its own reason, such as InvalidDefinition or OverBudget, is in the message)',
+    fix: 'The message names the replica and its reason; the NosanaJob troubleshooting row of that reason says what to fix, in `spec.template.spec` here. The edit rolls out a new revision.',
+    conditions: { Ready: 'False', Progressing: 'False', ReplicaFailure: 'True', Reconciling: 'False', Stalled: 'True' },
+    kstatus: 'Failed',
+    argo: 'Degraded',
+    terminal: false,
+  },
+  {
+    kind: 'NosanaDeployment',
+    phase: 'Failed',
+    reason: 'InvalidSpec',
+    when: 'the spec cannot be acted on (the message names the field): a schedule, a timeout shorter than rotateBefore, a budget with no known price',
+    fix: 'The message names the field and what is wrong with it; fix it with `kubectl edit nosanadeployment NAME`. Nothing was posted.',
+    conditions: { Ready: 'False', Progressing: 'False', ReplicaFailure: 'False', Reconciling: 'False', Stalled: 'True' },
+    kstatus: 'Failed',
+    argo: 'Degraded',
+    terminal: false,
+  },
 ];
 
 export function healthRow(kind: HealthRow['kind'], phase: string | undefined, reason: string): HealthRow | undefined {
@@ -544,7 +714,16 @@ export function kstatusOf(object: ObjectWithConditions): KstatusResult {
   return 'Current';
 }
 
-const CONDITION_COLUMNS: ConditionType[] = ['Ready', 'Posted', 'Completed', 'Failed', 'Reconciling', 'Stalled'];
+const CONDITION_COLUMNS: ConditionType[] = [
+  'Ready',
+  'Posted',
+  'Completed',
+  'Failed',
+  'Progressing',
+  'ReplicaFailure',
+  'Reconciling',
+  'Stalled',
+];
 
 /** The table as Markdown, for docs/conditions.md. */
 export function healthTableMarkdown(kind: NosanaKind): string {

@@ -8,6 +8,7 @@ import {
   PROCESS_OPTIONS,
   clusterHelp,
   duration,
+  httpUrl,
   networksHelp,
   parseProcessFlags,
   positiveInteger,
@@ -21,8 +22,9 @@ const DEFAULT_LEASE_NAME = 'nosana-operator';
 
 const HELP = `Usage: nosana-operator controller [options]
 
-Runs the NosanaJob and NosanaMarket controllers: posts NosanaJobs to Nosana markets and mirrors
-them and the markets from the chain. Logs are JSON lines on stdout.
+Runs the NosanaJob, NosanaMarket and NosanaDeployment controllers: posts NosanaJobs to Nosana
+markets and mirrors them and the markets from the chain, and keeps NosanaDeployments' replicas.
+Logs are JSON lines on stdout.
 
 ${clusterHelp({ namespaces: 'namespaces to watch', workers: 'concurrent reconciles per controller', leaseName: DEFAULT_LEASE_NAME })}
 ${networksHelp('definitions')}
@@ -31,6 +33,11 @@ Jobs:
   --dead-node-grace D                a running job past its timeout by this much is ended (default 2m)
   --result-wait D                    how long an ended job waits for its result (default 5m)
   --logs-configmap-max-bytes N       cap of each job's <name>-logs ConfigMap (default 1048576)
+
+Deployments:
+  --probe-gateway DOMAIN=URL         reach the service URLs of DOMAIN (and its subdomains) through the
+                                     tunnel gateway at URL, the service's host in the Host header
+                                     (repeatable; by default each URL is reached directly)
 
 Durations D are like "30s", "2m" or "1h30m".
   -h, --help                         this help
@@ -42,7 +49,21 @@ const OPTIONS = {
   'dead-node-grace': { type: 'string', default: '2m' },
   'result-wait': { type: 'string', default: '5m' },
   'logs-configmap-max-bytes': { type: 'string', default: '1048576' },
+  'probe-gateway': { type: 'string', multiple: true },
 } as const;
+
+/** --probe-gateway DOMAIN=URL entries, each checked. */
+function probeGateways(entries: readonly string[] | undefined): Map<string, string> {
+  const gateways = new Map<string, string>();
+  for (const entry of entries ?? []) {
+    const separator = entry.indexOf('=');
+    const domain = separator < 0 ? '' : entry.slice(0, separator).trim().toLowerCase();
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(domain))
+      throw new Error(`--probe-gateway takes DOMAIN=URL with DOMAIN a DNS name, got "${entry}"`);
+    gateways.set(domain, httpUrl(entry.slice(separator + 1), '--probe-gateway'));
+  }
+  return gateways;
+}
 
 /** The manager's options, apart from the kubeconfig and the logger (built from these). */
 export interface ControllerSettings extends Omit<ManagerOptions, 'kubeConfig' | 'log'> {
@@ -63,6 +84,7 @@ export async function parseControllerArgs(args: readonly string[], env: NodeJS.P
       logsConfigMapMaxBytes: positiveInteger(values['logs-configmap-max-bytes'], '--logs-configmap-max-bytes'),
       logTailMaxBytes: LOG_TAIL_MAX_BYTES,
     },
+    deployments: { probeGateways: probeGateways(values['probe-gateway']) },
   };
 }
 

@@ -124,7 +124,7 @@ function network(name: string, flag: string): NetworkName {
   return name;
 }
 
-function httpUrl(value: string, flag: string): string {
+export function httpUrl(value: string, flag: string): string {
   if (!/^https?:\/\/\S+$/.test(value)) throw new Error(`${flag}: "${value}" is not an http(s) URL`);
   return value;
 }

@@ -10,6 +10,8 @@ import { API_VERSION } from '../api/crds/common.ts';
 import type { NetworkName } from '../chain/addresses.ts';
 import { nosanaJobCrd } from '../api/crds/nosana-job.ts';
 import type { NosanaJobObject } from '../api/crds/nosana-job.ts';
+import { nosanaDeploymentCrd } from '../api/crds/nosana-deployment.ts';
+import type { NosanaDeploymentObject } from '../api/crds/nosana-deployment.ts';
 import { nosanaMarketCrd } from '../api/crds/nosana-market.ts';
 import type { NosanaMarketObject } from '../api/crds/nosana-market.ts';
 import { findCondition } from '../runtime/conditions.ts';
@@ -22,6 +24,8 @@ import { createMetrics } from '../runtime/metrics.ts';
 import type { CacheEvent } from '../runtime/types.ts';
 import { keyOf } from '../runtime/types.ts';
 import { CachedNetworkRegistry } from './network-registry.ts';
+import { HttpProber } from './nosana-deployment/prober.ts';
+import { NosanaDeploymentReconciler } from './nosana-deployment/reconciler.ts';
 import { settingsFor } from './network-settings.ts';
 import type { NetworkDefaults, OperatorNetworkDefaults } from './network-settings.ts';
 import type { NosanaJobControllerOptions } from './nosana-job/context.ts';
@@ -49,8 +53,14 @@ export interface ManagerOptions {
   probeAddress: string;
   networks: OperatorNetworkDefaults;
   jobs: NosanaJobControllerOptions;
+  deployments: NosanaDeploymentOptions;
   /** How long in-flight reconciles may finish on stop. Default 30 s, controller-runtime's graceful shutdown. */
   drainTimeoutMs?: number;
+}
+
+export interface NosanaDeploymentOptions {
+  /** Service domain → the base URL its tunnel gateway is reached at from the controller (--probe-gateway). */
+  probeGateways: ReadonlyMap<string, string>;
 }
 
 function collectionPath(plural: string): string {
@@ -66,6 +76,12 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
   const informerOptions = { namespaces: options.namespaces };
   const jobs = new SupervisedInformer<NosanaJobObject>(kubeConfig, collectionPath(nosanaJobCrd.plural), log, informerOptions);
   const markets = new SupervisedInformer<NosanaMarketObject>(kubeConfig, collectionPath(nosanaMarketCrd.plural), log, informerOptions);
+  const deployments = new SupervisedInformer<NosanaDeploymentObject>(
+    kubeConfig,
+    collectionPath(nosanaDeploymentCrd.plural),
+    log,
+    informerOptions,
+  );
   nosanaMetrics.setJobsSource(() => jobs.list());
   const reader = new ApiKubeReader(kubeConfig);
   const writer = new ApiKubeWriter(kubeConfig);
@@ -75,7 +91,7 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
     settingsFor(market, namespace, reader, options.networks);
   const now = () => new Date();
 
-  const controller = (reconciler: NosanaJobReconciler | NosanaMarketReconciler) =>
+  const controller = (reconciler: NosanaJobReconciler | NosanaMarketReconciler | NosanaDeploymentReconciler) =>
     new Controller({ name: reconciler.name, reconciler, workers: options.workers, log, metrics: metrics.runtime });
   const jobController = controller(
     new NosanaJobReconciler({
@@ -103,7 +119,20 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
       directory: new MarketDirectory({ urls: directoryUrls(options.networks) }),
     }),
   );
+  const deploymentController = controller(
+    new NosanaDeploymentReconciler({
+      deployments,
+      jobs,
+      markets,
+      reader,
+      writer,
+      events,
+      prober: new HttpProber({ gateways: options.deployments.probeGateways }),
+      now,
+    }),
+  );
   routeEvents({ jobs, markets, jobController, marketController });
+  routeDeploymentEvents(deployments, jobs, deploymentController);
 
   return runProcess(
     {
@@ -115,8 +144,8 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
       metricsAddress: options.metricsAddress,
       probeAddress: options.probeAddress,
       ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
-      caches: [jobs, markets],
-      controllers: [jobController, marketController],
+      caches: [jobs, markets, deployments],
+      controllers: [jobController, marketController, deploymentController],
       close: async () => {
         networks.close();
         await events.flush();
@@ -187,4 +216,40 @@ function jobFacing(market: NosanaMarketObject): unknown {
 function jobsMayCare(event: CacheEvent<NosanaMarketObject>): boolean {
   if (event.type !== 'modified' || event.previous === undefined) return true;
   return !isDeepStrictEqual(jobFacing(event.object), jobFacing(event.previous));
+}
+
+/**
+ * Whether a NosanaDeployment event is more than its own status written back: a status write
+ * waking the reconcile that wrote it would probe every endpoint again at once, and a status that
+ * changes with every probe would never let the probe interval hold.
+ */
+function deploymentChanged(event: CacheEvent<NosanaDeploymentObject>): boolean {
+  const { object, previous } = event;
+  if (event.type !== 'modified' || previous === undefined) return true;
+  return (
+    object.metadata?.generation !== previous.metadata?.generation ||
+    object.metadata?.deletionTimestamp !== previous.metadata?.deletionTimestamp ||
+    !isDeepStrictEqual(object.metadata?.annotations ?? {}, previous.metadata?.annotations ?? {})
+  );
+}
+
+/**
+ * A NosanaDeployment reconciles on its own changes and on every change of a replica it controls
+ * (found by the replica's controller owner reference, as a ReplicaSet finds its Pods).
+ */
+function routeDeploymentEvents(
+  deployments: SupervisedInformer<NosanaDeploymentObject>,
+  jobs: SupervisedInformer<NosanaJobObject>,
+  deploymentController: Controller,
+): void {
+  deployments.on((event) => {
+    if (deploymentChanged(event)) deploymentController.enqueue(keyOf(event.object));
+  });
+  jobs.on((event) => {
+    const owner = (event.object.metadata?.ownerReferences ?? []).find(
+      (reference) => reference.controller === true && reference.kind === 'NosanaDeployment',
+    );
+    if (owner === undefined) return;
+    deploymentController.enqueue({ namespace: event.object.metadata?.namespace ?? '', name: owner.name });
+  });
 }

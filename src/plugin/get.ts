@@ -1,4 +1,4 @@
-// `kubectl nosana get [jobs|markets|nodes] [NAME]`: the nosana.io objects as tables of the CRDs'
+// `kubectl nosana get [jobs|markets|nodes|deployments] [NAME]`: the nosana.io objects as tables of the CRDs'
 // printer columns (what `kubectl get` shows, with -o wide the rest), or as JSON or YAML; -w goes on
 // printing a row for every change until Ctrl-C.
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -26,10 +26,10 @@ import type { TableOptions } from './resource-table.ts';
 import { columnWidths, renderRow } from './table.ts';
 import { watchKind } from './watch.ts';
 
-const HELP = `Usage: kubectl nosana get [jobs|markets|nodes] [NAME] [options]
+const HELP = `Usage: kubectl nosana get [jobs|markets|nodes|deployments] [NAME] [options]
 
-Lists NosanaJobs (the default), NosanaMarkets or NosanaNodes with the columns kubectl get shows.
-Kinds may also be named as kubectl names them: nj, nmkt, nnode, nosanajobs, …
+Lists NosanaJobs (the default), NosanaMarkets, NosanaNodes or NosanaDeployments with the columns kubectl get shows.
+Kinds may also be named as kubectl names them: nj, nmkt, nnode, ndep, nosanajobs, …
 
 Options:
   -o, --output FORMAT      wide (every column), json or yaml

@@ -1,8 +1,9 @@
-// The three nosana.io kinds as the plugin's commands name them (`get jobs`, `get nnode`), and the
+// The nosana.io kinds as the plugin's commands name them (`get jobs`, `get nnode`), and the
 // URL paths of their objects. Plural, short names and printer columns come from the CRD
 // definitions crds/ is generated from, so `kubectl nosana get` shows what `kubectl get` shows.
 import { API_VERSION } from '../api/crds/common.ts';
 import type { CrdDefinition, NosanaKind } from '../api/crds/crd.ts';
+import { nosanaDeploymentCrd } from '../api/crds/nosana-deployment.ts';
 import { nosanaJobCrd } from '../api/crds/nosana-job.ts';
 import { nosanaMarketCrd } from '../api/crds/nosana-market.ts';
 import { nosanaNodeCrd } from '../api/crds/nosana-node.ts';
@@ -10,7 +11,7 @@ import { nosanaNodeCrd } from '../api/crds/nosana-node.ts';
 export interface PluginKind {
   kind: NosanaKind;
   crd: CrdDefinition;
-  /** What the plugin's commands call it: `jobs`, `markets`, `nodes`. */
+  /** What the plugin's commands call it: `jobs`, `markets`, `nodes`, `deployments`. */
   word: string;
   /** Every word that names it on the command line. */
   aliases: readonly string[];
@@ -23,8 +24,9 @@ function pluginKind(crd: CrdDefinition, word: string, singular: string): PluginK
 export const JOBS = pluginKind(nosanaJobCrd, 'jobs', 'job');
 export const MARKETS = pluginKind(nosanaMarketCrd, 'markets', 'market');
 export const NODES = pluginKind(nosanaNodeCrd, 'nodes', 'node');
+export const DEPLOYMENTS = pluginKind(nosanaDeploymentCrd, 'deployments', 'deployment');
 
-export const PLUGIN_KINDS: readonly PluginKind[] = [JOBS, MARKETS, NODES];
+export const PLUGIN_KINDS: readonly PluginKind[] = [JOBS, MARKETS, NODES, DEPLOYMENTS];
 
 /** The kind a command-line word names, or undefined. */
 export function kindNamed(word: string): PluginKind | undefined {

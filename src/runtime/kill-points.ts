@@ -29,3 +29,6 @@ export const POST_KILL_POINTS = [
   'post:after-landing',
   'post:before-status',
 ] as const;
+
+/** The NosanaDeployment controller's kill points: around the creation of a replica. */
+export const DEPLOYMENT_KILL_POINTS = ['deployment:before-create', 'deployment:after-create'] as const;

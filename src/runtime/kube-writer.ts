@@ -127,6 +127,24 @@ export class ApiKubeWriter implements KubeWriter {
     await this.stale(ref, () => this.api.request('PUT', path, { query: { fieldManager: this.fieldManager }, body: object }));
   }
 
+  async deleteObject(ref: ObjectRef): Promise<void> {
+    const path = await this.api.resourcePath(ref);
+    const body = {
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
+      propagationPolicy: 'Background',
+      ...(ref.uid === undefined ? {} : { preconditions: { uid: ref.uid } }),
+    };
+    try {
+      await this.api.request('DELETE', path, { body });
+    } catch (err) {
+      if (hasStatus(err, 404)) return;
+      // 409: the precondition failed, so the object of this name is another one now.
+      if (hasStatus(err, 409)) throw new StaleObjectError(ref, (err as Error).message);
+      throw err;
+    }
+  }
+
   private async apply(ref: ObjectRef, path: string, body: object): Promise<KubernetesObject> {
     return this.stale(ref, () =>
       this.api.request<KubernetesObject>('PATCH', path, {

@@ -120,6 +120,11 @@ export interface KubeWriter {
    * version (StaleObjectError when anyone wrote since). For records whose every entry counts.
    */
   writeObject(object: KubernetesObject): Promise<void>;
+  /**
+   * Deletes an object the operator owns, only if it is still the one with `ref.uid` (a precondition:
+   * a newer object of the same name is never deleted in its place). Gone already is not an error.
+   */
+  deleteObject(ref: ObjectRef): Promise<void>;
 }
 
 export type EventType = 'Normal' | 'Warning';

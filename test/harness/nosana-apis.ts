@@ -23,6 +23,7 @@ export async function installNosanaApis(ctx: ClusterContext): Promise<void> {
     'crd/nosanajobs.nosana.io',
     'crd/nosanamarkets.nosana.io',
     'crd/nosananodes.nosana.io',
+    'crd/nosanadeployments.nosana.io',
   ]);
 }
 

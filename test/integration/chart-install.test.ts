@@ -314,6 +314,73 @@ describe('the chart installed: both loops as its ServiceAccounts, a rolling upgr
     assert.deepEqual(pods?.failures().map(String), []);
   });
 
+  test("a NosanaDeployment as the controller's ServiceAccount: its replica posted and run by the agent, scaled to zero and cancelled", async () => {
+    const net = localnet();
+    const definition = await definitionFixture('story.json');
+    const ops = (definition as { ops: { args: Record<string, unknown> }[] }).ops.map((op) => ({
+      ...op,
+      args: { ...op.args, image: LONG_IMAGE },
+    }));
+    const before = (await jobAccountsOf(net, net.poster.publicKey)).length;
+    await objects.create({
+      apiVersion: 'nosana.io/v1alpha1',
+      kind: 'NosanaDeployment',
+      metadata: { name: 'service', namespace: TEAM },
+      spec: {
+        replicas: 1,
+        budget: '50',
+        template: {
+          spec: { market: 'local', timeout: 3600, walletSecretRef: { name: 'wallet', key: 'keypair' }, definition: { ...definition, ops } },
+        },
+      },
+    } as k8s.KubernetesObject);
+    const readDeployment = async () =>
+      (await objects.read({
+        apiVersion: 'nosana.io/v1alpha1',
+        kind: 'NosanaDeployment',
+        metadata: { name: 'service', namespace: TEAM },
+      })) as k8s.KubernetesObject & {
+        status?: { readyReplicas?: number; replicas?: number; phase?: string };
+      };
+    await waitFor(
+      async () =>
+        (await readDeployment()).status?.readyReplicas === 1
+          ? true
+          : Promise.reject(new Error(JSON.stringify((await readDeployment()).status))),
+      {
+        what: 'the replica to run on the agent',
+        timeoutMs: 120_000,
+        intervalMs: 250,
+      },
+    );
+    assert.equal((await jobAccountsOf(net, net.poster.publicKey)).length, before + 1, 'one replica, one job');
+    await objects.patch(
+      {
+        apiVersion: 'nosana.io/v1alpha1',
+        kind: 'NosanaDeployment',
+        metadata: { name: 'service', namespace: TEAM },
+        spec: { replicas: 0 },
+      } as k8s.KubernetesObject,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      k8s.PatchStrategy.MergePatch,
+    );
+    await waitFor(
+      async () =>
+        (await readDeployment()).status?.phase === 'Stopped'
+          ? true
+          : Promise.reject(new Error(JSON.stringify((await readDeployment()).status))),
+      {
+        what: 'the deployment to stop its replica',
+        timeoutMs: 90_000,
+        intervalMs: 250,
+      },
+    );
+    assert.deepEqual(forbiddenLogLines(), [], 'no request of the deployment controller was refused');
+  });
+
   test('a namespace not opened to the controller: its NosanaJob is refused, saying the Secret read was refused, and nothing is posted', async () => {
     const net = localnet();
     await kubectl('create', 'namespace', OTHER_TEAM);

@@ -41,7 +41,7 @@ import type {
 
 /** One write (or a test's own note, e.g. "broadcast") in the order it happened. */
 export interface JournalEntry {
-  verb: 'applyStatus' | 'patchMetadata' | 'applyObject' | 'writeObject' | 'note';
+  verb: 'applyStatus' | 'patchMetadata' | 'applyObject' | 'writeObject' | 'deleteObject' | 'note';
   kind: string;
   namespace: string;
   name: string;
@@ -221,7 +221,7 @@ export class FakeKube {
 
   /** How many writes of each verb were made (optionally only for one kind). */
   writeCounts(kind?: string): Record<JournalEntry['verb'], number> {
-    const counts = { applyStatus: 0, patchMetadata: 0, applyObject: 0, writeObject: 0, note: 0 };
+    const counts = { applyStatus: 0, patchMetadata: 0, applyObject: 0, writeObject: 0, deleteObject: 0, note: 0 };
     for (const entry of this.journal) if (kind === undefined || entry.kind === kind) counts[entry.verb] += 1;
     return counts;
   }
@@ -311,6 +311,20 @@ export class FakeKube {
         },
       });
       this.journal.push({ verb: 'writeObject', kind: ref.kind, namespace: ref.namespace, name: ref.name });
+    },
+    deleteObject: async (ref) => {
+      const existing = this.get(ref.kind, ref);
+      if (existing === undefined) return;
+      if (ref.uid !== undefined && existing.metadata?.uid !== ref.uid) throw new StaleObjectError(ref, 'it was deleted and created again');
+      this.journal.push({ verb: 'deleteObject', kind: ref.kind, namespace: ref.namespace, name: ref.name });
+      if ((existing.metadata?.finalizers ?? []).length === 0) {
+        this.#bucket(ref.kind).delete(keyString(ref));
+        return;
+      }
+      this.#store(ref.kind, {
+        ...existing,
+        metadata: { ...existing.metadata, deletionTimestamp: new Date(), resourceVersion: this.#nextVersion() },
+      });
     },
   };
 

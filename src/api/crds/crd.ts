@@ -21,7 +21,20 @@ export interface PrinterColumn {
 }
 
 /** The kinds of the nosana.io group. */
-export type NosanaKind = 'NosanaJob' | 'NosanaMarket' | 'NosanaNode';
+export type NosanaKind = 'NosanaJob' | 'NosanaMarket' | 'NosanaNode' | 'NosanaDeployment';
+
+/** The scale subresource (kubectl scale, HorizontalPodAutoscaler): where replicas are read and set. */
+export interface ScaleSubresource {
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  labelSelectorPath?: string;
+}
+
+/** CEL rules on a node below .spec, named by its property path (e.g. ['strategy', 'rollingUpdate']). */
+export interface NestedRules {
+  path: string[];
+  rules: ValidationRule[];
+}
 
 export interface CrdDefinition {
   kind: NosanaKind;
@@ -34,8 +47,21 @@ export interface CrdDefinition {
   printerColumns: PrinterColumn[];
   /** CEL rules on .spec */
   specRules?: ValidationRule[];
+  /** CEL rules on nodes below .spec */
+  extraRules?: NestedRules[];
   /** CEL rules on the whole object (may compare spec with the stored status via oldSelf) */
   rootRules?: ValidationRule[];
+  scale?: ScaleSubresource;
+}
+
+function nodeAt(schema: JsonSchema, path: readonly string[]): JsonSchema {
+  let node = schema;
+  for (const name of path) {
+    const next = (node['properties'] as Record<string, JsonSchema> | undefined)?.[name];
+    if (next === undefined) throw new Error(`no property ${path.join('.')} in the spec schema`);
+    node = next;
+  }
+  return node;
 }
 
 export const CATEGORIES = ['nosana'];
@@ -43,6 +69,7 @@ export const CATEGORIES = ['nosana'];
 export function buildCrd(definition: CrdDefinition): JsonSchema {
   const spec = toStructuralSchema(definition.spec);
   if (definition.specRules?.length) spec['x-kubernetes-validations'] = definition.specRules;
+  for (const nested of definition.extraRules ?? []) nodeAt(spec, nested.path)['x-kubernetes-validations'] = nested.rules;
   const root: JsonSchema = {
     type: 'object',
     description: definition.description,
@@ -76,7 +103,7 @@ export function buildCrd(definition: CrdDefinition): JsonSchema {
         served: true,
         storage: true,
         schema: { openAPIV3Schema: root },
-        subresources: { status: {} },
+        subresources: definition.scale === undefined ? { status: {} } : { status: {}, scale: definition.scale },
         additionalPrinterColumns: definition.printerColumns,
       }],
     },

@@ -10,7 +10,7 @@
 // Entries are keyed by what paid: `<namespace>/<name>/<uid>#<attempt>@<job>` for a post and
 // `…@extend:<seconds>` for an extension.
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1ObjectMeta } from '@kubernetes/client-node';
 import type { PublicKey } from '@solana/web3.js';
 import { z } from 'zod';
 import type { NosanaMarketObject } from '../../api/crds/nosana-market.ts';
@@ -150,7 +150,12 @@ export function withEntry(entries: readonly LedgerEntry[], entry: LedgerEntry | 
   return entry === undefined ? kept : [...kept, entry];
 }
 
-function ledgerObject(location: LedgerLocation, entries: readonly LedgerEntry[], resourceVersion: string | undefined): V1ConfigMap {
+/** A ledger ConfigMap holding `entries`; with `resourceVersion`, a write conditional on it. */
+export function ledgerConfigMap(
+  metadata: Pick<V1ObjectMeta, 'namespace' | 'name' | 'labels' | 'ownerReferences'>,
+  entries: readonly LedgerEntry[],
+  resourceVersion: string | undefined,
+): V1ConfigMap {
   const data = JSON.stringify(
     entries.map((entry) => ({ key: entry.key, job: entry.job, amount: entry.amount.toString(), at: entry.at.toISOString() })),
   );
@@ -158,13 +163,21 @@ function ledgerObject(location: LedgerLocation, entries: readonly LedgerEntry[],
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: {
-      namespace: location.namespace,
-      name: ledgerName(location),
-      labels: { [SPEND_LEDGER_LABEL]: location.market.toBase58(), 'app.kubernetes.io/managed-by': 'nosana-operator' },
+      ...metadata,
+      labels: { ...metadata.labels, 'app.kubernetes.io/managed-by': 'nosana-operator' },
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
     },
     data: { [SPEND_LEDGER_DATA_KEY]: data },
   };
+}
+
+function ledgerObject(location: LedgerLocation, entries: readonly LedgerEntry[], resourceVersion: string | undefined): V1ConfigMap {
+  const metadata = {
+    namespace: location.namespace,
+    name: ledgerName(location),
+    labels: { [SPEND_LEDGER_LABEL]: location.market.toBase58() },
+  };
+  return ledgerConfigMap(metadata, entries, resourceVersion);
 }
 
 export async function readLedger(reader: KubeReader, location: LedgerLocation): Promise<LedgerRead> {

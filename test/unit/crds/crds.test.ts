@@ -80,13 +80,21 @@ describe('CRDs', () => {
       }
     });
 
-    test(`${definition.kind}: short name, nosana category, status subresource`, () => {
+    test(`${definition.kind}: short name, nosana category, status subresource${definition.kind === 'NosanaDeployment' ? ', scale subresource' : ''}`, () => {
       const crd = buildCrd(definition) as { spec: { names: { shortNames: string[]; categories: string[] }; versions: { subresources: unknown }[] } };
       assert.ok(crd.spec.names.shortNames.length > 0);
       assert.deepEqual(crd.spec.names.categories, ['nosana']);
-      assert.deepEqual(crd.spec.versions[0]!.subresources, { status: {} });
+      // kubectl scale and HorizontalPodAutoscalers work on a NosanaDeployment, and only there
+      const scale = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' };
+      assert.deepEqual(crd.spec.versions[0]!.subresources, definition.kind === 'NosanaDeployment' ? { status: {}, scale } : { status: {} });
     });
   }
+
+  test('NosanaDeployment printer columns: as kubectl get deploy, with mode, strategy and market; wide adds phase, reason and spend', () => {
+    const columns = openColumns('NosanaDeployment');
+    assert.deepEqual(columns.filter((c) => !c.priority).map((c) => c.name), ['Ready', 'Up-To-Date', 'Available', 'Mode', 'Strategy', 'Market', 'Age']);
+    assert.deepEqual(columns.filter((c) => c.priority === 1).map((c) => c.name), ['Phase', 'Reason', 'Spent-24h']);
+  });
 
   test('NosanaJob printer columns: phase, market, node, cost, age; wide adds the reason, job and result', () => {
     const columns = openColumns('NosanaJob');
