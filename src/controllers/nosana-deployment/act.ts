@@ -15,6 +15,7 @@ import { parseLedger } from '../nosana-job/spend-ledger.ts';
 import { budgetLedgerName, budgetLedgerObject, extensionKey } from './budget.ts';
 import type { DeploymentAction } from './decide.ts';
 import { renderReplica } from './replicas.ts';
+import { isControlledBy } from '../../runtime/owners.ts';
 
 export interface ActDeps {
   jobs: ObjectCache<NosanaJobObject>;
@@ -32,10 +33,7 @@ async function writeBudget(
   const namespace = deployment.metadata?.namespace ?? '';
   const name = budgetLedgerName(deployment.metadata?.name ?? '');
   const configMap = await deps.reader.getConfigMap({ namespace, name });
-  if (
-    configMap !== undefined &&
-    !(configMap.metadata?.ownerReferences ?? []).some((owner) => owner.controller === true && owner.uid === deployment.metadata?.uid)
-  )
+  if (configMap !== undefined && !isControlledBy(configMap, deployment.metadata?.uid))
     throw new Error(`ConfigMap ${namespace}/${name} is not this deployment's ledger: nothing is written to it`);
   const read = parseLedger(configMap);
   await deps.writer.writeObject(budgetLedgerObject(deployment, read, deps.now(), change));

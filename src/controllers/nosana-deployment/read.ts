@@ -17,6 +17,7 @@ import type { ReplicaTerms } from './decide.ts';
 import type { EndpointProbe } from './endpoints.ts';
 import type { Prober } from './prober.ts';
 import type { ReplicaView } from './replicas.ts';
+import { isControlledBy } from '../../runtime/owners.ts';
 
 /** The NosanaMarket the template names, when it names one of the deployment's namespace. */
 function templateMarket(deployment: NosanaDeploymentObject, markets: ObjectCache<NosanaMarketObject>): NosanaMarketObject | undefined {
@@ -65,10 +66,8 @@ export async function readBudget(reader: KubeReader, deployment: NosanaDeploymen
     const name = budgetLedgerName(deployment.metadata?.name ?? '');
     const configMap = await reader.getConfigMap({ namespace: deployment.metadata?.namespace ?? '', name });
     // One the deployment does not control is someone else's: it is neither trusted nor overwritten.
-    const controlled = (configMap?.metadata?.ownerReferences ?? []).some(
-      (owner) => owner.controller === true && owner.uid === deployment.metadata?.uid,
-    );
-    if (configMap !== undefined && !controlled) return { error: `ConfigMap ${name} is not this deployment's ledger (rename or delete it)` };
+    if (configMap !== undefined && !isControlledBy(configMap, deployment.metadata?.uid))
+      return { error: `ConfigMap ${name} is not this deployment's ledger (rename or delete it)` };
     return parseBudgetLedger(configMap).entries;
   } catch (error) {
     return { error: (error as Error).message };

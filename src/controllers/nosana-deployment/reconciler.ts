@@ -27,6 +27,7 @@ import { httpHealthChecks, probeReplicas, readBudget, replicaTerms, templateDefi
 import { highestReplicaNumber, isReplicaOf, templateRevision, viewReplica } from './replicas.ts';
 import { deploymentSettings, SpecError } from './settings.ts';
 import type { DeploymentSettings } from './settings.ts';
+import { isControlledBy } from '../../runtime/owners.ts';
 
 const STALE_REQUEUE_MS = 500;
 /** Key of the endpoints ConfigMap's data. */
@@ -133,10 +134,7 @@ export class NosanaDeploymentReconciler implements Reconciler {
     // A ConfigMap of that name the deployment does not control is someone's own: writing it would
     // also make it the deployment's, and deleting the deployment would delete it.
     const existing = await this.#deps.reader.getConfigMap({ namespace, name });
-    const controlled = (existing?.metadata?.ownerReferences ?? []).some(
-      (owner) => owner.controller === true && owner.uid === deployment.metadata?.uid,
-    );
-    if (existing !== undefined && !controlled) {
+    if (existing !== undefined && !isControlledBy(existing, deployment.metadata?.uid)) {
       this.#deps.events.record(
         deployment,
         'Warning',

@@ -19,6 +19,7 @@ import { formatNos } from '../../chain/money.ts';
 import { findCondition } from '../../runtime/conditions.ts';
 import { canonicalJson } from '../../runtime/kube-writer.ts';
 import { durationSeconds } from '../nosana-job/spec-values.ts';
+import { isControlledBy } from '../../runtime/owners.ts';
 
 /** The deployment a replica belongs to (also the scale subresource's selector). */
 export const DEPLOYMENT_LABEL = 'nosana.io/deployment';
@@ -161,9 +162,7 @@ export function isReplicaOf(job: NosanaJobObject, deployment: NosanaDeploymentOb
   // A replica is always posted: a NosanaJob adopting a job (spec.jobAddress) that claims the
   // deployment as its owner is not one, so it is never counted, probed or replaced.
   if (job.spec?.jobAddress !== undefined) return false;
-  return (job.metadata?.ownerReferences ?? []).some(
-    (owner) => owner.controller === true && owner.kind === 'NosanaDeployment' && owner.uid === deployment.metadata?.uid,
-  );
+  return isControlledBy(job, deployment.metadata?.uid, 'NosanaDeployment');
 }
 
 export function viewReplica(job: NosanaJobObject): ReplicaView {
