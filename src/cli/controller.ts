@@ -6,6 +6,7 @@ import type { ManagerOptions } from '../controllers/manager.ts';
 import type { CommandIo } from './io.ts';
 import {
   PROCESS_OPTIONS,
+  cidr,
   clusterHelp,
   duration,
   httpUrl,
@@ -38,6 +39,9 @@ Deployments:
   --probe-gateway DOMAIN=URL         reach the service URLs of DOMAIN (and its subdomains) through the
                                      tunnel gateway at URL, the service's host in the Host header
                                      (repeatable; by default each URL is reached directly)
+  --probe-denied-cidr CIDR           a range probes never reach, besides the private, link-local and
+                                     cloud metadata ranges always denied (repeatable): the cluster's
+                                     Pod and Service ranges when they are public addresses
 
 Durations D are like "30s", "2m" or "1h30m".
   -h, --help                         this help
@@ -50,6 +54,7 @@ const OPTIONS = {
   'result-wait': { type: 'string', default: '5m' },
   'logs-configmap-max-bytes': { type: 'string', default: '1048576' },
   'probe-gateway': { type: 'string', multiple: true },
+  'probe-denied-cidr': { type: 'string', multiple: true },
 } as const;
 
 /** --probe-gateway DOMAIN=URL entries, each checked. */
@@ -84,7 +89,10 @@ export async function parseControllerArgs(args: readonly string[], env: NodeJS.P
       logsConfigMapMaxBytes: positiveInteger(values['logs-configmap-max-bytes'], '--logs-configmap-max-bytes'),
       logTailMaxBytes: LOG_TAIL_MAX_BYTES,
     },
-    deployments: { probeGateways: probeGateways(values['probe-gateway']) },
+    deployments: {
+      probeGateways: probeGateways(values['probe-gateway']),
+      probeDeniedCidrs: (values['probe-denied-cidr'] ?? []).map((range) => cidr(range, '--probe-denied-cidr')),
+    },
   };
 }
 

@@ -3,7 +3,6 @@
 // by whoever deploys the agent, and never by a NosanaNode, so editing one cannot loosen it. The
 // cluster and network flags and the process's run loop are the controller's (process-flags.ts);
 // the agent has a Lease of its own, so that it never contends with the controller for one.
-import { isIP } from 'node:net';
 import { nosanaNodeSpec } from '../api/crds/nosana-node.ts';
 import { LAMPORTS_PER_SOL, formatSol } from '../chain/money.ts';
 import { runNodeAgent } from '../controllers/node-agent.ts';
@@ -17,6 +16,7 @@ import type { ResourceLimits } from '../executor/settings.ts';
 import type { CommandIo } from './io.ts';
 import {
   PROCESS_OPTIONS,
+  cidr,
   clusterHelp,
   duration,
   networksHelp,
@@ -126,17 +126,6 @@ function lamports(value: string, flag: string): bigint {
     );
   }
   return BigInt(match[1] ?? '0') * LAMPORTS_PER_SOL + BigInt((match[2] ?? '').padEnd(SOL_DECIMALS, '0'));
-}
-
-/** An IPv4 or IPv6 range as NetworkPolicy ipBlocks take it: ADDRESS/PREFIX. */
-function cidr(value: string, flag: string): string {
-  const [address = '', prefix = '', ...rest] = value.split('/');
-  const family = address.includes('%') ? 0 : isIP(address);
-  const maxPrefix = family === 4 ? 32 : 128;
-  if (rest.length > 0 || family === 0 || !/^(0|[1-9]\d{0,2})$/.test(prefix) || Number(prefix) > maxPrefix) {
-    throw new Error(`${flag}: "${value}" is not a CIDR such as 10.0.0.0/8 or fc00::/7`);
-  }
-  return value;
 }
 
 // The NosanaNode CRD's own check of spec.limits, so that a ceiling given here is a quantity a

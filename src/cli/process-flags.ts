@@ -2,6 +2,7 @@
 // in common: the cluster and network flags (controller-runtime's names, so the manifests and habits
 // of Go operators carry over), their help, and how the process runs until a signal or a lost Lease.
 // One copy, so that the two Deployments of a chart are configured the same way.
+import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -345,4 +346,15 @@ export async function runProcessCommand<Settings extends ProcessSettings>(
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/** An IPv4 or IPv6 range as NetworkPolicy ipBlocks take it: ADDRESS/PREFIX. */
+export function cidr(value: string, flag: string): string {
+  const [address = '', prefix = '', ...rest] = value.split('/');
+  const family = address.includes('%') ? 0 : isIP(address);
+  const maxPrefix = family === 4 ? 32 : 128;
+  if (rest.length > 0 || family === 0 || !/^(0|[1-9]\d{0,2})$/.test(prefix) || Number(prefix) > maxPrefix) {
+    throw new Error(`${flag}: "${value}" is not a CIDR such as 10.0.0.0/8 or fc00::/7`);
+  }
+  return value;
 }

@@ -61,6 +61,8 @@ export interface ManagerOptions {
 export interface NosanaDeploymentOptions {
   /** Service domain → the base URL its tunnel gateway is reached at from the controller (--probe-gateway). */
   probeGateways: ReadonlyMap<string, string>;
+  /** Ranges probes never reach besides the ones always denied (--probe-denied-cidr). */
+  probeDeniedCidrs: readonly string[];
 }
 
 function collectionPath(plural: string): string {
@@ -127,7 +129,7 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
       reader,
       writer,
       events,
-      prober: new HttpProber({ gateways: options.deployments.probeGateways }),
+      prober: new HttpProber({ gateways: options.deployments.probeGateways, deniedCidrs: options.deployments.probeDeniedCidrs }),
       now,
     }),
   );

@@ -51,7 +51,7 @@ export function demoManagerSettings(networks: OperatorNetworkDefaults): DemoMana
       logsConfigMapMaxBytes: 1024 * 1024,
       logTailMaxBytes: 2048,
     },
-    deployments: { probeGateways: new Map() },
+    deployments: { probeGateways: new Map(), probeDeniedCidrs: [] },
   };
 }
 

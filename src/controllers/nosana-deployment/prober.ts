@@ -14,6 +14,7 @@ import type { IncomingMessage, RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { HttpHealthCheck } from '../../api/job-definition/index.ts';
 import { AddressGuard } from '../../http/address-guard.ts';
+import { DEFAULT_EXECUTOR_SETTINGS } from '../../executor/settings.ts';
 
 export interface ProbeOutcome {
   ok: boolean;
@@ -25,8 +26,11 @@ export interface Prober {
   probe(url: string, check: HttpHealthCheck, signal?: AbortSignal): Promise<ProbeOutcome>;
 }
 
-/** Private ranges no tenant's URL may reach beyond those AddressGuard always denies. */
-const PRIVATE_CIDRS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7'];
+/**
+ * What no tenant's URL may reach beyond those AddressGuard always denies: what job Pods may never
+ * reach either (private and carrier-grade NAT ranges, link-local, Azure's WireServer).
+ */
+const SHARED_CLUSTER_DENIED = DEFAULT_EXECUTOR_SETTINGS.deniedCidrs;
 const PROBE_TIMEOUT_MS = 5_000;
 
 export interface HttpProberOptions {
@@ -73,7 +77,7 @@ export class HttpProber implements Prober {
 
   constructor(options: HttpProberOptions = {}) {
     this.#gateways = options.gateways ?? new Map();
-    this.#guard = new AddressGuard([...PRIVATE_CIDRS, ...(options.deniedCidrs ?? [])]);
+    this.#guard = new AddressGuard([...SHARED_CLUSTER_DENIED, ...(options.deniedCidrs ?? [])]);
     this.#timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   }
 

@@ -236,6 +236,7 @@ describe("HttpProber's address guard: a tenant's URL never reaches what only the
     const prober = new HttpProber({ timeoutMs: 300 });
     const urls = [
       'http://169.254.169.254/latest/meta-data/',
+      'http://168.63.129.16/machine?comp=goalstate',
       'http://[::ffff:169.254.169.254]/',
       'http://10.0.0.1/',
       'http://10.96.0.1:443/',
