@@ -13,8 +13,10 @@
 //           its extension fits the budget                     →                            extend
 //   a replica unreachable for unreachableAfter, not every
 //           replica failing, under the hourly cap             →                            delete (Unhealthy)
-//   Scheduled: a round is due, or the last one is incomplete   →                            delete (Replace) | create
+//   Scheduled: a round is due, or the last one is incomplete
+//           (Forbid: none live; Allow: under three rounds)     →                            delete (Replace) | create
 //   Recreate: a live replica of an old revision               →                            delete (Recreate)
+//   Recreate: an old replica's job still being cancelled      →                            —
 //   more live replicas of the current revision than wanted    →                            delete (ScaledDown)
 //   fewer than wanted, room under maxSurge, no stalled one,
 //           the fail-safe and the budget allow                →                            create
@@ -23,6 +25,8 @@
 //           replicas - maxUnavailable ready                   →                            delete (RolledOut | Rotated)
 //   more ended replicas than revisionHistoryLimit             →                            delete (HistoryLimit)
 //
+// When every probed replica fails at once, none is replaced for its health (the operator's own way
+// out is suspect) and the rest of the table goes on; at rest the reason is ProbesFailing.
 // The phase follows from what is left (api/health.ts's NosanaDeployment rows).
 import type { DeploymentEndpoint, NosanaDeploymentPhase, NosanaDeploymentStatus } from '../../api/crds/nosana-deployment.ts';
 import { extensionCharge, formatNos } from '../../chain/money.ts';
