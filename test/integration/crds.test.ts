@@ -53,8 +53,8 @@ describe('nosana.io CRDs on a real API server', () => {
     await waitForAdmissionPolicy(ctx, namespace);
   });
 
-  test('the three CRDs are Established and listed under the nosana category and short names', async () => {
-    for (const crd of ['nosanajobs', 'nosanamarkets', 'nosananodes']) {
+  test('the four CRDs are Established and listed under the nosana category and short names', async () => {
+    for (const crd of ['nosanajobs', 'nosanamarkets', 'nosananodes', 'nosanadeployments']) {
       const established = await kubectlOk(ctx, [
         'get',
         'crd',
@@ -68,6 +68,7 @@ describe('nosana.io CRDs on a real API server', () => {
     assert.match(resources, /nosanajobs\s+nj\s+nosana\.io\/v1alpha1\s+true\s+NosanaJob/);
     assert.match(resources, /nosanamarkets\s+nmkt\s+/);
     assert.match(resources, /nosananodes\s+nnode\s+/);
+    assert.match(resources, /nosanadeployments\s+ndep\s+nosana\.io\/v1alpha1\s+true\s+NosanaDeployment/);
     const category = await kubectl(ctx, ['get', 'nosana', '-n', namespace]);
     assert.equal(category.code, 0, category.stderr);
   });

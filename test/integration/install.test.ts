@@ -64,7 +64,10 @@ describe('deploy/install.yaml', () => {
         .sort();
     const want: [string, string[]][] = [
       ['Namespace', [INSTALL_NAMESPACE]],
-      ['CustomResourceDefinition', ['nosanajobs.nosana.io', 'nosanamarkets.nosana.io', 'nosananodes.nosana.io']],
+      [
+        'CustomResourceDefinition',
+        ['nosanadeployments.nosana.io', 'nosanajobs.nosana.io', 'nosanamarkets.nosana.io', 'nosananodes.nosana.io'],
+      ],
       ['ValidatingAdmissionPolicy', ['nosanajob-definition.nosana.io']],
       ['ServiceAccount', ['nosana-operator']],
       ['Deployment', ['nosana-operator']],
