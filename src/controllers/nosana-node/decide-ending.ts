@@ -165,6 +165,12 @@ function judge(ending: RecordedEnding, job: JobView | undefined): Settled | Next
 function count(ctx: NodeContext, record: RunRecord, job: JobView | undefined, settled: Settled): NodeDecision {
   const { draft } = ctx;
   const { jobAddress, runAddress } = record;
+  // A landed finish with the job still read as running: the read predates the landing. Counted
+  // from it, the job's pay could not be read (the count happens once), so the next read decides.
+  if (settled.as === 'landed' && record.ending?.signed.kind !== 'quit' && job?.status === 'RUNNING') {
+    showBusy(ctx, `job ${jobAddress} is finished; waiting for the chain to show what it paid`);
+    return draft.decided({ kind: 'none' }, { afterMs: NEXT_STEP_MS });
+  }
   forgetRun(draft, runAddress);
   const ending = record.ending;
   let message: string;

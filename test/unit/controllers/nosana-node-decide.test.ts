@@ -1042,6 +1042,17 @@ const rows: Row[] = [
     },
   },
   {
+    reason:
+      'the finish landed but the job is still read as running (a read from before the landing): nothing counted yet, so its pay is not lost',
+    world: { status: BUSY, chain: chain({ job: RUNNING }), record: record({ ending: 'finish', outcome: landed }) },
+    want: {
+      phase: 'Running',
+      action: 'none',
+      status: { jobsCompleted: 4, earningsBaseUnits: '5', currentRun: run },
+      requeue: 500,
+    },
+  },
+  {
     reason: 'the finish of a failed flow landed: counted as failed, still paid',
     world: {
       status: BUSY,
