@@ -125,6 +125,11 @@ export interface TransactionResult {
  */
 export interface ReadOptions {
   commitment?: 'confirmed' | 'finalized';
+  /**
+   * The read must answer as of this slot or later (an RPC behind it refuses with -32016): a change
+   * announced at slot S is only believed from a read that has seen S.
+   */
+  minContextSlot?: number;
 }
 
 export interface JobsClient {

@@ -56,6 +56,14 @@ export interface SolanaJobsClientOptions {
   sender?: SenderOptions;
 }
 
+/** The commitment and minimum slot of a read, as web3.js takes them (nothing set: the connection's defaults). */
+function readConfig(options: ReadOptions): { commitment?: 'confirmed' | 'finalized'; minContextSlot?: number } {
+  return {
+    ...(options.commitment === undefined ? {} : { commitment: options.commitment }),
+    ...(options.minContextSlot === undefined ? {} : { minContextSlot: options.minContextSlot }),
+  };
+}
+
 function memcmp(offset: number, bytes: Uint8Array): GetProgramAccountsFilter {
   return { memcmp: { offset, bytes: bs58.encode(bytes) } };
 }
@@ -130,10 +138,7 @@ export class SolanaJobsClient implements JobsClient {
     const unfinished: PublicKey[] = [];
     for (let start = 0; start < addresses.length; start += MULTIPLE_ACCOUNTS_BATCH) {
       const batch = addresses.slice(start, start + MULTIPLE_ACCOUNTS_BATCH);
-      const infos = await this.connection.getMultipleAccountsInfo(
-        batch,
-        options.commitment === undefined ? undefined : { commitment: options.commitment },
-      );
+      const infos = await this.connection.getMultipleAccountsInfo(batch, readConfig(options));
       batch.forEach((address, index) => {
         const info = infos[index];
         if (info === null || info === undefined) {
@@ -199,7 +204,7 @@ export class SolanaJobsClient implements JobsClient {
         : [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount)];
     const accounts = await this.connection.getProgramAccounts(this.network.jobsProgram, {
       filters,
-      ...(options.commitment === undefined ? {} : { commitment: options.commitment }),
+      ...readConfig(options),
     });
     const nodeField = OFFSETS.run.node;
     for (const { pubkey, account } of accounts) {
@@ -465,7 +470,7 @@ export class SolanaJobsClient implements JobsClient {
     // Always the discriminator plus a selective filter; never dataSize (allocations exceed Borsh sizes).
     const accounts = await this.connection.getProgramAccounts(this.network.jobsProgram, {
       filters: [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount), ...filters],
-      ...(options.commitment === undefined ? {} : { commitment: options.commitment }),
+      ...readConfig(options),
     });
     return accounts.map(({ pubkey, account }) => ({ address: pubkey, account: decodeAccount('RunAccount', account.data) }));
   }
@@ -486,12 +491,7 @@ export class SolanaJobsClient implements JobsClient {
     const infos: (AccountInfo<Buffer> | null)[] = [];
     for (let start = 0; start < addresses.length; start += MULTIPLE_ACCOUNTS_BATCH) {
       const batch = addresses.slice(start, start + MULTIPLE_ACCOUNTS_BATCH);
-      infos.push(
-        ...(await this.connection.getMultipleAccountsInfo(
-          batch,
-          options.commitment === undefined ? undefined : { commitment: options.commitment },
-        )),
-      );
+      infos.push(...(await this.connection.getMultipleAccountsInfo(batch, readConfig(options))));
     }
     return infos;
   }

@@ -6,6 +6,7 @@ import type { ManagerOptions } from '../controllers/manager.ts';
 import type { CommandIo } from './io.ts';
 import {
   PROCESS_OPTIONS,
+  boolean,
   cidr,
   clusterHelp,
   duration,
@@ -31,6 +32,9 @@ ${clusterHelp({ namespaces: 'namespaces to watch', workers: 'concurrent reconcil
 ${networksHelp('definitions')}
 Jobs:
   --poll-interval D                  how often queued and running jobs are read (default 5s)
+  --chain-subscribe=true|false       also follow jobs over the RPC's websocket (the RPC port + 1, or
+                                     wss on the same host): changes wake their NosanaJobs at once,
+                                     and while it is up jobs are polled every 30s only (default true)
   --dead-node-grace D                a running job past its timeout by this much is ended (default 2m)
   --result-wait D                    how long an ended job waits for its result (default 5m)
   --logs-configmap-max-bytes N       cap of each job's <name>-logs ConfigMap (default 1048576)
@@ -50,6 +54,7 @@ Durations D are like "30s", "2m" or "1h30m".
 const OPTIONS = {
   ...PROCESS_OPTIONS,
   'poll-interval': { type: 'string', default: '5s' },
+  'chain-subscribe': { type: 'string', default: 'true' },
   'dead-node-grace': { type: 'string', default: '2m' },
   'result-wait': { type: 'string', default: '5m' },
   'logs-configmap-max-bytes': { type: 'string', default: '1048576' },
@@ -84,6 +89,7 @@ export async function parseControllerArgs(args: readonly string[], env: NodeJS.P
     ...(await processSettings(values, env, DEFAULT_LEASE_NAME)),
     jobs: {
       pollIntervalMs: duration(values['poll-interval'], '--poll-interval'),
+      chainSubscribe: boolean(values['chain-subscribe'], '--chain-subscribe'),
       deadNodeGraceMs: duration(values['dead-node-grace'], '--dead-node-grace'),
       resultWaitMs: duration(values['result-wait'], '--result-wait'),
       logsConfigMapMaxBytes: positiveInteger(values['logs-configmap-max-bytes'], '--logs-configmap-max-bytes'),

@@ -1,13 +1,27 @@
-// The batched chain poller of one network, handed out by the network registry as part of each
+// The batched chain reader of one network, handed out by the network registry as part of each
 // network's ports (network-ports.ts) rather than owned by one controller. Every NosanaJob that
 // follows an on-chain job reads it through here instead of calling the RPC itself: all followed
-// jobs are refreshed together each interval (getMultipleAccounts by 100 plus one run query, inside
+// jobs are refreshed together (getMultipleAccounts by 100 plus one run query, inside
 // JobsClient.getJobs), and reads arriving close together are merged into one batch, so N jobs cost
-// a few requests per interval rather than N. It wakes nobody: reconciles poll with requeueAfter
-// and find a fresh snapshot.
-import type { PublicKey } from '@solana/web3.js';
+// a few requests per interval rather than N.
+//
+// Where the RPC serves a websocket, the watcher also subscribes to the job accounts of the wallets
+// it follows and to the program's run accounts. A notification is never believed by itself: it
+// marks the job changed, the job is read again at the notified slot or later, and only then are
+// the NosanaJobs following it woken. While the subscriptions are in place a snapshot read after
+// they came into place stays fresh until the next resync, since any change would have been
+// notified; once the socket drops, snapshots age out at the poll interval again and the poll
+// resumes its pace. Without a socket (or refused subscriptions), it is the batched poller alone.
+import { PublicKey } from '@solana/web3.js';
+import bs58 from 'bs58';
 import type { Logger } from 'pino';
+import { OFFSETS } from '../chain/accounts.ts';
+import { ACCOUNT_DISCRIMINATORS } from '../chain/idl.ts';
 import type { JobView, JobsClient, MarketView } from '../chain/jobs-client.ts';
+import type { ProgramAccountNotice, ProgramFilter } from '../chain/program-subscription.ts';
+import { retryDelayMs } from '../http/retry.ts';
+import type { ObjectKey } from '../runtime/types.ts';
+import { keyString } from '../runtime/types.ts';
 import type { ChainJobWatcher } from './network-ports.ts';
 
 export interface BatchedChainJobWatcherOptions {
@@ -21,9 +35,43 @@ export interface BatchedChainJobWatcherOptions {
    * them where a single microtask would not.
    */
   batchWindowMs?: number;
+  /** Builds the network's program subscriptions; without it the watcher only polls. */
+  subscribe?: (handlers: SubscriptionHandlers) => ProgramSubscriptions;
+  /** How often every tracked job is polled while the subscriptions are in place. Default: 30 s, or the poll interval if longer. */
+  resyncIntervalMs?: number;
+  /** Wakes a NosanaJob whose job changed (a notification, confirmed by a read). */
+  wake?: (owner: ObjectKey) => void;
+}
+
+/** What the watcher needs of a program subscription (chain/program-subscription.ts's ProgramSubscriber). */
+export interface ProgramSubscriptions {
+  add(name: string, filters: ProgramFilter[]): void;
+  /** performance.now() when `name` came into place on the current connection; undefined while it is not. */
+  activeSince(name: string): number | undefined;
+  close(): void;
+}
+
+export interface SubscriptionHandlers {
+  onNotice(notice: ProgramAccountNotice): void;
+  onChange(): void;
 }
 
 const DEFAULT_BATCH_WINDOW_MS = 5;
+const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
+/** Waits before reading a notified job again after a failed read (an RPC behind the notified slot). */
+const REFRESH_RETRY = { attempts: Infinity, baseDelayMs: 200, maxDelayMs: 5_000 };
+const RUNS_SUBSCRIPTION = 'runs';
+const jobsSubscription = (project: string) => `jobs:${project}`;
+
+function memcmp(offset: number, bytes: Uint8Array): ProgramFilter {
+  return { memcmp: { offset, bytes: bs58.encode(bytes) } };
+}
+
+/** A notified change not yet confirmed by a read: when it was heard, and the slot a read must have seen. */
+interface Change {
+  heardAt: number;
+  slot: number;
+}
 
 interface Waiter<V> {
   resolve(value: V): void;
@@ -99,13 +147,26 @@ function keepNewer<V>(snapshots: Map<string, Snapshot<V>>, id: string, snapshot:
 export class BatchedChainJobWatcher implements ChainJobWatcher {
   readonly #client: JobsClient;
   readonly #intervalMs: number;
+  readonly #resyncMs: number;
   readonly #log: Logger | undefined;
+  readonly #wake: ((owner: ObjectKey) => void) | undefined;
   readonly #tracked = new Map<string, PublicKey>();
+  /** Who follows each tracked job: woken when it changes. */
+  readonly #owners = new Map<string, Map<string, ObjectKey>>();
+  /** The wallet that posted each tracked job, once read: its job accounts are subscribed to. */
+  readonly #projects = new Map<string, string>();
+  readonly #changes = new Map<string, Change>();
   readonly #jobSnapshots = new Map<string, Snapshot<JobView | undefined>>();
   readonly #marketSnapshots = new Map<string, Snapshot<MarketView | undefined>>();
   readonly #jobLoader: BatchLoader<JobView | undefined>;
   readonly #marketLoader: BatchLoader<MarketView | undefined>;
+  readonly #subscriptions: ProgramSubscriptions | undefined;
+  readonly #batchWindowMs: number;
   #timer: NodeJS.Timeout | undefined;
+  #nextPollAt = 0;
+  #refreshTimer: NodeJS.Timeout | undefined;
+  #refreshing = false;
+  #refreshFailures = 0;
   #closed = false;
 
   constructor(options: BatchedChainJobWatcherOptions) {
@@ -113,31 +174,50 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
       throw new RangeError(`pollIntervalMs must be a positive number of milliseconds, got ${options.pollIntervalMs}`);
     this.#client = options.jobs;
     this.#intervalMs = options.pollIntervalMs;
+    this.#resyncMs = Math.max(options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, options.pollIntervalMs);
     this.#log = options.log;
-    const windowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
-    this.#jobLoader = new BatchLoader((keys) => this.#loadJobs(keys), windowMs);
-    this.#marketLoader = new BatchLoader((keys) => this.#loadMarkets(keys), windowMs);
+    this.#wake = options.wake;
+    this.#batchWindowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
+    this.#jobLoader = new BatchLoader((keys) => this.#loadJobs(keys), this.#batchWindowMs);
+    this.#marketLoader = new BatchLoader((keys) => this.#loadMarkets(keys), this.#batchWindowMs);
+    this.#subscriptions = options.subscribe?.({
+      onNotice: (notice) => this.#heard(notice),
+      onChange: () => this.#subscriptionsChanged(),
+    });
     this.#schedule();
   }
 
-  track(address: PublicKey): void {
-    this.#tracked.set(address.toBase58(), address);
+  track(address: PublicKey, owner?: ObjectKey): void {
+    const id = address.toBase58();
+    this.#tracked.set(id, address);
+    if (owner !== undefined) {
+      const owners = this.#owners.get(id) ?? new Map<string, ObjectKey>();
+      owners.set(keyString(owner), owner);
+      this.#owners.set(id, owners);
+    }
+    // Runs name their job, not its wallet: one subscription to every run of the program, matched here.
+    this.#subscriptions?.add(RUNS_SUBSCRIPTION, [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount)]);
   }
 
   forget(address: PublicKey): void {
     const id = address.toBase58();
     this.#tracked.delete(id);
+    this.#owners.delete(id);
+    this.#projects.delete(id);
+    this.#changes.delete(id);
     this.#jobSnapshots.delete(id);
   }
 
   async job(address: PublicKey, options: { maxAgeMs?: number } = {}): Promise<JobView | undefined> {
-    const fresh = this.#fresh(this.#jobSnapshots.get(address.toBase58()), options.maxAgeMs);
+    const id = address.toBase58();
+    const snapshot = this.#jobSnapshots.get(id);
+    const fresh = this.#fresh(snapshot, options.maxAgeMs ?? (this.#covered(id, snapshot) ? this.#resyncMs : this.#intervalMs));
     if (fresh !== undefined) return fresh.value;
     return this.#jobLoader.get(address);
   }
 
   async market(address: PublicKey, options: { maxAgeMs?: number } = {}): Promise<MarketView | undefined> {
-    const fresh = this.#fresh(this.#marketSnapshots.get(address.toBase58()), options.maxAgeMs);
+    const fresh = this.#fresh(this.#marketSnapshots.get(address.toBase58()), options.maxAgeMs ?? this.#intervalMs);
     if (fresh !== undefined) return fresh.value;
     return this.#marketLoader.get(address);
   }
@@ -145,6 +225,8 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#refreshTimer);
+    this.#subscriptions?.close();
     this.#jobLoader.close();
     this.#marketLoader.close();
   }
@@ -168,15 +250,47 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     await Promise.all(marketRequests);
   }
 
-  #fresh<V>(snapshot: Snapshot<V> | undefined, maxAgeMs = this.#intervalMs): Snapshot<V> | undefined {
+  /** Whether the subscriptions of the job and its runs are live and were in place before `snapshot` was read, with no change heard since. */
+  #covered(id: string, snapshot: Snapshot<unknown> | undefined): boolean {
+    if (this.#subscriptions === undefined || snapshot === undefined || this.#changes.has(id)) return false;
+    const project = this.#projects.get(id);
+    if (project === undefined) return false;
+    const runsSince = this.#subscriptions.activeSince(RUNS_SUBSCRIPTION);
+    const jobsSince = this.#subscriptions.activeSince(jobsSubscription(project));
+    return runsSince !== undefined && jobsSince !== undefined && snapshot.at >= Math.max(runsSince, jobsSince);
+  }
+
+  /** Every subscription a tracked job needs is in place: the poll only resyncs. */
+  #live(): boolean {
+    if (this.#subscriptions === undefined || this.#subscriptions.activeSince(RUNS_SUBSCRIPTION) === undefined) return false;
+    for (const project of new Set(this.#projects.values()))
+      if (this.#subscriptions.activeSince(jobsSubscription(project)) === undefined) return false;
+    return this.#projects.size > 0;
+  }
+
+  #fresh<V>(snapshot: Snapshot<V> | undefined, maxAgeMs: number): Snapshot<V> | undefined {
     return snapshot !== undefined && performance.now() - snapshot.at <= maxAgeMs ? snapshot : undefined;
   }
 
   async #loadJobs(keys: PublicKey[]): Promise<Map<string, JobView | undefined>> {
     const at = performance.now();
     const views = await this.#client.getJobs(keys);
-    for (const [id, value] of views) keepNewer(this.#jobSnapshots, id, { value, at });
+    this.#store(views, at);
     return views;
+  }
+
+  #store(views: Map<string, JobView | undefined>, at: number): void {
+    for (const [id, value] of views) {
+      keepNewer(this.#jobSnapshots, id, { value, at });
+      if (value === undefined || !this.#tracked.has(id) || this.#subscriptions === undefined) continue;
+      const project = value.account.project.toBase58();
+      if (this.#projects.get(id) === project) continue;
+      this.#projects.set(id, project);
+      this.#subscriptions.add(jobsSubscription(project), [
+        memcmp(0, ACCOUNT_DISCRIMINATORS.JobAccount),
+        memcmp(OFFSETS.job.project, new PublicKey(project).toBytes()),
+      ]);
+    }
   }
 
   // JobsClient reads markets one account at a time; a network has few markets, so this is one
@@ -189,11 +303,71 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     return views;
   }
 
+  /** A notification: the job it concerns (a job account, or the job a run names), if tracked, is marked changed and read again. */
+  #heard(notice: ProgramAccountNotice): void {
+    const { job } = OFFSETS.run;
+    const id =
+      notice.subscription === RUNS_SUBSCRIPTION
+        ? notice.data.length >= job + 32
+          ? bs58.encode(notice.data.subarray(job, job + 32))
+          : undefined
+        : notice.pubkey;
+    if (id === undefined || !this.#tracked.has(id)) return;
+    const heard = this.#changes.get(id);
+    this.#changes.set(id, { heardAt: performance.now(), slot: Math.max(heard?.slot ?? 0, notice.slot) });
+    this.#refreshTimer ??= setTimeout(() => void this.#refresh(), this.#batchWindowMs).unref();
+  }
+
+  /**
+   * Reads every job heard of at the latest notified slot or later, stores what it read, and wakes
+   * their followers. A failed read (the RPC behind that slot, or down) is retried with backoff.
+   */
+  async #refresh(): Promise<void> {
+    this.#refreshTimer = undefined;
+    if (this.#closed || this.#refreshing) return;
+    const heard = [...this.#changes.entries()];
+    if (heard.length === 0) return;
+    this.#refreshing = true;
+    const at = performance.now();
+    try {
+      const minContextSlot = Math.max(...heard.map(([, change]) => change.slot));
+      const views = await this.#client.getJobs(
+        heard.map(([id]) => this.#tracked.get(id) ?? new PublicKey(id)),
+        { minContextSlot },
+      );
+      this.#store(views, at);
+      this.#refreshFailures = 0;
+      for (const [id, change] of heard) {
+        // A change heard while reading is read again on the next round.
+        if (this.#changes.get(id) === change) this.#changes.delete(id);
+        for (const owner of this.#owners.get(id)?.values() ?? []) this.#wake?.(owner);
+      }
+    } catch (error) {
+      const waitMs = retryDelayMs(this.#refreshFailures++, REFRESH_RETRY, undefined) ?? REFRESH_RETRY.maxDelayMs;
+      this.#log?.debug({ err: error, jobs: heard.length, retryInMs: waitMs }, 'reading notified jobs failed');
+      this.#refreshTimer ??= setTimeout(() => void this.#refresh(), waitMs).unref();
+      return;
+    } finally {
+      this.#refreshing = false;
+    }
+    if (this.#changes.size > 0) this.#refreshTimer ??= setTimeout(() => void this.#refresh(), this.#batchWindowMs).unref();
+  }
+
+  /** A subscription came or went. Gone: snapshots age at the poll interval again, so the poll resumes its pace now. */
+  #subscriptionsChanged(): void {
+    if (this.#closed || this.#live()) return;
+    if (this.#nextPollAt - performance.now() > this.#intervalMs) {
+      clearTimeout(this.#timer);
+      this.#schedule(this.#intervalMs);
+    }
+  }
+
   #schedule(delayMs = this.#intervalMs): void {
     if (this.#closed) return;
     // A timer chain rather than setInterval, so a slow poll never overlaps the next one; the next
     // poll starts one interval after the previous one STARTED, so snapshots (timed from the start
     // of their read) are refreshed before reconciles polling at the same interval find them stale.
+    this.#nextPollAt = performance.now() + delayMs;
     this.#timer = setTimeout(() => void this.#cycle(), delayMs).unref();
   }
 
@@ -206,7 +380,8 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
       // The next cycle retries; reconcilers asking meanwhile get the error from their own read.
       this.#log?.warn({ err: error, jobs: this.#tracked.size }, 'polling the chain for tracked jobs failed');
     } finally {
-      this.#schedule(Math.max(0, this.#intervalMs - (performance.now() - started)));
+      const intervalMs = this.#live() ? this.#resyncMs : this.#intervalMs;
+      this.#schedule(Math.max(0, intervalMs - (performance.now() - started)));
     }
   }
 

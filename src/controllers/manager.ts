@@ -22,7 +22,7 @@ import { ApiKubeReader } from '../runtime/kube-reader.ts';
 import { ApiKubeWriter } from '../runtime/kube-writer.ts';
 import { createMetrics } from '../runtime/metrics.ts';
 import type { CacheEvent } from '../runtime/types.ts';
-import { keyOf } from '../runtime/types.ts';
+import { keyOf, type ObjectKey } from '../runtime/types.ts';
 import { CachedNetworkRegistry } from './network-registry.ts';
 import { HttpProber } from './nosana-deployment/prober.ts';
 import { NosanaDeploymentReconciler } from './nosana-deployment/reconciler.ts';
@@ -88,7 +88,16 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
   const reader = new ApiKubeReader(kubeConfig);
   const writer = new ApiKubeWriter(kubeConfig);
   const events = new ApiEventRecorder(kubeConfig, log, { reportingInstance: identity });
-  const networks = new CachedNetworkRegistry({ metrics: nosanaMetrics, log, pollIntervalMs: options.jobs.pollIntervalMs });
+  // The chain watcher wakes the NosanaJob whose job changed; the job controller exists by the time
+  // anything is tracked (tracking happens inside its reconciles).
+  let wakeJob: (key: ObjectKey) => void = () => undefined;
+  const networks = new CachedNetworkRegistry({
+    metrics: nosanaMetrics,
+    log,
+    pollIntervalMs: options.jobs.pollIntervalMs,
+    subscribe: options.jobs.chainSubscribe ?? false,
+    wake: (key) => wakeJob(key),
+  });
   const networkSettings = (market: NosanaMarketObject | undefined, namespace: string) =>
     settingsFor(market, namespace, reader, options.networks);
   const now = () => new Date();
@@ -109,6 +118,7 @@ export async function runManager(options: ManagerOptions, stop: AbortSignal): Pr
       options: options.jobs,
     }),
   );
+  wakeJob = (key) => jobController.enqueue(key);
   const marketController = controller(
     new NosanaMarketReconciler({
       jobs,

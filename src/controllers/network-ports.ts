@@ -6,6 +6,7 @@ import type { NetworkName, NosanaNetwork } from '../chain/addresses.ts';
 import type { JobView, JobsClient, MarketView } from '../chain/jobs-client.ts';
 import type { GatewayReader } from '../ipfs/gateway.ts';
 import type { PinningClient } from '../ipfs/pinning-client.ts';
+import type { ObjectKey } from '../runtime/types.ts';
 
 /** Where a network is reached; built from a NosanaMarket's spec merged with the operator's defaults. */
 export interface NetworkSettings {
@@ -20,14 +21,18 @@ export interface NetworkSettings {
 }
 
 /**
- * Polls the chain for every job the operator follows on one network in a few batched calls
+ * Reads the chain for every job the operator follows on one network in a few batched calls
  * (getMultipleAccounts by 100, one run-account query), so N jobs cost O(N/100) requests per
- * interval instead of N. Reconcilers read its snapshots on their own requeueAfter polls.
+ * interval instead of N. Reconcilers read its snapshots on their own requeueAfter polls; where the
+ * RPC's websocket tells of a change, the watcher reads the job again and wakes its followers.
  */
 export interface ChainJobWatcher {
-  /** Follows a job: polled every interval with every other followed job. Tracking twice is tracking once. */
-  track(address: PublicKey): void;
-  /** Stops following a job (terminal and its result stored). */
+  /**
+   * Follows a job: polled with every other followed job, and `owner` (the NosanaJob following it)
+   * woken when a change is heard and read. Tracking twice is tracking once.
+   */
+  track(address: PublicKey, owner?: ObjectKey): void;
+  /** Stops following a job (terminal and its result stored), for every owner. */
   forget(address: PublicKey): void;
   /**
    * The job as last polled. Fetches now (batched with every other request in flight) when it was

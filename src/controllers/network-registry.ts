@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { NETWORKS } from '../chain/addresses.ts';
 import type { JobsClient } from '../chain/jobs-client.ts';
 import { assertNetwork, endpointOrigin } from '../chain/network-detect.ts';
+import { ProgramSubscriber, websocketUrlOf } from '../chain/program-subscription.ts';
 import { createConnection } from '../chain/rpc-transport.ts';
 import { SolanaJobsClient } from '../chain/solana-jobs-client.ts';
 import { GatewayReader } from '../ipfs/gateway.ts';
@@ -13,9 +14,10 @@ import type { IpfsRequestObserver } from '../ipfs/http.ts';
 import { KuboClient } from '../ipfs/kubo.ts';
 import { PinataClient } from '../ipfs/pinata.ts';
 import type { PinningClient } from '../ipfs/pinning-client.ts';
+import type { ObjectKey } from '../runtime/types.ts';
 import type { NosanaMetrics } from './nosana-metrics.ts';
 import type { ChainJobWatcher, NetworkPorts, NetworkRegistry, NetworkSettings } from './network-ports.ts';
-import { BatchedChainJobWatcher } from './chain-watcher.ts';
+import { BatchedChainJobWatcher, type SubscriptionHandlers } from './chain-watcher.ts';
 
 export interface NetworkRegistryOptions {
   metrics: NosanaMetrics;
@@ -24,6 +26,10 @@ export interface NetworkRegistryOptions {
   pollIntervalMs: number;
   /** Builds a network's watcher; the batched poller unless a test needs another. */
   createWatcher?: (jobs: JobsClient, log: Logger) => ChainJobWatcher;
+  /** Subscribe to job changes over the RPC's websocket (RPC port + 1, or the same host for wss). */
+  subscribe?: boolean;
+  /** Wakes a NosanaJob whose on-chain job changed. */
+  wake?: (owner: ObjectKey) => void;
 }
 
 /**
@@ -81,10 +87,33 @@ export class CachedNetworkRegistry implements NetworkRegistry {
     const identity = new NetworkIdentity(() => assertNetwork(connection, settings.name));
     const jobs = verifiedFirst(new SolanaJobsClient({ connection, network }), identity);
     const onRequest: IpfsRequestObserver = (event) => metrics.ipfsRequest(event);
+    const { pollIntervalMs, wake } = this.#options;
+    const subscribe =
+      this.#options.subscribe === true
+        ? (handlers: SubscriptionHandlers) =>
+            new ProgramSubscriber({
+              url: websocketUrlOf(settings.rpcUrl),
+              ...(settings.rpcHeaders === undefined ? {} : { headers: settings.rpcHeaders }),
+              program: network.jobsProgram,
+              commitment: 'confirmed',
+              log,
+              onNotice: (notice) => {
+                metrics.chainNotification(settings.name);
+                handlers.onNotice(notice);
+              },
+              onChange: handlers.onChange,
+            })
+        : undefined;
     const createWatcher =
       this.#options.createWatcher ??
       ((client: JobsClient, watcherLog: Logger) =>
-        new BatchedChainJobWatcher({ jobs: client, pollIntervalMs: this.#options.pollIntervalMs, log: watcherLog }));
+        new BatchedChainJobWatcher({
+          jobs: client,
+          pollIntervalMs,
+          log: watcherLog,
+          ...(subscribe === undefined ? {} : { subscribe }),
+          ...(wake === undefined ? {} : { wake }),
+        }));
     log.info({ rpc: endpointOrigin(settings.rpcUrl), pinning: settings.pinning.provider }, 'network clients created');
     return {
       settings,

@@ -29,6 +29,8 @@ export interface NosanaMetrics {
   chainAction(network: string, action: string, outcome: 'ok' | 'error'): void;
   /** Reported by the RPC transport of a network. */
   rpcRequest(network: string, event: RpcRequestEvent): void;
+  /** A program-account notification arrived on a network's websocket (read, not yet believed). */
+  chainNotification(network: string): void;
   /** Reported by pinning clients and gateway readers. */
   ipfsRequest(event: IpfsRequestEvent): void;
   /** The wallet's balances as last read, by public key (never anything secret). */
@@ -152,6 +154,12 @@ export function createNosanaMetrics(registry: Registry): NosanaMetrics & NosanaM
     buckets: RPC_BUCKETS,
     registers,
   });
+  const chainNotifications = new Counter({
+    name: 'nosana_chain_notifications_total',
+    help: 'Job and run account notifications received over the RPC websocket (each is confirmed by a read before use).',
+    labelNames: ['network'],
+    registers,
+  });
   const ipfsRequests = new Counter({
     name: 'nosana_ipfs_requests_total',
     help: 'IPFS pinning and gateway HTTP requests (each retry counts).',
@@ -254,6 +262,10 @@ export function createNosanaMetrics(registry: Registry): NosanaMetrics & NosanaM
       seeNetwork(network);
       rpcRequests.inc({ network, method: event.method, outcome: event.outcome });
       rpcDuration.observe({ network, method: event.method }, event.seconds);
+    },
+    chainNotification(network) {
+      seeNetwork(network);
+      chainNotifications.inc({ network });
     },
     ipfsRequest(event) {
       const service = serviceLabel(event.service);

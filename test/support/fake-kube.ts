@@ -393,6 +393,7 @@ export class RecordedMetrics implements NosanaMetrics {
   readonly actions: { network: string; action: string; outcome: 'ok' | 'error' }[] = [];
   readonly balances: { network: string; wallet: string; lamports: bigint; nosBaseUnits: bigint }[] = [];
   rpcRequests = 0;
+  chainNotifications = 0;
   ipfsRequests = 0;
   pendingPosts: (() => number) | undefined;
 
@@ -410,6 +411,9 @@ export class RecordedMetrics implements NosanaMetrics {
   }
   rpcRequest(_network: string, _event: RpcRequestEvent): void {
     this.rpcRequests += 1;
+  }
+  chainNotification(_network: string): void {
+    this.chainNotifications += 1;
   }
   ipfsRequest(_event: IpfsRequestEvent): void {
     this.ipfsRequests += 1;

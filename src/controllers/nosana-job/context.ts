@@ -38,6 +38,8 @@ export interface KubeReader {
 export interface NosanaJobControllerOptions {
   /** How often queued/running jobs are polled (the watcher's interval). */
   pollIntervalMs: number;
+  /** Follow jobs over the RPC's websocket too, polling only to resync while it is up (default false). */
+  chainSubscribe?: boolean;
   /** How long after run start + timeout a silent node is given before the job is ended. */
   deadNodeGraceMs: number;
   /** How long a job ended without a result waits for `complete` before it is Failed/NoResult. */

@@ -9,6 +9,7 @@ import { JOB_ADDRESS_ANNOTATION } from '../../api/annotations.ts';
 import type { JobView } from '../../chain/jobs-client.ts';
 import { listCharge } from '../../chain/money.ts';
 import type { ItemBackoff } from '../../runtime/work-queue.ts';
+import { keyOf } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import { decisionSettings, recordEvents, requeueOf, sendEnding, takeDecision } from './act.ts';
 import { extendJob, posterWallet } from './chain-actions.ts';
@@ -55,8 +56,9 @@ export async function followJob(
 ): Promise<StepOutcome> {
   const ports = await ctx.ports();
   // Tracking puts the job in the watcher's batched poll, so the reconciles that follow it every
-  // poll interval read its snapshot and cost no RPC of their own.
-  ports.watcher.track(jobAddress);
+  // poll interval read its snapshot and cost no RPC of their own, and has this NosanaJob woken
+  // when the chain's websocket tells of a change.
+  ports.watcher.track(jobAddress, keyOf(ctx.object));
   const address = jobAddress.toBase58();
   const { world, decision } = await readAndDecide(ctx, ports, address, origin);
   const done = takeDecision(ctx, decision, backoff);

@@ -1,12 +1,18 @@
 // The batched chain poller, against a scripted JobsClient that counts its calls: reads close
 // together become one batch, fresh snapshots cost nothing, and a poll covers every tracked job in
-// one batch plus one read per distinct market of queued jobs.
+// one batch plus one read per distinct market of queued jobs. With scripted subscriptions: a
+// notification is believed only through a read at its slot, wakes the job's followers, and the
+// snapshots stay fresh only while every subscription they depend on is in place.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import type { JobAccount } from '../../../src/chain/accounts.ts';
-import type { JobStatus, JobView, JobsClient, MarketView } from '../../../src/chain/jobs-client.ts';
+import { OFFSETS } from '../../../src/chain/accounts.ts';
+import type { JobStatus, JobView, JobsClient, MarketView, ReadOptions } from '../../../src/chain/jobs-client.ts';
+import type { ProgramFilter } from '../../../src/chain/program-subscription.ts';
 import { BatchedChainJobWatcher } from '../../../src/controllers/chain-watcher.ts';
+import type { ProgramSubscriptions, SubscriptionHandlers } from '../../../src/controllers/chain-watcher.ts';
+import type { ObjectKey } from '../../../src/runtime/types.ts';
 
 const key = (): PublicKey => Keypair.generate().publicKey;
 
@@ -15,13 +21,15 @@ class ScriptedChain {
   readonly jobs = new Map<string, JobView>();
   readonly markets = new Map<string, MarketView>();
   readonly getJobsCalls: string[][] = [];
+  readonly getJobsOptions: (ReadOptions | undefined)[] = [];
   readonly getMarketCalls: string[] = [];
   failNext: Error | undefined;
 
   client(): JobsClient {
     const client: Pick<JobsClient, 'getJobs' | 'getMarket'> = {
-      getJobs: async (addresses) => {
+      getJobs: async (addresses, options) => {
         this.getJobsCalls.push(addresses.map((address) => address.toBase58()));
+        this.getJobsOptions.push(options);
         if (this.failNext !== undefined) {
           const error = this.failNext;
           this.failNext = undefined;
@@ -37,7 +45,7 @@ class ScriptedChain {
     return client as JobsClient;
   }
 
-  addJob(market: PublicKey, status: JobStatus = 'QUEUED'): PublicKey {
+  addJob(market: PublicKey, status: JobStatus = 'QUEUED', project = PublicKey.default): PublicKey {
     const address = key();
     const account: JobAccount = {
       ipfsJob: new Uint8Array(32),
@@ -46,7 +54,7 @@ class ScriptedChain {
       node: PublicKey.default,
       payer: PublicKey.default,
       price: 100n,
-      project: PublicKey.default,
+      project,
       state: 0,
       timeEnd: 0n,
       timeStart: 0n,
@@ -227,6 +235,193 @@ describe('BatchedChainJobWatcher', () => {
         ['rejected', 'rejected'],
       );
       assert.ok((await watcher.job(a))?.address.equals(a));
+    } finally {
+      watcher.close();
+    }
+  });
+});
+
+/** Program subscriptions the test puts in place and drops by hand; notices are sent through `handlers`. */
+class ScriptedSubscriptions implements ProgramSubscriptions {
+  readonly added = new Map<string, ProgramFilter[]>();
+  readonly #since = new Map<string, number>();
+  handlers: SubscriptionHandlers | undefined;
+
+  add(name: string, filters: ProgramFilter[]): void {
+    this.added.set(name, filters);
+  }
+
+  activeSince(name: string): number | undefined {
+    return this.#since.get(name);
+  }
+
+  /** Every subscription added so far comes into place now. */
+  activateAll(): void {
+    for (const name of this.added.keys()) this.#since.set(name, performance.now());
+    this.handlers?.onChange();
+  }
+
+  drop(): void {
+    this.#since.clear();
+    this.handlers?.onChange();
+  }
+
+  close(): void {
+    this.#since.clear();
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('BatchedChainJobWatcher with subscriptions', () => {
+  const project = key();
+  const owner: ObjectKey = { namespace: 'team-a', name: 'render' };
+
+  function subscribedWatcher(chain: ScriptedChain, pollIntervalMs: number) {
+    const subscriptions = new ScriptedSubscriptions();
+    const woken: ObjectKey[] = [];
+    const watcher = new BatchedChainJobWatcher({
+      jobs: chain.client(),
+      pollIntervalMs,
+      resyncIntervalMs: 60_000,
+      wake: (key) => woken.push(key),
+      subscribe: (handlers) => {
+        subscriptions.handlers = handlers;
+        return subscriptions;
+      },
+    });
+    return { watcher, subscriptions, woken };
+  }
+
+  test("tracking subscribes to the program's runs; the first read of a job subscribes to its wallet's job accounts", async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'QUEUED', project);
+    const { watcher, subscriptions } = subscribedWatcher(chain, 60_000);
+    try {
+      watcher.track(job, owner);
+      assert.deepEqual([...subscriptions.added.keys()], ['runs']);
+      await watcher.job(job);
+      assert.deepEqual([...subscriptions.added.keys()], ['runs', `jobs:${project.toBase58()}`]);
+      const filters = subscriptions.added.get(`jobs:${project.toBase58()}`);
+      assert.deepEqual(filters?.[1], { memcmp: { offset: OFFSETS.job.project, bytes: project.toBase58() } }, 'only this wallet’s jobs');
+    } finally {
+      watcher.close();
+    }
+  });
+
+  test('a snapshot read once the subscriptions are in place stays fresh past the poll interval; one read before them does not', async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'QUEUED', project);
+    const { watcher, subscriptions } = subscribedWatcher(chain, 30);
+    try {
+      watcher.track(job, owner);
+      await watcher.job(job);
+      subscriptions.activateAll();
+      await pause(60);
+      await watcher.job(job);
+      assert.equal(chain.getJobsCalls.length >= 2, true, 'read before the subscriptions: aged out at the poll interval');
+      const calls = chain.getJobsCalls.length;
+      await pause(60);
+      await watcher.job(job);
+      assert.equal(chain.getJobsCalls.length, calls, 'covered by the subscriptions: served without a request');
+      subscriptions.drop();
+      await pause(60);
+      await watcher.job(job);
+      assert.ok(chain.getJobsCalls.length > calls, 'the socket dropped: aged out at the poll interval again');
+    } finally {
+      watcher.close();
+    }
+  });
+
+  test('a job notice is read again at the notified slot or later, then wakes its followers; a notice of an untracked job costs nothing', async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'QUEUED', project);
+    const stranger = chain.addJob(key(), 'QUEUED', project);
+    const { watcher, subscriptions, woken } = subscribedWatcher(chain, 60_000);
+    try {
+      watcher.track(job, owner);
+      await watcher.job(job);
+      subscriptions.activateAll();
+      await watcher.job(job, { maxAgeMs: 0 });
+      const calls = chain.getJobsCalls.length;
+      const jobs = `jobs:${project.toBase58()}`;
+      subscriptions.handlers?.onNotice({ subscription: jobs, pubkey: stranger.toBase58(), data: Buffer.alloc(0), slot: 40 });
+      await pause(30);
+      assert.equal(chain.getJobsCalls.length, calls, 'nobody follows that job');
+      chain.update(job, { status: 'COMPLETED' });
+      subscriptions.handlers?.onNotice({ subscription: jobs, pubkey: job.toBase58(), data: Buffer.alloc(0), slot: 41 });
+      await eventually(() => woken.length === 1, 'the follower to be woken');
+      assert.deepEqual(woken, [owner]);
+      assert.deepEqual(chain.getJobsCalls.at(-1), [job.toBase58()]);
+      assert.equal(chain.getJobsOptions.at(-1)?.minContextSlot, 41, 'the read must have seen the notified slot');
+      assert.equal((await watcher.job(job))?.status, 'COMPLETED', 'the follower finds the new state without a read of its own');
+      assert.equal(chain.getJobsCalls.length, calls + 1);
+    } finally {
+      watcher.close();
+    }
+  });
+
+  test('a run notice wakes the job the run names', async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'QUEUED', project);
+    const { watcher, subscriptions, woken } = subscribedWatcher(chain, 60_000);
+    try {
+      watcher.track(job, owner);
+      await watcher.job(job);
+      const run = Buffer.alloc(120);
+      job.toBuffer().copy(run, OFFSETS.run.job);
+      chain.update(job, { status: 'RUNNING' });
+      subscriptions.handlers?.onNotice({ subscription: 'runs', pubkey: key().toBase58(), data: run, slot: 7 });
+      await eventually(() => woken.length === 1, 'the follower to be woken');
+      assert.equal((await watcher.job(job))?.status, 'RUNNING');
+      subscriptions.handlers?.onNotice({ subscription: 'runs', pubkey: key().toBase58(), data: Buffer.alloc(20), slot: 8 });
+      await pause(30);
+      assert.equal(woken.length, 1, 'a run account too short to name a job is ignored');
+    } finally {
+      watcher.close();
+    }
+  });
+
+  test('a failed confirming read leaves the job uncovered and is retried until it succeeds; only then are followers woken', async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'QUEUED', project);
+    const { watcher, subscriptions, woken } = subscribedWatcher(chain, 60_000);
+    try {
+      watcher.track(job, owner);
+      await watcher.job(job);
+      subscriptions.activateAll();
+      await watcher.job(job, { maxAgeMs: 0 });
+      chain.failNext = Object.assign(new Error('Minimum context slot has not been reached'), { code: -32016 });
+      subscriptions.handlers?.onNotice({
+        subscription: `jobs:${project.toBase58()}`,
+        pubkey: job.toBase58(),
+        data: Buffer.alloc(0),
+        slot: 90,
+      });
+      await eventually(
+        () => chain.getJobsOptions.filter((options) => options?.minContextSlot === 90).length === 2,
+        'the read to be retried',
+      );
+      await eventually(() => woken.length === 1, 'the follower to be woken after the retry');
+    } finally {
+      watcher.close();
+    }
+  });
+
+  test('while every subscription is in place the poll only resyncs; once they drop it resumes its pace', async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'RUNNING', project);
+    const { watcher, subscriptions } = subscribedWatcher(chain, 20);
+    try {
+      watcher.track(job, owner);
+      await watcher.job(job);
+      subscriptions.activateAll();
+      await pause(60); // a cycle scheduled before the subscriptions came may still run
+      const calls = chain.getJobsCalls.length;
+      await pause(150);
+      assert.equal(chain.getJobsCalls.length, calls, 'no poll for seven poll intervals: the next one is the resync');
+      subscriptions.drop();
+      await eventually(() => chain.getJobsCalls.length >= calls + 2, 'polls at the poll interval again');
     } finally {
       watcher.close();
     }

@@ -1,0 +1,225 @@
+// Solana's PubSub API, for the one call the operator makes on it: programSubscribe, over the
+// websocket an RPC serves beside its HTTP endpoint. A notification only says "this account changed
+// at slot S"; whoever listens reads the account again before believing anything (chain-watcher.ts).
+//
+// Written on `ws` rather than web3.js's Connection.onProgramAccountChange because the watcher must
+// know, per subscription, since when it has been in place on the current connection: a snapshot
+// read before that may have missed a change, and web3.js neither reports that nor lets a silent,
+// half-open socket be told from a quiet one (here a ping that gets no pong ends the connection).
+import type { PublicKey } from '@solana/web3.js';
+import type { Logger } from 'pino';
+import { WebSocket, type RawData } from 'ws';
+import { z } from 'zod';
+import { redactSecrets } from '../http/redact.ts';
+import { retryDelayMs, type RetryPolicy } from '../http/retry.ts';
+import { endpointOrigin } from './network-detect.ts';
+
+/** A getProgramAccounts-style filter: bytes (base58) at an offset, or an exact data size. */
+export type ProgramFilter = { memcmp: { offset: number; bytes: string } } | { dataSize: number };
+
+export interface ProgramAccountNotice {
+  /** The name the subscription was added under. */
+  subscription: string;
+  pubkey: string;
+  data: Buffer;
+  /** The slot the RPC saw the change at: a read that believes it must have seen this slot. */
+  slot: number;
+}
+
+export interface ProgramSubscriberOptions {
+  /** The websocket URL (see websocketUrlOf). May carry an API key: it is never logged whole. */
+  url: string;
+  /** Extra headers of the upgrade request (providers that authenticate by header). */
+  headers?: Record<string, string>;
+  program: PublicKey;
+  commitment: 'confirmed' | 'finalized';
+  onNotice(notice: ProgramAccountNotice): void;
+  /** A subscription came into place, or the connection went and every subscription with it. */
+  onChange?(): void;
+  log?: Logger;
+  /** How often the connection is pinged; no pong before the next ping ends it. Default 10 s. */
+  pingIntervalMs?: number;
+  /** Waits between reconnects (the HTTP clients' jittered backoff; attempts unused). Default up to 0.5 s doubling to 30 s. */
+  reconnect?: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>;
+}
+
+const DEFAULT_PING_INTERVAL_MS = 10_000;
+const DEFAULT_RECONNECT = { baseDelayMs: 500, maxDelayMs: 30_000 };
+/** A notification carries one account; a market, the largest, is about 14 KB in base64. */
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+const subscribeResponse = z.object({ id: z.number(), result: z.number().optional(), error: z.object({ message: z.string() }).optional() });
+const programNotification = z.object({
+  method: z.literal('programNotification'),
+  params: z.object({
+    subscription: z.number(),
+    result: z.object({
+      context: z.object({ slot: z.number().int().nonnegative() }),
+      value: z.object({ pubkey: z.string(), account: z.object({ data: z.tuple([z.string(), z.literal('base64')]) }) }),
+    }),
+  }),
+});
+
+/**
+ * The websocket of an RPC, where web3.js and solana-test-validator look for it: ws for http, wss
+ * for https, and the next port when a port is given (8899 → 8900). Path and query are kept, since
+ * hosted providers put the API key there and serve both on one host.
+ */
+export function websocketUrlOf(rpcUrl: string): string {
+  const url = new URL(rpcUrl);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`the RPC URL must be http or https, got ${url.protocol}`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (url.port !== '') url.port = String(Number(url.port) + 1);
+  return url.toString();
+}
+
+interface Active {
+  serverId: number;
+  /** performance.now() when the RPC confirmed it. */
+  since: number;
+}
+
+/**
+ * Holds a set of named program subscriptions on one connection, reconnecting with backoff and
+ * subscribing everything again after each reconnect. Connects on the first add().
+ */
+export class ProgramSubscriber {
+  readonly #options: ProgramSubscriberOptions;
+  readonly #wanted = new Map<string, ProgramFilter[]>();
+  readonly #active = new Map<string, Active>();
+  /** Subscribe requests sent on the current connection and not answered yet: request id → name. */
+  readonly #requests = new Map<number, string>();
+  readonly #names = new Map<number, string>();
+  #socket: WebSocket | undefined;
+  #nextRequestId = 1;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  /** Connections lost in a row without every subscription coming into place: the reconnect backoff. */
+  #failures = 0;
+  #closed = false;
+
+  constructor(options: ProgramSubscriberOptions) {
+    this.#options = options;
+  }
+
+  /** Subscribes `filters` under `name` (now if connected, else on connecting). Adding a name twice is adding it once. */
+  add(name: string, filters: ProgramFilter[]): void {
+    if (this.#closed || this.#wanted.has(name)) return;
+    this.#wanted.set(name, filters);
+    if (this.#socket === undefined) {
+      if (this.#reconnectTimer === undefined) this.#connect();
+    } else if (this.#socket.readyState === WebSocket.OPEN) {
+      this.#subscribe(this.#socket, name, filters);
+    }
+  }
+
+  /** When the subscription `name` came into place on the current connection; undefined while it is not in place. */
+  activeSince(name: string): number | undefined {
+    return this.#active.get(name)?.since;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    this.#disconnect();
+    this.#socket?.close(1000);
+    this.#socket = undefined;
+  }
+
+  #connect(): void {
+    this.#reconnectTimer = undefined;
+    if (this.#closed) return;
+    const socket = new WebSocket(this.#options.url, {
+      ...(this.#options.headers === undefined ? {} : { headers: this.#options.headers }),
+      maxPayload: MAX_MESSAGE_BYTES,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      followRedirects: false,
+    });
+    this.#socket = socket;
+    let awaitingPong = false;
+    socket.on('open', () => {
+      this.#options.log?.info({ websocket: endpointOrigin(this.#options.url) }, 'chain subscription connected');
+      for (const [name, filters] of this.#wanted) this.#subscribe(socket, name, filters);
+      this.#pingTimer = setInterval(() => {
+        // No pong since the last ping: the connection is gone even if TCP has not noticed.
+        if (awaitingPong) return socket.terminate();
+        awaitingPong = true;
+        socket.ping();
+      }, this.#options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS).unref();
+    });
+    socket.on('pong', () => {
+      awaitingPong = false;
+    });
+    socket.on('message', (data: RawData) => this.#receive(data));
+    socket.on('error', (error: Error) => {
+      this.#options.log?.warn(
+        { websocket: endpointOrigin(this.#options.url), reason: redactSecrets(error.message) },
+        'chain subscription failed',
+      );
+    });
+    socket.on('close', () => {
+      if (this.#socket !== socket) return;
+      this.#socket = undefined;
+      const hadSubscriptions = this.#active.size > 0;
+      this.#disconnect();
+      if (hadSubscriptions) this.#options.onChange?.();
+      if (this.#closed) return;
+      const reconnect = this.#options.reconnect ?? DEFAULT_RECONNECT;
+      const waitMs = retryDelayMs(this.#failures++, { attempts: Infinity, ...reconnect }, undefined) ?? reconnect.maxDelayMs;
+      this.#options.log?.info({ websocket: endpointOrigin(this.#options.url), retryInMs: waitMs }, 'chain subscription disconnected');
+      this.#reconnectTimer = setTimeout(() => this.#connect(), waitMs).unref();
+    });
+  }
+
+  #disconnect(): void {
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+    this.#active.clear();
+    this.#requests.clear();
+    this.#names.clear();
+  }
+
+  #subscribe(socket: WebSocket, name: string, filters: ProgramFilter[]): void {
+    const id = this.#nextRequestId++;
+    this.#requests.set(id, name);
+    const config = { encoding: 'base64', commitment: this.#options.commitment, filters };
+    socket.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'programSubscribe', params: [this.#options.program.toBase58(), config] }));
+  }
+
+  #receive(data: RawData): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(data.toString());
+    } catch {
+      return this.#options.log?.warn('the chain subscription sent a message that is not JSON; ignored');
+    }
+    const notification = programNotification.safeParse(message);
+    if (notification.success) {
+      const { subscription, result } = notification.data.params;
+      const name = this.#names.get(subscription);
+      if (name === undefined) return;
+      const notice = {
+        subscription: name,
+        pubkey: result.value.pubkey,
+        data: Buffer.from(result.value.account.data[0], 'base64'),
+        slot: result.context.slot,
+      };
+      return this.#options.onNotice(notice);
+    }
+    const response = subscribeResponse.safeParse(message);
+    if (!response.success) return;
+    const name = this.#requests.get(response.data.id);
+    if (name === undefined) return;
+    this.#requests.delete(response.data.id);
+    if (response.data.result === undefined) {
+      const reason = redactSecrets(response.data.error?.message ?? 'no subscription id in the answer');
+      return this.#options.log?.warn({ subscription: name, reason }, 'the RPC refused a chain subscription; its accounts are polled');
+    }
+    this.#active.set(name, { serverId: response.data.result, since: performance.now() });
+    this.#names.set(response.data.result, name);
+    // A connection whose subscriptions all came into place has earned a fresh backoff.
+    if (this.#requests.size === 0) this.#failures = 0;
+    this.#options.onChange?.();
+  }
+}
