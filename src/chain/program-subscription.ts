@@ -48,6 +48,8 @@ const DEFAULT_RECONNECT = { baseDelayMs: 500, maxDelayMs: 30_000 };
 /** A notification carries one account; a market, the largest, is about 14 KB in base64. */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** A connection that served this long before dropping is reconnected to at the base delay again. */
+const STABLE_CONNECTION_MS = 60_000;
 
 const subscribeResponse = z.object({ id: z.number(), result: z.number().optional(), error: z.object({ message: z.string() }).optional() });
 const programNotification = z.object({
@@ -95,8 +97,10 @@ export class ProgramSubscriber {
   #nextRequestId = 1;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
-  /** Connections lost in a row without every subscription coming into place: the reconnect backoff. */
+  /** Connections lost in a row without having served for a while: the reconnect backoff. */
   #failures = 0;
+  /** When the current connection first had a subscription in place. */
+  #servingSince: number | undefined;
   #closed = false;
 
   constructor(options: ProgramSubscriberOptions) {
@@ -119,6 +123,7 @@ export class ProgramSubscriber {
     return this.#active.get(name)?.since;
   }
 
+  /** Ends the connection and every subscription; onChange is not called (the owner is closing too). */
   close(): void {
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
@@ -166,6 +171,10 @@ export class ProgramSubscriber {
       if (hadSubscriptions) this.#options.onChange?.();
       if (this.#closed) return;
       const reconnect = this.#options.reconnect ?? DEFAULT_RECONNECT;
+      // Only a connection that served for a while earns a fresh backoff: an RPC that accepts
+      // subscriptions and drops the socket at once must not be reconnected to at the base rate.
+      if (this.#servingSince !== undefined && performance.now() - this.#servingSince >= STABLE_CONNECTION_MS) this.#failures = 0;
+      this.#servingSince = undefined;
       const waitMs = retryDelayMs(this.#failures++, { attempts: Infinity, ...reconnect }, undefined) ?? reconnect.maxDelayMs;
       this.#options.log?.info({ websocket: endpointOrigin(this.#options.url), retryInMs: waitMs }, 'chain subscription disconnected');
       this.#reconnectTimer = setTimeout(() => this.#connect(), waitMs).unref();
@@ -218,8 +227,7 @@ export class ProgramSubscriber {
     }
     this.#active.set(name, { serverId: response.data.result, since: performance.now() });
     this.#names.set(response.data.result, name);
-    // A connection whose subscriptions all came into place has earned a fresh backoff.
-    if (this.#requests.size === 0) this.#failures = 0;
+    this.#servingSince ??= performance.now();
     this.#options.onChange?.();
   }
 }

@@ -16,6 +16,7 @@ import type { ResourceLimits } from '../executor/settings.ts';
 import type { CommandIo } from './io.ts';
 import {
   PROCESS_OPTIONS,
+  boolean,
   cidr,
   clusterHelp,
   duration,
@@ -51,6 +52,7 @@ function durationText(ms: number): string {
 export const NODE_OPTIONS = {
   ...PROCESS_OPTIONS,
   'poll-interval': { type: 'string', default: durationText(DEFAULT_NODE_TIMINGS.pollIntervalMs) },
+  'chain-subscribe': { type: 'string', default: 'true' },
   'recheck-interval': { type: 'string', default: durationText(DEFAULT_NODE_TIMINGS.recheckMs) },
   'join-settle': { type: 'string', default: durationText(DEFAULT_NODE_TIMINGS.joinSettleMs) },
   'start-retry': { type: 'string', default: durationText(DEFAULT_NODE_TIMINGS.startRetryMs) },
@@ -86,6 +88,9 @@ ${clusterHelp({ namespaces: 'namespaces to serve', workers: 'concurrent reconcil
 ${networksHelp('results')}
 Jobs:
   --poll-interval D                  how often queued and running nodes read the chain (default ${NODE_OPTIONS['poll-interval'].default})
+  --chain-subscribe=true|false       also watch the RPC's websocket (the RPC port + 1, or wss on the same
+                                     host) for runs of the nodes served, so a node given a job looks at
+                                     once rather than at its next poll (default ${NODE_OPTIONS['chain-subscribe'].default})
   --recheck-interval D               how often stake, market and key are read again (default ${NODE_OPTIONS['recheck-interval'].default})
   --join-settle D                    how long a sent join may take to show before another is sent, and
                                      how long a fresh agent waits before its first; keep it longer
@@ -224,6 +229,7 @@ export async function parseNodeArgs(args: readonly string[], env: NodeJS.Process
   return {
     ...(await processSettings(values, env, DEFAULT_LEASE_NAME)),
     timings: timings(values),
+    chainSubscribe: boolean(values['chain-subscribe'], '--chain-subscribe'),
     containment: await containment(values, env),
   };
 }
@@ -241,6 +247,7 @@ function describeNode(options: ProcessOptions<NodeAgentSettings>): Record<string
       lowBalanceSol: formatSol(pace.lowBalanceLamports),
       unschedulableTimeout: durationText(pace.unschedulableMs),
     },
+    chainSubscribe: options.chainSubscribe,
     containment: options.containment,
   };
 }

@@ -153,6 +153,11 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
   readonly #tracked = new Map<string, PublicKey>();
   /** Who follows each tracked job: woken when it changes. */
   readonly #owners = new Map<string, Map<string, ObjectKey>>();
+  /**
+   * Who serves as each tracked node: woken when a run of that node is notified. Never pruned: it
+   * holds one entry per node key this process served, and waking a deleted NosanaNode is a no-op.
+   */
+  readonly #nodes = new Map<string, Map<string, ObjectKey>>();
   /** The wallet that posted each tracked job, once read: its job accounts are subscribed to. */
   readonly #projects = new Map<string, string>();
   readonly #changes = new Map<string, Change>();
@@ -196,6 +201,14 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
       this.#owners.set(id, owners);
     }
     // Runs name their job, not its wallet: one subscription to every run of the program, matched here.
+    this.#subscriptions?.add(RUNS_SUBSCRIPTION, [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount)]);
+  }
+
+  trackNode(node: PublicKey, owner: ObjectKey): void {
+    const id = node.toBase58();
+    const owners = this.#nodes.get(id) ?? new Map<string, ObjectKey>();
+    owners.set(keyString(owner), owner);
+    this.#nodes.set(id, owners);
     this.#subscriptions?.add(RUNS_SUBSCRIPTION, [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount)]);
   }
 
@@ -303,15 +316,18 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     return views;
   }
 
-  /** A notification: the job it concerns (a job account, or the job a run names), if tracked, is marked changed and read again. */
+  /**
+   * A notification: the job it concerns (a job account, or the job a run names), if tracked, is
+   * marked changed and read again; the node a run names, if tracked, is woken (its reconcile reads
+   * the chain itself, so it needs no read here).
+   */
   #heard(notice: ProgramAccountNotice): void {
-    const { job } = OFFSETS.run;
-    const id =
-      notice.subscription === RUNS_SUBSCRIPTION
-        ? notice.data.length >= job + 32
-          ? bs58.encode(notice.data.subarray(job, job + 32))
-          : undefined
-        : notice.pubkey;
+    const { job, node } = OFFSETS.run;
+    const isRun = notice.subscription === RUNS_SUBSCRIPTION;
+    if (isRun && notice.data.length >= node + 32) {
+      for (const owner of this.#nodes.get(bs58.encode(notice.data.subarray(node, node + 32)))?.values() ?? []) this.#wake?.(owner);
+    }
+    const id = !isRun ? notice.pubkey : notice.data.length >= job + 32 ? bs58.encode(notice.data.subarray(job, job + 32)) : undefined;
     if (id === undefined || !this.#tracked.has(id)) return;
     const heard = this.#changes.get(id);
     this.#changes.set(id, { heardAt: performance.now(), slot: Math.max(heard?.slot ?? 0, notice.slot) });

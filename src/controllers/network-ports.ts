@@ -32,6 +32,11 @@ export interface ChainJobWatcher {
    * woken when a change is heard and read. Tracking twice is tracking once.
    */
   track(address: PublicKey, owner?: ObjectKey): void;
+  /**
+   * Wakes `owner` (the NosanaNode serving as `node`) when a run naming that node is notified: the
+   * run a `list` or `work` creates is how a waiting node learns it got a job.
+   */
+  trackNode(node: PublicKey, owner: ObjectKey): void;
   /** Stops following a job (terminal and its result stored), for every owner. */
   forget(address: PublicKey): void;
   /**

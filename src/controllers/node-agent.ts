@@ -60,6 +60,8 @@ export interface NodeAgentOptions {
   probeAddress: string;
   networks: OperatorNetworkDefaults;
   timings: NodeTimings;
+  /** Watch the RPC's websocket for runs of the nodes served, waking a node given a job at once. */
+  chainSubscribe: boolean;
   containment: Containment;
   /** How long in-flight reconciles may finish on stop. */
   drainTimeoutMs?: number;
@@ -82,7 +84,14 @@ export async function runNodeAgent(options: NodeAgentOptions, stop: AbortSignal)
   const cluster = await clusterCaches(kubeConfig, api, log);
   const reader = new ApiKubeReader(kubeConfig);
   const events = new ApiEventRecorder(kubeConfig, log, { reportingInstance: identity });
-  const networks = new CachedNetworkRegistry({ metrics: nosanaMetrics, log, pollIntervalMs: options.timings.pollIntervalMs });
+  const networks = new CachedNetworkRegistry({
+    metrics: nosanaMetrics,
+    log,
+    pollIntervalMs: options.timings.pollIntervalMs,
+    subscribe: options.chainSubscribe,
+    // Nodes are tracked inside the controller's reconciles, so it exists by the first wake.
+    wake: (key) => controller.enqueue(key),
+  });
 
   let leadingSince = new Date();
   const enqueueUid = (uid: string): void => {

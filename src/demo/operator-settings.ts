@@ -46,6 +46,7 @@ export function demoManagerSettings(networks: OperatorNetworkDefaults): DemoMana
     ...processSettings(networks),
     jobs: {
       pollIntervalMs: POLL_INTERVAL_MS,
+      chainSubscribe: true,
       deadNodeGraceMs: 2 * 60_000,
       resultWaitMs: 2 * 60_000,
       logsConfigMapMaxBytes: 1024 * 1024,
@@ -69,6 +70,7 @@ export function demoNodeAgentSettings(networks: OperatorNetworkDefaults): DemoNo
   return {
     ...processSettings(networks),
     timings: DEMO_NODE_TIMINGS,
+    chainSubscribe: true,
     containment: {
       deniedCidrs: [...DEFAULT_EXECUTOR_SETTINGS.deniedCidrs],
       operatorImage: DEMO_OPERATOR_IMAGE,

@@ -84,6 +84,9 @@ export async function readNodeWorld(deps: NodeAgentDeps, node: NosanaNodeObject)
     uid,
     nodeAddress: address,
   };
+  // Woken when a run naming this key appears: how a node waiting in the queue learns of its job
+  // without waiting for its next poll (where the RPC serves a websocket).
+  ports.watcher.trackNode(keypair.publicKey, { namespace: owner.namespace, name: owner.name });
   const store = new RunRecordStore(deps.api, { network: ports.network });
   const recordRead = chooseRecord(await store.list(owner), status.currentRun);
   const stored = recordRead?.record;

@@ -382,6 +382,29 @@ describe('BatchedChainJobWatcher with subscriptions', () => {
     }
   });
 
+  test('a run notice naming a tracked node wakes the NosanaNode serving as it, with no read of its own', async () => {
+    const chain = new ScriptedChain();
+    const { watcher, subscriptions, woken } = subscribedWatcher(chain, 60_000);
+    const node = key();
+    const nodeOwner: ObjectKey = { namespace: 'gpu-owners', name: 'rig-1' };
+    try {
+      watcher.trackNode(node, nodeOwner);
+      assert.deepEqual([...subscriptions.added.keys()], ['runs'], 'runs are the only subscription a node needs');
+      const run = Buffer.alloc(120);
+      key().toBuffer().copy(run, OFFSETS.run.job);
+      key().toBuffer().copy(run, OFFSETS.run.node);
+      subscriptions.handlers?.onNotice({ subscription: 'runs', pubkey: key().toBase58(), data: run, slot: 3 });
+      assert.deepEqual(woken, [], 'another node’s run wakes nobody');
+      node.toBuffer().copy(run, OFFSETS.run.node);
+      subscriptions.handlers?.onNotice({ subscription: 'runs', pubkey: key().toBase58(), data: run, slot: 4 });
+      assert.deepEqual(woken, [nodeOwner]);
+      await pause(20);
+      assert.equal(chain.getJobsCalls.length, 0, 'the job it names is not tracked here: nothing is read');
+    } finally {
+      watcher.close();
+    }
+  });
+
   test('a failed confirming read leaves the job uncovered and is retried until it succeeds; only then are followers woken', async () => {
     const chain = new ScriptedChain();
     const job = chain.addJob(key(), 'QUEUED', project);
