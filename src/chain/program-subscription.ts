@@ -45,8 +45,11 @@ export interface ProgramSubscriberOptions {
 
 const DEFAULT_PING_INTERVAL_MS = 10_000;
 const DEFAULT_RECONNECT = { baseDelayMs: 500, maxDelayMs: 30_000 };
-/** A notification carries one account; a market, the largest, is about 14 KB in base64. */
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * A notification carries one job (240 bytes) or run (120 bytes) account, well under 1 KB as JSON;
+ * the cap keeps an RPC that answers with huge frames from costing the controller memory and CPU.
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A connection that served this long before dropping is reconnected to at the base delay again. */
 const STABLE_CONNECTION_MS = 60_000;

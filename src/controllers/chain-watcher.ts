@@ -60,6 +60,12 @@ const DEFAULT_BATCH_WINDOW_MS = 5;
 const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
 /** Waits before reading a notified job again after a failed read (an RPC behind the notified slot). */
 const REFRESH_RETRY = { attempts: Infinity, baseDelayMs: 200, maxDelayMs: 5_000 };
+/**
+ * Failed reads of one set of notified jobs before the notification is given up: its followers are
+ * woken to read as they always do, so a slot no backend reaches (a wrong one, or an RPC stuck
+ * behind) costs a few requests, not one every few seconds for good.
+ */
+const REFRESH_ATTEMPTS = 6;
 const RUNS_SUBSCRIPTION = 'runs';
 const jobsSubscription = (project: string) => `jobs:${project}`;
 
@@ -359,7 +365,19 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
         for (const owner of this.#owners.get(id)?.values() ?? []) this.#wake?.(owner);
       }
     } catch (error) {
-      const waitMs = retryDelayMs(this.#refreshFailures++, REFRESH_RETRY, undefined) ?? REFRESH_RETRY.maxDelayMs;
+      if (++this.#refreshFailures >= REFRESH_ATTEMPTS) {
+        this.#log?.warn({ err: error, jobs: heard.length }, 'reading notified jobs kept failing; they are left to their polls');
+        this.#refreshFailures = 0;
+        for (const [id, change] of heard) {
+          if (this.#changes.get(id) !== change) continue;
+          // The snapshot predates the change: dropped, so the followers read the job anew.
+          this.#changes.delete(id);
+          this.#jobSnapshots.delete(id);
+          for (const owner of this.#owners.get(id)?.values() ?? []) this.#wake?.(owner);
+        }
+        return;
+      }
+      const waitMs = retryDelayMs(this.#refreshFailures - 1, REFRESH_RETRY, undefined) ?? REFRESH_RETRY.maxDelayMs;
       this.#log?.debug({ err: error, jobs: heard.length, retryInMs: waitMs }, 'reading notified jobs failed');
       this.#refreshTimer ??= setTimeout(() => void this.#refresh(), waitMs).unref();
       return;

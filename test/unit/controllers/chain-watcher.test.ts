@@ -431,6 +431,54 @@ describe('BatchedChainJobWatcher with subscriptions', () => {
     }
   });
 
+  test('a notified slot no read reaches is given up after a few tries: the followers are woken to read the job anew', async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'QUEUED', project);
+    const { watcher, subscriptions, woken } = subscribedWatcher(chain, 60_000);
+    const client = chain.client();
+    // An RPC that never reaches the notified slot refuses every read that asks for it.
+    const original = client.getJobs.bind(client);
+    client.getJobs = async (addresses, options) => {
+      if (options?.minContextSlot !== undefined) {
+        chain.getJobsOptions.push(options);
+        throw Object.assign(new Error('Minimum context slot has not been reached'), { code: -32016 });
+      }
+      return original(addresses, options);
+    };
+    const stuck = new BatchedChainJobWatcher({
+      jobs: client,
+      pollIntervalMs: 60_000,
+      resyncIntervalMs: 60_000,
+      wake: (owner) => woken.push(owner),
+      subscribe: (handlers) => {
+        subscriptions.handlers = handlers;
+        return subscriptions;
+      },
+    });
+    watcher.close();
+    try {
+      stuck.track(job, owner);
+      await stuck.job(job);
+      subscriptions.activateAll();
+      await stuck.job(job, { maxAgeMs: 0 });
+      subscriptions.handlers?.onNotice({
+        subscription: `jobs:${project.toBase58()}`,
+        pubkey: job.toBase58(),
+        data: Buffer.alloc(0),
+        slot: 2 ** 40,
+      });
+      await eventually(() => woken.length === 1, 'the follower to be woken once the notification is given up');
+      const tries = chain.getJobsOptions.filter((options) => options?.minContextSlot === 2 ** 40).length;
+      assert.ok(tries >= 2 && tries <= 6, `a few tries, then no more (${tries})`);
+      const reads = chain.getJobsCalls.length;
+      chain.update(job, { status: 'RUNNING' });
+      assert.equal((await stuck.job(job))?.status, 'RUNNING', 'the old snapshot is not served: the job is read anew');
+      assert.equal(chain.getJobsCalls.length, reads + 1);
+    } finally {
+      stuck.close();
+    }
+  });
+
   test('while every subscription is in place the poll only resyncs; once they drop it resumes its pace', async () => {
     const chain = new ScriptedChain();
     const job = chain.addJob(key(), 'RUNNING', project);
