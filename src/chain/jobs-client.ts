@@ -141,6 +141,16 @@ export interface JobsClient {
   getJob(address: PublicKey, options?: ReadOptions): Promise<JobView | undefined>;
   /** Many jobs at once: getMultipleAccounts in batches, one run query for all that may be running. */
   getJobs(addresses: readonly PublicKey[], options?: ReadOptions): Promise<Map<string, JobView | undefined>>;
+  /**
+   * Jobs and the only runs they can have, in one getMultipleAccounts instead of a run query: for a
+   * caller that hears of every run created (a runs subscription). A run that is gone, or that
+   * names a job not asked for, is ignored.
+   */
+  getJobsWithRuns(
+    addresses: readonly PublicKey[],
+    runs: readonly PublicKey[],
+    options?: ReadOptions,
+  ): Promise<Map<string, JobView | undefined>>;
   /** The jobs a wallet posted with exactly this definition CID (one filtered getProgramAccounts). */
   findJobsByDefinition(project: PublicKey, ipfsJob: Uint8Array): Promise<JobView[]>;
   getRunsByJob(job: PublicKey): Promise<RunView[]>;

@@ -3,7 +3,7 @@ import { Keypair } from '@solana/web3.js';
 import type { AccountInfo, Connection, GetProgramAccountsFilter, PublicKey } from '@solana/web3.js';
 import bs58 from 'bs58';
 import { ACCOUNT_DISCRIMINATORS } from './idl.ts';
-import { AccountDecodeError, JOB_STATE, OFFSETS, decodeAccount } from './accounts.ts';
+import { AccountDecodeError, JOB_STATE, OFFSETS, accountKindOf, decodeAccount } from './accounts.ts';
 import type { JobAccount } from './accounts.ts';
 import { TOKEN_PROGRAM_ID, nosTokenAccount, stakeAccount } from './addresses.ts';
 import { cidToBytes32 } from '../ipfs/cid.ts';
@@ -160,6 +160,33 @@ export class SolanaJobsClient implements JobsClient {
         }
       }
     }
+    return jobs;
+  }
+
+  async getJobsWithRuns(
+    addresses: readonly PublicKey[],
+    runs: readonly PublicKey[],
+    options: ReadOptions = {},
+  ): Promise<Map<string, JobView | undefined>> {
+    const infos = await this.multipleAccounts([...addresses, ...runs], options);
+    const jobs = new Map<string, JobView | undefined>();
+    addresses.forEach((address, index) => {
+      const info = infos[index] ?? null;
+      if (info === null) return jobs.set(address.toBase58(), undefined);
+      this.requireJobsProgramOwner(address, info.owner);
+      const account = decodeAccount('JobAccount', info.data);
+      jobs.set(address.toBase58(), { address, account, status: deriveJobStatus(account, false) });
+    });
+    runs.forEach((address, index) => {
+      const info = infos[addresses.length + index] ?? null;
+      // A closed run (finished or quit) is no run; nor is any other account, of this program or another.
+      if (info === null || !info.owner.equals(this.network.jobsProgram) || accountKindOf(info.data) !== 'RunAccount') return;
+      const account = decodeAccount('RunAccount', info.data);
+      const view = jobs.get(account.job.toBase58());
+      if (view === undefined || view.account.state === JOB_STATE.done) return;
+      view.run = { address, account };
+      view.status = deriveJobStatus(view.account, true);
+    });
     return jobs;
   }
 

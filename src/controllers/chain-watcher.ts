@@ -17,7 +17,7 @@ import bs58 from 'bs58';
 import type { Logger } from 'pino';
 import { OFFSETS } from '../chain/accounts.ts';
 import { ACCOUNT_DISCRIMINATORS } from '../chain/idl.ts';
-import type { JobView, JobsClient, MarketView } from '../chain/jobs-client.ts';
+import type { JobView, JobsClient, MarketView, ReadOptions } from '../chain/jobs-client.ts';
 import type { ProgramAccountNotice, ProgramFilter } from '../chain/program-subscription.ts';
 import { retryDelayMs } from '../http/retry.ts';
 import type { ObjectKey } from '../runtime/types.ts';
@@ -77,6 +77,8 @@ function memcmp(offset: number, bytes: Uint8Array): ProgramFilter {
 interface Change {
   heardAt: number;
   slot: number;
+  /** Run accounts heard for the job: with the run it had, the only runs it can have now. */
+  runs: string[];
 }
 
 interface Waiter<V> {
@@ -257,10 +259,12 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
   async pollOnce(): Promise<void> {
     const tracked = [...this.#tracked.values()];
     if (tracked.length === 0) return;
-    const requests = tracked.map((address) => this.#jobLoader.get(address));
-    // Send at once: the poll is the batch; on-demand reads already waiting ride along.
-    await this.#jobLoader.flush();
-    const views = await Promise.all(requests);
+    const at = performance.now();
+    // Always the full read, run query included: the poll is the safety net for a notification
+    // never received, so it must not lean on the runs the subscription told of.
+    const read = await this.#client.getJobs(tracked);
+    this.#store(read, at);
+    const views = [...read.values()];
     // Only queued jobs need their market (the mirror shows the queue position); a running job's market is no news.
     const queuedMarkets = new Map<string, PublicKey>();
     for (const view of views) if (view?.status === 'QUEUED') queuedMarkets.set(view.account.market.toBase58(), view.account.market);
@@ -293,9 +297,39 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
 
   async #loadJobs(keys: PublicKey[]): Promise<Map<string, JobView | undefined>> {
     const at = performance.now();
-    const views = await this.#client.getJobs(keys);
+    const views = await this.#read(keys, {});
     this.#store(views, at);
     return views;
+  }
+
+  /**
+   * Reads jobs. A job whose last snapshot was read while the runs subscription was in place can
+   * only have the run that snapshot showed or a run heard since: those are read with the jobs in
+   * one getMultipleAccounts. Any other job needs the run query (JobsClient.getJobs).
+   */
+  async #read(addresses: readonly PublicKey[], options: ReadOptions): Promise<Map<string, JobView | undefined>> {
+    const runsSince = this.#subscriptions?.activeSince(RUNS_SUBSCRIPTION);
+    const known: PublicKey[] = [];
+    const runs = new Map<string, PublicKey>();
+    const unknown: PublicKey[] = [];
+    for (const address of addresses) {
+      const id = address.toBase58();
+      const snapshot = this.#jobSnapshots.get(id);
+      if (runsSince === undefined || snapshot === undefined || snapshot.at < runsSince) {
+        unknown.push(address);
+        continue;
+      }
+      known.push(address);
+      const previous = snapshot.value?.run?.address;
+      if (previous !== undefined) runs.set(previous.toBase58(), previous);
+      for (const run of this.#changes.get(id)?.runs ?? []) runs.set(run, new PublicKey(run));
+    }
+    const none = new Map<string, JobView | undefined>();
+    const [cheap, full] = await Promise.all([
+      known.length === 0 ? none : this.#client.getJobsWithRuns(known, [...runs.values()], options),
+      unknown.length === 0 ? none : this.#client.getJobs(unknown, options),
+    ]);
+    return new Map([...cheap, ...full]);
   }
 
   #store(views: Map<string, JobView | undefined>, at: number): void {
@@ -336,7 +370,8 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     const id = !isRun ? notice.pubkey : notice.data.length >= job + 32 ? bs58.encode(notice.data.subarray(job, job + 32)) : undefined;
     if (id === undefined || !this.#tracked.has(id)) return;
     const heard = this.#changes.get(id);
-    this.#changes.set(id, { heardAt: performance.now(), slot: Math.max(heard?.slot ?? 0, notice.slot) });
+    const runs = isRun && !(heard?.runs ?? []).includes(notice.pubkey) ? [...(heard?.runs ?? []), notice.pubkey] : (heard?.runs ?? []);
+    this.#changes.set(id, { heardAt: performance.now(), slot: Math.max(heard?.slot ?? 0, notice.slot), runs });
     this.#refreshTimer ??= setTimeout(() => void this.#refresh(), this.#batchWindowMs).unref();
   }
 
@@ -353,7 +388,7 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     const at = performance.now();
     try {
       const minContextSlot = Math.max(...heard.map(([, change]) => change.slot));
-      const views = await this.#client.getJobs(
+      const views = await this.#read(
         heard.map(([id]) => this.#tracked.get(id) ?? new PublicKey(id)),
         { minContextSlot },
       );

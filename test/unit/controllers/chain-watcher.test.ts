@@ -22,14 +22,22 @@ class ScriptedChain {
   readonly markets = new Map<string, MarketView>();
   readonly getJobsCalls: string[][] = [];
   readonly getJobsOptions: (ReadOptions | undefined)[] = [];
+  /** The runs each read asked for with its jobs (getJobsWithRuns); undefined for a plain getJobs. */
+  readonly runsAsked: (string[] | undefined)[] = [];
   readonly getMarketCalls: string[] = [];
   failNext: Error | undefined;
 
   client(): JobsClient {
-    const client: Pick<JobsClient, 'getJobs' | 'getMarket'> = {
+    const client: Pick<JobsClient, 'getJobs' | 'getJobsWithRuns' | 'getMarket'> = {
+      getJobsWithRuns: async (addresses, runs, options) => {
+        const views = await client.getJobs(addresses, options);
+        this.runsAsked[this.runsAsked.length - 1] = runs.map((run) => run.toBase58());
+        return views;
+      },
       getJobs: async (addresses, options) => {
         this.getJobsCalls.push(addresses.map((address) => address.toBase58()));
         this.getJobsOptions.push(options);
+        this.runsAsked.push(undefined);
         if (this.failNext !== undefined) {
           const error = this.failNext;
           this.failNext = undefined;
@@ -371,12 +379,33 @@ describe('BatchedChainJobWatcher with subscriptions', () => {
       const run = Buffer.alloc(120);
       job.toBuffer().copy(run, OFFSETS.run.job);
       chain.update(job, { status: 'RUNNING' });
-      subscriptions.handlers?.onNotice({ subscription: 'runs', pubkey: key().toBase58(), data: run, slot: 7 });
+      const runAddress = key().toBase58();
+      subscriptions.handlers?.onNotice({ subscription: 'runs', pubkey: runAddress, data: run, slot: 7 });
       await eventually(() => woken.length === 1, 'the follower to be woken');
       assert.equal((await watcher.job(job))?.status, 'RUNNING');
+      assert.deepEqual(chain.runsAsked.at(-1), undefined, 'read before the runs subscription was in place: the run query');
+      subscriptions.activateAll();
+      await watcher.job(job, { maxAgeMs: 0 });
+      chain.update(job, { status: 'COMPLETED' });
+      subscriptions.handlers?.onNotice({
+        subscription: `jobs:${project.toBase58()}`,
+        pubkey: job.toBase58(),
+        data: Buffer.alloc(0),
+        slot: 9,
+      });
+      await eventually(() => woken.length === 2, 'the follower to be woken again');
+      assert.deepEqual(
+        chain.runsAsked.at(-1),
+        [],
+        'covered by the runs subscription: the job alone, no run query (it had no run when last read)',
+      );
+      await watcher.job(job, { maxAgeMs: 0 });
+      assert.deepEqual(chain.runsAsked.at(-1), [], 'an own fresh read of a covered job: no run query either');
+      await watcher.pollOnce();
+      assert.equal(chain.runsAsked.at(-1), undefined, 'the poll, the safety net for lost notifications, always runs the run query');
       subscriptions.handlers?.onNotice({ subscription: 'runs', pubkey: key().toBase58(), data: Buffer.alloc(20), slot: 8 });
       await pause(30);
-      assert.equal(woken.length, 1, 'a run account too short to name a job is ignored');
+      assert.equal(woken.length, 2, 'a run account too short to name a job is ignored');
     } finally {
       watcher.close();
     }
