@@ -14,8 +14,10 @@ import { redactSecrets } from '../http/redact.ts';
 import { retryDelayMs, type RetryPolicy } from '../http/retry.ts';
 import { endpointOrigin } from './network-detect.ts';
 
-/** A getProgramAccounts-style filter: bytes (base58) at an offset, or an exact data size. */
-export type ProgramFilter = { memcmp: { offset: number; bytes: string } } | { dataSize: number };
+/** A getProgramAccounts-style filter: bytes (base58) at an offset. */
+export interface ProgramFilter {
+  memcmp: { offset: number; bytes: string };
+}
 
 export interface ProgramAccountNotice {
   /** The name the subscription was added under. */
@@ -53,6 +55,14 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A connection that served this long before dropping is reconnected to at the base delay again. */
 const STABLE_CONNECTION_MS = 60_000;
+/**
+ * Messages one connection may bring per window: far above what a network's job and run changes
+ * produce, far below what would keep the controller busy. An RPC over it is cut off and backed off
+ * from (the jobs are polled meanwhile), so a tenant's own RPC cannot flood the shared controller.
+ */
+const MESSAGE_BUDGET = { messages: 500, windowMs: 10_000 };
+/** How much of an RPC's refusal is logged: enough to debug, never a whole frame. */
+const REFUSAL_LOG_CHARS = 200;
 
 const subscribeResponse = z.object({ id: z.number(), result: z.number().optional(), error: z.object({ message: z.string() }).optional() });
 const programNotification = z.object({
@@ -61,7 +71,11 @@ const programNotification = z.object({
     subscription: z.number(),
     result: z.object({
       context: z.object({ slot: z.number().int().nonnegative() }),
-      value: z.object({ pubkey: z.string(), account: z.object({ data: z.tuple([z.string(), z.literal('base64')]) }) }),
+      // A public key in base58 (32 bytes: 32 to 44 characters), never arbitrary text kept by a listener.
+      value: z.object({
+        pubkey: z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/),
+        account: z.object({ data: z.tuple([z.string(), z.literal('base64')]) }),
+      }),
     }),
   }),
 });
@@ -75,19 +89,21 @@ export function websocketUrlOf(rpcUrl: string): string {
   const url = new URL(rpcUrl);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`the RPC URL must be http or https, got ${url.protocol}`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  // A websocket URL has no fragment (the client refuses one).
+  url.hash = '';
   if (url.port !== '') url.port = String(Number(url.port) + 1);
   return url.toString();
 }
 
 interface Active {
-  serverId: number;
   /** performance.now() when the RPC confirmed it. */
   since: number;
 }
 
 /**
  * Holds a set of named program subscriptions on one connection, reconnecting with backoff and
- * subscribing everything again after each reconnect. Connects on the first add().
+ * subscribing everything again after each reconnect. Connects on the first add(), and lets the
+ * connection go once the last name is removed.
  */
 export class ProgramSubscriber {
   readonly #options: ProgramSubscriberOptions;
@@ -95,7 +111,9 @@ export class ProgramSubscriber {
   readonly #active = new Map<string, Active>();
   /** Subscribe requests sent on the current connection and not answered yet: request id → name. */
   readonly #requests = new Map<number, string>();
+  /** The RPC's subscription id of each name in place, both ways. */
   readonly #names = new Map<number, string>();
+  readonly #ids = new Map<string, number>();
   #socket: WebSocket | undefined;
   #nextRequestId = 1;
   #reconnectTimer: NodeJS.Timeout | undefined;
@@ -104,6 +122,10 @@ export class ProgramSubscriber {
   #failures = 0;
   /** When the current connection first had a subscription in place. */
   #servingSince: number | undefined;
+  /** Messages of the current connection in the current budget window, and when the window began. */
+  #budget = { used: 0, since: 0 };
+  /** One "not JSON" warning per connection: an RPC sending junk must not flood the logs. */
+  #junkLogged = false;
   #closed = false;
 
   constructor(options: ProgramSubscriberOptions) {
@@ -118,6 +140,27 @@ export class ProgramSubscriber {
       if (this.#reconnectTimer === undefined) this.#connect();
     } else if (this.#socket.readyState === WebSocket.OPEN) {
       this.#subscribe(this.#socket, name, filters);
+    }
+  }
+
+  /** Ends the subscription `name`; with no name left, the connection goes too. */
+  remove(name: string): void {
+    if (!this.#wanted.delete(name)) return;
+    const id = this.#ids.get(name);
+    this.#active.delete(name);
+    this.#ids.delete(name);
+    if (id !== undefined) this.#names.delete(id);
+    if (this.#wanted.size === 0) {
+      clearTimeout(this.#reconnectTimer);
+      this.#reconnectTimer = undefined;
+      const socket = this.#socket;
+      this.#socket = undefined;
+      this.#disconnect();
+      socket?.close(1000);
+      return;
+    }
+    if (id !== undefined && this.#socket?.readyState === WebSocket.OPEN) {
+      this.#socket.send(JSON.stringify({ jsonrpc: '2.0', id: this.#nextRequestId++, method: 'programUnsubscribe', params: [id] }));
     }
   }
 
@@ -137,14 +180,29 @@ export class ProgramSubscriber {
 
   #connect(): void {
     this.#reconnectTimer = undefined;
-    if (this.#closed) return;
-    const socket = new WebSocket(this.#options.url, {
-      ...(this.#options.headers === undefined ? {} : { headers: this.#options.headers }),
-      maxPayload: MAX_MESSAGE_BYTES,
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      followRedirects: false,
-    });
+    if (this.#closed || this.#wanted.size === 0) return;
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.#options.url, {
+        ...(this.#options.headers === undefined ? {} : { headers: this.#options.headers }),
+        maxPayload: MAX_MESSAGE_BYTES,
+        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+        followRedirects: false,
+        // Compression would let a small frame expand into work; notifications are small anyway.
+        perMessageDeflate: false,
+      });
+    } catch (error) {
+      // A URL the client refuses: logged, retried with backoff like any failed connection.
+      this.#options.log?.warn(
+        { websocket: endpointOrigin(this.#options.url), reason: redactSecrets((error as Error).message) },
+        'chain subscription failed',
+      );
+      this.#scheduleReconnect();
+      return;
+    }
     this.#socket = socket;
+    this.#budget = { used: 0, since: performance.now() };
+    this.#junkLogged = false;
     let awaitingPong = false;
     socket.on('open', () => {
       this.#options.log?.info({ websocket: endpointOrigin(this.#options.url) }, 'chain subscription connected');
@@ -159,7 +217,20 @@ export class ProgramSubscriber {
     socket.on('pong', () => {
       awaitingPong = false;
     });
-    socket.on('message', (data: RawData) => this.#receive(data));
+    socket.on('message', (data: RawData) => {
+      if (this.#socket !== socket) return;
+      if (!this.#withinBudget()) {
+        this.#options.log?.warn(
+          { websocket: endpointOrigin(this.#options.url), messages: MESSAGE_BUDGET.messages, windowMs: MESSAGE_BUDGET.windowMs },
+          'the chain subscription sent more messages than allowed; cut off, jobs are polled meanwhile',
+        );
+        // Not a connection that served well, whatever its age: the backoff keeps growing.
+        this.#servingSince = undefined;
+        socket.terminate();
+        return;
+      }
+      this.#receive(data);
+    });
     socket.on('error', (error: Error) => {
       this.#options.log?.warn(
         { websocket: endpointOrigin(this.#options.url), reason: redactSecrets(error.message) },
@@ -172,16 +243,27 @@ export class ProgramSubscriber {
       const hadSubscriptions = this.#active.size > 0;
       this.#disconnect();
       if (hadSubscriptions) this.#options.onChange?.();
-      if (this.#closed) return;
-      const reconnect = this.#options.reconnect ?? DEFAULT_RECONNECT;
-      // Only a connection that served for a while earns a fresh backoff: an RPC that accepts
-      // subscriptions and drops the socket at once must not be reconnected to at the base rate.
-      if (this.#servingSince !== undefined && performance.now() - this.#servingSince >= STABLE_CONNECTION_MS) this.#failures = 0;
-      this.#servingSince = undefined;
-      const waitMs = retryDelayMs(this.#failures++, { attempts: Infinity, ...reconnect }, undefined) ?? reconnect.maxDelayMs;
-      this.#options.log?.info({ websocket: endpointOrigin(this.#options.url), retryInMs: waitMs }, 'chain subscription disconnected');
-      this.#reconnectTimer = setTimeout(() => this.#connect(), waitMs).unref();
+      this.#scheduleReconnect();
     });
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#wanted.size === 0) return;
+    const reconnect = this.#options.reconnect ?? DEFAULT_RECONNECT;
+    // Only a connection that served for a while earns a fresh backoff: an RPC that accepts
+    // subscriptions and drops the socket at once must not be reconnected to at the base rate.
+    if (this.#servingSince !== undefined && performance.now() - this.#servingSince >= STABLE_CONNECTION_MS) this.#failures = 0;
+    this.#servingSince = undefined;
+    const waitMs = retryDelayMs(this.#failures++, { attempts: Infinity, ...reconnect }, undefined) ?? reconnect.maxDelayMs;
+    this.#options.log?.info({ websocket: endpointOrigin(this.#options.url), retryInMs: waitMs }, 'chain subscription disconnected');
+    this.#reconnectTimer = setTimeout(() => this.#connect(), waitMs).unref();
+  }
+
+  #withinBudget(): boolean {
+    const now = performance.now();
+    if (now - this.#budget.since >= MESSAGE_BUDGET.windowMs) this.#budget = { used: 0, since: now };
+    this.#budget.used += 1;
+    return this.#budget.used <= MESSAGE_BUDGET.messages;
   }
 
   #disconnect(): void {
@@ -190,6 +272,7 @@ export class ProgramSubscriber {
     this.#active.clear();
     this.#requests.clear();
     this.#names.clear();
+    this.#ids.clear();
   }
 
   #subscribe(socket: WebSocket, name: string, filters: ProgramFilter[]): void {
@@ -204,7 +287,9 @@ export class ProgramSubscriber {
     try {
       message = JSON.parse(data.toString());
     } catch {
-      return this.#options.log?.warn('the chain subscription sent a message that is not JSON; ignored');
+      if (this.#junkLogged) return;
+      this.#junkLogged = true;
+      return this.#options.log?.warn('the chain subscription sent a message that is not JSON; ignored (said once per connection)');
     }
     const notification = programNotification.safeParse(message);
     if (notification.success) {
@@ -224,12 +309,15 @@ export class ProgramSubscriber {
     const name = this.#requests.get(response.data.id);
     if (name === undefined) return;
     this.#requests.delete(response.data.id);
+    // Removed while the answer was on its way: nothing to put in place.
+    if (!this.#wanted.has(name)) return;
     if (response.data.result === undefined) {
-      const reason = redactSecrets(response.data.error?.message ?? 'no subscription id in the answer');
+      const reason = redactSecrets((response.data.error?.message ?? 'no subscription id in the answer').slice(0, REFUSAL_LOG_CHARS));
       return this.#options.log?.warn({ subscription: name, reason }, 'the RPC refused a chain subscription; its accounts are polled');
     }
-    this.#active.set(name, { serverId: response.data.result, since: performance.now() });
+    this.#active.set(name, { since: performance.now() });
     this.#names.set(response.data.result, name);
+    this.#ids.set(name, response.data.result);
     this.#servingSince ??= performance.now();
     this.#options.onChange?.();
   }

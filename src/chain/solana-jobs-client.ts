@@ -538,7 +538,9 @@ export class SolanaJobsClient implements JobsClient {
 
   private requireJobsProgramOwner(address: PublicKey, owner: PublicKey): void {
     if (!owner.equals(this.network.jobsProgram)) {
-      throw new Error(`${address.toBase58()} is not a Nosana jobs-program account on ${this.network.name} (owner ${owner.toBase58()})`);
+      throw new AccountDecodeError(
+        `${address.toBase58()} is not a Nosana jobs-program account on ${this.network.name} (owner ${owner.toBase58()})`,
+      );
     }
   }
 

@@ -8,14 +8,16 @@
 // Where the RPC serves a websocket, the watcher also subscribes to the job accounts of the wallets
 // it follows and to the program's run accounts. A notification is never believed by itself: it
 // marks the job changed, the job is read again at the notified slot or later, and only then are
-// the NosanaJobs following it woken. While the subscriptions are in place a snapshot read after
-// they came into place stays fresh until the next resync, since any change would have been
-// notified; once the socket drops, snapshots age out at the poll interval again and the poll
-// resumes its pace. Without a socket (or refused subscriptions), it is the batched poller alone.
+// the NosanaJobs following it woken. A snapshot read after those subscriptions came into place (and
+// after tracking began) with no change heard since stays fresh until the next resync instead of
+// the poll interval. The resync poll always reads in full, so a notification the RPC never sent
+// costs at most one resync interval of staleness. Once the socket drops, snapshots age out at the
+// poll interval again and the poll resumes its pace. Without a socket (or with refused
+// subscriptions), it is the batched poller alone.
 import { PublicKey } from '@solana/web3.js';
 import bs58 from 'bs58';
 import type { Logger } from 'pino';
-import { OFFSETS } from '../chain/accounts.ts';
+import { AccountDecodeError, OFFSETS } from '../chain/accounts.ts';
 import { ACCOUNT_DISCRIMINATORS } from '../chain/idl.ts';
 import type { JobView, JobsClient, MarketView, ReadOptions } from '../chain/jobs-client.ts';
 import type { ProgramAccountNotice, ProgramFilter } from '../chain/program-subscription.ts';
@@ -46,6 +48,8 @@ export interface BatchedChainJobWatcherOptions {
 /** What the watcher needs of a program subscription (chain/program-subscription.ts's ProgramSubscriber). */
 export interface ProgramSubscriptions {
   add(name: string, filters: ProgramFilter[]): void;
+  /** Ends the subscription `name` (the connection goes with the last one). */
+  remove(name: string): void;
   /** performance.now() when `name` came into place on the current connection; undefined while it is not. */
   activeSince(name: string): number | undefined;
   close(): void;
@@ -75,11 +79,28 @@ function memcmp(offset: number, bytes: Uint8Array): ProgramFilter {
 
 /** A notified change not yet confirmed by a read: when it was heard, and the slot a read must have seen. */
 interface Change {
-  heardAt: number;
   slot: number;
-  /** Run accounts heard for the job: with the run it had, the only runs it can have now. */
+  /** Run accounts heard for the job: with the run it had, the only runs it can have now (a few at most). */
   runs: string[];
 }
+
+/** A job the watcher follows. */
+interface TrackedJob {
+  address: PublicKey;
+  /** The NosanaJobs following it: woken when it changes. */
+  owners: Map<string, ObjectKey>;
+  /** The wallet that posted it, once read: its job accounts are subscribed to. */
+  project?: string;
+  /** performance.now() when tracking began: no notification about it was listened for before. */
+  since: number;
+  /** performance.now() of the last track() call: a job nobody asks about any more is let go. */
+  touchedAt: number;
+}
+
+/** Runs remembered per notified job: a job has one run at a time, so a few cover any real sequence. */
+const MAX_RUNS_HEARD = 4;
+/** A tracked job nobody tracked again for this long (its NosanaJob moved to other settings, or went) is let go. */
+const MIN_IDLE_MS = 10 * 60_000;
 
 interface Waiter<V> {
   resolve(value: V): void;
@@ -92,12 +113,12 @@ interface Waiter<V> {
  * transaction needs an answer sent after it.
  */
 class BatchLoader<V> {
-  readonly #load: (keys: PublicKey[]) => Promise<Map<string, V>>;
+  readonly #load: (keys: PublicKey[]) => Promise<Map<string, V | Error>>;
   readonly #windowMs: number;
   readonly #pending = new Map<string, { key: PublicKey; waiters: Waiter<V>[] }>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(load: (keys: PublicKey[]) => Promise<Map<string, V>>, windowMs: number) {
+  constructor(load: (keys: PublicKey[]) => Promise<Map<string, V | Error>>, windowMs: number) {
     this.#load = load;
     this.#windowMs = windowMs;
   }
@@ -121,7 +142,13 @@ class BatchLoader<V> {
     if (batch.length === 0) return;
     try {
       const values = await this.#load(batch.map((entry) => entry.key));
-      for (const entry of batch) for (const waiter of entry.waiters) waiter.resolve(values.get(entry.key.toBase58()) as V);
+      for (const entry of batch) {
+        // An Error in place of a value fails that key alone (an address that is no job account).
+        const value = values.get(entry.key.toBase58());
+        for (const waiter of entry.waiters)
+          if (value instanceof Error) waiter.reject(value);
+          else waiter.resolve(value as V);
+      }
     } catch (error) {
       for (const entry of batch) for (const waiter of entry.waiters) waiter.reject(error);
     }
@@ -156,19 +183,18 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
   readonly #client: JobsClient;
   readonly #intervalMs: number;
   readonly #resyncMs: number;
+  readonly #idleMs: number;
   readonly #log: Logger | undefined;
   readonly #wake: ((owner: ObjectKey) => void) | undefined;
-  readonly #tracked = new Map<string, PublicKey>();
-  /** Who follows each tracked job: woken when it changes. */
-  readonly #owners = new Map<string, Map<string, ObjectKey>>();
+  readonly #tracked = new Map<string, TrackedJob>();
   /**
    * Who serves as each tracked node: woken when a run of that node is notified. Never pruned: it
    * holds one entry per node key this process served, and waking a deleted NosanaNode is a no-op.
    */
   readonly #nodes = new Map<string, Map<string, ObjectKey>>();
-  /** The wallet that posted each tracked job, once read: its job accounts are subscribed to. */
-  readonly #projects = new Map<string, string>();
   readonly #changes = new Map<string, Change>();
+  /** Tracked addresses that are no job account: kept out of batches, so they cannot fail everyone's read. */
+  readonly #unreadable = new Map<string, Error>();
   readonly #jobSnapshots = new Map<string, Snapshot<JobView | undefined>>();
   readonly #marketSnapshots = new Map<string, Snapshot<MarketView | undefined>>();
   readonly #jobLoader: BatchLoader<JobView | undefined>;
@@ -188,6 +214,7 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     this.#client = options.jobs;
     this.#intervalMs = options.pollIntervalMs;
     this.#resyncMs = Math.max(options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS, options.pollIntervalMs);
+    this.#idleMs = Math.max(MIN_IDLE_MS, 3 * options.pollIntervalMs);
     this.#log = options.log;
     this.#wake = options.wake;
     this.#batchWindowMs = options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS;
@@ -202,12 +229,11 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
 
   track(address: PublicKey, owner?: ObjectKey): void {
     const id = address.toBase58();
-    this.#tracked.set(id, address);
-    if (owner !== undefined) {
-      const owners = this.#owners.get(id) ?? new Map<string, ObjectKey>();
-      owners.set(keyString(owner), owner);
-      this.#owners.set(id, owners);
-    }
+    const now = performance.now();
+    const tracked = this.#tracked.get(id) ?? { address, owners: new Map<string, ObjectKey>(), since: now, touchedAt: now };
+    tracked.touchedAt = now;
+    if (owner !== undefined) tracked.owners.set(keyString(owner), owner);
+    this.#tracked.set(id, tracked);
     // Runs name their job, not its wallet: one subscription to every run of the program, matched here.
     this.#subscriptions?.add(RUNS_SUBSCRIPTION, [memcmp(0, ACCOUNT_DISCRIMINATORS.RunAccount)]);
   }
@@ -222,11 +248,12 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
 
   forget(address: PublicKey): void {
     const id = address.toBase58();
+    const project = this.#tracked.get(id)?.project;
     this.#tracked.delete(id);
-    this.#owners.delete(id);
-    this.#projects.delete(id);
     this.#changes.delete(id);
+    this.#unreadable.delete(id);
     this.#jobSnapshots.delete(id);
+    this.#releaseSubscriptions(project);
   }
 
   async job(address: PublicKey, options: { maxAgeMs?: number } = {}): Promise<JobView | undefined> {
@@ -257,45 +284,54 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
    * timer runs it every interval; tests call it to poll at a known moment.
    */
   async pollOnce(): Promise<void> {
-    const tracked = [...this.#tracked.values()];
+    const tracked = [...this.#tracked.values()].map((job) => job.address);
     if (tracked.length === 0) return;
     const at = performance.now();
     // Always the full read, run query included: the poll is the safety net for a notification
     // never received, so it must not lean on the runs the subscription told of.
-    const read = await this.#client.getJobs(tracked);
+    const read = await this.#read(tracked, { full: true });
     this.#store(read, at);
-    const views = [...read.values()];
     // Only queued jobs need their market (the mirror shows the queue position); a running job's market is no news.
     const queuedMarkets = new Map<string, PublicKey>();
-    for (const view of views) if (view?.status === 'QUEUED') queuedMarkets.set(view.account.market.toBase58(), view.account.market);
+    for (const view of read.values())
+      if (!(view instanceof Error) && view?.status === 'QUEUED') queuedMarkets.set(view.account.market.toBase58(), view.account.market);
     const marketRequests = [...queuedMarkets.values()].map((market) => this.#marketLoader.get(market));
     await this.#marketLoader.flush();
     await Promise.all(marketRequests);
   }
 
-  /** Whether the subscriptions of the job and its runs are live and were in place before `snapshot` was read, with no change heard since. */
-  #covered(id: string, snapshot: Snapshot<unknown> | undefined): boolean {
-    if (this.#subscriptions === undefined || snapshot === undefined || this.#changes.has(id)) return false;
-    const project = this.#projects.get(id);
-    if (project === undefined) return false;
+  /** The subscription of the job's wallet and that of the program's runs were in place before `since` (and tracking had begun). */
+  #listenedSince(tracked: TrackedJob | undefined, since: number, wallet: boolean): boolean {
+    if (this.#subscriptions === undefined || tracked === undefined || since < tracked.since) return false;
     const runsSince = this.#subscriptions.activeSince(RUNS_SUBSCRIPTION);
-    const jobsSince = this.#subscriptions.activeSince(jobsSubscription(project));
-    return runsSince !== undefined && jobsSince !== undefined && snapshot.at >= Math.max(runsSince, jobsSince);
+    if (runsSince === undefined || since < runsSince) return false;
+    if (!wallet) return true;
+    const jobsSince = tracked.project === undefined ? undefined : this.#subscriptions.activeSince(jobsSubscription(tracked.project));
+    return jobsSince !== undefined && since >= jobsSince;
+  }
+
+  /** Whether any change after `snapshot` would have been notified, and none was heard: the snapshot stands until the resync. */
+  #covered(id: string, snapshot: Snapshot<unknown> | undefined): boolean {
+    return snapshot !== undefined && !this.#changes.has(id) && this.#listenedSince(this.#tracked.get(id), snapshot.at, true);
   }
 
   /** Every subscription a tracked job needs is in place: the poll only resyncs. */
   #live(): boolean {
     if (this.#subscriptions === undefined || this.#subscriptions.activeSince(RUNS_SUBSCRIPTION) === undefined) return false;
-    for (const project of new Set(this.#projects.values()))
+    let projects = 0;
+    for (const { project } of this.#tracked.values()) {
+      if (project === undefined) continue;
+      projects += 1;
       if (this.#subscriptions.activeSince(jobsSubscription(project)) === undefined) return false;
-    return this.#projects.size > 0;
+    }
+    return projects > 0;
   }
 
   #fresh<V>(snapshot: Snapshot<V> | undefined, maxAgeMs: number): Snapshot<V> | undefined {
     return snapshot !== undefined && performance.now() - snapshot.at <= maxAgeMs ? snapshot : undefined;
   }
 
-  async #loadJobs(keys: PublicKey[]): Promise<Map<string, JobView | undefined>> {
+  async #loadJobs(keys: PublicKey[]): Promise<Map<string, JobView | undefined | Error>> {
     const at = performance.now();
     const views = await this.#read(keys, {});
     this.#store(views, at);
@@ -303,47 +339,95 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
   }
 
   /**
-   * Reads jobs. A job whose last snapshot was read while the runs subscription was in place can
-   * only have the run that snapshot showed or a run heard since: those are read with the jobs in
-   * one getMultipleAccounts. Any other job needs the run query (JobsClient.getJobs).
+   * Reads jobs: at the slot of any change heard of them, or later, so an RPC backend behind it
+   * cannot answer for it. A tracked job whose last snapshot was read while the runs subscription
+   * listened can only have the run that snapshot showed or a run heard since: those are read with
+   * the jobs in one getMultipleAccounts. Any other job, and every job of a poll (`full`), needs the
+   * run query (JobsClient.getJobs). An address that is no job account fails alone, then stays out
+   * of the batches.
    */
-  async #read(addresses: readonly PublicKey[], options: ReadOptions): Promise<Map<string, JobView | undefined>> {
-    const runsSince = this.#subscriptions?.activeSince(RUNS_SUBSCRIPTION);
+  async #read(
+    addresses: readonly PublicKey[],
+    options: { full?: boolean; minContextSlot?: number },
+  ): Promise<Map<string, JobView | undefined | Error>> {
+    const result = new Map<string, JobView | undefined | Error>();
+    let minContextSlot = options.minContextSlot ?? 0;
     const known: PublicKey[] = [];
     const runs = new Map<string, PublicKey>();
     const unknown: PublicKey[] = [];
     for (const address of addresses) {
       const id = address.toBase58();
+      const unreadable = this.#unreadable.get(id);
+      if (unreadable !== undefined) {
+        result.set(id, unreadable);
+        continue;
+      }
+      const change = this.#changes.get(id);
+      minContextSlot = Math.max(minContextSlot, change?.slot ?? 0);
       const snapshot = this.#jobSnapshots.get(id);
-      if (runsSince === undefined || snapshot === undefined || snapshot.at < runsSince) {
+      if (options.full === true || snapshot === undefined || !this.#listenedSince(this.#tracked.get(id), snapshot.at, false)) {
         unknown.push(address);
         continue;
       }
       known.push(address);
       const previous = snapshot.value?.run?.address;
       if (previous !== undefined) runs.set(previous.toBase58(), previous);
-      for (const run of this.#changes.get(id)?.runs ?? []) runs.set(run, new PublicKey(run));
+      for (const run of change?.runs ?? []) runs.set(run, new PublicKey(run));
     }
-    const none = new Map<string, JobView | undefined>();
+    const readOptions: ReadOptions = minContextSlot > 0 ? { minContextSlot } : {};
     const [cheap, full] = await Promise.all([
-      known.length === 0 ? none : this.#client.getJobsWithRuns(known, [...runs.values()], options),
-      unknown.length === 0 ? none : this.#client.getJobs(unknown, options),
+      this.#isolating(known, (batch) => this.#client.getJobsWithRuns(batch, [...runs.values()], readOptions)),
+      this.#isolating(unknown, (batch) => this.#client.getJobs(batch, readOptions)),
     ]);
-    return new Map([...cheap, ...full]);
+    for (const [id, view] of [...cheap, ...full]) result.set(id, view);
+    return result;
   }
 
-  #store(views: Map<string, JobView | undefined>, at: number): void {
+  /** Reads `addresses` in one call; if one of them is no job account, each alone, so only it fails. */
+  async #isolating(
+    addresses: readonly PublicKey[],
+    read: (batch: readonly PublicKey[]) => Promise<Map<string, JobView | undefined>>,
+  ): Promise<Map<string, JobView | undefined | Error>> {
+    if (addresses.length === 0) return new Map();
+    try {
+      return await read(addresses);
+    } catch (error) {
+      if (!(error instanceof AccountDecodeError)) throw error;
+      if (addresses.length === 1) {
+        this.#unreadable.set(addresses[0]!.toBase58(), error);
+        return new Map([[addresses[0]!.toBase58(), error]]);
+      }
+      const views = new Map<string, JobView | undefined | Error>();
+      for (const address of addresses) for (const [id, view] of await this.#isolating([address], read)) views.set(id, view);
+      return views;
+    }
+  }
+
+  #store(views: Map<string, JobView | undefined | Error>, at: number): void {
     for (const [id, value] of views) {
+      if (value instanceof Error) continue;
       keepNewer(this.#jobSnapshots, id, { value, at });
-      if (value === undefined || !this.#tracked.has(id) || this.#subscriptions === undefined) continue;
+      const tracked = this.#tracked.get(id);
+      if (value === undefined || tracked === undefined || this.#subscriptions === undefined) continue;
       const project = value.account.project.toBase58();
-      if (this.#projects.get(id) === project) continue;
-      this.#projects.set(id, project);
+      if (tracked.project === project) continue;
+      const previous = tracked.project;
+      tracked.project = project;
       this.#subscriptions.add(jobsSubscription(project), [
         memcmp(0, ACCOUNT_DISCRIMINATORS.JobAccount),
         memcmp(OFFSETS.job.project, new PublicKey(project).toBytes()),
       ]);
+      this.#releaseSubscriptions(previous);
     }
+  }
+
+  /** Ends the wallet's subscription once no tracked job needs it, and the runs' once nothing is tracked. */
+  #releaseSubscriptions(project: string | undefined): void {
+    if (this.#subscriptions === undefined) return;
+    if (project !== undefined && ![...this.#tracked.values()].some((job) => job.project === project)) {
+      this.#subscriptions.remove(jobsSubscription(project));
+    }
+    if (this.#tracked.size === 0 && this.#nodes.size === 0) this.#subscriptions.remove(RUNS_SUBSCRIPTION);
   }
 
   // JobsClient reads markets one account at a time; a network has few markets, so this is one
@@ -370,14 +454,18 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     const id = !isRun ? notice.pubkey : notice.data.length >= job + 32 ? bs58.encode(notice.data.subarray(job, job + 32)) : undefined;
     if (id === undefined || !this.#tracked.has(id)) return;
     const heard = this.#changes.get(id);
-    const runs = isRun && !(heard?.runs ?? []).includes(notice.pubkey) ? [...(heard?.runs ?? []), notice.pubkey] : (heard?.runs ?? []);
-    this.#changes.set(id, { heardAt: performance.now(), slot: Math.max(heard?.slot ?? 0, notice.slot), runs });
+    const runs = heard?.runs ?? [];
+    this.#changes.set(id, {
+      slot: Math.max(heard?.slot ?? 0, notice.slot),
+      runs: isRun && !runs.includes(notice.pubkey) ? [...runs, notice.pubkey].slice(-MAX_RUNS_HEARD) : runs,
+    });
     this.#refreshTimer ??= setTimeout(() => void this.#refresh(), this.#batchWindowMs).unref();
   }
 
   /**
    * Reads every job heard of at the latest notified slot or later, stores what it read, and wakes
-   * their followers. A failed read (the RPC behind that slot, or down) is retried with backoff.
+   * their followers. A failed read (the RPC behind that slot, or down) is retried with backoff, a
+   * few times: then the notification is given up and the followers read the job as they always do.
    */
   async #refresh(): Promise<void> {
     this.#refreshTimer = undefined;
@@ -386,21 +474,24 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
     if (heard.length === 0) return;
     this.#refreshing = true;
     const at = performance.now();
+    let retryInMs: number | undefined;
     try {
-      const minContextSlot = Math.max(...heard.map(([, change]) => change.slot));
       const views = await this.#read(
-        heard.map(([id]) => this.#tracked.get(id) ?? new PublicKey(id)),
-        { minContextSlot },
+        heard.map(([id]) => this.#tracked.get(id)?.address ?? new PublicKey(id)),
+        {},
       );
       this.#store(views, at);
       this.#refreshFailures = 0;
       for (const [id, change] of heard) {
         // A change heard while reading is read again on the next round.
         if (this.#changes.get(id) === change) this.#changes.delete(id);
-        for (const owner of this.#owners.get(id)?.values() ?? []) this.#wake?.(owner);
+        this.#wakeFollowers(id);
       }
     } catch (error) {
-      if (++this.#refreshFailures >= REFRESH_ATTEMPTS) {
+      if (++this.#refreshFailures < REFRESH_ATTEMPTS) {
+        retryInMs = retryDelayMs(this.#refreshFailures - 1, REFRESH_RETRY, undefined) ?? REFRESH_RETRY.maxDelayMs;
+        this.#log?.debug({ err: error, jobs: heard.length, retryInMs }, 'reading notified jobs failed');
+      } else {
         this.#log?.warn({ err: error, jobs: heard.length }, 'reading notified jobs kept failing; they are left to their polls');
         this.#refreshFailures = 0;
         for (const [id, change] of heard) {
@@ -408,18 +499,17 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
           // The snapshot predates the change: dropped, so the followers read the job anew.
           this.#changes.delete(id);
           this.#jobSnapshots.delete(id);
-          for (const owner of this.#owners.get(id)?.values() ?? []) this.#wake?.(owner);
+          this.#wakeFollowers(id);
         }
-        return;
       }
-      const waitMs = retryDelayMs(this.#refreshFailures - 1, REFRESH_RETRY, undefined) ?? REFRESH_RETRY.maxDelayMs;
-      this.#log?.debug({ err: error, jobs: heard.length, retryInMs: waitMs }, 'reading notified jobs failed');
-      this.#refreshTimer ??= setTimeout(() => void this.#refresh(), waitMs).unref();
-      return;
     } finally {
       this.#refreshing = false;
     }
-    if (this.#changes.size > 0) this.#refreshTimer ??= setTimeout(() => void this.#refresh(), this.#batchWindowMs).unref();
+    if (this.#changes.size > 0) this.#refreshTimer ??= setTimeout(() => void this.#refresh(), retryInMs ?? this.#batchWindowMs).unref();
+  }
+
+  #wakeFollowers(id: string): void {
+    for (const owner of this.#tracked.get(id)?.owners.values() ?? []) this.#wake?.(owner);
   }
 
   /** A subscription came or went. Gone: snapshots age at the poll interval again, so the poll resumes its pace now. */
@@ -443,6 +533,7 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
   async #cycle(): Promise<void> {
     const started = performance.now();
     try {
+      this.#letIdleGo();
       await this.pollOnce();
       this.#pruneUntracked();
     } catch (error) {
@@ -452,6 +543,14 @@ export class BatchedChainJobWatcher implements ChainJobWatcher {
       const intervalMs = this.#live() ? this.#resyncMs : this.#intervalMs;
       this.#schedule(Math.max(0, intervalMs - (performance.now() - started)));
     }
+  }
+
+  // A NosanaJob tracks its job on every reconcile; one that stopped (its market's settings moved it
+  // to another watcher, or it went without forgetting) would otherwise be polled, and keep its
+  // wallet's subscription, for the life of the process.
+  #letIdleGo(): void {
+    const horizon = performance.now() - this.#idleMs;
+    for (const job of [...this.#tracked.values()]) if (job.touchedAt < horizon) this.forget(job.address);
   }
 
   // Snapshots of jobs nobody tracks (read once, e.g. while deleting) are dropped once stale, so

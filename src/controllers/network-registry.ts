@@ -26,7 +26,7 @@ export interface NetworkRegistryOptions {
   pollIntervalMs: number;
   /** Builds a network's watcher; the batched poller unless a test needs another. */
   createWatcher?: (jobs: JobsClient, log: Logger) => ChainJobWatcher;
-  /** Subscribe to job changes over the RPC's websocket (RPC port + 1, or the same host for wss). */
+  /** Subscribe to job changes over the RPC's websocket (websocketUrlOf: the same host, the next port when one is given). */
   subscribe?: boolean;
   /** Wakes a NosanaJob whose on-chain job changed. */
   wake?: (owner: ObjectKey) => void;

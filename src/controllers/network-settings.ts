@@ -316,6 +316,14 @@ function nonEmpty(value: string, source: string): string {
 }
 
 /** A JSON object of header names to string values; the content is never quoted back. */
+/**
+ * Headers that decide where a request goes or how the connection is framed and upgraded, rather
+ * than who is asking: HTTP clients ignore some of them, but the websocket client sends what it is
+ * given, and a Host of a tenant's choosing reaches another virtual host behind a shared proxy.
+ */
+const CONTROL_HEADER =
+  /^(host|connection|upgrade|keep-alive|te|trailer|transfer-encoding|content-length|expect|sec-websocket-.*|proxy-.*)$/i;
+
 function parseHeaders(text: string, source: string): Record<string, string> {
   const expected = 'must be a JSON object of HTTP header names to string values, e.g. {"Authorization":"Bearer …"}';
   let parsed: unknown;
@@ -332,6 +340,10 @@ function parseHeaders(text: string, source: string): Record<string, string> {
   Object.entries(parsed).forEach(([name, value], index) => {
     if (!HEADER_NAME.test(name))
       throw new NetworkSettingsError(`${source}: the name of header #${index + 1} is not a valid HTTP header name`);
+    if (CONTROL_HEADER.test(name))
+      throw new NetworkSettingsError(
+        `${source}: header #${index + 1} (${name}) steers the connection itself (where it goes, how it is framed or upgraded) and may not be set`,
+      );
     if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
       throw new NetworkSettingsError(`${source}: the value of header #${index + 1} must be a single-line string`);
     }

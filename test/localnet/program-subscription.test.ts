@@ -139,6 +139,7 @@ describe('ProgramSubscriber on the localnet', () => {
         want: 'wss://rpc.example.com/?api-key=x',
       },
       { reason: 'https on an explicit port', rpc: 'https://rpc.example.com:8443/v1', want: 'wss://rpc.example.com:8444/v1' },
+      { reason: 'a fragment, which a websocket URL may not have', rpc: 'https://rpc.example.com/v1#x', want: 'wss://rpc.example.com/v1' },
     ];
     for (const { reason, rpc, want } of cases) assert.equal(websocketUrlOf(rpc), want, reason);
     assert.throws(() => websocketUrlOf('ws://127.0.0.1:8900'), /http or https/);
@@ -367,5 +368,55 @@ describe('ProgramSubscriber on the localnet', () => {
       for (const socket of connections) socket.terminate();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  test('an RPC flooding the connection is cut off and backed off from; junk is logged once per connection', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const connections: WebSocket[] = [];
+    server.on('connection', (socket) => {
+      connections.push(socket);
+      socket.on('message', (data) => {
+        const { id } = JSON.parse(String(data)) as { id: number };
+        socket.send(JSON.stringify({ jsonrpc: '2.0', id, result: id }));
+        // Then far more than the budget of junk, as fast as the socket takes it.
+        for (let index = 0; index < 2_000 && socket.readyState === socket.OPEN; index++) socket.send('not json');
+      });
+    });
+    try {
+      const { port } = server.address() as { port: number };
+      const watched = watch(['mine'], { url: `ws://127.0.0.1:${port}/` });
+      watched.subscriber.add('mine', jobsOf(Keypair.generate().publicKey));
+      await waitFor('the flood to be cut off', () => watched.logs.some((line) => String(line.msg).includes('more messages than allowed')));
+      await waitFor('a new connection after the backoff', () => connections.length >= 2);
+      const junk = watched.logs.filter((line) => String(line.msg).includes('not JSON')).length;
+      assert.ok(
+        junk >= 1 && junk <= connections.length,
+        `junk logged once per connection (${junk} lines, ${connections.length} connections)`,
+      );
+    } finally {
+      for (const subscriber of subscribers.splice(0)) subscriber.close();
+      for (const socket of connections) socket.terminate();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test('remove() ends a subscription on the localnet; removing the last one closes the connection', async () => {
+    const localnet = getLocalnet();
+    const { pubsub } = localnet.chain;
+    const before = pubsub.openConnections;
+    const watched = watch(['mine', 'runs']);
+    watched.subscriber.add('mine', jobsOf(Keypair.generate().publicKey));
+    watched.subscriber.add('runs', RUNS);
+    await waitFor(
+      'both subscriptions',
+      () => watched.subscriber.activeSince('mine') !== undefined && watched.subscriber.activeSince('runs') !== undefined,
+    );
+    const subscriptions = pubsub.subscriptions;
+    watched.subscriber.remove('mine');
+    assert.equal(watched.subscriber.activeSince('mine'), undefined);
+    await waitFor('the localnet to drop the subscription', () => pubsub.subscriptions === subscriptions - 1);
+    watched.subscriber.remove('runs');
+    await waitFor('the connection to close', () => pubsub.openConnections === before);
   });
 });

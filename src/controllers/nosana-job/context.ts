@@ -38,7 +38,7 @@ export interface KubeReader {
 export interface NosanaJobControllerOptions {
   /** How often queued/running jobs are polled (the watcher's interval). */
   pollIntervalMs: number;
-  /** Follow jobs over the RPC's websocket too, polling only to resync while it is up (default false). */
+  /** Follow jobs over the RPC's websocket too, polling only to resync while it is up (unset: off; the controller command turns it on). */
   chainSubscribe?: boolean;
   /** How long after run start + timeout a silent node is given before the job is ended. */
   deadNodeGraceMs: number;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import type { JobAccount } from '../../../src/chain/accounts.ts';
-import { OFFSETS } from '../../../src/chain/accounts.ts';
+import { AccountDecodeError, OFFSETS } from '../../../src/chain/accounts.ts';
 import type { JobStatus, JobView, JobsClient, MarketView, ReadOptions } from '../../../src/chain/jobs-client.ts';
 import type { ProgramFilter } from '../../../src/chain/program-subscription.ts';
 import { BatchedChainJobWatcher } from '../../../src/controllers/chain-watcher.ts';
@@ -263,6 +263,11 @@ class ScriptedSubscriptions implements ProgramSubscriptions {
     return this.#since.get(name);
   }
 
+  remove(name: string): void {
+    this.added.delete(name);
+    this.#since.delete(name);
+  }
+
   /** Every subscription added so far comes into place now. */
   activateAll(): void {
     for (const name of this.added.keys()) this.#since.set(name, performance.now());
@@ -505,6 +510,94 @@ describe('BatchedChainJobWatcher with subscriptions', () => {
       assert.equal(chain.getJobsCalls.length, reads + 1);
     } finally {
       stuck.close();
+    }
+  });
+
+  test('a pending change makes every read of the job ask for its slot, so a backend behind it cannot answer for it', async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'QUEUED', project);
+    const { watcher, subscriptions } = subscribedWatcher(chain, 60_000);
+    try {
+      watcher.track(job, owner);
+      await watcher.job(job);
+      subscriptions.activateAll();
+      chain.failNext = new Error('RPC down for the confirming read');
+      subscriptions.handlers?.onNotice({
+        subscription: `jobs:${project.toBase58()}`,
+        pubkey: job.toBase58(),
+        data: Buffer.alloc(0),
+        slot: 55,
+      });
+      await eventually(() => chain.getJobsOptions.some((options) => options?.minContextSlot === 55), 'the confirming read');
+      await watcher.job(job, { maxAgeMs: 0 });
+      assert.equal(chain.getJobsOptions.at(-1)?.minContextSlot, 55, 'an own read while the change is pending');
+    } finally {
+      watcher.close();
+    }
+  });
+
+  test('a run heard before its job was tracked is not assumed away: a snapshot from before tracking needs the run query', async () => {
+    const chain = new ScriptedChain();
+    const job = chain.addJob(key(), 'QUEUED', project);
+    const { watcher, subscriptions } = subscribedWatcher(chain, 60_000);
+    try {
+      watcher.trackNode(key(), owner);
+      subscriptions.activateAll();
+      await watcher.job(job); // read while untracked: any run notice about it was ignored
+      watcher.track(job, owner);
+      await watcher.job(job, { maxAgeMs: 0 });
+      assert.equal(chain.runsAsked.at(-2), undefined, 'the snapshot predates tracking: the run query');
+      await watcher.job(job, { maxAgeMs: 0 });
+      assert.deepEqual(chain.runsAsked.at(-1), [], 'read since tracking under the runs subscription: no run query');
+    } finally {
+      watcher.close();
+    }
+  });
+
+  test('an address that is no job account fails alone and stays out of the batches; the others read on', async () => {
+    const chain = new ScriptedChain();
+    const [good, other] = [chain.addJob(key(), 'QUEUED', project), chain.addJob(key(), 'RUNNING', project)];
+    const wallet = key();
+    const client = chain.client();
+    const original = client.getJobs.bind(client);
+    client.getJobs = async (addresses, options) => {
+      if (addresses.some((address) => address.equals(wallet)))
+        throw new AccountDecodeError(`${wallet.toBase58()} is not a Nosana jobs-program account`);
+      return original(addresses, options);
+    };
+    const watcher = new BatchedChainJobWatcher({ jobs: client, pollIntervalMs: 60_000 });
+    try {
+      for (const address of [good, wallet, other]) watcher.track(address);
+      const results = await Promise.allSettled([good, wallet, other].map((address) => watcher.job(address)));
+      assert.deepEqual(
+        results.map((result) => result.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      const calls = chain.getJobsCalls.length;
+      await watcher.pollOnce();
+      assert.deepEqual(chain.getJobsCalls.slice(calls), [[good.toBase58(), other.toBase58()]], 'the poll leaves it out');
+    } finally {
+      watcher.close();
+    }
+  });
+
+  test('forgetting the last job of a wallet ends its subscription; the last job of all ends the runs one', async () => {
+    const chain = new ScriptedChain();
+    const [a, b] = [chain.addJob(key(), 'QUEUED', project), chain.addJob(key(), 'QUEUED', key())];
+    const { watcher, subscriptions } = subscribedWatcher(chain, 60_000);
+    try {
+      watcher.track(a, owner);
+      watcher.track(b, owner);
+      await Promise.all([watcher.job(a), watcher.job(b)]);
+      assert.equal(subscriptions.added.size, 3);
+      watcher.forget(a);
+      assert.equal(subscriptions.added.size, 2, 'the other wallet and the runs stay');
+      assert.equal(subscriptions.added.has(`jobs:${project.toBase58()}`), false);
+      assert.equal(subscriptions.added.has('runs'), true);
+      watcher.forget(b);
+      assert.equal(subscriptions.added.size, 0);
+    } finally {
+      watcher.close();
     }
   });
 

@@ -182,6 +182,7 @@ describe('settingsFor', () => {
       notObject: '["sk-live-0123456789"]',
       badName: JSON.stringify({ 'Bearer sk-live-0123456789': 'x' }),
       badValue: JSON.stringify({ 'x-api-key': 'sk-live-0123456789\r\nInjected: 1' }),
+      hostHeader: JSON.stringify({ 'x-api-key': 'sk-live-0123456789', Host: 'internal-admin.default.svc' }),
       emptyJwt: '   ',
     };
     const kube = new FakeKube();
@@ -194,6 +195,7 @@ describe('settingsFor', () => {
       [headers('notobject'), /^Secret team\/notobject key v must be a JSON object/],
       [headers('badname'), /^Secret team\/badname key v: the name of header #1 is not a valid HTTP header name$/],
       [headers('badvalue'), /^Secret team\/badvalue key v: the value of header #1 must be a single-line string$/],
+      [headers('hostheader'), /^Secret team\/hostheader key v: header #2 \(Host\) steers the connection itself/],
       [
         market({ ipfs: { pinning: { provider: 'pinata', credentialsSecretRef: { name: 'emptyjwt', key: 'v' } } } }),
         /^Secret team\/emptyjwt key v is empty$/,
