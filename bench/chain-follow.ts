@@ -9,35 +9,17 @@
 // two poll intervals, so the claims and finishes fall on every phase of the poll cycle rather
 // than on one. Each latency runs from the moment the chain action was confirmed (or the create
 // returned) to the moment this process's watch saw the NosanaJob's phase change.
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
 import type { PublicKey } from '@solana/web3.js';
-import pino from 'pino';
-import type { NosanaJobPhase } from '../src/api/crds/nosana-job.ts';
-import { LocalCluster } from '../src/local-cluster/cluster.ts';
-import { controlPlaneBinaries } from '../src/local-cluster/binaries.ts';
-import { waitFor } from '../src/local-cluster/wait.ts';
 import { DEFAULT_FINALIZE_AFTER_SLOTS } from '../src/localnet/chain/chain.ts';
-import { startLocalnet, type Localnet } from '../src/localnet/localnet.ts';
-import { SupervisedInformer } from '../src/runtime/informer.ts';
-import { controllerIdentity, startController, type ControllerIdentity } from '../test/harness/controller-process.ts';
-import type { ClusterContext } from '../test/harness/fixture.ts';
+import type { Localnet } from '../src/localnet/localnet.ts';
+import { startController } from '../test/harness/controller-process.ts';
 import { localnetDir } from '../test/harness/localnet-faults.ts';
-import { installNosanaApis } from '../test/harness/nosana-apis.ts';
-import {
-  describeJob,
-  NOSANA_API_VERSION,
-  NosanaNamespace,
-  simpleDefinition,
-  type NosanaJobResource,
-} from '../test/harness/nosana-fixtures.ts';
+import { NosanaNamespace, simpleDefinition } from '../test/harness/nosana-fixtures.ts';
 import { TestNode } from '../test/harness/nosana-ledger.ts';
 import { growth, sumByLabel, sumSamples, type MetricSample } from '../test/harness/prometheus-text.ts';
-import { summarize, type Summary } from './stats.ts';
+import { seconds, type BenchEnvironment } from './environment.ts';
+import { JobTimeline } from './job-timeline.ts';
+import { formatMs, formatNumber, formatRatio, formatTable, ratio, summarize, type Summary } from './stats.ts';
 
 export const MODES = ['polling', 'subscription'] as const;
 export type Mode = (typeof MODES)[number];
@@ -57,8 +39,6 @@ export interface ChainFollowOptions {
   /** How long the jobs run between the claims and the finishes: what polling a running job costs. */
   holdMs: number;
   modes: readonly Mode[];
-  /** One line per step, as things start and finish (the control plane alone takes 10-40 s). */
-  progress: (line: string) => void;
 }
 
 export interface ModeResult {
@@ -96,72 +76,28 @@ export interface ChainFollowResult {
   modes: ModeResult[];
 }
 
-interface Environment {
-  ctx: ClusterContext;
-  localnet: Localnet;
-  identity: ControllerIdentity;
-  progress: (line: string) => void;
+export async function runChainFollow(env: BenchEnvironment, options: ChainFollowOptions): Promise<ChainFollowResult> {
+  const { localnet } = env;
+  const modes: ModeResult[] = [];
+  for (const mode of options.modes) modes.push(await runMode(env, mode, options.jobs, options.holdMs));
+  return {
+    settings: {
+      jobs: options.jobs,
+      pollInterval: POLL_INTERVAL,
+      spreadMs: SPREAD_MS,
+      holdMs: options.holdMs,
+      localnet: {
+        slotMs: localnet.chain.clock.slotMs,
+        blockhashLifetime: localnet.chain.chain.blockhashLifetime,
+        // not exposed by the running chain; the benchmark never overrides it
+        finalizeAfterSlots: DEFAULT_FINALIZE_AFTER_SLOTS,
+      },
+    },
+    modes,
+  };
 }
 
-export async function runChainFollow(options: ChainFollowOptions): Promise<ChainFollowResult> {
-  const { progress } = options;
-  // undone in reverse order whatever happens, so a failed run leaves no process or directory behind
-  const cleanups: { what: string; run: () => Promise<unknown> }[] = [];
-  try {
-    progress('starting the control plane (etcd, kube-apiserver, scheduler, controller-manager, KWOK)…');
-    let started = Date.now();
-    const cluster = await LocalCluster.start();
-    cleanups.push({ what: 'the control plane', run: () => cluster.stop() });
-    progress(`control plane ${cluster.handle.version} up in ${seconds(started)}`);
-    const ctx = await clusterContext(cluster);
-
-    started = Date.now();
-    const stateDir = await mkdtemp(join(tmpdir(), 'nosana-bench-localnet-'));
-    // also on Ctrl-C, where run.ts exits without these cleanups (the cluster's watchdog removes its own)
-    const removeState = (): void => rmSync(stateDir, { recursive: true, force: true });
-    process.once('exit', removeState);
-    cleanups.push({
-      what: 'the localnet state',
-      run: async () => {
-        process.removeListener('exit', removeState);
-        await rm(stateDir, { recursive: true, force: true });
-      },
-    });
-    const localnet = await startLocalnet({ stateDir });
-    cleanups.push({ what: 'the localnet', run: () => localnet.close() });
-    progress(`localnet at ${localnet.info.rpcUrl} (${localnet.chain.clock.slotMs} ms slots) up in ${seconds(started)}`);
-
-    await installNosanaApis(ctx);
-    const identity = await controllerIdentity(ctx, await ctx.freshNamespace('bench'));
-    cleanups.push({ what: 'the controller identity', run: () => identity.remove() });
-    progress('nosana.io APIs installed');
-
-    const env: Environment = { ctx, localnet, identity, progress };
-    const modes: ModeResult[] = [];
-    for (const mode of options.modes) modes.push(await runMode(env, mode, options.jobs, options.holdMs));
-    return {
-      settings: {
-        jobs: options.jobs,
-        pollInterval: POLL_INTERVAL,
-        spreadMs: SPREAD_MS,
-        holdMs: options.holdMs,
-        localnet: {
-          slotMs: localnet.chain.clock.slotMs,
-          blockhashLifetime: localnet.chain.chain.blockhashLifetime,
-          // not exposed by the running chain; the benchmark never overrides it
-          finalizeAfterSlots: DEFAULT_FINALIZE_AFTER_SLOTS,
-        },
-      },
-      modes,
-    };
-  } finally {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup.run().catch((error: unknown) => progress(`stopping ${cleanup.what} failed: ${(error as Error).message}`));
-    }
-  }
-}
-
-async function runMode(env: Environment, mode: Mode, jobs: number, holdMs: number): Promise<ModeResult> {
+async function runMode(env: BenchEnvironment, mode: Mode, jobs: number, holdMs: number): Promise<ModeResult> {
   const { ctx, localnet, progress } = env;
   const ns = new NosanaNamespace(ctx, localnet, await ctx.freshNamespace(`bench-${mode}`));
   progress(`[${mode}] starting the controller (--poll-interval ${POLL_INTERVAL} --chain-subscribe=${mode === 'subscription'})`);
@@ -296,105 +232,75 @@ function confirmedAt(localnet: Localnet, payer: PublicKey): number {
   return clock.genesisMs + (record.slot + 1) * clock.slotMs - clock.offsetMs;
 }
 
-type Milestone = 'applied' | 'claimLanded' | 'claimReturned' | 'finishLanded' | 'finishReturned' | NosanaJobPhase;
-
-/**
- * When each NosanaJob of a namespace passed each milestone, in Date.now() milliseconds (the
- * localnet's chain clock is Date.now too, so confirmation times compare directly): phases are
- * the first time the watch showed them, so no poll of ours adds a delay to what is measured.
- */
-class JobTimeline {
-  readonly #informer: SupervisedInformer<NosanaJobResource>;
-  readonly #times = new Map<string, Map<Milestone, number>>();
-  readonly #latest = new Map<string, NosanaJobResource>();
-  readonly #byAddress = new Map<string, string>();
-
-  constructor(kubeConfig: k8s.KubeConfig, namespace: string) {
-    const path = `/apis/${NOSANA_API_VERSION}/namespaces/${namespace}/nosanajobs`;
-    this.#informer = new SupervisedInformer<NosanaJobResource>(kubeConfig, path, pino({ level: 'silent' }));
-    this.#informer.on(({ type, object }) => {
-      if (type === 'deleted') return;
-      const name = object.metadata?.name ?? '';
-      this.#latest.set(name, object);
-      const { phase, jobAddress } = object.status ?? {};
-      if (phase !== undefined) this.mark(name, phase);
-      if (jobAddress !== undefined) this.#byAddress.set(jobAddress, name);
-    });
-  }
-
-  start(): Promise<void> {
-    return this.#informer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#informer.stop();
-  }
-
-  /** Records the first time only: a phase seen again after a relist is not a new transition. */
-  mark(name: string, milestone: Milestone, at = Date.now()): void {
-    const times = this.#times.get(name) ?? new Map<Milestone, number>();
-    if (!times.has(milestone)) times.set(milestone, at);
-    this.#times.set(name, times);
-  }
-
-  nameOf(job: PublicKey): string {
-    const name = this.#byAddress.get(job.toBase58());
-    if (name === undefined) throw new Error(`no NosanaJob of this run follows job ${job.toBase58()}`);
-    return name;
-  }
-
-  /** Milliseconds from `from` to `to` for each job that has both. */
-  intervals(names: readonly string[], from: Milestone, to: Milestone): number[] {
-    return names.flatMap((name) => {
-      const times = this.#times.get(name);
-      const start = times?.get(from);
-      const end = times?.get(to);
-      return start === undefined || end === undefined ? [] : [end - start];
-    });
-  }
-
-  /** Waits until every job has reached `phase`; a job that failed or stopped ends the run at once. */
-  async waitAll(names: readonly string[], phase: NosanaJobPhase, timeoutMs: number): Promise<void> {
-    const waiting = (): string[] => names.filter((name) => !this.#times.get(name)?.has(phase));
-    const describe = (name: string): string => `NosanaJob ${name}: ${describeJob(this.#latest.get(name))}`;
-    let outcome: { failed: string } | 'done';
-    try {
-      outcome = await waitFor(
-        () => {
-          const failed = names.find((name) => ['Failed', 'Stopped'].includes(this.#latest.get(name)?.status?.phase ?? ''));
-          if (failed !== undefined) return { failed };
-          return waiting().length === 0 ? 'done' : undefined;
-        },
-        { what: `every NosanaJob to reach ${phase}`, timeoutMs, intervalMs: 50 },
-      );
-    } catch (error) {
-      const stuck = waiting();
-      const examples = stuck.slice(0, 5).map(describe).join('\n  ');
-      throw new Error(`${(error as Error).message}; ${stuck.length} are not there, e.g.\n  ${examples}`, { cause: error });
-    }
-    if (outcome !== 'done') throw new Error(`while waiting for ${phase}: ${describe(outcome.failed)}`);
-  }
+/** Each figure as subscription / polling, when both ran: below 1 means subscribing is faster or cheaper. */
+export function chainFollowRatios(modes: readonly ModeResult[]): Record<string, number> | undefined {
+  const polling = modes.find((mode) => mode.mode === 'polling');
+  const subscription = modes.find((mode) => mode.mode === 'subscription');
+  if (polling === undefined || subscription === undefined) return undefined;
+  const figures = (mode: ModeResult): Record<string, number> => ({
+    applyToQueuedP50: mode.applyToQueuedMs.p50,
+    applyToQueuedP99: mode.applyToQueuedMs.p99,
+    claimToRunningP50: mode.claimToRunningMs.p50,
+    claimToRunningP99: mode.claimToRunningMs.p99,
+    finishToSucceededP50: mode.finishToSucceededMs.p50,
+    finishToSucceededP99: mode.finishToSucceededMs.p99,
+    rpcRequestsPerJob: mode.rpcRequestsPerJob,
+  });
+  const base = figures(polling);
+  return Object.fromEntries(Object.entries(figures(subscription)).map(([name, value]) => [name, ratio(value, base[name]!)]));
 }
 
-/** What the test harness's helpers need of a cluster, for the one this process started. */
-async function clusterContext(cluster: LocalCluster): Promise<ClusterContext> {
-  const kubeConfig = new k8s.KubeConfig();
-  kubeConfig.loadFromFile(cluster.handle.kubeconfigPath);
-  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-  return {
-    handle: cluster.handle,
-    kubeConfig,
-    binaries: await controlPlaneBinaries(),
-    core,
-    objects: k8s.KubernetesObjectApi.makeApiClient(kubeConfig),
-    async freshNamespace(prefix = 'bench') {
-      const name = `${prefix}-${randomBytes(4).toString('hex')}`;
-      await core.createNamespace({ body: { metadata: { name } } });
-      return name;
-    },
-  };
-}
-
-function seconds(since: number): string {
-  return `${((Date.now() - since) / 1_000).toFixed(1)} s`;
+export function chainFollowReport(result: ChainFollowResult, ratio: Record<string, number> | undefined): string {
+  const { settings } = result;
+  const header = ['mode', 'apply→Queued p50', 'p99', 'claim→Running p50', 'p99', 'finish→Succeeded p50', 'p99', 'RPC req/job', 'wall'];
+  const rows = result.modes.map((mode) => [
+    mode.mode,
+    formatMs(mode.applyToQueuedMs.p50),
+    formatMs(mode.applyToQueuedMs.p99),
+    formatMs(mode.claimToRunningMs.p50),
+    formatMs(mode.claimToRunningMs.p99),
+    formatMs(mode.finishToSucceededMs.p50),
+    formatMs(mode.finishToSucceededMs.p99),
+    formatNumber(mode.rpcRequestsPerJob),
+    `${mode.wallSeconds.toFixed(0)} s`,
+  ]);
+  if (ratio !== undefined) {
+    rows.push([
+      'subscription/polling',
+      formatRatio(ratio['applyToQueuedP50']!),
+      formatRatio(ratio['applyToQueuedP99']!),
+      formatRatio(ratio['claimToRunningP50']!),
+      formatRatio(ratio['claimToRunningP99']!),
+      formatRatio(ratio['finishToSucceededP50']!),
+      formatRatio(ratio['finishToSucceededP99']!),
+      formatRatio(ratio['rpcRequestsPerJob']!),
+      '',
+    ]);
+  }
+  const methods = [...new Set(result.modes.flatMap((mode) => Object.keys(mode.rpcRequestsPerJobByMethod)))];
+  const methodRows = methods.map((method) => [
+    method,
+    ...result.modes.map((mode) => formatNumber(mode.rpcRequestsPerJobByMethod[method] ?? 0, 2)),
+  ]);
+  methodRows.push(['(websocket notifications)', ...result.modes.map((mode) => formatNumber(mode.notificationsPerJob, 2))]);
+  const { localnet } = settings;
+  const returned = result.modes.map(
+    (mode) =>
+      `  ${mode.mode}: claim→Running p50 ${formatMs(mode.claimReturnedToRunningMs.p50)} p99 ${formatMs(mode.claimReturnedToRunningMs.p99)}, ` +
+      `finish→Succeeded p50 ${formatMs(mode.finishReturnedToSucceededMs.p50)} p99 ${formatMs(mode.finishReturnedToSucceededMs.p99)}`,
+  );
+  return [
+    `chain-follow: ${settings.jobs} NosanaJobs per mode, --poll-interval ${settings.pollInterval}, claims and finishes spread over ${
+      settings.spreadMs / 1_000
+    } s, jobs running ${settings.holdMs / 1_000} s; localnet ${localnet.slotMs} ms slots, finalized after ${localnet.finalizeAfterSlots} slots`,
+    '',
+    formatTable(header, rows),
+    '',
+    "Landed is when the localnet confirmed the node's transaction. Counted from when work() and finish() returned",
+    'in the benchmark instead (the client polls for its confirmation, up to 400 ms late):',
+    ...returned,
+    '',
+    'RPC requests per job, by method:',
+    formatTable(['method', ...result.modes.map((mode) => mode.mode)], methodRows),
+  ].join('\n');
 }

@@ -1,35 +1,55 @@
-// `npm run bench`: runs the benchmarks, prints their figures as a table and writes them, with the
-// machine they were measured on, as JSON. Figures are printed, never asserted: absolute times
-// depend on the machine, so what a reader compares is the ratio between modes of one run.
+// `npm run bench`: runs the benchmark scenarios against one control plane and one localnet (the
+// control plane alone takes 10-40 s to start), prints each scenario's figures as a table once it
+// is done, and writes them, with the machine they were measured on, as JSON. Figures are printed,
+// never asserted: absolute times depend on the machine, so what a reader compares is the ratio
+// between the modes or sides of one run.
 //
-//   node bench/run.ts [--jobs N] [--hold SECONDS] [--out FILE] [--only polling|subscription]
+//   node bench/run.ts [--only chain-follow|posting] [--out FILE]
+//                     [--jobs N] [--hold SECONDS] [--modes polling,subscription]   (chain-follow)
+//                     [--posting-jobs N]                                             (posting)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MARKET_QUEUE_CAPACITY } from '../src/chain/accounts.ts';
 import { REPO_ROOT } from '../src/local-cluster/binaries.ts';
-import { MODES, runChainFollow, type ChainFollowResult, type Mode, type ModeResult } from './chain-follow.ts';
-import { formatMs, formatNumber, formatRatio, formatTable, ratio } from './stats.ts';
+import { chainFollowRatios, chainFollowReport, MODES, runChainFollow, type Mode } from './chain-follow.ts';
+import { withEnvironment, type BenchEnvironment } from './environment.ts';
+import { postingRatios, postingReport, runPosting } from './posting.ts';
 
-const USAGE = `usage: node bench/run.ts [--jobs N] [--hold SECONDS] [--out FILE] [--only ${MODES.join('|')}]`;
+const SCENARIOS = ['chain-follow', 'posting'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const USAGE = `usage: node bench/run.ts [--only ${SCENARIOS.join('|')}] [--out FILE]
+  chain-follow: [--jobs N] [--hold SECONDS] [--modes ${MODES.join(',')}]
+  posting:      [--posting-jobs N]`;
 
 interface Arguments {
+  scenarios: readonly Scenario[];
+  out: string;
   jobs: number;
   holdMs: number;
-  out: string;
   modes: readonly Mode[];
+  postingJobs: number;
+}
+
+function wholeNumber(text: string | undefined, flag: string, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${flag} must be a whole number from 1 to ${max}, got ${text}`);
+  return value;
 }
 
 function parseArguments(argv: readonly string[]): Arguments {
   const { values } = parseArgs({
     args: [...argv],
     options: {
+      only: { type: 'string' },
+      out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results', 'latest.json') },
       jobs: { type: 'string', default: '40' },
       // jobs run minutes in production: long enough here for polling's steady cost to show
       hold: { type: 'string', default: '60' },
-      out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results', 'latest.json') },
-      only: { type: 'string' },
+      modes: { type: 'string', default: MODES.join(',') },
+      'posting-jobs': { type: 'string', default: '200' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -38,91 +58,50 @@ function parseArguments(argv: readonly string[]): Arguments {
     console.log(USAGE);
     process.exit(0);
   }
-  const jobs = Number(values.jobs);
-  // a market's queue holds this many jobs; more would be refused by `list`
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > MARKET_QUEUE_CAPACITY) {
-    throw new Error(`--jobs must be a whole number from 1 to ${MARKET_QUEUE_CAPACITY}, got ${values.jobs}`);
+  const only = values.only;
+  if (only !== undefined && !(SCENARIOS as readonly string[]).includes(only)) {
+    throw new Error(`--only must be one of ${SCENARIOS.join(', ')}, got ${only}`);
   }
+  // a market's queue holds this many jobs; more would be refused by `list`
+  const jobs = wholeNumber(values.jobs, '--jobs', MARKET_QUEUE_CAPACITY);
   const hold = Number(values.hold);
   if (!Number.isFinite(hold) || hold < 0) throw new Error(`--hold must be a number of seconds, 0 or more, got ${values.hold}`);
-  const only = values.only;
-  if (only !== undefined && !(MODES as readonly string[]).includes(only)) {
-    throw new Error(`--only must be one of ${MODES.join(', ')}, got ${only}`);
-  }
-  return { jobs, holdMs: hold * 1_000, out: resolve(values.out), modes: only === undefined ? MODES : [only as Mode] };
+  const modes = values.modes.split(',').map((mode) => mode.trim());
+  const unknown = modes.filter((mode) => !(MODES as readonly string[]).includes(mode));
+  if (unknown.length > 0 || modes.length === 0) throw new Error(`--modes takes ${MODES.join(', ')} (comma-separated), got ${values.modes}`);
+  return {
+    scenarios: only === undefined ? SCENARIOS : [only as Scenario],
+    out: resolve(values.out),
+    jobs,
+    holdMs: hold * 1_000,
+    modes: MODES.filter((mode) => modes.includes(mode)),
+    // spread over markets of at most 250 jobs each, so no queue limit; this bounds the run's length
+    postingJobs: wholeNumber(values['posting-jobs'], '--posting-jobs', 5_000),
+  };
 }
 
-/** Each figure as subscription / polling, when both ran: below 1 means subscribing is faster or cheaper. */
-function ratios(modes: readonly ModeResult[]): Record<string, number> | undefined {
-  const polling = modes.find((mode) => mode.mode === 'polling');
-  const subscription = modes.find((mode) => mode.mode === 'subscription');
-  if (polling === undefined || subscription === undefined) return undefined;
-  const figures = (mode: ModeResult): Record<string, number> => ({
-    applyToQueuedP50: mode.applyToQueuedMs.p50,
-    applyToQueuedP99: mode.applyToQueuedMs.p99,
-    claimToRunningP50: mode.claimToRunningMs.p50,
-    claimToRunningP99: mode.claimToRunningMs.p99,
-    finishToSucceededP50: mode.finishToSucceededMs.p50,
-    finishToSucceededP99: mode.finishToSucceededMs.p99,
-    rpcRequestsPerJob: mode.rpcRequestsPerJob,
-  });
-  const base = figures(polling);
-  return Object.fromEntries(Object.entries(figures(subscription)).map(([name, value]) => [name, ratio(value, base[name]!)]));
+/** What a scenario leaves: its table and its JSON section. */
+interface Outcome {
+  report: string;
+  figures: Record<string, unknown>;
 }
 
-function report(result: ChainFollowResult, ratio: Record<string, number> | undefined): string {
-  const { settings } = result;
-  const header = ['mode', 'apply→Queued p50', 'p99', 'claim→Running p50', 'p99', 'finish→Succeeded p50', 'p99', 'RPC req/job', 'wall'];
-  const rows = result.modes.map((mode) => [
-    mode.mode,
-    formatMs(mode.applyToQueuedMs.p50),
-    formatMs(mode.applyToQueuedMs.p99),
-    formatMs(mode.claimToRunningMs.p50),
-    formatMs(mode.claimToRunningMs.p99),
-    formatMs(mode.finishToSucceededMs.p50),
-    formatMs(mode.finishToSucceededMs.p99),
-    formatNumber(mode.rpcRequestsPerJob),
-    `${mode.wallSeconds.toFixed(0)} s`,
-  ]);
-  if (ratio !== undefined) {
-    rows.push([
-      'subscription/polling',
-      formatRatio(ratio['applyToQueuedP50']!),
-      formatRatio(ratio['applyToQueuedP99']!),
-      formatRatio(ratio['claimToRunningP50']!),
-      formatRatio(ratio['claimToRunningP99']!),
-      formatRatio(ratio['finishToSucceededP50']!),
-      formatRatio(ratio['finishToSucceededP99']!),
-      formatRatio(ratio['rpcRequestsPerJob']!),
-      '',
-    ]);
+async function runScenario(scenario: Scenario, env: BenchEnvironment, args: Arguments): Promise<Outcome> {
+  switch (scenario) {
+    case 'chain-follow': {
+      const result = await runChainFollow(env, { jobs: args.jobs, holdMs: args.holdMs, modes: args.modes });
+      const ratio = chainFollowRatios(result.modes);
+      return {
+        report: chainFollowReport(result, ratio),
+        figures: { settings: result.settings, modes: result.modes, ...(ratio === undefined ? {} : { subscriptionOverPolling: ratio }) },
+      };
+    }
+    case 'posting': {
+      const result = await runPosting(env, { jobs: args.postingJobs });
+      const ratio = postingRatios(result);
+      return { report: postingReport(result, ratio), figures: { ...result, oursOverPeer: ratio } };
+    }
   }
-  const methods = [...new Set(result.modes.flatMap((mode) => Object.keys(mode.rpcRequestsPerJobByMethod)))];
-  const methodRows = methods.map((method) => [
-    method,
-    ...result.modes.map((mode) => formatNumber(mode.rpcRequestsPerJobByMethod[method] ?? 0, 2)),
-  ]);
-  methodRows.push(['(websocket notifications)', ...result.modes.map((mode) => formatNumber(mode.notificationsPerJob, 2))]);
-  const { localnet } = settings;
-  const returned = result.modes.map(
-    (mode) =>
-      `  ${mode.mode}: claim→Running p50 ${formatMs(mode.claimReturnedToRunningMs.p50)} p99 ${formatMs(mode.claimReturnedToRunningMs.p99)}, ` +
-      `finish→Succeeded p50 ${formatMs(mode.finishReturnedToSucceededMs.p50)} p99 ${formatMs(mode.finishReturnedToSucceededMs.p99)}`,
-  );
-  return [
-    `chain-follow: ${settings.jobs} NosanaJobs per mode, --poll-interval ${settings.pollInterval}, claims and finishes spread over ${
-      settings.spreadMs / 1_000
-    } s, jobs running ${settings.holdMs / 1_000} s; localnet ${localnet.slotMs} ms slots, finalized after ${localnet.finalizeAfterSlots} slots`,
-    '',
-    formatTable(header, rows),
-    '',
-    "Landed is when the localnet confirmed the node's transaction. Counted from when work() and finish() returned",
-    'in the benchmark instead (the client polls for its confirmation, up to 400 ms late):',
-    ...returned,
-    '',
-    'RPC requests per job, by method:',
-    formatTable(['method', ...result.modes.map((mode) => mode.mode)], methodRows),
-  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -130,14 +109,9 @@ async function main(): Promise<void> {
   // exiting (rather than dying by the signal) runs the exit handlers that kill the control plane and controllers
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   const progress = (line: string): void => console.error(`# ${line}`);
-  const date = new Date().toISOString();
-  const result = await runChainFollow({ jobs: args.jobs, holdMs: args.holdMs, modes: args.modes, progress });
-  const ratio = ratios(result.modes);
-  console.log(report(result, ratio));
   const cpu = cpus();
   const output = {
-    benchmark: 'chain-follow',
-    date,
+    date: new Date().toISOString(),
     machine: {
       cpu: cpu[0]?.model ?? 'unknown',
       cores: cpu.length,
@@ -145,13 +119,20 @@ async function main(): Promise<void> {
       os: `${type()} ${release()} ${arch()}`,
       node: process.version,
     },
-    settings: result.settings,
-    modes: result.modes,
-    ...(ratio === undefined ? {} : { subscriptionOverPolling: ratio }),
+    scenarios: {} as Partial<Record<Scenario, Record<string, unknown>>>,
   };
   await mkdir(dirname(args.out), { recursive: true });
-  await writeFile(args.out, `${JSON.stringify(output, null, 2)}\n`);
-  console.error(`# figures written to ${args.out}`);
+  await withEnvironment(progress, async (env) => {
+    for (const [index, scenario] of args.scenarios.entries()) {
+      const { report, figures } = await runScenario(scenario, env, args);
+      if (index > 0) console.log('');
+      console.log(report);
+      output.scenarios[scenario] = figures;
+      // after each scenario, so a later failure keeps what was measured
+      await writeFile(args.out, `${JSON.stringify(output, null, 2)}\n`);
+      progress(`${scenario} figures written to ${args.out}`);
+    }
+  });
 }
 
 main().catch((error: unknown) => {

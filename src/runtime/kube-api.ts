@@ -7,6 +7,7 @@
 // quiet watch would never see a bookmark (see informer.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from '@kubernetes/client-node';
+import { authenticate } from './kube-connections.ts';
 
 /** An API server answer other than 2xx, with the Status it sent (if any). */
 export class KubeApiError extends Error {
@@ -176,7 +177,7 @@ export class KubeApi {
       context.setBody(JSON.stringify(options.body));
     }
     context.setSignal(options.signal);
-    await this.kubeConfig.applySecurityAuthentication(context);
+    await authenticate(this.kubeConfig, context);
     try {
       return await this.http.send(context).toPromise();
     } catch (err) {
