@@ -242,6 +242,8 @@ class CollectionStream<T extends KubernetesObject> {
         const reason = this.classify(err);
         // after a 410 or a stall the version to resume from is useless or suspect: relist
         if (reason !== 'error') this.resourceVersion = '';
+        // a silent stream hints at a dead connection, which the shared pool would hand out again
+        if (reason === 'stalled') this.setup.api.resetConnections();
         this.setup.options.onRestart?.(reason);
         log.warn({ reason, err: describeError(err), attempt: failures }, 'list/watch failed; restarting');
       }

@@ -7,7 +7,7 @@
 // quiet watch would never see a bookmark (see informer.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from '@kubernetes/client-node';
-import { authenticate } from './kube-connections.ts';
+import { authenticate, resetConnections } from './kube-connections.ts';
 
 /** An API server answer other than 2xx, with the Status it sent (if any). */
 export class KubeApiError extends Error {
@@ -79,9 +79,12 @@ export class KubeApi {
   async request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
     const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)));
     const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
-    const response = await this.send(method, path, { ...options, signal });
-    const text = await response.body.text();
-    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw apiError(method, path, response.httpStatusCode, text);
+    const text = await this.resettingOnTimeout(timeout, async () => {
+      const response = await this.send(method, path, { ...options, signal });
+      const body = await response.body.text();
+      if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw apiError(method, path, response.httpStatusCode, body);
+      return body;
+    });
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
@@ -89,10 +92,30 @@ export class KubeApi {
   async text(path: string, options: Pick<RequestOptions, 'query' | 'signal' | 'timeoutMs'> = {}): Promise<string> {
     const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)));
     const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
-    const response = await this.send('GET', path, { ...options, signal });
-    const text = await response.body.text();
-    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw apiError('GET', path, response.httpStatusCode, text);
-    return text;
+    return this.resettingOnTimeout(timeout, async () => {
+      const response = await this.send('GET', path, { ...options, signal });
+      const text = await response.body.text();
+      if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw apiError('GET', path, response.httpStatusCode, text);
+      return text;
+    });
+  }
+
+  /**
+   * Opens new connections for the next requests: for a caller whose request went silent (a watch
+   * past its stall bound), since a connection that carries nothing may sit in the shared pool.
+   */
+  resetConnections(): void {
+    resetConnections(this.kubeConfig);
+  }
+
+  /** Runs `call`; when `timeout` is what ended it, the connection it used is suspect: reset the pool. */
+  private async resettingOnTimeout<T>(timeout: AbortSignal, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (timeout.aborted) this.resetConnections();
+      throw err;
+    }
   }
 
   /**

@@ -5,6 +5,9 @@
 // headers (tokens from exec plugins and rotated service-account files) are still applied per
 // request; only the connection pool is kept, and replaced when the TLS material it was built from
 // changes (a rotated client certificate or CA file), so a rotation is honoured on the next request.
+// A kept pool can also keep a dead connection: one that stays open and carries nothing (a NAT or
+// proxy that lost its state). Callers that see a request go silent call resetConnections, so the
+// next request opens a fresh connection instead of queueing behind the silent one.
 import { statSync } from 'node:fs';
 import type { KubeConfig, RequestContext } from '@kubernetes/client-node';
 
@@ -16,6 +19,9 @@ interface Pool {
 }
 
 const pools = new WeakMap<KubeConfig, Pool>();
+
+// how long requests still running on a replaced pool may take before its connections are cut
+const RETIRE_GRACE_MS = 30_000;
 
 /**
  * Authenticates `context` for `kubeConfig` (headers and TLS), with the connection pool shared by
@@ -34,8 +40,24 @@ export async function authenticate(kubeConfig: KubeConfig, context: RequestConte
     return;
   }
   pools.set(kubeConfig, { identity, dispatcher: fresh });
-  // requests in flight on the old pool finish; it then closes its connections
-  if (pool !== undefined) void pool.dispatcher.close().catch(() => undefined);
+  if (pool !== undefined) retire(pool.dispatcher);
+}
+
+/**
+ * Forgets the connection pool of `kubeConfig`: the next request opens new connections. For a
+ * caller whose request went silent, which suggests its connection is dead rather than the server.
+ */
+export function resetConnections(kubeConfig: KubeConfig): void {
+  const pool = pools.get(kubeConfig);
+  if (pool === undefined) return;
+  pools.delete(kubeConfig);
+  retire(pool.dispatcher);
+}
+
+/** Requests in flight finish (idle connections close at once); whatever still hangs after the grace is cut. */
+function retire(dispatcher: Dispatcher): void {
+  void dispatcher.close().catch(() => undefined);
+  setTimeout(() => void dispatcher.destroy().catch(() => undefined), RETIRE_GRACE_MS).unref();
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { authenticate } from '../../../src/runtime/kube-connections.ts';
+import { authenticate, resetConnections } from '../../../src/runtime/kube-connections.ts';
 
 function kubeConfigWith(user: { token?: string; certFile?: string; keyFile?: string }): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -61,4 +61,14 @@ test('a rewritten client certificate file gets a new pool on the next request', 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('after resetConnections the next request gets a new pool, which is kept from then on', async () => {
+  const kubeConfig = kubeConfigWith({ token: 'a' });
+  const before = await authenticated(kubeConfig);
+  resetConnections(kubeConfig);
+  const after = await authenticated(kubeConfig);
+  assert.notEqual(after.getDispatcher(), before.getDispatcher(), 'a suspect pool is not handed out again');
+  const next = await authenticated(kubeConfig);
+  assert.equal(next.getDispatcher(), after.getDispatcher());
 });
