@@ -16,7 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { KubeApi, KubeApiError, describeError, hasStatus } from './kube-api.ts';
+import { KubeApi, KubeApiError, SilentConnectionError, describeError, hasStatus } from './kube-api.ts';
 import type { CacheEvent, ObjectCache, ObjectKey } from './types.ts';
 import { keyOf, keyString } from './types.ts';
 
@@ -189,7 +189,8 @@ interface WatchEvent<T> {
   object: T & { code?: number; reason?: string; message?: string };
 }
 
-class StallError extends Error {
+// a SilentConnectionError: the API client resets the connection pool the stalled stream used
+class StallError extends SilentConnectionError {
   constructor(ms: number) {
     super(`no watch event, bookmark or successful list for ${ms} ms`);
     this.name = 'StallError';
@@ -242,8 +243,6 @@ class CollectionStream<T extends KubernetesObject> {
         const reason = this.classify(err);
         // after a 410 or a stall the version to resume from is useless or suspect: relist
         if (reason !== 'error') this.resourceVersion = '';
-        // a silent stream hints at a dead connection, which the shared pool would hand out again
-        if (reason === 'stalled') this.setup.api.resetConnections();
         this.setup.options.onRestart?.(reason);
         log.warn({ reason, err: describeError(err), attempt: failures }, 'list/watch failed; restarting');
       }

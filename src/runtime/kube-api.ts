@@ -79,12 +79,9 @@ export class KubeApi {
   async request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
     const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)));
     const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
-    const text = await this.resettingOnTimeout(timeout, async () => {
-      const response = await this.send(method, path, { ...options, signal });
-      const body = await response.body.text();
-      if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw apiError(method, path, response.httpStatusCode, body);
-      return body;
-    });
+    const { response, pool } = await this.send(method, path, { ...options, signal });
+    const text = await this.reading(signal, pool, () => response.body.text());
+    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw apiError(method, path, response.httpStatusCode, text);
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
@@ -92,39 +89,22 @@ export class KubeApi {
   async text(path: string, options: Pick<RequestOptions, 'query' | 'signal' | 'timeoutMs'> = {}): Promise<string> {
     const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(options.timeoutMs ?? DEFAULT_TIMEOUT_MS)));
     const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
-    return this.resettingOnTimeout(timeout, async () => {
-      const response = await this.send('GET', path, { ...options, signal });
-      const text = await response.body.text();
-      if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw apiError('GET', path, response.httpStatusCode, text);
-      return text;
-    });
-  }
-
-  /**
-   * Opens new connections for the next requests: for a caller whose request went silent (a watch
-   * past its stall bound), since a connection that carries nothing may sit in the shared pool.
-   */
-  resetConnections(): void {
-    resetConnections(this.kubeConfig);
-  }
-
-  /** Runs `call`; when `timeout` is what ended it, the connection it used is suspect: reset the pool. */
-  private async resettingOnTimeout<T>(timeout: AbortSignal, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (timeout.aborted) this.resetConnections();
-      throw err;
-    }
+    const { response, pool } = await this.send('GET', path, { ...options, signal });
+    const text = await this.reading(signal, pool, () => response.body.text());
+    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw apiError('GET', path, response.httpStatusCode, text);
+    return text;
   }
 
   /**
    * A streaming GET (a watch): yields the response body line by line until the server ends it or
-   * `signal` aborts (then it throws the abort reason). No overall timeout: the caller bounds it.
+   * `signal` aborts (then it throws the abort reason). No overall timeout: the caller bounds it,
+   * with a SilentConnectionError as the reason when the stream went silent.
    */
   async *lines(path: string, options: { query?: Query; signal: AbortSignal }): AsyncGenerator<string> {
-    const response = await this.send('GET', path, { query: options.query, signal: options.signal });
-    if (response.httpStatusCode !== 200) throw apiError('GET', path, response.httpStatusCode, await response.body.text());
+    const { response, pool } = await this.send('GET', path, { query: options.query, signal: options.signal });
+    if (response.httpStatusCode !== 200) {
+      throw apiError('GET', path, response.httpStatusCode, await this.reading(options.signal, pool, () => response.body.text()));
+    }
     const stream = response.body.stream();
     if (stream === null) return;
     const decoder = new TextDecoder();
@@ -140,7 +120,7 @@ export class KubeApi {
         }
       }
     } catch (err) {
-      throw options.signal.aborted ? options.signal.reason : err;
+      throw this.failed(options.signal, pool, err);
     }
   }
 
@@ -200,13 +180,58 @@ export class KubeApi {
       context.setBody(JSON.stringify(options.body));
     }
     context.setSignal(options.signal);
-    await authenticate(this.kubeConfig, context);
-    try {
-      return await this.http.send(context).toPromise();
-    } catch (err) {
-      throw options.signal.aborted ? options.signal.reason : err;
+    for (let attempt = 1; ; attempt++) {
+      const pool = await authenticate(this.kubeConfig, context);
+      try {
+        return { response: await this.http.send(context).toPromise(), pool };
+      } catch (err) {
+        // a pool retired between handing it out and sending (another request's reset): nothing
+        // was sent, so sending again on the fresh pool is safe for any method
+        if (attempt === 1 && !options.signal.aborted && isClosedPool(err)) continue;
+        throw this.failed(options.signal, pool, err);
+      }
     }
   }
+
+  /** Reads a response body; a failure there is judged like a failure to send. */
+  private async reading<T>(signal: AbortSignal, pool: ConnectionPool, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      throw this.failed(signal, pool, err);
+    }
+  }
+
+  /**
+   * What a failed request throws: the abort reason when `signal` ended it. When silence ended it
+   * (a timeout, or a caller's stall bound), the connection it used is suspect: its pool is reset.
+   */
+  private failed(signal: AbortSignal, pool: ConnectionPool, err: unknown): unknown {
+    if (!signal.aborted) return err;
+    if (endedBySilence(signal.reason)) resetConnections(this.kubeConfig, pool);
+    return signal.reason;
+  }
+}
+
+type ConnectionPool = Awaited<ReturnType<typeof authenticate>>;
+
+/**
+ * The abort reason of a request that stopped hearing from the API server: a caller's bound on
+ * silence (a watch that brought nothing for too long) extends it, and a timeout counts as one.
+ */
+export class SilentConnectionError extends Error {}
+
+function endedBySilence(reason: unknown): boolean {
+  return reason instanceof SilentConnectionError || (reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+}
+
+function isClosedPool(err: unknown): boolean {
+  for (let cause: unknown = err; cause !== undefined && cause !== null; cause = (cause as { cause?: unknown }).cause) {
+    const name = (cause as { name?: unknown }).name;
+    if (name === 'ClientClosedError' || name === 'ClientDestroyedError') return true;
+    if (typeof cause !== 'object') break;
+  }
+  return false;
 }
 
 function apiError(method: string, path: string, statusCode: number, body: string): KubeApiError {

@@ -6,8 +6,9 @@
 // request; only the connection pool is kept, and replaced when the TLS material it was built from
 // changes (a rotated client certificate or CA file), so a rotation is honoured on the next request.
 // A kept pool can also keep a dead connection: one that stays open and carries nothing (a NAT or
-// proxy that lost its state). Callers that see a request go silent call resetConnections, so the
-// next request opens a fresh connection instead of queueing behind the silent one.
+// proxy that lost its state), which the pool would hand to the next request again (a kept-alive
+// socket, or the one session HTTP/2 multiplexes every request over). When a request ends because
+// it went silent, the pool it used is reset, so the next request opens a fresh connection.
 import { statSync } from 'node:fs';
 import type { KubeConfig, RequestContext } from '@kubernetes/client-node';
 
@@ -20,44 +21,47 @@ interface Pool {
 
 const pools = new WeakMap<KubeConfig, Pool>();
 
-// how long requests still running on a replaced pool may take before its connections are cut
-const RETIRE_GRACE_MS = 30_000;
-
 /**
  * Authenticates `context` for `kubeConfig` (headers and TLS), with the connection pool shared by
  * every request made with the same KubeConfig while its TLS material stays the same.
  */
-export async function authenticate(kubeConfig: KubeConfig, context: RequestContext): Promise<void> {
+export async function authenticate(kubeConfig: KubeConfig, context: RequestContext): Promise<Dispatcher | undefined> {
   await kubeConfig.applySecurityAuthentication(context);
   const fresh = context.getDispatcher();
   // no dispatcher: plain HTTP without TLS options, served by undici's global pool already
-  if (fresh === undefined) return;
+  if (fresh === undefined) return undefined;
   const identity = tlsIdentity(kubeConfig);
   const pool = pools.get(kubeConfig);
   if (pool !== undefined && pool.identity === identity) {
     context.setDispatcher(pool.dispatcher);
     // the Agent built for this request never connected: nothing to close
-    return;
+    return pool.dispatcher;
   }
   pools.set(kubeConfig, { identity, dispatcher: fresh });
   if (pool !== undefined) retire(pool.dispatcher);
+  return fresh;
 }
 
 /**
- * Forgets the connection pool of `kubeConfig`: the next request opens new connections. For a
- * caller whose request went silent, which suggests its connection is dead rather than the server.
+ * Forgets the connection pool `used` (as authenticate returned it) if `kubeConfig` still has it:
+ * the next request opens new connections. For a request that went silent, which suggests its
+ * connection is dead rather than the server. A pool already replaced is left alone, so a burst of
+ * timeouts from one dead connection replaces the pool once, not once per request.
  */
-export function resetConnections(kubeConfig: KubeConfig): void {
+export function resetConnections(kubeConfig: KubeConfig, used: Dispatcher | undefined): void {
   const pool = pools.get(kubeConfig);
-  if (pool === undefined) return;
+  if (pool === undefined || used === undefined || pool.dispatcher !== used) return;
   pools.delete(kubeConfig);
   retire(pool.dispatcher);
 }
 
-/** Requests in flight finish (idle connections close at once); whatever still hangs after the grace is cut. */
+/**
+ * Requests in flight finish and idle connections close at once. Nothing is cut: every request
+ * this process makes is bounded (its timeout, or a watch's timeoutSeconds and stall bound), so the
+ * retired pool ends by itself, and healthy watches on it run to their natural end.
+ */
 function retire(dispatcher: Dispatcher): void {
   void dispatcher.close().catch(() => undefined);
-  setTimeout(() => void dispatcher.destroy().catch(() => undefined), RETIRE_GRACE_MS).unref();
 }
 
 /**

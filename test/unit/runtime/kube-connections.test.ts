@@ -66,9 +66,18 @@ test('a rewritten client certificate file gets a new pool on the next request', 
 test('after resetConnections the next request gets a new pool, which is kept from then on', async () => {
   const kubeConfig = kubeConfigWith({ token: 'a' });
   const before = await authenticated(kubeConfig);
-  resetConnections(kubeConfig);
+  resetConnections(kubeConfig, before.getDispatcher());
   const after = await authenticated(kubeConfig);
   assert.notEqual(after.getDispatcher(), before.getDispatcher(), 'a suspect pool is not handed out again');
   const next = await authenticated(kubeConfig);
   assert.equal(next.getDispatcher(), after.getDispatcher());
+});
+
+test('a reset for a pool already replaced leaves the new pool alone: many timeouts on one dead connection replace it once', async () => {
+  const kubeConfig = kubeConfigWith({ token: 'a' });
+  const old = (await authenticated(kubeConfig)).getDispatcher();
+  resetConnections(kubeConfig, old);
+  const current = (await authenticated(kubeConfig)).getDispatcher();
+  resetConnections(kubeConfig, old);
+  assert.equal((await authenticated(kubeConfig)).getDispatcher(), current);
 });
