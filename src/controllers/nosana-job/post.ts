@@ -7,7 +7,7 @@
 // (settle.ts). Either way one NosanaJob never pays for two jobs.
 import { PublicKey } from '@solana/web3.js';
 import type { Keypair } from '@solana/web3.js';
-import { JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
+import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
 import type { PendingPost } from '../../chain/jobs-client.ts';
 import { formatNos } from '../../chain/money.ts';
 import { TransactionFailedError } from '../../chain/transaction-sender.ts';
@@ -183,7 +183,9 @@ async function uncountSpend(ctx: JobReconcileContext, plan: PostPlan, pending: P
 }
 
 async function record(ctx: JobReconcileContext, pending: PendingPost): Promise<void> {
+  // the finalizer comes with the record: it is on before the broadcast spends anything
   await ctx.patchMetadata({
+    addFinalizers: [NOSANA_JOB_FINALIZER],
     annotations: { [PENDING_POST_ANNOTATION]: JSON.stringify(pending) },
   });
   ctx.status.pendingPost = pending;
@@ -209,7 +211,8 @@ async function broadcast(ctx: JobReconcileContext, plan: PostPlan, pending: Pend
 
 /** Records the job found on chain as this object's, exactly as a landed post is recorded. */
 async function recordFound(ctx: JobReconcileContext, address: string): Promise<void> {
-  await ctx.patchMetadata({ annotations: { [JOB_ADDRESS_ANNOTATION]: address } });
+  // a job this object paid for: a deletion must find it to cancel it
+  await ctx.patchMetadata({ addFinalizers: [NOSANA_JOB_FINALIZER], annotations: { [JOB_ADDRESS_ANNOTATION]: address } });
 }
 
 /** Pins, prepares, counts, records and broadcasts one post. */
@@ -249,7 +252,8 @@ async function post(
   try {
     await record(ctx, pending);
   } catch (error) {
-    // A stale object refused the record: nothing was written, and nothing will be sent.
+    // A stale object refused the record, or the object is gone (deleted before it held the
+    // finalizer): nothing was written, and nothing will be sent.
     if (error instanceof StaleObjectError) await uncountSpend(ctx, plan, pending);
     throw error;
   }

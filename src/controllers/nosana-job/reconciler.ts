@@ -8,7 +8,7 @@
 import { PublicKey } from '@solana/web3.js';
 import { CONFIRM_POST_ANNOTATION, JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
 import { killPoint } from '../../runtime/kill-points.ts';
-import { StaleObjectError } from '../../runtime/types.ts';
+import { keyString, StaleObjectError } from '../../runtime/types.ts';
 import { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler } from '../../runtime/types.ts';
 import { buildJobContext } from './context.ts';
@@ -47,7 +47,11 @@ export class NosanaJobReconciler implements Reconciler {
 
   async reconcile(key: ObjectKey, context: ReconcileContext): Promise<ReconcileOutcome | undefined> {
     const object = this.#deps.jobs.get(key);
-    if (object === undefined) return undefined;
+    if (object === undefined) {
+      // gone: a new object of the same name starts with no failures, and the count is not kept forever
+      this.#backoff.reset(keyString(key));
+      return undefined;
+    }
     const address = object.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] ?? object.spec.jobAddress;
     const ctx = buildJobContext(this.#deps, object, context, address);
     try {
@@ -80,8 +84,11 @@ export class NosanaJobReconciler implements Reconciler {
       default:
         break;
     }
-    // Nothing is spent before the finalizer is on: a deletion must find the job to cancel it.
-    if (!(metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER)) await ctx.patchMetadata({ addFinalizers: [NOSANA_JOB_FINALIZER] });
+    // Nothing is spent before the finalizer is on: a deletion must find the job to cancel it. A
+    // post puts it on with its record, in the same write (post.ts), so an object that is refused
+    // or deleted before it posts never holds one.
+    if (stage.kind !== 'post' && !(metadata?.finalizers ?? []).includes(NOSANA_JOB_FINALIZER))
+      await ctx.patchMetadata({ addFinalizers: [NOSANA_JOB_FINALIZER] });
     if (stage.kind === 'settle') return settlePost(ctx, backoff, stage.record);
     // A post settled by a process that died before its status write is still shown as in flight.
     delete ctx.status.pendingPost;

@@ -99,7 +99,7 @@ describe('NosanaJob posting', () => {
     assert.equal(condition(queued, 'Posted')?.status, 'True');
     assert.equal(condition(queued, 'LowBalance')?.status, 'False');
 
-    // Order of events: finalizer, record, broadcast(s) of the recorded bytes, then the swap to the job address.
+    // Order of events: the record with the finalizer, broadcast(s) of the recorded bytes, then the swap to the job address.
     const entries = world.kube.journal.map((entry) =>
       entry.verb === 'note'
         ? String(entry.detail).split(' ')[0]
@@ -108,7 +108,16 @@ describe('NosanaJob posting', () => {
           : entry.verb,
     );
     const recordAt = entries.indexOf(PENDING_POST_ANNOTATION);
-    assert.ok(entries.indexOf('finalizer') < recordAt, `the finalizer goes on before anything is spent: ${entries.join(', ')}`);
+    const recordPatch = world.kube.journal.find(
+      (entry) =>
+        entry.verb === 'patchMetadata' && PENDING_POST_ANNOTATION in ((entry.detail as { annotations?: object }).annotations ?? {}),
+    );
+    assert.deepEqual(
+      (recordPatch?.detail as { addFinalizers?: string[] } | undefined)?.addFinalizers,
+      [NOSANA_JOB_FINALIZER],
+      'the finalizer goes on in the same write as the record, before anything is spent',
+    );
+    assert.equal(entries.indexOf('finalizer'), -1, `no separate finalizer write: ${entries.join(', ')}`);
     assert.ok(recordAt >= 0 && recordAt < entries.indexOf('broadcast'), `recorded before broadcast: ${entries.join(', ')}`);
     assert.ok(entries.indexOf('broadcast') < entries.indexOf(`${JOB_ADDRESS_ANNOTATION}+${PENDING_POST_ANNOTATION}`), entries.join(', '));
     assert.deepEqual(new Set(world.broadcasts), new Set([record.signature]), 'only the recorded bytes were ever sent');
