@@ -71,7 +71,7 @@ export const HEALTH_TABLE: readonly HealthRow[] = [
     phase: 'Pending',
     reason: 'InsufficientFunds',
     when: 'the wallet lacks SOL or NOS; retried with backoff until funded',
-    fix: "The message names the wallet's address and what it lacks: send it that SOL (rent and fees) and NOS (the deposit). The post is tried again with backoff, at most 5 minutes apart, until the wallet can pay. Nothing was spent.",
+    fix: "The message names the wallet's address and what it lacks: send it that SOL (rent and fees) and NOS (the deposit). The post is tried again with backoff, at most 5 minutes apart (a namespace's retries together are held to 10 a second, so with thousands failing at once they are further apart), until the wallet can pay. Nothing was spent.",
     conditions: { Ready: 'False', Posted: 'False', Completed: 'False', Failed: 'False', Reconciling: 'True', Stalled: 'False' },
     kstatus: 'InProgress',
     argo: 'Degraded',

@@ -34,17 +34,35 @@ export const systemClock: Clock = {
 export interface BackoffSettings {
   baseMs: number;
   maxMs: number;
+  /**
+   * A ceiling on the retries of each namespace's keys together, client-go's default controller
+   * rate limiter kept per tenant: `burst` retries at once, then `perSecond`. Without it, thousands
+   * of objects failing together (a missing Secret they all name) retry faster than the workers can
+   * serve them, and the keys with real work wait behind them. Per namespace, so one team's failing
+   * objects only ever delay that team's retries, never another's.
+   */
+  overall?: { perSecond: number; burst: number };
 }
 
-/** The issue's numbers: 5 ms doubling per consecutive failure, capped at 5 minutes. */
-export const DEFAULT_BACKOFF: BackoffSettings = { baseMs: 5, maxMs: 5 * 60_000 };
+/** The issue's numbers: 5 ms doubling per consecutive failure, capped at 5 minutes; 10/s, burst 100 per namespace. */
+export const DEFAULT_BACKOFF: BackoffSettings = { baseMs: 5, maxMs: 5 * 60_000, overall: { perSecond: 10, burst: 100 } };
 
-/** Per-key exponential backoff: the n-th consecutive failure waits baseMs × 2^(n-1), at most maxMs. */
+// namespaces whose schedule is past are forgotten once this many are held
+const SCHEDULES_KEPT = 1_000;
+
+/**
+ * Per-key exponential backoff: the n-th consecutive failure waits baseMs × 2^(n-1), at most maxMs;
+ * with `overall`, longer when the retries of the key's namespace together would exceed its rate.
+ * Keys are `namespace/name`; a key without a namespace shares the cluster's one schedule.
+ */
 export class ItemBackoff {
   private readonly settings: BackoffSettings;
+  private readonly clock: Clock;
   private readonly failures = new Map<string, number>();
+  /** Per namespace, when its rate would next allow a retry with no burst left (a virtual schedule). */
+  private readonly nextSlotAt = new Map<string, number>();
 
-  constructor(settings: BackoffSettings = DEFAULT_BACKOFF) {
+  constructor(settings: BackoffSettings = DEFAULT_BACKOFF, clock: Clock = systemClock) {
     for (const field of ['baseMs', 'maxMs'] as const) {
       if (!Number.isFinite(settings[field]) || settings[field] <= 0) {
         throw new RangeError(`backoff.${field} must be a positive number of milliseconds, got ${settings[field]}`);
@@ -53,7 +71,14 @@ export class ItemBackoff {
     if (settings.maxMs < settings.baseMs) {
       throw new RangeError(`backoff.maxMs (${settings.maxMs}) must not be below backoff.baseMs (${settings.baseMs})`);
     }
+    for (const field of ['perSecond', 'burst'] as const) {
+      const value = settings.overall?.[field];
+      if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+        throw new RangeError(`backoff.overall.${field} must be a positive number, got ${value}`);
+      }
+    }
     this.settings = settings;
+    this.clock = clock;
   }
 
   /** Records one more failure of `key` and returns how long to wait before retrying it. */
@@ -61,7 +86,31 @@ export class ItemBackoff {
     const exponent = this.failures.get(key) ?? 0;
     this.failures.set(key, exponent + 1);
     // 2 ** exponent becomes Infinity long before the count could overflow; min() caps it.
-    return Math.min(this.settings.maxMs, this.settings.baseMs * 2 ** exponent);
+    const own = Math.min(this.settings.maxMs, this.settings.baseMs * 2 ** exponent);
+    return Math.max(own, this.overallDelay(key));
+  }
+
+  /**
+   * Reserves one retry under the rate of `key`'s namespace and returns how long it must wait (0
+   * while burst is left). Every retry takes the next slot of a schedule `1 / perSecond` apart; the
+   * burst is how far ahead of now that schedule may run before retries have to wait for it.
+   */
+  private overallDelay(key: string): number {
+    const overall = this.settings.overall;
+    if (overall === undefined) return 0;
+    const slash = key.indexOf('/');
+    const namespace = slash < 0 ? '' : key.slice(0, slash);
+    const interval = 1_000 / overall.perSecond;
+    const now = this.clock.now();
+    const slot = Math.max(this.nextSlotAt.get(namespace) ?? -Infinity, now);
+    if (this.nextSlotAt.size >= SCHEDULES_KEPT) this.forgetPastSchedules(now);
+    this.nextSlotAt.set(namespace, slot + interval);
+    return Math.max(0, slot - now - (overall.burst - 1) * interval);
+  }
+
+  /** A schedule that has fallen behind now allows the full burst, exactly as a forgotten one does. */
+  private forgetPastSchedules(now: number): void {
+    for (const [namespace, at] of this.nextSlotAt) if (at <= now) this.nextSlotAt.delete(namespace);
   }
 
   failureCount(key: string): number {
@@ -108,7 +157,7 @@ export class WorkQueue {
     this.name = options.name;
     this.metrics = options.metrics;
     this.clock = options.clock ?? systemClock;
-    this.backoff = new ItemBackoff(options.backoff);
+    this.backoff = new ItemBackoff(options.backoff, this.clock);
     this.metrics?.observe(() => this.gauges());
   }
 

@@ -39,16 +39,18 @@ export function troubleshootingMarkdown(rows: readonly HealthRow[], kinds: reado
 
 /** The README's block: the kind, the reason and what to do, with a link to the page. */
 export function troubleshootingReadmeBlock(rows: readonly HealthRow[], kinds: readonly NosanaKind[]): string {
-  const ordered = kinds.flatMap((kind) => rows.filter((row) => row.kind === kind));
+  // a reason shown in two phases with the same advice is one line here (the page tells the phases apart)
+  const lines = new Map<string, string[]>();
+  for (const row of kinds.flatMap((kind) => rows.filter((candidate) => candidate.kind === kind))) {
+    const line = [row.kind, code(row.reason), oneLine(row.fix)];
+    lines.set(JSON.stringify(line), line);
+  }
   return [
     generatedNotice(SOURCE),
     "The reason of a resource's `Ready` condition names its state (`kubectl describe nosanajob NAME`, or the REASON " +
       'column of `kubectl get nosanajobs -o wide`). What to do about each is below; ' +
       `[${TROUBLESHOOTING_DOC}](${TROUBLESHOOTING_DOC}) also gives its phase, what it means and whether it is terminal.\n`,
-    table(
-      ['kind', 'reason', 'what to do'],
-      ordered.map((row) => [row.kind, code(row.reason), oneLine(row.fix)]),
-    ),
+    table(['kind', 'reason', 'what to do'], [...lines.values()]),
   ].join('\n');
 }
 

@@ -45,11 +45,13 @@ export function isRefusal(value: unknown): value is Refusal {
 const RECHECK_MS = 5 * 60_000;
 
 /**
- * The delays of `backoff` refusals, per object: 1 s doubling to 5 min. The ItemBackoff holding the
- * counts lives in memory: after a restart the first retry is quick again, which is what a restart
- * should do.
+ * The delays of `backoff` refusals, per object: 1 s doubling to 5 min, and at most 10 retries a
+ * second per namespace after a burst of 100 (client-go's defaults, kept per tenant), so thousands
+ * of refused jobs do not starve the ones being posted, and one team's refusals never delay
+ * another team's retries. The ItemBackoff holding the counts lives in memory: after a restart the
+ * first retry is quick again, which is what a restart should do.
  */
-export const REFUSAL_BACKOFF: BackoffSettings = { baseMs: 1_000, maxMs: 5 * 60_000 };
+export const REFUSAL_BACKOFF: BackoffSettings = { baseMs: 1_000, maxMs: 5 * 60_000, overall: { perSecond: 10, burst: 100 } };
 
 /** When to look again after a refusal: its retry policy as a decision's requeue. */
 export function retryOf(policy: RetryPolicy): { afterMs?: number; backoff?: true } {

@@ -74,6 +74,12 @@ describe('README troubleshooting block', () => {
       assert.ok(lines.includes(`| ${row.kind} | \`${row.reason}\` | ${row.fix.replace(/\|/g, '\\|')} |`), `${row.kind} ${row.reason}`);
     assert.ok(block.includes('[docs/troubleshooting.md](docs/troubleshooting.md)'));
   });
+
+  test('a reason with the same advice in two phases is one row', () => {
+    const rows = block.split('\n').filter((line) => line.startsWith('| Nosana'));
+    assert.equal(new Set(rows).size, rows.length, 'no row is repeated');
+    assert.equal(rows.filter((line) => line.startsWith('| NosanaDeployment | `BudgetExhausted` |')).length, 1);
+  });
 });
 
 describe('replaceGeneratedBlock', () => {

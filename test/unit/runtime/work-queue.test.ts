@@ -209,6 +209,44 @@ describe('work queue: backoff', () => {
     assert.throws(() => new ItemBackoff({ baseMs: 50, maxMs: 10 }), /backoff\.maxMs \(10\) must not be below backoff\.baseMs \(50\)/);
   });
 
+  test('overall: a burst of retries across keys goes at once, the rest wait their turn at the overall rate', () => {
+    const clock = new FakeClock();
+    const backoff = new ItemBackoff({ baseMs: 5, maxMs: 300_000, overall: { perSecond: 10, burst: 3 } }, clock);
+    const delays = ['ns/a', 'ns/b', 'ns/c', 'ns/d', 'ns/e'].map((key) => backoff.next(key));
+    assert.deepEqual(delays, [5, 5, 5, 100, 200], 'three within the burst, then one every 100 ms');
+    clock.advance(1_000);
+    assert.equal(backoff.next('ns/f'), 5, 'the burst refills while no key fails');
+  });
+
+  test("overall: one namespace's failures never delay another namespace's retries", () => {
+    const clock = new FakeClock();
+    const backoff = new ItemBackoff({ baseMs: 5, maxMs: 300_000, overall: { perSecond: 10, burst: 2 } }, clock);
+    for (let index = 0; index < 50; index++) backoff.next(`noisy/job-${index}`);
+    assert.ok(backoff.next('noisy/one-more') > 4_000, 'the noisy namespace waits its turn');
+    assert.equal(backoff.next('quiet/job'), 5, 'another namespace retries at its own pace');
+    assert.equal(backoff.next('cluster-scoped'), 5, 'keys without a namespace share a schedule of their own');
+  });
+
+  test('overall: schedules of namespaces that went quiet are forgotten, so they do not pile up', () => {
+    const clock = new FakeClock();
+    const backoff = new ItemBackoff({ baseMs: 5, maxMs: 300_000, overall: { perSecond: 10, burst: 1 } }, clock);
+    for (let index = 0; index < 1_500; index++) backoff.next(`team-${index}/job`);
+    const held = (backoff as unknown as { nextSlotAt: Map<string, number> }).nextSlotAt;
+    assert.equal(held.size, 1_500, 'each namespace has a schedule while it is ahead of now');
+    clock.advance(1_000);
+    backoff.next('team-0/job');
+    assert.ok(held.size < 1_000, `past schedules were dropped: ${held.size} held`);
+    assert.equal(backoff.next('team-1/job'), 10, 'a forgotten schedule starts with its burst');
+  });
+
+  test('overall: a key whose own delay is longer keeps it', () => {
+    const clock = new FakeClock();
+    const backoff = new ItemBackoff({ baseMs: 1_000, maxMs: 300_000, overall: { perSecond: 10, burst: 1 } }, clock);
+    assert.equal(backoff.next('ns/a'), 1_000);
+    assert.equal(backoff.next('ns/a'), 2_000);
+    assert.throws(() => new ItemBackoff({ baseMs: 5, maxMs: 10, overall: { perSecond: 0, burst: 1 } }), /backoff\.overall\.perSecond/);
+  });
+
   test('addRateLimited waits the backoff delay, which grows until forget', async () => {
     const { queue, clock, recorded } = newQueue();
     queue.addRateLimited('ns/a');
