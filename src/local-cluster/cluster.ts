@@ -2,6 +2,8 @@
 // tests: etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from Go modules,
 // KWOK playing the kubelets of simulated GPU nodes, and a small on-demand volume provisioner.
 // Everything listens on loopback. What a simulated container does is simulation.ts's business.
+// Fault tests can SIGKILL a component and restart it in place (kill, restart): the same flags,
+// ports and data directory, so etcd keeps its data and clients find the API server where it was.
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -23,6 +25,9 @@ export interface ClusterOptions extends Partial<GpuNodeOptions> {
   keepWorkDir?: boolean;
 }
 
+/** The processes of a local cluster, as kill() and restart() name them. */
+export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-scheduler' | 'kube-controller-manager' | 'kwok' | 'volume-provisioner';
+
 /** What another process needs to use a cluster this one started. */
 export interface ClusterHandle {
   workDir: string;
@@ -37,6 +42,8 @@ export interface ClusterHandle {
 
 export class LocalCluster {
   private components: Component[] = [];
+  /** How restart() knows a component serves again; only those others depend on have one. */
+  private readonly readinessChecks = new Map<ComponentName, () => Promise<boolean>>();
   private watchdog: { update(): void; cancel(): void } | undefined;
   private readonly exitHandler = (): void => this.killNow();
   handle!: ClusterHandle;
@@ -102,11 +109,11 @@ export class LocalCluster {
         '--log-level=warn',
       ],
     });
+    this.readinessChecks.set('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok);
     await waitFor(
       async () => {
         etcd.assertRunning();
-        const res = await fetch(`http://127.0.0.1:${etcdPort}/health`);
-        return res.ok;
+        return this.readinessChecks.get('etcd')!();
       },
       { what: 'etcd to be healthy', timeoutMs: 30_000 },
     );
@@ -146,10 +153,11 @@ export class LocalCluster {
       ],
     });
     const adminTls = { ca: await readFile(pki.caCert), cert: await readFile(pki.admin.cert), key: await readFile(pki.admin.key) };
+    this.readinessChecks.set('kube-apiserver', async () => (await httpsGet(`${server}/readyz`, adminTls)) === 200);
     await waitFor(
       async () => {
         apiserver.assertRunning();
-        return (await httpsGet(`${server}/readyz`, adminTls)) === 200;
+        return this.readinessChecks.get('kube-apiserver')!();
       },
       { what: 'kube-apiserver /readyz', timeoutMs: 60_000, intervalMs: 200 },
     );
@@ -248,14 +256,51 @@ export class LocalCluster {
     }
   }
 
-  private launch(logDir: string, spec: ComponentSpec): Component {
+  private launch(logDir: string, spec: ComponentSpec & { name: ComponentName }): Component {
     const component = new Component(spec, logDir);
     this.components.push(component);
-    const pids = (): number[] => this.components.flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
-    if (this.watchdog) this.watchdog.update();
-    else this.watchdog = startWatchdog(process.pid, pids, this.workDir);
-    writeFileSync(join(this.workDir, 'pids'), pids().join('\n') + '\n');
+    this.recordPids();
     return component;
+  }
+
+  /** Re-arms the watchdog and rewrites <workDir>/pids after a component started or restarted. */
+  private recordPids(): void {
+    if (this.watchdog) this.watchdog.update();
+    else this.watchdog = startWatchdog(process.pid, () => this.pids(), this.workDir);
+    writeFileSync(join(this.workDir, 'pids'), this.pids().join('\n') + '\n');
+  }
+
+  private component(name: ComponentName): Component {
+    const component = this.components.find((c) => c.name === name);
+    if (component === undefined) throw new Error(`the local cluster has no component ${name}`);
+    return component;
+  }
+
+  /** SIGKILLs one component (a crash, not a stop): it stays down until restart(name). */
+  async kill(name: ComponentName): Promise<void> {
+    await this.component(name).kill();
+  }
+
+  /**
+   * Starts a component again with the flags, ports and data directory it had (SIGKILLing it
+   * first if it still runs); for etcd and the API server, resolves once they serve again.
+   */
+  async restart(name: ComponentName, options: { timeoutMs?: number } = {}): Promise<void> {
+    const old = this.component(name);
+    if (old.running) await old.kill();
+    const fresh = old.relaunch();
+    // same place in the list, so stop() still stops clients before etcd
+    this.components[this.components.indexOf(old)] = fresh;
+    this.recordPids();
+    const ready = this.readinessChecks.get(name);
+    if (ready === undefined) return;
+    await waitFor(
+      async () => {
+        fresh.assertRunning();
+        return ready();
+      },
+      { what: `${name} to serve again after its restart`, timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 200 },
+    );
   }
 
   private async applyManifestFile(path: string): Promise<void> {

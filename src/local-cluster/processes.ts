@@ -2,7 +2,8 @@
 // (printed when it dies early, so a failed start explains itself), is stopped with
 // SIGTERM then SIGKILL, and is also covered by a watchdog: a detached shell that kills
 // every component once the Node process that started them is gone, even after kill -9,
-// so a crashed run never leaves an API server behind.
+// so a crashed run never leaves an API server behind. Fault tests kill a component with
+// SIGKILL and start it again from the same spec (same flags, ports and data directory).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ export interface ComponentSpec {
 export class Component {
   readonly name: string;
   readonly logFile: string;
+  private readonly spec: ComponentSpec;
+  private readonly logDir: string;
   private readonly child: ChildProcess;
   private exited = false;
   private exitDescription = '';
@@ -24,7 +27,10 @@ export class Component {
 
   constructor(spec: ComponentSpec, logDir: string) {
     this.name = spec.name;
+    this.spec = spec;
+    this.logDir = logDir;
     this.logFile = join(logDir, `${spec.name}.log`);
+    // appended, so a restarted component's log continues the one it replaced
     const fd = openSync(this.logFile, 'a');
     try {
       this.child = spawn(spec.command, spec.args, {
@@ -79,6 +85,18 @@ export class Component {
     const timer = setTimeout(() => signalGroup(this.child.pid!, 'SIGKILL'), graceMs);
     await this.exitedPromise;
     clearTimeout(timer);
+  }
+
+  /** SIGKILL with no grace, as a crash or the OOM killer ends it; resolves once it is gone. */
+  async kill(): Promise<void> {
+    this.killNow();
+    await this.exitedPromise;
+  }
+
+  /** A new process from the same spec (flags, ports, data directory); this one must have exited. */
+  relaunch(): Component {
+    if (!this.exited) throw new Error(`${this.name} is still running; kill or stop it before relaunching`);
+    return new Component(this.spec, this.logDir);
   }
 
   /** Synchronous last resort for process 'exit' handlers. */

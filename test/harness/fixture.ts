@@ -1,6 +1,8 @@
 // How a test file gets a cluster: the one started by the integration suite's global setup
 // (its handle is passed in NOSANA_TEST_CLUSTER), or, when a file runs on its own, a private
-// one that stops when the file's tests end. Each test gets its own namespace.
+// one that stops when the file's tests end. Each test gets its own namespace. A file that kills
+// control-plane components asks for a private cluster even inside the suite (usePrivateCluster),
+// so its faults never reach the other files' shared one.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after } from 'node:test';
@@ -23,6 +25,7 @@ export interface ClusterContext {
 
 let context: Promise<ClusterContext> | undefined;
 let privateCluster: LocalCluster | undefined;
+let privateClusterAsked = false;
 const namespacesToDelete: string[] = [];
 
 // Registered when the module loads, so it belongs to the file's root test and runs when
@@ -41,8 +44,22 @@ export function useCluster(): Promise<ClusterContext> {
   return context;
 }
 
-async function connect(): Promise<ClusterContext> {
-  const sharedHandle = process.env[SHARED_CLUSTER_ENV];
+/**
+ * A cluster of the file's own, ignoring the shared one; call it before anything else in the file
+ * uses the cluster, so later useCluster() calls (the scenes') get this one too.
+ */
+export async function usePrivateCluster(): Promise<{ ctx: ClusterContext; cluster: LocalCluster }> {
+  if (context !== undefined && !privateClusterAsked) {
+    throw new Error('usePrivateCluster() came after useCluster() had already connected');
+  }
+  privateClusterAsked = true;
+  context ??= connect({ private: true });
+  const ctx = await context;
+  return { ctx, cluster: privateCluster! };
+}
+
+async function connect(options: { private?: boolean } = {}): Promise<ClusterContext> {
+  const sharedHandle = options.private === true ? undefined : process.env[SHARED_CLUSTER_ENV];
   let handle: ClusterHandle;
   if (sharedHandle) {
     handle = JSON.parse(await readFile(sharedHandle, 'utf8')) as ClusterHandle;
