@@ -21,16 +21,13 @@ import { NosanaNamespace, simpleDefinition, type Stage } from '../test/harness/n
 import { sumSamples, type MetricSample } from '../test/harness/prometheus-text.ts';
 import { seconds, type BenchEnvironment } from './environment.ts';
 import { JobTimeline } from './job-timeline.ts';
+import { batchJob, CREATE_CONCURRENCY, forEachLimited, jobNames, JOBS_PER_MARKET } from './objects.ts';
 import { PodTimeline } from './pod-timeline.ts';
-import { componentPid, cpuSecondsOf, residentBytesOf } from './processes.ts';
-import { formatMs, formatNumber, formatRatio, formatTable, ratio, summarize, type Summary } from './stats.ts';
+import { componentPid, cpuSecondsOf, residentBytesOf, residentOf } from './processes.ts';
+import { formatMebibytes, formatMs, formatNumber, formatRatio, formatTable, ratio, summarize, type Summary } from './stats.ts';
 
 /** The production default, as in chain-follow. */
 const POLL_INTERVAL = '5s';
-/** Creates in flight at once, for both sides: a CI pipeline or `kubectl apply -f dir/` is about this parallel. */
-const CREATE_CONCURRENCY = 20;
-/** A market's queue holds ~300 entries; the rest is headroom for whatever else lists there. */
-const JOBS_PER_MARKET = 250;
 const JOB_TIMEOUT_SECONDS = 600;
 const OP_ID = 'main';
 /**
@@ -118,10 +115,6 @@ export async function runPosting(env: BenchEnvironment, options: PostingOptions)
     ours,
     peer,
   };
-}
-
-function jobNames(jobs: number): string[] {
-  return Array.from({ length: jobs }, (_, index) => `job-${String(index).padStart(4, '0')}`);
 }
 
 /** How long a side may take to get every object there before the run is abandoned. */
@@ -285,33 +278,6 @@ async function runPeer(env: BenchEnvironment, jobs: number): Promise<SideResult>
   }
 }
 
-/** One container, one completion: the smallest Job there is. */
-function batchJob(namespace: string, name: string): k8s.V1Job & { apiVersion: string; kind: string } {
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name, namespace },
-    spec: {
-      completions: 1,
-      parallelism: 1,
-      template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['echo', 'ok'] }] } },
-    },
-  };
-}
-
-/** Runs `action` on every item, at most `limit` at a time, in order of the items. */
-async function forEachLimited<T>(items: readonly T[], limit: number, action: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      await action(items[index]!, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
 /**
  * The writes of `users` in `namespace` from `from` to WRITE_GRACE_MS after `to` (Date.now()
  * milliseconds: the API server runs on this machine's clock). Waits out the grace and the audit
@@ -341,11 +307,6 @@ function perJob(writes: readonly AuditEvent[], jobs: number): Pick<SideResult, '
   return { apiWritesPerJob: writes.length / jobs, apiWritesPerJobByRequest: Object.fromEntries(byRequest) };
 }
 
-/** prom-client's process_resident_memory_bytes is VmRSS from /proc/self/status, the figure read for the peer. */
-function residentOf(samples: readonly MetricSample[]): number {
-  return sumSamples(samples, 'process_resident_memory_bytes');
-}
-
 /** Each figure as ours / peer: below 1 means ours is faster or cheaper. */
 export function postingRatios(result: PostingResult): Record<string, number> {
   const figures = (side: SideResult): Record<string, number> => ({
@@ -362,10 +323,6 @@ export function postingRatios(result: PostingResult): Record<string, number> {
   return Object.fromEntries(Object.entries(figures(result.ours)).map(([name, value]) => [name, ratio(value, peer[name]!)]));
 }
 
-function mebibytes(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-}
-
 export function postingReport(result: PostingResult, ratios: Record<string, number>): string {
   const { settings, ours, peer } = result;
   const sides = [ours, peer];
@@ -379,7 +336,7 @@ export function postingReport(result: PostingResult, ratios: Record<string, numb
     formatMs(side.applyToPostedMs?.p50 ?? NaN),
     formatMs(side.applyToPostedMs?.p99 ?? NaN),
     formatNumber(side.apiWritesPerJob, 2),
-    mebibytes(side.controllerRssBytes.after),
+    formatMebibytes(side.controllerRssBytes.after),
     formatNumber(side.cpuSeconds.controller),
   ]);
   rows.push([
@@ -411,10 +368,10 @@ export function postingReport(result: PostingResult, ratios: Record<string, numb
     '',
     'apply→Posted: the signed post recorded (the nosana.io/pending-post annotation, written just before the broadcast);',
     `apply→Posting, the status written after the broadcast: p50 ${formatMs(ours.applyToPostingMs?.p50 ?? NaN)} p99 ${formatMs(ours.applyToPostingMs?.p99 ?? NaN)}.`,
-    `Controller RSS before the creates: ours ${mebibytes(ours.controllerRssBytes.before)}, peer ${mebibytes(peer.controllerRssBytes.before)}; ` +
-      `ours' V8 heap in use ${mebibytes(ours.controllerHeapBytes?.usedBefore ?? NaN)} before, ` +
-      `after ${mebibytes(ours.controllerHeapBytes?.used ?? NaN)} in use of ${mebibytes(ours.controllerHeapBytes?.total ?? NaN)}, ` +
-      `${mebibytes(ours.controllerHeapBytes?.external ?? NaN)} outside it.`,
+    `Controller RSS before the creates: ours ${formatMebibytes(ours.controllerRssBytes.before)}, peer ${formatMebibytes(peer.controllerRssBytes.before)}; ` +
+      `ours' V8 heap in use ${formatMebibytes(ours.controllerHeapBytes?.usedBefore ?? NaN)} before, ` +
+      `after ${formatMebibytes(ours.controllerHeapBytes?.used ?? NaN)} in use of ${formatMebibytes(ours.controllerHeapBytes?.total ?? NaN)}, ` +
+      `${formatMebibytes(ours.controllerHeapBytes?.external ?? NaN)} outside it.`,
     `Ours made ${formatNumber(ours.rpcRequestsPerJob ?? NaN)} Solana JSON-RPC requests per job.`,
     '',
     `API writes per object, by request (the first create to ${settings.writeGraceMs / 1_000} s after the last done):`,

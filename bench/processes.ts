@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { LocalCluster } from '../src/local-cluster/cluster.ts';
+import { sumSamples, type MetricSample } from '../test/harness/prometheus-text.ts';
 
 /** The kernel's USER_HZ, in which /proc/<pid>/stat counts CPU time (100 on every Linux Node supports). */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -31,4 +32,9 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
   // the command name (field 2) is in parentheses and may hold spaces: count from after it
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** prom-client's process_resident_memory_bytes is VmRSS from /proc/self/status, the figure residentBytesOf reads. */
+export function residentOf(samples: readonly MetricSample[]): number {
+  return sumSamples(samples, 'process_resident_memory_bytes');
 }

@@ -4,9 +4,10 @@
 // never asserted: absolute times depend on the machine, so what a reader compares is the ratio
 // between the modes or sides of one run.
 //
-//   node bench/run.ts [--only chain-follow|posting] [--out FILE]
+//   node bench/run.ts [--only chain-follow|posting|memory] [--out FILE]
 //                     [--jobs N] [--hold SECONDS] [--modes polling,subscription]   (chain-follow)
-//                     [--posting-jobs N]                                             (posting)
+//                     [--posting-jobs N[,N...]]                                      (posting)
+//                     [--memory-objects N]                                           (memory)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,14 +16,18 @@ import { MARKET_QUEUE_CAPACITY } from '../src/chain/accounts.ts';
 import { REPO_ROOT } from '../src/local-cluster/binaries.ts';
 import { chainFollowRatios, chainFollowReport, MODES, runChainFollow, type Mode } from './chain-follow.ts';
 import { withEnvironment, type BenchEnvironment } from './environment.ts';
-import { postingRatios, postingReport, runPosting } from './posting.ts';
+import { memoryRatios, memoryReport, runMemory } from './memory.ts';
+import { postingRatios, postingReport, runPosting, type PostingResult } from './posting.ts';
+import { postingChartSvg } from './chart.ts';
 
-const SCENARIOS = ['chain-follow', 'posting'] as const;
+// memory last: it leaves its objects to the control plane's end
+const SCENARIOS = ['chain-follow', 'posting', 'memory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const USAGE = `usage: node bench/run.ts [--only ${SCENARIOS.join('|')}] [--out FILE]
   chain-follow: [--jobs N] [--hold SECONDS] [--modes ${MODES.join(',')}]
-  posting:      [--posting-jobs N]`;
+  posting:      [--posting-jobs N[,N...]]
+  memory:       [--memory-objects N]`;
 
 interface Arguments {
   scenarios: readonly Scenario[];
@@ -30,7 +35,9 @@ interface Arguments {
   jobs: number;
   holdMs: number;
   modes: readonly Mode[];
-  postingJobs: number;
+  /** One posting run per count, in the order given. */
+  postingJobs: number[];
+  memoryObjects: number;
 }
 
 function wholeNumber(text: string | undefined, flag: string, max: number): number {
@@ -49,7 +56,8 @@ function parseArguments(argv: readonly string[]): Arguments {
       // jobs run minutes in production: long enough here for polling's steady cost to show
       hold: { type: 'string', default: '60' },
       modes: { type: 'string', default: MODES.join(',') },
-      'posting-jobs': { type: 'string', default: '200' },
+      'posting-jobs': { type: 'string', default: '100,300,1000' },
+      'memory-objects': { type: 'string', default: '10000' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -76,7 +84,8 @@ function parseArguments(argv: readonly string[]): Arguments {
     holdMs: hold * 1_000,
     modes: MODES.filter((mode) => modes.includes(mode)),
     // spread over markets of at most 250 jobs each, so no queue limit; this bounds the run's length
-    postingJobs: wholeNumber(values['posting-jobs'], '--posting-jobs', 5_000),
+    postingJobs: values['posting-jobs'].split(',').map((count) => wholeNumber(count.trim(), '--posting-jobs', 5_000)),
+    memoryObjects: wholeNumber(values['memory-objects'], '--memory-objects', 100_000),
   };
 }
 
@@ -97,9 +106,23 @@ async function runScenario(scenario: Scenario, env: BenchEnvironment, args: Argu
       };
     }
     case 'posting': {
-      const result = await runPosting(env, { jobs: args.postingJobs });
-      const ratio = postingRatios(result);
-      return { report: postingReport(result, ratio), figures: { ...result, oursOverPeer: ratio } };
+      const runs: (PostingResult & { oursOverPeer: Record<string, number> })[] = [];
+      const reports: string[] = [];
+      for (const jobs of args.postingJobs) {
+        const result = await runPosting(env, { jobs });
+        const ratio = postingRatios(result);
+        runs.push({ ...result, oursOverPeer: ratio });
+        reports.push(postingReport(result, ratio));
+      }
+      const chart = join(dirname(args.out), 'posting.svg');
+      await writeFile(chart, postingChartSvg(runs));
+      env.progress(`posting chart written to ${chart}`);
+      return { report: reports.join('\n\n'), figures: { runs } };
+    }
+    case 'memory': {
+      const result = await runMemory(env, { objects: args.memoryObjects });
+      const ratio = memoryRatios(result);
+      return { report: memoryReport(result, ratio), figures: { ...result, oursOverPeer: ratio } };
     }
   }
 }

@@ -54,3 +54,7 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
+
+export function formatMebibytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
