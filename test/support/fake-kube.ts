@@ -146,6 +146,12 @@ export class FakeKube {
     });
   }
 
+  /** Replaces an object's finalizers outright, as `kubectl patch` by a person would. */
+  setFinalizers(kind: string, key: ObjectKey, finalizers: string[]): KubernetesObject {
+    const current = this.require(kind, key);
+    return this.#store(kind, { ...current, metadata: { ...current.metadata, finalizers, resourceVersion: this.#nextVersion() } });
+  }
+
   /** Replaces an object's status outright, as another writer (or a restore from backup) would. */
   setStatus(kind: string, key: ObjectKey, status: unknown): KubernetesObject {
     const current = this.require(kind, key);

@@ -112,7 +112,10 @@ export class NosanaJobReconciler implements Reconciler {
 
   /** Puts back the annotations the status shows were lost; the next reconcile settles them as usual. */
   async #restore(ctx: JobReconcileContext, lost: Record<string, string>): Promise<StepResult> {
-    await ctx.patchMetadata({ annotations: lost });
+    // whatever stripped the annotations may have stripped the finalizer too: it goes back in the
+    // same write, so a deletion right after still cancels the job (a deleting object keeps its own)
+    const deleting = ctx.object.metadata?.deletionTimestamp !== undefined;
+    await ctx.patchMetadata({ annotations: lost, ...(deleting ? {} : { addFinalizers: [NOSANA_JOB_FINALIZER] }) });
     ctx.event(
       'Warning',
       'RecordRestored',

@@ -4,7 +4,12 @@
 // job on chain for the NosanaJob, and NOS conserved.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CONFIRM_POST_ANNOTATION, JOB_ADDRESS_ANNOTATION, PENDING_POST_ANNOTATION } from '../../../src/api/annotations.ts';
+import {
+  CONFIRM_POST_ANNOTATION,
+  JOB_ADDRESS_ANNOTATION,
+  NOSANA_JOB_FINALIZER,
+  PENDING_POST_ANNOTATION,
+} from '../../../src/api/annotations.ts';
 import type { PendingPost, PendingPostOutcome } from '../../../src/chain/jobs-client.ts';
 import { jobDeposit } from '../../../src/chain/money.ts';
 import { NosanaJobReconciler } from '../../../src/controllers/nosana-job/reconciler.ts';
@@ -320,12 +325,23 @@ describe('a record that lost its annotations but not its status', () => {
     const broadcasts = world.broadcasts.length;
 
     world.kube.annotate('NosanaJob', { namespace: NAMESPACE, name: 'replaced' }, { [JOB_ADDRESS_ANNOTATION]: null });
+    // the same rewrite dropped the finalizer: it must be back with the annotation, in one write
+    world.kube.setFinalizers('NosanaJob', { namespace: NAMESPACE, name: 'replaced' }, []);
     const restored = await reconcileUntil(world.reconciler, { namespace: NAMESPACE, name: 'replaced' }, () => {
       const object = jobObject(world, 'replaced');
       return object.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION] !== undefined && object.status?.phase === 'Queued' ? object : undefined;
     });
     await reconcile(world, 'replaced');
     assert.equal(restored.metadata?.annotations?.[JOB_ADDRESS_ANNOTATION], address, 'the annotation is put back from the status');
+    const restorePatch = world.kube.journal.findLast(
+      (entry) => entry.verb === 'patchMetadata' && JOB_ADDRESS_ANNOTATION in ((entry.detail as { annotations?: object }).annotations ?? {}),
+    );
+    assert.deepEqual(
+      (restorePatch?.detail as { addFinalizers?: string[] } | undefined)?.addFinalizers,
+      [NOSANA_JOB_FINALIZER],
+      'the finalizer is restored in the same write',
+    );
+    assert.ok(restored.metadata?.finalizers?.includes(NOSANA_JOB_FINALIZER));
     assert.equal(world.broadcasts.length, broadcasts, 'nothing was sent');
     assert.equal(jobObject(world, 'replaced').metadata?.annotations?.[PENDING_POST_ANNOTATION], undefined, 'no new post was prepared');
     assert.deepEqual(
