@@ -18,7 +18,7 @@ import { auditEvents, countByRequest, WRITE_VERBS, type AuditEvent } from '../te
 import { startController } from '../test/harness/controller-process.ts';
 import { localnetDir } from '../test/harness/localnet-faults.ts';
 import { NosanaNamespace, simpleDefinition, type Stage } from '../test/harness/nosana-fixtures.ts';
-import { sumSamples, type MetricSample } from '../test/harness/prometheus-text.ts';
+import { growth, sumByLabel, sumSamples, type MetricSample } from '../test/harness/prometheus-text.ts';
 import { seconds, type BenchEnvironment } from './environment.ts';
 import { JobTimeline } from './job-timeline.ts';
 import { batchJob, CREATE_CONCURRENCY, forEachLimited, jobNames, JOBS_PER_MARKET } from './objects.ts';
@@ -44,6 +44,8 @@ const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
 
 export interface PostingOptions {
   jobs: number;
+  /** Objects created at this steady rate (per second) instead of all at once. */
+  ratePerSecond?: number;
 }
 
 export type Side = 'ours' | 'peer';
@@ -79,6 +81,8 @@ export interface SideResult {
   cpuSeconds: { controller: number; apiserver: number; benchmark: number };
   /** Ours only: Solana JSON-RPC requests per job. */
   rpcRequestsPerJob?: number;
+  /** Ours only: the same, by JSON-RPC method. */
+  rpcRequestsPerJobByMethod?: Record<string, number>;
   /**
    * Ours only: V8's heap in use before the first create, and once every job was Queued its heap in
    * use and reserved, and the memory outside it (Buffers, ArrayBuffers).
@@ -89,6 +93,8 @@ export interface SideResult {
 export interface PostingResult {
   settings: {
     jobs: number;
+    /** Set when the objects arrived at a steady rate rather than at once. */
+    ratePerSecond?: number;
     createConcurrency: number;
     markets: number;
     pollInterval: string;
@@ -101,11 +107,12 @@ export interface PostingResult {
 
 export async function runPosting(env: BenchEnvironment, options: PostingOptions): Promise<PostingResult> {
   const markets = Math.ceil(options.jobs / JOBS_PER_MARKET);
-  const ours = await runOurs(env, options.jobs, markets);
-  const peer = await runPeer(env, options.jobs);
+  const ours = await runOurs(env, options, markets);
+  const peer = await runPeer(env, options);
   return {
     settings: {
       jobs: options.jobs,
+      ...(options.ratePerSecond === undefined ? {} : { ratePerSecond: options.ratePerSecond }),
       createConcurrency: CREATE_CONCURRENCY,
       markets,
       pollInterval: POLL_INTERVAL,
@@ -122,7 +129,25 @@ function stepTimeoutMs(jobs: number): number {
   return 120_000 + jobs * 1_000;
 }
 
-async function runOurs(env: BenchEnvironment, jobs: number, markets: number): Promise<SideResult> {
+/** Creates every object, all at once (CREATE_CONCURRENCY in flight) or the n-th at started + n / rate. */
+async function createAll(
+  names: readonly string[],
+  options: PostingOptions,
+  started: number,
+  create: (name: string, index: number) => Promise<void>,
+): Promise<void> {
+  const rate = options.ratePerSecond;
+  await forEachLimited(names, CREATE_CONCURRENCY, async (name, index) => {
+    if (rate !== undefined) {
+      const due = started + (index * 1_000) / rate;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    }
+    await create(name, index);
+  });
+}
+
+async function runOurs(env: BenchEnvironment, options: PostingOptions, markets: number): Promise<SideResult> {
+  const { jobs } = options;
   const { ctx, localnet, progress } = env;
   const ns = new NosanaNamespace(ctx, localnet, await ctx.freshNamespace('bench-posting'));
   progress(`[posting/ours] starting the controller (--poll-interval ${POLL_INTERVAL}, otherwise production defaults)`);
@@ -152,7 +177,7 @@ async function runOurs(env: BenchEnvironment, jobs: number, markets: number): Pr
     const benchmarkBefore = process.cpuUsage();
     const started = Date.now();
     const names = jobNames(jobs);
-    await forEachLimited(names, CREATE_CONCURRENCY, async (name, index) => {
+    await createAll(names, options, started, async (name, index) => {
       const stage = stages[index % markets]!;
       await ns.createJob(name, {
         market: stage.marketName,
@@ -190,6 +215,11 @@ async function runOurs(env: BenchEnvironment, jobs: number, markets: number): Pr
         benchmark: (benchmarkCpu.user + benchmarkCpu.system) / 1e6,
       },
       rpcRequestsPerJob: (rpc(after) - rpc(before)) / jobs,
+      rpcRequestsPerJobByMethod: Object.fromEntries(
+        Object.entries(
+          growth(sumByLabel(before, 'nosana_rpc_requests_total', 'method'), sumByLabel(after, 'nosana_rpc_requests_total', 'method')),
+        ).map(([method, count]) => [method, count / jobs]),
+      ),
       controllerHeapBytes: {
         usedBefore: sumSamples(before, 'nodejs_heap_size_used_bytes'),
         used: sumSamples(after, 'nodejs_heap_size_used_bytes'),
@@ -215,7 +245,8 @@ async function runOurs(env: BenchEnvironment, jobs: number, markets: number): Pr
   }
 }
 
-async function runPeer(env: BenchEnvironment, jobs: number): Promise<SideResult> {
+async function runPeer(env: BenchEnvironment, options: PostingOptions): Promise<SideResult> {
+  const { jobs } = options;
   const { ctx, progress } = env;
   const namespace = await ctx.freshNamespace('bench-batch');
   const controllerManager = await componentPid(env.cluster, 'kube-controller-manager');
@@ -231,7 +262,7 @@ async function runPeer(env: BenchEnvironment, jobs: number): Promise<SideResult>
     const benchmarkBefore = process.cpuUsage();
     const started = Date.now();
     const names = jobNames(jobs);
-    await forEachLimited(names, CREATE_CONCURRENCY, async (name) => {
+    await createAll(names, options, started, async (name) => {
       await ctx.objects.create(batchJob(namespace, name));
       pods.applied(name);
     });
@@ -360,8 +391,12 @@ export function postingReport(result: PostingResult, ratios: Record<string, numb
     { controller: 'the controller', apiserver: 'kube-apiserver', benchmark: 'this process (localnet, watch, creates)' }[who],
     ...sides.map((side) => formatNumber(side.cpuSeconds[who])),
   ]);
+  const arrival =
+    settings.ratePerSecond === undefined
+      ? `created ${settings.createConcurrency} at a time`
+      : `arriving at ${settings.ratePerSecond} per second for ${formatNumber(settings.jobs / settings.ratePerSecond)} s`;
   return [
-    `posting: ${settings.jobs} objects per side, created ${settings.createConcurrency} at a time; ours over ${settings.markets} market(s), ` +
+    `posting: ${settings.jobs} objects per side, ${arrival}; ours over ${settings.markets} market(s), ` +
       `--poll-interval ${settings.pollInterval} and production defaults; peer: kube-controller-manager ${settings.kubernetes}`,
     '',
     formatTable(header, rows),
@@ -372,7 +407,12 @@ export function postingReport(result: PostingResult, ratios: Record<string, numb
       `ours' V8 heap in use ${formatMebibytes(ours.controllerHeapBytes?.usedBefore ?? NaN)} before, ` +
       `after ${formatMebibytes(ours.controllerHeapBytes?.used ?? NaN)} in use of ${formatMebibytes(ours.controllerHeapBytes?.total ?? NaN)}, ` +
       `${formatMebibytes(ours.controllerHeapBytes?.external ?? NaN)} outside it.`,
-    `Ours made ${formatNumber(ours.rpcRequestsPerJob ?? NaN)} Solana JSON-RPC requests per job.`,
+    `Ours made ${formatNumber(ours.rpcRequestsPerJob ?? NaN)} Solana JSON-RPC requests per job: ` +
+      Object.entries(ours.rpcRequestsPerJobByMethod ?? {})
+        .sort(([, a], [, b]) => b - a)
+        .map(([method, count]) => `${method} ${formatNumber(count, 2)}`)
+        .join(', ') +
+      '.',
     '',
     `API writes per object, by request (the first create to ${settings.writeGraceMs / 1_000} s after the last done):`,
     formatTable(['request', ...sides.map((side) => side.side)], requestRows),

@@ -7,6 +7,7 @@
 //   node bench/run.ts [--only chain-follow|posting|memory] [--out FILE]
 //                     [--jobs N] [--hold SECONDS] [--modes polling,subscription]   (chain-follow)
 //                     [--posting-jobs N[,N...]]                                      (posting)
+//                     [--arrival-rate PER_SECOND] [--arrival-seconds S]              (arrival)
 //                     [--memory-objects N]                                           (memory)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, release, totalmem, type } from 'node:os';
@@ -21,12 +22,13 @@ import { postingRatios, postingReport, runPosting, type PostingResult } from './
 import { postingChartSvg } from './chart.ts';
 
 // memory last: it leaves its objects to the control plane's end
-const SCENARIOS = ['chain-follow', 'posting', 'memory'] as const;
+const SCENARIOS = ['chain-follow', 'posting', 'arrival', 'memory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const USAGE = `usage: node bench/run.ts [--only ${SCENARIOS.join('|')}] [--out FILE]
   chain-follow: [--jobs N] [--hold SECONDS] [--modes ${MODES.join(',')}]
   posting:      [--posting-jobs N[,N...]]
+  arrival:      [--arrival-rate PER_SECOND] [--arrival-seconds S]
   memory:       [--memory-objects N]`;
 
 interface Arguments {
@@ -37,6 +39,9 @@ interface Arguments {
   modes: readonly Mode[];
   /** One posting run per count, in the order given. */
   postingJobs: number[];
+  /** The arrival scenario: NosanaJobs (and batch Jobs) created at this rate for this long. */
+  arrivalRate: number;
+  arrivalSeconds: number;
   memoryObjects: number;
 }
 
@@ -57,6 +62,8 @@ function parseArguments(argv: readonly string[]): Arguments {
       hold: { type: 'string', default: '60' },
       modes: { type: 'string', default: MODES.join(',') },
       'posting-jobs': { type: 'string', default: '100,300,1000' },
+      'arrival-rate': { type: 'string', default: '20' },
+      'arrival-seconds': { type: 'string', default: '60' },
       'memory-objects': { type: 'string', default: '10000' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -85,6 +92,8 @@ function parseArguments(argv: readonly string[]): Arguments {
     modes: MODES.filter((mode) => modes.includes(mode)),
     // spread over markets of at most 250 jobs each, so no queue limit; this bounds the run's length
     postingJobs: values['posting-jobs'].split(',').map((count) => wholeNumber(count.trim(), '--posting-jobs', 5_000)),
+    arrivalRate: wholeNumber(values['arrival-rate'], '--arrival-rate', 200),
+    arrivalSeconds: wholeNumber(values['arrival-seconds'], '--arrival-seconds', 600),
     memoryObjects: wholeNumber(values['memory-objects'], '--memory-objects', 100_000),
   };
 }
@@ -118,6 +127,11 @@ async function runScenario(scenario: Scenario, env: BenchEnvironment, args: Argu
       await writeFile(chart, postingChartSvg(runs));
       env.progress(`posting chart written to ${chart}`);
       return { report: reports.join('\n\n'), figures: { runs } };
+    }
+    case 'arrival': {
+      const result = await runPosting(env, { jobs: args.arrivalRate * args.arrivalSeconds, ratePerSecond: args.arrivalRate });
+      const ratio = postingRatios(result);
+      return { report: postingReport(result, ratio), figures: { ...result, oursOverPeer: ratio } };
     }
     case 'memory': {
       const result = await runMemory(env, { objects: args.memoryObjects });

@@ -133,6 +133,42 @@ export class SolanaJobsClient implements JobsClient {
     return views;
   }
 
+  async findUnfinishedJobs(project: PublicKey, ipfsJobs: readonly Uint8Array[]): Promise<JobView[]> {
+    const wanted = new Set(ipfsJobs.map((bytes) => Buffer.from(bytes).toString('hex')));
+    const matches: PublicKey[] = [];
+    let slot = 0;
+    // Queued first, then stopped: a job only ever moves from queued to stopped, never back, so
+    // a job that changes state between the two scans is seen by one of them. Only each job's
+    // definition CID is fetched; a wallet may have thousands of jobs.
+    // The second scan is answered at the first's slot or later: a backend behind it could have
+    // missed a job that moved from queued to stopped in between.
+    for (const state of [JOB_STATE.queued, JOB_STATE.stopped]) {
+      const { context, value } = await this.connection.getProgramAccounts(this.network.jobsProgram, {
+        withContext: true,
+        ...(slot === 0 ? {} : { minContextSlot: slot }),
+        dataSlice: { offset: OFFSETS.job.ipfsJob, length: 32 },
+        filters: [
+          memcmp(0, ACCOUNT_DISCRIMINATORS.JobAccount),
+          memcmp(OFFSETS.job.project, project.toBytes()),
+          memcmp(OFFSETS.job.state, Uint8Array.of(state)),
+        ],
+      });
+      slot = Math.max(slot, context.slot);
+      for (const { pubkey, account } of value) {
+        // An RPC that ignores dataSlice sends the whole account: the CID is where it would be.
+        const cid = account.data.length === 32 ? account.data : account.data.subarray(OFFSETS.job.ipfsJob, OFFSETS.job.ipfsJob + 32);
+        if (wanted.has(cid.toString('hex'))) matches.push(pubkey);
+      }
+    }
+    if (matches.length === 0) return [];
+    // Read at the scans' slot or later: a node behind them could miss a job they saw, and a job
+    // missed here is a job paid for twice. A match gone since was closed, and is no one's now.
+    const views = await this.getJobs(matches, { minContextSlot: slot });
+    return [...views.values()].filter(
+      (view): view is JobView => view !== undefined && view.status !== 'COMPLETED' && view.account.project.equals(project),
+    );
+  }
+
   async getJobs(addresses: readonly PublicKey[], options: ReadOptions = {}): Promise<Map<string, JobView | undefined>> {
     const jobs = new Map<string, JobView | undefined>();
     const unfinished: PublicKey[] = [];
@@ -199,14 +235,11 @@ export class SolanaJobsClient implements JobsClient {
   }
 
   async getBalances(owner: PublicKey): Promise<Balances> {
-    const tokenAccount = nosTokenAccount(this.network, owner);
-    const [lamports, token] = await Promise.all([
-      this.connection.getBalance(owner),
-      // Read the account rather than getTokenAccountBalance: a missing account is 0 NOS, while an
-      // RPC failure must stay an error, not look like an empty wallet.
-      this.connection.getAccountInfo(tokenAccount),
-    ]);
-    return { lamports: BigInt(lamports), nos: token === null ? 0n : token.data.readBigUInt64LE(64) };
+    // Both accounts in one read, at one slot. The token account is read rather than asked with
+    // getTokenAccountBalance: a missing account is 0 NOS (as a missing wallet is 0 SOL), while an
+    // RPC failure must stay an error, not look like an empty wallet.
+    const [wallet, token] = await this.connection.getMultipleAccountsInfo([owner, nosTokenAccount(this.network, owner)]);
+    return { lamports: BigInt(wallet?.lamports ?? 0), nos: token == null ? 0n : token.data.readBigUInt64LE(64) };
   }
 
   // ---- batched reads for many nodes -----------------------------------------------------------
@@ -264,13 +297,13 @@ export class SolanaJobsClient implements JobsClient {
   // ---- create-once posting ------------------------------------------------------------------
 
   async preparePost(request: PostRequest): Promise<PendingPost> {
-    const market = await this.requireMarket(request.market);
+    const market = request.marketAccount === undefined ? (await this.requireMarket(request.market)).account : request.marketAccount;
     const job = Keypair.generate();
     const run = Keypair.generate();
     const instructions = postInstructions({
       network: this.network,
       market: request.market,
-      marketAccount: market.account,
+      marketAccount: market,
       job: job.publicKey,
       run: run.publicKey,
       payer: request.wallet.publicKey,

@@ -68,9 +68,36 @@ export interface SignedTransaction {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How long recent priority fees are reused: the fee market moves over minutes, not per post. */
+const PRIORITY_FEES_REUSE_MS = 10_000;
+
+/** Answers kept for a while, by question; one asked but not yet answered is shared, a failed one forgotten. */
+class RecentAnswers<T> {
+  readonly #answers = new Map<string, { answer: Promise<T>; askedAt: number }>();
+  readonly #maxAgeMs: number;
+
+  constructor(maxAgeMs: number) {
+    this.#maxAgeMs = maxAgeMs;
+  }
+
+  get(question: string, ask: () => Promise<T>): Promise<T> {
+    const now = performance.now();
+    const kept = this.#answers.get(question);
+    if (kept !== undefined && now - kept.askedAt < this.#maxAgeMs) return kept.answer;
+    for (const [key, entry] of this.#answers) if (now - entry.askedAt >= this.#maxAgeMs) this.#answers.delete(key);
+    const answer = ask();
+    this.#answers.set(question, { answer, askedAt: now });
+    answer.catch(() => {
+      if (this.#answers.get(question)?.answer === answer) this.#answers.delete(question);
+    });
+    return answer;
+  }
+}
+
 export class TransactionSender {
   private readonly connection: Connection;
   private readonly options: Required<SenderOptions>;
+  private readonly priorityFees = new RecentAnswers<readonly { prioritizationFee: number }[]>(PRIORITY_FEES_REUSE_MS);
 
   constructor(connection: Connection, options: SenderOptions = {}) {
     this.connection = connection;
@@ -82,6 +109,9 @@ export class TransactionSender {
    * paid), then builds and signs the final transaction with a compute budget.
    */
   async build(what: string, instructions: TransactionInstruction[], feePayer: PublicKey, signers: Keypair[]): Promise<SignedTransaction> {
+    // Never reused from an earlier build: a transaction re-signed after its predecessor expired
+    // must not carry the same blockhash (the same bytes, the same signature), however short the
+    // cluster's validity window. Concurrent builds still share one request (rpc-coalescer.ts).
     const {
       context,
       value: { blockhash, lastValidBlockHeight },
@@ -97,7 +127,10 @@ export class TransactionSender {
     }
     const consumed = simulation.value.unitsConsumed ?? 200_000;
     const units = Math.min(1_400_000, Math.ceil(consumed * (1 + this.options.computeUnitMargin)) + 1_000);
-    const price = await this.priorityPrice(instructions);
+    // Keys signing besides the payer are the accounts this transaction creates (a job, a run):
+    // new, so without fee history, and left out so that equal questions stay equal (and shared).
+    const created = new Set(signers.map((signer) => signer.publicKey.toBase58()).filter((key) => key !== feePayer.toBase58()));
+    const price = await this.priorityPrice(instructions, created);
     const budget = [ComputeBudgetProgram.setComputeUnitLimit({ units })];
     if (price > 0) budget.push(ComputeBudgetProgram.setComputeUnitPrice({ microLamports: price }));
     const transaction = compile(feePayer, blockhash, [...budget, ...instructions]);
@@ -145,15 +178,20 @@ export class TransactionSender {
     return this.sendAndConfirm(what, await this.build(what, instructions, feePayer, signers));
   }
 
-  private async priorityPrice(instructions: TransactionInstruction[]): Promise<number> {
+  private async priorityPrice(instructions: TransactionInstruction[], created: ReadonlySet<string>): Promise<number> {
     const writable = [
       ...new Map(
-        instructions.flatMap((ix) => ix.keys.filter((key) => key.isWritable).map((key) => [key.pubkey.toBase58(), key.pubkey])),
+        instructions.flatMap((ix) =>
+          ix.keys.filter((key) => key.isWritable && !created.has(key.pubkey.toBase58())).map((key) => [key.pubkey.toBase58(), key.pubkey]),
+        ),
       ).values(),
     ].slice(0, 128);
-    let recent: { prioritizationFee: number }[] = [];
+    let recent: readonly { prioritizationFee: number }[] = [];
     try {
-      recent = await this.connection.getRecentPrioritizationFees({ lockedWritableAccounts: writable });
+      const question = writable.map((key) => key.toBase58()).join(',');
+      recent = await this.priorityFees.get(question, () =>
+        this.connection.getRecentPrioritizationFees({ lockedWritableAccounts: writable }),
+      );
     } catch {
       // Some RPCs do not offer it; the floor applies.
     }

@@ -76,7 +76,11 @@ function decideQueued(draft: Draft, world: FollowWorld, job: JobView, settings: 
   draft.updateAttempt(world.address, { outcome: undefined });
   if (world.queuePosition === undefined) delete draft.status.queuePosition;
   else draft.status.queuePosition = world.queuePosition;
-  draft.moveTo('Queued', 'Queued', `job ${world.address} is waiting in the queue of market ${job.account.market.toBase58()} for a node`);
+  const waiting = `job ${world.address} is waiting in the queue of market ${job.account.market.toBase58()} for a node`;
+  // Straight from Posting, the Posted Event of the landing has said it (a write per job saved);
+  // a job adopted or back from Running is announced.
+  if (draft.status.phase === 'Posting') draft.setPhase('Queued', 'Queued', waiting);
+  else draft.moveTo('Queued', 'Queued', waiting);
   const postedAt = Date.parse(draft.attempt(world.address).postedAt ?? '');
   if (
     world.origin === 'posted' &&

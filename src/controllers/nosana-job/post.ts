@@ -8,6 +8,7 @@
 import { PublicKey } from '@solana/web3.js';
 import type { Keypair } from '@solana/web3.js';
 import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER, PENDING_POST_ANNOTATION } from '../../api/annotations.ts';
+import type { MarketAccount } from '../../chain/accounts.ts';
 import type { PendingPost } from '../../chain/jobs-client.ts';
 import { formatNos } from '../../chain/money.ts';
 import { TransactionFailedError } from '../../chain/transaction-sender.ts';
@@ -47,6 +48,8 @@ interface PostPlan {
   raw: unknown;
   ports: NetworkPorts;
   market: PublicKey;
+  /** The market as read fresh for the decision. */
+  marketAccount: MarketAccount;
   timeout: bigint;
   /** What the post takes from the wallet into the market (deposit and any network fee). */
   charge: bigint;
@@ -143,6 +146,7 @@ async function prepare(ctx: JobReconcileContext, plan: PostPlan, cid: string): P
       market: plan.market,
       ipfsJob: cidToBytes32(cid),
       timeoutSeconds: plan.timeout,
+      marketAccount: plan.marketAccount,
       ...(node === undefined ? {} : { node: new PublicKey(node) }),
     });
   } catch (error) {
@@ -235,6 +239,7 @@ async function post(
     raw: boundDefinition(world.definition.raw, subject, action.attempt),
     ports,
     market: new PublicKey(world.market.address),
+    marketAccount: world.market.view.account,
     timeout: action.timeout,
     charge: action.charge,
     wallet,
