@@ -155,12 +155,6 @@ export interface JobsClient {
   ): Promise<Map<string, JobView | undefined>>;
   /** The jobs a wallet posted with exactly this definition CID (one filtered getProgramAccounts). */
   findJobsByDefinition(project: PublicKey, ipfsJob: Uint8Array): Promise<JobView[]>;
-  /**
-   * The wallet's jobs not yet done (queued, running or stopped) whose definition CID is any of
-   * `ipfsJobs`: two getProgramAccounts for the wallet whatever the number of CIDs (identical for
-   * every caller of the wallet, so concurrent searches share them), and a read of the matches.
-   */
-  findUnfinishedJobs(project: PublicKey, ipfsJobs: readonly Uint8Array[]): Promise<JobView[]>;
   getRunsByJob(job: PublicKey): Promise<RunView[]>;
   getRunsByNode(node: PublicKey): Promise<RunView[]>;
   getBalances(owner: PublicKey): Promise<Balances>;

@@ -14,7 +14,6 @@
 import { Connection } from '@solana/web3.js';
 import type { Commitment } from '@solana/web3.js';
 import { readBodyUpTo } from '../ipfs/http.ts';
-import { coalesceRpcFetch } from './rpc-coalescer.ts';
 import { redactSecrets } from '../http/redact.ts';
 import { parseRetryAfter } from '../http/retry-after.ts';
 
@@ -172,14 +171,12 @@ export interface ConnectionOptions extends RpcTransportOptions {
   commitment?: Commitment;
   /** Websocket URL, when the RPC offers one; the project polls and never depends on it. */
   wsEndpoint?: string;
-  /** Merge concurrent reads into fewer requests (rpc-coalescer.ts); default true. */
-  coalesce?: boolean;
 }
 
 export function createConnection(url: string, options: ConnectionOptions = {}): Connection {
   return new Connection(url, {
     commitment: options.commitment ?? 'confirmed',
-    fetch: options.coalesce === false ? createRpcFetch(options) : coalesceRpcFetch(createRpcFetch(options)),
+    fetch: createRpcFetch(options),
     // Our transport retries 429s itself (honouring Retry-After); web3.js's own retry would double it.
     disableRetryOnRateLimit: true,
     ...(options.wsEndpoint === undefined ? {} : { wsEndpoint: options.wsEndpoint }),

@@ -133,42 +133,6 @@ export class SolanaJobsClient implements JobsClient {
     return views;
   }
 
-  async findUnfinishedJobs(project: PublicKey, ipfsJobs: readonly Uint8Array[]): Promise<JobView[]> {
-    const wanted = new Set(ipfsJobs.map((bytes) => Buffer.from(bytes).toString('hex')));
-    const matches: PublicKey[] = [];
-    let slot = 0;
-    // Queued first, then stopped: a job only ever moves from queued to stopped, never back, so
-    // a job that changes state between the two scans is seen by one of them. Only each job's
-    // definition CID is fetched; a wallet may have thousands of jobs.
-    // The second scan is answered at the first's slot or later: a backend behind it could have
-    // missed a job that moved from queued to stopped in between.
-    for (const state of [JOB_STATE.queued, JOB_STATE.stopped]) {
-      const { context, value } = await this.connection.getProgramAccounts(this.network.jobsProgram, {
-        withContext: true,
-        ...(slot === 0 ? {} : { minContextSlot: slot }),
-        dataSlice: { offset: OFFSETS.job.ipfsJob, length: 32 },
-        filters: [
-          memcmp(0, ACCOUNT_DISCRIMINATORS.JobAccount),
-          memcmp(OFFSETS.job.project, project.toBytes()),
-          memcmp(OFFSETS.job.state, Uint8Array.of(state)),
-        ],
-      });
-      slot = Math.max(slot, context.slot);
-      for (const { pubkey, account } of value) {
-        // An RPC that ignores dataSlice sends the whole account: the CID is where it would be.
-        const cid = account.data.length === 32 ? account.data : account.data.subarray(OFFSETS.job.ipfsJob, OFFSETS.job.ipfsJob + 32);
-        if (wanted.has(cid.toString('hex'))) matches.push(pubkey);
-      }
-    }
-    if (matches.length === 0) return [];
-    // Read at the scans' slot or later: a node behind them could miss a job they saw, and a job
-    // missed here is a job paid for twice. A match gone since was closed, and is no one's now.
-    const views = await this.getJobs(matches, { minContextSlot: slot });
-    return [...views.values()].filter(
-      (view): view is JobView => view !== undefined && view.status !== 'COMPLETED' && view.account.project.equals(project),
-    );
-  }
-
   async getJobs(addresses: readonly PublicKey[], options: ReadOptions = {}): Promise<Map<string, JobView | undefined>> {
     const jobs = new Map<string, JobView | undefined>();
     const unfinished: PublicKey[] = [];

@@ -111,7 +111,7 @@ export class TransactionSender {
   async build(what: string, instructions: TransactionInstruction[], feePayer: PublicKey, signers: Keypair[]): Promise<SignedTransaction> {
     // Never reused from an earlier build: a transaction re-signed after its predecessor expired
     // must not carry the same blockhash (the same bytes, the same signature), however short the
-    // cluster's validity window. Concurrent builds still share one request (rpc-coalescer.ts).
+    // cluster's validity window.
     const {
       context,
       value: { blockhash, lastValidBlockHeight },

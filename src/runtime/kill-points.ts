@@ -32,3 +32,7 @@ export const POST_KILL_POINTS = [
 
 /** The NosanaDeployment controller's kill points: around the creation of a replica. */
 export const DEPLOYMENT_KILL_POINTS = ['deployment:before-create', 'deployment:after-create'] as const;
+
+/** Cancelling (a deletion's delist or end) and paying for a raised spec.timeout. */
+export const CANCEL_KILL_POINTS = ['cancel:after-send'] as const;
+export const EXTEND_KILL_POINTS = ['extend:after-ledger', 'extend:after-send'] as const;

@@ -1,10 +1,8 @@
 // SolanaJobsClient's batched job reads over HTTP. getJobsWithRuns: jobs and the runs a subscriber
 // heard of, in one getMultipleAccounts, must read exactly as getJobs (which queries the program's
 // runs) reads them, whatever stale or foreign run addresses come along; and it honours
-// minContextSlot. findUnfinishedJobs: the restore search finds a wallet's queued, running and
-// stopped jobs of the CIDs asked, and nothing done, of another CID or of another wallet. Posting
-// many: the priority fees are asked once for posts built close together, the blockhash for each,
-// and every post lands as its own job.
+// minContextSlot. Posting many: the priority fees are asked once for posts built close together,
+// the blockhash for each, and every post lands as its own job.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Keypair, PublicKey } from '@solana/web3.js';
@@ -88,54 +86,6 @@ describe('getJobsWithRuns on the localnet', () => {
     const slot = await localnet.connection().getSlot('confirmed');
     await assert.rejects(client.getJobsWithRuns([job], [], { minContextSlot: slot + 10_000 }), /-32016|[Mm]inimum context slot/);
     assert.equal((await client.getJobsWithRuns([job], [], { minContextSlot: slot })).get(job.toBase58())?.status, 'QUEUED');
-  });
-});
-
-describe('findUnfinishedJobs on the localnet', () => {
-  const cid = (seed: number): Uint8Array<ArrayBuffer> => Uint8Array.from({ length: 32 }, (_, index) => (seed * 7 + index) % 256);
-
-  /** Finishes whatever the market still queues, so the next `work` takes the next job posted. */
-  async function drainQueue(client: SolanaJobsClient, localnet: Localnet): Promise<void> {
-    const node = await freshNode(localnet, client);
-    while (((await client.getMarket(localnet.market))?.account.queue.length ?? 0) > 0) {
-      await client.work(node, localnet.market);
-      const [run] = await client.getRunsByNode(node.publicKey);
-      assert.ok(run !== undefined, 'work took a queued job');
-      await client.finish(node, run.account.job, RESULT);
-    }
-  }
-
-  test("a wallet's queued, running and stopped jobs of the CIDs asked; not its done ones, other CIDs or another wallet's", async () => {
-    const localnet = getLocalnet();
-    const client = localnet.jobsClient();
-    await drainQueue(client, localnet);
-    const [queuedCid, runningCid, stoppedCid, doneCid, otherCid] = [cid(1), cid(2), cid(3), cid(4), cid(5)];
-    const done = await post(client, localnet, doneCid);
-    const doneNode = await freshNode(localnet, client);
-    await client.work(doneNode, localnet.market);
-    await client.finish(doneNode, done, RESULT);
-    const stopped = await post(client, localnet, stoppedCid);
-    const quitter = await freshNode(localnet, client);
-    await client.work(quitter, localnet.market);
-    await client.quit(quitter, stopped);
-    const running = await post(client, localnet, runningCid);
-    await client.work(await freshNode(localnet, client), localnet.market);
-    const queued = await post(client, localnet, queuedCid);
-    await post(client, localnet, otherCid);
-    // Another wallet posting the very CID asked for: not this wallet's job.
-    const stranger = Keypair.generate();
-    localnet.chain.ledger.airdrop(stranger.publicKey, 2n * LAMPORTS_PER_SOL);
-    localnet.chain.ledger.createTokenAccount({ mint: LOCALNET.nosMint, owner: stranger.publicKey, amount: 10_000_000_000n });
-    await post(client, localnet, queuedCid, stranger);
-
-    const found = await client.findUnfinishedJobs(localnet.poster.publicKey, [queuedCid, runningCid, stoppedCid, doneCid]);
-    assert.deepEqual(Object.fromEntries(found.map((view) => [view.address.toBase58(), view.status])), {
-      [queued.toBase58()]: 'QUEUED',
-      [running.toBase58()]: 'RUNNING',
-      [stopped.toBase58()]: 'STOPPED',
-    });
-    assert.deepEqual(await client.findUnfinishedJobs(localnet.poster.publicKey, [doneCid]), [], 'a done job is no one’s to follow');
-    assert.deepEqual(await client.findUnfinishedJobs(stranger.publicKey, [runningCid]), []);
   });
 });
 

@@ -3,8 +3,8 @@
 // from Git or a backup restores objects without status, and a fresh-looking object would post
 // every unfinished job again. So every definition the operator pins carries, in its `meta`, a
 // keyed hash of (wallet, namespace/name, attempt number). That makes the definition's CID unique
-// to this object and attempt, and lets the operator find its own jobs again among the wallet's
-// unfinished jobs (JobsClient.findUnfinishedJobs), matching every attempt's CID at once.
+// to this object and attempt, and lets the operator find its own jobs again with one filtered
+// getProgramAccounts per attempt (project = the wallet, ipfsJob = the CID).
 //
 // The hash is keyed with the wallet's secret key, so only the wallet's holder can compute it:
 // the object's names stay off public IPFS, and no one else can make a job look like ours. The
@@ -71,14 +71,15 @@ export interface BoundJob {
  * belong to an object that vanished without its finalizer.
  */
 export async function findBoundJobs(jobs: JobsClient, raw: unknown, subject: BindingSubject, attempts: number): Promise<BoundJob[]> {
-  const cids = await Promise.all(Array.from({ length: attempts }, async (_, attempt) => boundCidBytes(raw, subject, attempt)));
-  const attemptOf = new Map(cids.map((cid, attempt) => [Buffer.from(cid).toString('hex'), attempt]));
+  // One narrow search per attempt (the wallet and the CID: an answer of at most a job or two)
+  // rather than one of the wallet's unfinished jobs matched here: a wallet posting hundreds holds
+  // hundreds of queued jobs, and reading them all for every post costs more than the requests saved.
   const found: BoundJob[] = [];
-  for (const job of await jobs.findUnfinishedJobs(subject.wallet.publicKey, cids)) {
-    const attempt = attemptOf.get(Buffer.from(job.account.ipfsJob).toString('hex'));
-    if (attempt !== undefined) found.push({ attempt, job });
+  for (let attempt = attempts - 1; attempt >= 0; attempt -= 1) {
+    const views = await jobs.findJobsByDefinition(subject.wallet.publicKey, await boundCidBytes(raw, subject, attempt));
+    for (const job of views) if (job.status !== 'COMPLETED') found.push({ attempt, job });
   }
-  return found.sort((a, b) => b.attempt - a.attempt);
+  return found;
 }
 
 /** The attempt whose binding tag this is, if this object's wallet and names produced it. */

@@ -4,6 +4,7 @@
 import { PublicKey } from '@solana/web3.js';
 import { JOB_ADDRESS_ANNOTATION, NOSANA_JOB_FINALIZER } from '../../api/annotations.ts';
 import { JOB_TYPE_DISABLED } from '../../chain/accounts.ts';
+import { killPoint } from '../../runtime/kill-points.ts';
 import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import { decisionSettings, recordEvents, sendEnding, takeDecision } from './act.ts';
@@ -59,7 +60,10 @@ export async function deleteJob(ctx: JobReconcileContext, backoff: ItemBackoff):
     case 'recover':
       if (ports === undefined || world.job === undefined) throw new Error('a cancel was decided without the job being read');
       // A wallet that is not the job's project waits for a person (CancelBlocked), at the poll pace.
-      return (await sendEnding(ctx, ports, world.job, action)) ? next : { requeueAfterMs: ctx.deps.options.pollIntervalMs };
+      if (!(await sendEnding(ctx, ports, world.job, action))) return { requeueAfterMs: ctx.deps.options.pollIntervalMs };
+      // confirmed on chain, the finalizer still on: the next look finds the job gone and lets it go
+      killPoint('cancel:after-send');
+      return next;
     default:
       return next;
   }

@@ -12,6 +12,7 @@ import type { ItemBackoff } from '../../runtime/work-queue.ts';
 import { keyOf } from '../../runtime/types.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import { decisionSettings, recordEvents, requeueOf, sendEnding, takeDecision } from './act.ts';
+import { killPoint } from '../../runtime/kill-points.ts';
 import { extendJob, posterWallet } from './chain-actions.ts';
 import type { JobReconcileContext, StepOutcome } from './context.ts';
 import { decide } from './decide.ts';
@@ -136,8 +137,13 @@ async function extend(ctx: JobReconcileContext, ports: NetworkPorts, job: JobVie
     ctx.event('Warning', 'ExtendRefused', refused);
     return false;
   }
+  // counted, not yet paid: a restart pays it once (the entry is keyed by the new timeout)
+  killPoint('extend:after-ledger');
   try {
-    ctx.event('Normal', 'TimeoutExtended', await extendJob(ctx, ports, job, poster.wallet, wanted));
+    const message = await extendJob(ctx, ports, job, poster.wallet, wanted);
+    // paid and confirmed, the status not written: a restart reads the raised timeout and pays nothing
+    killPoint('extend:after-send');
+    ctx.event('Normal', 'TimeoutExtended', message);
     return true;
   } catch (error) {
     ctx.event(
