@@ -17,6 +17,7 @@ import { localnetDir } from '../test/harness/localnet-faults.ts';
 import { NosanaNamespace, simpleDefinition } from '../test/harness/nosana-fixtures.ts';
 import { TestNode } from '../test/harness/nosana-ledger.ts';
 import { growth, sumByLabel, sumSamples, type MetricSample } from '../test/harness/prometheus-text.ts';
+import { confirmedAtSlot } from './chain-clock.ts';
 import { seconds, type BenchEnvironment } from './environment.ts';
 import { JobTimeline } from './job-timeline.ts';
 import { formatMs, formatNumber, formatRatio, formatTable, ratio, summarize, type Summary } from './stats.ts';
@@ -227,9 +228,7 @@ function confirmedAt(localnet: Localnet, payer: PublicKey): number {
   if (record === undefined || record.accountKeys[0] !== payer.toBase58()) {
     throw new Error(`no transaction paid by ${payer.toBase58()} on the localnet`);
   }
-  const { clock } = localnet.chain;
-  // confirmed once the next slot begins; slots are counted from genesis on the chain's clock
-  return clock.genesisMs + (record.slot + 1) * clock.slotMs - clock.offsetMs;
+  return confirmedAtSlot(localnet, record.slot);
 }
 
 /** Each figure as subscription / polling, when both ran: below 1 means subscribing is faster or cheaper. */

@@ -79,6 +79,11 @@ export class JobTimeline {
     });
   }
 
+  /** How many of `names` have passed `milestone`. */
+  count(names: readonly string[], milestone: Milestone): number {
+    return names.filter((name) => this.#times.get(name)?.has(milestone) === true).length;
+  }
+
   /** Waits until every job has reached `phase`; a job that failed or stopped ends the run at once. */
   async waitAll(names: readonly string[], phase: NosanaJobPhase, timeoutMs: number): Promise<void> {
     const waiting = (): string[] => names.filter((name) => !this.#times.get(name)?.has(phase));

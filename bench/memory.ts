@@ -173,10 +173,10 @@ async function runPeer(env: BenchEnvironment, objects: number, withPods: number)
     const started = Date.now();
     const names = jobNames(objects);
     await forEachLimited(names, CREATE_CONCURRENCY, async (name, index) => {
-      await ctx.objects.create(batchJob(namespace, name, index >= withPods));
+      await ctx.objects.create(batchJob(namespace, name, { suspend: index >= withPods }));
     });
     progress(`[memory/peer] ${objects} Jobs created in ${seconds(started)}; waiting for each to settle`);
-    await pods.waitAll(names.slice(0, withPods), settleTimeoutMs(objects));
+    await pods.waitAll(names.slice(0, withPods), 'podSeen', settleTimeoutMs(objects));
     // a suspended Job has settled once the Job controller has written its Suspended condition
     await waitFor(
       async () => {

@@ -1,6 +1,7 @@
 // What the scenarios create on both sides, and how: the same names, the same create concurrency,
 // the smallest batch/v1 Job there is, and how many NosanaJobs a market is given.
 import type * as k8s from '@kubernetes/client-node';
+import { GPU_RESOURCE } from '../src/local-cluster/gpu-nodes.ts';
 
 /** Creates in flight at once, for both sides: a CI pipeline or `kubectl apply -f dir/` is about this parallel. */
 export const CREATE_CONCURRENCY = 20;
@@ -12,17 +13,36 @@ export function jobNames(jobs: number): string[] {
   return Array.from({ length: jobs }, (_, index) => `job-${String(index).padStart(width, '0')}`);
 }
 
-/** One container, one completion; `suspend` keeps kube-controller-manager from creating its Pod. */
-export function batchJob(namespace: string, name: string, suspend = false): k8s.V1Job & { apiVersion: string; kind: string } {
+/** What a batch/v1 Job's one container is and asks for. */
+export interface BatchJobShape {
+  /** Keeps kube-controller-manager from creating its Pod. */
+  suspend?: boolean;
+  image?: string;
+  command?: string[];
+  /** nvidia.com/gpu requested (and limited to), as a NosanaNode's job Pod asks. */
+  gpus?: number;
+  /** Pods retried after a failure (the API's default is 6). */
+  backoffLimit?: number;
+}
+
+/** One container, one completion: the smallest batch/v1 Job there is, unless `shape` says more. */
+export function batchJob(namespace: string, name: string, shape: BatchJobShape = {}): k8s.V1Job & { apiVersion: string; kind: string } {
+  const gpus = shape.gpus === undefined ? {} : { resources: { limits: { [GPU_RESOURCE]: String(shape.gpus) } } };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name, namespace },
     spec: {
-      ...(suspend ? { suspend: true } : {}),
+      ...(shape.suspend === true ? { suspend: true } : {}),
       completions: 1,
       parallelism: 1,
-      template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['echo', 'ok'] }] } },
+      ...(shape.backoffLimit === undefined ? {} : { backoffLimit: shape.backoffLimit }),
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name: 'main', image: shape.image ?? 'busybox', command: shape.command ?? ['echo', 'ok'], ...gpus }],
+        },
+      },
     },
   };
 }

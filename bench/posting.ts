@@ -35,12 +35,12 @@ const OP_ID = 'main';
  * Job controller writes a Job's status in the same sync that created its Pod, just after it, and
  * ours writes the NosanaMarket's status after its jobs; neither side's step is over before.
  */
-const WRITE_GRACE_MS = 5_000;
+export const WRITE_GRACE_MS = 5_000;
 /** The API server writes its audit log in batches at most 1 s apart. */
 const AUDIT_FLUSH_MS = 2_500;
 /** kube-controller-manager runs each controller as its own ServiceAccount (--use-service-account-credentials). */
-const JOB_CONTROLLER_USER = 'system:serviceaccount:kube-system:job-controller';
-const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
+export const JOB_CONTROLLER_USER = 'system:serviceaccount:kube-system:job-controller';
+export const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
 
 export interface PostingOptions {
   jobs: number;
@@ -264,10 +264,10 @@ async function runPeer(env: BenchEnvironment, options: PostingOptions): Promise<
     const names = jobNames(jobs);
     await createAll(names, options, started, async (name) => {
       await ctx.objects.create(batchJob(namespace, name));
-      pods.applied(name);
+      pods.mark(name, 'applied');
     });
     progress(`[posting/peer] ${jobs} Jobs created in ${seconds(started)}`);
-    await pods.waitAll(names, stepTimeoutMs(jobs));
+    await pods.waitAll(names, 'podSeen', stepTimeoutMs(jobs));
     const done = Date.now();
     const rssAfter = await residentBytesOf(controllerManager);
     const controllerAfter = await cpuSecondsOf(controllerManager);
@@ -283,7 +283,7 @@ async function runPeer(env: BenchEnvironment, options: PostingOptions): Promise<
       what: 'Job → Pod created',
       totalSeconds,
       jobsPerSecond: jobs / totalSeconds,
-      applyToDoneMs: summarize(pods.intervals(names)),
+      applyToDoneMs: summarize(pods.intervals(names, 'applied', 'podSeen')),
       ...perJob(writes, jobs),
       writers,
       controllerRssBytes: { before: rssBefore, after: rssAfter },
@@ -314,7 +314,7 @@ async function runPeer(env: BenchEnvironment, options: PostingOptions): Promise<
  * milliseconds: the API server runs on this machine's clock). Waits out the grace and the audit
  * log's batching first.
  */
-async function writesIn(
+export async function writesIn(
   auditLogPath: string,
   users: readonly string[],
   namespace: string,
@@ -331,7 +331,7 @@ async function writesIn(
   return events;
 }
 
-function perJob(writes: readonly AuditEvent[], jobs: number): Pick<SideResult, 'apiWritesPerJob' | 'apiWritesPerJobByRequest'> {
+export function perJob(writes: readonly AuditEvent[], jobs: number): Pick<SideResult, 'apiWritesPerJob' | 'apiWritesPerJobByRequest'> {
   const byRequest = Object.entries(countByRequest(writes))
     .sort(([, a], [, b]) => b - a)
     .map(([request, count]) => [request, count / jobs] as const);

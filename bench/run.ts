@@ -4,10 +4,11 @@
 // never asserted: absolute times depend on the machine, so what a reader compares is the ratio
 // between the modes or sides of one run.
 //
-//   node bench/run.ts [--only chain-follow|posting|memory] [--out FILE]
+//   node bench/run.ts [--only chain-follow|posting|arrival|end-to-end|memory] [--out FILE]
 //                     [--jobs N] [--hold SECONDS] [--modes polling,subscription]   (chain-follow)
 //                     [--posting-jobs N[,N...]]                                      (posting)
 //                     [--arrival-rate PER_SECOND] [--arrival-seconds S]              (arrival)
+//                     [--e2e-jobs N[,N...]]                                          (end-to-end)
 //                     [--memory-objects N]                                           (memory)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, release, totalmem, type } from 'node:os';
@@ -16,19 +17,21 @@ import { parseArgs } from 'node:util';
 import { MARKET_QUEUE_CAPACITY } from '../src/chain/accounts.ts';
 import { REPO_ROOT } from '../src/local-cluster/binaries.ts';
 import { chainFollowRatios, chainFollowReport, MODES, runChainFollow, type Mode } from './chain-follow.ts';
+import { endToEndRatios, endToEndReport, runEndToEnd, type EndToEndResult } from './end-to-end.ts';
 import { withEnvironment, type BenchEnvironment } from './environment.ts';
 import { memoryRatios, memoryReport, runMemory } from './memory.ts';
 import { postingRatios, postingReport, runPosting, type PostingResult } from './posting.ts';
 import { postingChartSvg } from './chart.ts';
 
 // memory last: it leaves its objects to the control plane's end
-const SCENARIOS = ['chain-follow', 'posting', 'arrival', 'memory'] as const;
+const SCENARIOS = ['chain-follow', 'posting', 'arrival', 'end-to-end', 'memory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const USAGE = `usage: node bench/run.ts [--only ${SCENARIOS.join('|')}] [--out FILE]
   chain-follow: [--jobs N] [--hold SECONDS] [--modes ${MODES.join(',')}]
   posting:      [--posting-jobs N[,N...]]
   arrival:      [--arrival-rate PER_SECOND] [--arrival-seconds S]
+  end-to-end:   [--e2e-jobs N[,N...]]
   memory:       [--memory-objects N]`;
 
 interface Arguments {
@@ -42,6 +45,8 @@ interface Arguments {
   /** The arrival scenario: NosanaJobs (and batch Jobs) created at this rate for this long. */
   arrivalRate: number;
   arrivalSeconds: number;
+  /** One end-to-end run per count (jobs in flight at once), in the order given. */
+  e2eJobs: number[];
   memoryObjects: number;
 }
 
@@ -64,6 +69,7 @@ function parseArguments(argv: readonly string[]): Arguments {
       'posting-jobs': { type: 'string', default: '100,300,1000' },
       'arrival-rate': { type: 'string', default: '20' },
       'arrival-seconds': { type: 'string', default: '60' },
+      'e2e-jobs': { type: 'string', default: '1,100,1000' },
       'memory-objects': { type: 'string', default: '10000' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -94,6 +100,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     postingJobs: values['posting-jobs'].split(',').map((count) => wholeNumber(count.trim(), '--posting-jobs', 5_000)),
     arrivalRate: wholeNumber(values['arrival-rate'], '--arrival-rate', 200),
     arrivalSeconds: wholeNumber(values['arrival-seconds'], '--arrival-seconds', 600),
+    e2eJobs: values['e2e-jobs'].split(',').map((count) => wholeNumber(count.trim(), '--e2e-jobs', 5_000)),
     memoryObjects: wholeNumber(values['memory-objects'], '--memory-objects', 100_000),
   };
 }
@@ -132,6 +139,17 @@ async function runScenario(scenario: Scenario, env: BenchEnvironment, args: Argu
       const result = await runPosting(env, { jobs: args.arrivalRate * args.arrivalSeconds, ratePerSecond: args.arrivalRate });
       const ratio = postingRatios(result);
       return { report: postingReport(result, ratio), figures: { ...result, oursOverPeer: ratio } };
+    }
+    case 'end-to-end': {
+      const runs: (EndToEndResult & { oursOverPeer: Record<string, number> })[] = [];
+      const reports: string[] = [];
+      for (const jobs of args.e2eJobs) {
+        const result = await runEndToEnd(env, { jobs });
+        const ratio = endToEndRatios(result);
+        runs.push({ ...result, oursOverPeer: ratio });
+        reports.push(endToEndReport(result, ratio));
+      }
+      return { report: reports.join('\n\n'), figures: { runs } };
     }
     case 'memory': {
       const result = await runMemory(env, { objects: args.memoryObjects });

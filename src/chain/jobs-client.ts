@@ -190,7 +190,11 @@ export interface JobsClient {
   ensureStake(node: Keypair): Promise<TransactionResult | undefined>;
   /** Creates the node's associated NOS token account (idempotent on chain). */
   ensureNosAccount(node: Keypair): Promise<TransactionResult>;
-  work(node: Keypair, market: PublicKey): Promise<TransactionResult & { run: PublicKey }>;
+  /**
+   * Joins the market's queue, or takes the first job waiting. Answers the slot it landed in: a
+   * read as of that slot or later shows the node queued or holding the run.
+   */
+  work(node: Keypair, market: PublicKey): Promise<TransactionResult & { run: PublicKey; slot: number }>;
   leaveQueue(node: Keypair, market: PublicKey): Promise<TransactionResult>;
   finish(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult>;
   complete(node: Keypair, job: PublicKey, ipfsResult: Uint8Array): Promise<TransactionResult>;

@@ -337,7 +337,7 @@ export class SolanaJobsClient implements JobsClient {
     return this.run('nos-account', [ensureNosAccount(this.network, node.publicKey, node.publicKey)], node);
   }
 
-  async work(node: Keypair, market: PublicKey): Promise<TransactionResult & { run: PublicKey }> {
+  async work(node: Keypair, market: PublicKey): Promise<TransactionResult & { run: PublicKey; slot: number }> {
     const view = await this.requireMarket(market);
     const run = Keypair.generate();
     const instructions = workInstructions({
@@ -347,8 +347,8 @@ export class SolanaJobsClient implements JobsClient {
       node: node.publicKey,
       run: run.publicKey,
     });
-    const signature = await this.sender.execute('work', instructions, node.publicKey, [node, run]);
-    return { signature, run: run.publicKey };
+    const { signature, slot } = await this.sender.executeLanded('work', instructions, node.publicKey, [node, run]);
+    return { signature, run: run.publicKey, slot };
   }
 
   async leaveQueue(node: Keypair, market: PublicKey): Promise<TransactionResult> {

@@ -58,6 +58,12 @@ export class TransactionExpiredError extends Error {
   }
 }
 
+/** A confirmed transaction: its signature and the slot it landed in. */
+export interface Landed {
+  signature: string;
+  slot: number;
+}
+
 export interface SignedTransaction {
   transaction: VersionedTransaction;
   signature: string;
@@ -145,8 +151,11 @@ export class TransactionSender {
     await this.connection.sendRawTransaction(bytes, { skipPreflight: true, maxRetries: 0 });
   }
 
-  /** Sends and waits until confirmed, re-broadcasting while waiting; throws when it fails or expires. */
-  async sendAndConfirm(what: string, signed: SignedTransaction): Promise<string> {
+  /**
+   * Sends and waits until confirmed, re-broadcasting while waiting; throws when it fails or
+   * expires. Answers the slot it landed in too: a read as of that slot or later shows its effects.
+   */
+  async sendAndConfirm(what: string, signed: SignedTransaction): Promise<Landed> {
     const bytes = signed.transaction.serialize();
     await this.send(bytes);
     let lastSend = Date.now();
@@ -160,7 +169,7 @@ export class TransactionSender {
             .catch(() => null);
           throw new TransactionFailedError(what, JSON.stringify(status.err), details?.meta?.logMessages, signed.signature);
         }
-        return signed.signature;
+        return { signature: signed.signature, slot: status.slot };
       }
       if (status === undefined && (await this.connection.getBlockHeight('confirmed')) > signed.lastValidBlockHeight) {
         throw new TransactionExpiredError(what, signed.signature);
@@ -175,6 +184,11 @@ export class TransactionSender {
 
   /** Builds, signs, sends and confirms. */
   async execute(what: string, instructions: TransactionInstruction[], feePayer: PublicKey, signers: Keypair[]): Promise<string> {
+    return (await this.executeLanded(what, instructions, feePayer, signers)).signature;
+  }
+
+  /** As execute, answering the slot the transaction landed in too. */
+  async executeLanded(what: string, instructions: TransactionInstruction[], feePayer: PublicKey, signers: Keypair[]): Promise<Landed> {
     return this.sendAndConfirm(what, await this.build(what, instructions, feePayer, signers));
   }
 

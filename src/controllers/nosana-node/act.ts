@@ -89,11 +89,15 @@ export async function act(
       if (action.stake) await ports.jobs.ensureStake(keypair);
       else if (action.nosAccount) await ports.jobs.ensureNosAccount(keypair);
       return { done: true };
-    case 'joinQueue':
+    case 'joinQueue': {
       // Noted before sending: a `work` whose answer is lost must still hold the next one back.
-      deps.joins.set(uid, deps.now());
-      await ports.jobs.work(keypair, new PublicKey(action.market));
+      const sentAt = deps.now();
+      deps.joins.set(uid, { sentAt });
+      const { slot } = await ports.jobs.work(keypair, new PublicKey(action.market));
+      // Landed: reads as of this slot show what it did, so the next join waits for those, not the clock.
+      deps.joins.set(uid, { sentAt, landedSlot: slot });
       return { done: true };
+    }
     case 'leaveQueue':
       await ports.jobs.leaveQueue(keypair, new PublicKey(action.market));
       return { done: true };

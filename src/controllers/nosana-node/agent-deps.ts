@@ -35,6 +35,12 @@ export interface ClusterCaches {
   };
 }
 
+/** A `work` sent for a node: when, and once it is confirmed, the slot it landed in. */
+export interface JoinNote {
+  sentAt: Date;
+  landedSlot?: number;
+}
+
 export interface NodeAgentDeps {
   nodes: ObjectCache<NosanaNodeObject>;
   markets: ObjectCache<NosanaMarketObject>;
@@ -58,8 +64,8 @@ export interface NodeAgentDeps {
   endpointGuard: AddressGuard;
   /** Which NosanaNodes (uid → namespace/name) hold each node key, by address: one key serves one NosanaNode. */
   keyHolders: Map<string, Map<string, string>>;
-  /** When this agent last sent `work` for each NosanaNode (by uid); see joinedAt in world.ts. */
-  joins: Map<string, Date>;
+  /** The last `work` this agent sent for each NosanaNode (by uid); see world.ts's joinOf. */
+  joins: Map<string, JoinNote>;
   /** When this agent started leading: a `work` of a process before it may still land until joinSettleMs after. */
   leadingSince: () => Date;
   now: () => Date;

@@ -23,7 +23,7 @@
 // spends money.
 import { PublicKey } from '@solana/web3.js';
 import { OPEN_MARKET_ACCESS_KEY } from '../../chain/addresses.ts';
-import type { JobView, JobsClient, MarketLookup, MarketView, NodeAccounts, RunView } from '../../chain/jobs-client.ts';
+import type { JobView, JobsClient, MarketLookup, MarketView, NodeAccounts, ReadOptions, RunView } from '../../chain/jobs-client.ts';
 import type { ChainSnapshot } from './decision.ts';
 
 /** A run named by the node's own bookkeeping (its run record or its status). */
@@ -43,6 +43,11 @@ export interface NodeReadRequest {
   recordRun?: NamedRun & { jobAddress: string };
   /** The run the status names (currentRun, with currentJob). */
   statusRun?: NamedRun;
+  /**
+   * The slot the node's last `work` landed in: its read must be as of that slot or later, so it
+   * shows the node queued or holding the run that `work` made (an RPC behind refuses, -32016).
+   */
+  minContextSlot?: number;
 }
 
 /** What the round read for one node: its snapshot, or why it has none (NodeWorld.chain). */
@@ -70,12 +75,21 @@ export async function readNodeChains(port: NodeChainPort, requests: readonly Nod
   const nodes = nodesInRound(requests, reads);
   if (nodes.length === 0) return reads;
 
+  // The newest any node of the round needs; no older answer serves them all.
+  const minContextSlot = Math.max(0, ...nodes.map((entry) => entry.request.minContextSlot ?? 0));
+  const options = minContextSlot > 0 ? { minContextSlot } : {};
   let round: RoundReads;
   try {
     const [runs, markets, accounts] = await Promise.all([
-      port.getRunsByNodes(nodes.map((entry) => entry.node)),
-      port.getMarketsByAddress(distinct(nodes.flatMap((entry) => (entry.market instanceof PublicKey ? [entry.market] : [])))),
-      port.getNodeAccounts(nodes.map((entry) => entry.node)),
+      port.getRunsByNodes(
+        nodes.map((entry) => entry.node),
+        options,
+      ),
+      port.getMarketsByAddress(distinct(nodes.flatMap((entry) => (entry.market instanceof PublicKey ? [entry.market] : []))), options),
+      port.getNodeAccounts(
+        nodes.map((entry) => entry.node),
+        options,
+      ),
     ]);
     round = { runs, markets, accounts };
   } catch (error) {
@@ -95,7 +109,7 @@ export async function readNodeChains(port: NodeChainPort, requests: readonly Nod
       reads.set(entry.request.address, { readError: `job ${job}, named by the node's status or run record, is not a Solana address` });
     }
   }
-  const jobs = await readJobs(port, [...wanted.values()]);
+  const jobs = await readJobs(port, [...wanted.values()], options);
 
   for (const entry of nodes) {
     const { address } = entry.request;
@@ -191,11 +205,11 @@ async function heldRuns(
 type JobRead = JobView | undefined | { readError: string };
 
 /** Every job wanted, in one getJobs; when that fails, each on its own, so one bad job spoils only its nodes. */
-async function readJobs(port: NodeChainPort, addresses: readonly PublicKey[]): Promise<Map<string, JobRead>> {
+async function readJobs(port: NodeChainPort, addresses: readonly PublicKey[], options: ReadOptions): Promise<Map<string, JobRead>> {
   const jobs = new Map<string, JobRead>();
   if (addresses.length === 0) return jobs;
   try {
-    for (const [id, view] of await port.getJobs(addresses)) jobs.set(id, view);
+    for (const [id, view] of await port.getJobs(addresses, options)) jobs.set(id, view);
     return jobs;
   } catch (error) {
     if (addresses.length === 1) {
@@ -207,7 +221,7 @@ async function readJobs(port: NodeChainPort, addresses: readonly PublicKey[]): P
     addresses.map(async (address) => {
       const id = address.toBase58();
       try {
-        const answer = await port.getJobs([address]);
+        const answer = await port.getJobs([address], options);
         if (answer.has(id)) jobs.set(id, answer.get(id));
       } catch (error) {
         jobs.set(id, { readError: messageOf(error) });

@@ -149,7 +149,10 @@ export interface NodeWorld {
   /** undefined: no run record exists. */
   record?: RunRecord;
   executor: ExecutorState;
-  /** When this agent last sent `work` (its own note): a join that has not shown yet is not sent again. */
+  /**
+   * When a `work` that may not show in this read yet was sent (world.ts): a join that has not
+   * shown is not sent again. Absent once the last one is confirmed and the read is as of its slot.
+   */
   lastJoinAt?: Date;
 }
 

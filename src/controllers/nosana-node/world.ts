@@ -11,7 +11,7 @@ import type { NosanaNodeObject } from '../../api/crds/nosana-node.ts';
 import type { NetworkPorts } from '../network-ports.ts';
 import { NetworkSettingsError } from '../network-settings.ts';
 import { marketAddressOf } from '../nosana-job/resolve.ts';
-import type { NodeAgentDeps } from './agent-deps.ts';
+import type { JoinNote, NodeAgentDeps } from './agent-deps.ts';
 import { judgeCapacity } from './capacity.ts';
 import type { CapacityVerdict, Reservation } from './capacity.ts';
 import type { NodeChainRead } from './chain-reader.ts';
@@ -42,6 +42,8 @@ const RESERVING_PHASES = new Set(['Queued', 'Running', 'Draining']);
 export async function readNodeWorld(deps: NodeAgentDeps, node: NosanaNodeObject): Promise<NodeRead> {
   const uid = node.metadata?.uid ?? '';
   const status = node.status ?? {};
+  const join = deps.joins.get(uid);
+  const unsettled = unsettledJoinAt(deps, join);
   const base = {
     node: {
       spec: { market: node.spec.market, paused: node.spec.paused },
@@ -52,7 +54,7 @@ export async function readNodeWorld(deps: NodeAgentDeps, node: NosanaNodeObject)
     capacity: capacityFor(deps, node),
     executor: deps.slots.state(uid),
     placement: placementFingerprint(node),
-    lastJoinAt: joinedAt(deps, uid),
+    ...(unsettled === undefined ? {} : { lastJoinAt: unsettled }),
     ...refusalOf(deps, node),
   };
   const key = await loadNodeKey(deps.reader, node);
@@ -97,6 +99,7 @@ export async function readNodeWorld(deps: NodeAgentDeps, node: NosanaNodeObject)
     ...(status.currentRun === undefined
       ? {}
       : { statusRun: { runAddress: status.currentRun, ...(status.currentJob === undefined ? {} : { jobAddress: status.currentJob }) } }),
+    ...(join?.landedSlot === undefined ? {} : { minContextSlot: join.landedSlot }),
   });
   const record = stored === undefined ? undefined : await withOutcome(ports, stored);
   return {
@@ -134,12 +137,17 @@ export function otherHolder(
 }
 
 /**
- * When `work` was last sent for the node, as far as this agent can tell: its own note, else the
- * moment it started leading, since a `work` the previous leader sent just before it died may still
- * land within joinSettleMs (two landed `work`s could claim two jobs for one node).
+ * When a `work` that may still land without showing in this reconcile's read was sent: this
+ * agent's own, else the moment it started leading, since a `work` the previous leader sent just
+ * before it died may still land within joinSettleMs (two landed `work`s could claim two jobs for
+ * one node). None once this agent's last `work` is confirmed: the node's chain read is then made
+ * as of its landing slot or later (minContextSlot), so the read shows the node queued, or holding
+ * the run it took, or done with it; a node may join again as soon as it is free, not a settle
+ * time after its last join.
  */
-function joinedAt(deps: NodeAgentDeps, uid: string): Date {
-  return deps.joins.get(uid) ?? deps.leadingSince();
+export function unsettledJoinAt(deps: Pick<NodeAgentDeps, 'leadingSince'>, join: JoinNote | undefined): Date | undefined {
+  if (join === undefined) return deps.leadingSince();
+  return join.landedSlot === undefined ? join.sentAt : undefined;
 }
 
 /** A node has one run at a time: the record of the run its status names first, else the oldest by name. */

@@ -213,6 +213,7 @@ interface Call {
   method: string;
   keys: string[];
   commitment?: string;
+  minContextSlot?: number;
 }
 
 /** A chain the test sets up; every read is logged with its keys and commitment. */
@@ -232,6 +233,7 @@ class ScriptedPort {
         method,
         keys: keys.map((k) => k.toBase58()),
         ...(options?.commitment === undefined ? {} : { commitment: options.commitment }),
+        ...(options?.minContextSlot === undefined ? {} : { minContextSlot: options.minContextSlot }),
       });
       const fail = this.fail;
       if (fail !== undefined && fail.method === `${method}${options?.commitment === undefined ? '' : `@${options.commitment}`}`)
@@ -296,6 +298,39 @@ describe('a round', () => {
     assert.ok(snapshotIn(reads, a).job?.address.equals(run.account.job));
     assert.equal(snapshotIn(reads, b).run, undefined);
     assert.deepEqual(snapshotIn(reads, c).balances, ACCOUNTS.balances);
+  });
+
+  test('nodes whose `work` landed: every confirmed read of the round is as of the newest landing slot; the finalized re-read is not held to it', async () => {
+    const chain = new ScriptedPort();
+    const [joinedEarlier, joinedLater, neverJoined] = [key(), key(), key()];
+    const run = runView(joinedLater);
+    chain.runs.set(joinedLater.toBase58(), [run]);
+    chain.markets.set(MARKET.toBase58(), marketView());
+    chain.jobs.set(run.account.job.toBase58(), jobView(run.account.job, run));
+    await readNodeChains(chain.port(), [
+      request(joinedEarlier, { minContextSlot: 40, statusRun: { runAddress: key().toBase58() } }),
+      request(joinedLater, { minContextSlot: 75 }),
+      request(neverJoined),
+    ]);
+    assert.deepEqual(
+      chain.calls.map((call) => [call.method, call.commitment ?? 'confirmed', call.minContextSlot]),
+      [
+        ['getRunsByNodes', 'confirmed', 75],
+        ['getMarketsByAddress', 'confirmed', 75],
+        ['getNodeAccounts', 'confirmed', 75],
+        // the finalized slot trails the confirmed one: held to a fresh landing, it would be refused
+        ['getRunsByNodes', 'finalized', undefined],
+        ['getJobs', 'confirmed', 75],
+      ],
+    );
+  });
+
+  test('no node asks for a slot: no read is held to one', async () => {
+    const chain = new ScriptedPort();
+    chain.markets.set(MARKET.toBase58(), marketView());
+    await readNodeChains(chain.port(), [request(key()), request(key())]);
+    assert.ok(chain.calls.length > 0);
+    assert.ok(chain.calls.every((call) => call.minContextSlot === undefined));
   });
 
   test('no node: no call', async () => {

@@ -7,7 +7,8 @@ import { Keypair } from '@solana/web3.js';
 import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
 import type { NosanaNodeObject } from '../../../src/api/crds/nosana-node.ts';
 import { nosanaNodeSpec } from '../../../src/api/crds/nosana-node.ts';
-import { otherHolder, resolveMarket } from '../../../src/controllers/nosana-node/world.ts';
+import { otherHolder, resolveMarket, unsettledJoinAt } from '../../../src/controllers/nosana-node/world.ts';
+import type { JoinNote } from '../../../src/controllers/nosana-node/agent-deps.ts';
 import type { ObjectCache, ObjectKey } from '../../../src/runtime/types.ts';
 
 const NAMESPACE = 'gpu-nodes';
@@ -140,4 +141,25 @@ describe('one key serves one NosanaNode across the agent', () => {
     assert.equal(otherHolder(deps, a, 'NEW'), undefined, 'a moved to another key');
     assert.equal(otherHolder(deps, b, 'OLD'), undefined, 'the old key is free for b');
   });
+});
+
+describe('unsettledJoinAt: when a join that may not show in the read yet was sent', () => {
+  const LEADING_SINCE = new Date('2026-12-05T10:00:00Z');
+  const SENT = new Date('2026-12-05T10:05:00Z');
+  const cases: { reason: string; join: JoinNote | undefined; want: Date | undefined }[] = [
+    {
+      reason: 'no join of this agent yet: a `work` of the process before it may still land, so since it started leading',
+      join: undefined,
+      want: LEADING_SINCE,
+    },
+    { reason: 'sent, its answer not back (or lost): since it was sent', join: { sentAt: SENT }, want: SENT },
+    {
+      reason: 'confirmed: none, the read is made as of its landing slot and shows what it did',
+      join: { sentAt: SENT, landedSlot: 1_234 },
+      want: undefined,
+    },
+  ];
+  for (const { reason, join, want } of cases) {
+    test(reason, () => assert.deepEqual(unsettledJoinAt({ leadingSince: () => LEADING_SINCE }, join), want));
+  }
 });
