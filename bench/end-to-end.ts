@@ -15,7 +15,7 @@
 // writes per job by the controllers (ours: the controller and the agent; peer: the Job controller;
 // the scheduler's bindings and KWOK's Pod status are the same on both sides and not counted);
 // Solana JSON-RPC requests per job (ours); CPU of the controllers, the scheduler and KWOK.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { JOB_NAMESPACE_ALLOWED, JOB_NAMESPACE_LABEL } from '../src/controllers/nosana-node/containment.ts';
 import { GPU_RESOURCE } from '../src/local-cluster/gpu-nodes.ts';
@@ -33,7 +33,7 @@ import { growth, sumByLabel, sumSamples, type MetricSample } from '../test/harne
 import { firstConfirmedAt } from './chain-clock.ts';
 import { seconds, type BenchEnvironment } from './environment.ts';
 import { JobTimeline } from './job-timeline.ts';
-import { batchJob, CREATE_CONCURRENCY, forEachLimited, jobNames, JOBS_PER_MARKET } from './objects.ts';
+import { batchJob, CREATE_CONCURRENCY, deleteBatchJobs, forEachLimited, jobNames, JOBS_PER_MARKET } from './objects.ts';
 import { PodTimeline } from './pod-timeline.ts';
 import { CONTROLLER_MANAGER_USER, JOB_CONTROLLER_USER, perJob, writesIn, type Side } from './posting.ts';
 import { componentPid, cpuSecondsOf, residentBytesOf, residentOf } from './processes.ts';
@@ -83,6 +83,8 @@ export interface EndToEndSide {
   writers: string[];
   rpcRequestsPerJob?: number;
   rpcRequestsPerJobByMethod?: Record<string, number>;
+  /** Ours: the same, by process (the controller posts and follows; the agent claims, runs and finishes). */
+  rpcRequestsPerJobByProcess?: { controller: number; agent: number };
   /** CPU seconds from the first create to the last done. */
   cpuSeconds: { controllers: number; scheduler: number; kwok: number; apiserver: number; benchmark: number };
   /** The controllers' resident set once every job was done (ours: the controller plus the agent). */
@@ -301,6 +303,10 @@ async function runOurs(
       ...perJob(writes, jobs),
       writers,
       rpcRequestsPerJob: (sum(after, 'nosana_rpc_requests_total') - sum(before, 'nosana_rpc_requests_total')) / jobs,
+      rpcRequestsPerJobByProcess: {
+        controller: (sumSamples(after[0]!, 'nosana_rpc_requests_total') - sumSamples(before[0]!, 'nosana_rpc_requests_total')) / jobs,
+        agent: (sumSamples(after[1]!, 'nosana_rpc_requests_total') - sumSamples(before[1]!, 'nosana_rpc_requests_total')) / jobs,
+      },
       rpcRequestsPerJobByMethod: Object.fromEntries(
         Object.entries(growth(rpcByMethod(before), rpcByMethod(after))).map(([method, count]) => [method, count / jobs]),
       ),
@@ -349,7 +355,6 @@ async function runPeer(env: BenchEnvironment, options: EndToEndOptions, namespac
   const { ctx, progress } = env;
   const controllerManager = await componentPid(env.cluster, 'kube-controller-manager');
   const pods = new PodTimeline(ctx.kubeConfig, namespace, { followJobs: true });
-  const batch = ctx.kubeConfig.makeApiClient(k8s.BatchV1Api);
   try {
     await pods.start();
     progress(`[end-to-end/peer] creating ${jobs} batch/v1 Jobs of the same Pod for kube-controller-manager (pid ${controllerManager})`);
@@ -398,13 +403,7 @@ async function runPeer(env: BenchEnvironment, options: EndToEndOptions, namespac
       controllersRssBytes: rss,
     };
 
-    progress('[end-to-end/peer] deleting the Jobs and their Pods');
-    await batch.deleteCollectionNamespacedJob({ namespace, propagationPolicy: 'Background' });
-    await waitFor(async () => (await ctx.core.listNamespacedPod({ namespace })).items.length === 0, {
-      what: `the Pods of namespace ${namespace} to be gone`,
-      timeoutMs: 120_000,
-      intervalMs: 500,
-    }).catch((error: unknown) => progress(`[end-to-end/peer] ${(error as Error).message}`));
+    await deleteBatchJobs(ctx, namespace, (line) => progress(`[end-to-end/peer] ${line}`));
     return result;
   } catch (error) {
     throw new Error(`[end-to-end/peer] ${(error as Error).message}`, { cause: error });
@@ -479,7 +478,8 @@ export function endToEndReport(result: EndToEndResult, ratios: Record<string, nu
     '',
     `Ours, run assigned on chain → its first Pod Running: p50 ${formatMs(assigned?.p50 ?? NaN)}, p99 ${formatMs(assigned?.p99 ?? NaN)} ` +
       `(${assigned?.n ?? 0} runs; target p99 ≤ 2 s). Pod seen → Running p50: ours ${formatMs(ours.podToRunningMs.p50)}, peer ${formatMs(peer.podToRunningMs.p50)}.`,
-    `Ours made ${formatNumber(ours.rpcRequestsPerJob ?? NaN)} Solana JSON-RPC requests per job (controller and agent): ` +
+    `Ours made ${formatNumber(ours.rpcRequestsPerJob ?? NaN)} Solana JSON-RPC requests per job ` +
+      `(the controller ${formatNumber(ours.rpcRequestsPerJobByProcess?.controller ?? NaN)}, the agent ${formatNumber(ours.rpcRequestsPerJobByProcess?.agent ?? NaN)}): ` +
       Object.entries(ours.rpcRequestsPerJobByMethod ?? {})
         .sort(([, a], [, b]) => b - a)
         .map(([method, count]) => `${method} ${formatNumber(count, 2)}`)

@@ -1,6 +1,8 @@
 // What the scenarios create on both sides, and how: the same names, the same create concurrency,
 // the smallest batch/v1 Job there is, and how many NosanaJobs a market is given.
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
+import { waitFor } from '../src/local-cluster/wait.ts';
+import type { ClusterContext } from '../test/harness/fixture.ts';
 import { GPU_RESOURCE } from '../src/local-cluster/gpu-nodes.ts';
 
 /** Creates in flight at once, for both sides: a CI pipeline or `kubectl apply -f dir/` is about this parallel. */
@@ -62,4 +64,15 @@ export async function forEachLimited<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** Deletes every batch/v1 Job of the namespace and waits (up to 2 minutes) for their Pods to be gone, saying so if they are not. */
+export async function deleteBatchJobs(ctx: ClusterContext, namespace: string, progress: (line: string) => void): Promise<void> {
+  progress('deleting the Jobs and their Pods');
+  await ctx.kubeConfig.makeApiClient(k8s.BatchV1Api).deleteCollectionNamespacedJob({ namespace, propagationPolicy: 'Background' });
+  await waitFor(async () => (await ctx.core.listNamespacedPod({ namespace })).items.length === 0, {
+    what: `the Pods of namespace ${namespace} to be gone`,
+    timeoutMs: 120_000,
+    intervalMs: 500,
+  }).catch((error: unknown) => progress((error as Error).message));
 }

@@ -12,8 +12,6 @@
 // seeing the outcome, API writes per object (from the audit log, by the controller's user), the
 // controller's resident memory and the CPU it, the API server and this process (which also
 // serves the localnet) used meanwhile.
-import * as k8s from '@kubernetes/client-node';
-import { waitFor } from '../src/local-cluster/wait.ts';
 import { auditEvents, countByRequest, WRITE_VERBS, type AuditEvent } from '../test/harness/audit-log.ts';
 import { startController } from '../test/harness/controller-process.ts';
 import { localnetDir } from '../test/harness/localnet-faults.ts';
@@ -21,7 +19,7 @@ import { NosanaNamespace, simpleDefinition, type Stage } from '../test/harness/n
 import { growth, sumByLabel, sumSamples, type MetricSample } from '../test/harness/prometheus-text.ts';
 import { seconds, type BenchEnvironment } from './environment.ts';
 import { JobTimeline } from './job-timeline.ts';
-import { batchJob, CREATE_CONCURRENCY, forEachLimited, jobNames, JOBS_PER_MARKET } from './objects.ts';
+import { batchJob, CREATE_CONCURRENCY, deleteBatchJobs, forEachLimited, jobNames, JOBS_PER_MARKET } from './objects.ts';
 import { PodTimeline } from './pod-timeline.ts';
 import { componentPid, cpuSecondsOf, residentBytesOf, residentOf } from './processes.ts';
 import { formatMebibytes, formatMs, formatNumber, formatRatio, formatTable, ratio, summarize, type Summary } from './stats.ts';
@@ -252,7 +250,6 @@ async function runPeer(env: BenchEnvironment, options: PostingOptions): Promise<
   const controllerManager = await componentPid(env.cluster, 'kube-controller-manager');
   const apiserver = await componentPid(env.cluster, 'kube-apiserver');
   const pods = new PodTimeline(ctx.kubeConfig, namespace);
-  const batch = ctx.kubeConfig.makeApiClient(k8s.BatchV1Api);
   try {
     await pods.start();
     progress(`[posting/peer] creating ${jobs} batch/v1 Jobs for kube-controller-manager (pid ${controllerManager})`);
@@ -294,13 +291,7 @@ async function runPeer(env: BenchEnvironment, options: PostingOptions): Promise<
       },
     };
 
-    progress('[posting/peer] deleting the Jobs and their Pods');
-    await batch.deleteCollectionNamespacedJob({ namespace, propagationPolicy: 'Background' });
-    await waitFor(async () => (await ctx.core.listNamespacedPod({ namespace })).items.length === 0, {
-      what: `the Pods of namespace ${namespace} to be gone`,
-      timeoutMs: 120_000,
-      intervalMs: 500,
-    }).catch((error: unknown) => progress(`[posting/peer] ${(error as Error).message}`));
+    await deleteBatchJobs(ctx, namespace, (line) => progress(`[posting/peer] ${line}`));
     return result;
   } catch (error) {
     throw new Error(`[posting/peer] ${(error as Error).message}`, { cause: error });

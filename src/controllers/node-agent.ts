@@ -6,7 +6,9 @@
 //
 // What wakes a NosanaNode: a change of itself or of the NosanaMarket it names; a change in what
 // the capacity check counts (GPUs freed or taken, a node added, a namespace labelled), which wakes
-// every NosanaNode a moment later so a burst of Pod changes makes one round; its run settling.
+// every NosanaNode out of a run a moment later so a burst of Pod changes makes one round (a node
+// holding a run does not look at capacity: its run's Pods are its own, and the run wakes it when
+// it settles); its run settling.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type {
@@ -40,6 +42,7 @@ import type { OperatorNetworkDefaults } from './network-settings.ts';
 import { createNosanaMetrics } from './nosana-metrics.ts';
 import type { ClusterCaches, NodeAgentDeps } from './nosana-node/agent-deps.ts';
 import type { Containment, NodeTimings } from './nosana-node/agent-options.ts';
+import { watchesCapacity } from './nosana-node/capacity.ts';
 import { NodeChainRounds } from './nosana-node/chain-rounds.ts';
 import { registerNodeMetrics } from './nosana-node/node-metrics.ts';
 import { NosanaNodeReconciler } from './nosana-node/reconciler.ts';
@@ -218,6 +221,13 @@ function routeEvents(
   for (const cache of clusterInformers) (cache as SupervisedInformer<KubernetesObject>).on(() => wakeAll(controller, nodes));
 }
 
+/**
+ * Wakes the nodes whose next step depends on free GPUs: those out of a run (joining, queued, or
+ * kept out for lack of room). With many nodes, waking those that hold a run too would make every
+ * Pod change of every job a reconcile, a chain read and maybe a status write of every node.
+ */
 function wakeAll(controller: Controller, nodes: SupervisedInformer<NosanaNodeObject>, except?: NosanaNodeObject): void {
-  for (const node of nodes.list()) if (node.metadata?.uid !== except?.metadata?.uid) controller.enqueue(keyOf(node), CAPACITY_SETTLE_MS);
+  for (const node of nodes.list()) {
+    if (node.metadata?.uid !== except?.metadata?.uid && watchesCapacity(node)) controller.enqueue(keyOf(node), CAPACITY_SETTLE_MS);
+  }
 }

@@ -40,6 +40,7 @@ import { gpusNeededFor, widestGpuGroup } from '../../executor/gpus.ts';
 import { NODE_LABEL, labelValue } from '../../executor/labels.ts';
 import type { Plan } from '../../executor/plan.ts';
 import type { ExecutorSettings } from '../../executor/settings.ts';
+import type { NosanaNodeObject } from '../../api/crds/nosana-node.ts';
 
 /** Where a NosanaNode's job Pods may run and the GPUs each job gets (from its spec and executor settings). */
 export type JobPlacement = Pick<ExecutorSettings, 'gpuResourceName' | 'gpusPerJob' | 'dra' | 'nodeSelector' | 'tolerations'>;
@@ -516,4 +517,12 @@ export function planFitsReservation(
       ? `group ${JSON.stringify(widest.group)} may run ${widest.gpuOpIds.length} GPU ops at once (${widest.gpuOpIds.join(', ')}), ${placement.gpusPerJob} each`
       : 'its GPU ops';
   return { fits: false, needed, reserved, reason: `${why}: the job needs ${needed} of ${unit}, this NosanaNode reserves ${reserved}` };
+}
+
+/**
+ * Whether free GPUs decide the node's next step: out of a run (joining, queued, or kept out for
+ * lack of room). A node holding a run runs it whatever else the cluster does.
+ */
+export function watchesCapacity(node: Pick<NosanaNodeObject, 'status'>): boolean {
+  return node.status?.currentRun === undefined && node.status?.phase !== 'Running';
 }

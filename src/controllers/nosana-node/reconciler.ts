@@ -78,6 +78,9 @@ export class NosanaNodeReconciler implements Reconciler {
     const read = await readNodeWorld(deps, node);
     const decision = decide(read.world, this.#settings());
     const log = context.log.child({ action: decision.action.kind });
+    // What it decided and why, in the words of its Ready condition (the status holds no key material).
+    const ready = decision.status.conditions?.find((condition) => condition.type === 'Ready');
+    log.debug({ phase: decision.status.phase, reason: ready?.reason, message: ready?.message }, 'decided');
     let retry: string | undefined;
     try {
       const outcome = await act(deps, node, read, decision, log);

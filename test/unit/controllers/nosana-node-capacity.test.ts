@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ResourceV1ResourceClaim, V1Container, V1DeviceClass, V1Node, V1Pod, V1ResourceSlice, V1Taint } from '@kubernetes/client-node';
-import { judgeCapacity, planFitsReservation, podRequest, tolerates } from '../../../src/controllers/nosana-node/capacity.ts';
+import {
+  judgeCapacity,
+  planFitsReservation,
+  podRequest,
+  tolerates,
+  watchesCapacity,
+} from '../../../src/controllers/nosana-node/capacity.ts';
+import type { NosanaNodeObject } from '../../../src/api/crds/nosana-node.ts';
 import type {
   CapacityCause,
   CapacityWorld,
@@ -835,4 +842,18 @@ describe('planFitsReservation: a claimed job needs no more GPUs than were reserv
     },
   ];
   for (const row of planRows) test(row.reason, () => assert.deepEqual(planFitsReservation(row.plan, row.placement), row.want));
+});
+
+describe('watchesCapacity: whose next step a change in free GPUs can decide (the nodes woken by one)', () => {
+  const cases: { reason: string; status: NosanaNodeObject['status']; want: boolean }[] = [
+    { reason: 'a new node, no status yet: it joins only with room', status: undefined, want: true },
+    { reason: 'queued: it leaves the queue when the room goes', status: { phase: 'Queued', queuePosition: 3 }, want: true },
+    { reason: 'kept out for lack of room: it joins when GPUs free up', status: { phase: 'Idle' }, want: true },
+    { reason: 'running a job: the run is its own business', status: { phase: 'Running', currentRun: 'run1' }, want: false },
+    { reason: 'a run adopted, its phase not written yet', status: { phase: 'Queued', currentRun: 'run1' }, want: false },
+    { reason: 'draining with its run still going', status: { phase: 'Draining', currentRun: 'run1' }, want: false },
+  ];
+  for (const { reason, status, want } of cases) {
+    test(reason, () => assert.equal(watchesCapacity(status === undefined ? {} : { status }), want));
+  }
 });
