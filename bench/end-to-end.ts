@@ -57,7 +57,16 @@ const DEFINITION: NonNullable<NosanaJobSpecInput['definition']> = {
 const AGENT_DEFAULTS = {
   pollInterval: '5s',
   joinSettle: '90s',
-  extraArgs: ['--recheck-interval', '1m', '--start-retry', '15s', '--log-level', 'info'],
+  extraArgs: [
+    '--recheck-interval',
+    '1m',
+    '--start-retry',
+    '15s',
+    '--workers',
+    '32',
+    '--log-level',
+    process.env['BENCH_AGENT_LOG_LEVEL'] ?? 'info',
+  ],
 };
 const POLL_INTERVAL = '5s';
 /** How often a line says how far a side is. */

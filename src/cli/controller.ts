@@ -17,10 +17,11 @@ import {
   processSettings,
   runProcessCommand,
 } from './process-flags.ts';
+import type { CommandDefaults } from './process-flags.ts';
 
 /** The status tail of each op's logs; the full logs go to the logs ConfigMap. */
 const LOG_TAIL_MAX_BYTES = 2048;
-const DEFAULT_LEASE_NAME = 'nosana-operator';
+const DEFAULTS: CommandDefaults = { leaseName: 'nosana-operator', workers: 4 };
 
 const HELP = `Usage: nosana-operator controller [options]
 
@@ -28,7 +29,7 @@ Runs the NosanaJob, NosanaMarket and NosanaDeployment controllers: posts NosanaJ
 markets and mirrors them and the markets from the chain, and keeps NosanaDeployments' replicas.
 Logs are JSON lines on stdout.
 
-${clusterHelp({ namespaces: 'namespaces to watch', workers: 'concurrent reconciles per controller', leaseName: DEFAULT_LEASE_NAME })}
+${clusterHelp({ namespaces: 'namespaces to watch', workers: 'concurrent reconciles per controller', defaults: DEFAULTS })}
 ${networksHelp('definitions')}
 Jobs:
   --poll-interval D                  how often queued and running jobs are read (default 5s)
@@ -86,7 +87,7 @@ export async function parseControllerArgs(args: readonly string[], env: NodeJS.P
   const values = parseProcessFlags(args, OPTIONS);
   if (values === 'help') return 'help';
   return {
-    ...(await processSettings(values, env, DEFAULT_LEASE_NAME)),
+    ...(await processSettings(values, env, DEFAULTS)),
     jobs: {
       pollIntervalMs: duration(values['poll-interval'], '--poll-interval'),
       chainSubscribe: boolean(values['chain-subscribe'], '--chain-subscribe'),

@@ -27,7 +27,7 @@ const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceac
 export const PROCESS_OPTIONS = {
   kubeconfig: { type: 'string' },
   namespaces: { type: 'string' },
-  workers: { type: 'string', default: '4' },
+  workers: { type: 'string' },
   'leader-elect': { type: 'string', default: 'true' },
   'leader-election-namespace': { type: 'string' },
   'leader-election-id': { type: 'string' },
@@ -56,8 +56,16 @@ export interface ClusterHelp {
   namespaces: string;
   /** What --workers counts, e.g. "concurrent reconciles per controller". */
   workers: string;
-  /** The command's default Lease name. */
+  /** The command's own defaults. */
+  defaults: CommandDefaults;
+}
+
+/** Where the two commands differ in their defaults. */
+export interface CommandDefaults {
+  /** The Lease's name. */
   leaseName: string;
+  /** Concurrent reconciles. */
+  workers: number;
 }
 
 /** The "Cluster:" block of a command's help. */
@@ -65,10 +73,10 @@ export function clusterHelp(help: ClusterHelp): string {
   return `Cluster:
   --kubeconfig PATH                  kubeconfig to use (default $KUBECONFIG, else the in-cluster config)
   --namespaces A,B                   ${help.namespaces} (default all; env NOSANA_WATCH_NAMESPACES)
-  --workers N                        ${help.workers} (default 4)
+  --workers N                        ${help.workers} (default ${help.defaults.workers})
   --leader-elect=true|false          elect one active replica through a Lease (default true)
   --leader-election-namespace NS     the Lease's namespace (default the pod's namespace, else "default")
-  --leader-election-id NAME          the Lease's name (default ${help.leaseName})
+  --leader-election-id NAME          the Lease's name (default ${help.defaults.leaseName})
   --lease-duration D                 (default 15s)
   --renew-deadline D                 (default 10s)
   --retry-period D                   (default 2s)
@@ -221,7 +229,7 @@ export function parseProcessFlags<const Options extends typeof PROCESS_OPTIONS>(
 }
 
 /** The shared settings from the shared flags and the environment; throws a usage error naming the flag. */
-export async function processSettings(values: ProcessValues, env: NodeJS.ProcessEnv, defaultLeaseName: string): Promise<ProcessSettings> {
+export async function processSettings(values: ProcessValues, env: NodeJS.ProcessEnv, defaults: CommandDefaults): Promise<ProcessSettings> {
   for (const flag of ['metrics-bind-address', 'health-probe-bind-address'] as const) parseBindAddress(values[flag], `--${flag}`);
   const namespaces = (values.namespaces ?? env['NOSANA_WATCH_NAMESPACES'] ?? '')
     .split(',')
@@ -230,7 +238,7 @@ export async function processSettings(values: ProcessValues, env: NodeJS.Process
   const leaderElection: LeaderElectionSettings | undefined = boolean(values['leader-elect'], '--leader-elect')
     ? {
         namespace: values['leader-election-namespace'] ?? (await podNamespace()),
-        name: values['leader-election-id'] ?? defaultLeaseName,
+        name: values['leader-election-id'] ?? defaults.leaseName,
         leaseDurationMs: duration(values['lease-duration'], '--lease-duration'),
         renewDeadlineMs: duration(values['renew-deadline'], '--renew-deadline'),
         retryPeriodMs: duration(values['retry-period'], '--retry-period'),
@@ -240,7 +248,7 @@ export async function processSettings(values: ProcessValues, env: NodeJS.Process
     kubeconfig: values.kubeconfig,
     logLevel: values['log-level'] ?? env['NOSANA_LOG_LEVEL'] ?? 'info',
     namespaces,
-    workers: positiveInteger(values.workers, '--workers'),
+    workers: values.workers === undefined ? defaults.workers : positiveInteger(values.workers, '--workers'),
     leaderElection,
     metricsAddress: values['metrics-bind-address'],
     probeAddress: values['health-probe-bind-address'],

@@ -331,7 +331,7 @@ describe('Helm chart', () => {
       '--max-memory=64Gi',
       '--low-balance=0.00005',
       '--market-directory-url=devnet=https://markets.example',
-      '--workers=4',
+      '--workers=32',
       '--lease-duration=15s',
       '--exposure-namespace=ingress-nginx',
       '--operator-image=nosana-operator:0.1.0',

@@ -1,6 +1,6 @@
 // The thin layer that performs the one action a NosanaNode decision names (decision.ts's
 // NodeAction). Money is sacred: an ending is signed and written to the run's record before any
-// broadcast (a later decision sends it), every record write is conditional on the version the
+// broadcast (sent right after, and again by later decisions until it lands), every record write is conditional on the version the
 // decision read, and a record is released only when the store agrees nothing of it can still land.
 // Kill points mark the instants a crash test stops the process at.
 import type { V1ConfigMap, V1Pod } from '@kubernetes/client-node';
@@ -107,9 +107,9 @@ export async function act(
     case 'pinResult':
       return pinResult(deps, uid, read, ports, action);
     case 'prepare':
-      return prepareEnding(read, ports, keypair, node, action);
+      return prepareEnding(read, ports, keypair, node, action, log);
     case 'resign':
-      return resign(read, ports, keypair, action);
+      return resign(read, ports, keypair, action, log);
   }
 }
 
@@ -310,6 +310,7 @@ async function prepareEnding(
   keypair: Keypair,
   node: NosanaNodeObject,
   action: Extract<NodeAction, { kind: 'prepare' }>,
+  log: Logger,
 ): Promise<ActOutcome> {
   const job = new PublicKey(action.jobAddress);
   const cid = action.resultCid;
@@ -337,9 +338,7 @@ async function prepareEnding(
     ...(base?.result === undefined ? {} : { result: base.result }),
     ending: { signed, reason: action.reason, failures: action.failures },
   };
-  const outcome = await writeRecord(read, record);
-  if (outcome.done) killPoint('node:after-ending-record');
-  return outcome;
+  return recordAndSend(read, ports, record, signed, log);
 }
 
 /** The same ending signed again (its recorded version can no longer land), replacing it in the record. */
@@ -348,12 +347,39 @@ async function resign(
   ports: NetworkPorts,
   keypair: Keypair,
   action: Extract<NodeAction, { kind: 'resign' }>,
+  log: Logger,
 ): Promise<ActOutcome> {
   const base = read.recordRead?.record;
   if (base === undefined) return { done: false, retry: 'the run record to re-sign is gone' };
   const signed = (await ports.jobs.prepareNodeTransaction(keypair, requestOf(action.signed))) as SignedEnding;
-  const outcome = await writeRecord(read, { ...base, ending: { signed, reason: action.reason, failures: action.failures } });
-  if (outcome.done) killPoint('node:after-ending-record');
+  return recordAndSend(read, ports, { ...base, ending: { signed, reason: action.reason, failures: action.failures } }, signed, log);
+}
+
+/**
+ * Records a signed ending, then sends it. Once the record holds the bytes, sending them at once
+ * is what the next decision would do (and does again, harmlessly, while they have not landed);
+ * a send that fails leaves them to that decision, so it is logged, not failed: the signing and
+ * the record both took.
+ */
+async function recordAndSend(
+  read: NodeRead,
+  ports: NetworkPorts,
+  record: StoredRunRecord,
+  signed: SignedEnding,
+  log: Logger,
+): Promise<ActOutcome> {
+  const outcome = await writeRecord(read, record);
+  if (!outcome.done) return outcome;
+  killPoint('node:after-ending-record');
+  try {
+    await ports.jobs.broadcastNodeTransaction(signed);
+    killPoint('node:after-broadcast');
+  } catch (error) {
+    log.info(
+      { err: error, signature: signed.signature },
+      `the recorded ${signed.kind} could not be sent yet; it is sent again on the next look`,
+    );
+  }
   return outcome;
 }
 

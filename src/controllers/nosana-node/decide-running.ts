@@ -38,19 +38,34 @@ function staleExecutor(ctx: NodeContext, executor: BusyExecutor): NodeDecision {
 }
 
 function decideHeld(ctx: NodeContext, held: RunView): NodeDecision {
+  const { draft, world } = ctx;
+  const runAddress = held.address.toBase58();
+  const jobAddress = held.account.job.toBase58();
+  const adopting = draft.status.currentRun !== runAddress;
+  nameRun(draft, runAddress, jobAddress, held);
+  if (adopting) {
+    // Adopted before anything is signed for it: the status write that later counts its ending is
+    // the one that stops naming it, so a restart can never count it twice. Starting signs
+    // nothing, so a run ready to start is started along with that write (its Pod one reconcile
+    // sooner); anything else (a quit) waits for the status to name the run. With the executor
+    // idle the run's own decision adds no Event or error to the draft, only its Ready message.
+    draft.event('Normal', 'Claimed', `node ${ctx.address} holds job ${jobAddress} (run ${runAddress})`);
+    if (world.executor.state === 'idle') {
+      const decision = decideHeldRun(ctx, held);
+      if (decision.action.kind === 'startRun') return decision;
+    }
+    showBusy(ctx, `running job ${jobAddress}`);
+    return draft.decided({ kind: 'none' }, { afterMs: NEXT_STEP_MS });
+  }
+  return decideHeldRun(ctx, held);
+}
+
+/** A held run the status names (or names with this decision's write): start, follow, pin or quit it. */
+function decideHeldRun(ctx: NodeContext, held: RunView): NodeDecision {
   const { draft, chain, world, settings } = ctx;
   const runAddress = held.address.toBase58();
   const jobAddress = held.account.job.toBase58();
   const executor = world.executor;
-  if (draft.status.currentRun !== runAddress) {
-    // Adopted before anything is signed for it: the status write that later counts its ending is
-    // the one that stops naming it, so a restart can never count it twice.
-    nameRun(draft, runAddress, jobAddress, held);
-    showBusy(ctx, `running job ${jobAddress}`);
-    draft.event('Normal', 'Claimed', `node ${ctx.address} holds job ${jobAddress} (run ${runAddress})`);
-    return draft.decided({ kind: 'none' }, { afterMs: NEXT_STEP_MS });
-  }
-  nameRun(draft, runAddress, jobAddress, held);
   const job = jobOf(chain, jobAddress);
   if (job === undefined) {
     showBusy(ctx, `running job ${jobAddress}; its job account could not be read`);

@@ -6,12 +6,15 @@
 // older copy is ever written: the cache can lag behind our own last write, and a settled ending seen
 // with the old status would be counted again. So the status is written only at the version the
 // decision read (replaceStatus); a cache behind makes the write a conflict, and the reconcile looks
-// again once the cache caught up.
+// again once the cache caught up. A reconcile that finds the cache still at the version our own
+// last write replaced stops before reading anything (OwnWrites): the watch event of that write
+// queues the node again, and deciding from the older copy would only end in that conflict.
 import type { Logger } from 'pino';
 import { NOSANA_NODE_FINALIZER } from '../../api/annotations.ts';
 import type { NosanaNodeObject, NosanaNodeStatus } from '../../api/crds/nosana-node.ts';
 import { StaleObjectError, refOf } from '../../runtime/types.ts';
-import type { ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler } from '../../runtime/types.ts';
+import type { MetadataChange, ObjectKey, ReconcileContext, ReconcileOutcome, Reconciler } from '../../runtime/types.ts';
+import { OwnWrites } from '../../runtime/own-writes.ts';
 import { ItemBackoff } from '../../runtime/work-queue.ts';
 import type { NodeAgentDeps } from './agent-deps.ts';
 import { act } from './act.ts';
@@ -45,6 +48,7 @@ export class NosanaNodeReconciler implements Reconciler {
   readonly name = 'nosananode';
   readonly #deps: NodeAgentDeps;
   readonly #backoff = new ItemBackoff(RETRY_BACKOFF);
+  readonly #ownWrites = new OwnWrites();
 
   constructor(deps: NodeAgentDeps) {
     this.#deps = deps;
@@ -52,7 +56,15 @@ export class NosanaNodeReconciler implements Reconciler {
 
   async reconcile(key: ObjectKey, context: ReconcileContext): Promise<ReconcileOutcome | undefined> {
     const node = this.#deps.nodes.get(key);
-    if (node === undefined) return undefined;
+    if (node === undefined) {
+      this.#ownWrites.forget(key);
+      return undefined;
+    }
+    if (this.#ownWrites.isBehind(node)) {
+      // Its watch event queues the node again; the requeue covers a watch that is down.
+      context.log.debug({ resourceVersion: node.metadata?.resourceVersion }, 'the cache has not shown our last write yet');
+      return { requeueAfterMs: STALE_REQUEUE_MS };
+    }
     const uid = node.metadata?.uid ?? '';
     const deleting = node.metadata?.deletionTimestamp !== undefined;
     const finalizers = node.metadata?.finalizers ?? [];
@@ -60,9 +72,7 @@ export class NosanaNodeReconciler implements Reconciler {
       if (!finalizers.includes(NOSANA_NODE_FINALIZER)) {
         if (deleting) return undefined; // drained already: nothing of it is left to look after
         // Nothing is spent before the finalizer is on: a deletion must drain the node first.
-        await this.#deps.writer.patchMetadata(refOf(node), node.metadata?.resourceVersion ?? '', {
-          addFinalizers: [NOSANA_NODE_FINALIZER],
-        });
+        await this.#patchMetadata(node, { addFinalizers: [NOSANA_NODE_FINALIZER] });
         return {};
       }
       return await this.#step(node, uid, context);
@@ -95,7 +105,7 @@ export class NosanaNodeReconciler implements Reconciler {
       return { requeueAfterMs: this.#backoff.next(uid) };
     }
     if (decision.action.kind === 'removeFinalizer') {
-      await deps.writer.patchMetadata(refOf(node), node.metadata?.resourceVersion ?? '', { removeFinalizers: [NOSANA_NODE_FINALIZER] });
+      await this.#patchMetadata(node, { removeFinalizers: [NOSANA_NODE_FINALIZER] });
       return {};
     }
     await this.#writeStatus(node, decision.status);
@@ -118,7 +128,14 @@ export class NosanaNodeReconciler implements Reconciler {
 
   /** Writes the status at the version the decision read; StaleObjectError when anyone wrote since. */
   async #writeStatus(node: NosanaNodeObject, status: NosanaNodeStatus): Promise<void> {
-    await this.#deps.writer.replaceStatus(refOf(node), node.metadata?.resourceVersion ?? '', status, node.status ?? {});
+    const version = node.metadata?.resourceVersion ?? '';
+    const written = await this.#deps.writer.replaceStatus(refOf(node), version, status, node.status ?? {});
+    this.#ownWrites.wrote(node, version, written);
+  }
+
+  async #patchMetadata(node: NosanaNodeObject, change: MetadataChange): Promise<void> {
+    const version = node.metadata?.resourceVersion ?? '';
+    this.#ownWrites.wrote(node, version, await this.#deps.writer.patchMetadata(refOf(node), version, change));
   }
 
   #settings(): NodeSettings {

@@ -47,7 +47,7 @@ describe('nosana-operator node: settings', () => {
     // A copy: nothing the agent does to its settings reaches the executor's defaults.
     assert.notEqual(settings.containment.deniedCidrs, DEFAULT_EXECUTOR_SETTINGS.deniedCidrs);
     assert.deepEqual(settings.namespaces, []);
-    assert.equal(settings.workers, 4);
+    assert.equal(settings.workers, 32, 'one worker per node served, up to 32: a reconcile mostly waits on the chain');
     assert.equal(settings.logLevel, 'info');
     assert.equal(settings.kubeconfig, undefined);
     assert.equal(settings.metricsAddress, ':8080');

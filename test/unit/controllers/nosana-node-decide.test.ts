@@ -782,15 +782,32 @@ const rows: Row[] = [
   // --- a run held on chain ---------------------------------------------------------------------
   {
     reason:
-      "a run for this node appears: it is adopted into the status first, with a Claimed Event; startedAt is the run's start as the chain recorded it, not now",
+      "a run for this node appears: it is adopted into the status and started with the same write (starting signs nothing), with a Claimed Event; startedAt is the run's start as the chain recorded it, not now",
     world: { status: { phase: 'Queued', queuePosition: 0 }, chain: HOLDING },
     want: {
       phase: 'Running',
       ready: 'Running',
-      action: 'none',
+      action: 'startRun',
+      with: { jobAddress: job, runAddress: run, deadlineMs: DEADLINE_MS },
       events: ['Claimed'],
       status: { currentRun: run, currentJob: job, startedAt: RUN_STARTED_AT, queuePosition: undefined },
     },
+  },
+  {
+    reason:
+      'a run appears that would be quit (the containment refuses its placement): adopted first, the quit signed only once the status names it',
+    world: { status: { phase: 'Queued', queuePosition: 0 }, chain: HOLDING, placementRefusal: REFUSED },
+    want: { phase: 'Running', action: 'none', events: ['Claimed'], status: { currentRun: run, currentJob: job } },
+  },
+  {
+    reason: 'a run appears that expired before it started: adopted first, the quit signed only once the status names it',
+    world: { status: { phase: 'Queued', queuePosition: 0 }, chain: chain({ run: runView({ time: NOW_S - 700n }), job: RUNNING }) },
+    want: { phase: 'Running', action: 'none', events: ['Claimed'], status: { currentRun: run } },
+  },
+  {
+    reason: 'a run the executor already runs appears in a status that lost it (restored from a backup): adopted, nothing started again',
+    world: { status: { phase: 'Queued' }, chain: HOLDING, executor: running() },
+    want: { phase: 'Running', action: 'none', events: ['Claimed'], status: { currentRun: run, currentJob: job } },
   },
   {
     reason: 'a held run the status names without startedAt (written before it existed): startedAt is filled in from the run account',
