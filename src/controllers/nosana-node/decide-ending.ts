@@ -11,7 +11,19 @@ import type { JobView } from '../../chain/jobs-client.ts';
 import { formatNos, jobCost } from '../../chain/money.ts';
 import { decideNodeTransactionStep, observeJob } from '../../chain/node-transaction-step.ts';
 import { findCondition } from '../../runtime/conditions.ts';
-import { ENDING_POLL_MS, NEXT_STEP_MS, endedByPoster, forgetRun, heldRun, jobOf, nameRun, showBusy, showIdle } from './decision.ts';
+import {
+  ENDING_POLL_MS,
+  NEXT_STEP_MS,
+  deliveringMessage,
+  endedByPoster,
+  forgetRun,
+  heldRun,
+  jobOf,
+  nameRun,
+  quittingMessage,
+  showBusy,
+  showIdle,
+} from './decision.ts';
 import type { EndingKind, NodeContext, NodeDecision, RecordedEnding, RunRecord } from './decision.ts';
 
 /** landed: the ending took effect; lost: nothing more can be sent for the run. */
@@ -60,7 +72,7 @@ export function decideEnding(ctx: NodeContext, record: RunRecord): NodeDecision 
     const cid = result?.cid ?? '';
     const kind: EndingKind = byPoster ? 'complete' : 'finish';
     const reason = byPoster ? 'its poster ended the job while it ran' : `the flow ended (${result?.flowStatus ?? '?'})`;
-    showBusy(ctx, `signing ${kind} for job ${jobAddress} with result ${cid}`);
+    showBusy(ctx, deliveringMessage(jobAddress, result?.flowStatus));
     return draft.decided(
       { kind: 'prepare', ending: kind, jobAddress, runAddress, resultCid: cid, reason, failures: 0 },
       { afterMs: NEXT_STEP_MS },
@@ -93,7 +105,12 @@ function follow(ctx: NodeContext, record: RunRecord, ending: RecordedEnding, nex
   switch (next.step) {
     case 'resend':
       // The same bytes, again: the cluster de-duplicates them by signature.
-      showBusy(ctx, `sent the ${what}; waiting for it to land`);
+      showBusy(
+        ctx,
+        signed.kind === 'quit'
+          ? quittingMessage(record.jobAddress, ending.reason)
+          : deliveringMessage(record.jobAddress, record.result?.flowStatus),
+      );
       return draft.decided({ kind: 'broadcast', signed }, { afterMs: ENDING_POLL_MS });
     case 'wait':
       if (ending.outcome.outcome === 'unreadable') draft.error(`the ${signed.kind} of job ${record.jobAddress}: ${next.message}`);
@@ -168,7 +185,7 @@ function count(ctx: NodeContext, record: RunRecord, job: JobView | undefined, se
   // A landed finish with the job still read as running: the read predates the landing. Counted
   // from it, the job's pay could not be read (the count happens once), so the next read decides.
   if (settled.as === 'landed' && record.ending?.signed.kind !== 'quit' && job?.status === 'RUNNING') {
-    showBusy(ctx, `job ${jobAddress} is finished; waiting for the chain to show what it paid`);
+    showBusy(ctx, deliveringMessage(jobAddress, record.result?.flowStatus));
     return draft.decided({ kind: 'none' }, { afterMs: NEXT_STEP_MS });
   }
   forgetRun(draft, runAddress);

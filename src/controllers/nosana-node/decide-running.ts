@@ -6,7 +6,18 @@
 // job or the run was closed elsewhere. Pure: the acting layer reads and acts.
 import type { JobView, RunView } from '../../chain/jobs-client.ts';
 import { isoSeconds } from '../../runtime/kube-time.ts';
-import { NEXT_STEP_MS, deadlineOf, endedByPoster, forgetRun, jobOf, nameRun, showBusy, showIdle } from './decision.ts';
+import {
+  NEXT_STEP_MS,
+  deadlineOf,
+  deliveringMessage,
+  endedByPoster,
+  forgetRun,
+  jobOf,
+  nameRun,
+  quittingMessage,
+  showBusy,
+  showIdle,
+} from './decision.ts';
 import type { ExecutorState, NodeContext, NodeDecision } from './decision.ts';
 
 type BusyExecutor = Exclude<ExecutorState, { state: 'idle' }>;
@@ -74,7 +85,7 @@ function decideHeldRun(ctx: NodeContext, held: RunView): NodeDecision {
   const deadlineMs = deadlineOf(held, job);
   const pastDeadline = settings.now.getTime() >= deadlineMs;
   const quit = (reason: string): NodeDecision => {
-    showBusy(ctx, `quitting job ${jobAddress}: ${reason}`);
+    showBusy(ctx, quittingMessage(jobAddress, reason));
     return draft.decided({ kind: 'prepare', ending: 'quit', jobAddress, runAddress, reason, failures: 0 }, { afterMs: NEXT_STEP_MS });
   };
   const start = (): NodeDecision => {
@@ -85,7 +96,8 @@ function decideHeldRun(ctx: NodeContext, held: RunView): NodeDecision {
       return quit(
         "the NosanaNode's placement (job namespace, GPUs, limits, exposure) changed after it joined the queue; a claimed job runs only as the node joined",
       );
-    showBusy(ctx, `starting job ${jobAddress}`);
+    // The message it keeps while it runs: starting is no status write of its own.
+    showBusy(ctx, `running job ${jobAddress} until ${iso(deadlineMs)}`);
     return draft.decided({ kind: 'startRun', jobAddress, runAddress, deadlineMs }, { afterMs: NEXT_STEP_MS });
   };
   switch (executor.state) {
@@ -119,7 +131,7 @@ function decideHeldRun(ctx: NodeContext, held: RunView): NodeDecision {
       showBusy(ctx, `running job ${jobAddress} until ${iso(deadlineMs)}`);
       return draft.decided({ kind: 'none' }, { afterMs: settings.pollIntervalMs });
     case 'ended':
-      showBusy(ctx, `job ${jobAddress} ended (${executor.flow.status}); pinning its result`);
+      showBusy(ctx, deliveringMessage(jobAddress, executor.flow.status));
       return draft.decided({ kind: 'pinResult', jobAddress, runAddress, flow: executor.flow }, { afterMs: NEXT_STEP_MS });
   }
 }

@@ -367,6 +367,20 @@ export function endedByPoster(job: JobView | undefined): boolean {
   return job !== undefined && job.status === 'COMPLETED' && isNoResult(job.account.ipfsResult);
 }
 
+/**
+ * The Ready message while a run's result is delivered: the same from the pin through the signing
+ * and sending to the landing, so those steps cost no status write each (the steps are in the
+ * agent's debug log; a step that goes wrong says so in lastError and an Event).
+ */
+export function deliveringMessage(jobAddress: string, flowStatus: string | undefined): string {
+  return `job ${jobAddress} ended (flow ${flowStatus ?? '?'}); delivering its result on chain`;
+}
+
+/** The Ready message of a run that is quit, the same from its signing to its landing. */
+export function quittingMessage(jobAddress: string, reason: string): string {
+  return `quitting job ${jobAddress}: ${reason}`;
+}
+
 /** Shows a node busy with a run: Running, or Draining when it takes no new job afterwards. */
 export function showBusy(ctx: NodeContext, message: string): void {
   if (ctx.draining === undefined) ctx.draft.setPhase('Running', 'Running', message);

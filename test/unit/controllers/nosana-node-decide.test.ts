@@ -1365,6 +1365,35 @@ describe('decide: a NosanaNode', () => {
     assert.deepEqual(again.status, first.status);
   });
 
+  test('from start to landing a run costs two status writes: one when it starts, one when its result is on the way', () => {
+    // Each step decides from the status the one before wrote; a status equal to the one read is not written.
+    const steps: { step: string; world: Parameters<typeof world>[0]; action: string }[] = [
+      { step: 'started', world: { chain: HOLDING }, action: 'startRun' },
+      { step: 'running', world: { chain: HOLDING, executor: running() }, action: 'none' },
+      { step: 'ended', world: { chain: HOLDING, executor: ended('success') }, action: 'pinResult' },
+      { step: 'pinned', world: { chain: HOLDING, executor: ended('success'), record: record() }, action: 'prepare' },
+      {
+        step: 'signed, not landed yet',
+        world: { chain: HOLDING, executor: ended('success'), record: record({ ending: 'finish', outcome: pending }) },
+        action: 'broadcast',
+      },
+      {
+        step: 'landed, the job read before it',
+        world: { chain: HOLDING, executor: ended('success'), record: record({ ending: 'finish', outcome: landed }) },
+        action: 'none',
+      },
+    ];
+    let status: NosanaNodeStatus = { phase: 'Queued', nodeAddress: node, queuePosition: 0 };
+    const written: string[] = [];
+    for (const { step, world: input, action } of steps) {
+      const decision = decide(world({ ...input, status }), SETTINGS);
+      assert.equal(decision.action.kind, action, step);
+      if (JSON.stringify(decision.status) !== JSON.stringify(status)) written.push(step);
+      status = decision.status;
+    }
+    assert.deepEqual(written, ['started', 'ended']);
+  });
+
   test('lastError is one short line with credentials redacted, whatever the error quoted', () => {
     const apiKey = 'k3y0f7h3rpc1234567890abcdef';
     const readError = `fetch failed for https://rpc.example.com/?api-key=${apiKey}\n    at request (undici)\n${'x'.repeat(2_000)}`;
