@@ -203,6 +203,10 @@ export interface JobsClient {
   // Exactly-once node transactions (see node-transactions.ts): prepare signs and sends nothing;
   // the caller persists the record, then broadcasts and resolves it as often as needed.
   prepareNodeTransaction(node: Keypair, request: NodeTransactionRequest): Promise<NodeTransactionRecord>;
-  broadcastNodeTransaction(record: NodeTransactionRecord): Promise<void>;
+  /**
+   * Sends the recorded bytes; with `awaitLandingMs`, then waits up to that long for them to be
+   * seen settled (a wait only: resolveNodeTransaction says what happened).
+   */
+  broadcastNodeTransaction(record: NodeTransactionRecord, options?: { awaitLandingMs?: number }): Promise<void>;
   resolveNodeTransaction(record: NodeTransactionRecord): Promise<NodeTransactionResolution>;
 }

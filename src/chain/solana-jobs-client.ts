@@ -394,10 +394,11 @@ export class SolanaJobsClient implements JobsClient {
     return toNodeTransactionRecord(subject, node.publicKey, signed, genesisHash);
   }
 
-  async broadcastNodeTransaction(record: NodeTransactionRecord): Promise<void> {
+  async broadcastNodeTransaction(record: NodeTransactionRecord, options: { awaitLandingMs?: number } = {}): Promise<void> {
     const transaction = decodeNodeTransaction(this.network, record);
     await requireRecordCluster(this.connection, record);
     await this.sender.send(transaction);
+    if (options.awaitLandingMs !== undefined) await this.sender.awaitSettled(record.signature, options.awaitLandingMs);
   }
 
   async resolveNodeTransaction(record: NodeTransactionRecord): Promise<NodeTransactionResolution> {

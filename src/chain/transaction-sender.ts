@@ -182,6 +182,20 @@ export class TransactionSender {
     }
   }
 
+  /**
+   * Waits until `signature` is seen settled (landed or failed) or `timeoutMs` has passed, and
+   * answers which. It judges nothing: whoever acts on the outcome resolves it with its own rules.
+   */
+  async awaitSettled(signature: string, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const { status } = await lookupSignature(this.connection, signature);
+      if (status !== undefined && isSettled(status)) return true;
+      if (Date.now() + this.options.pollIntervalMs > until) return false;
+      await sleep(this.options.pollIntervalMs);
+    }
+  }
+
   /** Builds, signs, sends and confirms. */
   async execute(what: string, instructions: TransactionInstruction[], feePayer: PublicKey, signers: Keypair[]): Promise<string> {
     return (await this.executeLanded(what, instructions, feePayer, signers)).signature;

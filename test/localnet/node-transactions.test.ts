@@ -140,6 +140,19 @@ describe('exactly-once node transactions on the localnet', () => {
     await assert.rejects(client.prepareNodeTransaction(node, { kind: 'finish', job, resultCid: RESULT }), /no open run/);
   });
 
+  test('a send that waits for the landing returns once the finish is settled: the first look after it finds it landed', async () => {
+    const { client, node, job } = await nodeRunningAJob();
+    const record = persisted(await client.prepareNodeTransaction(node, { kind: 'finish', job, resultCid: RESULT }));
+    await client.broadcastNodeTransaction(record, { awaitLandingMs: 10_000 });
+    assert.equal((await client.resolveNodeTransaction(record)).outcome, 'landed');
+    assert.equal((await client.getJob(job))?.status, 'COMPLETED');
+
+    // The same bytes again: settled already, so nothing is waited for.
+    const started = Date.now();
+    await client.broadcastNodeTransaction(record, { awaitLandingMs: 10_000 });
+    assert.ok(Date.now() - started < 10_000, 'settled already: no wait');
+  });
+
   test('a finish whose own signature was never seen resolves landed from its effect on chain', async () => {
     const { localnet, client, node, job } = await nodeRunningAJob();
     const connection = localnet.connection();

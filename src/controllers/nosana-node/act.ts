@@ -36,6 +36,7 @@ import type { LogisticsTarget, ResolvedLogistics } from './logistics.ts';
 import { publishResult } from './result-publisher.ts';
 import type { RunControl, SettledRun } from './run-slots.ts';
 import type { StoredRunRecord } from './run-record-store.ts';
+import { capacityFor } from './world.ts';
 import type { NodeRead } from './world.ts';
 
 /** The labels production code passes to killPoint on the node side; crash tests iterate over them. */
@@ -46,6 +47,10 @@ export type ActOutcome =
   | { done: true }
   /** The record changed since it was read, or the store refused: decide again soon; nothing was sent. */
   | { done: false; retry: string };
+
+// How long a sent ending is waited for before the reconcile ends: it lands within a few slots, and
+// the next look then finds it landed rather than polling for it (each look reads the chain anew).
+const ENDING_LANDING_WAIT_MS = 5_000;
 
 // How long the Pods a dead process left may take to go before a run starts again regardless.
 const LEFTOVER_WAIT_MS = 30_000;
@@ -78,7 +83,7 @@ export async function act(
   if (action.kind === 'broadcast') {
     // Bytes already signed and recorded: no key needed.
     if (ports === undefined) return { done: false, retry: 'the network cannot be reached to send the recorded ending' };
-    await ports.jobs.broadcastNodeTransaction(action.signed);
+    await ports.jobs.broadcastNodeTransaction(action.signed, { awaitLandingMs: ENDING_LANDING_WAIT_MS });
     killPoint('node:after-broadcast');
     return { done: true };
   }
@@ -90,6 +95,11 @@ export async function act(
       else if (action.nosAccount) await ports.jobs.ensureNosAccount(keypair);
       return { done: true };
     case 'joinQueue': {
+      // The capacity the decision saw may have gone to another node's join since (nodes decide in
+      // parallel): looked at again here, and the note that reserves it written, with no await in
+      // between, so two nodes never both join on the last free GPUs.
+      const room = capacityFor(deps, node);
+      if (!room.fits) return { done: false, retry: `another node took the room first: ${room.reason}` };
       // Noted before sending: a `work` whose answer is lost must still hold the next one back.
       const sentAt = deps.now();
       deps.joins.set(uid, { sentAt });
@@ -356,10 +366,10 @@ async function resign(
 }
 
 /**
- * Records a signed ending, then sends it. Once the record holds the bytes, sending them at once
- * is what the next decision would do (and does again, harmlessly, while they have not landed);
- * a send that fails leaves them to that decision, so it is logged, not failed: the signing and
- * the record both took.
+ * Records a signed ending, then sends it and waits a moment for it to land. Once the record holds
+ * the bytes, sending them at once is what the next decision would do (and does again, harmlessly,
+ * while they have not landed); a send that fails leaves them to that decision, so it is logged,
+ * not failed: the signing and the record both took.
  */
 async function recordAndSend(
   read: NodeRead,
@@ -372,10 +382,10 @@ async function recordAndSend(
   if (!outcome.done) return outcome;
   killPoint('node:after-ending-record');
   try {
-    await ports.jobs.broadcastNodeTransaction(signed);
+    await ports.jobs.broadcastNodeTransaction(signed, { awaitLandingMs: ENDING_LANDING_WAIT_MS });
     killPoint('node:after-broadcast');
   } catch (error) {
-    log.info(
+    log.warn(
       { err: error, signature: signed.signature },
       `the recorded ${signed.kind} could not be sent yet; it is sent again on the next look`,
     );

@@ -56,14 +56,14 @@ function decideHeld(ctx: NodeContext, held: RunView): NodeDecision {
   nameRun(draft, runAddress, jobAddress, held);
   if (adopting) {
     // Adopted before anything is signed for it: the status write that later counts its ending is
-    // the one that stops naming it, so a restart can never count it twice. Starting signs
-    // nothing, so a run ready to start is started along with that write (its Pod one reconcile
-    // sooner); anything else (a quit) waits for the status to name the run. With the executor
-    // idle the run's own decision adds no Event or error to the draft, only its Ready message.
+    // the one that stops naming it, so a restart can never count it twice. A run ready to start
+    // is started in the same reconcile, right after that write (statusFirst: its Pods never exist
+    // unnamed), a reconcile sooner; anything else (a quit) waits for the next look. With the
+    // executor idle the run's own decision adds no Event or error to the draft, only its message.
     draft.event('Normal', 'Claimed', `node ${ctx.address} holds job ${jobAddress} (run ${runAddress})`);
     if (world.executor.state === 'idle') {
       const decision = decideHeldRun(ctx, held);
-      if (decision.action.kind === 'startRun') return decision;
+      if (decision.action.kind === 'startRun') return { ...decision, statusFirst: true };
     }
     showBusy(ctx, `running job ${jobAddress}`);
     return draft.decided({ kind: 'none' }, { afterMs: NEXT_STEP_MS });

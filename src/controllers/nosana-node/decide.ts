@@ -57,7 +57,9 @@
 //     on this node) [EndingLost]. A pending
 //     finish gives way to complete only because the closed run means it can never take.
 //   run         the executor busy with a run other than the held one  → busy                            stopRun (run-lost) | releaseRun
-//   run         a held run the status does not name             → busy [Claimed]                            —  (adopted first)
+//   run         a held run the status does not name, ready to start
+//                                                               → busy [Claimed]                            startRun, after the status write
+//   run         a held run the status does not name, otherwise  → busy [Claimed]                            —  (adopted first)
 //   run         held, its job unread                            → busy                                      —  (backoff)
 //   run         held, not started, past run start + timeout     → busy                                      prepare quit
 //   run         held, not started, the containment refuses its placement, or the placement changed

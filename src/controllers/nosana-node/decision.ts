@@ -219,6 +219,8 @@ export interface NodeDecision {
   requeueAfterMs?: number;
   /** Look again after the object's growing backoff delay (the world may fix itself). */
   backoff?: true;
+  /** Write the status before the action, not after: the action needs it to name what it acts on. */
+  statusFirst?: true;
   events: NodeEvent[];
 }
 

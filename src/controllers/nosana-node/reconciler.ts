@@ -91,13 +91,16 @@ export class NosanaNodeReconciler implements Reconciler {
     // What it decided and why, in the words of its Ready condition (the status holds no key material).
     const ready = decision.status.conditions?.find((condition) => condition.type === 'Ready');
     log.debug({ phase: decision.status.phase, reason: ready?.reason, message: ready?.message }, 'decided');
+    // Written first when the action needs the status to name what it acts on (a claimed run's
+    // Pods start only once the status names the run, so a crash leaves nothing it does not name).
+    const acted = decision.statusFirst === true ? await this.#writeFirst(node, decision.status) : node;
     let retry: string | undefined;
     try {
-      const outcome = await act(deps, node, read, decision, log);
+      const outcome = await act(deps, acted, read, decision, log);
       if (!outcome.done) retry = outcome.retry;
     } catch (error) {
       if (error instanceof StaleObjectError) throw error;
-      return this.#failed(node, uid, decision, error, log);
+      return this.#failed(acted, uid, decision, error, log);
     }
     if (retry !== undefined) {
       // Nothing was sent: the record changed under the decision, or the store kept it. Decide again.
@@ -108,7 +111,7 @@ export class NosanaNodeReconciler implements Reconciler {
       await this.#patchMetadata(node, { removeFinalizers: [NOSANA_NODE_FINALIZER] });
       return {};
     }
-    await this.#writeStatus(node, decision.status);
+    if (decision.statusFirst !== true) await this.#writeStatus(node, decision.status);
     for (const event of decision.events) deps.events.record(node, event.type, event.reason, decision.action.kind, event.note);
     if (decision.backoff === true) return { requeueAfterMs: this.#backoff.next(uid) };
     this.#backoff.reset(uid);
@@ -127,10 +130,17 @@ export class NosanaNodeReconciler implements Reconciler {
   }
 
   /** Writes the status at the version the decision read; StaleObjectError when anyone wrote since. */
-  async #writeStatus(node: NosanaNodeObject, status: NosanaNodeStatus): Promise<void> {
+  async #writeStatus(node: NosanaNodeObject, status: NosanaNodeStatus): Promise<string | undefined> {
     const version = node.metadata?.resourceVersion ?? '';
     const written = await this.#deps.writer.replaceStatus(refOf(node), version, status, node.status ?? {});
     this.#ownWrites.wrote(node, version, written);
+    return written;
+  }
+
+  /** Writes the decided status ahead of the action; the node as it now is on the server. */
+  async #writeFirst(node: NosanaNodeObject, status: NosanaNodeStatus): Promise<NosanaNodeObject> {
+    const written = await this.#writeStatus(node, status);
+    return written === undefined ? node : { ...node, metadata: { ...node.metadata, resourceVersion: written }, status };
   }
 
   async #patchMetadata(node: NosanaNodeObject, change: MetadataChange): Promise<void> {

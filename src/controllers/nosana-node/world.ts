@@ -199,12 +199,40 @@ export function resolveMarket(deps: Pick<NodeAgentDeps, 'markets'>, node: Nosana
   }
 }
 
-/** Whether one more job of this node fits the cluster now, counting the agent's other queued or running nodes. */
-function capacityFor(deps: NodeAgentDeps, node: NosanaNodeObject): CapacityVerdict {
+/**
+ * How long after it was sent a confirmed `work` holds GPUs for its node, whatever the cache shows:
+ * past it, the node's status says Queued or Running (counted by phase) or that it let go. A join
+ * lands within seconds and its status write follows at once.
+ */
+export const JOIN_HOLDS_MS = 10_000;
+
+/**
+ * Whether a `work` this agent sent for a node holds GPUs although the node's cached status may not
+ * show it queued yet: confirmed within JOIN_HOLDS_MS, or unconfirmed while it may still land.
+ */
+export function joinHolds(note: JoinNote | undefined, now: Date, joinSettleMs: number): boolean {
+  if (note === undefined) return false;
+  const age = now.getTime() - note.sentAt.getTime();
+  return age < (note.landedSlot === undefined ? joinSettleMs : JOIN_HOLDS_MS);
+}
+
+/**
+ * Whether one more job of this node fits the cluster now, counting the agent's other nodes that
+ * hold GPUs: queued, running or draining, or joining right now. Nodes decide in parallel, and two
+ * that both saw the last free GPUs must not both join on them: the joins in flight count before
+ * any status shows them (joinQueue checks again just before it sends).
+ */
+export function capacityFor(deps: NodeAgentDeps, node: NosanaNodeObject): CapacityVerdict {
   const { cluster } = deps;
+  const now = deps.now();
   const reservations: Reservation[] = deps.nodes
     .list()
-    .filter((other) => other.metadata?.uid !== node.metadata?.uid && RESERVING_PHASES.has(other.status?.phase ?? ''))
+    .filter(
+      (other) =>
+        other.metadata?.uid !== node.metadata?.uid &&
+        (RESERVING_PHASES.has(other.status?.phase ?? '') ||
+          joinHolds(deps.joins.get(other.metadata?.uid ?? ''), now, deps.timings.joinSettleMs)),
+    )
     .map((other) => ({
       name: `${other.metadata?.namespace ?? ''}/${other.metadata?.name ?? ''}`,
       ...(other.status?.nodeAddress === undefined ? {} : { nodeAddress: other.status.nodeAddress }),

@@ -805,6 +805,16 @@ const rows: Row[] = [
     want: { phase: 'Running', action: 'none', events: ['Claimed'], status: { currentRun: run } },
   },
   {
+    reason:
+      'a run appears whose definition an earlier start could not fetch (a status restored from a backup): adopted only, the retry and its Event on the next look',
+    world: {
+      status: { phase: 'Queued' },
+      chain: HOLDING,
+      executor: { state: 'start-failed', jobAddress: job, runAddress: run, atMs: 0, error: 'gateway down' },
+    },
+    want: { phase: 'Running', action: 'none', events: ['Claimed'], status: { currentRun: run, lastError: undefined } },
+  },
+  {
     reason: 'a run the executor already runs appears in a status that lost it (restored from a backup): adopted, nothing started again',
     world: { status: { phase: 'Queued' }, chain: HOLDING, executor: running() },
     want: { phase: 'Running', action: 'none', events: ['Claimed'], status: { currentRun: run, currentJob: job } },
@@ -1334,6 +1344,10 @@ function check(decision: NodeDecision, input: NodeWorld, want: Want): void {
   if (want.requeue === 'backoff') assert.equal(decision.backoff, true, 'retried with backoff');
   else if (want.requeue === 'none') assert.deepEqual([decision.requeueAfterMs, decision.backoff], [undefined, undefined], 'no requeue');
   else if (want.requeue !== undefined) assert.equal(decision.requeueAfterMs, want.requeue);
+  // Pods start only for a run the status names: one the status read did not name yet is started
+  // only after the status write that names it.
+  if (decision.action.kind === 'startRun' && input.node.status.currentRun !== decision.action.runAddress)
+    assert.equal(decision.statusFirst, true, 'a run not named yet is started after the status names it');
   // While a recorded ending may still land, nothing that could take its effect is signed: at most a
   // complete, once the run a finish needs is closed.
   const recorded = input.record?.ending;

@@ -7,7 +7,16 @@ import { Keypair } from '@solana/web3.js';
 import type { NosanaMarketObject } from '../../../src/api/crds/nosana-market.ts';
 import type { NosanaNodeObject } from '../../../src/api/crds/nosana-node.ts';
 import { nosanaNodeSpec } from '../../../src/api/crds/nosana-node.ts';
-import { otherHolder, resolveMarket, unsettledJoinAt } from '../../../src/controllers/nosana-node/world.ts';
+import type { V1Node } from '@kubernetes/client-node';
+import {
+  JOIN_HOLDS_MS,
+  capacityFor,
+  joinHolds,
+  otherHolder,
+  resolveMarket,
+  unsettledJoinAt,
+} from '../../../src/controllers/nosana-node/world.ts';
+import type { NodeAgentDeps } from '../../../src/controllers/nosana-node/agent-deps.ts';
 import type { JoinNote } from '../../../src/controllers/nosana-node/agent-deps.ts';
 import type { ObjectCache, ObjectKey } from '../../../src/runtime/types.ts';
 
@@ -162,4 +171,75 @@ describe('unsettledJoinAt: when a join that may not show in the read yet was sen
   for (const { reason, join, want } of cases) {
     test(reason, () => assert.deepEqual(unsettledJoinAt({ leadingSince: () => LEADING_SINCE }, join), want));
   }
+});
+
+describe('joins in flight hold GPUs: two nodes deciding at once never both join on the last free ones', () => {
+  const NOW = new Date('2026-12-05T12:00:00Z');
+  const SETTLE_MS = 90_000;
+  const sent = (agoMs: number, landedSlot?: number): JoinNote => ({
+    sentAt: new Date(NOW.getTime() - agoMs),
+    ...(landedSlot === undefined ? {} : { landedSlot }),
+  });
+
+  test('joinHolds: unconfirmed while it may still land, confirmed until its status had time to show it', () => {
+    const rows: { reason: string; note: JoinNote | undefined; holds: boolean }[] = [
+      { reason: 'no join sent', note: undefined, holds: false },
+      { reason: 'sent, not confirmed yet', note: sent(2_000), holds: true },
+      { reason: 'sent a while ago, its answer lost: it may still land', note: sent(SETTLE_MS - 1), holds: true },
+      { reason: 'unconfirmed past the settle time: it can no longer land', note: sent(SETTLE_MS), holds: false },
+      { reason: 'confirmed a moment ago: the status may not show it yet', note: sent(1_000, 42), holds: true },
+      {
+        reason: 'confirmed long enough ago: the status shows it (counted by phase) or the node let go',
+        note: sent(JOIN_HOLDS_MS, 42),
+        holds: false,
+      },
+    ];
+    for (const { reason, note, holds } of rows) assert.equal(joinHolds(note, NOW, SETTLE_MS), holds, reason);
+  });
+
+  const gpuNode: V1Node = {
+    metadata: { name: 'gpu-node-0', labels: { 'kubernetes.io/hostname': 'gpu-node-0' } },
+    spec: {},
+    status: {
+      allocatable: { cpu: '64', memory: '512Gi', pods: '110', 'nvidia.com/gpu': '1' },
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
+  };
+  const rack = (name: string, phase?: NonNullable<NosanaNodeObject['status']>['phase']): NosanaNodeObject => ({
+    ...nosanaNode('market'),
+    metadata: { namespace: NAMESPACE, name, uid: `uid-${name}` },
+    ...(phase === undefined ? {} : { status: { phase } }),
+  });
+  const cache = <T extends { metadata?: { namespace?: string; name?: string } }>(objects: T[]) => ({
+    get: (key: ObjectKey) => objects.find((o) => o.metadata?.name === key.name && (o.metadata?.namespace ?? '') === key.namespace),
+    list: () => objects,
+    hasSynced: () => true,
+  });
+  const depsWith = (others: NosanaNodeObject[], joins: [string, JoinNote][]) =>
+    ({
+      nodes: cache(others),
+      cluster: { nodes: cache([gpuNode]), pods: cache([]), namespaces: cache([]) },
+      joins: new Map(joins),
+      timings: { joinSettleMs: SETTLE_MS },
+      now: () => NOW,
+    }) as unknown as NodeAgentDeps;
+
+  test('capacityFor: one free GPU and another node joining on it right now: no room, before any status shows that node queued', () => {
+    const me = rack('rack-a');
+    const other = rack('rack-b', 'Idle');
+    assert.equal(capacityFor(depsWith([me, other], []), me).fits, true, 'nobody else joining: the GPU is free');
+    const verdict = capacityFor(depsWith([me, other], [['uid-rack-b', sent(500)]]), me);
+    assert.equal(verdict.fits, false, 'the other join holds the GPU');
+    assert.equal(capacityFor(depsWith([me, rack('rack-b', 'Queued')], []), me).fits, false, 'a queued node holds it by its phase');
+    assert.equal(
+      capacityFor(depsWith([me, other], [['uid-rack-b', sent(JOIN_HOLDS_MS, 7)]]), me).fits,
+      true,
+      'a join confirmed long ago by a node now Idle holds nothing',
+    );
+    assert.equal(
+      capacityFor(depsWith([me, other], [['uid-rack-a', sent(500)]]), me).fits,
+      true,
+      "a node's own join is not counted against it",
+    );
+  });
 });
