@@ -143,6 +143,20 @@ describe('fault injection', () => {
     assert.ok(draws(42).includes(true) && draws(42).includes(false));
     assert.notDeepEqual(draws(42), draws(43));
   });
+
+  test('draws between two bounds stay within them, spread over them, and repeat for a seed', () => {
+    const between = (seed: number) => {
+      const dice = new FaultDice(seed);
+      return Array.from({ length: 200 }, () => dice.between(500, 6_000));
+    };
+    const drawn = between(7);
+    assert.deepEqual(drawn, between(7));
+    assert.ok(
+      drawn.every((value) => value >= 500 && value < 6_000),
+      'within [low, high)',
+    );
+    assert.ok(drawn.some((value) => value < 1_500) && drawn.some((value) => value > 5_000), 'spread from end to end');
+  });
 });
 
 describe('transaction history retention', () => {

@@ -177,6 +177,11 @@ export class FaultDice {
     return this.#next() < rate;
   }
 
+  /** A draw uniform in [low, high). */
+  between(low: number, high: number): number {
+    return low + this.#next() * (high - low);
+  }
+
   #next(): number {
     this.#state = (this.#state + 0x6d2b79f5) >>> 0;
     let t = this.#state;
