@@ -15,17 +15,7 @@ import type { ChainFaults } from '../../src/localnet/chain/faults.ts';
 import type { GatewayFaults } from '../../src/localnet/ipfs/index.ts';
 import { useNodeScene } from '../harness/node-scene.ts';
 import type { OperatorProcess } from '../harness/operator-process.ts';
-import {
-  applyBatch,
-  batchRules,
-  checkBatchOutcome,
-  describeOutcomes,
-  fundBatch,
-  PRICE,
-  readBefore,
-  TIMEOUT,
-  waitBatchTerminal,
-} from './loop-batch.ts';
+import { applyBatch, batchRules, checkBatchOutcome, describeOutcomes, prepareBatch, waitBatchTerminal } from './loop-batch.ts';
 
 const MARKET = 'chain-faults';
 const NODES = ['cf-node-a', 'cf-node-b'] as const;
@@ -75,15 +65,7 @@ export function chainFaultsScenario(count: number): void {
       const current = scene();
       const { ns } = current.jobs;
       try {
-        const marketAddress = await ns.market(MARKET, { settings: { price: PRICE, timeout: TIMEOUT } });
-        for (const name of NODES) {
-          await ns.wallet(`${name}-key`, { sol: 2n });
-          await current.createNode(name, { market: MARKET, keySecret: `${name}-key` });
-        }
-        for (const name of NODES) await current.waitForNodePhase(name, 'Queued', undefined, 90_000);
-        const batch = await fundBatch(ns, BATCH, count);
-        // read once every wallet is funded (funding mints NOS) and before the RPC misbehaves
-        const before = await readBefore(current, NODES);
+        const { marketAddress, batch, before } = await prepareBatch(current, { market: MARKET, nodeNames: NODES, prefix: BATCH, count });
 
         // a correctness bound, not a speed goal: a job stuck for good never gets there
         const deadlineMs = 300_000 + count * 30_000;

@@ -78,13 +78,40 @@ export function batchRules(prefix: string, count: number): SimulationRule[] {
 }
 
 /** The batch's members, each with a funded wallet Secret of its own (funding mints NOS: read totals after). */
-export async function fundBatch(ns: NosanaNamespace, prefix: string, count: number): Promise<BatchMember[]> {
+async function fundBatch(ns: NosanaNamespace, prefix: string, count: number): Promise<BatchMember[]> {
   const batch: BatchMember[] = [];
   for (let index = 0; index < count; index += 1) {
     const job = batchJob(prefix, index);
     batch.push({ ...job, wallet: await ns.wallet(`${job.name}-wallet`) });
   }
   return batch;
+}
+
+export interface PreparedBatch {
+  marketAddress: PublicKey;
+  batch: BatchMember[];
+  /** NOS before the storm: the whole ledger's and each node's (see checkBatchOutcome). */
+  before: Map<string, bigint>;
+}
+
+/**
+ * The loop's stage: the market, one NosanaNode per name (each with a funded key) queued on it, the
+ * batch's wallets, and the balances read once every wallet is funded (funding mints NOS) and
+ * before anything misbehaves. The batch is not applied yet.
+ */
+export async function prepareBatch(
+  scene: NodeScene,
+  options: { market: string; nodeNames: readonly string[]; prefix: string; count: number },
+): Promise<PreparedBatch> {
+  const { ns } = scene.jobs;
+  const marketAddress = await ns.market(options.market, { settings: { price: PRICE, timeout: TIMEOUT } });
+  for (const name of options.nodeNames) {
+    await ns.wallet(`${name}-key`, { sol: 2n });
+    await scene.createNode(name, { market: options.market, keySecret: `${name}-key` });
+  }
+  for (const name of options.nodeNames) await scene.waitForNodePhase(name, 'Queued', undefined, 90_000);
+  const batch = await fundBatch(ns, options.prefix, options.count);
+  return { marketAddress, batch, before: await readBefore(scene, options.nodeNames) };
 }
 
 /** Applies every member as a NosanaJob on `market` (no retries: one attempt, one on-chain job). */
@@ -138,7 +165,7 @@ async function listNodes(scene: NodeScene, names: readonly string[]): Promise<No
 }
 
 /** What the checks compare against: NOS on the whole ledger and each node's NOS, read before the storm. */
-export async function readBefore(scene: NodeScene, nodeNames: readonly string[]): Promise<Map<string, bigint>> {
+async function readBefore(scene: NodeScene, nodeNames: readonly string[]): Promise<Map<string, bigint>> {
   const { localnet } = scene.jobs;
   const before = new Map<string, bigint>([['total', await totalNos(localnet.connection())]]);
   for (const node of await listNodes(scene, nodeNames)) {

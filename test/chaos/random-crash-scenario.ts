@@ -14,17 +14,7 @@ import { describe, test } from 'node:test';
 import { FaultDice } from '../../src/localnet/chain/faults.ts';
 import { useNodeScene, type NodeScene } from '../harness/node-scene.ts';
 import type { OperatorProcess } from '../harness/operator-process.ts';
-import {
-  applyBatch,
-  batchRules,
-  checkBatchOutcome,
-  describeOutcomes,
-  fundBatch,
-  PRICE,
-  readBefore,
-  TIMEOUT,
-  waitBatchTerminal,
-} from './loop-batch.ts';
+import { applyBatch, batchRules, checkBatchOutcome, describeOutcomes, prepareBatch, waitBatchTerminal } from './loop-batch.ts';
 
 const MARKET = 'random-crash';
 const BATCH = 'rc';
@@ -138,15 +128,7 @@ export function randomCrashScenario(options: RandomCrashOptions): void {
       await (await current.startAgent({ name: 'agent-0' })).waitReady();
       const killer = new RandomKiller(current, seed);
       try {
-        const marketAddress = await ns.market(MARKET, { settings: { price: PRICE, timeout: TIMEOUT } });
-        for (const name of nodeNames) {
-          await ns.wallet(`${name}-key`, { sol: 2n });
-          await current.createNode(name, { market: MARKET, keySecret: `${name}-key` });
-        }
-        for (const name of nodeNames) await current.waitForNodePhase(name, 'Queued', undefined, 90_000);
-        const batch = await fundBatch(ns, BATCH, jobs);
-        // read once every wallet is funded (funding mints NOS) and before anything is killed
-        const before = await readBefore(current, nodeNames);
+        const { marketAddress, batch, before } = await prepareBatch(current, { market: MARKET, nodeNames, prefix: BATCH, count: jobs });
 
         // a correctness bound, not a speed goal: a job stuck for good never gets there
         const deadlineMs = 300_000 + jobs * 10_000;
