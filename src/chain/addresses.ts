@@ -2,7 +2,7 @@
 // addresses the jobs flow needs. The localnet uses the devnet ids, as Nosana's own local network
 // does, so the same client code runs unchanged against it.
 import { PublicKey, SystemProgram, SYSVAR_RENT_PUBKEY } from '@solana/web3.js';
-import { ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import { ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID } from '@solana/spl-token';
 
 export type NetworkName = 'mainnet' | 'devnet' | 'localnet';
 
@@ -48,8 +48,24 @@ export const METAPLEX_METADATA_PROGRAM = new PublicKey('metaqbxxUerdq28cj1RbAWkY
 export { ASSOCIATED_TOKEN_PROGRAM_ID, SYSVAR_RENT_PUBKEY, TOKEN_PROGRAM_ID };
 export const SYSTEM_PROGRAM_ID = SystemProgram.programId;
 
+/** How many derived addresses are kept: a node agent or controller derives the same few per object on every reconcile. */
+const DERIVED_ADDRESSES_KEPT = 10_000;
+const derived = new Map<string, [PublicKey, number]>();
+
+/**
+ * findProgramAddressSync, remembered. WHY: a derivation hashes and tests points on the curve in
+ * JavaScript, up to 255 times; the node agent derived the same token and stake accounts on every
+ * reconcile, which made it a visible share of its CPU. An address is a pure function of its seeds
+ * and program, so a remembered one is always right; the oldest is forgotten past the bound.
+ */
 function pda(seeds: (Buffer | Uint8Array)[], program: PublicKey): [PublicKey, number] {
-  return PublicKey.findProgramAddressSync(seeds, program);
+  const key = `${program.toBase58()}:${seeds.map((seed) => Buffer.from(seed).toString('hex')).join(':')}`;
+  const known = derived.get(key);
+  if (known !== undefined) return known;
+  const found = PublicKey.findProgramAddressSync(seeds, program);
+  if (derived.size >= DERIVED_ADDRESSES_KEPT) derived.delete(derived.keys().next().value!);
+  derived.set(key, found);
+  return found;
 }
 
 /** The market's token vault: a NOS token account whose authority is the PDA itself. */
@@ -75,7 +91,12 @@ export function rewardsVault(network: NosanaNetwork): PublicKey {
 
 /** The owner's associated NOS token account. */
 export function nosTokenAccount(network: NosanaNetwork, owner: PublicKey): PublicKey {
-  return getAssociatedTokenAddressSync(network.nosMint, owner, true);
+  return associatedTokenAccount(network.nosMint, owner);
+}
+
+/** The owner's associated token account of `mint` (as spl-token derives it, owners off the curve allowed), remembered. */
+export function associatedTokenAccount(mint: PublicKey, owner: PublicKey): PublicKey {
+  return pda([owner.toBuffer(), TOKEN_PROGRAM_ID.toBuffer(), mint.toBuffer()], ASSOCIATED_TOKEN_PROGRAM_ID)[0];
 }
 
 export function metaplexMetadata(mint: PublicKey): PublicKey {

@@ -21,7 +21,7 @@
 // later: minContextSlot where the method takes it (a backend behind refuses with -32016), the
 // context slot compared where it does not (getSignatureStatuses). A refusal or an answer from
 // before that slot is "pending": look again later.
-import { ed25519Verify } from './ed25519.ts';
+import { transactionSignaturesVerify } from './ed25519.ts';
 import { PublicKey, VersionedTransaction } from '@solana/web3.js';
 import type { Connection } from '@solana/web3.js';
 import { pendingPostRecord } from '../api/crds/nosana-job.ts';
@@ -50,10 +50,6 @@ export function toPendingPost(
     transaction: Buffer.from(signed.transaction.serialize()).toString('base64'),
     preparedAt: now.toISOString(),
   };
-}
-
-function signatureValid(publicKey: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
-  return ed25519Verify(message, signature, publicKey.toBuffer());
 }
 
 /**
@@ -94,16 +90,9 @@ export function decodePendingPost(network: NosanaNetwork, pending: PendingPost):
   if (base58Signature(transaction) !== pending.signature) {
     throw new Error('pending post is corrupt: its transaction bytes do not carry its recorded signature');
   }
+  if (!transactionSignaturesVerify(transaction)) throw new Error('pending post is corrupt: a signature does not verify over its message');
   const message = transaction.message;
-  const bytes = message.serialize();
   const keys = message.staticAccountKeys;
-  for (let index = 0; index < message.header.numRequiredSignatures; index += 1) {
-    const key = keys[index];
-    const signature = transaction.signatures[index];
-    if (key === undefined || signature === undefined || !signatureValid(key, bytes, signature)) {
-      throw new Error('pending post is corrupt: a signature does not verify over its message');
-    }
-  }
   const post = message.compiledInstructions.find((instruction) => {
     const program = keys[instruction.programIdIndex];
     if (program === undefined || !program.equals(network.jobsProgram)) return false;

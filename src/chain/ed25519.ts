@@ -2,6 +2,7 @@
 // checking a signature against a 32-byte public key, and deriving the public key of a seed. Node
 // takes keys in DER form, so the raw bytes get the fixed PKCS#8 / SPKI headers of an ed25519 key.
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import type { VersionedTransaction } from '@solana/web3.js';
 
 /** DER header of a PKCS#8 ed25519 private key; the 32-byte seed follows it. */
 const PKCS8_HEADER = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -21,6 +22,18 @@ export function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Buffer 
 
 export function ed25519Verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   return verify(null, message, { key: Buffer.concat([SPKI_HEADER, publicKey]), format: 'der', type: 'spki' }, signature);
+}
+
+/** Every signature the transaction's message requires is present and verifies over the message's bytes. */
+export function transactionSignaturesVerify(transaction: VersionedTransaction): boolean {
+  const { message, signatures } = transaction;
+  const signed = message.serialize();
+  for (let index = 0; index < message.header.numRequiredSignatures; index += 1) {
+    const signer = message.staticAccountKeys[index];
+    const signature = signatures[index];
+    if (signer === undefined || signature === undefined || !ed25519Verify(signed, signature, signer.toBytes())) return false;
+  }
+  return true;
 }
 
 /** The public key of a 32-byte seed; the DER copy of the seed is wiped afterwards. */

@@ -6,13 +6,13 @@
 // The record is plain JSON. It is parsed with one schema, and before its bytes are broadcast or
 // resolved they are checked against what the record says they do: a record edited by hand or
 // damaged in storage could otherwise make the node wait on one signature while sending another.
-import { Transaction, VersionedTransaction } from '@solana/web3.js';
-import type { Message, PublicKey } from '@solana/web3.js';
-import bs58 from 'bs58';
+import { VersionedTransaction } from '@solana/web3.js';
+import type { PublicKey } from '@solana/web3.js';
 import { z } from 'zod';
 import { ipfsCid, solanaAddress, timestamp } from '../api/crds/common.ts';
 import { cidToBytes32, isCidV0 } from '../ipfs/cid.ts';
 import type { NosanaNetwork } from './addresses.ts';
+import { transactionSignaturesVerify } from './ed25519.ts';
 import { JOBS_INSTRUCTIONS } from './idl.ts';
 import type { JobsInstructionName } from './idl.ts';
 import { decodeJobsInstruction } from './instructions.ts';
@@ -166,16 +166,6 @@ function corrupt(record: NodeTransactionRecord, problem: string): Error {
   return new Error(`the ${record.kind} record ${record.signature} is corrupt: ${problem}`);
 }
 
-/** Every required signature verifies over the message (web3.js re-serialises the exact message it was given). */
-function signaturesVerify(transaction: VersionedTransaction): boolean {
-  if (transaction.version !== 'legacy') return false;
-  const legacy = Transaction.populate(
-    transaction.message as Message,
-    transaction.signatures.map((signature) => bs58.encode(signature)),
-  );
-  return legacy.verifySignatures(true);
-}
-
 /**
  * The record's transaction, after checking that its bytes do what the record says: they carry the
  * recorded signature, every signature verifies, the node pays, and exactly one jobs-program
@@ -190,7 +180,10 @@ export function decodeNodeTransaction(network: NosanaNetwork, record: NodeTransa
     throw corrupt(record, `its transaction does not deserialize (${(error as Error).message})`);
   }
   if (base58Signature(transaction) !== record.signature) throw corrupt(record, 'its bytes do not carry its recorded signature');
-  if (!signaturesVerify(transaction)) throw corrupt(record, 'a signature does not verify over its message');
+  // legacy only: a node signs legacy transactions, and nothing else is expected here
+  if (transaction.version !== 'legacy' || !transactionSignaturesVerify(transaction)) {
+    throw corrupt(record, 'a signature does not verify over its message');
+  }
   const message = transaction.message;
   const keys = message.staticAccountKeys;
   if (keys[0]?.toBase58() !== record.node) throw corrupt(record, 'the node does not pay for it');

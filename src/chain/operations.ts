@@ -1,7 +1,7 @@
 // The instructions of each operation a poster or a node performs, with every account derived the
 // way the program checks it. Pure functions: they read nothing from the chain, the caller passes
 // what it already knows (the market account, the job account, the run account).
-import { createAssociatedTokenAccountIdempotentInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import { createAssociatedTokenAccountIdempotentInstruction } from '@solana/spl-token';
 import type { PublicKey, TransactionInstruction } from '@solana/web3.js';
 import type { JobAccount, MarketAccount, RunAccount } from './accounts.ts';
 import {
@@ -9,6 +9,7 @@ import {
   SYSTEM_PROGRAM_ID,
   SYSVAR_RENT_PUBKEY,
   TOKEN_PROGRAM_ID,
+  associatedTokenAccount,
   marketVault,
   metaplexMetadata,
   nosTokenAccount,
@@ -195,7 +196,7 @@ function nodeAccessAccounts(network: NosanaNetwork, node: PublicKey, market: Pic
     return { stake, nft: nosTokenAccount(network, node), metadata: OPEN_MARKET_ACCESS_KEY };
   }
   if (nftMint === undefined) throw new Error("this market requires an access-key NFT: pass the mint of the node's NFT");
-  return { stake, nft: getAssociatedTokenAddressSync(nftMint, node, true), metadata: metaplexMetadata(nftMint) };
+  return { stake, nft: associatedTokenAccount(nftMint, node), metadata: metaplexMetadata(nftMint) };
 }
 
 export interface WorkParams {

@@ -2,8 +2,11 @@
 // definition ConfigMap). WHY not informers: caching every Secret of the cluster would need
 // list/watch on all Secrets and keep key material in memory for nothing; a GET when a step
 // needs one is cheaper and needs only `get`. Structurally the controllers' KubeReader port.
+// Through KubeApi, so the reads share the process's kept connections: client-node's typed client
+// builds a new connection pool for every request, a TLS handshake per read (the node agent reads
+// its key Secret on every reconcile).
 import type { KubeConfig, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { ApiException, CoreV1Api } from '@kubernetes/client-node';
+import { KubeApi, hasStatus } from './kube-api.ts';
 import type { ObjectKey } from './types.ts';
 
 /**
@@ -22,35 +25,30 @@ export class ReadForbidden extends Error {
 }
 
 export class ApiKubeReader {
-  private readonly core: CoreV1Api;
+  private readonly api: KubeApi;
 
   constructor(kubeConfig: KubeConfig) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.api = new KubeApi(kubeConfig);
   }
 
   /** The Secret, or undefined when it does not exist; ReadForbidden when RBAC refuses the read. */
   getSecret(key: ObjectKey): Promise<V1Secret | undefined> {
-    return absentIfNotFound(
-      this.core.readNamespacedSecret({ namespace: key.namespace, name: key.name }),
-      () => new ReadForbidden('Secret', key),
-    );
+    return this.get<V1Secret>('secrets', key, () => new ReadForbidden('Secret', key));
   }
 
   /** The ConfigMap, or undefined when it does not exist; ReadForbidden when RBAC refuses the read. */
   getConfigMap(key: ObjectKey): Promise<V1ConfigMap | undefined> {
-    return absentIfNotFound(
-      this.core.readNamespacedConfigMap({ namespace: key.namespace, name: key.name }),
-      () => new ReadForbidden('ConfigMap', key),
-    );
+    return this.get<V1ConfigMap>('configmaps', key, () => new ReadForbidden('ConfigMap', key));
   }
-}
 
-async function absentIfNotFound<T>(read: Promise<T>, forbidden: () => ReadForbidden): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (err) {
-    if (err instanceof ApiException && err.code === 404) return undefined;
-    if (err instanceof ApiException && err.code === 403) throw forbidden();
-    throw err;
+  private async get<T>(plural: 'secrets' | 'configmaps', key: ObjectKey, forbidden: () => ReadForbidden): Promise<T | undefined> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(key.namespace)}/${plural}/${encodeURIComponent(key.name)}`;
+    try {
+      return await this.api.request<T>('GET', path);
+    } catch (err) {
+      if (hasStatus(err, 404)) return undefined;
+      if (hasStatus(err, 403)) throw forbidden();
+      throw err;
+    }
   }
 }

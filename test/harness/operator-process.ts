@@ -58,6 +58,17 @@ export function logsAtLeast(line: LogLine, level: 'warn' | 'error'): boolean {
   return value !== undefined && value >= PINO_LEVELS[level]!;
 }
 
+/**
+ * With NOSANA_CPU_PROF_DIR set, each process writes a V8 CPU profile there when it exits cleanly
+ * (SIGTERM; a kill -9 writes none), named after it: how a benchmark's worst ratio is profiled.
+ * Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
+ */
+function profilerFlags(name: string): string[] {
+  const dir = process.env['NOSANA_CPU_PROF_DIR'];
+  if (dir === undefined || dir === '') return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`];
+}
+
 function childEnv(spec: OperatorProcessSpec): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of SCRUBBED_ENV) delete env[name];
@@ -98,7 +109,7 @@ export class OperatorProcess {
     const stderr = openSync(this.stderrPath, 'a');
     try {
       // its own process group, so the watchdog's group kill reaches it and nothing else
-      this.#child = spawn(process.execPath, [CLI, ...spec.args], {
+      this.#child = spawn(process.execPath, [...profilerFlags(spec.name), CLI, ...spec.args], {
         cwd: REPO_ROOT,
         env: childEnv(spec),
         stdio: ['ignore', stdout, stderr],

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { request } from 'undici';
+import { generateClusterPki } from '../../../src/local-cluster/pki.ts';
 import { authenticate, resetConnections } from '../../../src/runtime/kube-connections.ts';
 
 function kubeConfigWith(user: { token?: string; certFile?: string; keyFile?: string }): KubeConfig {
@@ -80,4 +85,48 @@ test('a reset for a pool already replaced leaves the new pool alone: many timeou
   const current = (await authenticated(kubeConfig)).getDispatcher();
   resetConnections(kubeConfig, old);
   assert.equal((await authenticated(kubeConfig)).getDispatcher(), current);
+});
+
+test('an idle connection outlives a 5 s poll: the request after it needs no new TLS handshake', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-connections-tls-'));
+  const pki = await generateClusterPki(dir);
+  let handshakes = 0;
+  const server = createServer({ cert: readFileSync(pki.apiServer.cert), key: readFileSync(pki.apiServer.key) }, (_request, response) => {
+    response.setHeader('content-type', 'application/json');
+    // no "Keep-Alive: timeout" hint, as Go's server (kube-apiserver) sends none; the client decides
+    response.setHeader('connection', 'keep-alive');
+    response.end('{}');
+  });
+  // as kube-apiserver does (90 s); Node's own server would close it after 5 s
+  server.keepAliveTimeout = 90_000;
+  server.on('secureConnection', () => {
+    handshakes += 1;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server: url.replace('/api', ''), caFile: pki.caCert }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const get = async (): Promise<void> => {
+    const context = new RequestContext(url, HttpMethod.GET);
+    const dispatcher = await authenticate(kubeConfig, context);
+    const response = await request(url, { dispatcher: dispatcher as never, headers: context.getHeaders() });
+    assert.equal(response.statusCode, 200);
+    await response.body.text();
+  };
+  try {
+    await get();
+    // undici's own default closes an idle connection after 4 s; a node polls every 5 s
+    await sleep(5_000);
+    await get();
+    assert.equal(handshakes, 1, 'the second request went over the first connection');
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
