@@ -62,7 +62,7 @@ function pda(seeds: (Buffer | Uint8Array)[], program: PublicKey): [PublicKey, nu
   const key = `${program.toBase58()}:${seeds.map((seed) => Buffer.from(seed).toString('hex')).join(':')}`;
   const known = derived.get(key);
   if (known !== undefined) return known;
-  const found = PublicKey.findProgramAddressSync(seeds, program);
+  const found = Object.freeze(PublicKey.findProgramAddressSync(seeds, program)) as [PublicKey, number];
   if (derived.size >= DERIVED_ADDRESSES_KEPT) derived.delete(derived.keys().next().value!);
   derived.set(key, found);
   return found;

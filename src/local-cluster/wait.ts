@@ -4,6 +4,8 @@ export interface WaitOptions {
   intervalMs?: number;
   /** what is awaited, for the timeout message */
   what: string;
+  /** Stops the wait early (with the signal's reason), e.g. when something it depends on failed. */
+  signal?: AbortSignal;
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, options: WaitOptions): Promise<T> {
@@ -12,6 +14,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    options.signal?.throwIfAborted();
     try {
       const value = await probe();
       if (value !== undefined && value !== false) return value;

@@ -50,6 +50,13 @@ export async function authenticate(kubeConfig: KubeConfig, context: RequestConte
     return pool.dispatcher;
   }
   const dispatcher = await keptAliveLonger(kubeConfig, fresh);
+  // requests that arrived together (informers at startup) each built one: the first kept wins
+  const kept = pools.get(kubeConfig);
+  if (kept !== undefined && kept !== pool && kept.identity === identity) {
+    retire(dispatcher);
+    context.setDispatcher(kept.dispatcher);
+    return kept.dispatcher;
+  }
   context.setDispatcher(dispatcher);
   pools.set(kubeConfig, { identity, dispatcher });
   if (pool !== undefined) retire(pool.dispatcher);

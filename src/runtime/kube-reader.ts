@@ -42,6 +42,8 @@ export class ApiKubeReader {
   }
 
   private async get<T>(plural: 'secrets' | 'configmaps', key: ObjectKey, forbidden: () => ReadForbidden): Promise<T | undefined> {
+    // no object has these names, and a URL would read them as "this folder" and "its parent"
+    if (key.name === '.' || key.name === '..' || key.namespace === '.' || key.namespace === '..') return undefined;
     const path = `/api/v1/namespaces/${encodeURIComponent(key.namespace)}/${plural}/${encodeURIComponent(key.name)}`;
     try {
       return await this.api.request<T>('GET', path);

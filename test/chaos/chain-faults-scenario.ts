@@ -70,7 +70,7 @@ export function chainFaultsScenario(count: number): void {
         // a correctness bound, not a speed goal: a job stuck for good never gets there
         const deadlineMs = 300_000 + count * 30_000;
         const started = Date.now();
-        const stormed = await current.jobs.faults.during({ chain: CHAIN_FAULTS, ipfs: IPFS_FAULTS }, async () => {
+        await current.jobs.faults.during({ chain: CHAIN_FAULTS, ipfs: IPFS_FAULTS }, async () => {
           await applyBatch(ns, batch, MARKET);
           return waitBatchTerminal(ns, batch, deadlineMs);
         });
@@ -85,7 +85,6 @@ export function chainFaultsScenario(count: number): void {
         const refusals = corruptionRefusals([current.jobs.controller, current.agent]);
         assert.ok(refusals > 0, `corrupted gateway reads were served and refused (log lines saying "${CORRUPTION_REFUSED}": ${refusals})`);
         const outcomes = describeOutcomes(await checkBatchOutcome(current, NODES, batch, marketAddress, before));
-        assert.equal(stormed.length, count);
         t.diagnostic(`${count} jobs terminal after ${stormSeconds} s under faults: ${outcomes}; ${refusals} corrupted reads refused`);
       } catch (error) {
         t.diagnostic(current.jobs.controller.diagnostics(40));

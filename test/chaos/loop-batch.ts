@@ -142,6 +142,7 @@ export async function waitBatchTerminal(
   ns: NosanaNamespace,
   batch: readonly BatchMember[],
   deadlineMs: number,
+  signal?: AbortSignal,
 ): Promise<NosanaJobResource[]> {
   return waitFor(
     async () => {
@@ -150,7 +151,12 @@ export async function waitBatchTerminal(
       if (open.length === 0 && listed.items.length === batch.length) return listed.items;
       throw new Error(`not terminal yet: ${open.map((job) => `${job.metadata?.name} ${describeJob(job)}`).join('; ')}`);
     },
-    { what: `all ${batch.length} NosanaJobs to reach a terminal phase`, timeoutMs: deadlineMs, intervalMs: 1_000 },
+    {
+      what: `all ${batch.length} NosanaJobs to reach a terminal phase`,
+      timeoutMs: deadlineMs,
+      intervalMs: 1_000,
+      ...(signal === undefined ? {} : { signal }),
+    },
   );
 }
 

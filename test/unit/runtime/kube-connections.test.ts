@@ -39,6 +39,14 @@ test('requests made with one KubeConfig share one connection pool, and still car
   assert.equal(two.getHeaders()['Authorization'], 'Bearer second', 'the token is read per request');
 });
 
+test('requests that arrive together before any pool exists end up sharing one', async () => {
+  const kubeConfig = kubeConfigWith({ token: 'a' });
+  const together = await Promise.all(Array.from({ length: 8 }, () => authenticated(kubeConfig)));
+  const pools = new Set(together.map((context) => context.getDispatcher()));
+  assert.equal(pools.size, 1, 'one pool for all of them');
+  assert.equal((await authenticated(kubeConfig)).getDispatcher(), together[0]!.getDispatcher(), 'and it is the kept one');
+});
+
 test('two KubeConfigs never share a pool: each identity has its own connections', async () => {
   const one = await authenticated(kubeConfigWith({ token: 'a' }));
   const two = await authenticated(kubeConfigWith({ token: 'a' }));
