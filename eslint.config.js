@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'crds/', 'charts/', '.tmp/', '.tmp-*'] },
+  { ignores: ['node_modules/', 'dist/', '.bench-build/', 'crds/', 'charts/', '.tmp/', '.tmp-*'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

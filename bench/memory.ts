@@ -13,6 +13,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { waitFor } from '../src/local-cluster/wait.ts';
 import { startController } from '../test/harness/controller-process.ts';
+import type { OperatorProcess } from '../test/harness/operator-process.ts';
 import { localnetDir } from '../test/harness/localnet-faults.ts';
 import { NosanaNamespace, simpleDefinition, WALLET_KEY, type Stage } from '../test/harness/nosana-fixtures.ts';
 import { sumSamples } from '../test/harness/prometheus-text.ts';
@@ -94,7 +95,7 @@ async function settledRange(read: () => Promise<number>): Promise<{ min: number;
   return { min: Math.min(...readings), max: Math.max(...readings) };
 }
 
-async function runOurs(env: BenchEnvironment, objects: number, posted: number, markets: number): Promise<MemorySide> {
+export async function runOurs(env: BenchEnvironment, objects: number, posted: number, markets: number): Promise<MemorySide> {
   const { ctx, localnet, progress } = env;
   const ns = new NosanaNamespace(ctx, localnet, await ctx.freshNamespace('bench-memory'));
   progress(`[memory/ours] starting the controller (--poll-interval ${POLL_INTERVAL}, otherwise production defaults)`);
@@ -116,6 +117,7 @@ async function runOurs(env: BenchEnvironment, objects: number, posted: number, m
       );
     }
     await timeline.start();
+    await snapshotHeap(controller, 'before the first create', progress);
     const before = await controller.scrape();
     progress(`[memory/ours] creating ${objects} NosanaJobs: ${posted} to post over ${markets} market(s), ${objects - posted} refused`);
     const started = Date.now();
@@ -137,6 +139,7 @@ async function runOurs(env: BenchEnvironment, objects: number, posted: number, m
     progress(`[memory/ours] every object settled after ${seconds(started)}; reading memory for ${SETTLE_MS / 1_000} s`);
     const range = await settledRange(async () => residentOf(await controller.scrape()));
     const after = await controller.scrape();
+    await snapshotHeap(controller, `holding ${objects} objects`, progress);
     const rssBefore = residentOf(before);
     return {
       side: 'ours',
@@ -158,6 +161,16 @@ async function runOurs(env: BenchEnvironment, objects: number, posted: number, m
     // the objects stay: the scenario's namespace goes with the control plane, and no later scenario shares it
     await controller.stop();
   }
+}
+
+/**
+ * With NOSANA_HEAP_SNAPSHOT_DIR set, a heap snapshot of the controller (Chrome DevTools or any
+ * .heapsnapshot reader breaks it down by retainer). Taken outside the readings: writing one
+ * collects garbage and grows the process while it runs.
+ */
+async function snapshotHeap(controller: OperatorProcess, when: string, progress: (line: string) => void): Promise<void> {
+  const path = await controller.heapSnapshot();
+  if (path !== undefined) progress(`[memory/ours] heap snapshot ${when}: ${path}`);
 }
 
 async function runPeer(env: BenchEnvironment, objects: number, withPods: number): Promise<MemorySide> {

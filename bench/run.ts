@@ -12,13 +12,14 @@
 //                     [--memory-objects N]                                           (memory)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, release, totalmem, type } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MARKET_QUEUE_CAPACITY } from '../src/chain/accounts.ts';
 import { REPO_ROOT } from '../src/local-cluster/binaries.ts';
 import { chainFollowRatios, chainFollowReport, MODES, runChainFollow, type Mode } from './chain-follow.ts';
 import { endToEndRatios, endToEndReport, runEndToEnd, type EndToEndResult } from './end-to-end.ts';
-import { withEnvironment, type BenchEnvironment } from './environment.ts';
+import { useDeployedOperator } from './deployed.ts';
+import { seconds, withEnvironment, type BenchEnvironment } from './environment.ts';
 import { memoryRatios, memoryReport, runMemory } from './memory.ts';
 import { postingRatios, postingReport, runPosting, type PostingResult } from './posting.ts';
 import { postingChartSvg } from './chart.ts';
@@ -177,6 +178,12 @@ async function main(): Promise<void> {
     scenarios: {} as Partial<Record<Scenario, Record<string, unknown>>>,
   };
   await mkdir(dirname(args.out), { recursive: true });
+  const built = Date.now();
+  const deployed = await useDeployedOperator();
+  const heaps = Object.entries(deployed.heaps).map(([name, heap]) => `${name} ${heap.heapMiB} MiB (Pod limit ${heap.limitMiB} MiB)`);
+  progress(
+    `operator compiled as its image runs it (${relative(process.cwd(), deployed.launcher)}) in ${seconds(built)}; V8 old space: ${heaps.join(', ')}`,
+  );
   await withEnvironment(progress, async (env) => {
     for (const [index, scenario] of args.scenarios.entries()) {
       const { report, figures } = await runScenario(scenario, env, args);

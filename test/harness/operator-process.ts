@@ -5,7 +5,7 @@
 // (controller-process.ts); so can the node agent, with its own subcommand and flags.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../src/local-cluster/binaries.ts';
@@ -14,12 +14,24 @@ import { startWatchdog } from '../../src/local-cluster/processes.ts';
 import { waitFor } from '../../src/local-cluster/wait.ts';
 
 const CLI = join(REPO_ROOT, 'bin', 'nosana-operator.js');
+/**
+ * When set, the launcher the processes run instead of the checkout's (which runs src/): the
+ * benchmarks point it at the compiled build the image runs (bench/build.ts).
+ */
+export const OPERATOR_ENTRY_VARIABLE = 'NOSANA_OPERATOR_ENTRY';
+/**
+ * When set, a JSON object of V8 old-space limits in MiB by subcommand (`{"controller":256}`): the
+ * heap a process would get from its Pod's memory limit (bench/deployed.ts).
+ */
+export const OPERATOR_HEAP_VARIABLE = 'NOSANA_OPERATOR_HEAP_MIB';
 /** What kill-points.ts writes on stderr just before the SIGKILL. */
 const KILL_MARKER = 'nosana-kill-point ';
 // Variables of the test runner's environment that would change the child's behaviour behind the
 // test's back; the test passes what it wants explicitly.
 const SCRUBBED_ENV = [
   'NODE_TEST_CONTEXT',
+  OPERATOR_ENTRY_VARIABLE,
+  OPERATOR_HEAP_VARIABLE,
   'NOSANA_KILL_AT',
   'NOSANA_KILL_AFTER',
   'NOSANA_WATCH_NAMESPACES',
@@ -59,14 +71,47 @@ export function logsAtLeast(line: LogLine, level: 'warn' | 'error'): boolean {
 }
 
 /**
+ * Node's flags for a process: its heap when OPERATOR_HEAP_VARIABLE sizes it, and the profilers.
  * With NOSANA_CPU_PROF_DIR set, each process writes a V8 CPU profile there when it exits cleanly
  * (SIGTERM; a kill -9 writes none), named after it: how a benchmark's worst ratio is profiled.
  * Node refuses --cpu-prof in NODE_OPTIONS, so it goes on the command line.
  */
-function profilerFlags(name: string): string[] {
+function nodeFlags(name: string, subcommand: string | undefined): string[] {
+  const flags: string[] = [];
+  const heapMiB = heapLimits()[subcommand ?? ''];
+  if (heapMiB !== undefined) flags.push(`--max-old-space-size=${heapMiB}`);
   const dir = process.env['NOSANA_CPU_PROF_DIR'];
-  if (dir === undefined || dir === '') return [];
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`];
+  if (dir !== undefined && dir !== '')
+    flags.push('--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`);
+  const snapshots = heapSnapshotDir();
+  if (snapshots !== undefined) flags.push(`--heapsnapshot-signal=${HEAP_SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${snapshots}`);
+  return flags;
+}
+
+/**
+ * With NOSANA_HEAP_SNAPSHOT_DIR set, each process writes a V8 heap snapshot there on
+ * `heapSnapshot()` (a signal Node answers itself, so nothing in production code is added for it):
+ * how a benchmark's memory is broken down by what retains it.
+ */
+const HEAP_SNAPSHOT_SIGNAL = 'SIGUSR2';
+
+function heapLimits(): Record<string, number> {
+  const text = process.env[OPERATOR_HEAP_VARIABLE];
+  if (text === undefined || text === '') return {};
+  const limits = JSON.parse(text) as unknown;
+  if (
+    typeof limits !== 'object' ||
+    limits === null ||
+    Object.values(limits).some((mib) => !Number.isInteger(mib) || (mib as number) <= 0)
+  ) {
+    throw new Error(`${OPERATOR_HEAP_VARIABLE} must map subcommands to whole MiB, got ${text}`);
+  }
+  return limits as Record<string, number>;
+}
+
+function heapSnapshotDir(): string | undefined {
+  const dir = process.env['NOSANA_HEAP_SNAPSHOT_DIR'];
+  return dir === undefined || dir === '' ? undefined : dir;
 }
 
 function childEnv(spec: OperatorProcessSpec): NodeJS.ProcessEnv {
@@ -109,7 +154,8 @@ export class OperatorProcess {
     const stderr = openSync(this.stderrPath, 'a');
     try {
       // its own process group, so the watchdog's group kill reaches it and nothing else
-      this.#child = spawn(process.execPath, [...profilerFlags(spec.name), CLI, ...spec.args], {
+      const entry = process.env[OPERATOR_ENTRY_VARIABLE] || CLI;
+      this.#child = spawn(process.execPath, [...nodeFlags(spec.name, spec.args[0]), entry, ...spec.args], {
         cwd: REPO_ROOT,
         env: childEnv(spec),
         stdio: ['ignore', stdout, stderr],
@@ -263,6 +309,36 @@ export class OperatorProcess {
     const response = await fetch(this.#metricsUrl, { signal: AbortSignal.timeout(5_000) });
     if (!response.ok) throw new Error(`${this.name} ${this.#metricsUrl} answered ${response.status}`);
     return parsePrometheusText(await response.text());
+  }
+
+  /**
+   * Has the process write a heap snapshot into NOSANA_HEAP_SNAPSHOT_DIR and waits until it is
+   * complete; the snapshot's path, or undefined when the variable is not set.
+   */
+  async heapSnapshot(timeoutMs = 300_000): Promise<string | undefined> {
+    const dir = heapSnapshotDir();
+    if (dir === undefined) return undefined;
+    const pid = this.#child.pid;
+    if (this.#exit !== undefined || pid === undefined) throw new Error(`${this.name} is not running`);
+    const existing = new Set(await readdir(dir));
+    process.kill(pid, HEAP_SNAPSHOT_SIGNAL);
+    // Node names it Heap.<date>.<time>.<pid>.<tid>.<seq>.heapsnapshot and writes it from the main
+    // thread, which answers nothing else meanwhile: complete once /metrics answers again.
+    const path = await waitFor(
+      async () => {
+        const fresh = (await readdir(dir)).find(
+          (file) => !existing.has(file) && file.endsWith('.heapsnapshot') && file.includes(`.${pid}.`),
+        );
+        return fresh === undefined ? undefined : join(dir, fresh);
+      },
+      { what: `${this.name} to start its heap snapshot`, timeoutMs, intervalMs: 500 },
+    );
+    await waitFor(async () => (await this.scrape(), true), {
+      what: `${this.name} to finish its heap snapshot`,
+      timeoutMs,
+      intervalMs: 1_000,
+    });
+    return path;
   }
 
   #signal(signal: NodeJS.Signals): void {
